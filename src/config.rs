@@ -1,0 +1,674 @@
+//! Typed configuration: one TOML file plus environment overrides for secrets.
+//!
+//! The file is parsed once into typed values (socket addresses, URLs, CIDRs, durations, enums)
+//! and validated at start; every problem names the key it is about. Unknown keys are reported,
+//! not ignored. The rest of the program never re-parses a configuration string.
+//! Environment variables are read through [`EnvSource`] so the parser is a pure function that
+//! tests can feed with a map.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// Environment variable holding the secret all sub-keys are derived from.
+pub const ENV_SECRET: &str = "CONSENTGATE_SECRET";
+/// Environment variable overriding `store.redis_url`.
+pub const ENV_REDIS_URL: &str = "CONSENTGATE_REDIS_URL";
+const ENV_PREFIX: &str = "CONSENTGATE_";
+const KNOWN_ENV: &[&str] = &[ENV_SECRET, ENV_REDIS_URL, "CONSENTGATE_LOG"];
+/// Shortest accepted secret, in bytes (256 bits of key material when random).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// One problem in the configuration, tied to the key it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigProblem {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigProblem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every problem found in a configuration; loading fails if there is at least one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", display_problems(.0))]
+pub struct ConfigError(pub Vec<ConfigProblem>);
+
+fn display_problems(problems: &[ConfigProblem]) -> String {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
+
+impl ConfigError {
+    fn one(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self(vec![ConfigProblem::new(key, message)])
+    }
+}
+
+/// Where environment variables come from; the process environment in production, a map in tests.
+pub trait EnvSource {
+    fn var(&self, key: &str) -> Option<String>;
+    /// Names of all variables, used to warn about misspelt `CONSENTGATE_*` keys.
+    fn names(&self) -> Vec<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok()
+    }
+    fn names(&self) -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect()
+    }
+}
+
+impl EnvSource for BTreeMap<String, String> {
+    fn var(&self, key: &str) -> Option<String> {
+        self.get(key).cloned()
+    }
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub listen: ListenConfig,
+    pub upstream: UpstreamConfig,
+    pub privacy: PrivacyConfig,
+    pub limits: LimitsConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+    pub trackers: TrackersConfig,
+    pub consent: ConsentConfig,
+    pub forms: Vec<FormConfig>,
+    /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
+    #[serde(skip)]
+    pub secret: Option<Secret>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: ListenConfig::default(),
+            upstream: UpstreamConfig::default(),
+            privacy: PrivacyConfig::default(),
+            limits: LimitsConfig::default(),
+            store: StoreConfig::default(),
+            log: LogConfig::default(),
+            trackers: TrackersConfig::default(),
+            consent: ConsentConfig::default(),
+            forms: Vec::new(),
+            secret: None,
+        }
+    }
+}
+
+/// The secret key material; its `Debug` never shows the value.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ListenConfig {
+    /// Public listener: the proxy and `/_gate/*`. Default `127.0.0.1:8080`.
+    pub public: SocketAddr,
+    /// Admin listener: dashboard, metrics, health. Default `127.0.0.1:8081`.
+    pub admin: SocketAddr,
+    /// Worker threads per listener; 0 = one per CPU core. Default 0.
+    pub workers: usize,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            public: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            workers: 0,
+        }
+    }
+}
+
+/// Which Host header the upstream receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostPolicy {
+    /// The Host the visitor asked for (virtual hosting behind the gate).
+    Client,
+    /// The host and port of `upstream.url`.
+    Upstream,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct UpstreamConfig {
+    /// The site behind the gate, `http://` or `https://`. Required.
+    pub url: Option<Url>,
+    /// `"upstream"` (default) or `"client"`.
+    pub host_header: HostPolicy,
+    /// Time to open a connection (TCP + TLS). Default 5 s.
+    #[serde(deserialize_with = "de_duration")]
+    pub connect_timeout: Duration,
+    /// Time from sending the request until the response headers arrive. Default 30 s.
+    #[serde(deserialize_with = "de_duration")]
+    pub response_timeout: Duration,
+    /// Most open connections to the upstream per worker. Default 64.
+    pub pool_max_connections: usize,
+    /// An idle pooled connection is closed after this long. Default 15 s.
+    #[serde(deserialize_with = "de_duration")]
+    pub pool_idle_timeout: Duration,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            host_header: HostPolicy::Upstream,
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(30),
+            pool_max_connections: 64,
+            pool_idle_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl UpstreamConfig {
+    /// The validated upstream URL. Validation guarantees it is set before an `App` exists.
+    pub fn base_url(&self) -> &Url {
+        self.url
+            .as_ref()
+            .expect("upstream.url is checked by Config::validate")
+    }
+}
+
+/// What the upstream learns about the visitor's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpForwarding {
+    /// X-Forwarded-For / Forwarded carry the anonymised prefix address.
+    Anonymize,
+    /// No address at all.
+    Strip,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PrivacyConfig {
+    /// Peers whose X-Forwarded-For / Forwarded headers are believed (CIDR list). Default none.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `"anonymize"` (default) or `"strip"`.
+    pub ip_forwarding: IpForwarding,
+    /// IPv4 prefix length kept by anonymisation, 0–32. Default 24.
+    pub ipv4_prefix: u8,
+    /// IPv6 prefix length kept by anonymisation, 0–128. Default 48.
+    pub ipv6_prefix: u8,
+    /// MaxMind DB (GeoIP2/GeoLite2 Country) file; unset = no country look-up.
+    pub geo_database: Option<PathBuf>,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            ip_forwarding: IpForwarding::Anonymize,
+            ipv4_prefix: 24,
+            ipv6_prefix: 48,
+            geo_database: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Largest request body forwarded to the upstream, in bytes. Default 10 MiB.
+    pub max_request_body_bytes: usize,
+    /// Largest request body accepted by `/_gate/*` JSON endpoints, in bytes. Default 16 KiB.
+    pub max_gate_body_bytes: usize,
+    /// Memory the HTML rewriter may use per response, in bytes. Default 1 MiB.
+    pub rewrite_max_memory_bytes: usize,
+    /// Longest inline script text examined for tracker signatures, in bytes. Default 256 KiB.
+    pub inline_script_max_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_request_body_bytes: 10 * 1024 * 1024,
+            max_gate_body_bytes: 16 * 1024,
+            rewrite_max_memory_bytes: 1024 * 1024,
+            inline_script_max_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Which persistence backend holds receipts, form entries, counters and sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreBackend {
+    /// In-process; lost on restart, one gate only.
+    Memory,
+    /// Redis standalone or Sentinel-fronted (`redis_url`).
+    Redis,
+    /// Redis Cluster (`redis_url` lists one or more seed nodes, comma-separated).
+    RedisCluster,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StoreConfig {
+    /// `"memory"` (default), `"redis"` or `"redis_cluster"`.
+    pub backend: StoreBackend,
+    /// `redis://host:port/db`; for a cluster a comma-separated list of seed nodes.
+    /// Usually set from `CONSENTGATE_REDIS_URL` so the password stays out of the file.
+    pub redis_url: Option<String>,
+    /// Longest a store operation may take before the request gets a 503. Default 2 s.
+    #[serde(deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    /// Key prefix, so several sites can share one Redis. Default `"cg"`.
+    pub key_prefix: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::Memory,
+            redis_url: None,
+            timeout: Duration::from_secs(2),
+            key_prefix: "cg".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `"text"` (default) or `"json"`.
+    pub format: LogFormat,
+    /// tracing filter, e.g. `"info"` or `"consentgate=debug"`. `CONSENTGATE_LOG` overrides. Default `"info"`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+// ---- sections owned by the feature modules (filled in by their issues) ----
+
+/// `[trackers]`: operator additions to the built-in vendor catalogue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TrackersConfig {}
+
+/// `[consent]`: banner texts, categories, cookie lifetime, policy revision.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ConsentConfig {}
+
+/// `[[forms]]`: one contact form captured by the gate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FormConfig {
+    pub id: String,
+}
+
+// ---- loading ----
+
+/// What loading produced besides the config: things worth a warning but not fatal.
+#[derive(Debug, Default)]
+pub struct LoadNotes {
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Read, parse, apply the environment and validate.
+    pub fn load(path: &Path, env: &dyn EnvSource) -> Result<(Config, LoadNotes), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::one("--config", format!("cannot read {}: {e}", path.display()))
+        })?;
+        Self::from_toml(&text, env)
+    }
+
+    /// Parse TOML text, apply the environment and validate. Pure: no file or process access.
+    pub fn from_toml(text: &str, env: &dyn EnvSource) -> Result<(Config, LoadNotes), ConfigError> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::one("(syntax)", e.to_string()))?;
+        let mut unknown = Vec::new();
+        let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let ignored =
+            serde_ignored::Deserializer::new(toml::Value::Table(table), &mut note_unknown);
+        let parsed: Result<Config, _> = serde_path_to_error::deserialize(ignored);
+        let mut config = parsed.map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::one(
+                if key == "." {
+                    "(top level)".to_owned()
+                } else {
+                    key
+                },
+                e.into_inner().to_string(),
+            )
+        })?;
+        let mut problems: Vec<ConfigProblem> = unknown
+            .into_iter()
+            .map(|key| ConfigProblem::new(key, "unknown key (misspelt, or not supported)"))
+            .collect();
+        let notes = config.apply_env(env);
+        problems.extend(config.validate());
+        if problems.is_empty() {
+            Ok((config, notes))
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+
+    fn apply_env(&mut self, env: &dyn EnvSource) -> LoadNotes {
+        let mut notes = LoadNotes::default();
+        if let Some(secret) = env.var(ENV_SECRET) {
+            self.secret = Some(Secret::new(secret.into_bytes()));
+        }
+        if let Some(url) = env.var(ENV_REDIS_URL) {
+            self.store.redis_url = Some(url);
+        }
+        for name in env.names() {
+            if name.starts_with(ENV_PREFIX) && !KNOWN_ENV.contains(&name.as_str()) {
+                notes.warnings.push(format!(
+                    "environment variable {name} is not used by consentgate (known: {})",
+                    KNOWN_ENV.join(", ")
+                ));
+            }
+        }
+        notes
+    }
+
+    /// Semantic checks serde cannot express. Returns every problem, not just the first.
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let mut problem =
+            |key: &str, message: String| problems.push(ConfigProblem::new(key, message));
+        match &self.upstream.url {
+            None => problem(
+                "upstream.url",
+                "required: the URL of the site behind the gate, e.g. \"http://127.0.0.1:8000\""
+                    .into(),
+            ),
+            Some(url) => {
+                if !matches!(url.scheme(), "http" | "https") {
+                    problem(
+                        "upstream.url",
+                        format!(
+                            "expected an http:// or https:// URL, got scheme {:?}",
+                            url.scheme()
+                        ),
+                    );
+                }
+                if url.host_str().is_none() {
+                    problem("upstream.url", "expected a URL with a host".into());
+                }
+                if url.query().is_some() || url.fragment().is_some() {
+                    problem("upstream.url", "expected no query or fragment".into());
+                }
+            }
+        }
+        if self.upstream.connect_timeout.is_zero() {
+            problem("upstream.connect_timeout", "must be greater than 0".into());
+        }
+        if self.upstream.response_timeout.is_zero() {
+            problem("upstream.response_timeout", "must be greater than 0".into());
+        }
+        if self.upstream.pool_max_connections == 0 {
+            problem("upstream.pool_max_connections", "must be at least 1".into());
+        }
+        if self.listen.public == self.listen.admin {
+            problem(
+                "listen.admin",
+                format!("must differ from listen.public ({})", self.listen.public),
+            );
+        }
+        if self.privacy.ipv4_prefix > 32 {
+            problem(
+                "privacy.ipv4_prefix",
+                format!("expected 0–32, got {}", self.privacy.ipv4_prefix),
+            );
+        }
+        if self.privacy.ipv6_prefix > 128 {
+            problem(
+                "privacy.ipv6_prefix",
+                format!("expected 0–128, got {}", self.privacy.ipv6_prefix),
+            );
+        }
+        if let Some(path) = &self.privacy.geo_database {
+            if !path.is_file() {
+                problem(
+                    "privacy.geo_database",
+                    format!("{} is not a readable file", path.display()),
+                );
+            }
+        }
+        if self.limits.max_gate_body_bytes == 0 {
+            problem(
+                "limits.max_gate_body_bytes",
+                "must be greater than 0".into(),
+            );
+        }
+        if self.limits.rewrite_max_memory_bytes < 16 * 1024 {
+            problem(
+                "limits.rewrite_max_memory_bytes",
+                "must be at least 16384".into(),
+            );
+        }
+        match &self.secret {
+            None => problem(
+                "secret",
+                format!("{ENV_SECRET} is not set; generate one with `openssl rand -base64 48`"),
+            ),
+            Some(secret) if secret.expose().len() < MIN_SECRET_LEN => problem(
+                "secret",
+                format!("{ENV_SECRET} must be at least {MIN_SECRET_LEN} bytes long"),
+            ),
+            Some(_) => {}
+        }
+        if self.store.backend != StoreBackend::Memory {
+            match &self.store.redis_url {
+                None => problem(
+                    "store.redis_url",
+                    format!(
+                        "required for backend {:?}; set it or {ENV_REDIS_URL}",
+                        self.store.backend
+                    ),
+                ),
+                Some(urls) => {
+                    for one in urls.split(',') {
+                        if let Err(e) = Url::parse(one.trim()) {
+                            problem("store.redis_url", format!("not a redis:// URL ({e})"));
+                        }
+                    }
+                }
+            }
+        }
+        if self.store.timeout.is_zero() {
+            problem("store.timeout", "must be greater than 0".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            problem(
+                "log.level",
+                format!("not a valid filter: {:?}", self.log.level),
+            );
+        }
+        problems
+    }
+}
+
+/// Durations are written as `"5s"`, `"250ms"`, `"30d"` (humantime).
+pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "expected a duration like \"5s\" or \"30d\", got {text:?} ({e})"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const SECRET: (&str, &str) = (ENV_SECRET, "0123456789abcdef0123456789abcdef-test");
+
+    fn keys_of(err: ConfigError) -> Vec<String> {
+        err.0.into_iter().map(|p| p.key).collect()
+    }
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let (config, _) = Config::from_toml(
+            "[upstream]\nurl = \"http://127.0.0.1:9000\"\n",
+            &env(&[SECRET]),
+        )
+        .unwrap();
+        assert_eq!(config.privacy.ipv4_prefix, 24);
+        assert_eq!(config.privacy.ipv6_prefix, 48);
+        assert_eq!(config.privacy.ip_forwarding, IpForwarding::Anonymize);
+        assert_eq!(config.upstream.host_header, HostPolicy::Upstream);
+        assert_eq!(config.upstream.connect_timeout, Duration::from_secs(5));
+        assert_eq!(config.store.backend, StoreBackend::Memory);
+    }
+
+    #[test]
+    fn wrong_value_names_the_key() {
+        let err = Config::from_toml(
+            "[upstream]\nurl = \"http://x\"\nconnect_timeout = \"soon\"\n",
+            &env(&[SECRET]),
+        )
+        .unwrap_err();
+        assert_eq!(keys_of(err.clone()), vec!["upstream.connect_timeout"]);
+        assert!(err.to_string().contains("expected a duration"), "{err}");
+    }
+
+    #[test]
+    fn bad_cidr_names_the_key() {
+        let err = Config::from_toml(
+            "[upstream]\nurl = \"http://x\"\n[privacy]\ntrusted_proxies = [\"10.0.0.0/8\", \"nonsense\"]\n",
+            &env(&[SECRET]),
+        )
+        .unwrap_err();
+        assert_eq!(keys_of(err), vec!["privacy.trusted_proxies[1]"]);
+    }
+
+    #[test]
+    fn unknown_keys_and_semantic_problems_are_all_reported() {
+        let err = Config::from_toml(
+            "[upstream]\nurl = \"ftp://x\"\nconect_timeout = \"1s\"\n[privacy]\nipv4_prefix = 33\n[listen]\npublic = \"127.0.0.1:1\"\nadmin = \"127.0.0.1:1\"\n",
+            &env(&[]),
+        )
+        .unwrap_err();
+        let keys = keys_of(err);
+        for expected in [
+            "upstream.conect_timeout",
+            "upstream.url",
+            "privacy.ipv4_prefix",
+            "listen.admin",
+            "secret",
+        ] {
+            assert!(
+                keys.contains(&expected.to_string()),
+                "{expected} missing from {keys:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn enum_values_are_checked() {
+        let err = Config::from_toml(
+            "[upstream]\nurl = \"http://x\"\n[privacy]\nip_forwarding = \"hash\"\n",
+            &env(&[SECRET]),
+        )
+        .unwrap_err();
+        assert_eq!(keys_of(err.clone()), vec!["privacy.ip_forwarding"]);
+        assert!(err.to_string().contains("anonymize"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_secrets_and_warns_about_misspellings() {
+        let (config, notes) = Config::from_toml(
+            "[upstream]\nurl = \"http://x\"\n[store]\nbackend = \"redis\"\n",
+            &env(&[
+                SECRET,
+                (ENV_REDIS_URL, "redis://127.0.0.1:6390/0"),
+                ("CONSENTGATE_SECRT", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.store.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6390/0")
+        );
+        assert_eq!(config.secret.unwrap().expose(), SECRET.1.as_bytes());
+        assert!(notes
+            .warnings
+            .iter()
+            .any(|w| w.contains("CONSENTGATE_SECRT")));
+    }
+
+    #[test]
+    fn short_secret_is_refused() {
+        let err = Config::from_toml(
+            "[upstream]\nurl = \"http://x\"\n",
+            &env(&[(ENV_SECRET, "short")]),
+        )
+        .unwrap_err();
+        assert_eq!(keys_of(err), vec!["secret"]);
+    }
+}

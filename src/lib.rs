@@ -1,0 +1,21 @@
+//! consentgate: a reverse proxy that makes a website keep the promises of its privacy
+//! statement from the outside — consent banner, trackers blocked until consent, visitor IP
+//! addresses anonymised, contact-form submissions kept encrypted for a short time.
+//!
+//! Layers, top to bottom (nothing imports a module above it):
+//! `server` → `consent`, `forms`, `proxy` → `rewrite`, `trackers`, `privacy`, `stats` →
+//! `store`, `config`, `keys`, `telemetry`.
+#![deny(unsafe_code)] // one audited exception: the memory-mapped geo database (privacy/geo.rs)
+
+pub mod config;
+pub mod consent;
+pub mod forms;
+pub mod keys;
+pub mod privacy;
+pub mod proxy;
+pub mod rewrite;
+pub mod server;
+pub mod stats;
+pub mod store;
+pub mod telemetry;
+pub mod trackers;

@@ -1,0 +1,2 @@
+//! The `consentgate` command line (filled in by the foundation issue).
+fn main() {}

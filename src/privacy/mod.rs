@@ -1,0 +1,158 @@
+//! The visitor's address: who the client really is (socket peer, or the right-most untrusted hop
+//! when the peer is a trusted proxy), which country that address is in (local MaxMind DB look-up),
+//! and the anonymised prefix that is the only form of the address that leaves this module.
+//! The full address is never stored, logged or forwarded.
+
+mod client_ip;
+mod geo;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use ipnet::IpNet;
+
+pub use client_ip::resolve_client_ip;
+pub use geo::{Geo, GeoError};
+
+use crate::config::PrivacyConfig;
+
+/// What the rest of the gate may know about a visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    /// The address with its host part zeroed (IPv4 /24, IPv6 /48 by default).
+    pub anonymized_ip: IpAddr,
+    /// ISO 3166-1 alpha-2 country code, when geo look-up is on and the address is known.
+    pub country: Option<String>,
+    /// Whether the visitor reached the site over HTTPS (directly or via a trusted terminator).
+    pub https: bool,
+}
+
+/// Resolves visitors; shared by all workers as `web::Data<Privacy>`.
+#[derive(Clone)]
+pub struct Privacy {
+    trusted_proxies: Arc<[IpNet]>,
+    ipv4_prefix: u8,
+    ipv6_prefix: u8,
+    geo: Option<Arc<Geo>>,
+}
+
+impl Privacy {
+    /// Build from config; opens the geo database when one is configured.
+    pub fn new(cfg: &PrivacyConfig) -> Result<Self, GeoError> {
+        let geo = match &cfg.geo_database {
+            Some(path) => Some(Arc::new(Geo::open(path)?)),
+            None => None,
+        };
+        Ok(Self {
+            trusted_proxies: cfg.trusted_proxies.clone().into(),
+            ipv4_prefix: cfg.ipv4_prefix,
+            ipv6_prefix: cfg.ipv6_prefix,
+            geo,
+        })
+    }
+
+    /// Whether a geo database is loaded (for the health page).
+    pub fn has_geo(&self) -> bool {
+        self.geo.is_some()
+    }
+
+    pub fn is_trusted(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.trusted_proxies.iter().any(|net| net.contains(&peer))
+    }
+
+    /// Resolve the visitor of a request: client address → country → anonymise, then the full
+    /// address goes out of scope.
+    pub fn visitor(&self, req: &HttpRequest) -> Visitor {
+        let peer = req
+            .peer_addr()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let client = resolve_client_ip(peer, req.headers(), &self.trusted_proxies);
+        let country = self.geo.as_ref().and_then(|geo| geo.country(client));
+        let https = if self.is_trusted(peer) {
+            forwarded_proto_is_https(req.headers())
+        } else {
+            req.connection_info().scheme() == "https" && req.app_config().secure()
+        };
+        Visitor {
+            anonymized_ip: self.anonymize(client),
+            country,
+            https,
+        }
+    }
+
+    pub fn anonymize(&self, ip: IpAddr) -> IpAddr {
+        anonymize(ip, self.ipv4_prefix, self.ipv6_prefix)
+    }
+}
+
+/// Keep the first `v4`/`v6` bits of the address and zero the rest. IPv4-mapped IPv6 addresses
+/// are treated as IPv4, so `::ffff:203.0.113.7` cannot slip through with a /48 that keeps it all.
+pub fn anonymize(ip: IpAddr, v4: u8, v6: u8) -> IpAddr {
+    let ip = ip.to_canonical();
+    let prefix = if ip.is_ipv4() {
+        v4.min(32)
+    } else {
+        v6.min(128)
+    };
+    // The prefix is clamped to the family's width above, so the constructor cannot fail.
+    IpNet::new(ip, prefix).map(|n| n.network()).unwrap_or(ip)
+}
+
+fn forwarded_proto_is_https(headers: &actix_web::http::header::HeaderMap) -> bool {
+    if let Some(v) = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        // Several terminators in a row append; the right-most is the one next to us.
+        return v.rsplit(',').next().map(str::trim) == Some("https");
+    }
+    headers
+        .get_all("forwarded")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .map(|elem| {
+            elem.split(';')
+                .any(|pair| pair.trim().eq_ignore_ascii_case("proto=https"))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv4_keeps_the_configured_prefix() {
+        assert_eq!(anonymize(ip("203.0.113.77"), 24, 48), ip("203.0.113.0"));
+        assert_eq!(anonymize(ip("203.0.113.77"), 16, 48), ip("203.0.0.0"));
+        assert_eq!(anonymize(ip("203.0.113.77"), 0, 48), ip("0.0.0.0"));
+    }
+
+    #[test]
+    fn ipv6_keeps_the_configured_prefix() {
+        assert_eq!(
+            anonymize(ip("2001:db8:abcd:1234:5678::1"), 24, 48),
+            ip("2001:db8:abcd::")
+        );
+        assert_eq!(
+            anonymize(ip("2001:db8:abcd:1234::1"), 24, 32),
+            ip("2001:db8::")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_anonymised_as_ipv4() {
+        assert_eq!(
+            anonymize(ip("::ffff:203.0.113.77"), 24, 48),
+            ip("203.0.113.0")
+        );
+    }
+}
