@@ -29,14 +29,17 @@
   var VC = {}, HOSTS = [];
   C.v.forEach(function (v) {
     VC[v.id] = v.cat;
-    v.hosts.forEach(function (h) { HOSTS.push([h.toLowerCase(), v.cat]); });
+    v.hosts.forEach(function (h) { var k = h.indexOf('/'); HOSTS.push(k < 0 ? [h, '', v.cat] : [h.slice(0, k), h.slice(k), v.cat]); });
   });
+  /* host matches itself and subdomains on a label boundary; an optional path prefix too */
   function hostCat(url) {
-    var h;
-    try { h = new URL(url, location.href).hostname.toLowerCase(); } catch (e) { return null; }
+    var u;
+    try { u = new URL(url, location.href); } catch (e) { return null; }
+    var h = u.hostname.toLowerCase(), pa = u.pathname;
     for (var i = 0; i < HOSTS.length; i++) {
-      var x = HOSTS[i][0];
-      if (h === x || h.slice(-x.length - 1) === '.' + x) return HOSTS[i][1];
+      var x = HOSTS[i][0], pp = HOSTS[i][1];
+      if ((h === x || h.slice(-x.length - 1) === '.' + x) &&
+        (!pp || pa === pp || pa.indexOf(pp + '/') === 0)) return HOSTS[i][2];
     }
     return null;
   }

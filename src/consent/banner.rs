@@ -59,7 +59,8 @@ struct VendorOut<'a> {
     desc: &'a str,
     cat: String,
     cookies: Vec<String>,
-    hosts: &'a [String],
+    /// `host` or `host/path-prefix`.
+    hosts: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -76,11 +77,7 @@ struct ConfigOut<'a> {
 
 /// The consent category a vendor belongs to.
 pub fn category_id(c: &Category) -> &str {
-    match c {
-        Category::Analytics => "analytics",
-        Category::Marketing => "marketing",
-        Category::Other(id) => id,
-    }
+    c.as_str()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -165,7 +162,11 @@ impl Bundle {
                     .cloned()
                     .chain(v.cookie_prefixes.iter().map(|p| format!("{p}*")))
                     .collect(),
-                hosts: &v.hosts,
+                hosts: v
+                    .hosts
+                    .iter()
+                    .map(|h| format!("{}{}", h.host, h.path_prefix.as_deref().unwrap_or("")))
+                    .collect(),
             })
             .collect();
         // The hash covers everything a visitor reads in one language, so a receipt proves
