@@ -66,6 +66,7 @@ impl RunningGate {
 /// Start the gate. Must be called inside an actix system (`#[actix_web::main]`,
 /// `#[actix_web::test]`).
 pub async fn start(config: Config) -> Result<RunningGate, StartError> {
+    install_tls_provider();
     let config = Arc::new(config);
     let shared = Shared {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
@@ -118,6 +119,13 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
         handles,
         tasks,
     })
+}
+
+/// rustls needs one process-wide crypto provider for https upstreams; with more than one compiled
+/// in (dev-dependencies bring aws-lc-rs) it cannot pick by itself, so pick ring explicitly.
+fn install_tls_provider() {
+    // Err only means a provider is already installed (a second gate in the same process).
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn bind_error(which: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StartError {
