@@ -88,7 +88,7 @@ impl EnvSource for BTreeMap<String, String> {
 }
 
 /// The whole, validated configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub listen: ListenConfig,
@@ -103,23 +103,6 @@ pub struct Config {
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            listen: ListenConfig::default(),
-            upstream: UpstreamConfig::default(),
-            privacy: PrivacyConfig::default(),
-            limits: LimitsConfig::default(),
-            store: StoreConfig::default(),
-            log: LogConfig::default(),
-            trackers: TrackersConfig::default(),
-            consent: ConsentConfig::default(),
-            forms: Vec::new(),
-            secret: None,
-        }
-    }
 }
 
 /// The secret key material; its `Debug` never shows the value.
@@ -797,7 +780,7 @@ impl Config {
         if self.upstream.pool_max_connections == 0 {
             problem("upstream.pool_max_connections", "must be at least 1".into());
         }
-        if self.listen.public == self.listen.admin {
+        if self.listen.public == self.listen.admin && self.listen.public.port() != 0 {
             problem(
                 "listen.admin",
                 format!("must differ from listen.public ({})", self.listen.public),
