@@ -996,6 +996,52 @@ mod tests {
     }
 
     #[test]
+    fn consent_section_defaults_and_key_naming_errors() {
+        let (config, _) =
+            Config::from_toml("[upstream]\nurl = \"http://x\"\n", &env(&[SECRET])).unwrap();
+        assert_eq!(
+            config.consent.cookie_lifetime,
+            Duration::from_secs(15_780_096)
+        );
+        assert_eq!(config.consent.policy_revision, 1);
+        let err = Config::from_toml(
+            "[upstream]\nurl = \"http://x\"\n[consent]\ncookie_lifetime = \"2years\"\nprivacy_statement_url = \"privacy\"\n[consent.texts.nl]\ntitel = \"x\"\n[[consent.categories]]\nid = \"marketing\"\nname = { nl = \"M\" }\ndescription = { nl = \"M\", en = \"M\" }\n",
+            &env(&[SECRET]),
+        )
+        .unwrap_err();
+        let keys = keys_of(err);
+        for expected in [
+            "consent.cookie_lifetime",
+            "consent.privacy_statement_url",
+            "consent.texts.nl.titel",
+            "consent.categories[0].id",
+            "consent.categories[0].name.en",
+        ] {
+            assert!(
+                keys.contains(&expected.to_string()),
+                "{expected} missing from {keys:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/consentgate.toml"
+        ))
+        .unwrap();
+        let with_upstream = if text.contains("\n[upstream]") {
+            text
+        } else {
+            format!("{text}\n[upstream]\nurl = \"http://x\"\n")
+        };
+        if let Err(e) = Config::from_toml(&with_upstream, &env(&[SECRET])) {
+            assert!(!e.to_string().contains("consent"), "{e}");
+        }
+    }
+
+    #[test]
     fn short_secret_is_refused() {
         let err = Config::from_toml(
             "[upstream]\nurl = \"http://x\"\n",
