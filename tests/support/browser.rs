@@ -1,5 +1,6 @@
 //! Headless Chromium driven through chromedriver (Debian's `chromium` + `chromium-driver`).
 //! Every host is resolved to the tracker sink except loopback, so nothing leaves the machine.
+#![allow(dead_code)] // each browser test file uses a different part
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
