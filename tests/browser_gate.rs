@@ -38,11 +38,20 @@ async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_wi
     let b = Browser::start(sink.addr, "nl").await;
     let url = gate::url(&running, "/");
     b.client.goto(&url).await.expect("goto");
-    b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1").await;
+    b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
+        .await;
     // The site's own script still runs, the page is usable, nothing reached a tracker.
-    assert_eq!(b.js("return document.getElementById('site-js-ran').textContent").await, json!("ja"));
+    assert_eq!(
+        b.js("return document.getElementById('site-js-ran').textContent")
+            .await,
+        json!("ja")
+    );
     settle().await;
-    assert!(trackers(&sink).is_empty(), "before a decision: {:?}", trackers(&sink));
+    assert!(
+        trackers(&sink).is_empty(),
+        "before a decision: {:?}",
+        trackers(&sink)
+    );
 
     // Analytics only: analytics hosts are contacted, marketing hosts never.
     b.click("#cg-banner button[data-a=settings]").await;
@@ -51,7 +60,11 @@ async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_wi
     b.wait_js("window.__gtmLoaded >= 1").await;
     settle().await;
     assert!(!sink.hits_to(ANALYTICS).is_empty());
-    assert!(sink.hits_to(MARKETING).is_empty(), "{:?}", sink.hits_to(MARKETING));
+    assert!(
+        sink.hits_to(MARKETING).is_empty(),
+        "{:?}",
+        sink.hits_to(MARKETING)
+    );
 
     // Everything, then withdrawal: tracker cookies gone, no new requests.
     b.click("#cg-reopen").await;
@@ -62,13 +75,20 @@ async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_wi
     b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1 && window.__gtmLoaded === undefined").await;
     let names = b.cookie_names().await;
     assert!(
-        !names.iter().any(|n| n.starts_with("_ga") || n.starts_with("_fb") || n.starts_with("_hj")),
+        !names
+            .iter()
+            .any(|n| n.starts_with("_ga") || n.starts_with("_fb") || n.starts_with("_hj")),
         "{names:?}"
     );
     sink.clear();
     b.client.refresh().await.expect("refresh");
-    b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1").await;
+    b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
+        .await;
     settle().await;
-    assert!(trackers(&sink).is_empty(), "after withdrawal: {:?}", trackers(&sink));
+    assert!(
+        trackers(&sink).is_empty(),
+        "after withdrawal: {:?}",
+        trackers(&sink)
+    );
     running.stop().await;
 }
