@@ -4,6 +4,8 @@
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/redis.rs"]
+mod redis_support;
 #[path = "support/sink.rs"]
 #[allow(dead_code)]
 mod sink;
@@ -77,9 +79,15 @@ async fn page(req: HttpRequest, svc: web::Data<ConsentService>) -> HttpResponse 
     } else {
         "nl"
     };
+    // /gpc: a browser that sends Global Privacy Control (Chromium has no switch for it).
+    let gpc = if req.path().starts_with("/gpc") {
+        "<script>Object.defineProperty(navigator,'globalPrivacyControl',{value:true});</script>"
+    } else {
+        ""
+    };
     let html = PAGE
         .replace("{LANG}", lang)
-        .replace("{HEAD}", &svc.head_html());
+        .replace("{HEAD}", &format!("{gpc}{}", svc.head_html()));
     let policy = svc.wire_policy(&req);
     let host = req.connection_info().host().to_owned();
     let mut res = HttpResponse::Ok();
@@ -92,14 +100,14 @@ async fn page(req: HttpRequest, svc: web::Data<ConsentService>) -> HttpResponse 
     res.content_type("text/html; charset=utf-8").body(html)
 }
 
-async fn start_site() -> Site {
+async fn start_site(store: Store) -> Site {
     let mut cfg = Config::default();
     cfg.consent.privacy_statement_url = "/privacy.html".into();
     let keys = Keys::derive(&consentgate::config::Secret::new(
         b"browser-test-secret-browser-test-secret".to_vec(),
     ));
     let svc = web::Data::new(
-        ConsentService::new(&cfg, &keys, Store::memory(), Arc::new(Catalogue::builtin()))
+        ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
             .expect("consent service"),
     );
     let server = HttpServer::new(move || {
@@ -129,11 +137,15 @@ struct Fixture {
 
 impl Fixture {
     async fn new(lang: &str) -> Option<Fixture> {
+        Self::with_store(lang, Store::memory()).await
+    }
+
+    async fn with_store(lang: &str, store: Store) -> Option<Fixture> {
         if !browser::available() {
             return None;
         }
         let sink = Sink::start().await;
-        let site = start_site().await;
+        let site = start_site(store).await;
         let b = Browser::start(sink.addr, lang).await;
         Some(Fixture { site, sink, b })
     }
@@ -419,4 +431,65 @@ async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
         f.b.screenshot(&format!("banner-{short}-layer2-360px.png"))
             .await;
     }
+}
+
+#[actix_web::test]
+async fn store_down_the_banner_says_so_and_trackers_stay_blocked() {
+    redis_support::require_redis_binaries();
+    let mut redis = redis_support::RedisServer::new();
+    let mut cfg = Config::default().store;
+    cfg.backend = consentgate::config::StoreBackend::Redis;
+    cfg.redis_url = Some(redis.url());
+    cfg.timeout = Duration::from_millis(500);
+    let store = Store::connect(&cfg).await.expect("store");
+    let Some(f) = Fixture::with_store("en", store).await else {
+        return;
+    };
+    redis.stop();
+    f.open("/en").await;
+    f.b.click("#cg-banner button[data-a=accept]").await;
+    f.b.wait_js("document.querySelector('#cg-status') && document.querySelector('#cg-status').textContent.length > 0").await;
+    let said =
+        f.b.js("return document.querySelector('#cg-status').textContent")
+            .await;
+    assert!(
+        said.as_str().unwrap().contains("could not be saved"),
+        "{said}"
+    );
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-banner').hidden")
+            .await,
+        json!(false)
+    );
+    assert_eq!(f.granted().await, json!(null));
+    settle().await;
+    assert!(
+        trackers(&f.sink).is_empty(),
+        "store down: {:?}",
+        trackers(&f.sink)
+    );
+    f.b.screenshot("banner-en-store-down.png").await;
+}
+
+#[actix_web::test]
+async fn global_privacy_control_is_shown_as_a_refusal_of_marketing() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/gpc").await;
+    let note =
+        f.b.js("var n=document.querySelector('#cg-banner .cg-n'); return n && n.textContent")
+            .await;
+    assert!(
+        note.as_str()
+            .unwrap_or("")
+            .contains("Global Privacy Control"),
+        "{note}"
+    );
+    f.open("/").await;
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-banner .cg-n')")
+            .await,
+        json!(null)
+    );
 }

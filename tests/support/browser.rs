@@ -44,6 +44,9 @@ impl Browser {
     /// Start chromedriver and a fresh headless Chromium. `sink`: where every non-loopback host
     /// goes. `lang`: the browser's preferred language (Accept-Language, navigator.languages).
     pub async fn start(sink: SocketAddr, lang: &str) -> Browser {
+        // Both rustls providers are compiled in (ring for the gate, aws-lc-rs via dev
+        // dependencies), so the WebDriver client needs one chosen, as server::start does.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
