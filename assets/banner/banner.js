@@ -106,14 +106,17 @@
   /* ---- activation: neutralised tags of granted categories, in document order ---- */
   function catOf(el) { return VC[el.getAttribute('data-cg-vendor')] || el.getAttribute('data-cg-category'); }
   function activate() {
-    var list = [].slice.call(d.querySelectorAll('[data-cg-category]')), i = 0;
+    /* Claim before running, so a second decision while a loader is pending runs nothing twice. */
+    var list = [].filter.call(d.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
+      return granted(catOf(el)) && !sa.call(el, 'data-cg-run', '1');
+    }), i = 0;
     (function next() {
       while (i < list.length) {
         var el = list[i++];
-        if (!granted(catOf(el)) || !el.parentNode) continue;
+        if (!el.parentNode) continue;
         var src = el.getAttribute('data-cg-src'), href = el.getAttribute('data-cg-href');
         if (el.tagName !== 'SCRIPT') {
-          ['data-cg-category', 'data-cg-vendor', 'data-cg-src', 'data-cg-href', 'data-cg-srcset'].forEach(function (a) {
+          ['data-cg-category', 'data-cg-vendor', 'data-cg-src', 'data-cg-href', 'data-cg-srcset', 'data-cg-run'].forEach(function (a) {
             var v = el.getAttribute(a);
             el.removeAttribute(a);
             if (v && a === 'data-cg-srcset') el.setAttribute('srcset', v);

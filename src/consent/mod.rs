@@ -143,3 +143,74 @@ fn now_secs() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn service(revision: u32) -> ConsentService {
+        let mut cfg = Config::default();
+        cfg.consent.policy_revision = revision;
+        let keys = Keys::derive(&crate::config::Secret::new(
+            b"unit-test-secret-unit-test-secret!!".to_vec(),
+        ));
+        ConsentService::new(&cfg, &keys, Store::memory(), Arc::new(Catalogue::builtin())).unwrap()
+    }
+
+    fn cookie_for(svc: &ConsentService, granted: &[&str], revision: u32) -> String {
+        svc.codec.encode(&ConsentCookie {
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            granted: granted.iter().map(|s| s.to_string()).collect(),
+            revision,
+            issued: now_secs(),
+        })
+    }
+
+    fn req(cookie: &str) -> HttpRequest {
+        TestRequest::default()
+            .insert_header(("cookie", cookie))
+            .to_http_request()
+    }
+
+    #[test]
+    fn valid_consent_lets_granted_tracker_cookies_through() {
+        let svc = service(1);
+        let c = cookie_for(&svc, &["analytics"], 1);
+        let policy = svc.wire_policy(&req(&format!("{COOKIE_NAME}={c}; _ga=1; _fbp=2")));
+        assert!(policy.keep_cookie("_ga"));
+        assert!(!policy.keep_cookie("_fbp"));
+        let names: Vec<String> = policy
+            .deletions("127.0.0.1")
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
+        assert_eq!(names, vec!["_fbp"]);
+    }
+
+    #[test]
+    fn tampered_or_old_revision_cookie_counts_as_no_consent_and_is_deleted() {
+        let svc = service(2);
+        let old = cookie_for(&svc, &["analytics"], 1);
+        let forged = cookie_for(&svc, &["analytics"], 2).replace("analytics", "marketing");
+        for bad in [old, forged] {
+            let policy = svc.wire_policy(&req(&format!("{COOKIE_NAME}={bad}; _ga=1")));
+            assert!(!policy.keep_cookie("_ga"));
+            let names: Vec<String> = policy
+                .deletions("127.0.0.1")
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect();
+            assert!(names.contains(&COOKIE_NAME.to_owned()), "{names:?}");
+            assert!(names.contains(&"_ga".to_owned()));
+        }
+    }
+
+    #[test]
+    fn head_html_points_at_the_hashed_assets() {
+        let svc = service(1);
+        let html = svc.head_html();
+        assert!(html.contains(&format!("src=\"/_gate/{}\" defer", svc.bundle.js.name)));
+        assert!(html.contains(&format!("href=\"/_gate/{}\"", svc.bundle.css.name)));
+    }
+}

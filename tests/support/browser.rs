@@ -152,6 +152,11 @@ impl Browser {
     }
 
     pub async fn screenshot(&self, name: &str) {
+        // Not mid-animation: the banner slides in unless reduced motion is asked for.
+        self.wait_js(
+            "document.getAnimations().every(function(a){return a.playState !== 'running'})",
+        )
+        .await;
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
         let _ = std::fs::create_dir_all(&dir);
         let png = self.client.screenshot().await.expect("screenshot");
