@@ -30,7 +30,11 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .filter_map(|e| {
             let path = e.ok()?.path();
-            let name = path.file_name()?.to_str()?.strip_suffix(".in.html")?.to_owned();
+            let name = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".in.html")?
+                .to_owned();
             Some((name, std::fs::read(&path).ok()?))
         })
         .collect();
@@ -52,7 +56,11 @@ fn golden_pages_rewrite_identically_at_every_chunk_size() {
             }
         }
         let text = String::from_utf8(whole.clone()).unwrap();
-        assert_eq!(text.matches(INJECT).count(), 1, "{name}: banner injected exactly once:\n{text}");
+        assert_eq!(
+            text.matches(INJECT).count(),
+            1,
+            "{name}: banner injected exactly once:\n{text}"
+        );
         if name.starts_with("neg_") {
             if text.replacen(INJECT, "", 1).as_bytes() != input.as_slice() {
                 failures.push(format!("{name}: negative case changed:\n{text}"));
@@ -66,7 +74,9 @@ fn golden_pages_rewrite_identically_at_every_chunk_size() {
         match std::fs::read(&expected_path) {
             Ok(expected) if expected == whole => {}
             Ok(_) => failures.push(format!("{name}: differs from {name}.out.html:\n{text}")),
-            Err(_) => failures.push(format!("{name}: {name}.out.html missing (run with UPDATE_GOLDEN=1)")),
+            Err(_) => failures.push(format!(
+                "{name}: {name}.out.html missing (run with UPDATE_GOLDEN=1)"
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -82,9 +92,13 @@ fn no_tracker_stays_live_and_only_trackers_change() {
         let (_, scripts_in) = inspect(&input);
         // The marker oracle cannot tell look-alike hosts apart; those pages are the negatives,
         // already held to byte-identity, and tricky_urls keeps two look-alikes on purpose.
-        let lookalike = |l: &String| l.contains("notgoogle-analytics") || l.contains("?u=google-analytics");
+        let lookalike =
+            |l: &String| l.contains("notgoogle-analytics") || l.contains("?u=google-analytics");
         let live: Vec<_> = live.into_iter().filter(|l| !lookalike(l)).collect();
-        assert!(name.starts_with("neg_") || live.is_empty(), "{name}: live trackers remain: {live:#?}");
+        assert!(
+            name.starts_with("neg_") || live.is_empty(),
+            "{name}: live trackers remain: {live:#?}"
+        );
         let changes = script_changes(&scripts_in, &scripts_out);
         assert!(changes.is_empty(), "{name}: {changes:#?}");
     }

@@ -40,14 +40,12 @@ const URL_MARKERS: &[&str] = &[
 
 /// Vendor snippets in inline script text, lower-case.
 const INLINE_MARKERS: &[&str] = &[
-    "gtag(",
-    "fbq(",
+    "function gtag(",
+    "gtag('config'",
+    "fbq('init'",
     "_hjsettings",
-    "_gaq",
     "googleanalyticsobject",
     "gtm.start",
-    "urchintracker",
-    "_gettracker",
     "google-analytics.com",
     "googletagmanager.com",
     "connect.facebook.net",
@@ -78,8 +76,13 @@ fn executable(ty: Option<&str>) -> bool {
         None => true,
         Some(t) => matches!(
             t.as_str(),
-            "" | "module" | "text/javascript" | "application/javascript" | "text/ecmascript"
-                | "application/ecmascript" | "application/x-javascript" | "text/partytown"
+            "" | "module"
+                | "text/javascript"
+                | "application/javascript"
+                | "text/ecmascript"
+                | "application/ecmascript"
+                | "application/x-javascript"
+                | "text/partytown"
         ),
     }
 }
@@ -103,17 +106,25 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
         let mut rewriter = HtmlRewriter::new(
             Settings::new()
                 .append_element_content_handler(element!("script", move |el: &mut Element| {
-                    let attrs: BTreeMap<String, String> =
-                        el.attributes().iter().map(|a| (a.name(), a.value())).collect();
+                    let attrs: BTreeMap<String, String> = el
+                        .attributes()
+                        .iter()
+                        .map(|a| (a.name(), a.value()))
+                        .collect();
                     let line = line_of(el.source_location().bytes().start);
                     if executable(attrs.get("type").map(String::as_str)) {
                         if let Some(src) = attrs.get("src") {
                             if url_is_tracker(src) {
-                                l1.borrow_mut().push(format!("line {line}: <script src={src}>"));
+                                l1.borrow_mut()
+                                    .push(format!("line {line}: <script src={src}>"));
                             }
                         }
                     }
-                    s1.borrow_mut().push(Script { attrs, text: String::new(), line });
+                    s1.borrow_mut().push(Script {
+                        attrs,
+                        text: String::new(),
+                        line,
+                    });
                     Ok(())
                 }))
                 .append_element_content_handler(text!("script", move |t: &mut TextChunk| {
@@ -129,8 +140,10 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                         for attr in ["src", "srcset", "href"] {
                             if let Some(v) = el.get_attribute(attr) {
                                 if url_is_tracker(&v) {
-                                    l2.borrow_mut()
-                                        .push(format!("line {line}: <{} {attr}={v}>", el.tag_name()));
+                                    l2.borrow_mut().push(format!(
+                                        "line {line}: <{} {attr}={v}>",
+                                        el.tag_name()
+                                    ));
                                 }
                             }
                         }
@@ -151,7 +164,14 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                                 .map(|p| p + 1)
                                 .unwrap_or(0);
                             let name = before[name_start..eq].trim();
-                            if !name.starts_with("data-cg-") && matches!(name, "src" | "srcset" | "href") {
+                            // markup escaped as &lt;img …&gt; is text even without JavaScript
+                            let escaped = before
+                                .rfind("&lt;")
+                                .map_or(false, |e| before.rfind('<').map_or(true, |l| e > l));
+                            if !escaped
+                                && !name.starts_with("data-cg-")
+                                && matches!(name, "src" | "srcset" | "href")
+                            {
                                 l3.borrow_mut().push(format!("noscript: {name}=…{m}"));
                             }
                             from = at + m.len();
@@ -167,8 +187,15 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
     }
     let mut scripts_out = scripts.borrow().clone();
     for s in &scripts_out {
-        if executable(s.attrs.get("type").map(String::as_str)) && !s.attrs.contains_key("src") && text_is_tracker(&s.text) {
-            live.borrow_mut().push(format!("line {}: inline script {:.60}", s.line, s.text.trim()));
+        if executable(s.attrs.get("type").map(String::as_str))
+            && !s.attrs.contains_key("src")
+            && text_is_tracker(&s.text)
+        {
+            live.borrow_mut().push(format!(
+                "line {}: inline script {:.60}",
+                s.line,
+                s.text.trim()
+            ));
         }
     }
     scripts_out.retain(|s| !s.attrs.get("src").is_some_and(|v| v.starts_with("/_gate/")));
@@ -211,12 +238,21 @@ pub fn script_changes(input: &[Script], output: &[Script]) -> Vec<String> {
         }
         let restored = restore(b);
         if restored.attrs != a.attrs || restored.text != a.text {
-            problems.push(format!("line {}: script changed beyond neutralisation: {:?} -> {:?}", a.line, a.attrs, b.attrs));
+            problems.push(format!(
+                "line {}: script changed beyond neutralisation: {:?} -> {:?}",
+                a.line, a.attrs, b.attrs
+            ));
             continue;
         }
-        let tracker = a.attrs.get("src").is_some_and(|s| url_is_tracker(s)) || text_is_tracker(&a.text);
+        let tracker =
+            a.attrs.get("src").is_some_and(|s| url_is_tracker(s)) || text_is_tracker(&a.text);
         if !tracker {
-            problems.push(format!("line {}: non-tracker script neutralised: {:?} {:.80}", a.line, a.attrs, a.text.trim()));
+            problems.push(format!(
+                "line {}: non-tracker script neutralised: {:?} {:.80}",
+                a.line,
+                a.attrs,
+                a.text.trim()
+            ));
         }
     }
     problems
