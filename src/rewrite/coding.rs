@@ -135,9 +135,23 @@ impl Decoder {
                 out.extend_from_slice(input);
                 Ok(())
             }
-            Decoder::Gzip(d) => drain(d.write_all(input), d.get_mut(), out),
-            Decoder::Zlib(d) => drain(d.write_all(input), d.get_mut(), out),
-            Decoder::RawDeflate(d) => drain(d.write_all(input), d.get_mut(), out),
+            // flush() hands over everything decoded so far, so the page streams without lagging
+            // a chunk behind and a later corrupt chunk cannot take earlier output with it.
+            Decoder::Gzip(d) => drain(
+                d.write_all(input).and_then(|()| d.flush()),
+                d.get_mut(),
+                out,
+            ),
+            Decoder::Zlib(d) => drain(
+                d.write_all(input).and_then(|()| d.flush()),
+                d.get_mut(),
+                out,
+            ),
+            Decoder::RawDeflate(d) => drain(
+                d.write_all(input).and_then(|()| d.flush()),
+                d.get_mut(),
+                out,
+            ),
             Decoder::Brotli(d) => drain(d.write_all(input), d.get_mut(), out),
             Decoder::DeflateUndecided(head) => {
                 head.extend_from_slice(input);
