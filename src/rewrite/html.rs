@@ -94,7 +94,7 @@ struct PendingScript {
 
 /// A nested rewriter for the content of a `<noscript>` (plain text to lol_html).
 struct NoscriptPass {
-    rewriter: HtmlRewriter<'static, Box<dyn FnMut(&[u8]) + Send>>,
+    rewriter: PageRewriter,
     out: Arc<Mutex<Vec<u8>>>,
     state: Shared,
 }
@@ -135,7 +135,10 @@ impl PassState {
     }
 }
 
-type Sink = Box<dyn FnMut(&[u8]) + Send>;
+/// Where a rewriter writes its output.
+pub(crate) type Sink = Box<dyn FnMut(&[u8]) + Send>;
+/// A lol_html rewriter as this module builds it.
+pub(crate) type PageRewriter = HtmlRewriter<'static, Sink>;
 
 /// Build the rewriter for a whole document (`noscript == false`) or a noscript fragment.
 pub(crate) fn build(
@@ -145,7 +148,7 @@ pub(crate) fn build(
     adjust_charset: bool,
     sink: Sink,
     noscript: bool,
-) -> HtmlRewriter<'static, Sink> {
+) -> PageRewriter {
     let sel = &ctx.selectors;
     let mut settings = Settings::new_send()
         .with_encoding(encoding)

@@ -26,7 +26,7 @@ pub use coding::{coding_from_header, negotiate, Coding};
 use crate::config::LimitsConfig;
 use crate::trackers::Catalogue;
 use coding::{Decoder, Encoder};
-use html::{Ctx, PassState, Selectors, Shared};
+use html::{Ctx, PageRewriter, PassState, Selectors, Shared, Sink};
 
 /// Per-gate rewriting settings.
 #[derive(Debug, Clone)]
@@ -127,7 +127,7 @@ impl fmt::Display for Finding {
 
 enum HtmlStage {
     Rewriting {
-        rewriter: lol_html::send::HtmlRewriter<'static, Box<dyn FnMut(&[u8]) + Send>>,
+        rewriter: Box<PageRewriter>,
         state: Shared,
         out: Arc<Mutex<Vec<u8>>>,
     },
@@ -278,12 +278,11 @@ fn html_stage(ctx: &Arc<Ctx>, charset: Option<&str>) -> (HtmlStage, Option<Share
     let state = PassState::new(encoding_rs);
     let out = Arc::new(Mutex::new(Vec::new()));
     let sink_out = out.clone();
-    let sink: Box<dyn FnMut(&[u8]) + Send> =
-        Box::new(move |bytes: &[u8]| lock_vec(&sink_out).extend_from_slice(bytes));
+    let sink: Sink = Box::new(move |bytes: &[u8]| lock_vec(&sink_out).extend_from_slice(bytes));
     let rewriter = html::build(ctx, &state, encoding, adjust, sink, false);
     (
         HtmlStage::Rewriting {
-            rewriter,
+            rewriter: Box::new(rewriter),
             state: state.clone(),
             out,
         },

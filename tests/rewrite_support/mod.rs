@@ -167,7 +167,7 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                             // markup escaped as &lt;img …&gt; is text even without JavaScript
                             let escaped = before
                                 .rfind("&lt;")
-                                .map_or(false, |e| before.rfind('<').map_or(true, |l| e > l));
+                                .is_some_and(|e| before.rfind('<').is_none_or(|l| e > l));
                             if !escaped
                                 && !name.starts_with("data-cg-")
                                 && matches!(name, "src" | "srcset" | "href")
