@@ -161,8 +161,11 @@ fn hosts(list: &[&str]) -> Vec<HostRule> {
     list.iter().filter_map(|s| HostRule::parse(s)).collect()
 }
 
-/// The built-in vendors. Signatures are chosen to appear in the vendors' published snippets
-/// (and the common WordPress plugin variants) but not in ordinary first-party code.
+/// The built-in vendors. Inline signatures identify the snippets that load or set up a vendor
+/// (loader URLs, bootstrap code, `init`/`config` calls), not mere calls into its API such as
+/// `ga('send', …)` or `fbq('track', …)` inside first-party code: once the loader is inert those
+/// calls contact nobody (as with an ad blocker), while neutralising the whole script would break
+/// the site's own code around them.
 fn builtin_vendors() -> Vec<Vendor> {
     vec![
         Vendor {
@@ -178,20 +181,12 @@ fn builtin_vendors() -> Vec<Vendor> {
             ]),
             paths: Vec::new(),
             inline_signatures: strings(&[
-                "gtag(",
                 "GoogleAnalyticsObject",
                 "google-analytics.com",
                 "googletagmanager.com/gtag/js",
-                "_gaq.push",
-                "_gaq=",
-                "_gaq =",
-                "urchinTracker",
-                "_gat._getTracker",
-                "__gaTracker(",
-                "ga('create'",
-                "ga(\"create\"",
-                "ga('send'",
-                "ga(\"send\"",
+                "function gtag(",
+                "gtag('config'",
+                "gtag(\"config\"",
             ]),
             cookie_names: strings(&["_ga", "_gid"]),
             cookie_prefixes: strings(&["_ga_", "_gat", "__utm", "_gcl_"]),
@@ -238,8 +233,8 @@ fn builtin_vendors() -> Vec<Vendor> {
             hosts: hosts(&["connect.facebook.net", "facebook.com/tr"]),
             paths: Vec::new(),
             inline_signatures: strings(&[
-                "fbq(",
-                "_fbq",
+                "fbq('init'",
+                "fbq(\"init\"",
                 "connect.facebook.net",
                 "fbevents.js",
                 "facebook.com/tr",
@@ -648,7 +643,9 @@ mod tests {
         );
         assert_eq!(v("h._hjSettings={hjid:1,hjsv:6}"), Some("hotjar"));
         assert_eq!(v("fbq('init', '1');"), Some("meta_pixel"));
-        assert_eq!(v("var _gaq = _gaq || [];"), Some("google_analytics"));
+        assert_eq!(v("var _gaq=_gaq||[];(function(){ga.src='https://ssl.google-analytics.com/ga.js';})();"), Some("google_analytics"));
+        // API calls without a loader contact nobody and stay in first-party code untouched.
+        assert_eq!(v("jQuery(function(){ ga('send', 'event', 'x'); fbq('track', 'Lead'); gtag('event', 'y'); });"), None);
         assert_eq!(
             v("document.addEventListener('click', function(){ menu.toggle(); });"),
             None
