@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each browser test file uses a different part
 
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,14 +12,21 @@ use serde_json::json;
 
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
 }
 
-impl Drop for Browser {
+/// chromedriver in its own process group, with the Chromium it starts: killing the group when
+/// the test ends (or panics) leaves no browser behind.
+struct Driver(Child);
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -48,12 +56,15 @@ impl Browser {
         // dependencies), so the WebDriver client needs one chosen, as server::start does.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
-        let driver = Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        let driver = Driver(
+            Command::new("/usr/bin/chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("start chromedriver"),
+        );
         let profile = tempfile::tempdir().expect("profile dir");
         let args = vec![
             "--headless".to_owned(),
@@ -96,7 +107,7 @@ impl Browser {
                 Ok(client) => {
                     return Browser {
                         client,
-                        driver,
+                        _driver: driver,
                         _profile: profile,
                     }
                 }
