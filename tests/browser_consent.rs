@@ -169,12 +169,16 @@ impl Fixture {
     }
 
     async fn with_store(lang: &str, store: Store) -> Option<Fixture> {
+        Self::build(lang, store, &[]).await
+    }
+
+    async fn build(lang: &str, store: Store, args: &[&str]) -> Option<Fixture> {
         if !browser::available() {
             return None;
         }
         let sink = Sink::start().await;
         let site = start_site(store).await;
-        let b = Browser::start(sink.addr, lang).await;
+        let b = Browser::start_with(sink.addr, lang, args).await;
         Some(Fixture { site, sink, b })
     }
 
@@ -458,7 +462,74 @@ async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
         );
         f.b.screenshot(&format!("banner-{short}-layer2-360px.png"))
             .await;
+        // 200 % zoom of a 1280×900 window leaves a 640×450 CSS-pixel viewport: the settings
+        // layer must fit in it (scrolling inside the banner), so every control stays reachable.
+        f.b.client.set_window_size(640, 450).await.expect("resize");
+        f.b.wait_js("window.innerWidth <= 640").await;
+        assert_eq!(
+            f.b.js("var b=document.querySelector('#cg-banner').getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight + 1").await,
+            json!(true)
+        );
+        f.b.js("document.querySelector('#cg-banner button[data-a=reject]').scrollIntoView()")
+            .await;
+        f.b.click("#cg-banner button[data-a=reject]").await;
+        f.b.wait_js("document.querySelector('#cg-banner').hidden")
+            .await;
     }
+}
+
+#[actix_web::test]
+async fn reduced_motion_turns_the_slide_in_off() {
+    let Some(f) = Fixture::build("nl", Store::memory(), &["--force-prefers-reduced-motion"]).await
+    else {
+        return;
+    };
+    f.open("/").await;
+    assert_eq!(
+        f.b.js("return matchMedia('(prefers-reduced-motion: reduce)').matches")
+            .await,
+        json!(true)
+    );
+    assert_eq!(
+        f.b.js("return getComputedStyle(document.querySelector('#cg-banner')).animationName")
+            .await,
+        json!("none")
+    );
+    let Some(g) = Fixture::new("nl").await else {
+        return;
+    };
+    g.open("/").await;
+    assert_eq!(
+        g.b.js("return getComputedStyle(document.querySelector('#cg-banner')).animationName")
+            .await,
+        json!("cg-in")
+    );
+}
+
+#[actix_web::test]
+async fn escape_closes_a_reopened_banner_and_returns_focus_to_the_control() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/").await;
+    // Before a decision Escape does not make the question go away unanswered.
+    f.b.press(browser::ESCAPE).await;
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-banner').hidden")
+            .await,
+        json!(false)
+    );
+    f.b.click("#cg-banner button[data-a=reject]").await;
+    f.b.wait_js("document.querySelector('#cg-banner').hidden")
+        .await;
+    f.b.click("#cg-reopen").await;
+    f.b.wait_js("!document.querySelector('#cg-banner').hidden")
+        .await;
+    f.b.press(browser::ESCAPE).await;
+    f.b.wait_js(
+        "document.querySelector('#cg-banner').hidden && document.activeElement.id === 'cg-reopen'",
+    )
+    .await;
 }
 
 #[actix_web::test]

@@ -52,6 +52,11 @@ impl Browser {
     /// Start chromedriver and a fresh headless Chromium. `sink`: where every non-loopback host
     /// goes. `lang`: the browser's preferred language (Accept-Language, navigator.languages).
     pub async fn start(sink: SocketAddr, lang: &str) -> Browser {
+        Self::start_with(sink, lang, &[]).await
+    }
+
+    /// [`Browser::start`] with extra Chromium switches (e.g. `--force-prefers-reduced-motion`).
+    pub async fn start_with(sink: SocketAddr, lang: &str, extra: &[&str]) -> Browser {
         // Both rustls providers are compiled in (ring for the gate, aws-lc-rs via dev
         // dependencies), so the WebDriver client needs one chosen, as server::start does.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -85,6 +90,10 @@ impl Browser {
                 sink.port()
             ),
         ];
+        let args: Vec<String> = args
+            .into_iter()
+            .chain(extra.iter().map(|a| a.to_string()))
+            .collect();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -189,3 +198,4 @@ impl Browser {
 pub const TAB: &str = "\u{E004}";
 pub const ENTER: &str = "\u{E007}";
 pub const SPACE: &str = "\u{E00D}";
+pub const ESCAPE: &str = "\u{E00C}";
