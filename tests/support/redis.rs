@@ -189,9 +189,33 @@ impl RedisServer {
         panic!("redis-server on port {} not ready after 5 s", self.port);
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered, like a
+    /// hung host. Undo with [`RedisServer::resume`].
+    pub fn pause(&mut self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&mut self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&mut self, sig: &str) {
+        let Some(child) = self.child.as_ref() else {
+            panic!("redis-server on port {} is not running", self.port);
+        };
+        let status = Command::new("kill")
+            .arg(sig)
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {sig} {} failed", child.id());
+    }
+
     /// Kills the server (SIGKILL, like a crash) and waits until it is gone. Idempotent.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused process is killed just the same by SIGKILL.
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -252,7 +276,8 @@ impl RedisCluster {
         cluster
     }
 
-    fn wait_ok(&self) {
+    /// Waits (up to 10 s) until every node reports `cluster_state:ok`, e.g. after a restart.
+    pub fn wait_ok(&self) {
         for _ in 0..READY_ATTEMPTS * 2 {
             let all_ok = self.nodes.iter().all(|n| {
                 raw_command(n.port, "CLUSTER INFO").is_some_and(|r| r.contains("cluster_state:ok"))
