@@ -663,3 +663,100 @@ async fn cluster_store_recovers_after_a_master_restarts() {
         );
     }
 }
+
+// ---- retention: which keys may live forever ----
+
+async fn exercise_every_operation(store: &Store) {
+    store.put_receipt("v", b"r", LONG).await.unwrap();
+    store
+        .put_form_entry("contact", &entry("e1", "contact", 1, Some("h")), LONG)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("e2", "contact", 2, Some("h2")), LONG)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("e2", "contact", 2, Some("h3")), LONG)
+        .await
+        .unwrap();
+    store.list_form_entries("contact", 0, 10).await.unwrap();
+    store.put_session("s", b"d", LONG).await.unwrap();
+    store.get_session("s", LONG).await.unwrap();
+    store.append_audit(b"deleted entry e1").await.unwrap();
+    store.hit_rate_limit("ip", LONG).await.unwrap();
+    store
+        .incr_counters("banner", "2026-11-22", &[("shown", 1)])
+        .await
+        .unwrap();
+    store
+        .add_unique("visitors", "2026-11-22", b"v")
+        .await
+        .unwrap();
+}
+
+/// Keys under `prefix` on the given nodes that have no TTL.
+fn keys_without_ttl(urls: &[String], prefix: &str) -> Vec<String> {
+    let mut forever = Vec::new();
+    let mut seen = 0;
+    for url in urls {
+        let client = ::redis::Client::open(url.as_str()).expect("client");
+        let mut conn = client.get_connection().expect("connect to a test node");
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(format!("{{{prefix}:*"))
+            .query(&mut conn)
+            .expect("KEYS");
+        for key in keys {
+            seen += 1;
+            let pttl: i64 = ::redis::cmd("PTTL")
+                .arg(&key)
+                .query(&mut conn)
+                .expect("PTTL");
+            if pttl == -1 {
+                forever.push(key);
+            }
+        }
+    }
+    assert!(
+        seen >= 10,
+        "expected the operations to create keys, saw {seen}"
+    );
+    forever.sort();
+    forever
+}
+
+fn expected_forever(prefix: &str) -> Vec<String> {
+    // No personal data: daily counters, a HyperLogLog, and the names of configured forms.
+    let mut keys = vec![
+        format!("{{{prefix}:ctr:banner:2026-11-22}}"),
+        format!("{{{prefix}:forms}}"),
+        format!("{{{prefix}:uniq:visitors:2026-11-22}}"),
+    ];
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn redis_keys_that_can_hold_personal_data_all_expire() {
+    let server = RedisServer::new();
+    let cfg = config(StoreBackend::Redis, Some(server.url()), "ttl");
+    let store = Store::connect(&cfg).await.unwrap();
+    exercise_every_operation(&store).await;
+    assert_eq!(
+        keys_without_ttl(&[server.url()], &cfg.key_prefix),
+        expected_forever(&cfg.key_prefix)
+    );
+}
+
+#[tokio::test]
+async fn cluster_keys_that_can_hold_personal_data_all_expire() {
+    let cluster = shared(&CLUSTER, RedisCluster::new);
+    let cfg = config(StoreBackend::RedisCluster, Some(cluster.url()), "ttl");
+    let store = Store::connect(&cfg).await.unwrap();
+    exercise_every_operation(&store).await;
+    let urls: Vec<String> = cluster.nodes().iter().map(RedisServer::url).collect();
+    assert_eq!(
+        keys_without_ttl(&urls, &cfg.key_prefix),
+        expected_forever(&cfg.key_prefix)
+    );
+}
