@@ -35,7 +35,8 @@ pub enum StoreError {
     /// for logs; it never contains stored data.
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// The operation did not finish within `store.timeout`.
+    /// The operation did not finish within `store.timeout`. For a write this does not say
+    /// whether it happened: Redis may still apply a command that was sent before the timeout.
     #[error("store operation timed out")]
     Timeout,
     /// The backend answered with something this version cannot read (wrong type, bad field).
