@@ -600,7 +600,7 @@ async fn store_connects_while_redis_is_down_and_works_once_it_is_up() {
 }
 
 #[tokio::test]
-async fn cluster_store_connects_while_cluster_is_down_and_fails_fast() {
+async fn cluster_store_connects_while_cluster_is_down_and_reports_it_unavailable() {
     let port = free_port(false);
     let cfg = config(
         StoreBackend::RedisCluster,
