@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::config::{ConfigError, TrackersConfig, VendorConfig};
 
@@ -297,6 +297,8 @@ impl Catalogue {
         let signatures = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A few dozen short literals: a full DFA is small and the fastest to scan with.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| tracing::error!("inline tracker signatures unusable: {e}"))
             .ok();
@@ -311,6 +313,7 @@ impl Catalogue {
             .collect();
         let url_prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&literals)
             .ok();
         Self {

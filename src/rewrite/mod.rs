@@ -183,7 +183,7 @@ impl BodyRewriter {
         }
         let html = self.stage_push(&plain);
         self.plain = plain;
-        self.encode(&html, false)
+        self.encode(html, false)
     }
 
     /// End of the upstream body; returns the last client bytes.
@@ -209,7 +209,7 @@ impl BodyRewriter {
             }
             HtmlStage::PassThrough => {}
         }
-        self.encode(&html, true)
+        self.encode(html, true)
     }
 
     fn stage_push(&mut self, plain: &[u8]) -> Vec<u8> {
@@ -235,10 +235,14 @@ impl BodyRewriter {
         }
     }
 
-    fn encode(&mut self, html: &[u8], last: bool) -> Bytes {
+    fn encode(&mut self, html: Vec<u8>, last: bool) -> Bytes {
+        if matches!(self.encoder, Some(Encoder::Identity)) {
+            // Nothing to encode: hand the rewritten bytes over without another copy.
+            return Bytes::from(html);
+        }
         let mut wire = Vec::new();
         if let Some(encoder) = self.encoder.as_mut() {
-            if let Err(e) = encoder.push(html, &mut wire) {
+            if let Err(e) = encoder.push(&html, &mut wire) {
                 tracing::warn!("cannot encode the HTML body for the client: {e}");
             }
         }
