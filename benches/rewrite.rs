@@ -47,8 +47,25 @@ const TAIL: &str = "</article></main>\n<footer><p>&copy; Northfield Gazette</p><
 /// A deterministic page of about `target` bytes.
 fn page(target: usize) -> Vec<u8> {
     let words = [
-        "council", "riverside", "housing", "bridge", "market", "residents", "plans", "the", "and",
-        "of", "new", "cycle", "hall", "local", "business", "said", "would", "quarter", "year",
+        "council",
+        "riverside",
+        "housing",
+        "bridge",
+        "market",
+        "residents",
+        "plans",
+        "the",
+        "and",
+        "of",
+        "new",
+        "cycle",
+        "hall",
+        "local",
+        "business",
+        "said",
+        "would",
+        "quarter",
+        "year",
     ];
     let mut html = String::from(HEAD);
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -67,7 +84,9 @@ fn page(target: usize) -> Vec<u8> {
             para.push_str(&format!("<a href=\"/news/{n}/\">Read more</a>"));
         }
         if n % 5 == 0 {
-            para.push_str(&format!("<img src=\"/uploads/{n}.jpg\" alt=\"\" loading=\"lazy\">"));
+            para.push_str(&format!(
+                "<img src=\"/uploads/{n}.jpg\" alt=\"\" loading=\"lazy\">"
+            ));
         }
         para.push_str("</p>\n");
         if html.len() + para.len() + TAIL.len() > target && n > 1 {
@@ -106,6 +125,83 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("gzip1", name), &input, |b, input| {
             b.iter(|| rewrite(&rw, black_box(input), Coding::Gzip))
         });
+    }
+    // Floors for comparison: lol_html alone injecting one tag, and lol_html with our selectors
+    // but handlers that do nothing.
+    {
+        let (name, input) = ("60k", page(60 * 1024));
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("floor_lolhtml_inject_only", name),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(input.len() + 200);
+                    let mut r = lol_html::HtmlRewriter::new(
+                        lol_html::Settings::new().append_element_content_handler(
+                            lol_html::element!("head", |el| {
+                                el.prepend(
+                                    "<script src=x></script>",
+                                    lol_html::html_content::ContentType::Html,
+                                );
+                                Ok(())
+                            }),
+                        ),
+                        |c: &[u8]| out.extend_from_slice(c),
+                    );
+                    for chunk in input.chunks(16 * 1024) {
+                        r.write(chunk).unwrap();
+                    }
+                    r.end().unwrap();
+                    out.len()
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("floor_lolhtml_noop_selectors", name),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(input.len() + 200);
+                    let mut r = lol_html::HtmlRewriter::new(
+                        lol_html::Settings::new()
+                            .append_element_content_handler(lol_html::element!(
+                                "head",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::element!("script", |_el| Ok(
+                                ()
+                            )))
+                            .append_element_content_handler(lol_html::text!("script", |_el| Ok(())))
+                            .append_element_content_handler(lol_html::element!(
+                                "img, iframe, source",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::element!(
+                                "link[href]",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::text!("noscript", |_el| Ok(
+                                ()
+                            )))
+                            .append_element_content_handler(lol_html::element!(
+                                "body",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::element!(
+                                "title, meta, base, style, template",
+                                |_el| Ok(())
+                            )),
+                        |c: &[u8]| out.extend_from_slice(c),
+                    );
+                    for chunk in input.chunks(16 * 1024) {
+                        r.write(chunk).unwrap();
+                    }
+                    r.end().unwrap();
+                    out.len()
+                })
+            },
+        );
     }
     group.finish();
 }

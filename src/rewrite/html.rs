@@ -525,8 +525,6 @@ fn rebuild_start_tag(attrs: &[(String, Option<String>)], extra: &[(&str, &str)])
 }
 
 fn on_url_element(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
-    let tag = el.tag_name();
-    let offset = el.source_location().bytes().start;
     let src = el.get_attribute("src");
     let srcset = el.get_attribute("srcset");
     let by_src = src.as_deref().and_then(|s| ctx.catalogue.vendor_for_url(s));
@@ -539,6 +537,8 @@ fn on_url_element(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
     let Some(vendor) = by_src.or(by_srcset) else {
         return;
     };
+    let tag = el.tag_name();
+    let offset = el.source_location().bytes().start;
     if let (Some(src), Some(_)) = (&src, by_src) {
         el.remove_attribute("src");
         let _ = el.set_attribute("data-cg-src", src);

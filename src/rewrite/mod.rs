@@ -183,7 +183,7 @@ impl BodyRewriter {
         }
         let html = self.stage_push(&plain);
         self.plain = plain;
-        self.encode(&html, false)
+        self.encode(html, false)
     }
 
     /// End of the upstream body; returns the last client bytes.
@@ -209,7 +209,7 @@ impl BodyRewriter {
             }
             HtmlStage::PassThrough => {}
         }
-        self.encode(&html, true)
+        self.encode(html, true)
     }
 
     fn stage_push(&mut self, plain: &[u8]) -> Vec<u8> {
@@ -235,10 +235,14 @@ impl BodyRewriter {
         }
     }
 
-    fn encode(&mut self, html: &[u8], last: bool) -> Bytes {
+    fn encode(&mut self, html: Vec<u8>, last: bool) -> Bytes {
+        if matches!(self.encoder, Some(Encoder::Identity)) {
+            // Nothing to encode: hand the rewritten bytes over without another copy.
+            return Bytes::from(html);
+        }
         let mut wire = Vec::new();
         if let Some(encoder) = self.encoder.as_mut() {
-            if let Err(e) = encoder.push(html, &mut wire) {
+            if let Err(e) = encoder.push(&html, &mut wire) {
                 tracing::warn!("cannot encode the HTML body for the client: {e}");
             }
         }
@@ -288,6 +292,37 @@ fn html_stage(ctx: &Arc<Ctx>, charset: Option<&str>) -> (HtmlStage, Option<Share
         },
         Some(state),
     )
+}
+
+/// Whether a response goes through the rewriter: HTML (`text/html` or `application/xhtml+xml`)
+/// with a body — not a HEAD request, not 1xx/204/304, not a 206 partial body.
+pub fn is_rewritable(method: &str, status: u16, content_type: Option<&str>) -> bool {
+    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 206 | 304) {
+        return false;
+    }
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("text/html")
+        || essence.eq_ignore_ascii_case("application/xhtml+xml")
+}
+
+/// The `charset` parameter of a Content-Type, for [`BodyRewriter::new`].
+pub fn charset_of(content_type: Option<&str>) -> Option<&str> {
+    content_type?.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+            .filter(|v| !v.is_empty())
+    })
+}
+
+/// The ETag to keep on a rewritten response: a weak one may stay (the rewrite is deterministic,
+/// so the page is semantically the same), a strong one must go (the bytes differ).
+pub fn etag_after_rewrite(etag: &str) -> Option<&str> {
+    etag.trim_start().starts_with("W/").then_some(etag)
 }
 
 /// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it.
@@ -372,6 +407,39 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "<html><head><script src=\"/_gate/banner.js\" defer></script><title>x</title></head><body></body></html>"
         );
+    }
+
+    #[test]
+    fn only_html_responses_with_a_body_are_rewritten() {
+        assert!(is_rewritable("GET", 200, Some("text/html; charset=utf-8")));
+        assert!(is_rewritable("POST", 404, Some("Text/HTML")));
+        assert!(!is_rewritable("HEAD", 200, Some("text/html")));
+        assert!(!is_rewritable("GET", 204, Some("text/html")));
+        assert!(!is_rewritable("GET", 304, Some("text/html")));
+        assert!(!is_rewritable("GET", 206, Some("text/html")));
+        assert!(!is_rewritable("GET", 200, Some("application/json")));
+        assert!(!is_rewritable("GET", 200, None));
+        assert_eq!(
+            charset_of(Some("text/html; Charset=\"ISO-8859-1\"")),
+            Some("ISO-8859-1")
+        );
+        assert_eq!(charset_of(Some("text/html")), None);
+        assert_eq!(etag_after_rewrite("W/\"abc\""), Some("W/\"abc\""));
+        assert_eq!(etag_after_rewrite("\"abc\""), None);
+    }
+
+    #[test]
+    fn banner_lands_before_a_first_element_that_is_a_held_back_script() {
+        for page in [
+            "<script>var a = 1;</script><p>x</p>",
+            "<script>gtag('config', 'G-1'); function gtag(){}</script><p>x</p>",
+        ] {
+            let out = String::from_utf8(rewrite_document(&rw(), page.as_bytes())).unwrap();
+            assert!(
+                out.starts_with("<script src=\"/_gate/banner.js\" defer></script><script"),
+                "{out}"
+            );
+        }
     }
 
     #[test]
