@@ -16,18 +16,44 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-/// chromedriver in its own process group, with the Chromium it starts: killing the group when
-/// the test ends (or panics) leaves no browser behind.
-struct Driver(Child);
+/// chromedriver in its own process group, plus every Chromium process started with this
+/// test's own profile directory: all are killed (by pid) when the test ends or panics, so no
+/// browser outlives its test. Chromium moves some helpers into other process groups, hence the
+/// profile match.
+struct Driver {
+    child: Child,
+    profile: String,
+}
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for pid in pids_with_arg(&self.profile) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
     }
+}
+
+/// Pids whose command line contains `needle` (our unique profile path).
+fn pids_with_arg(needle: &str) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.bytes().all(|b| b.is_ascii_digit()).then_some(name)
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -61,16 +87,17 @@ impl Browser {
         // dependencies), so the WebDriver client needs one chosen, as server::start does.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
-        let driver = Driver(
-            Command::new("/usr/bin/chromedriver")
+        let profile = tempfile::tempdir().expect("profile dir");
+        let driver = Driver {
+            child: Command::new("/usr/bin/chromedriver")
                 .arg(format!("--port={port}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .process_group(0)
                 .spawn()
                 .expect("start chromedriver"),
-        );
-        let profile = tempfile::tempdir().expect("profile dir");
+            profile: format!("--user-data-dir={}", profile.path().display()),
+        };
         let args = vec![
             "--headless".to_owned(),
             "--no-sandbox".into(),
