@@ -94,7 +94,8 @@ struct PendingScript {
 
 /// A nested rewriter for the content of a `<noscript>` (plain text to lol_html).
 struct NoscriptPass {
-    rewriter: PageRewriter,
+    /// `None` once it failed: lol_html panics if a failed rewriter is used again.
+    rewriter: Option<PageRewriter>,
     out: Arc<Mutex<Vec<u8>>>,
     state: Shared,
 }
@@ -604,25 +605,36 @@ fn on_noscript_text(ctx: &Arc<Ctx>, state: &Shared, chunk: &mut TextChunk<'_>) {
             true,
         );
         st.noscript = Some(NoscriptPass {
-            rewriter,
+            rewriter: Some(rewriter),
             out,
             state: inner,
         });
     }
     let last = chunk.last_in_text_node();
     let mut produced = String::new();
+    let mut untouched = false;
     if let Some(pass) = st.noscript.as_mut() {
-        if pass.rewriter.write(chunk.as_str().as_bytes()).is_ok() {
-            produced = take_utf8(&pass.out);
-        } else {
-            // The nested pass bailed out and flushed its input unchanged.
-            produced = take_utf8(&pass.out);
+        match pass.rewriter.as_mut() {
+            Some(rewriter) => {
+                if rewriter.write(chunk.as_str().as_bytes()).is_err() {
+                    // It bailed out and flushed its input unchanged; the rest passes as is.
+                    pass.rewriter = None;
+                }
+                produced = take_utf8(&pass.out);
+            }
+            None => untouched = true,
         }
     }
     if last {
         if let Some(pass) = st.noscript.take() {
             produced.push_str(&finish_noscript(&mut st, pass));
         }
+    }
+    if untouched {
+        if !produced.is_empty() {
+            chunk.before(&produced, ContentType::Html);
+        }
+        return;
     }
     chunk.replace(&produced, ContentType::Html);
 }
@@ -639,7 +651,9 @@ fn finish_noscript(st: &mut PassState, pass: NoscriptPass) -> String {
         out,
         state,
     } = pass;
-    let _ = rewriter.end();
+    if let Some(rewriter) = rewriter {
+        let _ = rewriter.end();
+    }
     let produced = take_utf8(&out);
     let mut inner = lock(&state);
     st.findings.append(&mut inner.findings);
