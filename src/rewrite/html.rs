@@ -42,7 +42,7 @@ impl Selectors {
         let p = |s: &str| s.parse::<Selector>().expect("constant selector");
         Selectors {
             script: p("script"),
-            urls: p("img, iframe, source"),
+            urls: p("img, iframe, source, embed, video, audio, track, input[src]"),
             link: p("link[href]"),
             noscript: p("noscript"),
             head: p("head"),
@@ -177,7 +177,7 @@ pub(crate) fn build(
                 }),
         ));
     }
-    // <img>, <iframe>, <source>
+    // <img>, <iframe>, <source> and the rarer embeds that fetch their src
     {
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
