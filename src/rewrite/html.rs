@@ -100,8 +100,18 @@ struct NoscriptPass {
     state: Shared,
 }
 
+/// An inert inline script read only to report it (`consentgate scan`).
+struct InertScript {
+    text: String,
+    offset: usize,
+    original_type: String,
+}
+
 pub(crate) struct PassState {
     pub injected: bool,
+    /// Also report trackers in scripts a browser will not run (scan mode; costs text decoding).
+    pub scan: bool,
+    inert: Option<InertScript>,
     pub tail: InputTail,
     pub findings: Vec<RawFinding>,
     pub encoding: &'static Encoding,
@@ -125,6 +135,8 @@ impl PassState {
     pub fn new(encoding: &'static Encoding) -> Shared {
         Arc::new(Mutex::new(PassState {
             injected: false,
+            scan: false,
+            inert: None,
             tail: InputTail::default(),
             findings: Vec::new(),
             encoding,
@@ -396,6 +408,27 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
         record(&mut st, vendor, "script src", offset, Action::Neutralised);
         return;
     }
+    if kind == ScriptKind::Inert && st.scan && !noscript {
+        st.inert = Some(InertScript {
+            text: String::new(),
+            offset,
+            original_type: ty.unwrap_or_default(),
+        });
+        drop(st);
+        let (c, s) = (ctx.clone(), state.clone());
+        let _ = el.on_end_tag(Box::new(move |_end: &mut EndTag<'_>| {
+            let mut st = lock(&s);
+            if let Some(script) = st.inert.take() {
+                if let Some(vendor) = c.catalogue.vendor_for_inline(&script.text) {
+                    let vendor = vendor.clone();
+                    let action = Action::AlreadyInert(script.original_type);
+                    record(&mut st, &vendor, "inline script", script.offset, action);
+                }
+            }
+            Ok(())
+        }));
+        return;
+    }
     if kind == ScriptKind::Inert || noscript {
         return;
     }
@@ -449,6 +482,12 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
 
 fn on_script_text(ctx: &Ctx, state: &Shared, chunk: &mut TextChunk<'_>) {
     let mut st = lock(state);
+    if let Some(inert) = st.inert.as_mut() {
+        if inert.text.len() < ctx.inline_script_max {
+            inert.text.push_str(chunk.as_str());
+        }
+        return;
+    }
     let Some(pending) = st.pending.as_mut() else {
         return;
     };
