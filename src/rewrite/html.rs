@@ -28,6 +28,8 @@ pub(crate) struct Ctx {
 /// Parsed once per gate: lol_html compiles them into each rewriter.
 pub(crate) struct Selectors {
     script: Selector,
+    /// Scripts whose text can matter: lol_html decodes text only for these.
+    script_text: Selector,
     urls: Selector,
     link: Selector,
     noscript: Selector,
@@ -42,6 +44,7 @@ impl Selectors {
         let p = |s: &str| s.parse::<Selector>().expect("constant selector");
         Selectors {
             script: p("script"),
+            script_text: p("script:not([src]):not([type=\"application/ld+json\"])"),
             urls: p("img, iframe, source, embed, video, audio, track, input[src]"),
             link: p("link[href]"),
             noscript: p("noscript"),
@@ -178,15 +181,17 @@ pub(crate) fn build(
         let (c1, s1, c2, s2) = (ctx.clone(), state.clone(), ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.script.clone()),
-            ElementContentHandlers::default()
-                .element(move |el: &mut Element<'_, '_>| {
-                    on_script(&c1, &s1, el, noscript);
-                    Ok(())
-                })
-                .text(move |chunk: &mut TextChunk<'_>| {
-                    on_script_text(&c2, &s2, chunk);
-                    Ok(())
-                }),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                on_script(&c1, &s1, el, noscript);
+                Ok(())
+            }),
+        ));
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.script_text.clone()),
+            ElementContentHandlers::default().text(move |chunk: &mut TextChunk<'_>| {
+                on_script_text(&c2, &s2, chunk);
+                Ok(())
+            }),
         ));
     }
     // <img>, <iframe>, <source> and the rarer embeds that fetch their src
@@ -383,7 +388,8 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
         st.injected = true;
         el.before(&ctx.inject_head_html, ContentType::Html);
     }
-    if let Some(src) = src.as_deref().filter(|s| !s.trim().is_empty()) {
+    // A script with a src attribute (even an empty one) never runs its text.
+    if let Some(src) = src.as_deref() {
         let Some(vendor) = ctx.catalogue.vendor_for_url(src) else {
             return;
         };
