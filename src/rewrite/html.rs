@@ -51,7 +51,8 @@ impl Selectors {
             head: p("head"),
             body: p("body"),
             // Head content that can open a document whose <head> and <body> tags are omitted.
-            early: p("title, meta, base, style, template"),
+            // Not <meta>: a <meta charset> should stay first, and pages carry dozens of metas.
+            early: p("title, base, style, template"),
         }
     }
 }
