@@ -126,6 +126,22 @@ fn bench(c: &mut Criterion) {
             b.iter(|| rewrite(&rw, black_box(input), Coding::Gzip))
         });
     }
+    // The reference harness's own pages, when given (kept with KEEP_WORKDIR=1 from
+    // ../shared/bench/proxy-anchor.sh): CG_BENCH_PAGES=/path/to/www
+    if let Some(dir) = std::env::var_os("CG_BENCH_PAGES") {
+        for name in ["p2k", "p60k", "p500k"] {
+            let Ok(input) = std::fs::read(std::path::Path::new(&dir).join(format!("{name}.html")))
+            else {
+                continue;
+            };
+            group.throughput(Throughput::Bytes(input.len() as u64));
+            group.bench_with_input(
+                BenchmarkId::new("anchor_identity", name),
+                &input,
+                |b, input| b.iter(|| rewrite(&rw, black_box(input), Coding::Identity)),
+            );
+        }
+    }
     // Floors for comparison: lol_html alone injecting one tag, and lol_html with our selectors
     // but handlers that do nothing.
     {

@@ -327,12 +327,13 @@ pub fn etag_after_rewrite(etag: &str) -> Option<&str> {
 
 /// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it.
 pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Vec<u8> {
-    run_document(rw, html).0
+    run_document(rw, html, false).0
 }
 
-/// The trackers in a document and what the gate does with each, in document order.
+/// The trackers in a document and what the gate does with each, in document order; includes
+/// trackers another consent tool already made inert (left as they are).
 pub fn scan_document(rw: &Rewriter, html: &[u8]) -> Vec<Finding> {
-    let (_, raw) = run_document(rw, html);
+    let (_, raw) = run_document(rw, html, true);
     let mut findings: Vec<Finding> = raw
         .into_iter()
         .map(|f| Finding {
@@ -353,8 +354,11 @@ fn line_of(html: &[u8], offset: usize) -> usize {
     1 + html[..end].iter().filter(|&&b| b == b'\n').count()
 }
 
-fn run_document(rw: &Rewriter, html: &[u8]) -> (Vec<u8>, Vec<RawFinding>) {
+fn run_document(rw: &Rewriter, html: &[u8], scan: bool) -> (Vec<u8>, Vec<RawFinding>) {
     let (stage, state) = html_stage(&rw.ctx, None);
+    if let Some(state) = &state {
+        html::lock(state).scan = scan;
+    }
     let mut body = BodyRewriter {
         decoder: None,
         stage,
@@ -444,9 +448,14 @@ mod tests {
 
     #[test]
     fn scan_reports_line_and_action() {
-        let page = b"<html><head>\n<script async src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>\n<script type=\"text/plain\" src=\"https://static.hotjar.com/c/hotjar-1.js\"></script></head></html>";
+        let page = b"<html><head>\n<script async src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>\n<script type=\"text/plain\" src=\"https://static.hotjar.com/c/hotjar-1.js\"></script>\n<script type=\"text/plain\" data-cookieconsent=\"marketing\">fbq('init', '1');</script></head></html>";
         let findings = scan_document(&rw(), page);
-        assert_eq!(findings.len(), 2, "{findings:?}");
+        assert_eq!(findings.len(), 3, "{findings:?}");
+        assert_eq!(findings[2].vendor_id, "meta_pixel");
+        assert_eq!(
+            findings[2].action,
+            Action::AlreadyInert("text/plain".into())
+        );
         assert_eq!(findings[0].line, 2);
         assert_eq!(findings[0].vendor_id, "google_analytics");
         assert_eq!(findings[0].action, Action::Neutralised);
