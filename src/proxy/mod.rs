@@ -72,7 +72,9 @@ pub trait BodyFilter {
 
 /// What an [`HtmlFilter`] needs to know about a response it may filter.
 pub struct HtmlResponseInfo<'a> {
-    pub content_type: &'a str,
+    pub method: &'a str,
+    pub status: u16,
+    pub content_type: Option<&'a str>,
     pub content_encoding: Option<&'a str>,
     pub accept_encoding: Option<&'a str>,
 }
@@ -83,7 +85,7 @@ pub struct StartedFilter {
     pub content_encoding: Option<&'static str>,
 }
 
-/// Decides, per HTML response, whether and how its body is filtered.
+/// Decides, per response with a body, whether (is it HTML?) and how its body is filtered.
 pub trait HtmlFilter {
     fn start(&self, info: &HtmlResponseInfo<'_>) -> Option<StartedFilter>;
 }
@@ -279,10 +281,10 @@ impl Proxy {
             None
         } else {
             policy.html.and_then(|html| {
-                let content_type = header_str(&up_headers, header::CONTENT_TYPE)?;
-                is_html(content_type).then_some(())?;
                 html.start(&HtmlResponseInfo {
-                    content_type,
+                    method: req.method().as_str(),
+                    status: status.as_u16(),
+                    content_type: header_str(&up_headers, header::CONTENT_TYPE),
                     content_encoding: header_str(&up_headers, header::CONTENT_ENCODING),
                     accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
                 })
@@ -363,14 +365,6 @@ fn request_body_length(headers: &HeaderMap) -> Result<BodyLength, ProxyError> {
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn is_html(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .map(|m| m.trim().eq_ignore_ascii_case("text/html"))
-        .unwrap_or(false)
 }
 
 fn is_weak_etag(value: &HeaderValue) -> bool {
