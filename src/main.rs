@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use consentgate::config::{self, Config, ConfigError, EnvSource, ProcessEnv};
 use consentgate::keys::Keys;
 use consentgate::privacy::Privacy;
+use consentgate::proxy::ProxySettings;
 use consentgate::rewrite::{self, Rewriter};
 use consentgate::server;
 use consentgate::store::Store;
@@ -121,9 +122,26 @@ fn check_config(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Opening the geo database is part of starting; a corrupt file must show up here too.
-    if let Err(e) = Privacy::new(&config.privacy) {
-        eprintln!("{} has 1 problem(s):\n  {e}", path.display());
+    // Opening the geo database and the upstream CA file is part of starting; a corrupt file
+    // must show up here too.
+    let start_problems: Vec<String> = [
+        Privacy::new(&config.privacy).err().map(|e| e.to_string()),
+        ProxySettings::from_config(&config)
+            .err()
+            .map(|e| e.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !start_problems.is_empty() {
+        eprintln!(
+            "{} has {} problem(s):",
+            path.display(),
+            start_problems.len()
+        );
+        for problem in start_problems {
+            eprintln!("  {problem}");
+        }
         return ExitCode::FAILURE;
     }
     println!(

@@ -36,6 +36,8 @@ pub enum StartError {
     MissingSecret,
     #[error(transparent)]
     Consent(#[from] crate::consent::ConsentError),
+    #[error(transparent)]
+    Upstream(#[from] ProxyError),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
@@ -94,7 +96,7 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
     let (rewriter, consent) = page_rewriter(&config, &keys, store.clone())?;
     let shared = Shared {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
-        proxy_settings: Arc::new(ProxySettings::from_config(&config)),
+        proxy_settings: Arc::new(ProxySettings::from_config(&config)?),
         store: web::Data::new(store),
         page_rewrite: web::Data::new(html::PageRewrite { rewriter }),
         consent: web::Data::new(consent),
