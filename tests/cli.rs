@@ -206,6 +206,7 @@ fn demo_serves_the_demo_site_through_the_gate() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let _ = child.kill();
+    let _ = child.wait();
     let page = page.expect("demo gate answers");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Stichting De Waterkant"));
