@@ -20,7 +20,7 @@ use crate::consent::{self, ConsentService};
 use crate::keys::Keys;
 use crate::privacy::{GeoError, Privacy};
 use crate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
-use crate::rewrite::{RewriteSettings, Rewriter};
+use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
 use crate::store::Store;
 use crate::telemetry;
 use crate::trackers::Catalogue;
@@ -98,7 +98,11 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
         proxy_settings: Arc::new(ProxySettings::from_config(&config)?),
         store: web::Data::new(store),
-        page_rewrite: web::Data::new(html::PageRewrite { rewriter }),
+        page_rewrite: web::Data::new(html::PageRewrite {
+            rewriter,
+            memo: (config.limits.rewrite_memo_bytes > 0)
+                .then(|| Arc::new(RewriteMemo::new(config.limits.rewrite_memo_bytes))),
+        }),
         consent: web::Data::new(consent),
     };
     let workers = config.listen.workers;
