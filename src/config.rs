@@ -249,7 +249,7 @@ pub struct LimitsConfig {
     pub rewrite_max_memory_bytes: usize,
     /// Longest inline script text examined for tracker signatures, in bytes. Default 256 KiB.
     pub inline_script_max_bytes: usize,
-    /// Memory for remembering finished page rewrites (pages up to 256 KiB, confirmed byte for
+    /// Memory for remembering finished page rewrites (pages up to 1 MiB, confirmed byte for
     /// byte before reuse), in bytes; 0 turns it off. Default 64 MiB.
     pub rewrite_memo_bytes: usize,
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
-use actix_web::http::header::HeaderValue;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde::Serialize;
@@ -255,11 +255,15 @@ async fn proxy_handler(
 ) -> Result<HttpResponse, ProxyError> {
     let visitor = privacy.visitor(&req);
     let wire = consent.wire_policy(&req);
-    let host = req.connection_info().host().to_owned();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
         set_cookies: wire
-            .deletions(&host)
+            .deletions(host)
             .iter()
             .filter_map(|c| HeaderValue::from_str(&c.to_string()).ok())
             .collect(),

@@ -41,8 +41,7 @@ pub fn init(cfg: &LogConfig) {
 }
 
 fn new_request_id() -> String {
-    let bytes: [u8; 8] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:016x}", rand::rng().random::<u64>())
 }
 
 /// Middleware: assign a request id, log one line per request, echo the id in a header.

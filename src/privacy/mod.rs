@@ -71,11 +71,8 @@ impl Privacy {
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let client = resolve_client_ip(peer, req.headers(), &self.trusted_proxies);
         let country = self.geo.as_ref().and_then(|geo| geo.country(client));
-        let https = if self.is_trusted(peer) {
-            forwarded_proto_is_https(req.headers())
-        } else {
-            req.connection_info().scheme() == "https" && req.app_config().secure()
-        };
+        // The public listener speaks plain HTTP: only a trusted TLS terminator can vouch for https.
+        let https = self.is_trusted(peer) && forwarded_proto_is_https(req.headers());
         Visitor {
             anonymized_ip: self.anonymize(client),
             country,

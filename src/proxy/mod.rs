@@ -38,12 +38,29 @@ pub struct ProxySettings {
     pub max_request_body: usize,
     /// TLS client configuration for an https upstream.
     pub tls: Arc<rustls::ClientConfig>,
+    /// `host[:port]` of the upstream (the Host header under `host_header = "upstream"`).
+    pub authority: String,
+    /// `scheme://authority/prefix` without a trailing slash; request paths are appended.
+    base: String,
 }
 
 impl ProxySettings {
     pub fn from_config(cfg: &Config) -> Result<Self, ProxyError> {
+        let upstream = cfg.upstream.base_url();
+        let host = upstream.host_str().unwrap_or("localhost");
+        let authority = match upstream.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let base = format!(
+            "{}://{authority}{}",
+            upstream.scheme(),
+            upstream.path().trim_end_matches('/')
+        );
         Ok(Self {
             tls: Arc::new(tls_client_config(cfg.upstream.tls_ca_file.as_deref())?),
+            authority,
+            base,
             upstream: cfg.upstream.base_url().clone(),
             host_policy: cfg.upstream.host_header,
             ip_forwarding: cfg.privacy.ip_forwarding,
@@ -53,15 +70,6 @@ impl ProxySettings {
             pool_idle_timeout: cfg.upstream.pool_idle_timeout,
             max_request_body: cfg.limits.max_request_body_bytes,
         })
-    }
-
-    /// `host[:port]` of the upstream, as the Host header under `host_header = "upstream"`.
-    pub fn upstream_authority(&self) -> String {
-        let host = self.upstream.host_str().unwrap_or("localhost");
-        match self.upstream.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
-        }
     }
 }
 
@@ -148,18 +156,14 @@ impl Proxy {
     }
 
     fn upstream_url(&self, req: &HttpRequest) -> String {
-        let base = &self.settings.upstream;
-        let prefix = base.path().trim_end_matches('/');
-        let mut url = format!(
-            "{}://{}{}{}",
-            base.scheme(),
-            self.settings.upstream_authority(),
-            prefix,
-            req.path()
-        );
-        if !req.query_string().is_empty() {
+        let base = &self.settings.base;
+        let (path, query) = (req.path(), req.query_string());
+        let mut url = String::with_capacity(base.len() + path.len() + query.len() + 1);
+        url.push_str(base);
+        url.push_str(path);
+        if !query.is_empty() {
             url.push('?');
-            url.push_str(req.query_string());
+            url.push_str(query);
         }
         url
     }
@@ -181,7 +185,7 @@ impl Proxy {
             .and_then(|h| h.to_str().ok());
         let host = match (self.settings.host_policy, visitor_host) {
             (HostPolicy::Client, Some(h)) => h.to_owned(),
-            _ => self.settings.upstream_authority(),
+            _ => self.settings.authority.clone(),
         };
         let forwarded = ForwardedInfo {
             anonymized_ip: match self.settings.ip_forwarding {
@@ -196,9 +200,7 @@ impl Proxy {
         let mut upstream_req = self
             .client
             .request(req.method().clone(), self.upstream_url(req));
-        for (name, value) in out_headers.iter() {
-            upstream_req = upstream_req.append_header((name.clone(), value.clone()));
-        }
+        *upstream_req.headers_mut() = out_headers;
 
         let limit = self.settings.max_request_body;
         let overflowed = Rc::new(Cell::new(false));
@@ -276,7 +278,7 @@ impl Proxy {
         S: Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin + 'static,
     {
         let status = upstream.status();
-        let up_headers = upstream.headers().clone();
+        let up_headers = upstream.headers();
         let bodiless = req.method() == Method::HEAD
             || status.is_informational()
             || status == StatusCode::NO_CONTENT
@@ -288,8 +290,8 @@ impl Proxy {
                 html.start(&HtmlResponseInfo {
                     method: req.method().as_str(),
                     status: status.as_u16(),
-                    content_type: header_str(&up_headers, header::CONTENT_TYPE),
-                    content_encoding: header_str(&up_headers, header::CONTENT_ENCODING),
+                    content_type: header_str(up_headers, header::CONTENT_TYPE),
+                    content_encoding: header_str(up_headers, header::CONTENT_ENCODING),
                     accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
                 })
             })
@@ -303,7 +305,7 @@ impl Proxy {
         } else {
             &["content-length"]
         };
-        for (name, value) in end_to_end(&up_headers, drop).iter() {
+        for (name, value) in end_to_end(up_headers, drop) {
             if filter.is_some() && name == header::ETAG && !is_weak_etag(value) {
                 // The body changes, so a strong validator would be a lie.
                 continue;
@@ -313,6 +315,8 @@ impl Proxy {
         for cookie in policy.set_cookies {
             builder.append_header((header::SET_COOKIE, cookie));
         }
+        let content_length: Option<u64> =
+            header_str(up_headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
         if bodiless {
             return builder.body(actix_web::body::None::new());
         }
@@ -331,7 +335,7 @@ impl Proxy {
             }
             None => {
                 let stream = filtered_body(upstream, None, idle);
-                match header_str(&up_headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok()) {
+                match content_length {
                     Some(len) => builder.body(SizedStream::new(len, stream)),
                     None => builder.body(BodyStream::new(stream)),
                 }

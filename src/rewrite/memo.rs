@@ -14,7 +14,7 @@ use quick_cache::Weighter;
 use super::{BodyRewriter, Coding, Rewriter};
 
 /// Largest body the memo collects before deciding; anything longer streams.
-pub const MEMO_MAX_BODY: usize = 256 * 1024;
+pub const MEMO_MAX_BODY: usize = 1024 * 1024;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
