@@ -313,6 +313,11 @@ pub struct StoreConfig {
     pub timeout: Duration,
     /// Key prefix, so several sites can share one Redis. Default `"cg"`.
     pub key_prefix: String,
+    /// Most entries the audit log keeps (approximately, on Redis). Default 10000.
+    pub audit_max_entries: usize,
+    /// Audit entries older than this are dropped. Default 180 days.
+    #[serde(deserialize_with = "de_duration")]
+    pub audit_retention: Duration,
 }
 
 impl Default for StoreConfig {
@@ -322,6 +327,8 @@ impl Default for StoreConfig {
             redis_url: None,
             timeout: Duration::from_secs(2),
             key_prefix: "cg".to_owned(),
+            audit_max_entries: 10_000,
+            audit_retention: Duration::from_secs(180 * 24 * 3600),
         }
     }
 }
@@ -778,6 +785,21 @@ impl Config {
         }
         if self.store.timeout.is_zero() {
             problem("store.timeout", "must be greater than 0".into());
+        }
+        if self.store.key_prefix.is_empty()
+            || self.store.key_prefix.contains(['{', '}'])
+            || self.store.key_prefix.chars().any(char::is_whitespace)
+        {
+            problem(
+                "store.key_prefix",
+                format!(
+                    "expected a non-empty prefix without braces or spaces, got {:?}",
+                    self.store.key_prefix
+                ),
+            );
+        }
+        if self.store.audit_max_entries == 0 {
+            problem("store.audit_max_entries", "must be at least 1".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problem(

@@ -1,0 +1,136 @@
+//! Redis key layout. Every key starts with a hash tag `{<prefix>:<kind>:<record>}` so that all
+//! keys of one record (a receipt and its history; a form's entries and indexes) live in one
+//! Redis Cluster slot and can change together in one `MULTI`.
+//!
+//! | key | type | TTL |
+//! |-----|------|-----|
+//! | `{p:receipt:<id>}:cur` | string, current receipt | put ttl |
+//! | `{p:receipt:<id>}:hist` | list, every receipt, oldest first | put ttl (refreshed) |
+//! | `{p:form:<form>}:e:<id>` | hash `created`, `ct`, `eh` | put ttl |
+//! | `{p:form:<form>}:idx` | zset id → created (unix s) | longest entry ttl |
+//! | `{p:form:<form>}:exp` | zset id → expiry (unix ms) | longest entry ttl |
+//! | `{p:form:<form>}:email:<hash>` | set of ids | longest entry ttl |
+//! | `{p:forms}` | set of form ids that ever held entries (no personal data) | none |
+//! | `{p:ctr:<name>:<day>}` | hash field → count | none |
+//! | `{p:uniq:<name>:<day>}` | HyperLogLog | none |
+//! | `{p:sess:<id>}` | string | idle, refreshed on read |
+//! | `{p:audit}` | stream, field `e` | trimmed by MAXLEN/MINID |
+//! | `{p:rl:<key>}` | integer | window |
+//!
+//! Braces and `%` in caller-supplied parts are percent-encoded so a part can never end the hash
+//! tag early or collide with another record's keys.
+
+use std::borrow::Cow;
+
+/// Builds every key name from the configured prefix (`store.key_prefix`, default `"cg"`).
+#[derive(Debug, Clone)]
+pub struct KeyLayout {
+    prefix: String,
+}
+
+fn part(s: &str) -> Cow<'_, str> {
+    if s.contains(['{', '}', '%']) {
+        let mut out = String::with_capacity(s.len() + 8);
+        for c in s.chars() {
+            match c {
+                '{' => out.push_str("%7B"),
+                '}' => out.push_str("%7D"),
+                '%' => out.push_str("%25"),
+                c => out.push(c),
+            }
+        }
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+impl KeyLayout {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: part(prefix).into_owned(),
+        }
+    }
+
+    pub fn receipt_current(&self, id: &str) -> String {
+        format!("{{{}:receipt:{}}}:cur", self.prefix, part(id))
+    }
+    pub fn receipt_history(&self, id: &str) -> String {
+        format!("{{{}:receipt:{}}}:hist", self.prefix, part(id))
+    }
+    fn form_tag(&self, form: &str) -> String {
+        format!("{{{}:form:{}}}", self.prefix, part(form))
+    }
+    pub fn form_entry(&self, form: &str, id: &str) -> String {
+        format!("{}:e:{}", self.form_tag(form), part(id))
+    }
+    pub fn form_index(&self, form: &str) -> String {
+        format!("{}:idx", self.form_tag(form))
+    }
+    pub fn form_expiry(&self, form: &str) -> String {
+        format!("{}:exp", self.form_tag(form))
+    }
+    pub fn form_email(&self, form: &str, email_hash: &str) -> String {
+        format!("{}:email:{}", self.form_tag(form), part(email_hash))
+    }
+    pub fn forms(&self) -> String {
+        format!("{{{}:forms}}", self.prefix)
+    }
+    pub fn counters(&self, name: &str, day: &str) -> String {
+        format!("{{{}:ctr:{}:{}}}", self.prefix, part(name), part(day))
+    }
+    pub fn unique(&self, name: &str, day: &str) -> String {
+        format!("{{{}:uniq:{}:{}}}", self.prefix, part(name), part(day))
+    }
+    pub fn session(&self, id: &str) -> String {
+        format!("{{{}:sess:{}}}", self.prefix, part(id))
+    }
+    pub fn audit(&self) -> String {
+        format!("{{{}:audit}}", self.prefix)
+    }
+    pub fn rate_limit(&self, key: &str) -> String {
+        format!("{{{}:rl:{}}}", self.prefix, part(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The part of a key Redis Cluster hashes (same rule as the server).
+    fn hash_tag(key: &str) -> &str {
+        if let Some(open) = key.find('{') {
+            if let Some(len) = key[open + 1..].find('}') {
+                if len > 0 {
+                    return &key[open + 1..open + 1 + len];
+                }
+            }
+        }
+        key
+    }
+
+    #[test]
+    fn keys_of_one_record_share_a_cluster_slot() {
+        let k = KeyLayout::new("cg");
+        assert_eq!(
+            hash_tag(&k.receipt_current("abc")),
+            hash_tag(&k.receipt_history("abc"))
+        );
+        let form = hash_tag(&k.form_index("contact")).to_owned();
+        for key in [
+            k.form_entry("contact", "e1"),
+            k.form_expiry("contact"),
+            k.form_email("contact", "h"),
+        ] {
+            assert_eq!(hash_tag(&key), form, "{key}");
+        }
+    }
+
+    #[test]
+    fn braces_in_ids_cannot_break_the_hash_tag() {
+        let k = KeyLayout::new("cg");
+        let key = k.receipt_current("a}b{c");
+        assert_eq!(hash_tag(&key), "cg:receipt:a%7Db%7Bc");
+        assert_ne!(k.receipt_current("a%7D"), k.receipt_current("a}"));
+    }
+}
