@@ -3,6 +3,7 @@
 //! form and everything they typed on it (escaped by the template engine), or a JSON answer when
 //! the request asked for JSON. Also the JSON answer for a stored entry.
 
+use minijinja::value::{Serde, Value};
 use minijinja::{context, Environment};
 use serde::Serialize;
 
@@ -202,7 +203,7 @@ impl Pages {
                 .collect();
             context! {
                 action => &form.path,
-                fields => fields,
+                fields => Value::from(Serde(&fields)),
                 honeypot => &form.honeypot_field,
                 honeypot_label => t.honeypot_label,
                 token => token,
@@ -231,7 +232,7 @@ impl Pages {
             lang => t.lang,
             title => title,
             message => message,
-            errors => errors,
+            errors => Value::from(Serde(&errors)),
             form => form_view,
             back => t.back,
         };
