@@ -939,4 +939,55 @@ mod tests {
         .unwrap_err();
         assert_eq!(keys_of(err), vec!["secret"]);
     }
+
+    const FORM: &str = "[upstream]\nurl = \"http://x\"\n[[forms]]\nid = \"contact\"\npath = \"/contact\"\nredirect = \"/bedankt.html\"\n[[forms.fields]]\nname = \"email\"\ntype = \"email\"\nrequired = true\n";
+
+    #[test]
+    fn form_gets_documented_defaults() {
+        let (config, _) = Config::from_toml(FORM, &env(&[SECRET])).unwrap();
+        let form = &config.forms[0];
+        assert_eq!(form.mode, FormMode::Store);
+        assert_eq!(form.retention, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(form.max_body_bytes, 64 * 1024);
+        assert_eq!(form.min_fill_time, Duration::from_secs(3));
+        assert_eq!(form.honeypot_field, "cg_website");
+        assert_eq!(form.rate_limit_max, 5);
+        assert_eq!(form.fields[0].max_length(), 254);
+        assert!(form.notify_webhook.is_none());
+    }
+
+    #[test]
+    fn form_problems_name_the_key() {
+        let text = format!(
+            "{FORM}[[forms]]\nid = \"Contact Form\"\npath = \"/_gate/x\"\nredirect = \"\"\nretention = \"0s\"\nfields = []\n"
+        );
+        let err = Config::from_toml(&text, &env(&[SECRET])).unwrap_err();
+        let keys = keys_of(err);
+        for expected in [
+            "forms[1].id",
+            "forms[1].path",
+            "forms[1].redirect",
+            "forms[1].retention",
+            "forms[1].fields",
+        ] {
+            assert!(keys.contains(&expected.to_string()), "{expected} missing from {keys:?}");
+        }
+        let err = Config::from_toml(
+            &FORM.replace("type = \"email\"", "type = \"file\""),
+            &env(&[SECRET]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("forms[0].fields[0].type"), "{err}");
+    }
+
+    #[test]
+    fn previous_secrets_come_from_the_environment() {
+        let (config, _) = Config::from_toml(
+            FORM,
+            &env(&[SECRET, (ENV_PREVIOUS_SECRETS, "old-one, old-two")]),
+        )
+        .unwrap();
+        let old: Vec<&[u8]> = config.previous_secrets.iter().map(|s| s.expose()).collect();
+        assert_eq!(old, [b"old-one".as_slice(), b"old-two".as_slice()]);
+    }
 }
