@@ -96,7 +96,7 @@ impl EnvSource for BTreeMap<String, String> {
 }
 
 /// The whole, validated configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub listen: ListenConfig,
@@ -115,24 +115,6 @@ pub struct Config {
     /// them still decrypt; nothing new uses them.
     #[serde(skip)]
     pub previous_secrets: Vec<Secret>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            listen: ListenConfig::default(),
-            upstream: UpstreamConfig::default(),
-            privacy: PrivacyConfig::default(),
-            limits: LimitsConfig::default(),
-            store: StoreConfig::default(),
-            log: LogConfig::default(),
-            trackers: TrackersConfig::default(),
-            consent: ConsentConfig::default(),
-            forms: Vec::new(),
-            secret: None,
-            previous_secrets: Vec::new(),
-        }
-    }
 }
 
 /// The secret key material; its `Debug` never shows the value.
@@ -407,7 +389,10 @@ pub struct FormConfig {
     #[serde(default = "default_rate_limit_max")]
     pub rate_limit_max: u64,
     /// Window of the rate limit. Default 10 minutes.
-    #[serde(default = "default_rate_limit_window", deserialize_with = "de_duration")]
+    #[serde(
+        default = "default_rate_limit_window",
+        deserialize_with = "de_duration"
+    )]
     pub rate_limit_window: Duration,
     /// Optional URL that receives `{"form","entry_id","created"}` (never field contents) per
     /// new entry. Default none.
@@ -516,7 +501,8 @@ fn default_rate_limit_window() -> Duration {
 pub const FORM_TOKEN_FIELD: &str = "cg_t";
 
 fn validate_forms(forms: &[FormConfig], problems: &mut Vec<ConfigProblem>) {
-    let mut problem = |key: String, message: String| problems.push(ConfigProblem::new(key, message));
+    let mut problem =
+        |key: String, message: String| problems.push(ConfigProblem::new(key, message));
     let mut ids = std::collections::BTreeSet::new();
     let mut paths = std::collections::BTreeSet::new();
     for (i, form) in forms.iter().enumerate() {
@@ -530,7 +516,10 @@ fn validate_forms(forms: &[FormConfig], problems: &mut Vec<ConfigProblem>) {
         if !id_ok {
             problem(
                 key("id"),
-                format!("expected 1–32 characters a-z, 0-9, - or _, got {:?}", form.id),
+                format!(
+                    "expected 1–32 characters a-z, 0-9, - or _, got {:?}",
+                    form.id
+                ),
             );
         } else if !ids.insert(form.id.clone()) {
             problem(key("id"), format!("{:?} is used by another form", form.id));
@@ -543,7 +532,10 @@ fn validate_forms(forms: &[FormConfig], problems: &mut Vec<ConfigProblem>) {
         } else if form.path.starts_with("/_gate/") {
             problem(key("path"), "must not be under /_gate/".into());
         } else if !paths.insert(form.path.clone()) {
-            problem(key("path"), format!("{:?} is used by another form", form.path));
+            problem(
+                key("path"),
+                format!("{:?} is used by another form", form.path),
+            );
         }
         if form.fields.is_empty() {
             problem(key("fields"), "at least one field is required".into());
@@ -581,7 +573,10 @@ fn validate_forms(forms: &[FormConfig], problems: &mut Vec<ConfigProblem>) {
         } else if !form.redirect.starts_with('/') && Url::parse(&form.redirect).is_err() {
             problem(
                 key("redirect"),
-                format!("expected a path or an absolute URL, got {:?}", form.redirect),
+                format!(
+                    "expected a path or an absolute URL, got {:?}",
+                    form.redirect
+                ),
             );
         }
         if form.max_body_bytes == 0 {
@@ -970,7 +965,10 @@ mod tests {
             "forms[1].retention",
             "forms[1].fields",
         ] {
-            assert!(keys.contains(&expected.to_string()), "{expected} missing from {keys:?}");
+            assert!(
+                keys.contains(&expected.to_string()),
+                "{expected} missing from {keys:?}"
+            );
         }
         let err = Config::from_toml(
             &FORM.replace("type = \"email\"", "type = \"file\""),

@@ -137,10 +137,11 @@ mod tests {
     fn sealed_entry_opens_and_hides_the_text() {
         let r = ring("a", &[]);
         let sealed = r.seal(b"Jan Jansen wants help", b"contact|1|10");
-        assert!(!sealed
-            .windows(b"Jansen".len())
-            .any(|w| w == b"Jansen"));
-        assert_eq!(r.open(&sealed, b"contact|1|10").unwrap(), b"Jan Jansen wants help");
+        assert!(!sealed.windows(b"Jansen".len()).any(|w| w == b"Jansen"));
+        assert_eq!(
+            r.open(&sealed, b"contact|1|10").unwrap(),
+            b"Jan Jansen wants help"
+        );
     }
 
     #[test]
@@ -159,13 +160,22 @@ mod tests {
         let sealed_new = rotated.seal(b"after", b"aad");
         assert_eq!(old.open(&sealed_new, b"aad"), Err(OpenError::UnknownKey));
         let forgotten = ring("new", &[]);
-        assert_eq!(forgotten.open(&sealed_old, b"aad"), Err(OpenError::UnknownKey));
+        assert_eq!(
+            forgotten.open(&sealed_old, b"aad"),
+            Err(OpenError::UnknownKey)
+        );
     }
 
     #[test]
     fn email_hash_ignores_case_and_space() {
         let k = derive(b"s", "e");
-        assert_eq!(email_hash(&k, " Jan@Example.NL "), email_hash(&k, "jan@example.nl"));
-        assert_ne!(email_hash(&k, "jan@example.nl"), email_hash(&k, "piet@example.nl"));
+        assert_eq!(
+            email_hash(&k, " Jan@Example.NL "),
+            email_hash(&k, "jan@example.nl")
+        );
+        assert_ne!(
+            email_hash(&k, "jan@example.nl"),
+            email_hash(&k, "piet@example.nl")
+        );
     }
 }

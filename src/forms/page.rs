@@ -15,7 +15,9 @@ const TEMPLATE: &str = include_str!("../../assets/forms/page.html");
 /// Why the visitor's submission was not stored; decides status, wording and machine code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    TooLarge { limit_bytes: usize },
+    TooLarge {
+        limit_bytes: usize,
+    },
     UnsupportedType,
     FilePart,
     BadEncoding,
@@ -119,12 +121,20 @@ pub fn problem_text(lang: FormLanguage, problem: Problem) -> String {
         (En, Problem::TooLong(n)) => format!("Use at most {n} characters."),
         (Nl, Problem::BadEmail) => "Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.".into(),
         (En, Problem::BadEmail) => "Enter a valid e-mail address, such as name@example.com.".into(),
-        (Nl, Problem::BadPhone) => "Vul een telefoonnummer in met alleen cijfers, spaties, +, - of haakjes.".into(),
-        (En, Problem::BadPhone) => "Enter a phone number using only digits, spaces, +, - or brackets.".into(),
+        (Nl, Problem::BadPhone) => {
+            "Vul een telefoonnummer in met alleen cijfers, spaties, +, - of haakjes.".into()
+        }
+        (En, Problem::BadPhone) => {
+            "Enter a phone number using only digits, spaces, +, - or brackets.".into()
+        }
         (Nl, Problem::BadDate) => "Vul een bestaande datum in als JJJJ-MM-DD.".into(),
         (En, Problem::BadDate) => "Enter an existing date as YYYY-MM-DD.".into(),
-        (Nl, Problem::BadCharacters) => "Dit veld bevat onzichtbare stuurtekens; typ de tekst opnieuw.".into(),
-        (En, Problem::BadCharacters) => "This field contains invisible control characters; please retype it.".into(),
+        (Nl, Problem::BadCharacters) => {
+            "Dit veld bevat onzichtbare stuurtekens; typ de tekst opnieuw.".into()
+        }
+        (En, Problem::BadCharacters) => {
+            "This field contains invisible control characters; please retype it.".into()
+        }
     }
 }
 
@@ -236,7 +246,11 @@ impl Pages {
             form => form_view,
             back => t.back,
         };
-        match self.env.get_template("page.html").and_then(|tpl| tpl.render(ctx)) {
+        match self
+            .env
+            .get_template("page.html")
+            .and_then(|tpl| tpl.render(ctx))
+        {
             Ok(html) => html,
             // Only a bug in the built-in template gets here; still never a raw error to the visitor.
             Err(e) => {

@@ -88,7 +88,9 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Result<Vec<(String, String)>,
             return Ok(out);
         }
         let Some(rest) = rest.strip_prefix(b"\r\n") else {
-            return Err(ParseError::Malformed("boundary not followed by a line break"));
+            return Err(ParseError::Malformed(
+                "boundary not followed by a line break",
+            ));
         };
         let end = memmem::find(rest, next_delimiter.as_bytes())
             .ok_or(ParseError::Malformed("unterminated part"))?;
@@ -119,7 +121,9 @@ fn parse_part(part: &[u8]) -> Result<Option<(String, String)>, ParseError> {
             for (key, val) in disposition_params(content) {
                 if key.eq_ignore_ascii_case("name") {
                     name = Some(val);
-                } else if key.eq_ignore_ascii_case("filename") || key.eq_ignore_ascii_case("filename*") {
+                } else if key.eq_ignore_ascii_case("filename")
+                    || key.eq_ignore_ascii_case("filename*")
+                {
                     is_file = true;
                 }
             }
@@ -202,30 +206,62 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn urlencoded_decodes_plus_and_percent() {
-        let got = parse(&BodyKind::UrlEncoded, b"naam=Jan+de+Vries&bericht=caf%C3%A9%0A%26+meer&leeg").unwrap();
-        assert_eq!(got, pairs(&[("naam", "Jan de Vries"), ("bericht", "café\n& meer"), ("leeg", "")]));
+        let got = parse(
+            &BodyKind::UrlEncoded,
+            b"naam=Jan+de+Vries&bericht=caf%C3%A9%0A%26+meer&leeg",
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            pairs(&[
+                ("naam", "Jan de Vries"),
+                ("bericht", "café\n& meer"),
+                ("leeg", "")
+            ])
+        );
     }
 
     #[test]
     fn urlencoded_invalid_utf8_is_refused() {
-        assert_eq!(parse(&BodyKind::UrlEncoded, b"naam=%FF%FE"), Err(ParseError::BadEncoding));
-        assert_eq!(parse(&BodyKind::UrlEncoded, b"naam=\xff"), Err(ParseError::BadEncoding));
+        assert_eq!(
+            parse(&BodyKind::UrlEncoded, b"naam=%FF%FE"),
+            Err(ParseError::BadEncoding)
+        );
+        assert_eq!(
+            parse(&BodyKind::UrlEncoded, b"naam=\xff"),
+            Err(ParseError::BadEncoding)
+        );
     }
 
     #[test]
     fn content_types_are_recognised() {
-        assert_eq!(body_kind(Some("application/x-www-form-urlencoded; charset=UTF-8")), Ok(BodyKind::UrlEncoded));
         assert_eq!(
-            body_kind(Some("multipart/form-data; boundary=----WebKitFormBoundaryx7")),
-            Ok(BodyKind::Multipart { boundary: "----WebKitFormBoundaryx7".into() })
+            body_kind(Some("application/x-www-form-urlencoded; charset=UTF-8")),
+            Ok(BodyKind::UrlEncoded)
         );
-        assert!(matches!(body_kind(Some("application/json")), Err(ParseError::UnsupportedType(_))));
-        assert!(matches!(body_kind(None), Err(ParseError::UnsupportedType(_))));
+        assert_eq!(
+            body_kind(Some(
+                "multipart/form-data; boundary=----WebKitFormBoundaryx7"
+            )),
+            Ok(BodyKind::Multipart {
+                boundary: "----WebKitFormBoundaryx7".into()
+            })
+        );
+        assert!(matches!(
+            body_kind(Some("application/json")),
+            Err(ParseError::UnsupportedType(_))
+        ));
+        assert!(matches!(
+            body_kind(None),
+            Err(ParseError::UnsupportedType(_))
+        ));
     }
 
     const B: &str = "----WebKitFormBoundaryAbC";
@@ -247,7 +283,13 @@ mod tests {
             "Content-Disposition: form-data; name=\"bijlage\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n",
         ]);
         let got = parse(&BodyKind::Multipart { boundary: B.into() }, &body).unwrap();
-        assert_eq!(got, pairs(&[("naam", "Jan \"de\" Vries"), ("bericht", "regel 1\r\nregel 2")]));
+        assert_eq!(
+            got,
+            pairs(&[
+                ("naam", "Jan \"de\" Vries"),
+                ("bericht", "regel 1\r\nregel 2")
+            ])
+        );
     }
 
     #[test]
@@ -256,18 +298,29 @@ mod tests {
             "Content-Disposition: form-data; name=\"naam\"\r\n\r\nJan",
             "Content-Disposition: form-data; name=\"cv\"; filename=\"cv.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4",
         ]);
-        assert_eq!(parse(&BodyKind::Multipart { boundary: B.into() }, &body), Err(ParseError::FilePart));
+        assert_eq!(
+            parse(&BodyKind::Multipart { boundary: B.into() }, &body),
+            Err(ParseError::FilePart)
+        );
     }
 
     #[test]
     fn multipart_invalid_utf8_and_truncation_are_refused() {
-        let mut body = format!("--{B}\r\nContent-Disposition: form-data; name=\"naam\"\r\n\r\n").into_bytes();
+        let mut body =
+            format!("--{B}\r\nContent-Disposition: form-data; name=\"naam\"\r\n\r\n").into_bytes();
         body.extend_from_slice(b"\xc3\x28");
         body.extend_from_slice(format!("\r\n--{B}--\r\n").as_bytes());
-        assert_eq!(parse(&BodyKind::Multipart { boundary: B.into() }, &body), Err(ParseError::BadEncoding));
-        let truncated = format!("--{B}\r\nContent-Disposition: form-data; name=\"naam\"\r\n\r\nJan");
+        assert_eq!(
+            parse(&BodyKind::Multipart { boundary: B.into() }, &body),
+            Err(ParseError::BadEncoding)
+        );
+        let truncated =
+            format!("--{B}\r\nContent-Disposition: form-data; name=\"naam\"\r\n\r\nJan");
         assert!(matches!(
-            parse(&BodyKind::Multipart { boundary: B.into() }, truncated.as_bytes()),
+            parse(
+                &BodyKind::Multipart { boundary: B.into() },
+                truncated.as_bytes()
+            ),
             Err(ParseError::Malformed(_))
         ));
     }

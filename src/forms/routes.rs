@@ -111,7 +111,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, forms: &FormsService) {
                 async move {
                     HttpResponse::Ok()
                         .content_type("application/javascript; charset=utf-8")
-                        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+                        .insert_header((
+                            header::CACHE_CONTROL,
+                            "public, max-age=31536000, immutable",
+                        ))
                         .body(body)
                 }
             }),
@@ -141,12 +144,30 @@ async fn submit(req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let json = wants_json(&req);
     let body = match read_body(&req, payload, form.max_body_bytes).await {
         Ok(body) => body,
-        Err(outcome) => return refuse(&route.service, form, Refusal { outcome, typed: None }, json),
+        Err(outcome) => {
+            route.service.count(form, outcome.code()).await;
+            return refuse(
+                &route.service,
+                form,
+                Refusal {
+                    outcome,
+                    typed: None,
+                },
+                json,
+            );
+        }
     };
     let visitor = route.service.privacy().visitor(&req);
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let ip = visitor.anonymized_ip.to_string();
-    match route.service.capture(form, content_type, &body, &ip, visitor.country.clone()).await {
+    match route
+        .service
+        .capture(form, content_type, &body, &ip, visitor.country.clone())
+        .await
+    {
         Err(refusal) => refuse(&route.service, form, refusal, json),
         Ok(stored) => {
             notify(form, &stored);
@@ -161,7 +182,11 @@ async fn submit(req: HttpRequest, payload: web::Payload) -> HttpResponse {
 }
 
 /// Read the body, refusing it as soon as it is known to exceed `limit` bytes.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, Outcome> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, Outcome> {
     let too_large = Outcome::TooLarge { limit_bytes: limit };
     let declared = req
         .headers()
@@ -204,16 +229,27 @@ fn refuse(service: &FormsService, form: &FormConfig, refusal: Refusal, json: boo
     let status = StatusCode::from_u16(refusal.outcome.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut b = no_store(status);
     if refusal.outcome == Outcome::RateLimited {
-        b.insert_header((header::RETRY_AFTER, form.rate_limit_window.as_secs().to_string()));
+        b.insert_header((
+            header::RETRY_AFTER,
+            form.rate_limit_window.as_secs().to_string(),
+        ));
     }
     if json {
-        let errors = refusal.typed.as_ref().map(|c| c.errors.as_slice()).unwrap_or(&[]);
-        return b
-            .content_type("application/json")
-            .body(refusal_json(form, refusal.outcome, errors));
+        let errors = refusal
+            .typed
+            .as_ref()
+            .map(|c| c.errors.as_slice())
+            .unwrap_or(&[]);
+        return b.content_type("application/json").body(refusal_json(
+            form,
+            refusal.outcome,
+            errors,
+        ));
     }
     let token = service.issue_token();
-    let html = service.pages().render(form, refusal.outcome, refusal.typed.as_ref(), Some(&token));
+    let html = service
+        .pages()
+        .render(form, refusal.outcome, refusal.typed.as_ref(), Some(&token));
     b.content_type("text/html; charset=utf-8").body(html)
 }
 
@@ -271,10 +307,16 @@ fn notify(form: &FormConfig, stored: &Stored) {
     });
     let form_id = form.id.clone();
     actix_web::rt::spawn(async move {
-        let client = awc::Client::builder().timeout(WEBHOOK_TIMEOUT).finish();
+        // A redirect from the hook is not followed: one notification, one request.
+        let client = awc::Client::builder()
+            .timeout(WEBHOOK_TIMEOUT)
+            .disable_redirects()
+            .finish();
         match client.post(url.as_str()).send_json(&payload).await {
             Ok(resp) if resp.status().is_success() => {}
-            Ok(resp) => tracing::warn!(form = %form_id, status = resp.status().as_u16(), "form webhook refused the notification"),
+            Ok(resp) => {
+                tracing::warn!(form = %form_id, status = resp.status().as_u16(), "form webhook refused the notification")
+            }
             Err(e) => tracing::warn!(form = %form_id, error = %e, "form webhook not reached"),
         }
     });

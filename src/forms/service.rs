@@ -249,7 +249,12 @@ impl FormsService {
         }
         if !form.min_fill_time.is_zero() {
             let min_ms = form.min_fill_time.as_millis() as u64;
-            if self.inner.tokens.check(field(FORM_TOKEN_FIELD), now_ms(), min_ms) != TokenCheck::Ok {
+            if self
+                .inner
+                .tokens
+                .check(field(FORM_TOKEN_FIELD), now_ms(), min_ms)
+                != TokenCheck::Ok
+            {
                 return Err(Refusal {
                     outcome: Outcome::TooFast,
                     typed: Some(checked),
@@ -307,7 +312,12 @@ impl FormsService {
         }
     }
 
-    fn seal(&self, form: &FormConfig, checked: &Checked, country: Option<String>) -> FormEntryRecord {
+    fn seal(
+        &self,
+        form: &FormConfig,
+        checked: &Checked,
+        country: Option<String>,
+    ) -> FormEntryRecord {
         let id = new_entry_id();
         let created = now_ms() / 1000;
         let email = form
@@ -327,7 +337,10 @@ impl FormsService {
         // Serialising strings and options to JSON cannot fail.
         let plaintext = serde_json::to_vec(&payload).unwrap_or_default();
         FormEntryRecord {
-            ciphertext: self.inner.ring.seal(&plaintext, &aad(&form.id, &id, created)),
+            ciphertext: self
+                .inner
+                .ring
+                .seal(&plaintext, &aad(&form.id, &id, created)),
             email_hash: email.map(|e| email_hash(&self.inner.email_keys[0], e)),
             form: form.id.clone(),
             id,
@@ -335,7 +348,9 @@ impl FormsService {
         }
     }
 
-    async fn count(&self, form: &FormConfig, code: &str) {
+    /// Count one outcome in today's `forms` counters (`<form>.<code>`); a store failure is
+    /// only logged, since counting must never block an answer.
+    pub(crate) async fn count(&self, form: &FormConfig, code: &str) {
         let day = time::OffsetDateTime::now_utc().date().to_string();
         let field = format!("{}.{code}", form.id);
         if let Err(e) = self
@@ -360,7 +375,10 @@ impl FormsService {
         let opened = self
             .inner
             .ring
-            .open(&record.ciphertext, &aad(&record.form, &record.id, record.created))
+            .open(
+                &record.ciphertext,
+                &aad(&record.form, &record.id, record.created),
+            )
             .and_then(|plain| {
                 serde_json::from_slice::<SealedPayload>(&plain).map_err(|_| OpenError::Format)
             });
@@ -390,7 +408,12 @@ impl FormsService {
     }
 
     /// A page of a form's entries, decrypted, newest first; `limit` is capped at [`MAX_PAGE`].
-    pub async fn list(&self, form: &str, offset: usize, limit: usize) -> Result<EntryPage, FormsError> {
+    pub async fn list(
+        &self,
+        form: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<EntryPage, FormsError> {
         self.form_by_id(form)?;
         let page = self
             .inner

@@ -101,13 +101,19 @@ mod tests {
         let token = t.issue(1_000_000);
         let forged = token.replacen("1000000", "0999000", 1);
         assert_eq!(t.check(Some(&forged), 1_003_000, 3000), TokenCheck::Missing);
-        assert_eq!(t.check(Some("garbage"), 1_003_000, 3000), TokenCheck::Missing);
+        assert_eq!(
+            t.check(Some("garbage"), 1_003_000, 3000),
+            TokenCheck::Missing
+        );
         assert_eq!(t.check(None, 1_003_000, 3000), TokenCheck::Missing);
         assert_eq!(
             t.check(Some(&token), 1_000_000 + MAX_AGE_MS + 1, 3000),
             TokenCheck::Missing
         );
         let other = FillToken::new(derive(b"other", "t"));
-        assert_eq!(other.check(Some(&token), 1_003_000, 3000), TokenCheck::Missing);
+        assert_eq!(
+            other.check(Some(&token), 1_003_000, 3000),
+            TokenCheck::Missing
+        );
     }
 }

@@ -50,8 +50,7 @@ pub fn check(form: &FormConfig, submitted: &[(String, String)]) -> Checked {
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
         let value = normalise(field.kind, raw);
-        if let Some(problem) = problem_of(field.kind, field.required, field.max_length(), &value)
-        {
+        if let Some(problem) = problem_of(field.kind, field.required, field.max_length(), &value) {
             checked.errors.push(FieldError {
                 field: field.name.clone(),
                 problem,
@@ -96,21 +95,24 @@ pub fn is_email(v: &str) -> bool {
     !local.is_empty()
         && local.len() <= 64
         && !domain.contains('@')
-        && !v.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
         && domain.split('.').count() >= 2
-        && domain.split('.').all(|label| {
-            !label.is_empty() && !label.starts_with('-') && !label.ends_with('-')
-        })
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
 }
 
 /// Digits with the usual separators, 6–20 digits (national and international numbers).
 fn is_phone(v: &str) -> bool {
     let digits = v.chars().filter(char::is_ascii_digit).count();
     (6..=20).contains(&digits)
-        && v
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.' | '/') || (c == '+' && i == 0))
+        && v.chars().enumerate().all(|(i, c)| {
+            c.is_ascii_digit()
+                || matches!(c, ' ' | '-' | '(' | ')' | '.' | '/')
+                || (c == '+' && i == 0)
+        })
 }
 
 /// `YYYY-MM-DD`, as `<input type="date">` sends it, and a real calendar date.
@@ -166,12 +168,18 @@ mod tests {
     }
 
     fn submit(list: &[(&str, &str)]) -> Checked {
-        let s: Vec<_> = list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let s: Vec<_> = list
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         check(&form(), &s)
     }
 
     fn problems(c: &Checked) -> Vec<(&str, Problem)> {
-        c.errors.iter().map(|e| (e.field.as_str(), e.problem)).collect()
+        c.errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.problem))
+            .collect()
     }
 
     #[test]
@@ -213,7 +221,11 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_outside_textareas() {
-        let c = submit(&[("naam", "Jan\u{0}"), ("email", "a@b.nl"), ("bericht", "a\tb\nc")]);
+        let c = submit(&[
+            ("naam", "Jan\u{0}"),
+            ("email", "a@b.nl"),
+            ("bericht", "a\tb\nc"),
+        ]);
         assert_eq!(problems(&c), [("naam", Problem::BadCharacters)]);
     }
 
@@ -222,7 +234,9 @@ mod tests {
         for ok in ["a@b.nl", "jan.de-vries+form@mail.example.org"] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in ["", "jan", "@b.nl", "a@b", "a@@b.nl", "a b@c.nl", "a@b..nl", "a@-b.nl"] {
+        for bad in [
+            "", "jan", "@b.nl", "a@b", "a@@b.nl", "a b@c.nl", "a@b..nl", "a@-b.nl",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
