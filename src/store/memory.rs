@@ -59,6 +59,9 @@ struct Form {
     entries: HashMap<String, StoredEntry>,
     /// (created, id); iterated in reverse for newest first — the order of Redis `ZREVRANGE`.
     index: BTreeSet<(u64, String)>,
+    /// Expired entries the periodic purge dropped since the last list or sweep of this form;
+    /// reported by `sweep_form_index` as Redis would report them.
+    swept_pending: usize,
 }
 
 impl Form {
@@ -164,11 +167,12 @@ impl MemoryStore {
         st.rate.retain(|_, r| r.expires > now);
         let mut gone = Vec::new();
         for (form, f) in st.forms.iter_mut() {
-            for e in f.sweep(now) {
-                gone.push((form.clone(), e));
-            }
+            let swept = f.sweep(now);
+            f.swept_pending += swept.len();
+            gone.extend(swept.into_iter().map(|e| (form.clone(), e)));
         }
-        st.forms.retain(|_, f| !f.entries.is_empty());
+        st.forms
+            .retain(|_, f| !f.entries.is_empty() || f.swept_pending > 0);
         for (form, e) in gone {
             unlink_email(&mut st.emails, &form, &e.record);
         }
@@ -311,6 +315,7 @@ impl MemoryStore {
         for e in f.sweep(now) {
             unlink_email(emails, form, &e.record);
         }
+        f.swept_pending = 0;
         let entries = f
             .index
             .iter()
@@ -367,7 +372,7 @@ impl MemoryStore {
         for e in &gone {
             unlink_email(emails, form, &e.record);
         }
-        Ok(gone.len())
+        Ok(gone.len() + std::mem::take(&mut f.swept_pending))
     }
 
     // ---- counters ----

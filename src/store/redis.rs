@@ -1,124 +1,772 @@
-//! The Redis backend (standalone and Cluster). See the key layout in `layout.rs`.
+//! The Redis backend, standalone (`backend = "redis"`) or Redis Cluster
+//! (`backend = "redis_cluster"`). Key names and types are in `layout.rs`.
+//!
+//! One connection per process: a `ConnectionManager` (one multiplexed connection that
+//! reconnects in the background after it is lost) or one `cluster_async::ClusterConnection`
+//! (one multiplexed connection per node, refreshed on topology changes). Neither waits for the
+//! server at start: the standalone manager connects lazily, the cluster connection is created on
+//! first use and again after a failed attempt.
+//!
+//! Every operation runs under `tokio::time::timeout(store.timeout)`, so a stopped or hanging
+//! server costs a caller at most that long and surfaces as [`StoreError::Timeout`] or
+//! [`StoreError::Unavailable`]. Keys that change together are written in one `MULTI`/`EXEC`
+//! (they share a hash tag, so this also holds on a cluster); the form-index sweep is a Lua
+//! script for the same reason. Needs Redis ≥ 7.0 (`PEXPIRE … NX|GT`, `GETEX`, `XTRIM MINID`).
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
+use tokio::sync::OnceCell;
+
+use super::layout::KeyLayout;
 use super::{FormEntryRecord, FormPage, StoreError};
-use crate::config::StoreConfig;
+use crate::config::{StoreBackend, StoreConfig};
 
-pub struct RedisStore {}
+/// Removes index members whose expiry score has passed, from both form zsets at once.
+/// KEYS[1] = idx, KEYS[2] = exp, ARGV[1] = now (unix ms). Returns how many were removed.
+const SWEEP_SCRIPT: &str = r"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for i = 1, #ids, 500 do
+  local chunk = {unpack(ids, i, math.min(i + 499, #ids))}
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('ZREM', KEYS[2], unpack(chunk))
+end
+return #ids
+";
 
-const TODO: &str = "redis backend not implemented yet";
+enum Connector {
+    Single(ConnectionManager),
+    Cluster(Box<LazyCluster>),
+}
 
-#[allow(unused_variables)]
+struct LazyCluster {
+    client: redis::cluster::ClusterClient,
+    conn: OnceCell<ClusterConnection>,
+}
+
+/// A connection handle for one operation; both kinds are cheap clones of a shared connection.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct RedisStore {
+    connector: Connector,
+    keys: KeyLayout,
+    timeout: Duration,
+    audit_max_entries: usize,
+    audit_retention: Duration,
+    sweep: redis::Script,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// TTLs in whole milliseconds, at least 1 (Redis refuses 0).
+fn ms(d: Duration) -> u64 {
+    (d.as_millis() as u64).max(1)
+}
+
+fn map_err(e: RedisError) -> StoreError {
+    if e.is_timeout() {
+        return StoreError::Timeout;
+    }
+    if e.code() == Some("WRONGTYPE") {
+        return StoreError::Corrupt("key holds the wrong type".into());
+    }
+    match e.kind() {
+        // The detail of a conversion error can quote the stored value; keep it out of logs.
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType => {
+            StoreError::Corrupt(format!("unexpected reply ({:?})", e.kind()))
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
 impl RedisStore {
+    /// Builds the client without connecting (see the module documentation).
     pub(super) fn open(cfg: &StoreConfig) -> Result<Self, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let url = cfg
+            .redis_url
+            .as_deref()
+            .ok_or_else(|| StoreError::Unavailable("store.redis_url is not set".into()))?;
+        let bad_url = |e: RedisError| StoreError::Unavailable(format!("store.redis_url: {e}"));
+        let connector = match cfg.backend {
+            StoreBackend::RedisCluster => {
+                let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+                let client = ClusterClientBuilder::new(nodes)
+                    .connection_timeout(cfg.timeout)
+                    .response_timeout(cfg.timeout)
+                    .retries(2)
+                    .min_retry_wait(20)
+                    .max_retry_wait(200)
+                    .build()
+                    .map_err(bad_url)?;
+                Connector::Cluster(Box::new(LazyCluster {
+                    client,
+                    conn: OnceCell::new(),
+                }))
+            }
+            StoreBackend::Redis | StoreBackend::Memory => {
+                let client = redis::Client::open(url).map_err(bad_url)?;
+                // Short, capped back-off: after an outage the next attempt is at most 500 ms
+                // away, and a failed round of attempts is retried on the next operation.
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(cfg.timeout))
+                    .set_response_timeout(Some(cfg.timeout))
+                    .set_number_of_retries(3)
+                    .set_min_delay(Duration::from_millis(50))
+                    .set_max_delay(Duration::from_millis(500));
+                let manager =
+                    ConnectionManager::new_lazy_with_config(client, config).map_err(bad_url)?;
+                Connector::Single(manager)
+            }
+        };
+        Ok(Self {
+            connector,
+            keys: KeyLayout::new(&cfg.key_prefix),
+            timeout: cfg.timeout,
+            audit_max_entries: cfg.audit_max_entries.max(1),
+            audit_retention: cfg.audit_retention,
+            sweep: redis::Script::new(SWEEP_SCRIPT),
+        })
     }
+
     pub fn backend_name(&self) -> &'static str {
-        "redis"
+        match self.connector {
+            Connector::Single(_) => "redis",
+            Connector::Cluster(_) => "redis_cluster",
+        }
     }
+
+    async fn conn(&self) -> Result<Conn, RedisError> {
+        match &self.connector {
+            Connector::Single(m) => Ok(Conn::Single(m.clone())),
+            Connector::Cluster(lazy) => {
+                // An attempt that fails leaves the cell empty, so the next operation retries.
+                let c = lazy
+                    .conn
+                    .get_or_try_init(|| lazy.client.get_async_connection())
+                    .await?;
+                Ok(Conn::Cluster(c.clone()))
+            }
+        }
+    }
+
+    /// Runs `op` with a connection, bounded by the configured timeout.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let work = async {
+            let conn = self.conn().await.map_err(map_err)?;
+            op(conn).await
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        self.run(|mut c| async move {
+            let pong: String = redis::cmd("PING")
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            if pong == "PONG" {
+                Ok(())
+            } else {
+                Err(corrupt("unexpected PING reply"))
+            }
+        })
+        .await
     }
+
+    // ---- receipts ----
+
     pub async fn put_receipt(
         &self,
         id: &str,
         receipt: &[u8],
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let (cur, hist) = (self.keys.receipt_current(id), self.keys.receipt_history(id));
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("SET")
+            .arg(&cur)
+            .arg(receipt)
+            .arg("PX")
+            .arg(ms(ttl))
+            .ignore()
+            .rpush(&hist, receipt)
+            .ignore()
+            .pexpire(&hist, ms(ttl) as i64)
+            .ignore();
+        self.run(|mut c| async move { p.exec_async(&mut c).await.map_err(map_err) })
+            .await
     }
+
     pub async fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.receipt_current(id);
+        self.run(|mut c| async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
     }
+
     pub async fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.receipt_history(id);
+        self.run(|mut c| async move {
+            redis::cmd("LRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
     }
+
     pub async fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let (cur, hist) = (self.keys.receipt_current(id), self.keys.receipt_history(id));
+        self.run(|mut c| async move {
+            let n: u64 = redis::cmd("DEL")
+                .arg(&cur)
+                .arg(&hist)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(n > 0)
+        })
+        .await
     }
+
+    // ---- form entries ----
+
+    /// `PEXPIRE key ms NX` then `GT`: the key lives as long as its longest-lived member.
+    fn extend_ttl(p: &mut Pipeline, key: &str, ttl_ms: u64) {
+        p.cmd("PEXPIRE").arg(key).arg(ttl_ms).arg("NX").ignore();
+        p.cmd("PEXPIRE").arg(key).arg(ttl_ms).arg("GT").ignore();
+    }
+
     pub async fn put_form_entry(
         &self,
         form: &str,
         entry: &FormEntryRecord,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let k = &self.keys;
+        let entry_key = k.form_entry(form, &entry.id);
+        let (idx, exp) = (k.form_index(form), k.form_expiry(form));
+        let ttl_ms = ms(ttl);
+        let forms = k.forms();
+        self.run(|mut c| async move {
+            // The registry of forms lives in its own slot, so it cannot join the MULTI below;
+            // it only ever grows by configured form ids and is idempotent.
+            redis::cmd("SADD")
+                .arg(&forms)
+                .arg(form)
+                .exec_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            let old_email: Option<String> = redis::cmd("HGET")
+                .arg(&entry_key)
+                .arg("eh")
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            let mut p = redis::pipe();
+            p.atomic().del(&entry_key).ignore();
+            p.cmd("HSET")
+                .arg(&entry_key)
+                .arg("created")
+                .arg(entry.created)
+                .arg("ct")
+                .arg(&entry.ciphertext[..]);
+            if let Some(h) = &entry.email_hash {
+                p.arg("eh").arg(h);
+            }
+            p.ignore();
+            p.pexpire(&entry_key, ttl_ms as i64).ignore();
+            p.zadd(&idx, &entry.id, entry.created).ignore();
+            p.zadd(&exp, &entry.id, unix_ms().saturating_add(ttl_ms))
+                .ignore();
+            Self::extend_ttl(&mut p, &idx, ttl_ms);
+            Self::extend_ttl(&mut p, &exp, ttl_ms);
+            if let Some(old) = old_email.filter(|o| Some(o) != entry.email_hash.as_ref()) {
+                p.srem(k.form_email(form, &old), &entry.id).ignore();
+            }
+            if let Some(h) = &entry.email_hash {
+                let set = k.form_email(form, h);
+                p.sadd(&set, &entry.id).ignore();
+                Self::extend_ttl(&mut p, &set, ttl_ms);
+            }
+            p.exec_async(&mut c).await.map_err(map_err)
+        })
+        .await
     }
+
+    fn parse_entry(
+        form: &str,
+        id: &str,
+        mut fields: HashMap<String, Vec<u8>>,
+    ) -> Result<Option<FormEntryRecord>, StoreError> {
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let created = fields
+            .get("created")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| corrupt("form entry without a valid `created`"))?;
+        let ciphertext = fields
+            .remove("ct")
+            .ok_or_else(|| corrupt("form entry without `ct`"))?;
+        let email_hash = match fields.remove("eh") {
+            None => None,
+            Some(v) => {
+                Some(String::from_utf8(v).map_err(|_| corrupt("form entry `eh` is not UTF-8"))?)
+            }
+        };
+        Ok(Some(FormEntryRecord {
+            id: id.to_owned(),
+            form: form.to_owned(),
+            created,
+            ciphertext,
+            email_hash,
+        }))
+    }
+
     pub async fn get_form_entry(
         &self,
         form: &str,
         id: &str,
     ) -> Result<Option<FormEntryRecord>, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.form_entry(form, id);
+        self.run(|mut c| async move {
+            let fields: HashMap<String, Vec<u8>> = redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Self::parse_entry(form, id, fields)
+        })
+        .await
     }
+
+    async fn sweep_with(&self, c: &mut Conn, form: &str) -> Result<usize, StoreError> {
+        self.sweep
+            .key(self.keys.form_index(form))
+            .key(self.keys.form_expiry(form))
+            .arg(unix_ms())
+            .invoke_async(c)
+            .await
+            .map_err(map_err)
+    }
+
     pub async fn list_form_entries(
         &self,
         form: &str,
         offset: usize,
         limit: usize,
     ) -> Result<FormPage, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let idx = self.keys.form_index(form);
+        self.run(|mut c| async move {
+            self.sweep_with(&mut c, form).await?;
+            let (total, ids): (usize, Vec<String>) = if limit == 0 {
+                let total = redis::cmd("ZCARD")
+                    .arg(&idx)
+                    .query_async(&mut c)
+                    .await
+                    .map_err(map_err)?;
+                (total, Vec::new())
+            } else {
+                let stop = offset.saturating_add(limit - 1).min(i64::MAX as usize);
+                let mut p = redis::pipe();
+                p.atomic()
+                    .cmd("ZCARD")
+                    .arg(&idx)
+                    .cmd("ZRANGE")
+                    .arg(&idx)
+                    .arg(offset)
+                    .arg(stop)
+                    .arg("REV");
+                p.query_async(&mut c).await.map_err(map_err)?
+            };
+            if ids.is_empty() {
+                return Ok(FormPage {
+                    entries: Vec::new(),
+                    total,
+                });
+            }
+            let mut p = redis::pipe();
+            for id in &ids {
+                p.cmd("HGETALL").arg(self.keys.form_entry(form, id));
+            }
+            let all: Vec<HashMap<String, Vec<u8>>> =
+                p.query_async(&mut c).await.map_err(map_err)?;
+            let mut entries = Vec::with_capacity(ids.len());
+            for (id, fields) in ids.iter().zip(all) {
+                // An entry can expire between the sweep and here (clock skew between gate and
+                // Redis, or just timing): it is skipped, never listed.
+                if let Some(e) = Self::parse_entry(form, id, fields)? {
+                    entries.push(e);
+                }
+            }
+            Ok(FormPage { entries, total })
+        })
+        .await
     }
+
     pub async fn delete_form_entry(&self, form: &str, id: &str) -> Result<bool, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let k = &self.keys;
+        let entry_key = k.form_entry(form, id);
+        self.run(|mut c| async move {
+            let email: Option<String> = redis::cmd("HGET")
+                .arg(&entry_key)
+                .arg("eh")
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            let mut p = redis::pipe();
+            p.atomic()
+                .del(&entry_key)
+                .zrem(k.form_index(form), id)
+                .ignore()
+                .zrem(k.form_expiry(form), id)
+                .ignore();
+            if let Some(h) = email {
+                p.srem(k.form_email(form, &h), id).ignore();
+            }
+            let (deleted,): (u64,) = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(deleted > 0)
+        })
+        .await
     }
+
     pub async fn find_form_entries_by_email(
         &self,
         email_hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let k = &self.keys;
+        self.run(|mut c| async move {
+            let mut forms: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(k.forms())
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            forms.sort();
+            let mut found = Vec::new();
+            for form in forms {
+                let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+                    .arg(k.form_email(&form, email_hash))
+                    .query_async(&mut c)
+                    .await
+                    .map_err(map_err)?;
+                if ids.is_empty() {
+                    continue;
+                }
+                ids.sort();
+                // The set outlives expired entries (it expires with the longest-lived one),
+                // so keep only ids whose entry still exists.
+                let mut p = redis::pipe();
+                for id in &ids {
+                    p.exists(k.form_entry(&form, id));
+                }
+                let alive: Vec<bool> = p.query_async(&mut c).await.map_err(map_err)?;
+                for (id, alive) in ids.into_iter().zip(alive) {
+                    if alive {
+                        found.push((form.clone(), id));
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
     }
+
     pub async fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        self.run(|mut c| async move { self.sweep_with(&mut c, form).await })
+            .await
     }
+
+    // ---- counters ----
+
     pub async fn incr_counters(
         &self,
         name: &str,
         day: &str,
         fields: &[(&str, i64)],
     ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let key = self.keys.counters(name, day);
+        let mut p = redis::pipe();
+        p.atomic();
+        for (field, delta) in fields {
+            p.hincr(&key, *field, *delta).ignore();
+        }
+        self.run(|mut c| async move { p.exec_async(&mut c).await.map_err(map_err) })
+            .await
     }
+
     pub async fn read_counters(
         &self,
         name: &str,
         days: &[String],
     ) -> Result<Vec<BTreeMap<String, i64>>, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        // One key per day, so on a cluster the days live in different slots: ask concurrently
+        // over the shared connection rather than in one pipeline.
+        let keys: Vec<String> = days.iter().map(|d| self.keys.counters(name, d)).collect();
+        self.run(|c| async move {
+            let reads = keys.iter().map(|key| {
+                let mut c = c.clone();
+                async move {
+                    redis::cmd("HGETALL")
+                        .arg(key)
+                        .query_async::<BTreeMap<String, i64>>(&mut c)
+                        .await
+                        .map_err(map_err)
+                }
+            });
+            futures_util::future::try_join_all(reads).await
+        })
+        .await
     }
+
     pub async fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.unique(name, day);
+        self.run(|mut c| async move {
+            redis::cmd("PFADD")
+                .arg(&key)
+                .arg(member)
+                .exec_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
     }
+
     pub async fn count_unique(&self, name: &str, day: &str) -> Result<u64, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.unique(name, day);
+        self.run(|mut c| async move {
+            redis::cmd("PFCOUNT")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
     }
+
+    // ---- sessions ----
+
     pub async fn put_session(
         &self,
         id: &str,
         data: &[u8],
         idle: Duration,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.session(id);
+        self.run(|mut c| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(data)
+                .arg("PX")
+                .arg(ms(idle))
+                .exec_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
     }
+
     pub async fn get_session(
         &self,
         id: &str,
         idle: Duration,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.session(id);
+        self.run(|mut c| async move {
+            redis::cmd("GETEX")
+                .arg(&key)
+                .arg("PX")
+                .arg(ms(idle))
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
     }
+
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.session(id);
+        self.run(|mut c| async move {
+            redis::cmd("DEL")
+                .arg(&key)
+                .exec_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
     }
+
+    // ---- audit ----
+
     pub async fn append_audit(&self, entry: &[u8]) -> Result<String, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.audit();
+        let min_id = unix_ms().saturating_sub(self.audit_retention.as_millis() as u64);
+        let mut p = redis::pipe();
+        // Exact trimming: audit writes are rare (operator actions), and an exact bound is
+        // what the retention promise says.
+        p.atomic()
+            .cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg(self.audit_max_entries)
+            .arg("*")
+            .arg("e")
+            .arg(entry)
+            .cmd("XTRIM")
+            .arg(&key)
+            .arg("MINID")
+            .arg(min_id)
+            .ignore();
+        self.run(|mut c| async move {
+            let (id,): (String,) = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(id)
+        })
+        .await
     }
+
     pub async fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let key = self.keys.audit();
+        self.run(|mut c| async move {
+            let reply: Value = redis::cmd("XREVRANGE")
+                .arg(&key)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(limit)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            parse_stream(reply)
+        })
+        .await
     }
+
+    // ---- rate limits ----
+
     pub async fn hit_rate_limit(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
-        Err(StoreError::Unavailable(TODO.into()))
+        let key = self.keys.rate_limit(key);
+        let mut p = redis::pipe();
+        // The window starts with the first hit: only that SET succeeds (NX), and INCR keeps the
+        // TTL it set.
+        p.atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(0)
+            .arg("PX")
+            .arg(ms(window))
+            .arg("NX")
+            .ignore()
+            .incr(&key, 1);
+        self.run(|mut c| async move {
+            let (n,): (u64,) = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(n)
+        })
+        .await
     }
+}
+
+/// `XREVRANGE` reply: `[[id, [field, value, …]], …]`; the entry is the value of field `e`.
+fn parse_stream(reply: Value) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let Value::Array(items) = reply else {
+        return Err(corrupt("audit stream reply is not an array"));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Array(mut pair) = item else {
+            return Err(corrupt("audit stream item is not an array"));
+        };
+        if pair.len() != 2 {
+            return Err(corrupt("audit stream item is not [id, fields]"));
+        }
+        let fields = pair.pop();
+        let id = match pair.pop() {
+            Some(Value::BulkString(b)) => {
+                String::from_utf8(b).map_err(|_| corrupt("audit id is not UTF-8"))?
+            }
+            Some(Value::SimpleString(s)) => s,
+            _ => return Err(corrupt("audit id is not a string")),
+        };
+        let Some(Value::Array(fields)) = fields else {
+            return Err(corrupt("audit fields are not an array"));
+        };
+        let mut entry = None;
+        let mut it = fields.into_iter();
+        while let (Some(f), Some(v)) = (it.next(), it.next()) {
+            if matches!(&f, Value::BulkString(b) if b == b"e") {
+                if let Value::BulkString(v) = v {
+                    entry = Some(v);
+                }
+            }
+        }
+        out.push((id, entry.ok_or_else(|| corrupt("audit item without `e`"))?));
+    }
+    Ok(out)
 }

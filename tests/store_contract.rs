@@ -1,0 +1,584 @@
+//! The store contract: every test body below runs against the embedded store, a standalone
+//! `redis-server` and a 3-master Redis Cluster (modules `memory`, `redis`, `cluster`), with
+//! real expiry. Redis tests share one server (and one cluster) per test binary while tests are
+//! in flight, each test under its own key prefix; the servers are killed when the last test
+//! using them finishes. The outage tests at the end own their server.
+
+#[path = "support/redis.rs"]
+mod redis_support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use consentgate::config::{StoreBackend, StoreConfig};
+use consentgate::store::{FormEntryRecord, Store, StoreError};
+use redis_support::{free_port, RedisCluster, RedisServer};
+
+const TTL: Duration = Duration::from_secs(1);
+const LONG: Duration = Duration::from_secs(600);
+/// Sleeping this long after a write with [`TTL`] guarantees it has expired.
+const PAST_TTL: Duration = Duration::from_millis(1300);
+
+static PREFIX_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+fn config(backend: StoreBackend, url: Option<String>, test: &str) -> StoreConfig {
+    let n = PREFIX_SEQ.fetch_add(1, Ordering::Relaxed);
+    StoreConfig {
+        backend,
+        redis_url: url,
+        timeout: Duration::from_secs(2),
+        key_prefix: format!("t{n}-{test}-{}", std::process::id()),
+        audit_max_entries: 3,
+        ..StoreConfig::default()
+    }
+}
+
+/// A server shared by the tests in flight; the last one to finish drops (kills) it.
+fn shared<T>(slot: &'static Mutex<Weak<T>>, start: impl FnOnce() -> T) -> Arc<T> {
+    let mut current = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(running) = current.upgrade() {
+        return running;
+    }
+    let fresh = Arc::new(start());
+    *current = Arc::downgrade(&fresh);
+    fresh
+}
+
+static STANDALONE: Mutex<Weak<RedisServer>> = Mutex::new(Weak::new());
+static CLUSTER: Mutex<Weak<RedisCluster>> = Mutex::new(Weak::new());
+
+/// Keeps the backing server alive for as long as the test holds it.
+#[allow(dead_code)] // held, never read
+enum Guard {
+    None,
+    Server(Arc<RedisServer>),
+    Cluster(Arc<RedisCluster>),
+}
+
+async fn memory_store(test: &str) -> (Guard, Store) {
+    let store = Store::connect(&config(StoreBackend::Memory, None, test))
+        .await
+        .expect("memory store");
+    assert_eq!(store.backend_name(), "memory");
+    (Guard::None, store)
+}
+
+async fn redis_store(test: &str) -> (Guard, Store) {
+    let server = shared(&STANDALONE, RedisServer::new);
+    let store = Store::connect(&config(StoreBackend::Redis, Some(server.url()), test))
+        .await
+        .expect("redis store");
+    assert_eq!(store.backend_name(), "redis");
+    (Guard::Server(server), store)
+}
+
+async fn cluster_store(test: &str) -> (Guard, Store) {
+    let cluster = shared(&CLUSTER, RedisCluster::new);
+    let store = Store::connect(&config(
+        StoreBackend::RedisCluster,
+        Some(cluster.url()),
+        test,
+    ))
+    .await
+    .expect("cluster store");
+    assert_eq!(store.backend_name(), "redis_cluster");
+    (Guard::Cluster(cluster), store)
+}
+
+/// Runs each named body (an `async fn(Store)`) once per backend.
+macro_rules! contract {
+    ($($body:ident),* $(,)?) => {
+        mod memory {
+            $( #[tokio::test] async fn $body() {
+                let (_guard, store) = super::memory_store(stringify!($body)).await;
+                super::$body(store).await;
+            } )*
+        }
+        mod redis {
+            $( #[tokio::test] async fn $body() {
+                let (_guard, store) = super::redis_store(stringify!($body)).await;
+                super::$body(store).await;
+            } )*
+        }
+        mod cluster {
+            $( #[tokio::test] async fn $body() {
+                let (_guard, store) = super::cluster_store(stringify!($body)).await;
+                super::$body(store).await;
+            } )*
+        }
+    };
+}
+
+contract!(
+    ping_succeeds,
+    receipt_history_is_kept_oldest_first_until_deleted,
+    receipt_and_history_expire_together,
+    concurrent_receipt_puts_all_land_in_history,
+    form_entries_list_newest_first_with_paging,
+    expired_form_entries_are_never_listed_found_or_fetched,
+    email_index_finds_entries_across_forms_and_forgets_deleted,
+    replacing_an_entry_moves_it_in_the_email_index,
+    counters_add_up_per_day_and_read_in_day_order,
+    unique_counts_ignore_repeated_members,
+    session_expires_after_idle_time_unless_read,
+    audit_log_reads_newest_first_and_keeps_only_the_newest,
+    rate_limit_counts_hits_and_restarts_after_the_window,
+);
+
+fn entry(id: &str, form: &str, created: u64, email: Option<&str>) -> FormEntryRecord {
+    FormEntryRecord {
+        id: id.to_owned(),
+        form: form.to_owned(),
+        created,
+        ciphertext: format!("sealed:{id}").into_bytes(),
+        email_hash: email.map(str::to_owned),
+    }
+}
+
+fn ids(page: &consentgate::store::FormPage) -> Vec<&str> {
+    page.entries.iter().map(|e| e.id.as_str()).collect()
+}
+
+async fn ping_succeeds(store: Store) {
+    store.ping().await.expect("ping");
+}
+
+async fn receipt_history_is_kept_oldest_first_until_deleted(store: Store) {
+    // Braces would end a Redis hash tag early; ids must still be stored separately.
+    for id in ["visitor-1", "odd{id}"] {
+        assert_eq!(store.get_receipt(id).await.unwrap(), None);
+        store
+            .put_receipt(id, b"v1:analytics=no", LONG)
+            .await
+            .unwrap();
+        store
+            .put_receipt(id, b"v2:analytics=yes", LONG)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get_receipt(id).await.unwrap().as_deref(),
+            Some(&b"v2:analytics=yes"[..])
+        );
+        assert_eq!(
+            store.receipt_history(id).await.unwrap(),
+            vec![b"v1:analytics=no".to_vec(), b"v2:analytics=yes".to_vec()]
+        );
+    }
+    assert!(store.delete_receipt("visitor-1").await.unwrap());
+    assert_eq!(store.get_receipt("visitor-1").await.unwrap(), None);
+    assert!(store.receipt_history("visitor-1").await.unwrap().is_empty());
+    assert!(!store.delete_receipt("visitor-1").await.unwrap());
+    assert_eq!(
+        store.receipt_history("odd{id}").await.unwrap().len(),
+        2,
+        "deleting one id leaves others alone"
+    );
+}
+
+async fn receipt_and_history_expire_together(store: Store) {
+    store.put_receipt("short", b"one", TTL).await.unwrap();
+    store.put_receipt("short", b"two", TTL).await.unwrap();
+    store.put_receipt("long", b"kept", LONG).await.unwrap();
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(store.get_receipt("short").await.unwrap(), None);
+    assert!(store.receipt_history("short").await.unwrap().is_empty());
+    assert_eq!(
+        store.get_receipt("long").await.unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+    // A new receipt after expiry starts a new history.
+    store.put_receipt("short", b"three", LONG).await.unwrap();
+    assert_eq!(
+        store.receipt_history("short").await.unwrap(),
+        vec![b"three".to_vec()]
+    );
+}
+
+async fn concurrent_receipt_puts_all_land_in_history(store: Store) {
+    let tasks: Vec<_> = (0..20u8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.put_receipt("busy", &[i], LONG).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task").expect("put");
+    }
+    let history = store.receipt_history("busy").await.unwrap();
+    assert_eq!(history.len(), 20);
+    let current = store.get_receipt("busy").await.unwrap().expect("current");
+    assert_eq!(
+        history.last(),
+        Some(&current),
+        "current is the last appended"
+    );
+}
+
+async fn form_entries_list_newest_first_with_paging(store: Store) {
+    for (id, created) in [("a", 100), ("b", 300), ("c", 200), ("d", 300)] {
+        store
+            .put_form_entry("contact", &entry(id, "contact", created, None), LONG)
+            .await
+            .unwrap();
+    }
+    store
+        .put_form_entry("other", &entry("x", "other", 999, None), LONG)
+        .await
+        .unwrap();
+    let all = store.list_form_entries("contact", 0, 10).await.unwrap();
+    // Same timestamp: the larger id first (Redis ZREVRANGE order).
+    assert_eq!(ids(&all), ["d", "b", "c", "a"]);
+    assert_eq!(all.total, 4);
+    let page = store.list_form_entries("contact", 1, 2).await.unwrap();
+    assert_eq!(ids(&page), ["b", "c"]);
+    assert_eq!(page.total, 4);
+    let beyond = store.list_form_entries("contact", 10, 5).await.unwrap();
+    assert!(beyond.entries.is_empty());
+    assert_eq!(beyond.total, 4);
+    assert_eq!(
+        store
+            .list_form_entries("contact", 0, 0)
+            .await
+            .unwrap()
+            .total,
+        4
+    );
+    let empty = store.list_form_entries("nope", 0, 10).await.unwrap();
+    assert_eq!((empty.entries.len(), empty.total), (0, 0));
+
+    let got = store.get_form_entry("contact", "c").await.unwrap();
+    assert_eq!(got, Some(entry("c", "contact", 200, None)));
+    assert!(store.delete_form_entry("contact", "c").await.unwrap());
+    assert!(!store.delete_form_entry("contact", "c").await.unwrap());
+    assert_eq!(store.get_form_entry("contact", "c").await.unwrap(), None);
+    let after = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(ids(&after), ["d", "b", "a"]);
+    assert_eq!(after.total, 3);
+}
+
+async fn expired_form_entries_are_never_listed_found_or_fetched(store: Store) {
+    store
+        .put_form_entry("contact", &entry("old1", "contact", 10, Some("h")), TTL)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("old2", "contact", 30, None), TTL)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("kept", "contact", 20, Some("h")), LONG)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_form_entries("contact", 0, 10)
+            .await
+            .unwrap()
+            .total,
+        3
+    );
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(store.get_form_entry("contact", "old1").await.unwrap(), None);
+    assert_eq!(
+        store.find_form_entries_by_email("h").await.unwrap(),
+        vec![("contact".to_owned(), "kept".to_owned())]
+    );
+    assert_eq!(store.sweep_form_index("contact").await.unwrap(), 2);
+    assert_eq!(store.sweep_form_index("contact").await.unwrap(), 0);
+    let page = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(ids(&page), ["kept"]);
+    assert_eq!(page.total, 1);
+    assert!(!store.delete_form_entry("contact", "old2").await.unwrap());
+
+    // Listing without an explicit sweep hides expired entries too.
+    store
+        .put_form_entry("contact", &entry("newest", "contact", 99, None), TTL)
+        .await
+        .unwrap();
+    tokio::time::sleep(PAST_TTL).await;
+    let page = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(ids(&page), ["kept"]);
+    assert_eq!(page.total, 1);
+}
+
+async fn email_index_finds_entries_across_forms_and_forgets_deleted(store: Store) {
+    store
+        .put_form_entry("contact", &entry("c1", "contact", 1, Some("alice")), LONG)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("c2", "contact", 2, Some("bob")), LONG)
+        .await
+        .unwrap();
+    store
+        .put_form_entry(
+            "newsletter",
+            &entry("n1", "newsletter", 3, Some("alice")),
+            LONG,
+        )
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("c3", "contact", 4, None), LONG)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_form_entries_by_email("alice").await.unwrap(),
+        vec![
+            ("contact".to_owned(), "c1".to_owned()),
+            ("newsletter".to_owned(), "n1".to_owned())
+        ]
+    );
+    assert!(store
+        .find_form_entries_by_email("nobody")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.delete_form_entry("newsletter", "n1").await.unwrap());
+    assert_eq!(
+        store.find_form_entries_by_email("alice").await.unwrap(),
+        vec![("contact".to_owned(), "c1".to_owned())]
+    );
+    let stored = store.get_form_entry("contact", "c2").await.unwrap();
+    assert_eq!(
+        stored.and_then(|e| e.email_hash).as_deref(),
+        Some("bob"),
+        "the e-mail hash is kept with the entry"
+    );
+}
+
+async fn replacing_an_entry_moves_it_in_the_email_index(store: Store) {
+    store
+        .put_form_entry("contact", &entry("e", "contact", 1, Some("first")), LONG)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("e", "contact", 5, Some("second")), LONG)
+        .await
+        .unwrap();
+    assert!(store
+        .find_form_entries_by_email("first")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .find_form_entries_by_email("second")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.entries[0].created, 5);
+}
+
+async fn counters_add_up_per_day_and_read_in_day_order(store: Store) {
+    let (d1, d2, d3) = ("2026-11-20", "2026-11-21", "2026-11-22");
+    store
+        .incr_counters("banner", d1, &[("shown", 3), ("accepted", 1)])
+        .await
+        .unwrap();
+    store
+        .incr_counters("banner", d1, &[("shown", 2), ("rejected", 1)])
+        .await
+        .unwrap();
+    store
+        .incr_counters("banner", d3, &[("shown", 7), ("accepted", -2)])
+        .await
+        .unwrap();
+    store.incr_counters("banner", d2, &[]).await.unwrap();
+    let days = vec![d3.to_owned(), d2.to_owned(), d1.to_owned()];
+    let read = store.read_counters("banner", &days).await.unwrap();
+    let map = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    };
+    assert_eq!(
+        read,
+        vec![
+            map(&[("shown", 7), ("accepted", -2)]),
+            BTreeMap::new(),
+            map(&[("shown", 5), ("accepted", 1), ("rejected", 1)]),
+        ]
+    );
+    assert!(store.read_counters("banner", &[]).await.unwrap().is_empty());
+}
+
+async fn unique_counts_ignore_repeated_members(store: Store) {
+    let day = "2026-11-22";
+    for round in 0..3 {
+        for visitor in 0..100u32 {
+            let _ = round;
+            store
+                .add_unique("visitors", day, &visitor.to_be_bytes())
+                .await
+                .unwrap();
+        }
+    }
+    let count = store.count_unique("visitors", day).await.unwrap();
+    // HyperLogLog estimates (exact at this size in practice); the embedded store is exact.
+    assert!((98..=102).contains(&count), "counted {count}");
+    assert_eq!(
+        store.count_unique("visitors", "2026-11-21").await.unwrap(),
+        0
+    );
+}
+
+async fn session_expires_after_idle_time_unless_read(store: Store) {
+    let idle = Duration::from_millis(1500);
+    store.put_session("s1", b"admin", idle).await.unwrap();
+    store.put_session("s2", b"admin", idle).await.unwrap();
+    // Reads every 0.8 s keep s1 alive past its first idle deadline.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(
+            store.get_session("s1", idle).await.unwrap().as_deref(),
+            Some(&b"admin"[..])
+        );
+    }
+    assert_eq!(
+        store.get_session("s2", idle).await.unwrap(),
+        None,
+        "idle session expired"
+    );
+    store.delete_session("s1").await.unwrap();
+    assert_eq!(store.get_session("s1", idle).await.unwrap(), None);
+    store.delete_session("never-existed").await.unwrap();
+}
+
+async fn audit_log_reads_newest_first_and_keeps_only_the_newest(store: Store) {
+    // The test config keeps 3 entries.
+    let mut ids = Vec::new();
+    for i in 0..5u8 {
+        ids.push(store.append_audit(&[b'e', b'0' + i]).await.unwrap());
+    }
+    let read = store.read_audit(10).await.unwrap();
+    assert_eq!(
+        read,
+        vec![
+            (ids[4].clone(), b"e4".to_vec()),
+            (ids[3].clone(), b"e3".to_vec()),
+            (ids[2].clone(), b"e2".to_vec()),
+        ]
+    );
+    assert_eq!(store.read_audit(1).await.unwrap().len(), 1);
+    assert!(store.read_audit(0).await.unwrap().is_empty());
+    assert_eq!(
+        ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        5
+    );
+}
+
+async fn rate_limit_counts_hits_and_restarts_after_the_window(store: Store) {
+    for expected in 1..=3 {
+        assert_eq!(
+            store.hit_rate_limit("ip:192.0.2.0", TTL).await.unwrap(),
+            expected
+        );
+    }
+    assert_eq!(
+        store.hit_rate_limit("ip:198.51.100.0", TTL).await.unwrap(),
+        1
+    );
+    tokio::time::sleep(PAST_TTL).await;
+    assert_eq!(store.hit_rate_limit("ip:192.0.2.0", TTL).await.unwrap(), 1);
+}
+
+// ---- outages (standalone Redis; each test owns its server) ----
+
+fn is_transient(result: &Result<impl std::fmt::Debug, StoreError>) -> bool {
+    matches!(
+        result,
+        Err(StoreError::Unavailable(_) | StoreError::Timeout)
+    )
+}
+
+/// Retries `ping` until it succeeds; bounded to 100 attempts 100 ms apart.
+async fn wait_until_reachable(store: &Store) {
+    for _ in 0..100 {
+        if store.ping().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("store did not recover within 10 s after Redis came back");
+}
+
+#[tokio::test]
+async fn redis_outage_gives_typed_errors_and_store_recovers_when_redis_returns() {
+    let mut server = RedisServer::new();
+    let cfg = config(StoreBackend::Redis, Some(server.url()), "outage");
+    let store = Store::connect(&cfg).await.unwrap();
+    store.put_receipt("r", b"before", LONG).await.unwrap();
+
+    server.stop();
+    // Each call must come back (bounded by the store timeout) with a typed, transient error.
+    let bound = cfg.timeout * 3;
+    for _ in 0..3 {
+        let put = tokio::time::timeout(bound, store.put_receipt("r", b"during", LONG))
+            .await
+            .expect("put returned within the store timeout");
+        assert!(is_transient(&put), "{put:?}");
+        let get = tokio::time::timeout(bound, store.get_receipt("r"))
+            .await
+            .expect("get returned within the store timeout");
+        assert!(is_transient(&get), "{get:?}");
+        let ping = tokio::time::timeout(bound, store.ping())
+            .await
+            .expect("ping returned within the store timeout");
+        assert!(is_transient(&ping), "{ping:?}");
+    }
+
+    server.start();
+    wait_until_reachable(&store).await;
+    store.put_receipt("r", b"after", LONG).await.unwrap();
+    assert_eq!(
+        store.get_receipt("r").await.unwrap().as_deref(),
+        Some(&b"after"[..])
+    );
+}
+
+#[tokio::test]
+async fn store_connects_while_redis_is_down_and_works_once_it_is_up() {
+    let port = free_port(false);
+    let cfg = config(
+        StoreBackend::Redis,
+        Some(format!("redis://127.0.0.1:{port}/")),
+        "late",
+    );
+    let store = Store::connect(&cfg)
+        .await
+        .expect("connect must not need Redis");
+    let ping = tokio::time::timeout(cfg.timeout * 3, store.ping())
+        .await
+        .expect("ping returned within the store timeout");
+    assert!(is_transient(&ping), "{ping:?}");
+
+    let _server = RedisServer::on_port(port);
+    wait_until_reachable(&store).await;
+    store.put_session("s", b"ok", LONG).await.unwrap();
+    assert_eq!(
+        store.get_session("s", LONG).await.unwrap().as_deref(),
+        Some(&b"ok"[..])
+    );
+}
+
+#[tokio::test]
+async fn cluster_store_connects_while_cluster_is_down_and_fails_fast() {
+    let port = free_port(false);
+    let cfg = config(
+        StoreBackend::RedisCluster,
+        Some(format!("redis://127.0.0.1:{port}/")),
+        "cluster-down",
+    );
+    let store = Store::connect(&cfg)
+        .await
+        .expect("connect must not need Redis");
+    let put = tokio::time::timeout(cfg.timeout * 3, store.put_receipt("r", b"x", LONG))
+        .await
+        .expect("put returned within the store timeout");
+    assert!(is_transient(&put), "{put:?}");
+}
