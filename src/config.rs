@@ -711,7 +711,7 @@ impl Config {
         if self.upstream.pool_max_connections == 0 {
             problem("upstream.pool_max_connections", "must be at least 1".into());
         }
-        if self.listen.public == self.listen.admin {
+        if self.listen.public == self.listen.admin && self.listen.public.port() != 0 {
             problem(
                 "listen.admin",
                 format!("must differ from listen.public ({})", self.listen.public),

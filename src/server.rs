@@ -1,1 +1,210 @@
-//! (filled in by its issue)
+//! The two listeners and how the areas are mounted on them. The public listener serves
+//! `/_gate/*` (health, and the consent and form areas) and proxies everything else to the
+//! upstream; the admin listener (loopback by default) serves health and, later, the dashboard.
+//! Shared state is built once here and handed to the areas as typed `web::Data`.
+
+pub mod demo;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::privacy::{GeoError, Privacy};
+use crate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
+use crate::telemetry;
+
+/// Why the gate could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Geo(#[from] GeoError),
+    #[error("listen.{which}: cannot listen on {addr}: {source}")]
+    Bind {
+        which: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// State shared by every worker of both listeners.
+#[derive(Clone)]
+struct Shared {
+    privacy: web::Data<Privacy>,
+    proxy_settings: Arc<ProxySettings>,
+}
+
+/// A started gate; dropping it does not stop it, call [`RunningGate::stop`].
+pub struct RunningGate {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    handles: Vec<ServerHandle>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningGate {
+    /// Stop both listeners, letting in-flight requests finish.
+    pub async fn stop(self) {
+        for handle in &self.handles {
+            handle.stop(true).await;
+        }
+    }
+
+    /// Run until both listeners stop (Ctrl-C / SIGTERM stop them gracefully).
+    pub async fn wait(self) -> std::io::Result<()> {
+        for task in self.tasks {
+            task.await.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+}
+
+/// Start the gate. Must be called inside an actix system (`#[actix_web::main]`,
+/// `#[actix_web::test]`).
+pub async fn start(config: Config) -> Result<RunningGate, StartError> {
+    install_tls_provider();
+    let config = Arc::new(config);
+    let shared = Shared {
+        privacy: web::Data::new(Privacy::new(&config.privacy)?),
+        proxy_settings: Arc::new(ProxySettings::from_config(&config)),
+    };
+    let workers = config.listen.workers;
+
+    let public_shared = shared.clone();
+    let public = HttpServer::new(move || {
+        let s = public_shared.clone();
+        App::new()
+            .wrap(from_fn(telemetry::request_log))
+            .app_data(s.privacy.clone())
+            .app_data(web::Data::new(s.proxy_settings.clone()))
+            .app_data(web::Data::new(Proxy::new(s.proxy_settings.clone())))
+            .configure(configure_health)
+            .service(web::scope("/_gate").default_service(web::to(unknown_gate_path)))
+            .default_service(web::to(proxy_handler))
+    });
+    let admin_shared = shared.clone();
+    let admin = HttpServer::new(move || {
+        let s = admin_shared.clone();
+        App::new()
+            .wrap(from_fn(telemetry::request_log))
+            .app_data(web::Data::new(s.proxy_settings.clone()))
+            .configure(configure_health)
+    });
+    let public = if workers > 0 {
+        public.workers(workers)
+    } else {
+        public
+    };
+    let public = public
+        .bind(config.listen.public)
+        .map_err(bind_error("public", config.listen.public))?;
+    let public_addr = first_addr(public.addrs(), config.listen.public);
+    // The admin side serves a handful of operators: two workers are plenty.
+    let admin = admin
+        .workers(2)
+        .bind(config.listen.admin)
+        .map_err(bind_error("admin", config.listen.admin))?;
+    let admin_addr = first_addr(admin.addrs(), config.listen.admin);
+    let (public, admin) = (public.run(), admin.run());
+    let handles = vec![public.handle(), admin.handle()];
+    let tasks = vec![tokio::spawn(public), tokio::spawn(admin)];
+    tracing::info!(%public_addr, %admin_addr, upstream = %config.upstream.base_url(), "consentgate listening");
+    Ok(RunningGate {
+        public_addr,
+        admin_addr,
+        handles,
+        tasks,
+    })
+}
+
+/// rustls needs one process-wide crypto provider for https upstreams; with more than one compiled
+/// in (dev-dependencies bring aws-lc-rs) it cannot pick by itself, so pick ring explicitly.
+fn install_tls_provider() {
+    // Err only means a provider is already installed (a second gate in the same process).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn bind_error(which: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StartError {
+    move |source| StartError::Bind {
+        which,
+        addr,
+        source,
+    }
+}
+
+fn first_addr(addrs: Vec<SocketAddr>, fallback: SocketAddr) -> SocketAddr {
+    addrs.first().copied().unwrap_or(fallback)
+}
+
+/// `/_gate/healthz` and `/_gate/readyz`, on both listeners.
+fn configure_health(cfg: &mut web::ServiceConfig) {
+    cfg.route("/_gate/healthz", web::get().to(healthz))
+        .route("/_gate/readyz", web::get().to(readyz));
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    ready: bool,
+    upstream: &'static str,
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .json(serde_json::json!({ "status": "up", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn readyz(settings: web::Data<Arc<ProxySettings>>) -> HttpResponse {
+    let upstream_ok = upstream_reachable(&settings).await;
+    let body = Readiness {
+        ready: upstream_ok,
+        upstream: if upstream_ok { "ok" } else { "unreachable" },
+    };
+    if body.ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// A TCP connection to the upstream within the connect timeout. Cheaper and more honest than
+/// a page request, which would also test the CMS's own health.
+async fn upstream_reachable(settings: &ProxySettings) -> bool {
+    let Some(host) = settings.upstream.host_str() else {
+        return false;
+    };
+    let port = settings.upstream.port_or_known_default().unwrap_or(80);
+    let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
+    matches!(
+        tokio::time::timeout(settings.connect_timeout, connect).await,
+        Ok(Ok(_))
+    )
+}
+
+async fn unknown_gate_path(req: HttpRequest) -> HttpResponse {
+    // /_gate/ belongs to the gate: never forwarded, so a site path cannot shadow it.
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": "not_found",
+        "message": format!("{} is not a consentgate endpoint", req.path()),
+    }))
+}
+
+async fn proxy_handler(
+    req: HttpRequest,
+    payload: web::Payload,
+    proxy: web::Data<Proxy>,
+    privacy: web::Data<Privacy>,
+) -> Result<HttpResponse, ProxyError> {
+    let visitor = privacy.visitor(&req);
+    proxy
+        .forward(
+            &req,
+            RequestBody::Stream(payload),
+            &visitor,
+            ForwardPolicy::passthrough(),
+        )
+        .await
+}

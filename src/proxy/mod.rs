@@ -1,1 +1,446 @@
-//! (filled in by its issue)
+//! The upstream leg: forwards a visitor's request to the site behind the gate and streams the
+//! response back. Bodies are never buffered whole; only HTML responses go through a body filter
+//! (the rewriter, supplied by the caller through [`HtmlFilter`]), everything else passes byte
+//! for byte. Redirects are passed on, never followed.
+
+mod error;
+mod headers;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::{BodyStream, SizedStream};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use url::Url;
+
+pub use error::ProxyError;
+pub use headers::{end_to_end, upstream_request_headers, ForwardedInfo};
+
+use crate::config::{Config, HostPolicy, IpForwarding};
+use crate::privacy::Visitor;
+
+/// Settings shared by every worker's [`Proxy`].
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    pub upstream: Url,
+    pub host_policy: HostPolicy,
+    pub ip_forwarding: IpForwarding,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    pub pool_max_connections: usize,
+    pub pool_idle_timeout: Duration,
+    pub max_request_body: usize,
+}
+
+impl ProxySettings {
+    pub fn from_config(cfg: &Config) -> Self {
+        Self {
+            upstream: cfg.upstream.base_url().clone(),
+            host_policy: cfg.upstream.host_header,
+            ip_forwarding: cfg.privacy.ip_forwarding,
+            connect_timeout: cfg.upstream.connect_timeout,
+            response_timeout: cfg.upstream.response_timeout,
+            pool_max_connections: cfg.upstream.pool_max_connections,
+            pool_idle_timeout: cfg.upstream.pool_idle_timeout,
+            max_request_body: cfg.limits.max_request_body_bytes,
+        }
+    }
+
+    /// `host[:port]` of the upstream, as the Host header under `host_header = "upstream"`.
+    pub fn upstream_authority(&self) -> String {
+        let host = self.upstream.host_str().unwrap_or("localhost");
+        match self.upstream.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+}
+
+/// A filter over an HTML response body, fed chunk by chunk.
+pub trait BodyFilter {
+    /// Bytes to send for this chunk (may be empty while the filter buffers).
+    fn push(&mut self, chunk: &[u8]) -> Bytes;
+    /// Whatever remains at the end of the body.
+    fn finish(&mut self) -> Bytes;
+}
+
+/// What an [`HtmlFilter`] needs to know about a response it may filter.
+pub struct HtmlResponseInfo<'a> {
+    pub content_type: &'a str,
+    pub content_encoding: Option<&'a str>,
+    pub accept_encoding: Option<&'a str>,
+}
+
+/// A filter started for one response, with the Content-Encoding its output is in.
+pub struct StartedFilter {
+    pub body: Box<dyn BodyFilter>,
+    pub content_encoding: Option<&'static str>,
+}
+
+/// Decides, per HTML response, whether and how its body is filtered.
+pub trait HtmlFilter {
+    fn start(&self, info: &HtmlResponseInfo<'_>) -> Option<StartedFilter>;
+}
+
+/// Per-request choices made by the caller (consent policy, rewriting).
+pub struct ForwardPolicy<'a> {
+    /// Cookies for which this returns false are not sent upstream.
+    pub keep_cookie: &'a dyn Fn(&str) -> bool,
+    /// Extra `Set-Cookie` values for the visitor (e.g. deletions of refused tracker cookies).
+    pub set_cookies: Vec<HeaderValue>,
+    pub html: Option<&'a dyn HtmlFilter>,
+}
+
+impl ForwardPolicy<'_> {
+    /// Forward everything untouched (no cookie filtering, no rewriting).
+    pub fn passthrough() -> ForwardPolicy<'static> {
+        ForwardPolicy {
+            keep_cookie: &|_| true,
+            set_cookies: Vec::new(),
+            html: None,
+        }
+    }
+}
+
+/// The request body to forward.
+pub enum RequestBody {
+    Stream(web::Payload),
+    Buffered(Bytes),
+}
+
+/// The upstream client of one worker (awc clients are per thread).
+pub struct Proxy {
+    client: awc::Client,
+    settings: Arc<ProxySettings>,
+}
+
+impl Proxy {
+    pub fn new(settings: Arc<ProxySettings>) -> Self {
+        let connector = awc::Connector::new()
+            .timeout(settings.connect_timeout)
+            .limit(settings.pool_max_connections)
+            .conn_keep_alive(settings.pool_idle_timeout);
+        // awc's own timeout would also cut off long response bodies; the gate applies
+        // `response_timeout` to the response head and an idle timeout to the body instead.
+        let client = awc::Client::builder()
+            .connector(connector)
+            .disable_redirects()
+            .no_default_headers()
+            .disable_timeout()
+            .finish();
+        Self { client, settings }
+    }
+
+    pub fn settings(&self) -> &ProxySettings {
+        &self.settings
+    }
+
+    fn upstream_url(&self, req: &HttpRequest) -> String {
+        let base = &self.settings.upstream;
+        let prefix = base.path().trim_end_matches('/');
+        let mut url = format!(
+            "{}://{}{}{}",
+            base.scheme(),
+            self.settings.upstream_authority(),
+            prefix,
+            req.path()
+        );
+        if !req.query_string().is_empty() {
+            url.push('?');
+            url.push_str(req.query_string());
+        }
+        url
+    }
+
+    /// Forward a request and stream the response back.
+    pub async fn forward(
+        &self,
+        req: &HttpRequest,
+        body: RequestBody,
+        visitor: &Visitor,
+        policy: ForwardPolicy<'_>,
+    ) -> Result<HttpResponse, ProxyError> {
+        if req.headers().contains_key(header::UPGRADE) {
+            return Err(ProxyError::UpgradeNotSupported);
+        }
+        let visitor_host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let host = match (self.settings.host_policy, visitor_host) {
+            (HostPolicy::Client, Some(h)) => h.to_owned(),
+            _ => self.settings.upstream_authority(),
+        };
+        let forwarded = ForwardedInfo {
+            anonymized_ip: match self.settings.ip_forwarding {
+                IpForwarding::Anonymize => Some(visitor.anonymized_ip),
+                IpForwarding::Strip => None,
+            },
+            proto: if visitor.https { "https" } else { "http" },
+            host: visitor_host,
+        };
+        let out_headers =
+            upstream_request_headers(req.headers(), &host, &forwarded, policy.keep_cookie);
+        let mut upstream_req = self
+            .client
+            .request(req.method().clone(), self.upstream_url(req));
+        for (name, value) in out_headers.iter() {
+            upstream_req = upstream_req.append_header((name.clone(), value.clone()));
+        }
+
+        let limit = self.settings.max_request_body;
+        let overflowed = Rc::new(Cell::new(false));
+        let send = match body {
+            RequestBody::Buffered(bytes) => {
+                if bytes.len() > limit {
+                    return Err(ProxyError::RequestTooLarge { limit });
+                }
+                upstream_req.send_body(bytes)
+            }
+            RequestBody::Stream(payload) => match request_body_length(req.headers())? {
+                BodyLength::None => upstream_req.send(),
+                BodyLength::Known(len) if len > limit as u64 => {
+                    return Err(ProxyError::RequestTooLarge { limit })
+                }
+                BodyLength::Known(len) => upstream_req.send_body(SizedStream::new(len, payload)),
+                BodyLength::Chunked => {
+                    let flag = overflowed.clone();
+                    let mut seen = 0usize;
+                    let limited = payload.map(move |chunk| {
+                        let chunk = chunk?;
+                        seen += chunk.len();
+                        if seen > limit {
+                            flag.set(true);
+                            return Err(actix_web::error::PayloadError::Overflow);
+                        }
+                        Ok(chunk)
+                    });
+                    upstream_req.send_stream(limited)
+                }
+            },
+        };
+        let response = match tokio::time::timeout(self.settings.response_timeout, send).await {
+            Err(_) => return Err(ProxyError::UpstreamTimeout(self.settings.response_timeout)),
+            Ok(Err(_)) if overflowed.get() => return Err(ProxyError::RequestTooLarge { limit }),
+            Ok(Err(e)) => return Err(self.map_send_error(e)),
+            Ok(Ok(r)) => r,
+        };
+        Ok(self.respond(req, response, policy))
+    }
+
+    /// Forward a body the gate has already read (e.g. a form it also stored).
+    pub async fn forward_buffered(
+        &self,
+        req: &HttpRequest,
+        body: Bytes,
+        visitor: &Visitor,
+    ) -> Result<HttpResponse, ProxyError> {
+        self.forward(
+            req,
+            RequestBody::Buffered(body),
+            visitor,
+            ForwardPolicy::passthrough(),
+        )
+        .await
+    }
+
+    fn map_send_error(&self, e: awc::error::SendRequestError) -> ProxyError {
+        use awc::error::{ConnectError, SendRequestError};
+        match e {
+            SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => {
+                ProxyError::UpstreamTimeout(self.settings.response_timeout)
+            }
+            other => ProxyError::UpstreamUnreachable(other.to_string()),
+        }
+    }
+
+    fn respond<S>(
+        &self,
+        req: &HttpRequest,
+        upstream: awc::ClientResponse<S>,
+        policy: ForwardPolicy<'_>,
+    ) -> HttpResponse
+    where
+        S: Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin + 'static,
+    {
+        let status = upstream.status();
+        let up_headers = upstream.headers().clone();
+        let bodiless = req.method() == Method::HEAD
+            || status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        let filter = if bodiless || status == StatusCode::PARTIAL_CONTENT {
+            None
+        } else {
+            policy.html.and_then(|html| {
+                let content_type = header_str(&up_headers, header::CONTENT_TYPE)?;
+                is_html(content_type).then_some(())?;
+                html.start(&HtmlResponseInfo {
+                    content_type,
+                    content_encoding: header_str(&up_headers, header::CONTENT_ENCODING),
+                    accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
+                })
+            })
+        };
+
+        let mut builder = HttpResponse::build(status);
+        let drop: &[&str] = if bodiless {
+            &[]
+        } else if filter.is_some() {
+            &["content-length", "content-encoding"]
+        } else {
+            &["content-length"]
+        };
+        for (name, value) in end_to_end(&up_headers, drop).iter() {
+            if filter.is_some() && name == header::ETAG && !is_weak_etag(value) {
+                // The body changes, so a strong validator would be a lie.
+                continue;
+            }
+            builder.append_header((name.clone(), value.clone()));
+        }
+        for cookie in policy.set_cookies {
+            builder.append_header((header::SET_COOKIE, cookie));
+        }
+        if bodiless {
+            return builder.body(actix_web::body::None::new());
+        }
+        let idle = self.settings.response_timeout;
+        match filter {
+            Some(started) => {
+                if let Some(coding) = started.content_encoding {
+                    builder.insert_header((header::CONTENT_ENCODING, coding));
+                }
+                builder.append_header((header::VARY, "Accept-Encoding"));
+                builder.body(BodyStream::new(filtered_body(
+                    upstream,
+                    Some(started.body),
+                    idle,
+                )))
+            }
+            None => {
+                let stream = filtered_body(upstream, None, idle);
+                match header_str(&up_headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok()) {
+                    Some(len) => builder.body(SizedStream::new(len, stream)),
+                    None => builder.body(BodyStream::new(stream)),
+                }
+            }
+        }
+    }
+}
+
+enum BodyLength {
+    None,
+    Known(u64),
+    Chunked,
+}
+
+fn request_body_length(headers: &HeaderMap) -> Result<BodyLength, ProxyError> {
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Ok(BodyLength::Chunked);
+    }
+    match headers.get(header::CONTENT_LENGTH) {
+        None => Ok(BodyLength::None),
+        Some(v) => {
+            let len: u64 = v
+                .to_str()
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| ProxyError::BadRequest("invalid Content-Length".into()))?;
+            Ok(if len == 0 {
+                BodyLength::None
+            } else {
+                BodyLength::Known(len)
+            })
+        }
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn is_html(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .map(|m| m.trim().eq_ignore_ascii_case("text/html"))
+        .unwrap_or(false)
+}
+
+fn is_weak_etag(value: &HeaderValue) -> bool {
+    value.as_bytes().starts_with(b"W/")
+}
+
+struct BodyState<S> {
+    upstream: S,
+    filter: Option<Box<dyn BodyFilter>>,
+    idle: Duration,
+    done: bool,
+}
+
+/// The response body for the visitor: upstream chunks, through the filter if any. A body that
+/// stalls longer than `idle` or breaks mid-way ends with an error (the visitor's connection is
+/// closed rather than a truncated body passed off as complete).
+fn filtered_body<S>(
+    upstream: S,
+    filter: Option<Box<dyn BodyFilter>>,
+    idle: Duration,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>>
+where
+    S: Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin + 'static,
+{
+    let state = BodyState {
+        upstream,
+        filter,
+        idle,
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut st| async move {
+        while !st.done {
+            match tokio::time::timeout(st.idle, st.upstream.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    let out = match st.filter.as_mut() {
+                        Some(f) => f.push(&chunk),
+                        None => chunk,
+                    };
+                    if !out.is_empty() {
+                        return Some((Ok(out), st));
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    st.done = true;
+                    tracing::warn!(error = %e, "upstream response body broke off");
+                    return Some((Err(std::io::Error::other(e.to_string())), st));
+                }
+                Ok(None) => {
+                    st.done = true;
+                    let tail = st.filter.as_mut().map(|f| f.finish()).unwrap_or_default();
+                    if !tail.is_empty() {
+                        return Some((Ok(tail), st));
+                    }
+                }
+                Err(_) => {
+                    st.done = true;
+                    tracing::warn!(
+                        idle_s = st.idle.as_secs_f64(),
+                        "upstream response body stalled"
+                    );
+                    return Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "upstream body stalled",
+                        )),
+                        st,
+                    ));
+                }
+            }
+        }
+        None
+    })
+}

@@ -1,0 +1,283 @@
+//! Header policy between visitor and upstream: hop-by-hop headers (RFC 9110 §7.6.1 and those
+//! named in Connection) never cross the gate in either direction; the visitor's address travels
+//! only as its anonymised prefix; tracker cookies without consent are dropped from Cookie.
+
+use std::net::IpAddr;
+
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+/// Hop-by-hop headers of RFC 9110 §7.6.1, plus the legacy ones proxies still meet.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+];
+
+/// Headers that describe the client and are set by the gate, never copied from the visitor.
+const FORWARDING: &[&str] = &[
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-client-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+];
+
+/// Codings the rewriter can decode; the upstream is asked for nothing else so an HTML page can
+/// always be inspected (an undecodable page would have to pass with its trackers live).
+const DECODABLE_CODINGS: &[&str] = &["gzip", "deflate", "br", "identity"];
+
+/// Names listed in the Connection header(s), lower-cased.
+fn connection_named(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// A copy of `src` without hop-by-hop headers and without the names `also_drop` lists.
+pub fn end_to_end(src: &HeaderMap, also_drop: &[&str]) -> HeaderMap {
+    let named = connection_named(src);
+    let mut out = HeaderMap::with_capacity(src.len());
+    for (name, value) in src.iter() {
+        let n = name.as_str();
+        if HOP_BY_HOP.contains(&n) || also_drop.contains(&n) || named.iter().any(|c| c == n) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+/// What the upstream is told about the visitor.
+pub struct ForwardedInfo<'a> {
+    /// The anonymised address, or `None` with `ip_forwarding = "strip"`.
+    pub anonymized_ip: Option<IpAddr>,
+    pub proto: &'static str,
+    /// The Host the visitor asked for.
+    pub host: Option<&'a str>,
+}
+
+/// Headers for the upstream request. `host` is the Host header to send (policy decided by the
+/// caller); `keep_cookie` says which cookies may go upstream.
+pub fn upstream_request_headers(
+    client: &HeaderMap,
+    host: &str,
+    forwarded: &ForwardedInfo<'_>,
+    keep_cookie: &dyn Fn(&str) -> bool,
+) -> HeaderMap {
+    let mut out = end_to_end(client, FORWARDING);
+    out.remove(header::HOST);
+    // The gate handles 100-continue with the visitor itself.
+    out.remove(header::EXPECT);
+    if let Ok(v) = HeaderValue::from_str(host) {
+        out.insert(header::HOST, v);
+    }
+    filter_accept_encoding(&mut out);
+    filter_cookies(&mut out, keep_cookie);
+    if let Some(ip) = forwarded.anonymized_ip {
+        let ip_text = ip.to_string();
+        let node = if ip.is_ipv6() {
+            format!("\"[{ip_text}]\"")
+        } else {
+            ip_text.clone()
+        };
+        let mut fwd = format!("for={node};proto={}", forwarded.proto);
+        if let Some(h) = forwarded.host.filter(|h| is_token_safe(h)) {
+            fwd.push_str(&format!(";host=\"{h}\""));
+        }
+        for (name, value) in [
+            ("x-forwarded-for", ip_text.as_str()),
+            ("x-real-ip", ip_text.as_str()),
+            ("forwarded", fwd.as_str()),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                out.insert(HeaderName::from_static(name), v);
+            }
+        }
+    }
+    out.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static(forwarded.proto),
+    );
+    if let Some(v) = forwarded.host.and_then(|h| HeaderValue::from_str(h).ok()) {
+        out.insert(HeaderName::from_static("x-forwarded-host"), v);
+    }
+    out
+}
+
+fn is_token_safe(host: &str) -> bool {
+    host.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+}
+
+/// Keep only codings the gate can decode, so HTML can always be rewritten.
+fn filter_accept_encoding(headers: &mut HeaderMap) {
+    let Some(value) = headers.get(header::ACCEPT_ENCODING) else {
+        return;
+    };
+    let kept: Vec<&str> = value
+        .to_str()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|item| {
+            let coding = item.split(';').next().unwrap_or("").trim();
+            DECODABLE_CODINGS
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(coding))
+        })
+        .collect();
+    if kept.is_empty() {
+        headers.remove(header::ACCEPT_ENCODING);
+    } else if let Ok(v) = HeaderValue::from_str(&kept.join(", ")) {
+        headers.insert(header::ACCEPT_ENCODING, v);
+    }
+}
+
+/// Drop the cookies `keep` refuses, keeping the others byte for byte.
+fn filter_cookies(headers: &mut HeaderMap, keep: &dyn Fn(&str) -> bool) {
+    let values: Vec<HeaderValue> = headers.get_all(header::COOKIE).cloned().collect();
+    if values.is_empty() {
+        return;
+    }
+    let mut kept = Vec::new();
+    for value in &values {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            let pair = pair.trim();
+            let name = pair.split('=').next().unwrap_or("").trim();
+            if !pair.is_empty() && keep(name) {
+                kept.push(pair);
+            }
+        }
+    }
+    headers.remove(header::COOKIE);
+    if !kept.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
+            headers.insert(header::COOKIE, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        m
+    }
+
+    fn fwd(ip: Option<&str>) -> ForwardedInfo<'static> {
+        ForwardedInfo {
+            anonymized_ip: ip.map(|s| s.parse().unwrap()),
+            proto: "https",
+            host: Some("www.example.org"),
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_are_removed() {
+        let h = map(&[
+            ("connection", "keep-alive, x-secret-hop"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret-hop", "1"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("accept", "text/html"),
+        ]);
+        let out = end_to_end(&h, &[]);
+        assert_eq!(out.len(), 1);
+        assert!(out.contains_key("accept"));
+    }
+
+    #[test]
+    fn visitor_supplied_forwarding_headers_are_replaced_by_the_anonymised_address() {
+        let h = map(&[
+            ("x-forwarded-for", "198.51.100.23"),
+            ("x-real-ip", "198.51.100.23"),
+            ("forwarded", "for=198.51.100.23"),
+        ]);
+        let out =
+            upstream_request_headers(&h, "upstream:80", &fwd(Some("198.51.100.0")), &|_| true);
+        assert_eq!(out.get("x-forwarded-for").unwrap(), "198.51.100.0");
+        assert_eq!(out.get("x-real-ip").unwrap(), "198.51.100.0");
+        assert_eq!(
+            out.get("forwarded").unwrap(),
+            "for=198.51.100.0;proto=https;host=\"www.example.org\""
+        );
+        assert_eq!(out.get("host").unwrap(), "upstream:80");
+        assert_eq!(out.get("x-forwarded-proto").unwrap(), "https");
+        assert!(!format!("{out:?}").contains(".23"));
+    }
+
+    #[test]
+    fn strip_mode_sends_no_address_at_all() {
+        let h = map(&[("x-forwarded-for", "198.51.100.23")]);
+        let out = upstream_request_headers(&h, "u", &fwd(None), &|_| true);
+        for name in ["x-forwarded-for", "x-real-ip", "forwarded"] {
+            assert!(!out.contains_key(name), "{name} present");
+        }
+    }
+
+    #[test]
+    fn ipv6_forwarded_node_is_quoted() {
+        let out =
+            upstream_request_headers(&HeaderMap::new(), "u", &fwd(Some("2001:db8:1::")), &|_| {
+                true
+            });
+        assert!(out
+            .get("forwarded")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("for=\"[2001:db8:1::]\""));
+    }
+
+    #[test]
+    fn refused_cookies_are_dropped_and_others_kept_verbatim() {
+        let h = map(&[
+            ("cookie", "_ga=GA1.1.123; session=abc=def"),
+            ("cookie", "_fbp=fb.1; lang=nl"),
+        ]);
+        let out = upstream_request_headers(&h, "u", &fwd(None), &|n| !n.starts_with('_'));
+        assert_eq!(out.get("cookie").unwrap(), "session=abc=def; lang=nl");
+        let none = upstream_request_headers(&map(&[("cookie", "_ga=1")]), "u", &fwd(None), &|n| {
+            !n.starts_with('_')
+        });
+        assert!(!none.contains_key("cookie"));
+    }
+
+    #[test]
+    fn upstream_is_only_asked_for_codings_the_gate_can_decode() {
+        let h = map(&[("accept-encoding", "gzip, deflate, br, zstd;q=0.9")]);
+        let out = upstream_request_headers(&h, "u", &fwd(None), &|_| true);
+        assert_eq!(out.get("accept-encoding").unwrap(), "gzip, deflate, br");
+        let only_zstd = upstream_request_headers(
+            &map(&[("accept-encoding", "zstd")]),
+            "u",
+            &fwd(None),
+            &|_| true,
+        );
+        assert!(!only_zstd.contains_key("accept-encoding"));
+    }
+}
