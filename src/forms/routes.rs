@@ -17,6 +17,7 @@ use super::page::{refusal_json, stored_json, Outcome};
 use super::service::{FormsService, Refusal, Stored};
 use crate::config::{FormConfig, FormMode, FORM_TOKEN_FIELD};
 use crate::privacy::Visitor;
+use crate::proxy::Proxy;
 
 const SCRIPT_TEMPLATE: &str = include_str!("../../assets/forms/forms.js");
 /// Path of the fill-time token endpoint (GET → `{"token": "…"}`).
@@ -28,9 +29,9 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 #[error("forwarding to the upstream failed: {0}")]
 pub struct ForwardError(pub String);
 
-/// Sends a stored `store_and_forward` submission on to the upstream. The server implements it
-/// with its proxy and registers it with `.app_data(Forwarder(Rc::new(…)))`; it runs on the
-/// worker's thread, so it need not be `Send`.
+/// Sends a stored `store_and_forward` submission on to the upstream. Optional: without a
+/// registered [`Forwarder`] the server's `web::Data<Proxy>` is used. Register one with
+/// `.app_data(Forwarder(Rc::new(…)))`; it runs on the worker's thread, so it need not be `Send`.
 pub trait Forward {
     fn forward<'a>(
         &'a self,
@@ -267,9 +268,12 @@ fn thank_you(form: &FormConfig, stored: &Stored, json: bool) -> HttpResponse {
     }
 }
 
-/// Hand the stored submission to the upstream. Its answer is passed on when it accepted the
-/// submission (so the CMS's own flow keeps working); otherwise `None` and the gate thanks the
-/// visitor itself — the entry is stored either way.
+/// Hand the stored submission to the upstream (the registered [`Forwarder`], else the server's
+/// `web::Data<Proxy>`). When the upstream answers with a redirect (the usual post/redirect/get
+/// of a CMS form), that redirect is what the visitor gets, so the CMS's own flow keeps working.
+/// Any other answer is not passed on — an HTML page from this path would reach the visitor
+/// without the tracker rewriting — and the gate thanks the visitor itself: the entry is stored
+/// either way.
 async fn forward(
     req: &HttpRequest,
     body: Bytes,
@@ -277,17 +281,34 @@ async fn forward(
     form: &FormConfig,
     json: bool,
 ) -> Option<HttpResponse> {
-    let Some(Forwarder(forwarder)) = req.app_data::<Forwarder>().cloned() else {
-        tracing::error!(form = %form.id, "store_and_forward form but no forwarder is registered");
+    let result = if let Some(Forwarder(forwarder)) = req.app_data::<Forwarder>().cloned() {
+        forwarder.forward(req, body, visitor).await
+    } else if let Some(proxy) = req.app_data::<web::Data<Proxy>>() {
+        proxy
+            .forward_buffered(req, body, visitor)
+            .await
+            .map_err(|e| ForwardError(e.to_string()))
+    } else {
+        tracing::error!(form = %form.id, "store_and_forward form but no proxy is registered");
         return None;
     };
-    match forwarder.forward(req, body, visitor).await {
-        Ok(resp) if resp.status().as_u16() < 400 && !json => Some(resp),
-        Ok(resp) if resp.status().as_u16() < 400 => None,
-        Ok(resp) => {
+    match result {
+        Ok(resp) if resp.status().is_redirection() => {
+            let location = resp.headers().get(header::LOCATION).cloned();
+            match location {
+                Some(location) if !json => Some(
+                    no_store(resp.status())
+                        .insert_header((header::LOCATION, location))
+                        .finish(),
+                ),
+                _ => None,
+            }
+        }
+        Ok(resp) if resp.status().is_client_error() || resp.status().is_server_error() => {
             tracing::warn!(form = %form.id, status = resp.status().as_u16(), "upstream refused a forwarded form entry");
             None
         }
+        Ok(_) => None,
         Err(e) => {
             tracing::warn!(form = %form.id, error = %e, "form entry stored but not forwarded");
             None

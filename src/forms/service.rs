@@ -136,6 +136,11 @@ impl FormsService {
                 .map(|s| keys::derive(s.expose(), "form-email-index/v1")),
         );
         let privacy = Privacy::new(&cfg.privacy)?;
+        if cfg.forms.iter().any(|f| f.notify_webhook.is_some()) {
+            // The webhook client may speak TLS; rustls needs its provider picked explicitly
+            // (server::start does the same). Err only means one is installed already.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 script: super::routes::Script::build(&cfg.forms),

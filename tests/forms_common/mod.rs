@@ -147,6 +147,7 @@ impl Forward for LoopbackForward {
         _visitor: &'a Visitor,
     ) -> LocalBoxFuture<'a, Result<HttpResponse, ForwardError>> {
         Box::pin(async move {
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let client = awc::Client::builder().disable_redirects().finish();
             let mut up = client.post(format!("http://{}{}", self.upstream, req.path()));
             if let Some(ct) = req.headers().get("content-type") {
@@ -218,6 +219,8 @@ pub struct Answer {
 }
 
 pub fn client() -> awc::Client {
+    // As server::start does: with ring and aws-lc-rs both compiled in, rustls cannot choose.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     awc::Client::builder()
         .disable_redirects()
         .timeout(Duration::from_secs(10))
