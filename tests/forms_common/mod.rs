@@ -17,6 +17,7 @@ use consentgate::config::{Config, ENV_PREVIOUS_SECRETS, ENV_SECRET};
 use consentgate::forms::{self, FormsService, Forward, ForwardError, Forwarder};
 use consentgate::keys::Keys;
 use consentgate::privacy::Visitor;
+use consentgate::proxy::{Proxy, ProxySettings};
 use consentgate::store::Store;
 use futures_util::future::LocalBoxFuture;
 
@@ -184,6 +185,32 @@ impl Gate {
                 app = app.app_data(Forwarder(Rc::new(LoopbackForward { upstream })));
             }
             app
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Gate {
+            addr,
+            service,
+            handle,
+        }
+    }
+
+    /// Like [`Gate::start`], but forwarding goes through the real `Proxy` (as the server mounts
+    /// it: `web::Data<Proxy>` app data) to `cfg.upstream.url`.
+    pub async fn start_with_proxy(service: FormsService, cfg: &Config) -> Gate {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let svc = service.clone();
+        let settings = Arc::new(ProxySettings::from_config(cfg));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(Proxy::new(settings.clone())))
+                .configure(|c| forms::configure(c, &svc))
+                .default_service(web::to(|| async { HttpResponse::Ok().body("proxied") }))
         })
         .workers(1)
         .bind(("127.0.0.1", 0))
