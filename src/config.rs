@@ -342,10 +342,147 @@ impl Default for LogConfig {
 
 // ---- sections owned by the feature modules (filled in by their issues) ----
 
+/// Ids of the built-in tracker vendors (see `trackers.rs`), so `[trackers.categories]` can be
+/// checked here without this module depending on the catalogue.
+pub const BUILTIN_VENDOR_IDS: &[&str] = &[
+    "google_analytics",
+    "google_tag_manager",
+    "hotjar",
+    "meta_pixel",
+];
+
 /// `[trackers]`: operator additions to the built-in vendor catalogue.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct TrackersConfig {}
+pub struct TrackersConfig {
+    /// Category per vendor id, overriding the built-in one: `"analytics"`, `"marketing"` or an
+    /// own lower-case name (never `"necessary"`). Default: none (built-in categories).
+    pub categories: BTreeMap<String, String>,
+    /// Vendors added by the operator. Default: none.
+    pub vendors: Vec<VendorConfig>,
+}
+
+/// `[[trackers.vendors]]`: one operator-added tracker vendor.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VendorConfig {
+    /// Stable id (`[a-z0-9_-]`), shown in `data-cg-vendor`. Required.
+    pub id: String,
+    /// Display name for the banner. Default: the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// One-sentence purpose for the banner. Default empty.
+    #[serde(default)]
+    pub description: String,
+    /// `"analytics"`, `"marketing"` or an own lower-case name. Required.
+    pub category: String,
+    /// Hosts (matching subdomains too), optionally with a path prefix: `"matomo.cloud"`,
+    /// `"example.com/pixel"`. Default none.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Substrings identifying the vendor's inline snippet (case-insensitive). Default none.
+    #[serde(default)]
+    pub inline_signatures: Vec<String>,
+    /// Cookie names set by the vendor. Default none.
+    #[serde(default)]
+    pub cookie_names: Vec<String>,
+    /// Cookie name prefixes set by the vendor. Default none.
+    #[serde(default)]
+    pub cookie_prefixes: Vec<String>,
+}
+
+fn valid_category(name: &str) -> bool {
+    !name.is_empty()
+        && name != "necessary"
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn valid_host_spec(spec: &str) -> bool {
+    let host = spec.split('/').next().unwrap_or("").trim_end_matches('.');
+    host.contains('.')
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+impl TrackersConfig {
+    /// Every problem in `[trackers]`, each naming its key.
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let category_msg = "expected \"analytics\", \"marketing\" or an own lower-case name ([a-z0-9_-]); \"necessary\" is never a tracker category";
+        for (id, category) in &self.categories {
+            let key = format!("trackers.categories.{id}");
+            if !BUILTIN_VENDOR_IDS.contains(&id.as_str())
+                && !self.vendors.iter().any(|v| &v.id == id)
+            {
+                problems.push(ConfigProblem::new(
+                    &key,
+                    format!(
+                        "no vendor with this id (built in: {}; or add one under [[trackers.vendors]])",
+                        BUILTIN_VENDOR_IDS.join(", ")
+                    ),
+                ));
+            }
+            if !valid_category(category) {
+                problems.push(ConfigProblem::new(
+                    &key,
+                    format!("{category_msg}, got {category:?}"),
+                ));
+            }
+        }
+        for (i, vendor) in self.vendors.iter().enumerate() {
+            let key = |field: &str| format!("trackers.vendors[{i}].{field}");
+            if vendor.id.is_empty()
+                || !vendor
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            {
+                problems.push(ConfigProblem::new(
+                    key("id"),
+                    "expected a non-empty id of [a-z0-9_-]",
+                ));
+            } else if BUILTIN_VENDOR_IDS.contains(&vendor.id.as_str())
+                || self.vendors[..i].iter().any(|v| v.id == vendor.id)
+            {
+                problems.push(ConfigProblem::new(
+                    key("id"),
+                    format!("duplicate vendor id {:?} (change a built-in vendor's category under [trackers.categories])", vendor.id),
+                ));
+            }
+            if !valid_category(&vendor.category) {
+                problems.push(ConfigProblem::new(
+                    key("category"),
+                    format!("{category_msg}, got {:?}", vendor.category),
+                ));
+            }
+            if vendor.hosts.is_empty() && vendor.inline_signatures.is_empty() {
+                problems.push(ConfigProblem::new(
+                    key("hosts"),
+                    "a vendor needs at least one host or inline signature to be recognised",
+                ));
+            }
+            for (j, host) in vendor.hosts.iter().enumerate() {
+                if !valid_host_spec(host) {
+                    problems.push(ConfigProblem::new(
+                        format!("trackers.vendors[{i}].hosts[{j}]"),
+                        format!("expected a host name with an optional path, like \"stats.example.com\" or \"example.com/pixel\", got {host:?}"),
+                    ));
+                }
+            }
+            for (j, sig) in vendor.inline_signatures.iter().enumerate() {
+                if sig.trim().len() < 4 {
+                    problems.push(ConfigProblem::new(
+                        format!("trackers.vendors[{i}].inline_signatures[{j}]"),
+                        "too short to identify a snippet (at least 4 characters)",
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
 
 /// `[consent]`: banner texts, categories, cookie lifetime, policy revision.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -524,7 +661,8 @@ fn validate_forms(forms: &[FormConfig], problems: &mut Vec<ConfigProblem>) {
         } else if !ids.insert(form.id.clone()) {
             problem(key("id"), format!("{:?} is used by another form", form.id));
         }
-        if !form.path.starts_with('/') || form.path.contains(['?', '#', ' ']) {
+        // Braces would make the path an actix route pattern instead of a literal path.
+        if !form.path.starts_with('/') || form.path.contains(['?', '#', ' ', '{', '}']) {
             problem(
                 key("path"),
                 format!("expected a path like \"/contact\", got {:?}", form.path),
@@ -803,6 +941,7 @@ impl Config {
             );
         }
         validate_forms(&self.forms, &mut problems);
+        problems.extend(self.trackers.validate());
         problems
     }
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::privacy::{GeoError, Privacy};
 use crate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
+use crate::store::Store;
 use crate::telemetry;
 
 /// Why the gate could not start.
@@ -23,6 +24,8 @@ use crate::telemetry;
 pub enum StartError {
     #[error(transparent)]
     Geo(#[from] GeoError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
     Bind {
         which: &'static str,
@@ -36,6 +39,7 @@ pub enum StartError {
 struct Shared {
     privacy: web::Data<Privacy>,
     proxy_settings: Arc<ProxySettings>,
+    store: web::Data<Store>,
 }
 
 /// A started gate; dropping it does not stop it, call [`RunningGate::stop`].
@@ -71,6 +75,9 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
     let shared = Shared {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
         proxy_settings: Arc::new(ProxySettings::from_config(&config)),
+        // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
+        // (trackers blocked) and recovers by itself when Redis comes back.
+        store: web::Data::new(Store::connect(&config.store).await?),
     };
     let workers = config.listen.workers;
 
@@ -80,6 +87,7 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
         App::new()
             .wrap(from_fn(telemetry::request_log))
             .app_data(s.privacy.clone())
+            .app_data(s.store.clone())
             .app_data(web::Data::new(s.proxy_settings.clone()))
             .app_data(web::Data::new(Proxy::new(s.proxy_settings.clone())))
             .configure(configure_health)
@@ -91,6 +99,7 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
         let s = admin_shared.clone();
         App::new()
             .wrap(from_fn(telemetry::request_log))
+            .app_data(s.store.clone())
             .app_data(web::Data::new(s.proxy_settings.clone()))
             .configure(configure_health)
     });
@@ -123,7 +132,7 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
 
 /// rustls needs one process-wide crypto provider for https upstreams; with more than one compiled
 /// in (dev-dependencies bring aws-lc-rs) it cannot pick by itself, so pick ring explicitly.
-fn install_tls_provider() {
+pub fn install_tls_provider() {
     // Err only means a provider is already installed (a second gate in the same process).
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -150,6 +159,8 @@ fn configure_health(cfg: &mut web::ServiceConfig) {
 struct Readiness {
     ready: bool,
     upstream: &'static str,
+    store: &'static str,
+    store_backend: &'static str,
 }
 
 async fn healthz() -> HttpResponse {
@@ -157,11 +168,14 @@ async fn healthz() -> HttpResponse {
         .json(serde_json::json!({ "status": "up", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-async fn readyz(settings: web::Data<Arc<ProxySettings>>) -> HttpResponse {
-    let upstream_ok = upstream_reachable(&settings).await;
+async fn readyz(settings: web::Data<Arc<ProxySettings>>, store: web::Data<Store>) -> HttpResponse {
+    let (upstream_ok, store_result) = tokio::join!(upstream_reachable(&settings), store.ping());
+    let store_ok = store_result.is_ok();
     let body = Readiness {
-        ready: upstream_ok,
+        ready: upstream_ok && store_ok,
         upstream: if upstream_ok { "ok" } else { "unreachable" },
+        store: if store_ok { "ok" } else { "unavailable" },
+        store_backend: store.backend_name(),
     };
     if body.ready {
         HttpResponse::Ok().json(body)

@@ -1,1 +1,733 @@
-//! (filled in by its issue)
+//! The tracker catalogue: which vendors count as trackers, how to recognise them (hosts,
+//! first-party loader paths, inline-script signatures, cookie names) and which consent category
+//! each belongs to. Built-in vendors cover Google Analytics, Google Tag Manager, Hotjar and Meta;
+//! operators add vendors and override categories in `[trackers]`.
+//!
+//! Host matching parses the URL (scheme-relative, protocol-less, mixed case, ports, userinfo,
+//! trailing dots, entity-encoded attribute values) and compares host suffixes on label
+//! boundaries, never substrings of the whole URL: `notgoogle-analytics.com` and
+//! `example.com/?u=google-analytics.com` are not trackers, `//WWW.Google-Analytics.COM:443/x` is.
+
+use std::fmt;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::config::{ConfigError, TrackersConfig, VendorConfig};
+
+/// Consent category of a vendor. "necessary" is never a tracker and cannot be chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    Analytics,
+    Marketing,
+    /// An operator-defined category (lower-case name as written in the config).
+    Other(String),
+}
+
+impl Category {
+    /// Parse a config value; `None` for "necessary" or a malformed name.
+    pub fn parse(name: &str) -> Option<Category> {
+        match name {
+            "analytics" => Some(Category::Analytics),
+            "marketing" => Some(Category::Marketing),
+            "necessary" | "" => None,
+            other
+                if other.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                }) =>
+            {
+                Some(Category::Other(other.to_owned()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The name used in `data-cg-category` and in the consent cookie.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Category::Analytics => "analytics",
+            Category::Marketing => "marketing",
+            Category::Other(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A host (and optional path prefix) that identifies a vendor, e.g. `google-analytics.com` or
+/// `facebook.com/tr`. The host matches itself and every subdomain; the path prefix matches the
+/// path itself or anything below it (`/tr`, `/tr/`, but not `/travel`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRule {
+    pub host: String,
+    pub path_prefix: Option<String>,
+}
+
+impl HostRule {
+    /// Parse `host[/path]`; `None` if the host is not a plausible DNS name.
+    pub fn parse(spec: &str) -> Option<HostRule> {
+        let spec = spec.trim().to_ascii_lowercase();
+        let (host, path) = match spec.find('/') {
+            Some(i) => (&spec[..i], Some(&spec[i..])),
+            None => (spec.as_str(), None),
+        };
+        let host = host.trim_end_matches('.');
+        let valid = !host.is_empty()
+            && host.contains('.')
+            && host.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !valid {
+            return None;
+        }
+        let path_prefix = path
+            .map(|p| p.trim_end_matches('/').to_owned())
+            .filter(|p| !p.is_empty());
+        Some(HostRule {
+            host: host.to_owned(),
+            path_prefix,
+        })
+    }
+
+    /// Specificity of a match, or `None`: longer path prefixes, then longer hosts, win.
+    fn matches(&self, host: &str, path: &str) -> Option<(usize, usize)> {
+        let host_ok = host == self.host
+            || (host.len() > self.host.len()
+                && host.ends_with(self.host.as_str())
+                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.');
+        if !host_ok {
+            return None;
+        }
+        match &self.path_prefix {
+            None => Some((0, self.host.len())),
+            Some(prefix) => {
+                let rest = path.strip_prefix(prefix.as_str())?;
+                if rest.is_empty() || rest.starts_with('/') {
+                    Some((prefix.len(), self.host.len()))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// A loader a site serves from its own domain, recognised by the end of its path and a marker
+/// in its query, e.g. `/gtm.js?id=GTM-…`. Applies to every host, relative URLs included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRule {
+    pub path_suffix: String,
+    pub query_contains: String,
+}
+
+/// One tracker vendor.
+#[derive(Debug, Clone)]
+pub struct Vendor {
+    /// Stable identifier, used in `data-cg-vendor` and in the banner (e.g. `google_analytics`).
+    pub id: String,
+    /// Display name for the banner.
+    pub name: String,
+    /// One-sentence purpose shown in the banner's second layer.
+    pub description: String,
+    pub category: Category,
+    pub hosts: Vec<HostRule>,
+    pub paths: Vec<PathRule>,
+    /// Substrings of an inline script that identify this vendor's snippet (case-insensitive).
+    pub inline_signatures: Vec<String>,
+    /// Cookies set by the vendor, by exact name.
+    pub cookie_names: Vec<String>,
+    /// Cookies set by the vendor, by name prefix (e.g. `_ga_`, `_hj`).
+    pub cookie_prefixes: Vec<String>,
+}
+
+/// The vendor catalogue, built once at start and shared read-only.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    vendors: Vec<Vendor>,
+    /// Every inline signature of every vendor; pattern index → vendor index.
+    /// `None` only if the automaton could not be built (it is a few dozen literals).
+    signatures: Option<AhoCorasick>,
+    signature_vendor: Vec<usize>,
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn hosts(list: &[&str]) -> Vec<HostRule> {
+    list.iter().filter_map(|s| HostRule::parse(s)).collect()
+}
+
+/// The built-in vendors. Inline signatures identify the snippets that load or set up a vendor
+/// (loader URLs, bootstrap code, `init`/`config` calls), not mere calls into its API such as
+/// `ga('send', …)` or `fbq('track', …)` inside first-party code: once the loader is inert those
+/// calls contact nobody (as with an ad blocker), while neutralising the whole script would break
+/// the site's own code around them.
+fn builtin_vendors() -> Vec<Vendor> {
+    vec![
+        Vendor {
+            id: "google_analytics".into(),
+            name: "Google Analytics".into(),
+            description: "Measures how visitors use the site (pages viewed, time spent, where visitors come from).".into(),
+            category: Category::Analytics,
+            hosts: hosts(&[
+                "google-analytics.com",
+                "analytics.google.com",
+                "googletagmanager.com/gtag/js",
+                "stats.g.doubleclick.net",
+            ]),
+            paths: Vec::new(),
+            inline_signatures: strings(&[
+                "GoogleAnalyticsObject",
+                "google-analytics.com",
+                "googletagmanager.com/gtag/js",
+                "function gtag(",
+                "gtag('config'",
+                "gtag(\"config\"",
+            ]),
+            cookie_names: strings(&["_ga", "_gid"]),
+            cookie_prefixes: strings(&["_ga_", "_gat", "__utm", "_gcl_"]),
+        },
+        Vendor {
+            id: "google_tag_manager".into(),
+            name: "Google Tag Manager".into(),
+            description: "Loads other tags (often analytics and advertising) as configured by the site.".into(),
+            category: Category::Analytics,
+            hosts: hosts(&["googletagmanager.com"]),
+            paths: vec![PathRule {
+                path_suffix: "/gtm.js".into(),
+                query_contains: "id=gtm-".into(),
+            }],
+            inline_signatures: strings(&[
+                "gtm.start",
+                "googletagmanager.com",
+                "/gtm.js?id=",
+            ]),
+            cookie_names: Vec::new(),
+            cookie_prefixes: Vec::new(),
+        },
+        Vendor {
+            id: "hotjar".into(),
+            name: "Hotjar".into(),
+            description: "Records how visitors move, click and scroll, and asks for feedback.".into(),
+            category: Category::Analytics,
+            hosts: hosts(&["hotjar.com", "hotjar.io", "hj.contentsquare.net"]),
+            paths: Vec::new(),
+            inline_signatures: strings(&[
+                "_hjSettings",
+                "hotjar.com",
+                "hotjar.io",
+                "hj.contentsquare.net",
+            ]),
+            cookie_names: Vec::new(),
+            cookie_prefixes: strings(&["_hj"]),
+        },
+        Vendor {
+            id: "meta_pixel".into(),
+            name: "Meta (Facebook) Pixel".into(),
+            description: "Measures the effect of advertising on Facebook and Instagram and builds audiences for it.".into(),
+            category: Category::Marketing,
+            hosts: hosts(&["connect.facebook.net", "facebook.com/tr"]),
+            paths: Vec::new(),
+            inline_signatures: strings(&[
+                "fbq('init'",
+                "fbq(\"init\"",
+                "connect.facebook.net",
+                "fbevents.js",
+                "facebook.com/tr",
+            ]),
+            cookie_names: strings(&["_fbp", "_fbc"]),
+            cookie_prefixes: Vec::new(),
+        },
+    ]
+}
+
+impl Catalogue {
+    /// The built-in catalogue without operator changes.
+    pub fn builtin() -> Self {
+        Self::from_vendors(builtin_vendors())
+    }
+
+    /// The built-in catalogue with `[trackers]` applied: category overrides, then added vendors.
+    /// Errors name the key (e.g. `trackers.vendors[0].hosts[1]`).
+    pub fn from_config(cfg: &TrackersConfig) -> Result<Self, ConfigError> {
+        let problems = cfg.validate();
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        let mut vendors = builtin_vendors();
+        for (id, category) in &cfg.categories {
+            // validate() guarantees both parse and the id exists (built in or added).
+            if let (Some(vendor), Some(category)) = (
+                vendors.iter_mut().find(|v| &v.id == id),
+                Category::parse(category),
+            ) {
+                vendor.category = category;
+            }
+        }
+        for added in &cfg.vendors {
+            let mut vendor = vendor_from_config(added);
+            if let Some(category) = cfg
+                .categories
+                .get(&vendor.id)
+                .and_then(|c| Category::parse(c))
+            {
+                vendor.category = category;
+            }
+            vendors.push(vendor);
+        }
+        Ok(Self::from_vendors(vendors))
+    }
+
+    fn from_vendors(vendors: Vec<Vendor>) -> Self {
+        let mut patterns = Vec::new();
+        let mut signature_vendor = Vec::new();
+        for (i, vendor) in vendors.iter().enumerate() {
+            for sig in &vendor.inline_signatures {
+                patterns.push(sig.clone());
+                signature_vendor.push(i);
+            }
+        }
+        let signatures = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .map_err(|e| tracing::error!("inline tracker signatures unusable: {e}"))
+            .ok();
+        Self {
+            vendors,
+            signatures,
+            signature_vendor,
+        }
+    }
+
+    /// All vendors, built-in first, in a stable order.
+    pub fn vendors(&self) -> &[Vendor] {
+        &self.vendors
+    }
+
+    /// The vendor with this id.
+    pub fn vendor(&self, id: &str) -> Option<&Vendor> {
+        self.vendors.iter().find(|v| v.id == id)
+    }
+
+    /// The vendor a URL (as written in an attribute: may be relative, scheme-relative,
+    /// protocol-less or entity-encoded) would contact, if any.
+    pub fn vendor_for_url(&self, url: &str) -> Option<&Vendor> {
+        let parsed = ParsedUrl::parse(url)?;
+        let mut best: Option<((usize, usize), &Vendor)> = None;
+        if let Some(host) = &parsed.host {
+            for vendor in &self.vendors {
+                for rule in &vendor.hosts {
+                    if let Some(score) = rule.matches(host, &parsed.path) {
+                        if best.is_none_or(|(s, _)| score > s) {
+                            best = Some((score, vendor));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((_, vendor)) = best {
+            return Some(vendor);
+        }
+        self.vendors.iter().find(|v| {
+            v.paths.iter().any(|rule| {
+                parsed.path.ends_with(rule.path_suffix.as_str())
+                    && parsed.query.contains(rule.query_contains.as_str())
+            })
+        })
+    }
+
+    /// The vendor whose signature occurs first in an inline script's text, if any.
+    pub fn vendor_for_inline(&self, script: &str) -> Option<&Vendor> {
+        let found = self.signatures.as_ref()?.find(script)?;
+        self.signature_vendor
+            .get(found.pattern().as_usize())
+            .and_then(|&i| self.vendors.get(i))
+    }
+
+    /// The vendor that sets a cookie of this name (exact names first, then prefixes).
+    pub fn vendor_for_cookie(&self, cookie_name: &str) -> Option<&Vendor> {
+        self.vendors
+            .iter()
+            .find(|v| v.cookie_names.iter().any(|n| n == cookie_name))
+            .or_else(|| {
+                self.vendors.iter().find(|v| {
+                    v.cookie_prefixes
+                        .iter()
+                        .any(|p| cookie_name.starts_with(p.as_str()))
+                })
+            })
+    }
+}
+
+fn vendor_from_config(cfg: &VendorConfig) -> Vendor {
+    Vendor {
+        id: cfg.id.clone(),
+        name: cfg.name.clone().unwrap_or_else(|| cfg.id.clone()),
+        description: cfg.description.clone(),
+        category: Category::parse(&cfg.category).unwrap_or(Category::Marketing),
+        hosts: hosts(&cfg.hosts.iter().map(String::as_str).collect::<Vec<_>>()),
+        paths: Vec::new(),
+        inline_signatures: cfg.inline_signatures.clone(),
+        cookie_names: cfg.cookie_names.clone(),
+        cookie_prefixes: cfg.cookie_prefixes.clone(),
+    }
+}
+
+/// The parts of a URL that matching needs, all lower-case.
+#[derive(Debug, PartialEq, Eq)]
+struct ParsedUrl {
+    /// `None` for a relative URL (the site itself).
+    host: Option<String>,
+    path: String,
+    query: String,
+}
+
+impl ParsedUrl {
+    fn parse(raw: &str) -> Option<ParsedUrl> {
+        let decoded;
+        let mut text = raw;
+        if text.contains('&') {
+            decoded = decode_entities(text);
+            text = &decoded;
+        }
+        // Browsers strip leading/trailing C0 controls and spaces and drop tabs and newlines
+        // anywhere in a URL, and treat `\` as `/` in http(s) URLs.
+        let cleaned: String = text
+            .trim_matches(|c: char| c <= ' ')
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .map(|c| {
+                if c == '\\' {
+                    '/'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        if cleaned.is_empty() {
+            return None;
+        }
+        let absolute = if cleaned.starts_with("//") {
+            Some(format!("https:{cleaned}"))
+        } else if let Some(colon) = scheme_end(&cleaned) {
+            match &cleaned[..colon] {
+                "http" | "https" => Some(cleaned.clone()),
+                // javascript:, data:, mailto: … never contact a host by themselves
+                _ => return None,
+            }
+        } else if !matches!(cleaned.as_bytes()[0], b'/' | b'.' | b'?' | b'#') {
+            // Protocol-less "www.example.com/x": a relative path to a browser, but written by
+            // someone who meant the host; treat the first segment as a host when it looks like one.
+            let first = cleaned.split(['/', '?', '#']).next().unwrap_or("");
+            if first.contains('.') && HostRule::parse(first).is_some() {
+                Some(format!("https://{cleaned}"))
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        match absolute {
+            Some(abs) => {
+                let url = url::Url::parse(&abs).ok()?;
+                let host = url.host_str()?.trim_end_matches('.').to_owned();
+                Some(ParsedUrl {
+                    host: Some(host),
+                    path: url.path().to_owned(),
+                    query: url.query().unwrap_or("").to_owned(),
+                })
+            }
+            None => {
+                let without_fragment = cleaned.split('#').next().unwrap_or("");
+                let (path, query) = match without_fragment.split_once('?') {
+                    Some((p, q)) => (p, q),
+                    None => (without_fragment, ""),
+                };
+                Some(ParsedUrl {
+                    host: None,
+                    path: path.to_owned(),
+                    query: query.to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// Position of the `:` ending a URL scheme, if the text starts with one.
+fn scheme_end(text: &str) -> Option<usize> {
+    let colon = text.find(':')?;
+    let scheme = &text[..colon];
+    let mut bytes = scheme.bytes();
+    let first = bytes.next()?;
+    (first.is_ascii_alphabetic()
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+    .then_some(colon)
+}
+
+/// Decode the character references that can disguise a URL in an attribute value
+/// (numeric references and the few named ones that spell URL punctuation).
+pub(crate) fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let end = rest[1..]
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '#')
+            .map(|i| i + 1)
+            .unwrap_or(rest.len());
+        let name = &rest[1..end];
+        let decoded = if let Some(num) = name.strip_prefix('#') {
+            let value = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => num.parse::<u32>().ok(),
+            };
+            value.and_then(char::from_u32)
+        } else {
+            match name {
+                "amp" => Some('&'),
+                "colon" => Some(':'),
+                "sol" => Some('/'),
+                "period" => Some('.'),
+                "quest" => Some('?'),
+                "equals" => Some('='),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => None,
+            }
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = rest[end..].strip_prefix(';').unwrap_or(&rest[end..]);
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id_for(url: &str) -> Option<String> {
+        Catalogue::builtin()
+            .vendor_for_url(url)
+            .map(|v| v.id.clone())
+    }
+
+    #[test]
+    fn tracker_urls_in_their_many_spellings_are_recognised() {
+        for (url, vendor) in [
+            (
+                "//WWW.Google-Analytics.COM:443/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://www.google-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://region1.google-analytics.com/g/collect",
+                "google_analytics",
+            ),
+            ("http://www.google-analytics.com./ga.js", "google_analytics"),
+            (
+                "https://www.googletagmanager.com/gtag/js?id=G-1",
+                "google_analytics",
+            ),
+            (
+                "https://www.googletagmanager.com/gtm.js?id=GTM-1",
+                "google_tag_manager",
+            ),
+            (
+                "https://www.googletagmanager.com/ns.html?id=GTM-1",
+                "google_tag_manager",
+            ),
+            ("/gtm.js?id=GTM-ABC", "google_tag_manager"),
+            (
+                "https://www.example.org/gtm.js?id=GTM-ABC",
+                "google_tag_manager",
+            ),
+            ("https://static.hotjar.com/c/hotjar-1.js?sv=6", "hotjar"),
+            ("https://script.hotjar.com/modules.js", "hotjar"),
+            ("https://vc.hotjar.io/x", "hotjar"),
+            ("https://static.hj.contentsquare.net/c/csq-1.js", "hotjar"),
+            (
+                "https://connect.facebook.net/en_US/fbevents.js",
+                "meta_pixel",
+            ),
+            (
+                "https://connect.facebook.net/en_US/sdk.js#xfbml=1",
+                "meta_pixel",
+            ),
+            (
+                "https://www.facebook.com/tr?id=1&ev=PageView&noscript=1",
+                "meta_pixel",
+            ),
+            ("https://www.facebook.com/tr/?id=1", "meta_pixel"),
+            (
+                "https://x.example@www.google-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://www.google-analytics.com&#47;analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https&#58;//www.google-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "  https://www.google-analytics.com/analytics.js\n",
+                "google_analytics",
+            ),
+            (
+                "www.googletagmanager.com/gtm.js?id=GTM-1",
+                "google_tag_manager",
+            ),
+            (
+                "https:\\\\www.google-analytics.com\\analytics.js",
+                "google_analytics",
+            ),
+        ] {
+            assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
+        }
+    }
+
+    #[test]
+    fn look_alikes_and_mentions_are_not_trackers() {
+        for url in [
+            "https://notgoogle-analytics.com/analytics.js",
+            "https://google-analytics.com.evil.example/x.js",
+            "https://example.com/?u=google-analytics.com",
+            "https://example.com/google-analytics.com/analytics.js",
+            "https://www.google-analytics.com@example.com/x.js",
+            "https://www.facebook.com/travel",
+            "https://www.facebook.com/sharer.php?u=x",
+            "https://facebook.net/x",
+            "/wp-content/plugins/google-analytics/ga.js",
+            "/gtm.js",
+            "javascript:alert(1)",
+            "data:text/javascript,gtag()",
+            "jquery.min.js",
+            "",
+        ] {
+            assert_eq!(id_for(url), None, "{url}");
+        }
+    }
+
+    #[test]
+    fn inline_snippets_are_attributed_to_their_vendor() {
+        let cat = Catalogue::builtin();
+        let v = |s: &str| cat.vendor_for_inline(s).map(|v| v.id.as_str());
+        assert_eq!(
+            v("window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"),
+            Some("google_analytics")
+        );
+        assert_eq!(
+            v("(function(w,d,s,l,i){w[l].push({'gtm.start':new Date().getTime()})})"),
+            Some("google_tag_manager")
+        );
+        assert_eq!(v("h._hjSettings={hjid:1,hjsv:6}"), Some("hotjar"));
+        assert_eq!(v("fbq('init', '1');"), Some("meta_pixel"));
+        assert_eq!(v("var _gaq=_gaq||[];(function(){ga.src='https://ssl.google-analytics.com/ga.js';})();"), Some("google_analytics"));
+        // API calls without a loader contact nobody and stay in first-party code untouched.
+        assert_eq!(v("jQuery(function(){ ga('send', 'event', 'x'); fbq('track', 'Lead'); gtag('event', 'y'); });"), None);
+        assert_eq!(
+            v("document.addEventListener('click', function(){ menu.toggle(); });"),
+            None
+        );
+    }
+
+    #[test]
+    fn builtin_ids_match_the_config_list() {
+        let ids: Vec<_> = Catalogue::builtin()
+            .vendors()
+            .iter()
+            .map(|v| v.id.clone())
+            .collect();
+        assert_eq!(ids, crate::config::BUILTIN_VENDOR_IDS);
+    }
+
+    #[test]
+    fn cookies_are_attributed_by_name_and_prefix() {
+        let cat = Catalogue::builtin();
+        let v = |s: &str| cat.vendor_for_cookie(s).map(|v| v.id.as_str());
+        assert_eq!(v("_ga"), Some("google_analytics"));
+        assert_eq!(v("_ga_ABC123"), Some("google_analytics"));
+        assert_eq!(v("_gat_UA-1-1"), Some("google_analytics"));
+        assert_eq!(v("__utmz"), Some("google_analytics"));
+        assert_eq!(v("_gcl_au"), Some("google_analytics"));
+        assert_eq!(v("_hjSessionUser_1"), Some("hotjar"));
+        assert_eq!(v("_fbp"), Some("meta_pixel"));
+        assert_eq!(v("_gallery"), None);
+        assert_eq!(v("cg_consent"), None);
+        assert_eq!(v("PHPSESSID"), None);
+    }
+
+    #[test]
+    fn operator_vendors_and_category_overrides_apply() {
+        let cfg: TrackersConfig = toml::from_str(
+            r#"
+            categories = { hotjar = "marketing", matomo = "statistics" }
+            [[vendors]]
+            id = "matomo"
+            name = "Matomo Cloud"
+            category = "analytics"
+            hosts = ["matomo.cloud"]
+            inline_signatures = ["_paq.push"]
+            cookie_prefixes = ["_pk_"]
+            "#,
+        )
+        .unwrap();
+        let cat = Catalogue::from_config(&cfg).unwrap();
+        assert_eq!(cat.vendor("hotjar").unwrap().category, Category::Marketing);
+        let matomo = cat
+            .vendor_for_url("https://site.matomo.cloud/matomo.js")
+            .unwrap();
+        assert_eq!(matomo.id, "matomo");
+        assert_eq!(matomo.category, Category::Other("statistics".into()));
+        assert_eq!(
+            cat.vendor_for_inline("var _paq=[];_paq.push(['x'])")
+                .unwrap()
+                .id,
+            "matomo"
+        );
+        assert_eq!(cat.vendor_for_cookie("_pk_id.1").unwrap().id, "matomo");
+    }
+
+    #[test]
+    fn bad_tracker_config_names_the_key() {
+        let cfg: TrackersConfig = toml::from_str(
+            r#"
+            categories = { google_analytics = "necessary", nobody = "analytics" }
+            [[vendors]]
+            id = "x"
+            category = "analytics"
+            hosts = ["ok.example", "not a host"]
+            "#,
+        )
+        .unwrap();
+        let err = Catalogue::from_config(&cfg).unwrap_err();
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert!(
+            keys.contains(&"trackers.categories.google_analytics"),
+            "{keys:?}"
+        );
+        assert!(keys.contains(&"trackers.categories.nobody"), "{keys:?}");
+        assert!(keys.contains(&"trackers.vendors[0].hosts[1]"), "{keys:?}");
+    }
+}

@@ -1,0 +1,259 @@
+//! Shared by the rewrite tests: an oracle for "is any tracker still live in this HTML?" that is
+//! independent of the catalogue (plain markers, not the gate's own matching), and a comparison
+//! of every script before/after rewriting.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use consentgate::rewrite::{RewriteSettings, Rewriter};
+use consentgate::trackers::Catalogue;
+use lol_html::html_content::{Element, TextChunk};
+use lol_html::{element, text, HtmlRewriter, Settings};
+
+pub const INJECT: &str = "<script src=\"/_gate/banner.abc123.js\" defer></script><link rel=\"stylesheet\" href=\"/_gate/banner.abc123.css\">";
+
+pub fn rewriter() -> Rewriter {
+    Rewriter::new(
+        Arc::new(Catalogue::builtin()),
+        RewriteSettings {
+            inject_head_html: INJECT.to_owned(),
+            ..RewriteSettings::default()
+        },
+    )
+}
+
+/// Tracker hosts and loader paths, lower-case, as plain substrings of a URL.
+const URL_MARKERS: &[&str] = &[
+    "google-analytics.com",
+    "googletagmanager.com",
+    "analytics.google.com",
+    "hotjar.com",
+    "hotjar.io",
+    "hj.contentsquare.net",
+    "connect.facebook.net",
+    "facebook.com/tr",
+    "/gtm.js?id=gtm-",
+];
+
+/// Vendor snippets in inline script text, lower-case.
+const INLINE_MARKERS: &[&str] = &[
+    "function gtag(",
+    "gtag('config'",
+    "fbq('init'",
+    "_hjsettings",
+    "googleanalyticsobject",
+    "gtm.start",
+    "google-analytics.com",
+    "googletagmanager.com",
+    "connect.facebook.net",
+    "static.hotjar.com",
+];
+
+pub fn url_is_tracker(url: &str) -> bool {
+    let u = url.to_ascii_lowercase().replace("&#58;", ":");
+    // only the part a browser would contact: strip query/fragment for host markers
+    let before_query = u.split(['?', '#']).next().unwrap_or("");
+    URL_MARKERS.iter().any(|m| {
+        if m.contains('?') {
+            u.contains(m)
+        } else {
+            // host markers must be in the authority, not in a query parameter
+            before_query.contains(m)
+        }
+    })
+}
+
+pub fn text_is_tracker(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    INLINE_MARKERS.iter().any(|m| t.contains(m))
+}
+
+fn executable(ty: Option<&str>) -> bool {
+    match ty.map(|t| t.trim().to_ascii_lowercase()) {
+        None => true,
+        Some(t) => matches!(
+            t.as_str(),
+            "" | "module"
+                | "text/javascript"
+                | "application/javascript"
+                | "text/ecmascript"
+                | "application/ecmascript"
+                | "application/x-javascript"
+                | "text/partytown"
+        ),
+    }
+}
+
+/// A script as the browser sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub attrs: BTreeMap<String, String>,
+    pub text: String,
+    pub line: usize,
+}
+
+/// Every live tracker element in `html`, described, and every script in document order.
+pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
+    let live = Rc::new(RefCell::new(Vec::<String>::new()));
+    let scripts = Rc::new(RefCell::new(Vec::<Script>::new()));
+    let line_of = |offset: usize| 1 + html[..offset.min(html.len())].matches('\n').count();
+    {
+        let (l1, l2, l3, l4) = (live.clone(), live.clone(), live.clone(), live.clone());
+        let (s1, s2) = (scripts.clone(), scripts.clone());
+        let mut rewriter = HtmlRewriter::new(
+            Settings::new()
+                .append_element_content_handler(element!("script", move |el: &mut Element| {
+                    let attrs: BTreeMap<String, String> = el
+                        .attributes()
+                        .iter()
+                        .map(|a| (a.name(), a.value()))
+                        .collect();
+                    let line = line_of(el.source_location().bytes().start);
+                    if executable(attrs.get("type").map(String::as_str)) {
+                        if let Some(src) = attrs.get("src") {
+                            if url_is_tracker(src) {
+                                l1.borrow_mut()
+                                    .push(format!("line {line}: <script src={src}>"));
+                            }
+                        }
+                    }
+                    s1.borrow_mut().push(Script {
+                        attrs,
+                        text: String::new(),
+                        line,
+                    });
+                    Ok(())
+                }))
+                .append_element_content_handler(text!("script", move |t: &mut TextChunk| {
+                    if let Some(last) = s2.borrow_mut().last_mut() {
+                        last.text.push_str(t.as_str());
+                    }
+                    Ok(())
+                }))
+                .append_element_content_handler(element!(
+                    "img, iframe, source, link",
+                    move |el: &mut Element| {
+                        let line = line_of(el.source_location().bytes().start);
+                        for attr in ["src", "srcset", "href"] {
+                            if let Some(v) = el.get_attribute(attr) {
+                                if url_is_tracker(&v) {
+                                    l2.borrow_mut().push(format!(
+                                        "line {line}: <{} {attr}={v}>",
+                                        el.tag_name()
+                                    ));
+                                }
+                            }
+                        }
+                        Ok(())
+                    }
+                ))
+                .append_element_content_handler(text!("noscript", move |t: &mut TextChunk| {
+                    let text = t.as_str().to_ascii_lowercase();
+                    for m in URL_MARKERS {
+                        let mut from = 0;
+                        while let Some(i) = text[from..].find(m) {
+                            let at = from + i;
+                            // the attribute this URL belongs to: the name before the last '='
+                            let before = &text[..at];
+                            let eq = before.rfind('=').unwrap_or(0);
+                            let name_start = before[..eq]
+                                .rfind(|c: char| c.is_whitespace() || c == '<')
+                                .map(|p| p + 1)
+                                .unwrap_or(0);
+                            let name = before[name_start..eq].trim();
+                            // markup escaped as &lt;img …&gt; is text even without JavaScript
+                            let escaped = before
+                                .rfind("&lt;")
+                                .is_some_and(|e| before.rfind('<').is_none_or(|l| e > l));
+                            if !escaped
+                                && !name.starts_with("data-cg-")
+                                && matches!(name, "src" | "srcset" | "href")
+                            {
+                                l3.borrow_mut().push(format!("noscript: {name}=…{m}"));
+                            }
+                            from = at + m.len();
+                        }
+                    }
+                    Ok(())
+                })),
+            |_: &[u8]| {},
+        );
+        rewriter.write(html.as_bytes()).unwrap();
+        rewriter.end().unwrap();
+        let _ = l4;
+    }
+    let mut scripts_out = scripts.borrow().clone();
+    for s in &scripts_out {
+        if executable(s.attrs.get("type").map(String::as_str))
+            && !s.attrs.contains_key("src")
+            && text_is_tracker(&s.text)
+        {
+            live.borrow_mut().push(format!(
+                "line {}: inline script {:.60}",
+                s.line,
+                s.text.trim()
+            ));
+        }
+    }
+    scripts_out.retain(|s| !s.attrs.get("src").is_some_and(|v| v.starts_with("/_gate/")));
+    let live_out = live.borrow().clone();
+    (live_out, scripts_out)
+}
+
+/// Undo the neutralisation format of DESIGN.md on a script's attributes.
+pub fn restore(script: &Script) -> Script {
+    let mut s = script.clone();
+    if s.attrs.contains_key("data-cg-vendor") {
+        if let Some(src) = s.attrs.remove("data-cg-src") {
+            s.attrs.insert("src".into(), src);
+        }
+        match s.attrs.remove("data-cg-type") {
+            Some(ty) => {
+                s.attrs.insert("type".into(), ty);
+            }
+            None => {
+                s.attrs.remove("type");
+            }
+        }
+        s.attrs.remove("data-cg-category");
+        s.attrs.remove("data-cg-vendor");
+    }
+    s
+}
+
+/// Problems with the scripts of `output` compared to `input`: a script that changed although it
+/// is not a tracker, or changed other than by the neutralisation format.
+pub fn script_changes(input: &[Script], output: &[Script]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if input.len() != output.len() {
+        problems.push(format!("{} scripts in, {} out", input.len(), output.len()));
+        return problems;
+    }
+    for (a, b) in input.iter().zip(output) {
+        if a == b || (a.attrs == b.attrs && a.text == b.text) {
+            continue;
+        }
+        let restored = restore(b);
+        if restored.attrs != a.attrs || restored.text != a.text {
+            problems.push(format!(
+                "line {}: script changed beyond neutralisation: {:?} -> {:?}",
+                a.line, a.attrs, b.attrs
+            ));
+            continue;
+        }
+        let tracker =
+            a.attrs.get("src").is_some_and(|s| url_is_tracker(s)) || text_is_tracker(&a.text);
+        if !tracker {
+            problems.push(format!(
+                "line {}: non-tracker script neutralised: {:?} {:.80}",
+                a.line,
+                a.attrs,
+                a.text.trim()
+            ));
+        }
+    }
+    problems
+}
