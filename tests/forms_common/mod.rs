@@ -16,8 +16,8 @@ use bytes::Bytes;
 use consentgate::config::{Config, ENV_PREVIOUS_SECRETS, ENV_SECRET};
 use consentgate::forms::{self, FormsService, Forward, ForwardError, Forwarder};
 use consentgate::keys::Keys;
-use consentgate::privacy::Visitor;
-use consentgate::proxy::{Proxy, ProxySettings};
+use consentgate::privacy::{Privacy, Visitor};
+use consentgate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
 use consentgate::store::Store;
 use futures_util::future::LocalBoxFuture;
 
@@ -200,17 +200,19 @@ impl Gate {
         }
     }
 
-    /// Like [`Gate::start`], but forwarding goes through the real `Proxy` (as the server mounts
-    /// it: `web::Data<Proxy>` app data) to `cfg.upstream.url`.
+    /// Like [`Gate::start`], but with the real `Proxy` as `web::Data<Proxy>` (as the server
+    /// mounts it): forwarding and every other request go to `cfg.upstream.url`.
     pub async fn start_with_proxy(service: FormsService, cfg: &Config) -> Gate {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let svc = service.clone();
         let settings = Arc::new(ProxySettings::from_config(cfg));
+        let privacy = web::Data::new(Privacy::new(&cfg.privacy).expect("privacy config"));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(Proxy::new(settings.clone())))
+                .app_data(privacy.clone())
                 .configure(|c| forms::configure(c, &svc))
-                .default_service(web::to(|| async { HttpResponse::Ok().body("proxied") }))
+                .default_service(web::to(proxy_fallback))
         })
         .workers(1)
         .bind(("127.0.0.1", 0))
@@ -233,6 +235,24 @@ impl Gate {
     pub async fn stop(self) {
         self.handle.stop(false).await;
     }
+}
+
+/// The server's proxy fallback, as server.rs mounts it (no rewriting here).
+async fn proxy_fallback(
+    req: HttpRequest,
+    payload: web::Payload,
+    proxy: web::Data<Proxy>,
+    privacy: web::Data<Privacy>,
+) -> Result<HttpResponse, ProxyError> {
+    let visitor = privacy.visitor(&req);
+    proxy
+        .forward(
+            &req,
+            RequestBody::Stream(payload),
+            &visitor,
+            ForwardPolicy::passthrough(),
+        )
+        .await
 }
 
 /// A response reduced to what the tests look at.
