@@ -295,3 +295,80 @@ fn input_type(kind: FieldType) -> &'static str {
         FieldType::Date => "date",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FormFieldConfig, FormMode};
+    use crate::forms::validate::check;
+    use std::time::Duration;
+
+    fn form(language: FormLanguage) -> FormConfig {
+        FormConfig {
+            id: "contact".into(),
+            path: "/contact".into(),
+            mode: FormMode::Store,
+            fields: vec![FormFieldConfig {
+                name: "bericht".into(),
+                kind: FieldType::Textarea,
+                required: true,
+                max_length: None,
+                label: Some("Message".into()),
+            }],
+            retention: Duration::from_secs(60),
+            redirect: "/thanks".into(),
+            language,
+            max_body_bytes: 1024,
+            honeypot_field: "cg_website".into(),
+            min_fill_time: Duration::from_secs(3),
+            rate_limit_max: 5,
+            rate_limit_window: Duration::from_secs(600),
+            notify_webhook: None,
+        }
+    }
+
+    #[test]
+    fn store_down_page_says_not_sent_and_keeps_the_text_escaped() {
+        let f = form(FormLanguage::En);
+        let typed = check(&f, &[("bericht".into(), "</textarea><b>hi</b>".into())]);
+        let html = Pages::new().render(&f, Outcome::StoreDown, Some(&typed), Some("1.abc"));
+        assert!(html.contains("<html lang=\"en\">"));
+        assert!(html.contains("Your message was NOT sent"));
+        assert!(
+            html.contains("&lt;&#x2f;textarea&gt;&lt;b&gt;hi&lt;&#x2f;b&gt;")
+                || html.contains("&lt;/textarea&gt;&lt;b&gt;hi&lt;/b&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("name=\"cg_t\" value=\"1.abc\""));
+        assert!(
+            html.contains("name=\"cg_website\""),
+            "honeypot present on the re-rendered form"
+        );
+    }
+
+    #[test]
+    fn every_outcome_has_a_status_and_wording_in_both_languages() {
+        let all = [
+            Outcome::TooLarge { limit_bytes: 65536 },
+            Outcome::UnsupportedType,
+            Outcome::FilePart,
+            Outcome::BadEncoding,
+            Outcome::Malformed,
+            Outcome::Honeypot,
+            Outcome::TooFast,
+            Outcome::RateLimited,
+            Outcome::Invalid,
+            Outcome::StoreDown,
+        ];
+        for outcome in all {
+            assert!((400..600).contains(&outcome.status()));
+            for lang in [FormLanguage::Nl, FormLanguage::En] {
+                let (_, message) = headline(lang, outcome);
+                assert!(
+                    message.contains("NIET") || message.contains("NOT"),
+                    "{message}"
+                );
+            }
+        }
+    }
+}

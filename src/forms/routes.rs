@@ -90,7 +90,10 @@ struct FormRoute {
 }
 
 /// Mount the forms routes: a POST route at each form path (other methods fall through to the
-/// proxy), `GET /_gate/forms/token` and the forms script. Mount before the proxy fallback.
+/// proxy), `GET /_gate/forms/token` and `GET /_gate/forms.<hash>.js` (the URL
+/// [`FormsService::head_html`] points at). Mount before the `/_gate` scope and the proxy
+/// fallback: actix tries services in registration order. For `store_and_forward` forms the
+/// handler uses a registered [`Forwarder`], else the app's `web::Data<Proxy>`.
 pub fn configure(cfg: &mut web::ServiceConfig, forms: &FormsService) {
     for (index, form) in forms.forms().iter().enumerate() {
         cfg.service(

@@ -548,3 +548,21 @@ fn refusal_of_parse(e: ParseError) -> Refusal {
         ParseError::Malformed(_) => Outcome::Malformed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_can_be_shared_by_all_workers() {
+        fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+        assert_shareable::<FormsService>();
+    }
+
+    #[test]
+    fn aad_binds_form_entry_and_time() {
+        assert_ne!(aad("a", "1", 5), aad("a", "1", 6));
+        assert_ne!(aad("a", "1", 5), aad("b", "1", 5));
+        assert_ne!(aad("a", "1", 5), aad("a", "2", 5));
+    }
+}
