@@ -4,6 +4,7 @@
 //! Shared state is built once here and handed to the areas as typed `web::Data`.
 
 pub mod demo;
+mod html;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,14 +17,18 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::privacy::{GeoError, Privacy};
 use crate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
+use crate::rewrite::{RewriteSettings, Rewriter};
 use crate::store::Store;
 use crate::telemetry;
+use crate::trackers::Catalogue;
 
 /// Why the gate could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Geo(#[from] GeoError),
+    #[error("{0}")]
+    Config(crate::config::ConfigError),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
@@ -40,6 +45,7 @@ struct Shared {
     privacy: web::Data<Privacy>,
     proxy_settings: Arc<ProxySettings>,
     store: web::Data<Store>,
+    page_rewrite: web::Data<html::PageRewrite>,
 }
 
 /// A started gate; dropping it does not stop it, call [`RunningGate::stop`].
@@ -72,12 +78,19 @@ impl RunningGate {
 pub async fn start(config: Config) -> Result<RunningGate, StartError> {
     install_tls_provider();
     let config = Arc::new(config);
+    let catalogue = Catalogue::from_config(&config.trackers).map_err(StartError::Config)?;
     let shared = Shared {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
         proxy_settings: Arc::new(ProxySettings::from_config(&config)),
         // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
         // (trackers blocked) and recovers by itself when Redis comes back.
         store: web::Data::new(Store::connect(&config.store).await?),
+        page_rewrite: web::Data::new(html::PageRewrite {
+            rewriter: Rewriter::new(
+                Arc::new(catalogue),
+                rewrite_settings(&config, String::new()),
+            ),
+        }),
     };
     let workers = config.listen.workers;
 
@@ -88,6 +101,7 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
             .wrap(from_fn(telemetry::request_log))
             .app_data(s.privacy.clone())
             .app_data(s.store.clone())
+            .app_data(s.page_rewrite.clone())
             .app_data(web::Data::new(s.proxy_settings.clone()))
             .app_data(web::Data::new(Proxy::new(s.proxy_settings.clone())))
             .configure(configure_health)
@@ -211,14 +225,24 @@ async fn proxy_handler(
     payload: web::Payload,
     proxy: web::Data<Proxy>,
     privacy: web::Data<Privacy>,
+    page_rewrite: web::Data<html::PageRewrite>,
 ) -> Result<HttpResponse, ProxyError> {
     let visitor = privacy.visitor(&req);
+    let policy = ForwardPolicy {
+        keep_cookie: &|_| true,
+        set_cookies: Vec::new(),
+        html: Some(page_rewrite.get_ref()),
+    };
     proxy
-        .forward(
-            &req,
-            RequestBody::Stream(payload),
-            &visitor,
-            ForwardPolicy::passthrough(),
-        )
+        .forward(&req, RequestBody::Stream(payload), &visitor, policy)
         .await
+}
+
+/// Rewriter settings from config; `inject_head_html` is what the banner and forms areas add.
+pub fn rewrite_settings(config: &Config, inject_head_html: String) -> RewriteSettings {
+    RewriteSettings {
+        inject_head_html,
+        max_memory: config.limits.rewrite_max_memory_bytes,
+        inline_script_max: config.limits.inline_script_max_bytes,
+    }
 }

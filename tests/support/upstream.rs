@@ -104,6 +104,44 @@ async fn page() -> HttpResponse {
         .body(PAGE_HTML)
 }
 
+pub const TRACKER_PAGE: &str = "<!DOCTYPE html><html lang=\"nl\"><head><title>t</title>\
+<script async src=\"https://www.googletagmanager.com/gtag/js?id=G-TEST1\"></script>\
+<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag('js',new Date());gtag('config','G-TEST1');</script>\
+<script src=\"/site.js\"></script></head><body><p>hallo</p>\
+<noscript><img height=\"1\" width=\"1\" src=\"https://www.facebook.com/tr?id=1&ev=PageView&noscript=1\"></noscript></body></html>";
+
+pub fn brotli(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    {
+        let mut enc = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        enc.write_all(data).unwrap();
+    }
+    out
+}
+
+#[derive(serde::Deserialize)]
+struct EncQuery {
+    enc: Option<String>,
+}
+
+/// The tracker page in the coding asked for (`?enc=gzip|br`), with a weak or strong ETag.
+async fn tracker_page(q: web::Query<EncQuery>) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .append_header(("etag", "\"strong-page\""))
+        .append_header(("x-page", "tracker"));
+    match q.enc.as_deref() {
+        Some("gzip") => res
+            .append_header(("content-encoding", "gzip"))
+            .body(gzip(TRACKER_PAGE.as_bytes())),
+        Some("br") => res
+            .append_header(("content-encoding", "br"))
+            .body(brotli(TRACKER_PAGE.as_bytes())),
+        _ => res.body(TRACKER_PAGE),
+    }
+}
+
 /// Start the upstream on 127.0.0.1 at a free port.
 pub fn start() -> Upstream {
     // Test clients (awc) need rustls' provider chosen before their first https-capable use.
@@ -116,6 +154,8 @@ pub fn start() -> Upstream {
             .route("/big", web::get().to(big))
             .route("/gzip.json", web::get().to(gzip_json))
             .route("/page.html", web::get().to(page))
+            .route("/tracker.html", web::get().to(tracker_page))
+            .route("/tracker.html", web::head().to(tracker_page))
             .default_service(web::to(echo))
     })
     .workers(1)

@@ -1,0 +1,248 @@
+//! Builds the banner bundle once at start: banner.js with the site's texts, categories and
+//! vendor list built in, banner.css, their content hashes (for immutable URLs) and gzip forms,
+//! and the hash of the texts shown per language (recorded in receipts).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use flate2::write::GzEncoder;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{ConsentConfig, CONSENT_LANGUAGES};
+use crate::trackers::{Catalogue, Category};
+
+const JS_TEMPLATE: &str = include_str!("../../assets/banner/banner.js");
+const CSS: &str = include_str!("../../assets/banner/banner.css");
+const CONFIG_TOKEN: &str = "__CG_CONFIG__";
+pub(crate) const BUILTIN_TEXTS: [(&str, &str); 2] = [
+    ("nl", include_str!("../../assets/i18n/nl.json")),
+    ("en", include_str!("../../assets/i18n/en.json")),
+];
+
+/// Why the bundle could not be built (a config problem naming its key).
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("assets/i18n/{0}.json is not valid: {1}")]
+    Texts(&'static str, String),
+}
+
+/// One served file.
+pub struct Asset {
+    /// File name below `/_gate/`, e.g. `banner.3f2a….js`.
+    pub name: String,
+    pub body: Vec<u8>,
+    pub gzip: Vec<u8>,
+}
+
+/// The built banner.
+pub struct Bundle {
+    pub js: Asset,
+    pub css: Asset,
+    /// SHA-256 hex of the texts shown, per language.
+    pub texts_hash: BTreeMap<String, String>,
+    /// Optional categories in display order (analytics, marketing, then operator-defined).
+    pub optional: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CategoryOut<'a> {
+    id: &'a str,
+    n: BTreeMap<&'a str, String>,
+    d: BTreeMap<&'a str, String>,
+}
+
+#[derive(Serialize)]
+struct VendorOut<'a> {
+    id: &'a str,
+    name: &'a str,
+    desc: &'a str,
+    cat: String,
+    cookies: Vec<String>,
+    /// `host` or `host/path-prefix`.
+    hosts: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ConfigOut<'a> {
+    rev: u32,
+    lang: &'a str,
+    privacy: &'a str,
+    gpc: bool,
+    t: &'a BTreeMap<&'a str, BTreeMap<String, String>>,
+    h: &'a BTreeMap<String, String>,
+    c: Vec<CategoryOut<'a>>,
+    v: Vec<VendorOut<'a>>,
+}
+
+/// The consent category a vendor belongs to.
+pub fn category_id(c: &Category) -> &str {
+    c.as_str()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn asset(stem: &str, ext: &str, body: Vec<u8>) -> Asset {
+    let hash = &sha256_hex(&body)[..16];
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(&body);
+    let gzip = gz.finish().unwrap_or_default();
+    Asset {
+        name: format!("{stem}.{hash}.{ext}"),
+        body,
+        gzip,
+    }
+}
+
+impl Bundle {
+    pub fn build(cfg: &ConsentConfig, catalogue: &Catalogue) -> Result<Bundle, BundleError> {
+        let mut texts: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+        for (lang, json) in BUILTIN_TEXTS {
+            let mut t: BTreeMap<String, String> =
+                serde_json::from_str(json).map_err(|e| BundleError::Texts(lang, e.to_string()))?;
+            if let Some(over) = cfg.texts.get(lang) {
+                t.extend(over.clone());
+            }
+            texts.insert(lang, t);
+        }
+        let mut optional: Vec<String> = vec!["analytics".into(), "marketing".into()];
+        for c in &cfg.categories {
+            optional.push(c.id.clone());
+        }
+        // A vendor the operator put in a category without describing it still gets a switch.
+        for v in catalogue.vendors() {
+            let id = category_id(&v.category);
+            if !optional.iter().any(|o| o == id) {
+                optional.push(id.to_owned());
+            }
+        }
+        let categories: Vec<CategoryOut> = optional
+            .iter()
+            .map(|id| {
+                let configured = cfg.categories.iter().find(|c| &c.id == id);
+                let mut n = BTreeMap::new();
+                let mut d = BTreeMap::new();
+                for lang in CONSENT_LANGUAGES {
+                    let t = &texts[lang];
+                    let (name, desc) = match configured {
+                        Some(c) => (
+                            c.name.get(*lang).cloned().unwrap_or_else(|| id.clone()),
+                            c.description.get(*lang).cloned().unwrap_or_default(),
+                        ),
+                        None => (
+                            t.get(&format!("{id}_name"))
+                                .cloned()
+                                .unwrap_or_else(|| id.clone()),
+                            t.get(&format!("{id}_desc")).cloned().unwrap_or_default(),
+                        ),
+                    };
+                    n.insert(*lang, name);
+                    d.insert(*lang, desc);
+                }
+                CategoryOut { id, n, d }
+            })
+            .collect();
+        let vendors: Vec<VendorOut> = catalogue
+            .vendors()
+            .iter()
+            .map(|v| VendorOut {
+                id: &v.id,
+                name: &v.name,
+                desc: &v.description,
+                cat: category_id(&v.category).to_owned(),
+                cookies: v
+                    .cookie_names
+                    .iter()
+                    .cloned()
+                    .chain(v.cookie_prefixes.iter().map(|p| format!("{p}*")))
+                    .collect(),
+                hosts: v
+                    .hosts
+                    .iter()
+                    .map(|h| format!("{}{}", h.host, h.path_prefix.as_deref().unwrap_or("")))
+                    .collect(),
+            })
+            .collect();
+        // The hash covers everything a visitor reads in one language, so a receipt proves
+        // exactly which wording was consented to.
+        let mut texts_hash = BTreeMap::new();
+        for lang in CONSENT_LANGUAGES {
+            let shown = serde_json::json!({
+                "texts": texts[lang],
+                "categories": categories.iter().map(|c| (c.id, &c.n[lang], &c.d[lang])).collect::<Vec<_>>(),
+                "vendors": &vendors,
+                "privacy": cfg.privacy_statement_url,
+            });
+            texts_hash.insert((*lang).to_owned(), sha256_hex(shown.to_string().as_bytes()));
+        }
+        let out = ConfigOut {
+            rev: cfg.policy_revision,
+            lang: &cfg.default_language,
+            privacy: &cfg.privacy_statement_url,
+            gpc: cfg.honour_gpc,
+            t: &texts,
+            h: &texts_hash,
+            c: categories,
+            v: vendors,
+        };
+        // serde_json escapes quotes; `</` is escaped too so the JSON can never end a script.
+        let json = serde_json::to_string(&out)
+            .unwrap_or_else(|_| "null".into())
+            .replace("</", "<\\/");
+        let js = JS_TEMPLATE.replacen(CONFIG_TOKEN, &json, 1);
+        Ok(Bundle {
+            js: asset("banner", "js", js.into_bytes()),
+            css: asset("banner", "css", CSS.as_bytes().to_vec()),
+            texts_hash,
+            optional,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i18n_files_have_exactly_the_documented_keys() {
+        for (lang, json) in BUILTIN_TEXTS {
+            let t: BTreeMap<String, String> = serde_json::from_str(json).unwrap();
+            let mut keys: Vec<&str> = t
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !k.starts_with("retention."))
+                .collect();
+            keys.sort_unstable();
+            let mut expected = crate::config::CONSENT_TEXT_KEYS.to_vec();
+            expected.sort_unstable();
+            assert_eq!(keys, expected, "{lang}");
+        }
+    }
+
+    #[test]
+    fn template_has_the_config_slot() {
+        assert_eq!(JS_TEMPLATE.matches(CONFIG_TOKEN).count(), 1);
+    }
+
+    #[test]
+    fn text_override_changes_the_texts_hash_and_the_url() {
+        let cat = Catalogue::builtin();
+        let a = Bundle::build(&ConsentConfig::default(), &cat).unwrap();
+        let mut cfg = ConsentConfig::default();
+        cfg.texts
+            .entry("en".into())
+            .or_default()
+            .insert("title".into(), "Cookies, briefly".into());
+        let b = Bundle::build(&cfg, &cat).unwrap();
+        assert_eq!(a.texts_hash["nl"], b.texts_hash["nl"]);
+        assert_ne!(a.texts_hash["en"], b.texts_hash["en"]);
+        assert_ne!(a.js.name, b.js.name);
+        assert!(String::from_utf8_lossy(&b.js.body).contains("Cookies, briefly"));
+    }
+}

@@ -1,0 +1,154 @@
+//! On the wire: tracker cookies of categories without consent are not forwarded upstream, and
+//! the browser is told to delete them (for the host and each parent domain, path /), so
+//! refusal or withdrawal also removes cookies set HttpOnly or on the registrable domain.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use cookie::Cookie;
+
+use super::banner::category_id;
+use crate::trackers::Catalogue;
+
+/// The cookie decisions for one request.
+pub struct WirePolicy {
+    catalogue: Arc<Catalogue>,
+    granted: Vec<String>,
+    /// Names of tracker cookies the visitor sent without consent for their category.
+    unconsented: Vec<String>,
+}
+
+impl WirePolicy {
+    pub(crate) fn new(catalogue: Arc<Catalogue>, granted: Vec<String>, req: &HttpRequest) -> Self {
+        let mut policy = Self {
+            catalogue,
+            granted,
+            unconsented: Vec::new(),
+        };
+        let mut names: Vec<String> = super::request_cookies(req)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        names.dedup();
+        policy.unconsented = names
+            .into_iter()
+            .filter(|n| !policy.keep_cookie(n))
+            .collect();
+        policy
+    }
+
+    /// Add a non-tracker cookie to [`Self::deletions`] (an invalid consent cookie).
+    pub(crate) fn also_delete(&mut self, name: &str) {
+        self.unconsented.push(name.to_owned());
+    }
+
+    /// Whether a request cookie may go upstream: false for tracker cookies of a category the
+    /// visitor has not granted; true for every non-tracker cookie.
+    pub fn keep_cookie(&self, name: &str) -> bool {
+        match self.catalogue.vendor_for_cookie(name) {
+            None => true,
+            Some(v) => {
+                let cat = category_id(&v.category);
+                self.granted.iter().any(|g| g == cat)
+            }
+        }
+    }
+
+    /// `Set-Cookie` deletions for every tracker cookie the visitor sent without consent: one
+    /// host-only and one per domain from `request_host` up to its last two labels, path `/`.
+    pub fn deletions(&self, request_host: &str) -> Vec<Cookie<'static>> {
+        let host = strip_port(request_host).to_ascii_lowercase();
+        let mut domains: Vec<String> = Vec::new();
+        let is_ip = host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok();
+        if !is_ip && host.contains('.') {
+            let labels: Vec<&str> = host.split('.').collect();
+            // Without a public-suffix list, stop at two labels: a browser ignores a Domain it
+            // considers a public suffix, so an extra attempt is harmless.
+            for i in 0..labels.len().saturating_sub(1) {
+                domains.push(labels[i..].join("."));
+            }
+        }
+        let mut out = Vec::new();
+        for name in &self.unconsented {
+            let mut base = Cookie::build((name.clone(), ""))
+                .path("/")
+                .max_age(cookie::time::Duration::ZERO)
+                .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+                .build();
+            out.push(base.clone());
+            for d in &domains {
+                base.set_domain(d.clone());
+                out.push(base.clone());
+            }
+        }
+        out
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // [v6]:port
+        return host.split_once(']').map(|(h, _)| &h[1..]).unwrap_or(host);
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn policy(granted: &[&str], cookie_header: &str) -> WirePolicy {
+        let req = TestRequest::default()
+            .insert_header(("cookie", cookie_header))
+            .to_http_request();
+        WirePolicy::new(
+            Arc::new(Catalogue::builtin()),
+            granted.iter().map(|s| s.to_string()).collect(),
+            &req,
+        )
+    }
+
+    #[test]
+    fn tracker_cookies_without_consent_are_not_forwarded() {
+        let p = policy(&[], "_ga=1; session=abc");
+        assert!(!p.keep_cookie("_ga"));
+        assert!(!p.keep_cookie("_fbp"));
+        assert!(p.keep_cookie("session"));
+        let p = policy(&["analytics"], "_ga=1");
+        assert!(p.keep_cookie("_ga"));
+        assert!(!p.keep_cookie("_fbp"));
+    }
+
+    #[test]
+    fn deletions_cover_host_and_parent_domains() {
+        let p = policy(&["analytics"], "_ga=1; _fbp=2; session=abc");
+        let dels: Vec<String> = p
+            .deletions("www.stichting.example:8443")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(dels.len(), 3, "{dels:?}");
+        assert!(dels
+            .iter()
+            .all(|d| d.starts_with("_fbp=;") && d.contains("Max-Age=0") && d.contains("Path=/")));
+        assert!(dels.iter().any(|d| !d.contains("Domain")));
+        assert!(dels
+            .iter()
+            .any(|d| d.contains("Domain=www.stichting.example")));
+        assert!(dels.iter().any(|d| d.contains("Domain=stichting.example")));
+    }
+
+    #[test]
+    fn ip_hosts_get_host_only_deletions() {
+        let p = policy(&[], "_ga=1");
+        let dels = p.deletions("127.0.0.1:8080");
+        assert_eq!(dels.len(), 1);
+        assert_eq!(dels[0].domain(), None);
+    }
+}

@@ -1,0 +1,495 @@
+//! Banner and activation in headless Chromium, against a page served in-process with
+//! already-neutralised tracker markup (the rewriter's output format) and the real consent
+//! routes. Every tracker host goes to the loopback sink, which records what reached it.
+
+#[path = "support/browser.rs"]
+mod browser;
+#[path = "support/redis.rs"]
+mod redis_support;
+#[path = "support/sink.rs"]
+#[allow(dead_code)]
+mod sink;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use browser::{Browser, ENTER, SPACE, TAB};
+use consentgate::config::Config;
+use consentgate::consent::{self, ConsentService};
+use consentgate::keys::Keys;
+use consentgate::store::Store;
+use consentgate::trackers::Catalogue;
+use serde_json::json;
+use sink::{Sink, ANALYTICS, MARKETING};
+
+/// The demo site's tracker snippets as the rewriter leaves them.
+const PAGE: &str = r#"<!DOCTYPE html>
+<html lang="{LANG}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Testpagina</title>{HEAD}
+<script type="text/plain" data-cg-category="analytics" data-cg-vendor="google_tag_manager">(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':
+new Date().getTime(),event:'gtm.js'});var f=d.getElementsByTagName(s)[0],
+j=d.createElement(s),dl=l!='dataLayer'?'&l='+l:'';j.async=true;j.src=
+'https://www.googletagmanager.com/gtm.js?id='+i+dl;f.parentNode.insertBefore(j,f);
+})(window,document,'script','dataLayer','GTM-K7DEMO1');</script>
+<script async type="text/plain" data-cg-src="https://www.googletagmanager.com/gtag/js?id=G-DEMO12345" data-cg-category="analytics" data-cg-vendor="google_analytics"></script>
+<script type="text/plain" data-cg-category="analytics" data-cg-vendor="google_analytics">
+  window.dataLayer = window.dataLayer || [];
+  function gtag(){dataLayer.push(arguments);}
+  gtag('js', new Date());
+  gtag('config', 'G-DEMO12345');
+  window.__orderOk = window.__gtagLoaded === 1;
+  window.__inlineRuns = (window.__inlineRuns || 0) + 1;
+</script>
+<script type="text/plain" data-cg-category="analytics" data-cg-vendor="hotjar">
+    (function(h,o,t,j,a,r){
+        h.hj=h.hj||function(){(h.hj.q=h.hj.q||[]).push(arguments)};
+        h._hjSettings={hjid:3456789,hjsv:6};
+        a=o.getElementsByTagName('head')[0];
+        r=o.createElement('script');r.async=1;
+        r.src=t+h._hjSettings.hjid+j+h._hjSettings.hjsv;
+        a.appendChild(r);
+    })(window,document,'https://static.hotjar.com/c/hotjar-','.js?sv=');
+</script>
+<script type="text/plain" data-cg-category="marketing" data-cg-vendor="meta_pixel">
+!function(f,b,e,v,n,t,s)
+{if(f.fbq)return;n=f.fbq=function(){n.callMethod?
+n.callMethod.apply(n,arguments):n.queue.push(arguments)};
+if(!f._fbq)f._fbq=n;n.push=n;n.loaded=!0;n.version='2.0';
+n.queue=[];t=b.createElement(e);t.async=!0;
+t.src=v;s=b.getElementsByTagName(e)[0];
+s.parentNode.insertBefore(t,s)}(window, document,'script',
+'https://connect.facebook.net/en_US/fbevents.js');
+fbq('init', '1234567890123456');
+</script>
+</head><body>
+<h1>Welkom</h1><p>Deze pagina blijft bruikbaar zonder keuze.</p>
+<img alt="" width="1" height="1" data-cg-src="https://www.facebook.com/tr?id=1234567890123456&amp;ev=PageView&amp;noscript=1" data-cg-category="marketing" data-cg-vendor="meta_pixel">
+</body></html>"#;
+
+struct Site {
+    addr: SocketAddr,
+    _server: actix_web::dev::ServerHandle,
+}
+
+async fn page(req: HttpRequest, svc: web::Data<ConsentService>) -> HttpResponse {
+    let lang = if req.path().starts_with("/en") {
+        "en"
+    } else {
+        "nl"
+    };
+    // /gpc: a browser that sends Global Privacy Control (Chromium has no switch for it).
+    let gpc = if req.path().starts_with("/gpc") {
+        "<script>Object.defineProperty(navigator,'globalPrivacyControl',{value:true});</script>"
+    } else {
+        ""
+    };
+    let html = PAGE
+        .replace("{LANG}", lang)
+        .replace("{HEAD}", &format!("{gpc}{}", svc.head_html()));
+    let policy = svc.wire_policy(&req);
+    let host = req.connection_info().host().to_owned();
+    let mut res = HttpResponse::Ok();
+    if req.path() == "/set-httponly-gid" {
+        res.append_header(("set-cookie", "_gid=GA1.1.9; Path=/; HttpOnly; Max-Age=3600"));
+    }
+    for del in policy.deletions(&host) {
+        res.append_header(("set-cookie", del.to_string()));
+    }
+    res.content_type("text/html; charset=utf-8").body(html)
+}
+
+async fn start_site(store: Store) -> Site {
+    let mut cfg = Config::default();
+    cfg.consent.privacy_statement_url = "/privacy.html".into();
+    let keys = Keys::derive(&consentgate::config::Secret::new(
+        b"browser-test-secret-browser-test-secret".to_vec(),
+    ));
+    let svc = web::Data::new(
+        ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
+            .expect("consent service"),
+    );
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(svc.clone())
+            .configure(consent::configure)
+            .default_service(web::get().to(page))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("bind site");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Site {
+        addr,
+        _server: handle,
+    }
+}
+
+struct Fixture {
+    site: Site,
+    sink: Sink,
+    b: Browser,
+}
+
+impl Fixture {
+    async fn new(lang: &str) -> Option<Fixture> {
+        Self::with_store(lang, Store::memory()).await
+    }
+
+    async fn with_store(lang: &str, store: Store) -> Option<Fixture> {
+        if !browser::available() {
+            return None;
+        }
+        let sink = Sink::start().await;
+        let site = start_site(store).await;
+        let b = Browser::start(sink.addr, lang).await;
+        Some(Fixture { site, sink, b })
+    }
+
+    async fn open(&self, path: &str) {
+        let url = format!("http://{}{path}", self.site.addr);
+        self.b.client.goto(&url).await.expect("goto");
+        self.b
+            .wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
+            .await;
+    }
+
+    /// Load the page again and wait until the banner script has finished its start.
+    async fn reload(&self) {
+        self.b.client.refresh().await.expect("refresh");
+        self.b
+            .wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
+            .await;
+    }
+
+    async fn granted(&self) -> serde_json::Value {
+        self.b.js("return window.consentgate.granted();").await
+    }
+}
+
+/// Sink hits to tracker hosts (Chromium's own background requests also land in the sink).
+fn trackers(sink: &Sink) -> Vec<sink::Hit> {
+    sink.hits_to(&[ANALYTICS, MARKETING].concat())
+}
+
+fn tracker_cookies(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| n.starts_with("_ga") || n.starts_with("_hj") || n.starts_with("_fb"))
+        .cloned()
+        .collect()
+}
+
+/// Give any tracker request that was going to happen time to reach the sink. Not a timing
+/// assertion: passing depends on nothing arriving, however long we wait.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+#[actix_web::test]
+async fn no_tracker_request_before_a_decision_or_after_reject_all() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/").await;
+    f.b.wait_js("document.querySelector('#cg-banner:not([hidden])')")
+        .await;
+    settle().await;
+    assert!(
+        trackers(&f.sink).is_empty(),
+        "before a decision: {:?}",
+        trackers(&f.sink)
+    );
+    // No cookie wall: the page text is there and reachable.
+    assert_eq!(
+        f.b.js("return document.querySelector('h1').textContent")
+            .await,
+        json!("Welkom")
+    );
+
+    f.b.click("#cg-banner button[data-a=reject]").await;
+    f.b.wait_js("document.querySelector('#cg-banner').hidden")
+        .await;
+    assert_eq!(f.granted().await, json!([]));
+    f.reload().await;
+    settle().await;
+    assert!(
+        trackers(&f.sink).is_empty(),
+        "after reject all: {:?}",
+        trackers(&f.sink)
+    );
+    assert!(tracker_cookies(&f.b.cookie_names().await).is_empty());
+    // The decision holds: no banner on the next page.
+    assert_eq!(f.b.js("return document.querySelector('#cg-banner') === null || document.querySelector('#cg-banner').hidden").await, json!(true));
+}
+
+#[actix_web::test]
+async fn granting_analytics_loads_only_analytics_and_the_guard_stops_the_pixel_gtm_loads() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/").await;
+    f.b.click("#cg-banner button[data-a=settings]").await;
+    // Nothing is pre-ticked.
+    assert_eq!(
+        f.b.js("return document.querySelectorAll('input[name=cg-cat]:checked').length")
+            .await,
+        json!(0)
+    );
+    f.b.click("input[name=cg-cat][value=analytics]").await;
+    f.b.click("#cg-banner button[data-a=save]").await;
+    f.b.wait_js(
+        "window.__gtmLoaded === 1 && window.__gtagLoaded === 1 && window.__hotjarLoaded === 1",
+    )
+    .await;
+    settle().await;
+    assert!(!f.sink.hits_to(ANALYTICS).is_empty());
+    assert!(
+        f.sink.hits_to(MARKETING).is_empty(),
+        "marketing reached: {:?}",
+        f.sink.hits_to(MARKETING)
+    );
+    // The loader ran before the inline code after it, and nothing ran twice.
+    assert_eq!(
+        f.b.js("return [window.__orderOk, window.__inlineRuns]")
+            .await,
+        json!([true, 1])
+    );
+    // GTM's attempt to load the Meta pixel was parked, not fetched.
+    assert_eq!(
+        f.b.js("return !!document.querySelector('script[type=\"text/plain\"][data-cg-src*=\"fbevents\"]')").await,
+        json!(true)
+    );
+    // Consent Mode v2: default denied, then analytics granted.
+    let modes = f.b.js("return dataLayer.filter(function(a){return a[0]==='consent'}).map(function(a){return [a[1], a[2].analytics_storage, a[2].ad_storage]})").await;
+    assert_eq!(modes[0], json!(["default", "denied", "denied"]));
+    assert!(
+        modes
+            .as_array()
+            .unwrap()
+            .contains(&json!(["update", "granted", "denied"])),
+        "{modes}"
+    );
+}
+
+#[actix_web::test]
+async fn accept_all_then_withdrawal_deletes_tracker_cookies_and_stops_requests() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/").await;
+    f.b.click("#cg-banner button[data-a=accept]").await;
+    f.b.wait_js("window.__fbLoaded >= 1 && window.__gtmLoaded === 1")
+        .await;
+    f.b.wait_js("document.cookie.indexOf('_fbp=') >= 0 && document.cookie.indexOf('_ga=') >= 0")
+        .await;
+    assert!(!f.sink.hits_to(MARKETING).is_empty());
+    // An HttpOnly tracker cookie (as a server-side tag would set) must go too.
+    f.b.js("var x=new XMLHttpRequest(); x.open('GET','/set-httponly-gid',false); x.send(); return x.status").await;
+    assert!(f.b.cookie_names().await.contains(&"_gid".to_owned()));
+    assert_eq!(
+        f.b.js("return document.cookie.indexOf('_gid=')").await,
+        json!(-1)
+    );
+
+    f.b.click("#cg-reopen").await;
+    f.b.click("#cg-banner button[data-a=withdraw]").await;
+    // Withdrawal reloads the page so running trackers stop.
+    f.b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1 && window.__gtmLoaded === undefined").await;
+    assert_eq!(f.granted().await, json!([]));
+    let left = tracker_cookies(&f.b.cookie_names().await);
+    assert!(left.is_empty(), "tracker cookies left: {left:?}");
+    f.sink.clear();
+    f.reload().await;
+    settle().await;
+    assert!(
+        trackers(&f.sink).is_empty(),
+        "after withdrawal: {:?}",
+        trackers(&f.sink)
+    );
+}
+
+#[actix_web::test]
+async fn the_banner_can_be_operated_by_keyboard_alone() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/").await;
+    // The dialog takes focus; Tab walks privacy link → Accept → Reject → Settings.
+    f.b.wait_js("document.activeElement && document.activeElement.id === 'cg-banner'")
+        .await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        f.b.press(TAB).await;
+        seen.push(
+            f.b.js("var e=document.activeElement; return e.getAttribute('data-a') || e.tagName")
+                .await,
+        );
+    }
+    assert_eq!(
+        seen,
+        vec![
+            json!("A"),
+            json!("accept"),
+            json!("reject"),
+            json!("settings")
+        ]
+    );
+    // Focus is visible.
+    assert_ne!(
+        f.b.js("return getComputedStyle(document.activeElement).outlineStyle")
+            .await,
+        json!("none")
+    );
+    f.b.press(ENTER).await;
+    f.b.wait_js("document.querySelector('#cg-banner').getAttribute('data-layer') === '2'")
+        .await;
+    // Focus is on the first category switch: tick analytics with the space bar.
+    assert_eq!(
+        f.b.js("return document.activeElement.value").await,
+        json!("analytics")
+    );
+    f.b.press(SPACE).await;
+    // Tab through the remaining switches and vendor lists to the save button.
+    for _ in 0..20 {
+        if f.b
+            .js("return document.activeElement.getAttribute('data-a')")
+            .await
+            == json!("save")
+        {
+            break;
+        }
+        f.b.press(TAB).await;
+    }
+    f.b.press(ENTER).await;
+    f.b.wait_js("document.querySelector('#cg-banner').hidden")
+        .await;
+    assert_eq!(f.granted().await, json!(["analytics"]));
+}
+
+#[actix_web::test]
+async fn the_settings_control_reopens_the_banner_and_shows_the_consent_id() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/").await;
+    f.b.click("#cg-banner button[data-a=reject]").await;
+    f.b.wait_js("document.querySelector('#cg-banner').hidden")
+        .await;
+    f.reload().await;
+    let record = f.b.js("var x=new XMLHttpRequest(); x.open('GET','/_gate/consent',false); x.send(); return JSON.parse(x.responseText)").await;
+    let id = record["current"]["id"]
+        .as_str()
+        .expect("receipt id")
+        .to_owned();
+    assert_eq!(record["current"]["action"], json!("reject_all"));
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-reopen').textContent")
+            .await,
+        json!("Cookie-instellingen")
+    );
+    f.b.click("#cg-reopen").await;
+    f.b.wait_js("!document.querySelector('#cg-banner').hidden")
+        .await;
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-id').textContent")
+            .await,
+        json!(id)
+    );
+}
+
+#[actix_web::test]
+async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
+    for (lang, path, title) in [
+        ("nl", "/", "Cookies op deze website"),
+        ("en-GB", "/en", "Cookies on this website"),
+    ] {
+        let Some(f) = Fixture::new(lang).await else {
+            return;
+        };
+        f.open(path).await;
+        assert_eq!(
+            f.b.js("return document.querySelector('#cg-title').textContent")
+                .await,
+            json!(title)
+        );
+        let short = &lang[..2];
+        f.b.screenshot(&format!("banner-{short}-layer1.png")).await;
+        f.b.click("#cg-banner button[data-a=settings]").await;
+        f.b.screenshot(&format!("banner-{short}-layer2.png")).await;
+        // 360 px wide: nothing sticks out sideways and every button can be reached.
+        f.b.client.set_window_size(360, 740).await.expect("resize");
+        f.b.wait_js("window.innerWidth <= 360").await;
+        assert_eq!(
+            f.b.js("var b=document.querySelector('#cg-banner'); return b.scrollWidth <= b.clientWidth && b.getBoundingClientRect().right <= window.innerWidth").await,
+            json!(true)
+        );
+        f.b.screenshot(&format!("banner-{short}-layer2-360px.png"))
+            .await;
+    }
+}
+
+#[actix_web::test]
+async fn store_down_the_banner_says_so_and_trackers_stay_blocked() {
+    redis_support::require_redis_binaries();
+    let mut redis = redis_support::RedisServer::new();
+    let mut cfg = Config::default().store;
+    cfg.backend = consentgate::config::StoreBackend::Redis;
+    cfg.redis_url = Some(redis.url());
+    cfg.timeout = Duration::from_millis(500);
+    let store = Store::connect(&cfg).await.expect("store");
+    let Some(f) = Fixture::with_store("en", store).await else {
+        return;
+    };
+    redis.stop();
+    f.open("/en").await;
+    f.b.click("#cg-banner button[data-a=accept]").await;
+    f.b.wait_js("document.querySelector('#cg-status') && document.querySelector('#cg-status').textContent.length > 0").await;
+    let said =
+        f.b.js("return document.querySelector('#cg-status').textContent")
+            .await;
+    assert!(
+        said.as_str().unwrap().contains("could not be saved"),
+        "{said}"
+    );
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-banner').hidden")
+            .await,
+        json!(false)
+    );
+    assert_eq!(f.granted().await, json!(null));
+    settle().await;
+    assert!(
+        trackers(&f.sink).is_empty(),
+        "store down: {:?}",
+        trackers(&f.sink)
+    );
+    f.b.screenshot("banner-en-store-down.png").await;
+}
+
+#[actix_web::test]
+async fn global_privacy_control_is_shown_as_a_refusal_of_marketing() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/gpc").await;
+    let note =
+        f.b.js("var n=document.querySelector('#cg-banner .cg-n'); return n && n.textContent")
+            .await;
+    assert!(
+        note.as_str()
+            .unwrap_or("")
+            .contains("Global Privacy Control"),
+        "{note}"
+    );
+    f.open("/").await;
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-banner .cg-n')")
+            .await,
+        json!(null)
+    );
+}

@@ -1,0 +1,308 @@
+//! `/_gate/consent` through real sockets, on the embedded store and on a real redis-server.
+
+#[path = "support/redis.rs"]
+mod redis_support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpServer};
+use consentgate::config::{Config, Secret, StoreBackend};
+use consentgate::consent::{self, ConsentService};
+use consentgate::keys::Keys;
+use consentgate::store::Store;
+use consentgate::trackers::Catalogue;
+use serde_json::{json, Value};
+
+struct Gate {
+    addr: SocketAddr,
+    nl_hash: String,
+    _handle: actix_web::dev::ServerHandle,
+}
+
+async fn start(store: Store) -> Gate {
+    // awc's https support needs one process-wide rustls provider (as server::start installs).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cfg = Config::default();
+    let keys = Keys::derive(&Secret::new(
+        b"routes-test-secret-routes-test-secret".to_vec(),
+    ));
+    let svc = ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
+        .expect("consent service");
+    let nl_hash = svc.bundle().texts_hash["nl"].clone();
+    let svc = web::Data::new(svc);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(svc.clone())
+            .configure(consent::configure)
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("bind");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Gate {
+        addr,
+        nl_hash,
+        _handle: handle,
+    }
+}
+
+async fn redis_store(url: &str) -> Store {
+    let mut cfg = Config::default().store;
+    cfg.backend = StoreBackend::Redis;
+    cfg.redis_url = Some(url.to_owned());
+    cfg.timeout = std::time::Duration::from_millis(500);
+    Store::connect(&cfg).await.expect("store")
+}
+
+impl Gate {
+    fn url(&self) -> String {
+        format!("http://{}/_gate/consent", self.addr)
+    }
+    fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    async fn post(&self, body: Value, cookie: Option<&str>) -> (u16, Vec<String>, Value) {
+        let mut req = awc::Client::new()
+            .post(self.url())
+            .insert_header(("origin", self.origin()));
+        if let Some(c) = cookie {
+            req = req.insert_header(("cookie", c));
+        }
+        let mut res = req.send_json(&body).await.expect("post");
+        let cookies = res
+            .headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let body = res.json::<Value>().await.unwrap_or(Value::Null);
+        (res.status().as_u16(), cookies, body)
+    }
+    async fn get(&self, cookie: &str) -> (u16, Value) {
+        let mut res = awc::Client::new()
+            .get(self.url())
+            .insert_header(("cookie", cookie))
+            .send()
+            .await
+            .expect("get");
+        (
+            res.status().as_u16(),
+            res.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn consent_cookie(set_cookies: &[String]) -> String {
+    let c = set_cookies
+        .iter()
+        .find(|c| c.starts_with("cg_consent="))
+        .expect("cg_consent set");
+    c.split(';').next().unwrap_or_default().to_owned()
+}
+
+async fn decision_is_recorded_and_withdrawal_extends_the_history(store: Store) {
+    let gate = start(store).await;
+    let (status, cookies, body) = gate
+        .post(
+            json!({"action": "accept_all", "language": "nl", "texts_hash": gate.nl_hash}),
+            Some("_fbp=fb.1; session=keep"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let set = cookies
+        .iter()
+        .find(|c| c.starts_with("cg_consent="))
+        .unwrap();
+    assert!(set.contains("Max-Age=15780096"), "{set}");
+    assert!(
+        set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "plain http: {set}");
+    assert_eq!(body["granted"], json!(["analytics", "marketing"]));
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert!(id.len() >= 22);
+    let cookie = consent_cookie(&cookies);
+
+    let (status, record) = gate.get(&cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(record["current"]["action"], json!("accept_all"));
+    assert_eq!(record["current"]["texts_hash"], json!(gate.nl_hash));
+    assert!(record["current"].get("ip").is_none());
+
+    // Withdrawal: a new receipt under the same id, and the tracker cookie sent along is deleted.
+    let mut res = awc::Client::new()
+        .delete(gate.url())
+        .insert_header(("origin", gate.origin()))
+        .insert_header(("cookie", format!("{cookie}; _ga=GA1.1.5")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(res.status().as_u16(), 200);
+    let sets: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    assert!(
+        sets.iter()
+            .any(|c| c.starts_with("_ga=;") && c.contains("Max-Age=0")),
+        "{sets:?}"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["id"], json!(id));
+    assert_eq!(body["granted"], json!([]));
+    let (_, record) = gate.get(&consent_cookie(&sets)).await;
+    assert_eq!(record["current"]["action"], json!("withdraw"));
+    let actions: Vec<&Value> = record["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["action"])
+        .collect();
+    assert_eq!(actions, vec![&json!("accept_all"), &json!("withdraw")]);
+}
+
+#[actix_web::test]
+async fn decision_is_recorded_on_the_embedded_store() {
+    decision_is_recorded_and_withdrawal_extends_the_history(Store::memory()).await;
+}
+
+#[actix_web::test]
+async fn decision_is_recorded_on_redis() {
+    redis_support::require_redis_binaries();
+    let redis = redis_support::RedisServer::new();
+    decision_is_recorded_and_withdrawal_extends_the_history(redis_store(&redis.url()).await).await;
+}
+
+#[actix_web::test]
+async fn store_down_answers_503_with_retry_after() {
+    redis_support::require_redis_binaries();
+    let mut redis = redis_support::RedisServer::new();
+    let gate = start(redis_store(&redis.url()).await).await;
+    redis.stop();
+    let mut res = awc::Client::new()
+        .post(gate.url())
+        .insert_header(("origin", gate.origin()))
+        .send_json(&json!({"action": "reject_all", "language": "nl", "texts_hash": gate.nl_hash}))
+        .await
+        .expect("post");
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "no consent without a receipt"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], json!("store_unavailable"));
+}
+
+#[actix_web::test]
+async fn bad_requests_get_clear_4xx() {
+    let gate = start(Store::memory()).await;
+    let client = awc::Client::new();
+    let ok_body = json!({"action": "accept_all", "language": "nl", "texts_hash": gate.nl_hash});
+    // Cross-site.
+    let res = client
+        .post(gate.url())
+        .insert_header(("sec-fetch-site", "cross-site"))
+        .send_json(&ok_body)
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let res = client
+        .post(gate.url())
+        .insert_header(("origin", "https://evil.example"))
+        .send_json(&ok_body)
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    // No Origin and no Sec-Fetch-Site at all.
+    let res = client.post(gate.url()).send_json(&ok_body).await.unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    // Too large, not JSON, invalid decision.
+    let (status, _, _) = gate.post(json!({"pad": "x".repeat(20_000)}), None).await;
+    assert_eq!(status, 413);
+    let res = client
+        .post(gate.url())
+        .insert_header(("origin", gate.origin()))
+        .insert_header(("content-type", "text/plain"))
+        .send_body("{}")
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 415);
+    let (status, _, body) = gate
+        .post(json!({"action": "custom", "granted": ["spying"], "language": "nl", "texts_hash": gate.nl_hash}), None)
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("spying"),
+        "{body}"
+    );
+    let (status, _, _) = gate
+        .post(
+            json!({"action": "accept_all", "language": "nl", "texts_hash": "0000"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[actix_web::test]
+async fn tampered_cookie_shows_no_record() {
+    let gate = start(Store::memory()).await;
+    let (_, cookies, _) = gate
+        .post(
+            json!({"action": "reject_all", "language": "nl", "texts_hash": gate.nl_hash}),
+            None,
+        )
+        .await;
+    let cookie = consent_cookie(&cookies);
+    let forged = cookie.replacen("..", ".analytics-marketing.", 1);
+    assert_ne!(forged, cookie);
+    let (status, body) = gate.get(&forged).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = gate.get(&cookie).await;
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn banner_assets_are_served_immutable_at_their_hashed_url() {
+    let gate = start(Store::memory()).await;
+    let cfg = Config::default();
+    let keys = Keys::derive(&Secret::new(
+        b"routes-test-secret-routes-test-secret".to_vec(),
+    ));
+    let svc =
+        ConsentService::new(&cfg, &keys, Store::memory(), Arc::new(Catalogue::builtin())).unwrap();
+    let js = svc.bundle().js.name.clone();
+    assert!(svc.head_html().contains(&format!("/_gate/{js}")));
+    let mut res = awc::Client::new()
+        .get(format!("http://{}/_gate/{js}", gate.addr))
+        .insert_header(("accept-encoding", "identity"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res
+        .headers()
+        .get("cache-control")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    let body = res.body().await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("Alles weigeren"));
+    let res = awc::Client::new()
+        .get(format!(
+            "http://{}/_gate/banner.0000000000000000.js",
+            gate.addr
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+}

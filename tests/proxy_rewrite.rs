@@ -1,0 +1,137 @@
+//! HTML through the gate: pages arriving gzip, br or plain are decoded, rewritten (banner in,
+//! trackers inert) and re-encoded for what the visitor accepts; other responses are untouched.
+
+#[path = "support/gate.rs"]
+mod gate;
+#[path = "support/upstream.rs"]
+mod upstream;
+
+use std::io::Read;
+use std::time::Duration;
+
+fn client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .finish()
+}
+
+fn decode(coding: Option<&str>, body: &[u8]) -> String {
+    let mut out = Vec::new();
+    match coding {
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+        None => out.extend_from_slice(body),
+        Some(other) => panic!("unexpected coding {other}"),
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn assert_trackers_inert(page: &str) {
+    assert!(
+        !page.contains(" src=\"https://www.googletagmanager.com"),
+        "live GA loader:\n{page}"
+    );
+    assert!(
+        page.contains("data-cg-src=\"https://www.googletagmanager.com/gtag/js?id=G-TEST1\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<img height=\"1\" width=\"1\" src=\"https://www.facebook.com"),
+        "live pixel:\n{page}"
+    );
+    assert!(
+        page.contains("<script src=\"/site.js\"></script>"),
+        "first-party script changed:\n{page}"
+    );
+}
+
+#[actix_web::test]
+async fn html_in_every_upstream_coding_is_rewritten_and_encoded_for_the_visitor() {
+    let up = upstream::start();
+    let gate = gate::start(gate::config(&up.url(), "")).await;
+    for upstream_enc in ["identity", "gzip", "br"] {
+        for (accept, expected) in [
+            (None, None),
+            (Some("gzip"), Some("gzip")),
+            (Some("br"), Some("br")),
+        ] {
+            let mut req = client().get(gate::url(
+                &gate,
+                &format!("/tracker.html?enc={upstream_enc}"),
+            ));
+            req = match accept {
+                Some(a) => req.insert_header(("accept-encoding", a)),
+                None => req.insert_header(("accept-encoding", "identity")),
+            };
+            let mut res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            let coding = res
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(
+                coding.as_deref(),
+                expected,
+                "upstream {upstream_enc}, accept {accept:?}"
+            );
+            assert!(
+                res.headers().get("content-length").is_none()
+                    || res.headers().get("transfer-encoding").is_some()
+            );
+            assert!(res.headers().get("etag").is_none(), "strong ETag must go");
+            assert_eq!(res.headers().get("x-page").unwrap(), "tracker");
+            let body = res.body().limit(1 << 20).await.unwrap();
+            assert_trackers_inert(&decode(coding.as_deref(), &body));
+        }
+    }
+    gate.stop().await;
+}
+
+#[actix_web::test]
+async fn rewritten_page_is_the_same_for_every_visitor() {
+    let up = upstream::start();
+    let gate = gate::start(gate::config(
+        &up.url(),
+        "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    ))
+    .await;
+    let mut bodies = Vec::new();
+    for (ip, cookie) in [("192.0.2.1", "a=1"), ("2001:db8:2::9", "_ga=GA1.2.3")] {
+        let mut res = client()
+            .get(gate::url(&gate, "/tracker.html"))
+            .insert_header(("x-forwarded-for", ip))
+            .insert_header(("cookie", cookie))
+            .insert_header(("accept-encoding", "identity"))
+            .send()
+            .await
+            .unwrap();
+        bodies.push(res.body().await.unwrap());
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    gate.stop().await;
+}
+
+#[actix_web::test]
+async fn head_request_for_html_gets_headers_only() {
+    let up = upstream::start();
+    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let raw = upstream::raw_exchange(
+        gate.public_addr,
+        "HEAD /tracker.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(
+        raw.ends_with("\r\n\r\n"),
+        "HEAD response carried a body:\n{raw}"
+    );
+    gate.stop().await;
+}

@@ -1,0 +1,180 @@
+//! Headless Chromium driven through chromedriver (Debian's `chromium` + `chromium-driver`).
+//! Every host is resolved to the tracker sink except loopback, so nothing leaves the machine.
+#![allow(dead_code)] // each browser test file uses a different part
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Whether chromium and chromedriver are installed; tests say so clearly and skip otherwise.
+pub fn available() -> bool {
+    let ok = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists());
+    if !ok {
+        eprintln!("SKIPPED: browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)");
+    }
+    ok
+}
+
+impl Browser {
+    /// Start chromedriver and a fresh headless Chromium. `sink`: where every non-loopback host
+    /// goes. `lang`: the browser's preferred language (Accept-Language, navigator.languages).
+    pub async fn start(sink: SocketAddr, lang: &str) -> Browser {
+        // Both rustls providers are compiled in (ring for the gate, aws-lc-rs via dev
+        // dependencies), so the WebDriver client needs one chosen, as server::start does.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = free_port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-quic".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--disable-dev-shm-usage".into(),
+            "--ignore-certificate-errors".into(),
+            "--window-size=1280,900".into(),
+            format!("--lang={lang}"),
+            format!("--user-data-dir={}", profile.path().display()),
+            format!(
+                "--host-resolver-rules=MAP * 127.0.0.1:{}, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+                sink.port()
+            ),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": args,
+                "prefs": {"intl.accept_languages": lang},
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        // chromedriver needs a moment to listen; bounded retries.
+        for _ in 0..50 {
+            match ClientBuilder::rustls()
+                .expect("rustls connector")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    }
+                }
+                Err(e) => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        panic!("chromedriver did not accept a session: {last:?}");
+    }
+
+    /// Evaluate JS and return its value.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("execute script")
+    }
+
+    /// Poll a JS condition until true (bounded: about 10 s).
+    pub async fn wait_js(&self, condition: &str) {
+        for _ in 0..100 {
+            if self.js(&format!("return !!({condition});")).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("condition never became true: {condition}");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .expect(css)
+            .click()
+            .await
+            .expect("click");
+    }
+
+    /// Names of the cookies the page can see.
+    pub async fn cookie_names(&self) -> Vec<String> {
+        self.client
+            .get_all_cookies()
+            .await
+            .expect("cookies")
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect()
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        // Not mid-animation: the banner slides in unless reduced motion is asked for.
+        self.wait_js(
+            "document.getAnimations().every(function(a){return a.playState !== 'running'})",
+        )
+        .await;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+        let _ = std::fs::create_dir_all(&dir);
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(name), png).expect("write screenshot");
+    }
+
+    /// Press a key on the focused element (WebDriver key codes, e.g. `\u{E004}` Tab).
+    pub async fn press(&self, key: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("active element")
+            .send_keys(key)
+            .await
+            .expect("send keys");
+    }
+}
+
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
+pub const SPACE: &str = "\u{E00D}";

@@ -1,0 +1,170 @@
+//! The tracker sink: a loopback HTTPS server that every tracker host is routed to (Chromium
+//! `--host-resolver-rules`), recording each request. It answers tracker script URLs with small
+//! stand-ins that behave like the real thing where it matters to consent: they set the vendor's
+//! first-party cookies, send a hit, and GTM loads the Meta pixel (as a container would).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
+
+/// One request the sink received.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub host: String,
+    pub path: String,
+}
+
+pub struct Sink {
+    pub addr: SocketAddr,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Tracker hosts the demo pages and the stand-in scripts talk to.
+pub const TRACKER_HOSTS: &[&str] = &[
+    "www.googletagmanager.com",
+    "www.google-analytics.com",
+    "region1.google-analytics.com",
+    "static.hotjar.com",
+    "script.hotjar.com",
+    "vars.hotjar.com",
+    "in.hotjar.com",
+    "connect.facebook.net",
+    "www.facebook.com",
+];
+
+fn script_for(host: &str, path: &str) -> Option<&'static str> {
+    if host == "www.googletagmanager.com" && path.starts_with("/gtm.js") {
+        // A GTM container that also loads the Meta pixel: the guard must stop that when only
+        // analytics is granted.
+        Some(
+            "document.cookie='_ga=GA1.1.111.222; path=/; max-age=3600';\
+              var s=document.createElement('script');s.async=true;\
+              s.src='https://connect.facebook.net/en_US/fbevents.js';document.head.appendChild(s);\
+              window.__gtmLoaded=(window.__gtmLoaded||0)+1;",
+        )
+    } else if host == "www.googletagmanager.com" && path.starts_with("/gtag/js") {
+        Some(
+            "document.cookie='_ga_DEMO12345=GS1.1.333; path=/; max-age=3600';\
+              new Image().src='https://www.google-analytics.com/g/collect?v=2&tid=G-DEMO12345';\
+              window.__gtagLoaded=(window.__gtagLoaded||0)+1;",
+        )
+    } else if host == "static.hotjar.com" {
+        Some(
+            "document.cookie='_hjSessionUser_3456789=abc; path=/; max-age=3600';\
+              window.__hotjarLoaded=(window.__hotjarLoaded||0)+1;",
+        )
+    } else if host == "connect.facebook.net" {
+        Some(
+            "document.cookie='_fbp=fb.1.123.456; path=/; max-age=3600';\
+              new Image().src='https://www.facebook.com/tr?id=1234567890123456&ev=PageView';\
+              window.__fbLoaded=(window.__fbLoaded||0)+1;",
+        )
+    } else {
+        None
+    }
+}
+
+impl Sink {
+    pub async fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let addr = listener.local_addr().expect("sink addr");
+        let names: Vec<String> = TRACKER_HOSTS.iter().map(|s| s.to_string()).collect();
+        let cert = rcgen::generate_simple_self_signed(names).expect("self-signed cert");
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("tls versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .expect("tls config");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let recorded = hits.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                let hits = recorded.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    // One request per connection keeps the parser trivial.
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65_536 {
+                        match tls.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let host = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("host").then(|| v.trim().to_owned())
+                        })
+                        .unwrap_or_default();
+                    let host = host.split(':').next().unwrap_or("").to_owned();
+                    let body = script_for(&host, &path).unwrap_or("");
+                    let ctype = if body.is_empty() {
+                        "image/gif"
+                    } else {
+                        "text/javascript"
+                    };
+                    hits.lock().expect("hits").push(Hit { host, path });
+                    let res = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tls.write_all(res.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        Sink { addr, hits, task }
+    }
+
+    /// Every request so far.
+    pub fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().expect("hits").clone()
+    }
+
+    /// Requests whose host ends with one of `suffixes`.
+    pub fn hits_to(&self, suffixes: &[&str]) -> Vec<Hit> {
+        self.hits()
+            .into_iter()
+            .filter(|h| {
+                suffixes
+                    .iter()
+                    .any(|s| h.host == *s || h.host.ends_with(&format!(".{s}")))
+            })
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.hits.lock().expect("hits").clear();
+    }
+}
+
+/// Analytics hosts of the built-in catalogue.
+pub const ANALYTICS: &[&str] = &["googletagmanager.com", "google-analytics.com", "hotjar.com"];
+/// Marketing hosts of the built-in catalogue.
+pub const MARKETING: &[&str] = &["facebook.net", "facebook.com"];
