@@ -10,11 +10,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
+use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::consent::{self, ConsentService};
+use crate::keys::Keys;
 use crate::privacy::{GeoError, Privacy};
 use crate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
 use crate::rewrite::{RewriteSettings, Rewriter};
@@ -29,6 +32,10 @@ pub enum StartError {
     Geo(#[from] GeoError),
     #[error("{0}")]
     Config(crate::config::ConfigError),
+    #[error("secret: {} is not set", crate::config::ENV_SECRET)]
+    MissingSecret,
+    #[error(transparent)]
+    Consent(#[from] crate::consent::ConsentError),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
@@ -46,6 +53,7 @@ struct Shared {
     proxy_settings: Arc<ProxySettings>,
     store: web::Data<Store>,
     page_rewrite: web::Data<html::PageRewrite>,
+    consent: web::Data<ConsentService>,
 }
 
 /// A started gate; dropping it does not stop it, call [`RunningGate::stop`].
@@ -78,19 +86,22 @@ impl RunningGate {
 pub async fn start(config: Config) -> Result<RunningGate, StartError> {
     install_tls_provider();
     let config = Arc::new(config);
-    let catalogue = Catalogue::from_config(&config.trackers).map_err(StartError::Config)?;
+    let catalogue = Arc::new(Catalogue::from_config(&config.trackers).map_err(StartError::Config)?);
+    let secret = config.secret.as_ref().ok_or(StartError::MissingSecret)?;
+    let keys = Keys::derive(secret);
+    // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
+    // (trackers blocked) and recovers by itself when Redis comes back.
+    let store = Store::connect(&config.store).await?;
+    let consent = ConsentService::new(&config, &keys, store.clone(), catalogue.clone())?;
+    let inject = consent.head_html();
     let shared = Shared {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
         proxy_settings: Arc::new(ProxySettings::from_config(&config)),
-        // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
-        // (trackers blocked) and recovers by itself when Redis comes back.
-        store: web::Data::new(Store::connect(&config.store).await?),
+        store: web::Data::new(store),
         page_rewrite: web::Data::new(html::PageRewrite {
-            rewriter: Rewriter::new(
-                Arc::new(catalogue),
-                rewrite_settings(&config, String::new()),
-            ),
+            rewriter: Rewriter::new(catalogue, rewrite_settings(&config, inject)),
         }),
+        consent: web::Data::new(consent),
     };
     let workers = config.listen.workers;
 
@@ -102,9 +113,11 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
             .app_data(s.privacy.clone())
             .app_data(s.store.clone())
             .app_data(s.page_rewrite.clone())
+            .app_data(s.consent.clone())
             .app_data(web::Data::new(s.proxy_settings.clone()))
             .app_data(web::Data::new(Proxy::new(s.proxy_settings.clone())))
             .configure(configure_health)
+            .configure(consent::configure)
             .service(web::scope("/_gate").default_service(web::to(unknown_gate_path)))
             .default_service(web::to(proxy_handler))
     });
@@ -226,11 +239,18 @@ async fn proxy_handler(
     proxy: web::Data<Proxy>,
     privacy: web::Data<Privacy>,
     page_rewrite: web::Data<html::PageRewrite>,
+    consent: web::Data<ConsentService>,
 ) -> Result<HttpResponse, ProxyError> {
     let visitor = privacy.visitor(&req);
+    let wire = consent.wire_policy(&req);
+    let host = req.connection_info().host().to_owned();
     let policy = ForwardPolicy {
-        keep_cookie: &|_| true,
-        set_cookies: Vec::new(),
+        keep_cookie: &|name| wire.keep_cookie(name),
+        set_cookies: wire
+            .deletions(&host)
+            .iter()
+            .filter_map(|c| HeaderValue::from_str(&c.to_string()).ok())
+            .collect(),
         html: Some(page_rewrite.get_ref()),
     };
     proxy
