@@ -122,3 +122,45 @@ async fn store_and_forward_through_the_proxy_reaches_the_upstream() {
     gate.stop().await;
     up_handle.stop(false).await;
 }
+
+#[actix_web::test]
+async fn country_is_kept_with_the_entry_and_the_address_is_not() {
+    let geo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/geo/test-country.mmdb");
+    let toml = format!(
+        "{}\n[privacy]\ngeo_database = \"{geo}\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+        form_toml("")
+    );
+    let cfg = config(&toml, SECRET, None);
+    let store = Store::memory();
+    let gate = Gate::start(service(&cfg, store.clone()), None).await;
+    let token = aged_token(&cfg);
+    let body = urlencode(&[
+        ("naam", "Jan"),
+        ("email", "jan@example.nl"),
+        ("bericht", scenarios::MESSAGE),
+        ("cg_t", &token),
+    ]);
+    let a = post_with_headers(
+        &gate.url("/contact"),
+        &[("content-type", FORM_CT), ("x-forwarded-for", "192.0.2.77")],
+        body,
+    )
+    .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let entry = &gate.service.list("contact", 0, 1).await.unwrap().entries[0];
+    assert_eq!(entry.country.as_deref(), Some("NL"));
+    let exported = gate.service.export_json("contact").await.unwrap();
+    assert!(!exported.contains("192.0.2"), "no address in the entry");
+    // The rate limit counted the anonymised /24, not the address.
+    assert_eq!(
+        store
+            .hit_rate_limit(
+                "form:contact:192.0.2.0",
+                std::time::Duration::from_secs(600)
+            )
+            .await
+            .unwrap(),
+        2
+    );
+    gate.stop().await;
+}

@@ -275,13 +275,20 @@ pub fn client() -> awc::Client {
 }
 
 pub async fn post_raw(url: &str, content_type: &str, accept: &str, body: Vec<u8>) -> Answer {
-    let mut resp = client()
-        .post(url)
-        .insert_header(("content-type", content_type))
-        .insert_header(("accept", accept))
-        .send_body(body)
-        .await
-        .expect("gate answers");
+    post_with_headers(
+        url,
+        &[("content-type", content_type), ("accept", accept)],
+        body,
+    )
+    .await
+}
+
+pub async fn post_with_headers(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
+    let mut req = client().post(url);
+    for (name, value) in headers {
+        req = req.insert_header((*name, *value));
+    }
+    let mut resp = req.send_body(body).await.expect("gate answers");
     let header = |name: &str| {
         resp.headers()
             .get(name)
