@@ -59,7 +59,7 @@ async fn webhook_carries_no_personal_data() {
 #[actix_web::test]
 async fn forms_script_and_token_are_served_for_configured_forms() {
     let cfg = config(&form_toml(""), SECRET, None);
-    let gate = Gate::start(service(&cfg, Store::memory()), None).await;
+    let gate = Gate::start(service(&cfg, Store::memory())).await;
     let head = gate.service.head_html();
     let src = head
         .split("src=\"")
@@ -94,36 +94,6 @@ async fn forms_script_and_token_are_served_for_configured_forms() {
 }
 
 #[actix_web::test]
-async fn store_and_forward_through_the_proxy_reaches_the_upstream() {
-    let (upstream, recorder, up_handle) = start_upstream().await;
-    let toml = form_toml("mode = \"store_and_forward\"")
-        .replace("http://127.0.0.1:9", &format!("http://{upstream}"));
-    let cfg = config(&toml, SECRET, None);
-    let gate = Gate::start_with_proxy(service(&cfg, Store::memory()), &cfg).await;
-    let token = aged_token(&cfg);
-    let a = post_form(
-        &gate.url("/contact"),
-        &[
-            ("naam", "Jan"),
-            ("email", "jan@example.nl"),
-            ("bericht", scenarios::MESSAGE),
-            ("cg_t", &token),
-        ],
-    )
-    .await;
-    assert_eq!(a.status, 303, "{}", a.body);
-    assert_eq!(a.location.as_deref(), Some("/cms-bedankt"));
-    let got = recorder.wait_for(1).await;
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].0, "/contact");
-    assert!(got[0].1.starts_with("application/x-www-form-urlencoded"));
-    assert!(String::from_utf8_lossy(&got[0].2).contains("jan%40example"));
-    assert_eq!(gate.service.list("contact", 0, 10).await.unwrap().total, 1);
-    gate.stop().await;
-    up_handle.stop(false).await;
-}
-
-#[actix_web::test]
 async fn country_is_kept_with_the_entry_and_the_address_is_not() {
     let geo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/geo/test-country.mmdb");
     let toml = format!(
@@ -132,7 +102,7 @@ async fn country_is_kept_with_the_entry_and_the_address_is_not() {
     );
     let cfg = config(&toml, SECRET, None);
     let store = Store::memory();
-    let gate = Gate::start(service(&cfg, store.clone()), None).await;
+    let gate = Gate::start(service(&cfg, store.clone())).await;
     let token = aged_token(&cfg);
     let body = urlencode(&[
         ("naam", "Jan"),

@@ -17,7 +17,7 @@ mod service;
 pub mod token;
 pub mod validate;
 
-pub use routes::{configure, Forward, ForwardError, Forwarder};
+pub use routes::configure;
 pub use service::{
     Entry, EntryField, EntryPage, FormsService, Refusal, Stored, COUNTER_NAME, MAX_PAGE,
     SWEEP_INTERVAL,

@@ -2,14 +2,12 @@
 //! endpoint and the forms script. Handlers read the body within the form's limit, call
 //! [`FormsService::capture`] and map the result to a page, JSON or a redirect.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use bytes::{Bytes, BytesMut};
-use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
@@ -23,27 +21,6 @@ const SCRIPT_TEMPLATE: &str = include_str!("../../assets/forms/forms.js");
 /// Path of the fill-time token endpoint (GET → `{"token": "…"}`).
 pub const TOKEN_PATH: &str = "/_gate/forms/token";
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Why forwarding a stored submission to the upstream failed (for logs; no field contents).
-#[derive(Debug, thiserror::Error)]
-#[error("forwarding to the upstream failed: {0}")]
-pub struct ForwardError(pub String);
-
-/// Sends a stored `store_and_forward` submission on to the upstream. Optional: without a
-/// registered [`Forwarder`] the server's `web::Data<Proxy>` is used. Register one with
-/// `.app_data(Forwarder(Rc::new(…)))`; it runs on the worker's thread, so it need not be `Send`.
-pub trait Forward {
-    fn forward<'a>(
-        &'a self,
-        req: &'a HttpRequest,
-        body: Bytes,
-        visitor: &'a Visitor,
-    ) -> LocalBoxFuture<'a, Result<HttpResponse, ForwardError>>;
-}
-
-/// App data carrying the [`Forward`] implementation.
-#[derive(Clone)]
-pub struct Forwarder(pub Rc<dyn Forward>);
 
 /// The forms script with the site's form list built in, served under a content-hashed URL.
 pub(crate) struct Script {
@@ -92,8 +69,8 @@ struct FormRoute {
 /// Mount the forms routes: a POST route at each form path (other methods fall through to the
 /// proxy), `GET /_gate/forms/token` and `GET /_gate/forms.<hash>.js` (the URL
 /// [`FormsService::head_html`] points at). Mount before the `/_gate` scope and the proxy
-/// fallback: actix tries services in registration order. For `store_and_forward` forms the
-/// handler uses a registered [`Forwarder`], else the app's `web::Data<Proxy>`.
+/// fallback: actix tries services in registration order. `store_and_forward` forms forward
+/// through the app's `web::Data<Proxy>`.
 pub fn configure(cfg: &mut web::ServiceConfig, forms: &FormsService) {
     for (index, form) in forms.forms().iter().enumerate() {
         cfg.service(
@@ -271,12 +248,11 @@ fn thank_you(form: &FormConfig, stored: &Stored, json: bool) -> HttpResponse {
     }
 }
 
-/// Hand the stored submission to the upstream (the registered [`Forwarder`], else the server's
-/// `web::Data<Proxy>`). When the upstream answers with a redirect (the usual post/redirect/get
-/// of a CMS form), that redirect is what the visitor gets, so the CMS's own flow keeps working.
-/// Any other answer is not passed on — an HTML page from this path would reach the visitor
-/// without the tracker rewriting — and the gate thanks the visitor itself: the entry is stored
-/// either way.
+/// Hand the stored submission to the upstream through the app's `web::Data<Proxy>`. When the
+/// upstream answers with a redirect (the usual post/redirect/get of a CMS form), that redirect
+/// is what the visitor gets, so the CMS's own flow keeps working. Any other answer is not passed
+/// on — an HTML page from this path would reach the visitor without the tracker rewriting — and
+/// the gate thanks the visitor itself: the entry is stored either way.
 async fn forward(
     req: &HttpRequest,
     body: Bytes,
@@ -284,17 +260,11 @@ async fn forward(
     form: &FormConfig,
     json: bool,
 ) -> Option<HttpResponse> {
-    let result = if let Some(Forwarder(forwarder)) = req.app_data::<Forwarder>().cloned() {
-        forwarder.forward(req, body, visitor).await
-    } else if let Some(proxy) = req.app_data::<web::Data<Proxy>>() {
-        proxy
-            .forward_buffered(req, body, visitor)
-            .await
-            .map_err(|e| ForwardError(e.to_string()))
-    } else {
+    let Some(proxy) = req.app_data::<web::Data<Proxy>>() else {
         tracing::error!(form = %form.id, "store_and_forward form but no proxy is registered");
         return None;
     };
+    let result = proxy.forward_buffered(req, body, visitor).await;
     match result {
         Ok(resp) if resp.status().is_redirection() => {
             let location = resp.headers().get(header::LOCATION).cloned();

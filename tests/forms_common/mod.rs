@@ -6,7 +6,6 @@ pub mod scenarios;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,12 +13,11 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use bytes::Bytes;
 use consentgate::config::{Config, ENV_PREVIOUS_SECRETS, ENV_SECRET};
-use consentgate::forms::{self, FormsService, Forward, ForwardError, Forwarder};
+use consentgate::forms::{self, FormsService};
 use consentgate::keys::Keys;
-use consentgate::privacy::{Privacy, Visitor};
+use consentgate::privacy::Privacy;
 use consentgate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
 use consentgate::store::Store;
-use futures_util::future::LocalBoxFuture;
 
 pub const SECRET: &str = "forms-test-secret-0123456789abcdef0123456789";
 
@@ -135,39 +133,8 @@ pub async fn start_upstream() -> (SocketAddr, Recorder, ServerHandle) {
     (addr, recorder, handle)
 }
 
-/// Test stand-in for the server's proxy: posts the buffered body to a loopback upstream.
-struct LoopbackForward {
-    upstream: SocketAddr,
-}
-
-impl Forward for LoopbackForward {
-    fn forward<'a>(
-        &'a self,
-        req: &'a HttpRequest,
-        body: Bytes,
-        _visitor: &'a Visitor,
-    ) -> LocalBoxFuture<'a, Result<HttpResponse, ForwardError>> {
-        Box::pin(async move {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let client = awc::Client::builder().disable_redirects().finish();
-            let mut up = client.post(format!("http://{}{}", self.upstream, req.path()));
-            if let Some(ct) = req.headers().get("content-type") {
-                up = up.insert_header(("content-type", ct.clone()));
-            }
-            let resp = up
-                .send_body(body)
-                .await
-                .map_err(|e| ForwardError(e.to_string()))?;
-            let mut out = HttpResponse::build(resp.status());
-            if let Some(loc) = resp.headers().get("location") {
-                out.insert_header(("location", loc.clone()));
-            }
-            Ok(out.finish())
-        })
-    }
-}
-
-/// The gate under test: forms routes, then a fallback that stands in for the proxy.
+/// The gate under test: forms routes, then a stub fallback ([`Gate::start`]) or the real proxy
+/// ([`Gate::start_with_proxy`]).
 pub struct Gate {
     pub addr: SocketAddr,
     pub service: FormsService,
@@ -175,16 +142,12 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub async fn start(service: FormsService, forward_to: Option<SocketAddr>) -> Gate {
+    pub async fn start(service: FormsService) -> Gate {
         let svc = service.clone();
         let server = HttpServer::new(move || {
-            let mut app = App::new()
+            App::new()
                 .configure(|c| forms::configure(c, &svc))
-                .default_service(web::to(|| async { HttpResponse::Ok().body("proxied") }));
-            if let Some(upstream) = forward_to {
-                app = app.app_data(Forwarder(Rc::new(LoopbackForward { upstream })));
-            }
-            app
+                .default_service(web::to(|| async { HttpResponse::Ok().body("proxied") }))
         })
         .workers(1)
         .bind(("127.0.0.1", 0))

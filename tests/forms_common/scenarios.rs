@@ -36,7 +36,7 @@ async fn counter(store: &Store, field: &str) -> i64 {
 
 async fn setup(store: Store, extra: &str) -> (Config, Gate) {
     let cfg = config(&form_toml(extra), SECRET, None);
-    let gate = Gate::start(service(&cfg, store), None).await;
+    let gate = Gate::start(service(&cfg, store)).await;
     (cfg, gate)
 }
 
@@ -387,7 +387,7 @@ pub async fn inbox_api_handles_deletes_exports_and_erases(store: Store) {
 pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
     let toml = form_toml("");
     let old_cfg = config(&toml, SECRET, None);
-    let gate = Gate::start(service(&old_cfg, store.clone()), None).await;
+    let gate = Gate::start(service(&old_cfg, store.clone())).await;
     assert_eq!(
         post_form(&gate.url("/contact"), &good(&aged_token(&old_cfg)))
             .await
@@ -401,7 +401,7 @@ pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
 
     let new_secret = "the-next-secret-after-rotation-0123456789abcdef";
     let rotated = config(&toml, new_secret, Some(SECRET));
-    let gate = Gate::start(service(&rotated, store.clone()), None).await;
+    let gate = Gate::start(service(&rotated, store.clone())).await;
     let old = gate.service.get("contact", &old_id).await.unwrap().unwrap();
     assert!(old.unreadable.is_none());
     assert_eq!(old.fields[3].value, MESSAGE);
@@ -445,12 +445,18 @@ pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
         .is_some());
 }
 
-/// store_and_forward: the entry is stored and the upstream also receives the original body;
-/// its answer is what the visitor sees.
+/// store_and_forward, through the real proxy: the entry is stored and the upstream also
+/// receives the original body; its redirect is what the visitor gets.
 pub async fn store_and_forward_reaches_the_upstream(store: Store) {
     let (upstream, recorder, up_handle) = start_upstream().await;
-    let cfg = config(&form_toml("mode = \"store_and_forward\""), SECRET, None);
-    let gate = Gate::start(service(&cfg, store), Some(upstream)).await;
+    let with_upstream =
+        |toml: String| toml.replace("http://127.0.0.1:9", &format!("http://{upstream}"));
+    let cfg = config(
+        &with_upstream(form_toml("mode = \"store_and_forward\"")),
+        SECRET,
+        None,
+    );
+    let gate = Gate::start_with_proxy(service(&cfg, store), &cfg).await;
     let token = aged_token(&cfg);
     let a = post_form(&gate.url("/contact"), &good(&token)).await;
     assert_eq!(a.status, 303);
@@ -462,12 +468,13 @@ pub async fn store_and_forward_reaches_the_upstream(store: Store) {
     let got = recorder.wait_for(1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, "/contact");
+    assert!(got[0].1.starts_with("application/x-www-form-urlencoded"));
     assert!(String::from_utf8_lossy(&got[0].2).contains("thuiszorg"));
     assert_eq!(gate.service.list("contact", 0, 10).await.unwrap().total, 1);
 
     // In "store" mode the upstream never sees a submission.
-    let store_only = config(&form_toml(""), SECRET, None);
-    let gate2 = Gate::start(service(&store_only, Store::memory()), Some(upstream)).await;
+    let store_only = config(&with_upstream(form_toml("")), SECRET, None);
+    let gate2 = Gate::start_with_proxy(service(&store_only, Store::memory()), &store_only).await;
     assert_eq!(
         post_form(&gate2.url("/contact"), &good(&aged_token(&store_only)))
             .await
