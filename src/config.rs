@@ -276,7 +276,7 @@ impl Default for LimitsConfig {
 pub enum StoreBackend {
     /// In-process; lost on restart, one gate only.
     Memory,
-    /// Redis standalone or Sentinel-fronted (`redis_url`).
+    /// One Redis server (`redis_url`); run it with AOF so receipts survive a restart.
     Redis,
     /// Redis Cluster (`redis_url` lists one or more seed nodes, comma-separated).
     RedisCluster,

@@ -542,6 +542,39 @@ async fn redis_outage_gives_typed_errors_and_store_recovers_when_redis_returns()
 }
 
 #[tokio::test]
+async fn hung_redis_gives_timeouts_not_hangs_and_store_recovers() {
+    let mut server = RedisServer::new();
+    let mut cfg = config(StoreBackend::Redis, Some(server.url()), "hung");
+    cfg.timeout = Duration::from_millis(500);
+    let store = Store::connect(&cfg).await.unwrap();
+    store.put_receipt("r", b"before", LONG).await.unwrap();
+
+    server.pause();
+    for _ in 0..2 {
+        let get = tokio::time::timeout(cfg.timeout * 4, store.get_receipt("r"))
+            .await
+            .expect("get returned within the store timeout");
+        assert!(matches!(get, Err(StoreError::Timeout)), "{get:?}");
+        let put = tokio::time::timeout(cfg.timeout * 4, store.put_session("s", b"x", LONG))
+            .await
+            .expect("put returned within the store timeout");
+        assert!(is_transient(&put), "{put:?}");
+    }
+
+    server.resume();
+    wait_until_reachable(&store).await;
+    // Late answers to the timed-out requests must not be mistaken for answers to new ones.
+    for i in 0..5u8 {
+        store.put_receipt("fresh", &[i], LONG).await.unwrap();
+        assert_eq!(store.get_receipt("fresh").await.unwrap(), Some(vec![i]));
+    }
+    assert_eq!(
+        store.get_receipt("r").await.unwrap().as_deref(),
+        Some(&b"before"[..])
+    );
+}
+
+#[tokio::test]
 async fn store_connects_while_redis_is_down_and_works_once_it_is_up() {
     let port = free_port(false);
     let cfg = config(
@@ -567,7 +600,7 @@ async fn store_connects_while_redis_is_down_and_works_once_it_is_up() {
 }
 
 #[tokio::test]
-async fn cluster_store_connects_while_cluster_is_down_and_fails_fast() {
+async fn cluster_store_connects_while_cluster_is_down_and_reports_it_unavailable() {
     let port = free_port(false);
     let cfg = config(
         StoreBackend::RedisCluster,
@@ -581,4 +614,149 @@ async fn cluster_store_connects_while_cluster_is_down_and_fails_fast() {
         .await
         .expect("put returned within the store timeout");
     assert!(is_transient(&put), "{put:?}");
+}
+
+#[tokio::test]
+async fn cluster_store_recovers_after_a_master_restarts() {
+    let mut cluster = RedisCluster::new();
+    let mut cfg = config(StoreBackend::RedisCluster, Some(cluster.url()), "restart");
+    cfg.timeout = Duration::from_millis(500);
+    let store = Store::connect(&cfg).await.unwrap();
+    // 30 receipts land on all three masters (a given master is missed with p ≈ 5e-6).
+    let ids: Vec<String> = (0..30).map(|i| format!("visitor-{i}")).collect();
+    for id in &ids {
+        store.put_receipt(id, b"x", LONG).await.unwrap();
+    }
+
+    cluster.nodes_mut()[0].stop();
+    let mut failed = 0;
+    for id in &ids {
+        let got = tokio::time::timeout(cfg.timeout * 4, store.get_receipt(id))
+            .await
+            .expect("get returned within the store timeout");
+        match got {
+            Ok(value) => assert_eq!(value.as_deref(), Some(&b"x"[..])),
+            Err(e) => {
+                assert!(e.is_transient(), "{e:?}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed > 0, "no receipt lived on the stopped master");
+
+    cluster.nodes_mut()[0].start();
+    cluster.wait_ok();
+    // Every key is writable again (the restarted master lost its data: no persistence).
+    for id in &ids {
+        let mut done = false;
+        for _ in 0..100 {
+            if store.put_receipt(id, b"y", LONG).await.is_ok() {
+                done = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(done, "{id} not writable 10 s after the master came back");
+        assert_eq!(
+            store.get_receipt(id).await.unwrap().as_deref(),
+            Some(&b"y"[..])
+        );
+    }
+}
+
+// ---- retention: which keys may live forever ----
+
+async fn exercise_every_operation(store: &Store) {
+    store.put_receipt("v", b"r", LONG).await.unwrap();
+    store
+        .put_form_entry("contact", &entry("e1", "contact", 1, Some("h")), LONG)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("e2", "contact", 2, Some("h2")), LONG)
+        .await
+        .unwrap();
+    store
+        .put_form_entry("contact", &entry("e2", "contact", 2, Some("h3")), LONG)
+        .await
+        .unwrap();
+    store.list_form_entries("contact", 0, 10).await.unwrap();
+    store.put_session("s", b"d", LONG).await.unwrap();
+    store.get_session("s", LONG).await.unwrap();
+    store.append_audit(b"deleted entry e1").await.unwrap();
+    store.hit_rate_limit("ip", LONG).await.unwrap();
+    store
+        .incr_counters("banner", "2026-11-22", &[("shown", 1)])
+        .await
+        .unwrap();
+    store
+        .add_unique("visitors", "2026-11-22", b"v")
+        .await
+        .unwrap();
+}
+
+/// Keys under `prefix` on the given nodes that have no TTL.
+fn keys_without_ttl(urls: &[String], prefix: &str) -> Vec<String> {
+    let mut forever = Vec::new();
+    let mut seen = 0;
+    for url in urls {
+        let client = ::redis::Client::open(url.as_str()).expect("client");
+        let mut conn = client.get_connection().expect("connect to a test node");
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(format!("{{{prefix}:*"))
+            .query(&mut conn)
+            .expect("KEYS");
+        for key in keys {
+            seen += 1;
+            let pttl: i64 = ::redis::cmd("PTTL")
+                .arg(&key)
+                .query(&mut conn)
+                .expect("PTTL");
+            if pttl == -1 {
+                forever.push(key);
+            }
+        }
+    }
+    assert!(
+        seen >= 10,
+        "expected the operations to create keys, saw {seen}"
+    );
+    forever.sort();
+    forever
+}
+
+fn expected_forever(prefix: &str) -> Vec<String> {
+    // No personal data: daily counters, a HyperLogLog, and the names of configured forms.
+    let mut keys = vec![
+        format!("{{{prefix}:ctr:banner:2026-11-22}}"),
+        format!("{{{prefix}:forms}}"),
+        format!("{{{prefix}:uniq:visitors:2026-11-22}}"),
+    ];
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn redis_keys_that_can_hold_personal_data_all_expire() {
+    let server = RedisServer::new();
+    let cfg = config(StoreBackend::Redis, Some(server.url()), "ttl");
+    let store = Store::connect(&cfg).await.unwrap();
+    exercise_every_operation(&store).await;
+    assert_eq!(
+        keys_without_ttl(&[server.url()], &cfg.key_prefix),
+        expected_forever(&cfg.key_prefix)
+    );
+}
+
+#[tokio::test]
+async fn cluster_keys_that_can_hold_personal_data_all_expire() {
+    let cluster = shared(&CLUSTER, RedisCluster::new);
+    let cfg = config(StoreBackend::RedisCluster, Some(cluster.url()), "ttl");
+    let store = Store::connect(&cfg).await.unwrap();
+    exercise_every_operation(&store).await;
+    let urls: Vec<String> = cluster.nodes().iter().map(RedisServer::url).collect();
+    assert_eq!(
+        keys_without_ttl(&urls, &cfg.key_prefix),
+        expected_forever(&cfg.key_prefix)
+    );
 }

@@ -14,7 +14,7 @@
 //! | `{p:ctr:<name>:<day>}` | hash field → count | none |
 //! | `{p:uniq:<name>:<day>}` | HyperLogLog | none |
 //! | `{p:sess:<id>}` | string | idle, refreshed on read |
-//! | `{p:audit}` | stream, field `e` | trimmed by MAXLEN/MINID |
+//! | `{p:audit}` | stream, field `e` | retention (refreshed); trimmed by MAXLEN/MINID |
 //! | `{p:rl:<key>}` | integer | window |
 //!
 //! Braces and `%` in caller-supplied parts are percent-encoded so a part can never end the hash

@@ -35,7 +35,8 @@ pub enum StoreError {
     /// for logs; it never contains stored data.
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// The operation did not finish within `store.timeout`.
+    /// The operation did not finish within `store.timeout`. For a write this does not say
+    /// whether it happened: Redis may still apply a command that was sent before the timeout.
     #[error("store operation timed out")]
     Timeout,
     /// The backend answered with something this version cannot read (wrong type, bad field).
@@ -131,7 +132,33 @@ impl Store {
                 Backend::Redis(Arc::new(redis::RedisStore::open(cfg)?))
             }
         };
-        Ok(Store { backend })
+        let store = Store { backend };
+        if !matches!(store.backend, Backend::Memory(_)) {
+            store.warm_up();
+        }
+        Ok(store)
+    }
+
+    /// Opens the connection in the background on the caller's runtime (for the server: the
+    /// main one, which lives as long as the process), so its driver task does not end up on
+    /// whichever worker happens to make the first call, and the log says early whether Redis
+    /// is reachable.
+    fn warm_up(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.clone();
+        runtime.spawn(async move {
+            let backend = store.backend_name();
+            match store.ping().await {
+                Ok(()) => tracing::info!(backend, "store reachable"),
+                Err(e) => tracing::warn!(
+                    backend,
+                    error = %e,
+                    "store not reachable yet; requests that need it get 503 until it is"
+                ),
+            }
+        });
     }
 
     /// `"memory"`, `"redis"` or `"redis_cluster"`, for logs and `/_gate/readyz`.

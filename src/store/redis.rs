@@ -516,15 +516,16 @@ impl RedisStore {
                     continue;
                 }
                 ids.sort();
-                // The set outlives expired entries (it expires with the longest-lived one),
-                // so keep only ids whose entry still exists.
+                // The set outlives expired entries (it expires with the longest-lived one) and
+                // can hold an id whose entry was replaced with another address by a racing
+                // write, so confirm each id against the entry itself.
                 let mut p = redis::pipe();
                 for id in &ids {
-                    p.exists(k.form_entry(&form, id));
+                    p.hget(k.form_entry(&form, id), "eh");
                 }
-                let alive: Vec<bool> = p.query_async(&mut c).await.map_err(map_err)?;
-                for (id, alive) in ids.into_iter().zip(alive) {
-                    if alive {
+                let current: Vec<Option<String>> = p.query_async(&mut c).await.map_err(map_err)?;
+                for (id, eh) in ids.into_iter().zip(current) {
+                    if eh.as_deref() == Some(email_hash) {
                         found.push((form.clone(), id));
                     }
                 }
@@ -681,6 +682,9 @@ impl RedisStore {
             .arg(&key)
             .arg("MINID")
             .arg(min_id)
+            .ignore()
+            // Once nothing was appended for a whole retention period, every entry is due.
+            .pexpire(&key, ms(self.audit_retention) as i64)
             .ignore();
         self.run(|mut c| async move {
             let (id,): (String,) = p.query_async(&mut c).await.map_err(map_err)?;

@@ -2,8 +2,8 @@
 //!
 //! * [`RedisServer`]: one standalone server in its own temp dir; [`RedisServer::stop`] and
 //!   [`RedisServer::start`] take it down and bring it back on the same port (outage tests).
-//! * [`RedisCluster`]: three cluster-enabled masters joined with
-//!   `redis-cli --cluster create … --cluster-replicas 0`, ready when every node reports
+//! * [`RedisCluster`]: three cluster-enabled masters, slots assigned with
+//!   `CLUSTER ADDSLOTSRANGE` and joined with `CLUSTER MEET`, ready when every node reports
 //!   `cluster_state:ok`.
 //!
 //! Servers are killed in `Drop`. The harness only ever talks to processes it started: ports are
@@ -189,9 +189,55 @@ impl RedisServer {
         panic!("redis-server on port {} not ready after 5 s", self.port);
     }
 
+    /// Runs `redis-cli -p <port> <args…>` against this server and returns its output; fails the
+    /// test if redis-cli fails or answers with an error.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .arg("-h")
+            .arg("127.0.0.1")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{}", install_hint("redis-cli", e)));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success() && !text.starts_with("ERR"),
+            "redis-cli {args:?} on port {}: {text}{}",
+            self.port,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered, like a
+    /// hung host. Undo with [`RedisServer::resume`].
+    pub fn pause(&mut self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&mut self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&mut self, sig: &str) {
+        let Some(child) = self.child.as_ref() else {
+            panic!("redis-server on port {} is not running", self.port);
+        };
+        let status = Command::new("kill")
+            .arg(sig)
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {sig} {} failed", child.id());
+    }
+
     /// Kills the server (SIGKILL, like a crash) and waits until it is gone. Idempotent.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused process is killed just the same by SIGKILL.
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -227,32 +273,27 @@ impl RedisCluster {
             nodes.push(RedisServer::spawn(port, true));
         }
         let cluster = RedisCluster { nodes };
-        let addrs: Vec<String> = cluster
-            .nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port))
-            .collect();
-        let out = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
-            .args(&addrs)
-            .arg("--cluster-replicas")
-            .arg("0")
-            .arg("--cluster-yes")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("{}", install_hint("redis-cli", e)));
-        assert!(
-            out.status.success(),
-            "redis-cli --cluster create failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // Slots and MEET by hand rather than `redis-cli --cluster create`, which polls once a
+        // second: this way the cluster is ready as soon as gossip has spread (~100 ms).
+        let ranges = [(0, 5460), (5461, 10922), (10923, 16383)];
+        for (i, (node, (first, last))) in cluster.nodes.iter().zip(ranges).enumerate() {
+            node.cli(&["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()]);
+            node.cli(&[
+                "CLUSTER",
+                "ADDSLOTSRANGE",
+                &first.to_string(),
+                &last.to_string(),
+            ]);
+        }
+        for other in &cluster.nodes[1..] {
+            cluster.nodes[0].cli(&["CLUSTER", "MEET", "127.0.0.1", &other.port.to_string()]);
+        }
         cluster.wait_ok();
         cluster
     }
 
-    fn wait_ok(&self) {
+    /// Waits (up to 10 s) until every node reports `cluster_state:ok`, e.g. after a restart.
+    pub fn wait_ok(&self) {
         for _ in 0..READY_ATTEMPTS * 2 {
             let all_ok = self.nodes.iter().all(|n| {
                 raw_command(n.port, "CLUSTER INFO").is_some_and(|r| r.contains("cluster_state:ok"))
