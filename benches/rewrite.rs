@@ -47,8 +47,25 @@ const TAIL: &str = "</article></main>\n<footer><p>&copy; Northfield Gazette</p><
 /// A deterministic page of about `target` bytes.
 fn page(target: usize) -> Vec<u8> {
     let words = [
-        "council", "riverside", "housing", "bridge", "market", "residents", "plans", "the", "and",
-        "of", "new", "cycle", "hall", "local", "business", "said", "would", "quarter", "year",
+        "council",
+        "riverside",
+        "housing",
+        "bridge",
+        "market",
+        "residents",
+        "plans",
+        "the",
+        "and",
+        "of",
+        "new",
+        "cycle",
+        "hall",
+        "local",
+        "business",
+        "said",
+        "would",
+        "quarter",
+        "year",
     ];
     let mut html = String::from(HEAD);
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -67,7 +84,9 @@ fn page(target: usize) -> Vec<u8> {
             para.push_str(&format!("<a href=\"/news/{n}/\">Read more</a>"));
         }
         if n % 5 == 0 {
-            para.push_str(&format!("<img src=\"/uploads/{n}.jpg\" alt=\"\" loading=\"lazy\">"));
+            para.push_str(&format!(
+                "<img src=\"/uploads/{n}.jpg\" alt=\"\" loading=\"lazy\">"
+            ));
         }
         para.push_str("</p>\n");
         if html.len() + para.len() + TAIL.len() > target && n > 1 {

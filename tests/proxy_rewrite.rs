@@ -35,7 +35,11 @@ fn decode(coding: Option<&str>, body: &[u8]) -> String {
 }
 
 fn assert_trackers_inert(page: &str) {
-    assert_eq!(page.matches("<script src=\"/_gate/banner.").count(), 1, "banner not injected once:\n{page}");
+    assert_eq!(
+        page.matches("<script src=\"/_gate/banner.").count(),
+        1,
+        "banner not injected once:\n{page}"
+    );
     assert!(
         !page.contains(" src=\"https://www.googletagmanager.com"),
         "live GA loader:\n{page}"

@@ -127,28 +127,17 @@ async fn submit(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         Ok(body) => body,
         Err(outcome) => {
             route.service.count(form, outcome.code()).await;
-            return refuse(
-                &route.service,
-                form,
-                Refusal {
-                    outcome,
-                    typed: None,
-                },
-                json,
-            );
+            return refuse(&route.service, form, Refusal::bare(outcome), json);
         }
     };
     let visitor = route.service.privacy().visitor(&req);
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let ip = visitor.anonymized_ip.to_string();
-    match route
+    let content_type = req.headers().get(header::CONTENT_TYPE);
+    let content_type = content_type.and_then(|v| v.to_str().ok());
+    let (ip, country) = (visitor.anonymized_ip.to_string(), visitor.country.clone());
+    let result = route
         .service
-        .capture(form, content_type, &body, &ip, visitor.country.clone())
-        .await
-    {
+        .capture(form, content_type, &body, &ip, country);
+    match result.await {
         Err(refusal) => refuse(&route.service, form, refusal, json),
         Ok(stored) => {
             notify(form, &stored);

@@ -71,7 +71,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn bare(outcome: Outcome) -> Self {
+    /// A refusal before anything the visitor typed could be read.
+    pub fn bare(outcome: Outcome) -> Self {
         Self {
             outcome,
             typed: None,
