@@ -126,6 +126,99 @@ fn bench(c: &mut Criterion) {
             b.iter(|| rewrite(&rw, black_box(input), Coding::Gzip))
         });
     }
+    // The reference harness's own pages, when given (kept with KEEP_WORKDIR=1 from
+    // ../shared/bench/proxy-anchor.sh): CG_BENCH_PAGES=/path/to/www
+    if let Some(dir) = std::env::var_os("CG_BENCH_PAGES") {
+        for name in ["p2k", "p60k", "p500k"] {
+            let Ok(input) = std::fs::read(std::path::Path::new(&dir).join(format!("{name}.html")))
+            else {
+                continue;
+            };
+            group.throughput(Throughput::Bytes(input.len() as u64));
+            group.bench_with_input(
+                BenchmarkId::new("anchor_identity", name),
+                &input,
+                |b, input| b.iter(|| rewrite(&rw, black_box(input), Coding::Identity)),
+            );
+        }
+    }
+    // Floors for comparison: lol_html alone injecting one tag, and lol_html with our selectors
+    // but handlers that do nothing.
+    {
+        let (name, input) = ("60k", page(60 * 1024));
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("floor_lolhtml_inject_only", name),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(input.len() + 200);
+                    let mut r = lol_html::HtmlRewriter::new(
+                        lol_html::Settings::new().append_element_content_handler(
+                            lol_html::element!("head", |el| {
+                                el.prepend(
+                                    "<script src=x></script>",
+                                    lol_html::html_content::ContentType::Html,
+                                );
+                                Ok(())
+                            }),
+                        ),
+                        |c: &[u8]| out.extend_from_slice(c),
+                    );
+                    for chunk in input.chunks(16 * 1024) {
+                        r.write(chunk).unwrap();
+                    }
+                    r.end().unwrap();
+                    out.len()
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("floor_lolhtml_noop_selectors", name),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(input.len() + 200);
+                    let mut r = lol_html::HtmlRewriter::new(
+                        lol_html::Settings::new()
+                            .append_element_content_handler(lol_html::element!(
+                                "head",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::element!("script", |_el| Ok(
+                                ()
+                            )))
+                            .append_element_content_handler(lol_html::text!("script", |_el| Ok(())))
+                            .append_element_content_handler(lol_html::element!(
+                                "img, iframe, source",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::element!(
+                                "link[href]",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::text!("noscript", |_el| Ok(
+                                ()
+                            )))
+                            .append_element_content_handler(lol_html::element!(
+                                "body",
+                                |_el| Ok(())
+                            ))
+                            .append_element_content_handler(lol_html::element!(
+                                "title, meta, base, style, template",
+                                |_el| Ok(())
+                            )),
+                        |c: &[u8]| out.extend_from_slice(c),
+                    );
+                    for chunk in input.chunks(16 * 1024) {
+                        r.write(chunk).unwrap();
+                    }
+                    r.end().unwrap();
+                    out.len()
+                })
+            },
+        );
+    }
     group.finish();
 }
 

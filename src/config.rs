@@ -486,7 +486,7 @@ impl TrackersConfig {
 
 /// `[consent]`: banner texts, categories, cookie lifetime, policy revision.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ConsentConfig {
     /// Revision of the privacy/cookie policy. Raising it makes every earlier consent cookie
     /// invalid, so every visitor is asked again. Default 1.
@@ -533,7 +533,6 @@ impl Default for ConsentConfig {
 /// `[[consent.categories]]`: a category the operator adds, e.g. embedded video. Which vendors
 /// belong to it is said in `[trackers]` (the vendor's category); this gives it a name and purpose.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ConsentCategoryConfig {
     /// Identifier, lower-case `a-z0-9_`, 1–24 characters; not necessary/analytics/marketing.
     pub id: String,
@@ -1264,12 +1263,14 @@ mod tests {
         );
         assert_eq!(config.consent.policy_revision, 1);
         let err = Config::from_toml(
-            "[upstream]\nurl = \"http://x\"\n[consent]\ncookie_lifetime = \"2years\"\nprivacy_statement_url = \"privacy\"\n[consent.texts.nl]\ntitel = \"x\"\n[[consent.categories]]\nid = \"marketing\"\nname = { nl = \"M\" }\ndescription = { nl = \"M\", en = \"M\" }\n",
+            "[upstream]\nurl = \"http://x\"\n[consent]\ncookie_lifetime = \"2years\"\ncookie_lifetme = \"1d\"\nprivacy_statement_url = \"privacy\"\n[consent.texts.nl]\ntitel = \"x\"\n[[consent.categories]]\nid = \"marketing\"\nnmae = \"x\"\nname = { nl = \"M\" }\ndescription = { nl = \"M\", en = \"M\" }\n",
             &env(&[SECRET]),
         )
         .unwrap_err();
         let keys = keys_of(err);
         for expected in [
+            "consent.cookie_lifetme",
+            "consent.categories.0.nmae",
             "consent.cookie_lifetime",
             "consent.privacy_statement_url",
             "consent.texts.nl.titel",

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::config::{ConfigError, TrackersConfig, VendorConfig};
 
@@ -150,6 +150,9 @@ pub struct Catalogue {
     /// Every inline signature of every vendor; pattern index → vendor index.
     /// `None` only if the automaton could not be built (it is a few dozen literals).
     signatures: Option<AhoCorasick>,
+    /// Every host and loader-path literal: a URL containing none of them (and nothing a browser
+    /// would decode first) cannot match, which spares parsing the many first-party URLs.
+    url_prefilter: Option<AhoCorasick>,
     signature_vendor: Vec<usize>,
 }
 
@@ -294,13 +297,30 @@ impl Catalogue {
         let signatures = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A few dozen short literals: a full DFA is small and the fastest to scan with.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| tracing::error!("inline tracker signatures unusable: {e}"))
+            .ok();
+        let literals: Vec<&str> = vendors
+            .iter()
+            .flat_map(|v| {
+                v.hosts
+                    .iter()
+                    .map(|h| h.host.as_str())
+                    .chain(v.paths.iter().map(|p| p.path_suffix.as_str()))
+            })
+            .collect();
+        let url_prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&literals)
             .ok();
         Self {
             vendors,
             signatures,
             signature_vendor,
+            url_prefilter,
         }
     }
 
@@ -317,6 +337,17 @@ impl Catalogue {
     /// The vendor a URL (as written in an attribute: may be relative, scheme-relative,
     /// protocol-less or entity-encoded) would contact, if any.
     pub fn vendor_for_url(&self, url: &str) -> Option<&Vendor> {
+        // Characters after which the text a browser uses differs from the literal text.
+        let disguised = url
+            .bytes()
+            .any(|b| matches!(b, b'&' | b'%' | b'\\' | b'\t' | b'\n' | b'\r'));
+        if !disguised {
+            if let Some(prefilter) = &self.url_prefilter {
+                if !prefilter.is_match(url) {
+                    return None;
+                }
+            }
+        }
         let parsed = ParsedUrl::parse(url)?;
         let mut best: Option<((usize, usize), &Vendor)> = None;
         if let Some(host) = &parsed.host {
@@ -602,6 +633,19 @@ mod tests {
                 "https:\\\\www.google-analytics.com\\analytics.js",
                 "google_analytics",
             ),
+            (
+                "https://www.google%2Danalytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://www.google-ana\tlytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://WWW.GOOGLETAGMANAGER.COM/gtm.js?id=GTM-1",
+                "google_tag_manager",
+            ),
+            ("/GTM.JS?ID=GTM-X", "google_tag_manager"),
         ] {
             assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
         }

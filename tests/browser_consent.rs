@@ -19,6 +19,7 @@ use browser::{Browser, ENTER, SPACE, TAB};
 use consentgate::config::Config;
 use consentgate::consent::{self, ConsentService};
 use consentgate::keys::Keys;
+use consentgate::rewrite::{rewrite_document, RewriteSettings, Rewriter};
 use consentgate::store::Store;
 use consentgate::trackers::Catalogue;
 use serde_json::json;
@@ -73,7 +74,21 @@ struct Site {
     _server: actix_web::dev::ServerHandle,
 }
 
-async fn page(req: HttpRequest, svc: web::Data<ConsentService>) -> HttpResponse {
+async fn page(
+    req: HttpRequest,
+    svc: web::Data<ConsentService>,
+    rw: web::Data<Rewriter>,
+) -> HttpResponse {
+    let demo_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-site");
+    if let Some(file) = ["/site.js", "/site.css"].iter().find(|f| req.path() == **f) {
+        let body = std::fs::read(demo_dir.join(&file[1..])).expect("demo asset");
+        let ctype = if file.ends_with(".js") {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
+        return HttpResponse::Ok().content_type(ctype).body(body);
+    }
     let lang = if req.path().starts_with("/en") {
         "en"
     } else {
@@ -85,9 +100,14 @@ async fn page(req: HttpRequest, svc: web::Data<ConsentService>) -> HttpResponse 
     } else {
         ""
     };
-    let html = PAGE
-        .replace("{LANG}", lang)
-        .replace("{HEAD}", &format!("{gpc}{}", svc.head_html()));
+    let html = if req.path() == "/demo" {
+        // The demo site's real tracker snippets through the real rewriter.
+        let original = std::fs::read(demo_dir.join("index.html")).expect("demo page");
+        String::from_utf8(rewrite_document(&rw, &original)).expect("utf-8")
+    } else {
+        PAGE.replace("{LANG}", lang)
+            .replace("{HEAD}", &format!("{gpc}{}", svc.head_html()))
+    };
     let policy = svc.wire_policy(&req);
     let host = req.connection_info().host().to_owned();
     let mut res = HttpResponse::Ok();
@@ -110,9 +130,17 @@ async fn start_site(store: Store) -> Site {
         ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
             .expect("consent service"),
     );
+    let rw = web::Data::new(Rewriter::new(
+        Arc::new(Catalogue::builtin()),
+        RewriteSettings {
+            inject_head_html: svc.head_html(),
+            ..RewriteSettings::default()
+        },
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(svc.clone())
+            .app_data(rw.clone())
             .configure(consent::configure)
             .default_service(web::get().to(page))
     })
@@ -141,12 +169,16 @@ impl Fixture {
     }
 
     async fn with_store(lang: &str, store: Store) -> Option<Fixture> {
+        Self::build(lang, store, &[]).await
+    }
+
+    async fn build(lang: &str, store: Store, args: &[&str]) -> Option<Fixture> {
         if !browser::available() {
             return None;
         }
         let sink = Sink::start().await;
         let site = start_site(store).await;
-        let b = Browser::start(sink.addr, lang).await;
+        let b = Browser::start_with(sink.addr, lang, args).await;
         Some(Fixture { site, sink, b })
     }
 
@@ -430,7 +462,74 @@ async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
         );
         f.b.screenshot(&format!("banner-{short}-layer2-360px.png"))
             .await;
+        // 200 % zoom of a 1280×900 window leaves a 640×450 CSS-pixel viewport: the settings
+        // layer must fit in it (scrolling inside the banner), so every control stays reachable.
+        f.b.client.set_window_size(640, 450).await.expect("resize");
+        f.b.wait_js("window.innerWidth <= 640").await;
+        assert_eq!(
+            f.b.js("var b=document.querySelector('#cg-banner').getBoundingClientRect(); return b.top >= 0 && b.bottom <= window.innerHeight + 1").await,
+            json!(true)
+        );
+        f.b.js("document.querySelector('#cg-banner button[data-a=reject]').scrollIntoView()")
+            .await;
+        f.b.click("#cg-banner button[data-a=reject]").await;
+        f.b.wait_js("document.querySelector('#cg-banner').hidden")
+            .await;
     }
+}
+
+#[actix_web::test]
+async fn reduced_motion_turns_the_slide_in_off() {
+    let Some(f) = Fixture::build("nl", Store::memory(), &["--force-prefers-reduced-motion"]).await
+    else {
+        return;
+    };
+    f.open("/").await;
+    assert_eq!(
+        f.b.js("return matchMedia('(prefers-reduced-motion: reduce)').matches")
+            .await,
+        json!(true)
+    );
+    assert_eq!(
+        f.b.js("return getComputedStyle(document.querySelector('#cg-banner')).animationName")
+            .await,
+        json!("none")
+    );
+    let Some(g) = Fixture::new("nl").await else {
+        return;
+    };
+    g.open("/").await;
+    assert_eq!(
+        g.b.js("return getComputedStyle(document.querySelector('#cg-banner')).animationName")
+            .await,
+        json!("cg-in")
+    );
+}
+
+#[actix_web::test]
+async fn escape_closes_a_reopened_banner_and_returns_focus_to_the_control() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/").await;
+    // Before a decision Escape does not make the question go away unanswered.
+    f.b.press(browser::ESCAPE).await;
+    assert_eq!(
+        f.b.js("return document.querySelector('#cg-banner').hidden")
+            .await,
+        json!(false)
+    );
+    f.b.click("#cg-banner button[data-a=reject]").await;
+    f.b.wait_js("document.querySelector('#cg-banner').hidden")
+        .await;
+    f.b.click("#cg-reopen").await;
+    f.b.wait_js("!document.querySelector('#cg-banner').hidden")
+        .await;
+    f.b.press(browser::ESCAPE).await;
+    f.b.wait_js(
+        "document.querySelector('#cg-banner').hidden && document.activeElement.id === 'cg-reopen'",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -491,5 +590,47 @@ async fn global_privacy_control_is_shown_as_a_refusal_of_marketing() {
         f.b.js("return document.querySelector('#cg-banner .cg-n')")
             .await,
         json!(null)
+    );
+}
+
+#[actix_web::test]
+async fn demo_page_through_the_rewriter_stays_inert_until_consent_and_wakes_per_category() {
+    let Some(f) = Fixture::new("nl").await else {
+        return;
+    };
+    f.open("/demo").await;
+    // The site's own script still runs; no tracker was contacted.
+    f.b.wait_js("document.getElementById('site-js-ran').textContent === 'ja'")
+        .await;
+    settle().await;
+    assert!(
+        trackers(&f.sink).is_empty(),
+        "before a decision: {:?}",
+        trackers(&f.sink)
+    );
+
+    f.b.click("#cg-banner button[data-a=settings]").await;
+    f.b.click("input[name=cg-cat][value=analytics]").await;
+    f.b.click("#cg-banner button[data-a=save]").await;
+    f.b.wait_js(
+        "window.__gtmLoaded === 1 && window.__gtagLoaded === 1 && window.__hotjarLoaded === 1",
+    )
+    .await;
+    settle().await;
+    assert!(
+        f.sink.hits_to(MARKETING).is_empty(),
+        "marketing reached: {:?}",
+        f.sink.hits_to(MARKETING)
+    );
+
+    f.b.click("#cg-reopen").await;
+    f.b.click("#cg-banner button[data-a=accept]").await;
+    f.b.wait_js("window.__fbLoaded >= 1").await;
+    assert!(!f.sink.hits_to(MARKETING).is_empty());
+    // Granting more did not run the analytics tags a second time.
+    assert_eq!(
+        f.b.js("return [window.__gtmLoaded, window.__gtagLoaded, window.__hotjarLoaded]")
+            .await,
+        json!([1, 1, 1])
     );
 }

@@ -1,9 +1,5 @@
 //! End to end: the demo site (real tracker snippets) behind the gate, in headless Chromium,
 //! with every tracker host routed to the loopback sink.
-//!
-//! GATE-DEPENDENT: these need the server to mount `consent::configure`, inject
-//! `ConsentService::head_html()` through the rewriter and apply the wire policy. Until the
-//! server does, they are ignored; run them with `cargo test --test browser_gate -- --ignored`.
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -26,13 +22,15 @@ async fn settle() {
 }
 
 #[actix_web::test]
-#[ignore = "gate-dependent: needs the server to mount consent and inject the banner"]
 async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_withdrawal() {
     if !browser::available() {
         return;
     }
     let demo = consentgate::server::demo::serve_demo_site().expect("demo site");
-    let config = gate::config(&format!("http://{}", demo.addr), "");
+    let config = gate::config(
+        &format!("http://{}", demo.addr),
+        "[consent]\nprivacy_statement_url = \"/privacy.html\"\n",
+    );
     let running = gate::start(config).await;
     let sink = Sink::start().await;
     let b = Browser::start(sink.addr, "nl").await;
@@ -51,6 +49,13 @@ async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_wi
         trackers(&sink).is_empty(),
         "before a decision: {:?}",
         trackers(&sink)
+    );
+
+    b.screenshot("gate-demo-nl-layer1.png").await;
+    assert_eq!(
+        b.js("return document.querySelector('#cg-banner a').getAttribute('href')")
+            .await,
+        json!("/privacy.html")
     );
 
     // Analytics only: analytics hosts are contacted, marketing hosts never.

@@ -104,7 +104,7 @@ fn consent_cookie(set_cookies: &[String]) -> String {
 }
 
 async fn decision_is_recorded_and_withdrawal_extends_the_history(store: Store) {
-    let gate = start(store).await;
+    let gate = start(store.clone()).await;
     let (status, cookies, body) = gate
         .post(
             json!({"action": "accept_all", "language": "nl", "texts_hash": gate.nl_hash}),
@@ -164,6 +164,24 @@ async fn decision_is_recorded_and_withdrawal_extends_the_history(store: Store) {
         .map(|r| &r["action"])
         .collect();
     assert_eq!(actions, vec![&json!("accept_all"), &json!("withdraw")]);
+
+    // Daily counters by action and category (no personal data).
+    let now = time::OffsetDateTime::now_utc();
+    let day = format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let counters = store
+        .read_counters("consent", &[day])
+        .await
+        .expect("counters");
+    let c = &counters[0];
+    assert_eq!(c.get("action:accept_all"), Some(&1), "{c:?}");
+    assert_eq!(c.get("action:withdraw"), Some(&1), "{c:?}");
+    assert_eq!(c.get("granted:marketing"), Some(&1), "{c:?}");
+    assert_eq!(c.get("refused:marketing"), Some(&1), "{c:?}");
 }
 
 #[actix_web::test]

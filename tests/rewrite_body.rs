@@ -290,3 +290,39 @@ fn output_is_the_same_on_every_run() {
     );
     assert_eq!(a, b);
 }
+
+#[test]
+fn noscript_past_the_memory_limit_passes_through_whole() {
+    let rw = Rewriter::new(
+        Arc::new(Catalogue::builtin()),
+        RewriteSettings {
+            inject_head_html: INJECT.to_owned(),
+            max_memory: 16 * 1024,
+            ..RewriteSettings::default()
+        },
+    );
+    let huge = "y".repeat(100_000);
+    let page = format!(
+        "<html><head></head><body><noscript><p>before</p><img data-x=\"{huge}\" src=\"/a.gif\"><p>after</p></noscript><img src=\"https://www.facebook.com/tr?id=1\"><p>end</p></body></html>"
+    );
+    for chunk in [7, 4096, 1 << 20] {
+        let out = run(
+            &rw,
+            Coding::Identity,
+            Coding::Identity,
+            None,
+            page.as_bytes(),
+            chunk,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(&huge) && text.contains("<p>after</p></noscript>"),
+            "chunk {chunk}"
+        );
+        assert!(text.ends_with("<p>end</p></body></html>"), "chunk {chunk}");
+        assert!(
+            text.contains(r#"data-cg-src="https://www.facebook.com/tr?id=1""#),
+            "chunk {chunk}: rewriting resumes after the noscript"
+        );
+    }
+}

@@ -245,4 +245,28 @@ mod tests {
         assert_ne!(a.js.name, b.js.name);
         assert!(String::from_utf8_lossy(&b.js.body).contains("Cookies, briefly"));
     }
+
+    #[test]
+    fn operator_category_gets_a_switch_with_its_vendors() {
+        let (config, _) = crate::config::Config::from_toml(
+            "[upstream]\nurl = \"http://x\"\n[trackers.categories]\nhotjar = \"recordings\"\n\
+             [[consent.categories]]\nid = \"recordings\"\n\
+             name = { nl = \"Sessie-opnames\", en = \"Session recordings\" }\n\
+             description = { nl = \"Opnames van muisbewegingen.\", en = \"Recordings of mouse movements.\" }\n",
+            &std::collections::BTreeMap::from([(
+                crate::config::ENV_SECRET.to_owned(),
+                "0123456789abcdef0123456789abcdef-test".to_owned(),
+            )]),
+        )
+        .unwrap();
+        let catalogue = Catalogue::from_config(&config.trackers).unwrap();
+        let b = Bundle::build(&config.consent, &catalogue).unwrap();
+        assert_eq!(b.optional, vec!["analytics", "marketing", "recordings"]);
+        let js = String::from_utf8_lossy(&b.js.body);
+        assert!(js.contains("Sessie-opnames") && js.contains("Session recordings"));
+        assert!(
+            js.contains(r#""cat":"recordings""#),
+            "hotjar listed under its category"
+        );
+    }
 }

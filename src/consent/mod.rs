@@ -7,6 +7,7 @@
 mod banner;
 mod cookie;
 mod model;
+mod record;
 mod routes;
 mod wire;
 
@@ -18,6 +19,7 @@ use actix_web::HttpRequest;
 pub use banner::{category_id, Bundle, BundleError};
 pub use cookie::{ConsentCookie, CookieCodec, CookieRejection, COOKIE_NAME};
 pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt};
+pub use record::{OwnRecord, RecordContext, RecordError, Recorded};
 pub use routes::configure;
 pub use wire::WirePolicy;
 

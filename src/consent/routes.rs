@@ -3,14 +3,12 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use cookie::{Cookie, SameSite};
 use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::model::{Action, DecisionError, DecisionRequest, Receipt};
-use super::{now_secs, ConsentCookie, ConsentService, COOKIE_NAME};
+use super::record::{RecordContext, RecordError, Recorded};
+use super::{ConsentService, COOKIE_NAME};
 use crate::privacy::Privacy;
 use crate::store::StoreError;
 
@@ -68,11 +66,12 @@ impl ConsentHttpError {
     }
 }
 
-impl From<StoreError> for ConsentHttpError {
-    fn from(e: StoreError) -> Self {
+impl From<RecordError> for ConsentHttpError {
+    fn from(e: RecordError) -> Self {
         match e {
-            StoreError::Corrupt(_) => Self::Corrupt,
-            _ => Self::StoreDown,
+            RecordError::Decision(d) => Self::Decision(d),
+            RecordError::Store(StoreError::Corrupt(_)) | RecordError::Corrupt => Self::Corrupt,
+            RecordError::Store(_) => Self::StoreDown,
         }
     }
 }
@@ -232,121 +231,49 @@ async fn record(
     svc: &ConsentService,
     request: DecisionRequest,
 ) -> Result<HttpResponse> {
-    let decision = request.validate(&svc.bundle.optional, |lang| {
-        svc.bundle.texts_hash.get(lang).cloned()
-    })?;
     let visitor = req.app_data::<web::Data<Privacy>>().map(|p| p.visitor(req));
-    // A returning visitor keeps their id so all their decisions form one history.
-    let id = super::request_cookie(req, COOKIE_NAME)
-        .and_then(|c| svc.codec.verify(&c).ok())
-        .map(|c| c.id)
-        .unwrap_or_else(new_id);
-    let now = time::OffsetDateTime::now_utc();
-    let receipt = Receipt {
-        id: id.clone(),
-        time: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        action: decision.action,
-        granted: decision.granted.clone(),
-        refused: decision.refused.clone(),
-        policy_revision: svc.revision,
-        language: decision.language.clone(),
-        texts_hash: decision.texts_hash.clone(),
+    let ctx = RecordContext {
+        previous_cookie: super::request_cookie(req, COOKIE_NAME),
         country: visitor.as_ref().and_then(|v| v.country.clone()),
         gpc: req
             .headers()
             .get("sec-gpc")
             .is_some_and(|v| v.as_bytes() == b"1"),
+        https: visitor
+            .map(|v| v.https)
+            .unwrap_or_else(|| req.connection_info().scheme() == "https"),
     };
-    let bytes = serde_json::to_vec(&receipt).map_err(|_| ConsentHttpError::Corrupt)?;
-    svc.store.put_receipt(&id, &bytes, svc.receipt_ttl).await?;
-    count(svc, &receipt, now).await;
-
-    let https = visitor
-        .map(|v| v.https)
-        .unwrap_or_else(|| req.connection_info().scheme() == "https");
-    let value = svc.codec.encode(&ConsentCookie {
-        id: id.clone(),
-        granted: receipt.granted.clone(),
-        revision: svc.revision,
-        issued: now_secs(),
-    });
-    let cookie = Cookie::build((COOKIE_NAME, value))
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(svc.lifetime.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .same_site(SameSite::Lax)
-        .secure(https)
-        .build();
+    let Recorded { receipt, cookie } = svc.record(request, ctx).await?;
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CACHE_CONTROL, "no-store"));
     res.append_header((header::SET_COOKIE, cookie.to_string()));
     // Tracker cookies sent with this request that the new decision does not cover go now.
     let wire = super::WirePolicy::new(svc.catalogue.clone(), receipt.granted.clone(), req);
-    let host = req.connection_info().host().to_owned();
-    for del in wire.deletions(&host) {
-        res.append_header((header::SET_COOKIE, del.to_string()));
+    for value in wire.deletion_headers(req.connection_info().host()) {
+        res.append_header((header::SET_COOKIE, value));
     }
     Ok(res.json(DecisionResponse {
-        id: &id,
+        id: &receipt.id,
         action: receipt.action,
         granted: &receipt.granted,
         refused: &receipt.refused,
-        policy_revision: svc.revision,
+        policy_revision: receipt.policy_revision,
     }))
-}
-
-/// Daily counters; a failure here must not undo a stored decision, so it is only logged.
-async fn count(svc: &ConsentService, r: &Receipt, now: time::OffsetDateTime) {
-    let day = format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let mut fields: Vec<String> = vec![format!("action:{}", r.action.as_str())];
-    fields.extend(r.granted.iter().map(|c| format!("granted:{c}")));
-    fields.extend(r.refused.iter().map(|c| format!("refused:{c}")));
-    if let Some(c) = &r.country {
-        fields.push(format!("country:{c}"));
-    }
-    let pairs: Vec<(&str, i64)> = fields.iter().map(|f| (f.as_str(), 1)).collect();
-    if let Err(e) = svc.store.incr_counters("consent", &day, &pairs).await {
-        tracing::warn!(error = %e, "consent counters not updated");
-    }
-}
-
-fn new_id() -> String {
-    let bytes: [u8; 16] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 async fn get_consent(req: HttpRequest) -> Result<HttpResponse> {
     let svc = service(&req);
-    let cookie = super::request_cookie(&req, COOKIE_NAME)
-        .and_then(|c| svc.codec.verify(&c).ok())
-        .ok_or(ConsentHttpError::NoConsent)?;
-    let parse =
-        |b: Vec<u8>| serde_json::from_slice::<Receipt>(&b).map_err(|_| ConsentHttpError::Corrupt);
-    let current = match svc.store.get_receipt(&cookie.id).await? {
-        Some(b) => Some(parse(b)?),
-        None => None,
-    };
-    let history = svc
-        .store
-        .receipt_history(&cookie.id)
+    let cookie = super::request_cookie(&req, COOKIE_NAME).ok_or(ConsentHttpError::NoConsent)?;
+    let record = svc
+        .own_record(&cookie)
         .await?
-        .into_iter()
-        .map(parse)
-        .collect::<Result<Vec<_>>>()?;
-    if current.is_none() && history.is_empty() {
-        return Err(ConsentHttpError::NoConsent);
-    }
+        .ok_or(ConsentHttpError::NoConsent)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(RecordResponse { current, history }))
+        .json(RecordResponse {
+            current: record.current,
+            history: record.history,
+        }))
 }
 
 async fn banner_asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse> {

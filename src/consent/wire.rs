@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use actix_web::http::header::HeaderValue;
 use actix_web::HttpRequest;
 use cookie::Cookie;
 
@@ -84,6 +85,18 @@ impl WirePolicy {
             }
         }
         out
+    }
+}
+
+impl WirePolicy {
+    /// [`Self::deletions`] as `Set-Cookie` header values, ready for the proxy's response.
+    pub fn deletion_headers(&self, request_host: &str) -> Vec<HeaderValue> {
+        self.deletions(request_host)
+            .iter()
+            // Names come from the request's own Cookie header, so they are valid header text;
+            // anything that is not is skipped rather than failing the page.
+            .filter_map(|c| HeaderValue::from_str(&c.to_string()).ok())
+            .collect()
     }
 }
 

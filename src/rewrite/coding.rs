@@ -53,13 +53,18 @@ pub fn coding_from_header(content_encoding: Option<&str>) -> Option<Coding> {
 /// What to send a client with this `Accept-Encoding`: the acceptable coding with the highest
 /// q-value, ties broken gzip > br > deflate (gzip at level 1 costs the least CPU per byte);
 /// identity when nothing else is acceptable or the header is absent.
+///
+/// For an upstream that sent identity, the proxy may well keep identity instead: compressing
+/// costs more CPU per page than the rewrite itself (see benches/README.md), and the origin chose
+/// not to compress.
 pub fn negotiate(accept_encoding: Option<&str>) -> Coding {
     let Some(header) = accept_encoding else {
         return Coding::Identity;
     };
     let mut best = (Coding::Identity, 0u16, 0u8);
-    let mut star: Option<u16> = None;
-    let mut seen = [false; 3];
+    // `*` stands for any coding not listed by name; only gzip matters for that fallback.
+    let mut star = 0u16;
+    let mut gzip_listed = false;
     for item in header.split(',') {
         let mut parts = item.split(';');
         let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -72,27 +77,24 @@ pub fn negotiate(accept_encoding: Option<&str>) -> Coding {
             }
         }
         let (coding, rank) = match name.as_str() {
-            "gzip" | "x-gzip" => (Coding::Gzip, 3),
+            "gzip" | "x-gzip" => {
+                gzip_listed = true;
+                (Coding::Gzip, 3)
+            }
             "br" => (Coding::Brotli, 2),
             "deflate" => (Coding::Deflate, 1),
             "*" => {
-                star = Some(q);
+                star = q;
                 continue;
             }
             _ => continue,
         };
-        seen[rank as usize - 1] = true;
         if q > 0 && (q, rank) > (best.1, best.2) {
             best = (coding, q, rank);
         }
     }
-    if best.1 == 0 {
-        if let Some(q) = star.filter(|&q| q > 0) {
-            if !seen[2] {
-                return Coding::Gzip;
-            }
-            let _ = q;
-        }
+    if star > 0 && !gzip_listed && (star, 3) > (best.1, best.2) {
+        return Coding::Gzip;
     }
     best.0
 }

@@ -28,6 +28,8 @@ pub(crate) struct Ctx {
 /// Parsed once per gate: lol_html compiles them into each rewriter.
 pub(crate) struct Selectors {
     script: Selector,
+    /// Scripts whose text can matter: lol_html decodes text only for these.
+    script_text: Selector,
     urls: Selector,
     link: Selector,
     noscript: Selector,
@@ -42,13 +44,15 @@ impl Selectors {
         let p = |s: &str| s.parse::<Selector>().expect("constant selector");
         Selectors {
             script: p("script"),
-            urls: p("img, iframe, source"),
+            script_text: p("script:not([src]):not([type=\"application/ld+json\"])"),
+            urls: p("img, iframe, source, embed, video, audio, track, input[src]"),
             link: p("link[href]"),
             noscript: p("noscript"),
             head: p("head"),
             body: p("body"),
             // Head content that can open a document whose <head> and <body> tags are omitted.
-            early: p("title, meta, base, style, template"),
+            // Not <meta>: a <meta charset> should stay first, and pages carry dozens of metas.
+            early: p("title, base, style, template"),
         }
     }
 }
@@ -94,13 +98,24 @@ struct PendingScript {
 
 /// A nested rewriter for the content of a `<noscript>` (plain text to lol_html).
 struct NoscriptPass {
-    rewriter: PageRewriter,
+    /// `None` once it failed: lol_html panics if a failed rewriter is used again.
+    rewriter: Option<PageRewriter>,
     out: Arc<Mutex<Vec<u8>>>,
     state: Shared,
 }
 
+/// An inert inline script read only to report it (`consentgate scan`).
+struct InertScript {
+    text: String,
+    offset: usize,
+    original_type: String,
+}
+
 pub(crate) struct PassState {
     pub injected: bool,
+    /// Also report trackers in scripts a browser will not run (scan mode; costs text decoding).
+    pub scan: bool,
+    inert: Option<InertScript>,
     pub tail: InputTail,
     pub findings: Vec<RawFinding>,
     pub encoding: &'static Encoding,
@@ -124,6 +139,8 @@ impl PassState {
     pub fn new(encoding: &'static Encoding) -> Shared {
         Arc::new(Mutex::new(PassState {
             injected: false,
+            scan: false,
+            inert: None,
             tail: InputTail::default(),
             findings: Vec::new(),
             encoding,
@@ -165,18 +182,20 @@ pub(crate) fn build(
         let (c1, s1, c2, s2) = (ctx.clone(), state.clone(), ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.script.clone()),
-            ElementContentHandlers::default()
-                .element(move |el: &mut Element<'_, '_>| {
-                    on_script(&c1, &s1, el, noscript);
-                    Ok(())
-                })
-                .text(move |chunk: &mut TextChunk<'_>| {
-                    on_script_text(&c2, &s2, chunk);
-                    Ok(())
-                }),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                on_script(&c1, &s1, el, noscript);
+                Ok(())
+            }),
+        ));
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.script_text.clone()),
+            ElementContentHandlers::default().text(move |chunk: &mut TextChunk<'_>| {
+                on_script_text(&c2, &s2, chunk);
+                Ok(())
+            }),
         ));
     }
-    // <img>, <iframe>, <source>
+    // <img>, <iframe>, <source> and the rarer embeds that fetch their src
     {
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
@@ -370,7 +389,8 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
         st.injected = true;
         el.before(&ctx.inject_head_html, ContentType::Html);
     }
-    if let Some(src) = src.as_deref().filter(|s| !s.trim().is_empty()) {
+    // A script with a src attribute (even an empty one) never runs its text.
+    if let Some(src) = src.as_deref() {
         let Some(vendor) = ctx.catalogue.vendor_for_url(src) else {
             return;
         };
@@ -393,6 +413,27 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
             let _ = el.set_attribute("data-cg-type", ty);
         }
         record(&mut st, vendor, "script src", offset, Action::Neutralised);
+        return;
+    }
+    if kind == ScriptKind::Inert && st.scan && !noscript {
+        st.inert = Some(InertScript {
+            text: String::new(),
+            offset,
+            original_type: ty.unwrap_or_default(),
+        });
+        drop(st);
+        let (c, s) = (ctx.clone(), state.clone());
+        let _ = el.on_end_tag(Box::new(move |_end: &mut EndTag<'_>| {
+            let mut st = lock(&s);
+            if let Some(script) = st.inert.take() {
+                if let Some(vendor) = c.catalogue.vendor_for_inline(&script.text) {
+                    let vendor = vendor.clone();
+                    let action = Action::AlreadyInert(script.original_type);
+                    record(&mut st, &vendor, "inline script", script.offset, action);
+                }
+            }
+            Ok(())
+        }));
         return;
     }
     if kind == ScriptKind::Inert || noscript {
@@ -448,6 +489,12 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
 
 fn on_script_text(ctx: &Ctx, state: &Shared, chunk: &mut TextChunk<'_>) {
     let mut st = lock(state);
+    if let Some(inert) = st.inert.as_mut() {
+        if inert.text.len() < ctx.inline_script_max {
+            inert.text.push_str(chunk.as_str());
+        }
+        return;
+    }
     let Some(pending) = st.pending.as_mut() else {
         return;
     };
@@ -525,8 +572,6 @@ fn rebuild_start_tag(attrs: &[(String, Option<String>)], extra: &[(&str, &str)])
 }
 
 fn on_url_element(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
-    let tag = el.tag_name();
-    let offset = el.source_location().bytes().start;
     let src = el.get_attribute("src");
     let srcset = el.get_attribute("srcset");
     let by_src = src.as_deref().and_then(|s| ctx.catalogue.vendor_for_url(s));
@@ -539,6 +584,8 @@ fn on_url_element(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
     let Some(vendor) = by_src.or(by_srcset) else {
         return;
     };
+    let tag = el.tag_name();
+    let offset = el.source_location().bytes().start;
     if let (Some(src), Some(_)) = (&src, by_src) {
         el.remove_attribute("src");
         let _ = el.set_attribute("data-cg-src", src);
@@ -604,25 +651,36 @@ fn on_noscript_text(ctx: &Arc<Ctx>, state: &Shared, chunk: &mut TextChunk<'_>) {
             true,
         );
         st.noscript = Some(NoscriptPass {
-            rewriter,
+            rewriter: Some(rewriter),
             out,
             state: inner,
         });
     }
     let last = chunk.last_in_text_node();
     let mut produced = String::new();
+    let mut untouched = false;
     if let Some(pass) = st.noscript.as_mut() {
-        if pass.rewriter.write(chunk.as_str().as_bytes()).is_ok() {
-            produced = take_utf8(&pass.out);
-        } else {
-            // The nested pass bailed out and flushed its input unchanged.
-            produced = take_utf8(&pass.out);
+        match pass.rewriter.as_mut() {
+            Some(rewriter) => {
+                if rewriter.write(chunk.as_str().as_bytes()).is_err() {
+                    // It bailed out and flushed its input unchanged; the rest passes as is.
+                    pass.rewriter = None;
+                }
+                produced = take_utf8(&pass.out);
+            }
+            None => untouched = true,
         }
     }
     if last {
         if let Some(pass) = st.noscript.take() {
             produced.push_str(&finish_noscript(&mut st, pass));
         }
+    }
+    if untouched {
+        if !produced.is_empty() {
+            chunk.before(&produced, ContentType::Html);
+        }
+        return;
     }
     chunk.replace(&produced, ContentType::Html);
 }
@@ -639,7 +697,9 @@ fn finish_noscript(st: &mut PassState, pass: NoscriptPass) -> String {
         out,
         state,
     } = pass;
-    let _ = rewriter.end();
+    if let Some(rewriter) = rewriter {
+        let _ = rewriter.end();
+    }
     let produced = take_utf8(&out);
     let mut inner = lock(&state);
     st.findings.append(&mut inner.findings);

@@ -183,7 +183,7 @@ impl BodyRewriter {
         }
         let html = self.stage_push(&plain);
         self.plain = plain;
-        self.encode(&html, false)
+        self.encode(html, false)
     }
 
     /// End of the upstream body; returns the last client bytes.
@@ -209,7 +209,7 @@ impl BodyRewriter {
             }
             HtmlStage::PassThrough => {}
         }
-        self.encode(&html, true)
+        self.encode(html, true)
     }
 
     fn stage_push(&mut self, plain: &[u8]) -> Vec<u8> {
@@ -235,10 +235,14 @@ impl BodyRewriter {
         }
     }
 
-    fn encode(&mut self, html: &[u8], last: bool) -> Bytes {
+    fn encode(&mut self, html: Vec<u8>, last: bool) -> Bytes {
+        if matches!(self.encoder, Some(Encoder::Identity)) {
+            // Nothing to encode: hand the rewritten bytes over without another copy.
+            return Bytes::from(html);
+        }
         let mut wire = Vec::new();
         if let Some(encoder) = self.encoder.as_mut() {
-            if let Err(e) = encoder.push(html, &mut wire) {
+            if let Err(e) = encoder.push(&html, &mut wire) {
                 tracing::warn!("cannot encode the HTML body for the client: {e}");
             }
         }
@@ -290,14 +294,46 @@ fn html_stage(ctx: &Arc<Ctx>, charset: Option<&str>) -> (HtmlStage, Option<Share
     )
 }
 
-/// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it.
-pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Vec<u8> {
-    run_document(rw, html).0
+/// Whether a response goes through the rewriter: HTML (`text/html` or `application/xhtml+xml`)
+/// with a body — not a HEAD request, not 1xx/204/304, not a 206 partial body.
+pub fn is_rewritable(method: &str, status: u16, content_type: Option<&str>) -> bool {
+    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 206 | 304) {
+        return false;
+    }
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("text/html")
+        || essence.eq_ignore_ascii_case("application/xhtml+xml")
 }
 
-/// The trackers in a document and what the gate does with each, in document order.
+/// The `charset` parameter of a Content-Type, for [`BodyRewriter::new`].
+pub fn charset_of(content_type: Option<&str>) -> Option<&str> {
+    content_type?.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+            .filter(|v| !v.is_empty())
+    })
+}
+
+/// The ETag to keep on a rewritten response: a weak one may stay (the rewrite is deterministic,
+/// so the page is semantically the same), a strong one must go (the bytes differ).
+pub fn etag_after_rewrite(etag: &str) -> Option<&str> {
+    etag.trim_start().starts_with("W/").then_some(etag)
+}
+
+/// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it.
+pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Vec<u8> {
+    run_document(rw, html, false).0
+}
+
+/// The trackers in a document and what the gate does with each, in document order; includes
+/// trackers another consent tool already made inert (left as they are).
 pub fn scan_document(rw: &Rewriter, html: &[u8]) -> Vec<Finding> {
-    let (_, raw) = run_document(rw, html);
+    let (_, raw) = run_document(rw, html, true);
     let mut findings: Vec<Finding> = raw
         .into_iter()
         .map(|f| Finding {
@@ -318,8 +354,11 @@ fn line_of(html: &[u8], offset: usize) -> usize {
     1 + html[..end].iter().filter(|&&b| b == b'\n').count()
 }
 
-fn run_document(rw: &Rewriter, html: &[u8]) -> (Vec<u8>, Vec<RawFinding>) {
+fn run_document(rw: &Rewriter, html: &[u8], scan: bool) -> (Vec<u8>, Vec<RawFinding>) {
     let (stage, state) = html_stage(&rw.ctx, None);
+    if let Some(state) = &state {
+        html::lock(state).scan = scan;
+    }
     let mut body = BodyRewriter {
         decoder: None,
         stage,
@@ -375,10 +414,48 @@ mod tests {
     }
 
     #[test]
+    fn only_html_responses_with_a_body_are_rewritten() {
+        assert!(is_rewritable("GET", 200, Some("text/html; charset=utf-8")));
+        assert!(is_rewritable("POST", 404, Some("Text/HTML")));
+        assert!(!is_rewritable("HEAD", 200, Some("text/html")));
+        assert!(!is_rewritable("GET", 204, Some("text/html")));
+        assert!(!is_rewritable("GET", 304, Some("text/html")));
+        assert!(!is_rewritable("GET", 206, Some("text/html")));
+        assert!(!is_rewritable("GET", 200, Some("application/json")));
+        assert!(!is_rewritable("GET", 200, None));
+        assert_eq!(
+            charset_of(Some("text/html; Charset=\"ISO-8859-1\"")),
+            Some("ISO-8859-1")
+        );
+        assert_eq!(charset_of(Some("text/html")), None);
+        assert_eq!(etag_after_rewrite("W/\"abc\""), Some("W/\"abc\""));
+        assert_eq!(etag_after_rewrite("\"abc\""), None);
+    }
+
+    #[test]
+    fn banner_lands_before_a_first_element_that_is_a_held_back_script() {
+        for page in [
+            "<script>var a = 1;</script><p>x</p>",
+            "<script>gtag('config', 'G-1'); function gtag(){}</script><p>x</p>",
+        ] {
+            let out = String::from_utf8(rewrite_document(&rw(), page.as_bytes())).unwrap();
+            assert!(
+                out.starts_with("<script src=\"/_gate/banner.js\" defer></script><script"),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
     fn scan_reports_line_and_action() {
-        let page = b"<html><head>\n<script async src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>\n<script type=\"text/plain\" src=\"https://static.hotjar.com/c/hotjar-1.js\"></script></head></html>";
+        let page = b"<html><head>\n<script async src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>\n<script type=\"text/plain\" src=\"https://static.hotjar.com/c/hotjar-1.js\"></script>\n<script type=\"text/plain\" data-cookieconsent=\"marketing\">fbq('init', '1');</script></head></html>";
         let findings = scan_document(&rw(), page);
-        assert_eq!(findings.len(), 2, "{findings:?}");
+        assert_eq!(findings.len(), 3, "{findings:?}");
+        assert_eq!(findings[2].vendor_id, "meta_pixel");
+        assert_eq!(
+            findings[2].action,
+            Action::AlreadyInert("text/plain".into())
+        );
         assert_eq!(findings[0].line, 2);
         assert_eq!(findings[0].vendor_id, "google_analytics");
         assert_eq!(findings[0].action, Action::Neutralised);

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each browser test file uses a different part
 
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,15 +12,48 @@ use serde_json::json;
 
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
 }
 
-impl Drop for Browser {
+/// chromedriver in its own process group, plus every Chromium process started with this
+/// test's own profile directory: all are killed (by pid) when the test ends or panics, so no
+/// browser outlives its test. Chromium moves some helpers into other process groups, hence the
+/// profile match.
+struct Driver {
+    child: Child,
+    profile: String,
+}
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for pid in pids_with_arg(&self.profile) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
     }
+}
+
+/// Pids whose command line contains `needle` (our unique profile path).
+fn pids_with_arg(needle: &str) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.bytes().all(|b| b.is_ascii_digit()).then_some(name)
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -44,17 +78,26 @@ impl Browser {
     /// Start chromedriver and a fresh headless Chromium. `sink`: where every non-loopback host
     /// goes. `lang`: the browser's preferred language (Accept-Language, navigator.languages).
     pub async fn start(sink: SocketAddr, lang: &str) -> Browser {
+        Self::start_with(sink, lang, &[]).await
+    }
+
+    /// [`Browser::start`] with extra Chromium switches (e.g. `--force-prefers-reduced-motion`).
+    pub async fn start_with(sink: SocketAddr, lang: &str, extra: &[&str]) -> Browser {
         // Both rustls providers are compiled in (ring for the gate, aws-lc-rs via dev
         // dependencies), so the WebDriver client needs one chosen, as server::start does.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
-        let driver = Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
         let profile = tempfile::tempdir().expect("profile dir");
+        let driver = Driver {
+            child: Command::new("/usr/bin/chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("start chromedriver"),
+            profile: format!("--user-data-dir={}", profile.path().display()),
+        };
         let args = vec![
             "--headless".to_owned(),
             "--no-sandbox".into(),
@@ -74,6 +117,10 @@ impl Browser {
                 sink.port()
             ),
         ];
+        let args: Vec<String> = args
+            .into_iter()
+            .chain(extra.iter().map(|a| a.to_string()))
+            .collect();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -96,7 +143,7 @@ impl Browser {
                 Ok(client) => {
                     return Browser {
                         client,
-                        driver,
+                        _driver: driver,
                         _profile: profile,
                     }
                 }
@@ -178,3 +225,4 @@ impl Browser {
 pub const TAB: &str = "\u{E004}";
 pub const ENTER: &str = "\u{E007}";
 pub const SPACE: &str = "\u{E00D}";
+pub const ESCAPE: &str = "\u{E00C}";
