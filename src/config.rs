@@ -185,6 +185,9 @@ pub struct UpstreamConfig {
     /// An idle pooled connection is closed after this long. Default 15 s.
     #[serde(deserialize_with = "de_duration")]
     pub pool_idle_timeout: Duration,
+    /// PEM file of extra CA certificates trusted for an `https://` upstream (e.g. an internal
+    /// CA), on top of the public web PKI roots. Default none.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for UpstreamConfig {
@@ -196,6 +199,7 @@ impl Default for UpstreamConfig {
             response_timeout: Duration::from_secs(30),
             pool_max_connections: 64,
             pool_idle_timeout: Duration::from_secs(15),
+            tls_ca_file: None,
         }
     }
 }
@@ -1026,6 +1030,14 @@ impl Config {
                 if url.query().is_some() || url.fragment().is_some() {
                     problem("upstream.url", "expected no query or fragment".into());
                 }
+            }
+        }
+        if let Some(path) = &self.upstream.tls_ca_file {
+            if !path.is_file() {
+                problem(
+                    "upstream.tls_ca_file",
+                    format!("{} is not a readable file", path.display()),
+                );
             }
         }
         if self.upstream.connect_timeout.is_zero() {

@@ -8,8 +8,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use consentgate::config::{self, Config, ConfigError, EnvSource, ProcessEnv};
+use consentgate::keys::Keys;
 use consentgate::privacy::Privacy;
+use consentgate::proxy::ProxySettings;
+use consentgate::rewrite::{self, Rewriter};
 use consentgate::server;
+use consentgate::store::Store;
+use std::io::{Read, Write};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +39,24 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Print what the gate would send for an HTML page (banner injected, trackers inert).
+    Rewrite {
+        /// HTML file, or - for standard input.
+        #[arg(default_value = "-")]
+        input: PathBuf,
+        /// Use this configuration's tracker catalogue and banner (default: built-in).
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// List the trackers in an HTML page (vendor, element, line) and what the gate does with each.
+    Scan {
+        /// HTML file, or - for standard input.
+        #[arg(default_value = "-")]
+        input: PathBuf,
+        /// Use this configuration's tracker catalogue (default: built-in).
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Run the demo website with the gate in front of it, on the embedded store.
     Demo {
         /// Public address of the gate.
@@ -52,6 +75,8 @@ async fn main() -> ExitCode {
         Command::Serve { config } => serve(&config).await,
         Command::CheckConfig { config } => return check_config(&config),
         Command::Demo { public, admin } => demo(public, admin).await,
+        Command::Rewrite { input, config } => rewrite_page(&input, config.as_deref()),
+        Command::Scan { input, config } => scan_page(&input, config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,9 +122,26 @@ fn check_config(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Opening the geo database is part of starting; a corrupt file must show up here too.
-    if let Err(e) = Privacy::new(&config.privacy) {
-        eprintln!("{} has 1 problem(s):\n  {e}", path.display());
+    // Opening the geo database and the upstream CA file is part of starting; a corrupt file
+    // must show up here too.
+    let start_problems: Vec<String> = [
+        Privacy::new(&config.privacy).err().map(|e| e.to_string()),
+        ProxySettings::from_config(&config)
+            .err()
+            .map(|e| e.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !start_problems.is_empty() {
+        eprintln!(
+            "{} has {} problem(s):",
+            path.display(),
+            start_problems.len()
+        );
+        for problem in start_problems {
+            eprintln!("  {problem}");
+        }
         return ExitCode::FAILURE;
     }
     println!(
@@ -110,6 +152,72 @@ fn check_config(path: &Path) -> ExitCode {
         config.listen.admin
     );
     ExitCode::SUCCESS
+}
+
+/// The configuration for `rewrite`/`scan`: the file if given (its secret is not needed to
+/// rewrite, so a placeholder stands in when the environment has none), else the defaults.
+fn offline_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let mut env: BTreeMap<String, String> = ProcessEnv
+        .names()
+        .into_iter()
+        .filter_map(|k| ProcessEnv.var(&k).map(|v| (k, v)))
+        .collect();
+    env.entry(config::ENV_SECRET.to_owned())
+        .or_insert_with(random_secret);
+    match path {
+        Some(path) => load(path, &env),
+        None => {
+            let (config, _) = Config::from_toml("[upstream]\nurl = \"http://127.0.0.1/\"\n", &env)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(config)
+        }
+    }
+}
+
+fn offline_rewriter(config: Option<&Path>) -> anyhow::Result<Rewriter> {
+    let config = offline_config(config)?;
+    let secret = config.secret.clone().context("no secret")?;
+    let (rewriter, _) = server::page_rewriter(&config, &Keys::derive(&secret), Store::memory())?;
+    Ok(rewriter)
+}
+
+fn read_input(input: &Path) -> anyhow::Result<Vec<u8>> {
+    if input == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        Ok(buf)
+    } else {
+        std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))
+    }
+}
+
+fn rewrite_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+    let rewriter = offline_rewriter(config)?;
+    let page = read_input(input)?;
+    std::io::stdout()
+        .write_all(&rewrite::rewrite_document(&rewriter, &page))
+        .context("cannot write to standard output")
+}
+
+fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+    let rewriter = offline_rewriter(config)?;
+    let page = read_input(input)?;
+    let findings = rewrite::scan_document(&rewriter, &page);
+    for finding in &findings {
+        println!("{finding}");
+    }
+    let inert = findings
+        .iter()
+        .filter(|f| f.action == rewrite::Action::Neutralised)
+        .count();
+    println!(
+        "{} tracker element(s) found; {inert} made inert until consent, {} already inert.",
+        findings.len(),
+        findings.len() - inert
+    );
+    Ok(())
 }
 
 const DEMO_TOML: &str = include_str!("../config/demo.toml");

@@ -36,6 +36,8 @@ pub enum StartError {
     MissingSecret,
     #[error(transparent)]
     Consent(#[from] crate::consent::ConsentError),
+    #[error(transparent)]
+    Upstream(#[from] ProxyError),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
@@ -86,21 +88,17 @@ impl RunningGate {
 pub async fn start(config: Config) -> Result<RunningGate, StartError> {
     install_tls_provider();
     let config = Arc::new(config);
-    let catalogue = Arc::new(Catalogue::from_config(&config.trackers).map_err(StartError::Config)?);
     let secret = config.secret.as_ref().ok_or(StartError::MissingSecret)?;
     let keys = Keys::derive(secret);
     // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
     // (trackers blocked) and recovers by itself when Redis comes back.
     let store = Store::connect(&config.store).await?;
-    let consent = ConsentService::new(&config, &keys, store.clone(), catalogue.clone())?;
-    let inject = consent.head_html();
+    let (rewriter, consent) = page_rewriter(&config, &keys, store.clone())?;
     let shared = Shared {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
-        proxy_settings: Arc::new(ProxySettings::from_config(&config)),
+        proxy_settings: Arc::new(ProxySettings::from_config(&config)?),
         store: web::Data::new(store),
-        page_rewrite: web::Data::new(html::PageRewrite {
-            rewriter: Rewriter::new(catalogue, rewrite_settings(&config, inject)),
-        }),
+        page_rewrite: web::Data::new(html::PageRewrite { rewriter }),
         consent: web::Data::new(consent),
     };
     let workers = config.listen.workers;
@@ -258,11 +256,20 @@ async fn proxy_handler(
         .await
 }
 
-/// Rewriter settings from config; `inject_head_html` is what the banner and forms areas add.
-pub fn rewrite_settings(config: &Config, inject_head_html: String) -> RewriteSettings {
-    RewriteSettings {
-        inject_head_html,
+/// The page rewriter exactly as the gate uses it (catalogue from config, the banner's tags
+/// injected), with the consent area that supplies those tags. Shared by `start` and the
+/// `rewrite`/`scan` commands, so what they print is what visitors get.
+pub fn page_rewriter(
+    config: &Config,
+    keys: &Keys,
+    store: Store,
+) -> Result<(Rewriter, ConsentService), StartError> {
+    let catalogue = Arc::new(Catalogue::from_config(&config.trackers).map_err(StartError::Config)?);
+    let consent = ConsentService::new(config, keys, store, catalogue.clone())?;
+    let settings = RewriteSettings {
+        inject_head_html: consent.head_html(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
-    }
+    };
+    Ok((Rewriter::new(catalogue, settings), consent))
 }

@@ -164,22 +164,20 @@ struct Fixture {
 }
 
 impl Fixture {
-    async fn new(lang: &str) -> Option<Fixture> {
+    async fn new(lang: &str) -> Fixture {
         Self::with_store(lang, Store::memory()).await
     }
 
-    async fn with_store(lang: &str, store: Store) -> Option<Fixture> {
+    async fn with_store(lang: &str, store: Store) -> Fixture {
         Self::build(lang, store, &[]).await
     }
 
-    async fn build(lang: &str, store: Store, args: &[&str]) -> Option<Fixture> {
-        if !browser::available() {
-            return None;
-        }
+    async fn build(lang: &str, store: Store, args: &[&str]) -> Fixture {
+        browser::require();
         let sink = Sink::start().await;
         let site = start_site(store).await;
         let b = Browser::start_with(sink.addr, lang, args).await;
-        Some(Fixture { site, sink, b })
+        Fixture { site, sink, b }
     }
 
     async fn open(&self, path: &str) {
@@ -224,9 +222,7 @@ async fn settle() {
 
 #[actix_web::test]
 async fn no_tracker_request_before_a_decision_or_after_reject_all() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/").await;
     f.b.wait_js("document.querySelector('#cg-banner:not([hidden])')")
         .await;
@@ -261,9 +257,7 @@ async fn no_tracker_request_before_a_decision_or_after_reject_all() {
 
 #[actix_web::test]
 async fn granting_analytics_loads_only_analytics_and_the_guard_stops_the_pixel_gtm_loads() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/").await;
     f.b.click("#cg-banner button[data-a=settings]").await;
     // Nothing is pre-ticked.
@@ -310,9 +304,7 @@ async fn granting_analytics_loads_only_analytics_and_the_guard_stops_the_pixel_g
 
 #[actix_web::test]
 async fn accept_all_then_withdrawal_deletes_tracker_cookies_and_stops_requests() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/").await;
     f.b.click("#cg-banner button[data-a=accept]").await;
     f.b.wait_js("window.__fbLoaded >= 1 && window.__gtmLoaded === 1")
@@ -347,9 +339,7 @@ async fn accept_all_then_withdrawal_deletes_tracker_cookies_and_stops_requests()
 
 #[actix_web::test]
 async fn the_banner_can_be_operated_by_keyboard_alone() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/").await;
     // The dialog takes focus; Tab walks privacy link → Accept → Reject → Settings.
     f.b.wait_js("document.activeElement && document.activeElement.id === 'cg-banner'")
@@ -405,9 +395,7 @@ async fn the_banner_can_be_operated_by_keyboard_alone() {
 
 #[actix_web::test]
 async fn the_settings_control_reopens_the_banner_and_shows_the_consent_id() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/").await;
     f.b.click("#cg-banner button[data-a=reject]").await;
     f.b.wait_js("document.querySelector('#cg-banner').hidden")
@@ -440,9 +428,7 @@ async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
         ("nl", "/", "Cookies op deze website"),
         ("en-GB", "/en", "Cookies on this website"),
     ] {
-        let Some(f) = Fixture::new(lang).await else {
-            return;
-        };
+        let f = Fixture::new(lang).await;
         f.open(path).await;
         assert_eq!(
             f.b.js("return document.querySelector('#cg-title').textContent")
@@ -480,10 +466,7 @@ async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
 
 #[actix_web::test]
 async fn reduced_motion_turns_the_slide_in_off() {
-    let Some(f) = Fixture::build("nl", Store::memory(), &["--force-prefers-reduced-motion"]).await
-    else {
-        return;
-    };
+    let f = Fixture::build("nl", Store::memory(), &["--force-prefers-reduced-motion"]).await;
     f.open("/").await;
     assert_eq!(
         f.b.js("return matchMedia('(prefers-reduced-motion: reduce)').matches")
@@ -495,9 +478,7 @@ async fn reduced_motion_turns_the_slide_in_off() {
             .await,
         json!("none")
     );
-    let Some(g) = Fixture::new("nl").await else {
-        return;
-    };
+    let g = Fixture::new("nl").await;
     g.open("/").await;
     assert_eq!(
         g.b.js("return getComputedStyle(document.querySelector('#cg-banner')).animationName")
@@ -508,9 +489,7 @@ async fn reduced_motion_turns_the_slide_in_off() {
 
 #[actix_web::test]
 async fn escape_closes_a_reopened_banner_and_returns_focus_to_the_control() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/").await;
     // Before a decision Escape does not make the question go away unanswered.
     f.b.press(browser::ESCAPE).await;
@@ -541,9 +520,7 @@ async fn store_down_the_banner_says_so_and_trackers_stay_blocked() {
     cfg.redis_url = Some(redis.url());
     cfg.timeout = Duration::from_millis(500);
     let store = Store::connect(&cfg).await.expect("store");
-    let Some(f) = Fixture::with_store("en", store).await else {
-        return;
-    };
+    let f = Fixture::with_store("en", store).await;
     redis.stop();
     f.open("/en").await;
     f.b.click("#cg-banner button[data-a=accept]").await;
@@ -572,9 +549,7 @@ async fn store_down_the_banner_says_so_and_trackers_stay_blocked() {
 
 #[actix_web::test]
 async fn global_privacy_control_is_shown_as_a_refusal_of_marketing() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/gpc").await;
     let note =
         f.b.js("var n=document.querySelector('#cg-banner .cg-n'); return n && n.textContent")
@@ -595,9 +570,7 @@ async fn global_privacy_control_is_shown_as_a_refusal_of_marketing() {
 
 #[actix_web::test]
 async fn demo_page_through_the_rewriter_stays_inert_until_consent_and_wakes_per_category() {
-    let Some(f) = Fixture::new("nl").await else {
-        return;
-    };
+    let f = Fixture::new("nl").await;
     f.open("/demo").await;
     // The site's own script still runs; no tracker was contacted.
     f.b.wait_js("document.getElementById('site-js-ran').textContent === 'ja'")

@@ -23,9 +23,7 @@ async fn settle() {
 
 #[actix_web::test]
 async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_withdrawal() {
-    if !browser::available() {
-        return;
-    }
+    browser::require();
     let demo = consentgate::server::demo::serve_demo_site().expect("demo site");
     let config = gate::config(
         &format!("http://{}", demo.addr),

@@ -175,3 +175,52 @@ async fn gate_refuses_to_start_with_a_corrupt_database() {
         .expect("start refused");
     assert!(err.to_string().contains("privacy.geo_database"), "{err}");
 }
+
+#[actix_web::test]
+async fn a_consent_receipt_keeps_the_country_and_never_the_address() {
+    use consentgate::keys::Keys;
+    use consentgate::store::Store;
+    consentgate::server::install_tls_provider();
+    let mut cfg = gate::config(
+        "http://127.0.0.1:9",
+        "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    );
+    cfg.privacy.geo_database = Some(committed_path());
+    let keys = Keys::derive(cfg.secret.as_ref().unwrap());
+    let (_, consent) = consentgate::server::page_rewriter(&cfg, &keys, Store::memory()).unwrap();
+    let texts_hash = consent.bundle().texts_hash["nl"].clone();
+    let gate = gate::start(cfg).await;
+    let client = awc::Client::default();
+    let res = client
+        .post(gate::url(&gate, "/_gate/consent"))
+        .insert_header(("origin", format!("http://{}", gate.public_addr)))
+        .insert_header(("x-forwarded-for", "192.0.2.77"))
+        .send_json(&serde_json::json!({"action": "accept_all", "language": "nl", "texts_hash": texts_hash}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("cg_consent="))
+        .expect("consent cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut res = client
+        .get(gate::url(&gate, "/_gate/consent"))
+        .insert_header(("cookie", cookie))
+        .send()
+        .await
+        .unwrap();
+    let record: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(record["current"]["country"], "NL", "{record}");
+    let text = record.to_string();
+    assert!(
+        !text.contains("192.0.2"),
+        "receipt holds the address: {text}"
+    );
+    gate.stop().await;
+}

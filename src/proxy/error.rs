@@ -16,6 +16,9 @@ pub enum ProxyError {
     BadRequest(String),
     #[error("WebSocket and other protocol upgrades are not supported by consentgate yet")]
     UpgradeNotSupported,
+    /// Only at start: the upstream TLS settings cannot be used.
+    #[error("upstream.tls_ca_file: {0}")]
+    TlsConfig(String),
 }
 
 impl ProxyError {
@@ -27,6 +30,7 @@ impl ProxyError {
             Self::RequestTooLarge { .. } => "request_too_large",
             Self::BadRequest(_) => "bad_request",
             Self::UpgradeNotSupported => "upgrade_not_supported",
+            Self::TlsConfig(_) => "tls_config",
         }
     }
 
@@ -43,6 +47,7 @@ impl ProxyError {
             Self::UpgradeNotSupported => {
                 "This connection type (WebSocket) is not supported by this website's gateway."
             }
+            Self::TlsConfig(_) => "The website's gateway is misconfigured.",
         }
     }
 }
@@ -55,6 +60,7 @@ impl ResponseError for ProxyError {
             Self::RequestTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
+            Self::TlsConfig(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

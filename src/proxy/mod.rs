@@ -36,11 +36,14 @@ pub struct ProxySettings {
     pub pool_max_connections: usize,
     pub pool_idle_timeout: Duration,
     pub max_request_body: usize,
+    /// TLS client configuration for an https upstream.
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 impl ProxySettings {
-    pub fn from_config(cfg: &Config) -> Self {
-        Self {
+    pub fn from_config(cfg: &Config) -> Result<Self, ProxyError> {
+        Ok(Self {
+            tls: Arc::new(tls_client_config(cfg.upstream.tls_ca_file.as_deref())?),
             upstream: cfg.upstream.base_url().clone(),
             host_policy: cfg.upstream.host_header,
             ip_forwarding: cfg.privacy.ip_forwarding,
@@ -49,7 +52,7 @@ impl ProxySettings {
             pool_max_connections: cfg.upstream.pool_max_connections,
             pool_idle_timeout: cfg.upstream.pool_idle_timeout,
             max_request_body: cfg.limits.max_request_body_bytes,
-        }
+        })
     }
 
     /// `host[:port]` of the upstream, as the Host header under `host_header = "upstream"`.
@@ -72,7 +75,9 @@ pub trait BodyFilter {
 
 /// What an [`HtmlFilter`] needs to know about a response it may filter.
 pub struct HtmlResponseInfo<'a> {
-    pub content_type: &'a str,
+    pub method: &'a str,
+    pub status: u16,
+    pub content_type: Option<&'a str>,
     pub content_encoding: Option<&'a str>,
     pub accept_encoding: Option<&'a str>,
 }
@@ -83,7 +88,7 @@ pub struct StartedFilter {
     pub content_encoding: Option<&'static str>,
 }
 
-/// Decides, per HTML response, whether and how its body is filtered.
+/// Decides, per response with a body, whether (is it HTML?) and how its body is filtered.
 pub trait HtmlFilter {
     fn start(&self, info: &HtmlResponseInfo<'_>) -> Option<StartedFilter>;
 }
@@ -123,6 +128,7 @@ pub struct Proxy {
 impl Proxy {
     pub fn new(settings: Arc<ProxySettings>) -> Self {
         let connector = awc::Connector::new()
+            .rustls_0_23(settings.tls.clone())
             .timeout(settings.connect_timeout)
             .limit(settings.pool_max_connections)
             .conn_keep_alive(settings.pool_idle_timeout);
@@ -279,10 +285,10 @@ impl Proxy {
             None
         } else {
             policy.html.and_then(|html| {
-                let content_type = header_str(&up_headers, header::CONTENT_TYPE)?;
-                is_html(content_type).then_some(())?;
                 html.start(&HtmlResponseInfo {
-                    content_type,
+                    method: req.method().as_str(),
+                    status: status.as_u16(),
+                    content_type: header_str(&up_headers, header::CONTENT_TYPE),
                     content_encoding: header_str(&up_headers, header::CONTENT_ENCODING),
                     accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
                 })
@@ -334,6 +340,35 @@ impl Proxy {
     }
 }
 
+/// Public web PKI roots plus the operator's own CAs; HTTP/1.1 only (what a CMS speaks).
+fn tls_client_config(
+    ca_file: Option<&std::path::Path>,
+) -> Result<rustls::ClientConfig, ProxyError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let bad = |why: String| ProxyError::TlsConfig(format!("{}: {why}", path.display()));
+        let mut added = 0;
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
+            let cert = cert.map_err(|e| bad(e.to_string()))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(bad("no PEM certificate in the file".into()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProxyError::TlsConfig(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 enum BodyLength {
     None,
     Known(u64),
@@ -363,14 +398,6 @@ fn request_body_length(headers: &HeaderMap) -> Result<BodyLength, ProxyError> {
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn is_html(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .map(|m| m.trim().eq_ignore_ascii_case("text/html"))
-        .unwrap_or(false)
 }
 
 fn is_weak_etag(value: &HeaderValue) -> bool {

@@ -319,12 +319,6 @@ pub fn charset_of(content_type: Option<&str>) -> Option<&str> {
     })
 }
 
-/// The ETag to keep on a rewritten response: a weak one may stay (the rewrite is deterministic,
-/// so the page is semantically the same), a strong one must go (the bytes differ).
-pub fn etag_after_rewrite(etag: &str) -> Option<&str> {
-    etag.trim_start().starts_with("W/").then_some(etag)
-}
-
 /// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it.
 pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Vec<u8> {
     run_document(rw, html, false).0
@@ -428,8 +422,6 @@ mod tests {
             Some("ISO-8859-1")
         );
         assert_eq!(charset_of(Some("text/html")), None);
-        assert_eq!(etag_after_rewrite("W/\"abc\""), Some("W/\"abc\""));
-        assert_eq!(etag_after_rewrite("\"abc\""), None);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use bytes::Bytes;
 
 use crate::proxy::{BodyFilter, HtmlFilter, HtmlResponseInfo, StartedFilter};
-use crate::rewrite::{coding_from_header, negotiate, BodyRewriter, Rewriter};
+use crate::rewrite::{
+    charset_of, coding_from_header, is_rewritable, negotiate, BodyRewriter, Coding, Rewriter,
+};
 
 /// The gate's HTML filter: every HTML page gets the same rewrite, whoever asks.
 pub struct PageRewrite {
@@ -14,6 +16,9 @@ pub struct PageRewrite {
 
 impl HtmlFilter for PageRewrite {
     fn start(&self, info: &HtmlResponseInfo<'_>) -> Option<StartedFilter> {
+        if !is_rewritable(info.method, info.status, info.content_type) {
+            return None;
+        }
         let Some(upstream) = coding_from_header(info.content_encoding) else {
             // The upstream is only asked for decodable codings, so this is a misbehaving
             // upstream; the page cannot be inspected and is passed on as it is.
@@ -23,8 +28,14 @@ impl HtmlFilter for PageRewrite {
             );
             return None;
         };
-        let client = negotiate(info.accept_encoding);
-        let charset = charset_param(info.content_type);
+        // Compression stays the upstream's choice: a page it sent uncompressed (often because a
+        // TLS terminator in front compresses) is not compressed here, which would cost more CPU
+        // than the rewrite itself; a compressed page is re-encoded in what the visitor accepts.
+        let client = match upstream {
+            Coding::Identity => Coding::Identity,
+            _ => negotiate(info.accept_encoding),
+        };
+        let charset = charset_of(info.content_type);
         let body = BodyRewriter::new(&self.rewriter, upstream, client, charset);
         Some(StartedFilter {
             body: Box::new(RewriteBody(Some(body))),
@@ -42,30 +53,5 @@ impl BodyFilter for RewriteBody {
 
     fn finish(&mut self) -> Bytes {
         self.0.take().map(BodyRewriter::finish).unwrap_or_default()
-    }
-}
-
-/// The `charset` parameter of a Content-Type value, unquoted.
-fn charset_param(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::charset_param;
-
-    #[test]
-    fn charset_is_read_from_content_type() {
-        assert_eq!(
-            charset_param("text/html; charset=ISO-8859-1"),
-            Some("ISO-8859-1")
-        );
-        assert_eq!(charset_param("text/html;Charset=\"utf-8\""), Some("utf-8"));
-        assert_eq!(charset_param("text/html"), None);
     }
 }

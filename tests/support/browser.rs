@@ -64,14 +64,16 @@ fn free_port() -> u16 {
 }
 
 /// Whether chromium and chromedriver are installed; tests say so clearly and skip otherwise.
-pub fn available() -> bool {
-    let ok = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
-        .iter()
-        .all(|p| std::path::Path::new(p).exists());
-    if !ok {
-        eprintln!("SKIPPED: browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)");
+/// Chromium and chromedriver must be installed: a browser test that silently skipped would
+/// pass without checking anything. `scripts/test` installs them.
+pub fn require() {
+    for path in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        assert!(
+            std::path::Path::new(path).exists(),
+            "{path} is missing: the browser tests need Debian's chromium and chromium-driver; \
+             run them through scripts/test, which installs both (apt-get install chromium chromium-driver)"
+        );
     }
-    ok
 }
 
 impl Browser {

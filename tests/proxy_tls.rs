@@ -1,0 +1,125 @@
+//! An https upstream: the gate verifies its certificate against the public roots plus the
+//! operator's `upstream.tls_ca_file`, and refuses an upstream it cannot verify (502).
+
+#[path = "support/gate.rs"]
+mod gate;
+#[path = "support/upstream.rs"]
+mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
+
+/// An internal CA and an https upstream whose certificate it signed (for 127.0.0.1).
+/// Returns the upstream address and the CA certificate as PEM.
+async fn tls_upstream() -> (SocketAddr, String) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for _ in 0..32 {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65_536 {
+                    match tls.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let seen = String::from_utf8_lossy(&buf).to_lowercase();
+                let xff = seen
+                    .lines()
+                    .find_map(|l| l.strip_prefix("x-forwarded-for: "))
+                    .unwrap_or("none")
+                    .trim()
+                    .to_owned();
+                let body = format!("secure upstream saw {xff}");
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, ca.pem())
+}
+
+fn client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish()
+}
+
+#[actix_web::test]
+async fn https_upstream_signed_by_the_configured_ca_is_proxied() {
+    consentgate::server::install_tls_provider();
+    let (addr, ca_pem) = tls_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let mut cfg = gate::config(&format!("https://{addr}"), "");
+    cfg.upstream.tls_ca_file = Some(ca_file);
+    let gate = gate::start(cfg).await;
+    let mut res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    assert_eq!(body, "secure upstream saw 127.0.0.0");
+    gate.stop().await;
+}
+
+#[actix_web::test]
+async fn https_upstream_with_an_unknown_certificate_is_refused_with_502() {
+    consentgate::server::install_tls_provider();
+    let (addr, _) = tls_upstream().await;
+    let gate = gate::start(gate::config(&format!("https://{addr}"), "")).await;
+    let res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+    assert_eq!(res.status(), 502);
+    gate.stop().await;
+}
+
+#[actix_web::test]
+async fn a_ca_file_without_certificates_stops_the_gate_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("empty.pem");
+    std::fs::write(&ca_file, "not a certificate\n").unwrap();
+    let mut cfg = gate::config("https://127.0.0.1:9", "");
+    cfg.upstream.tls_ca_file = Some(ca_file);
+    let err = consentgate::server::start(cfg)
+        .await
+        .err()
+        .expect("start refused");
+    assert!(
+        err.to_string().starts_with("upstream.tls_ca_file:"),
+        "{err}"
+    );
+}
