@@ -67,9 +67,7 @@ async fn start_site(head: String) -> (std::net::SocketAddr, actix_web::dev::Serv
 
 #[actix_web::test]
 async fn person_filling_in_the_demo_form_in_a_browser_reaches_the_thank_you_page() {
-    if !browser::available() {
-        return;
-    }
+    browser::require();
     // The site must exist before the gate (its upstream); the head tags depend only on the
     // forms, so a service built from the same forms gives the same script URL.
     let cfg0 = config(&form_toml("min_fill_time = \"1s\""), SECRET, None);

@@ -168,7 +168,7 @@ impl Gate {
     pub async fn start_with_proxy(service: FormsService, cfg: &Config) -> Gate {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let svc = service.clone();
-        let settings = Arc::new(ProxySettings::from_config(cfg));
+        let settings = Arc::new(ProxySettings::from_config(cfg).expect("proxy settings"));
         let privacy = web::Data::new(Privacy::new(&cfg.privacy).expect("privacy config"));
         let server = HttpServer::new(move || {
             App::new()
