@@ -261,6 +261,9 @@ pub struct LimitsConfig {
     pub rewrite_max_memory_bytes: usize,
     /// Longest inline script text examined for tracker signatures, in bytes. Default 256 KiB.
     pub inline_script_max_bytes: usize,
+    /// Memory for remembering finished page rewrites (pages up to 256 KiB, confirmed byte for
+    /// byte before reuse), in bytes; 0 turns it off. Default 64 MiB.
+    pub rewrite_memo_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -270,6 +273,7 @@ impl Default for LimitsConfig {
             max_gate_body_bytes: 16 * 1024,
             rewrite_max_memory_bytes: 1024 * 1024,
             inline_script_max_bytes: 256 * 1024,
+            rewrite_memo_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -8,7 +8,7 @@ use flate2::write::{DeflateDecoder, GzDecoder, GzEncoder, ZlibDecoder, ZlibEncod
 use flate2::Compression;
 
 /// A content coding consentgate can decode and produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Coding {
     Identity,
     Gzip,

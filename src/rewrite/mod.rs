@@ -14,6 +14,7 @@
 
 mod coding;
 mod html;
+mod memo;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,7 @@ use bytes::Bytes;
 use lol_html::AsciiCompatibleEncoding;
 
 pub use coding::{coding_from_header, negotiate, Coding};
+pub use memo::{MemoBodyRewriter, RewriteMemo, MEMO_MAX_BODY};
 
 use crate::config::LimitsConfig;
 use crate::trackers::Catalogue;

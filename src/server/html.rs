@@ -5,13 +5,18 @@
 use bytes::Bytes;
 
 use crate::proxy::{BodyFilter, HtmlFilter, HtmlResponseInfo, StartedFilter};
+use std::sync::Arc;
+
 use crate::rewrite::{
-    charset_of, coding_from_header, is_rewritable, negotiate, BodyRewriter, Coding, Rewriter,
+    charset_of, coding_from_header, is_rewritable, negotiate, BodyRewriter, Coding,
+    MemoBodyRewriter, RewriteMemo, Rewriter,
 };
 
 /// The gate's HTML filter: every HTML page gets the same rewrite, whoever asks.
 pub struct PageRewrite {
     pub rewriter: Rewriter,
+    /// Finished rewrites of small pages, reused when the same bytes come again; `None` = off.
+    pub memo: Option<Arc<RewriteMemo>>,
 }
 
 impl HtmlFilter for PageRewrite {
@@ -36,22 +41,44 @@ impl HtmlFilter for PageRewrite {
             _ => negotiate(info.accept_encoding),
         };
         let charset = charset_of(info.content_type);
-        let body = BodyRewriter::new(&self.rewriter, upstream, client, charset);
+        let body = match &self.memo {
+            Some(memo) => RewriteBody::Memo(MemoBodyRewriter::new(
+                &self.rewriter,
+                memo.clone(),
+                upstream,
+                client,
+                charset,
+            )),
+            None => {
+                RewriteBody::Stream(BodyRewriter::new(&self.rewriter, upstream, client, charset))
+            }
+        };
         Some(StartedFilter {
-            body: Box::new(RewriteBody(Some(body))),
+            body: Box::new(Some(body)),
             content_encoding: client.header_value(),
         })
     }
 }
 
-struct RewriteBody(Option<BodyRewriter>);
+enum RewriteBody {
+    Stream(BodyRewriter),
+    Memo(MemoBodyRewriter),
+}
 
-impl BodyFilter for RewriteBody {
+impl BodyFilter for Option<RewriteBody> {
     fn push(&mut self, chunk: &[u8]) -> Bytes {
-        self.0.as_mut().map(|r| r.push(chunk)).unwrap_or_default()
+        match self {
+            Some(RewriteBody::Stream(r)) => r.push(chunk),
+            Some(RewriteBody::Memo(r)) => r.push(chunk),
+            None => Bytes::new(),
+        }
     }
 
     fn finish(&mut self) -> Bytes {
-        self.0.take().map(BodyRewriter::finish).unwrap_or_default()
+        match self.take() {
+            Some(RewriteBody::Stream(r)) => r.finish(),
+            Some(RewriteBody::Memo(r)) => r.finish(),
+            None => Bytes::new(),
+        }
     }
 }

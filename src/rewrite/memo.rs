@@ -1,0 +1,219 @@
+//! A memo of finished rewrites. The rewrite is a pure function of the page bytes, the codings and
+//! the configuration, and a CMS serves the same bytes to every anonymous visitor, so a page seen
+//! before need not be parsed again. Small bodies (up to [`MEMO_MAX_BODY`]) are collected, looked
+//! up by a seeded hash and confirmed byte for byte against the stored input before the stored
+//! output is used — a hash collision can cost a miss, never a wrong page. Larger bodies, and all
+//! bodies when the memo is off, stream through the rewriter as before.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+
+use super::{BodyRewriter, Coding, Rewriter};
+
+/// Largest body the memo collects before deciding; anything longer streams.
+pub const MEMO_MAX_BODY: usize = 256 * 1024;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    hash: u64,
+    upstream: Coding,
+    client: Coding,
+    charset: Option<String>,
+}
+
+#[derive(Clone)]
+struct Done {
+    input: Bytes,
+    output: Bytes,
+}
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl Weighter<Key, Done> for ByBytes {
+    fn weight(&self, _: &Key, done: &Done) -> u64 {
+        (done.input.len() + done.output.len() + 64) as u64
+    }
+}
+
+/// Shared by all workers; bounded by bytes held.
+pub struct RewriteMemo {
+    cache: Cache<Key, Done, ByBytes>,
+    seed: u64,
+}
+
+impl RewriteMemo {
+    /// A memo holding at most `max_bytes` of input plus output.
+    pub fn new(max_bytes: usize) -> Self {
+        let estimated_items = (max_bytes / (64 * 1024)).max(16);
+        Self {
+            cache: Cache::with_weighter(estimated_items, max_bytes as u64, ByBytes),
+            // A per-process seed, so nobody can aim collisions at the lookup hash.
+            seed: rand::random(),
+        }
+    }
+}
+
+/// Rewrites one body, through the memo when the body is small enough.
+pub struct MemoBodyRewriter {
+    rewriter: Rewriter,
+    memo: Arc<RewriteMemo>,
+    upstream: Coding,
+    client: Coding,
+    charset: Option<String>,
+    collected: BytesMut,
+    streaming: Option<BodyRewriter>,
+}
+
+impl MemoBodyRewriter {
+    pub fn new(
+        rewriter: &Rewriter,
+        memo: Arc<RewriteMemo>,
+        upstream: Coding,
+        client: Coding,
+        charset: Option<&str>,
+    ) -> Self {
+        Self {
+            rewriter: rewriter.clone(),
+            memo,
+            upstream,
+            client,
+            charset: charset.map(str::to_owned),
+            collected: BytesMut::new(),
+            streaming: None,
+        }
+    }
+
+    fn fresh(&self) -> BodyRewriter {
+        BodyRewriter::new(
+            &self.rewriter,
+            self.upstream,
+            self.client,
+            self.charset.as_deref(),
+        )
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        if let Some(streaming) = self.streaming.as_mut() {
+            return streaming.push(chunk);
+        }
+        if self.collected.len() + chunk.len() <= MEMO_MAX_BODY {
+            self.collected.extend_from_slice(chunk);
+            return Bytes::new();
+        }
+        // Too big to memoise: stream from here on, starting with what was collected.
+        let mut streaming = self.fresh();
+        let mut out = BytesMut::from(&streaming.push(&self.collected)[..]);
+        out.extend_from_slice(&streaming.push(chunk));
+        self.collected = BytesMut::new();
+        self.streaming = Some(streaming);
+        out.freeze()
+    }
+
+    pub fn finish(mut self) -> Bytes {
+        if let Some(streaming) = self.streaming.take() {
+            return streaming.finish();
+        }
+        let input = std::mem::take(&mut self.collected).freeze();
+        let key = Key {
+            hash: xxhash_rust::xxh3::xxh3_64_with_seed(&input, self.memo.seed),
+            upstream: self.upstream,
+            client: self.client,
+            charset: self.charset.clone(),
+        };
+        if let Some(done) = self.memo.cache.get(&key) {
+            if done.input == input {
+                return done.output;
+            }
+        }
+        let mut rewriter = self.fresh();
+        let mut output = BytesMut::from(&rewriter.push(&input)[..]);
+        output.extend_from_slice(&rewriter.finish());
+        let output = output.freeze();
+        self.memo.cache.insert(
+            key,
+            Done {
+                input,
+                output: output.clone(),
+            },
+        );
+        output
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::RewriteSettings;
+    use crate::trackers::Catalogue;
+
+    fn rewriter() -> Rewriter {
+        Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_head_html: "<script src=\"/_gate/b.js\" defer></script>".into(),
+                ..RewriteSettings::default()
+            },
+        )
+    }
+
+    fn run(rw: &Rewriter, memo: &Arc<RewriteMemo>, page: &[u8], chunk: usize) -> Vec<u8> {
+        let mut m =
+            MemoBodyRewriter::new(rw, memo.clone(), Coding::Identity, Coding::Identity, None);
+        let mut out = Vec::new();
+        for c in page.chunks(chunk) {
+            out.extend_from_slice(&m.push(c));
+        }
+        out.extend_from_slice(&m.finish());
+        out
+    }
+
+    fn direct(rw: &Rewriter, page: &[u8]) -> Vec<u8> {
+        let mut r = BodyRewriter::new(rw, Coding::Identity, Coding::Identity, None);
+        let mut out = r.push(page).to_vec();
+        out.extend_from_slice(&r.finish());
+        out
+    }
+
+    const PAGE: &str = "<html><head><title>t</title><script async src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script></head><body>hallo</body></html>";
+
+    #[test]
+    fn memo_output_is_the_rewrite_itself_on_miss_and_hit() {
+        let rw = rewriter();
+        let memo = Arc::new(RewriteMemo::new(1 << 20));
+        let expected = direct(&rw, PAGE.as_bytes());
+        assert!(String::from_utf8_lossy(&expected).contains("data-cg-src"));
+        assert_eq!(run(&rw, &memo, PAGE.as_bytes(), 7), expected, "miss");
+        assert_eq!(run(&rw, &memo, PAGE.as_bytes(), 4096), expected, "hit");
+        let other = PAGE.replace("hallo", "dag");
+        assert_eq!(
+            run(&rw, &memo, other.as_bytes(), 7),
+            direct(&rw, other.as_bytes())
+        );
+    }
+
+    #[test]
+    fn bodies_over_the_memo_bound_stream_and_are_still_rewritten() {
+        let rw = rewriter();
+        let memo = Arc::new(RewriteMemo::new(1 << 20));
+        let big = PAGE.replace("hallo", &"<p>tekst</p>".repeat(MEMO_MAX_BODY / 8));
+        let mut m =
+            MemoBodyRewriter::new(&rw, memo.clone(), Coding::Identity, Coding::Identity, None);
+        let mut out = Vec::new();
+        let mut streamed_before_end = false;
+        for c in big.as_bytes().chunks(16 * 1024) {
+            let piece = m.push(c);
+            streamed_before_end |= !piece.is_empty();
+            out.extend_from_slice(&piece);
+        }
+        out.extend_from_slice(&m.finish());
+        assert!(
+            streamed_before_end,
+            "a large page must not be held back whole"
+        );
+        assert_eq!(out, direct(&rw, big.as_bytes()));
+    }
+}
