@@ -1,0 +1,107 @@
+//! The demo site's contact form through the gate: config/demo.toml matches the page's fields,
+//! and a visitor's post is stored and answered with the demo's own thank-you page.
+
+mod forms_common;
+
+use std::collections::BTreeMap;
+
+use consentgate::config::{Config, ENV_SECRET};
+use consentgate::server::demo::{demo_site_dir, serve_demo_site};
+use consentgate::store::Store;
+use forms_common::*;
+
+fn demo_config() -> Config {
+    let env: BTreeMap<String, String> = [(ENV_SECRET.to_owned(), SECRET.to_owned())].into();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml")).unwrap();
+    Config::from_toml(&text, &env)
+        .expect("config/demo.toml is valid")
+        .0
+}
+
+#[test]
+fn demo_config_captures_every_field_of_the_demo_contact_page() {
+    let cfg = demo_config();
+    let form = cfg
+        .forms
+        .iter()
+        .find(|f| f.path == "/contact")
+        .expect("demo form");
+    assert_eq!(form.redirect, "/bedankt.html");
+    let page = std::fs::read_to_string(demo_site_dir().join("contact.html")).unwrap();
+    assert!(page.contains("action=\"/contact\""));
+    for field in &form.fields {
+        assert!(
+            page.contains(&format!("name=\"{}\"", field.name)),
+            "{} is not on the contact page",
+            field.name
+        );
+    }
+    let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["naam", "email", "telefoon", "bericht"]);
+}
+
+#[actix_web::test]
+async fn demo_contact_form_is_captured_and_thanked_by_the_demo_site() {
+    let site = serve_demo_site().expect("demo site");
+    let mut cfg = demo_config();
+    cfg.upstream.url = Some(format!("http://{}/", site.addr).parse().unwrap());
+    let gate = Gate::start_with_proxy(service(&cfg, Store::memory()), &cfg).await;
+
+    let mut page = client()
+        .get(gate.url("/contact.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = String::from_utf8(page.body().await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("<form class=\"contact-form\" method=\"post\" action=\"/contact\">"));
+
+    let token = aged_token(&cfg);
+    let a = post_form(
+        &gate.url("/contact"),
+        &[
+            ("naam", "Fatima el Amrani"),
+            ("email", "fatima@example.nl"),
+            ("telefoon", ""),
+            ("bericht", "Mag ik langskomen voor een gesprek?"),
+            ("cg_t", &token),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location.as_deref(), Some("/bedankt.html"));
+    let mut thanks = client()
+        .get(gate.url("/bedankt.html"))
+        .send()
+        .await
+        .unwrap();
+    let thanks = String::from_utf8(thanks.body().await.unwrap().to_vec()).unwrap();
+    assert!(thanks.contains("Bedankt voor uw bericht"));
+
+    let inbox = gate.service.list("contact", 0, 10).await.unwrap();
+    assert_eq!(inbox.total, 1);
+    assert_eq!(inbox.entries[0].fields[0].value, "Fatima el Amrani");
+    assert_eq!(
+        inbox.entries[0].fields.len(),
+        3,
+        "the empty phone number is not kept"
+    );
+
+    // A visitor who forgot the message gets the Dutch page with their name still filled in.
+    let a = post_form(
+        &gate.url("/contact"),
+        &[
+            ("naam", "Fatima el Amrani"),
+            ("email", "fatima@example.nl"),
+            ("cg_t", &token),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, 422);
+    assert!(a.body.contains("lang=\"nl\""));
+    assert!(a.body.contains("Bericht") && a.body.contains("Dit veld is verplicht."));
+    assert!(a.body.contains("value=\"Fatima el Amrani\""));
+    gate.stop().await;
+    site.handle.stop(false).await;
+}
