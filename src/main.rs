@@ -177,7 +177,7 @@ fn offline_config(path: Option<&Path>) -> anyhow::Result<Config> {
 fn offline_rewriter(config: Option<&Path>) -> anyhow::Result<Rewriter> {
     let config = offline_config(config)?;
     let secret = config.secret.clone().context("no secret")?;
-    let (rewriter, _) = server::page_rewriter(&config, &Keys::derive(&secret), Store::memory())?;
+    let (rewriter, _, _) = server::page_rewriter(&config, &Keys::derive(&secret), Store::memory())?;
     Ok(rewriter)
 }
 

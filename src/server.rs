@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::consent::{self, ConsentService};
+use crate::forms::{self, FormsService};
 use crate::keys::Keys;
 use crate::privacy::{GeoError, Privacy};
 use crate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
@@ -38,6 +39,8 @@ pub enum StartError {
     Consent(#[from] crate::consent::ConsentError),
     #[error(transparent)]
     Upstream(#[from] ProxyError),
+    #[error(transparent)]
+    Forms(#[from] crate::forms::FormsError),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
@@ -56,6 +59,7 @@ struct Shared {
     store: web::Data<Store>,
     page_rewrite: web::Data<html::PageRewrite>,
     consent: web::Data<ConsentService>,
+    forms: FormsService,
 }
 
 /// A started gate; dropping it does not stop it, call [`RunningGate::stop`].
@@ -93,7 +97,9 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
     // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
     // (trackers blocked) and recovers by itself when Redis comes back.
     let store = Store::connect(&config.store).await?;
-    let (rewriter, consent) = page_rewriter(&config, &keys, store.clone())?;
+    let (rewriter, consent, forms) = page_rewriter(&config, &keys, store.clone())?;
+    // Keeps form indexes small; entries themselves expire with their store TTL.
+    forms.spawn_sweeper();
     let shared = Shared {
         privacy: web::Data::new(Privacy::new(&config.privacy)?),
         proxy_settings: Arc::new(ProxySettings::from_config(&config)?),
@@ -104,6 +110,7 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
                 .then(|| Arc::new(RewriteMemo::new(config.limits.rewrite_memo_bytes))),
         }),
         consent: web::Data::new(consent),
+        forms,
     };
     let workers = config.listen.workers;
 
@@ -120,6 +127,7 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
             .app_data(web::Data::new(Proxy::new(s.proxy_settings.clone())))
             .configure(configure_health)
             .configure(consent::configure)
+            .configure(|c| forms::configure(c, &s.forms))
             .service(web::scope("/_gate").default_service(web::to(unknown_gate_path)))
             .default_service(web::to(proxy_handler))
     });
@@ -274,20 +282,21 @@ async fn proxy_handler(
         .await
 }
 
-/// The page rewriter exactly as the gate uses it (catalogue from config, the banner's tags
-/// injected), with the consent area that supplies those tags. Shared by `start` and the
+/// The page rewriter exactly as the gate uses it (catalogue from config, the banner's and the
+/// forms' tags injected), with the consent and forms areas that supply those tags. Shared by `start` and the
 /// `rewrite`/`scan` commands, so what they print is what visitors get.
 pub fn page_rewriter(
     config: &Config,
     keys: &Keys,
     store: Store,
-) -> Result<(Rewriter, ConsentService), StartError> {
+) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
     let catalogue = Arc::new(Catalogue::from_config(&config.trackers).map_err(StartError::Config)?);
-    let consent = ConsentService::new(config, keys, store, catalogue.clone())?;
+    let consent = ConsentService::new(config, keys, store.clone(), catalogue.clone())?;
+    let forms = FormsService::new(config, keys, store)?;
     let settings = RewriteSettings {
-        inject_head_html: consent.head_html(),
+        inject_head_html: consent.head_html() + &forms.head_html(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
     };
-    Ok((Rewriter::new(catalogue, settings), consent))
+    Ok((Rewriter::new(catalogue, settings), consent, forms))
 }

@@ -105,3 +105,42 @@ async fn demo_contact_form_is_captured_and_thanked_by_the_demo_site() {
     gate.stop().await;
     site.handle.stop(false).await;
 }
+
+/// The whole gate as `consentgate demo` runs it (server::start with config/demo.toml): the form
+/// script is injected into every page, the contact form is captured by the gate and never
+/// reaches the demo site, and the visitor lands on the demo's thank-you page.
+#[actix_web::test]
+async fn demo_gate_captures_the_contact_form_end_to_end() {
+    let site = serve_demo_site().expect("demo site");
+    let mut cfg = demo_config();
+    cfg.upstream.url = Some(format!("http://{}/", site.addr).parse().unwrap());
+    cfg.listen.public = "127.0.0.1:0".parse().unwrap();
+    cfg.listen.admin = "127.0.0.1:0".parse().unwrap();
+    let token = aged_token(&cfg);
+    let gate = consentgate::server::start(cfg).await.expect("gate starts");
+    let url = |path: &str| format!("http://{}{path}", gate.public_addr);
+
+    let mut page = client().get(url("/contact.html")).send().await.unwrap();
+    let html = String::from_utf8(page.body().await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("/_gate/banner."), "banner injected");
+    assert!(
+        html.contains("<script src=\"/_gate/forms."),
+        "form script injected:\n{html}"
+    );
+
+    let answer = post_form(
+        &url("/contact"),
+        &[
+            ("naam", "Jan de Vries"),
+            ("email", "jan@example.nl"),
+            ("telefoon", "0612345678"),
+            ("bericht", "Graag een terugbelverzoek."),
+            ("cg_t", &token),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(answer.location.as_deref(), Some("/bedankt.html"));
+    gate.stop().await;
+    site.handle.stop(false).await;
+}

@@ -187,7 +187,7 @@ async fn a_consent_receipt_keeps_the_country_and_never_the_address() {
     );
     cfg.privacy.geo_database = Some(committed_path());
     let keys = Keys::derive(cfg.secret.as_ref().unwrap());
-    let (_, consent) = consentgate::server::page_rewriter(&cfg, &keys, Store::memory()).unwrap();
+    let (_, consent, _) = consentgate::server::page_rewriter(&cfg, &keys, Store::memory()).unwrap();
     let texts_hash = consent.bundle().texts_hash["nl"].clone();
     let gate = gate::start(cfg).await;
     let client = awc::Client::default();

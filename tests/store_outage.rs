@@ -55,7 +55,7 @@ async fn redis_outage_gives_503_for_decisions_keeps_pages_loading_and_recovers()
     cfg.store.timeout = Duration::from_millis(500);
     // The texts hash the banner would send, from the same configuration.
     let keys = Keys::derive(cfg.secret.as_ref().unwrap());
-    let (_, consent) = consentgate::server::page_rewriter(&cfg, &keys, Store::memory()).unwrap();
+    let (_, consent, _) = consentgate::server::page_rewriter(&cfg, &keys, Store::memory()).unwrap();
     let texts_hash = consent.bundle().texts_hash["nl"].clone();
     let gate = gate::start(cfg).await;
     let ready = gate::url(&gate, "/_gate/readyz");
