@@ -75,8 +75,9 @@ impl ProxySettings {
 
 /// A filter over an HTML response body, fed chunk by chunk.
 pub trait BodyFilter {
-    /// Bytes to send for this chunk (may be empty while the filter buffers).
-    fn push(&mut self, chunk: &[u8]) -> Bytes;
+    /// Bytes to send for this chunk (may be empty while the filter buffers). The chunk is
+    /// handed over, so a filter that holds it back need not copy it.
+    fn push(&mut self, chunk: Bytes) -> Bytes;
     /// Whatever remains at the end of the body.
     fn finish(&mut self) -> Bytes;
 }
@@ -437,7 +438,7 @@ where
             match tokio::time::timeout(st.idle, st.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => {
                     let out = match st.filter.as_mut() {
-                        Some(f) => f.push(&chunk),
+                        Some(f) => f.push(chunk),
                         None => chunk,
                     };
                     if !out.is_empty() {

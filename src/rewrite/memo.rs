@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::{BodyRewriter, Coding, Rewriter};
 
@@ -64,7 +65,10 @@ pub struct MemoBodyRewriter {
     upstream: Coding,
     client: Coding,
     charset: Option<String>,
-    collected: BytesMut,
+    /// Chunks held back while the body may still be memoised (no copies: `Bytes` are shared).
+    collected: Vec<Bytes>,
+    collected_len: usize,
+    hasher: Xxh3,
     streaming: Option<BodyRewriter>,
 }
 
@@ -78,11 +82,13 @@ impl MemoBodyRewriter {
     ) -> Self {
         Self {
             rewriter: rewriter.clone(),
-            memo,
             upstream,
             client,
             charset: charset.map(str::to_owned),
-            collected: BytesMut::new(),
+            collected: Vec::new(),
+            collected_len: 0,
+            hasher: Xxh3::with_seed(memo.seed),
+            memo,
             streaming: None,
         }
     }
@@ -96,41 +102,63 @@ impl MemoBodyRewriter {
         )
     }
 
-    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+    pub fn push(&mut self, chunk: Bytes) -> Bytes {
         if let Some(streaming) = self.streaming.as_mut() {
-            return streaming.push(chunk);
+            return streaming.push(&chunk);
         }
-        if self.collected.len() + chunk.len() <= MEMO_MAX_BODY {
-            self.collected.extend_from_slice(chunk);
+        if self.collected_len + chunk.len() <= MEMO_MAX_BODY {
+            self.hasher.update(&chunk);
+            self.collected_len += chunk.len();
+            self.collected.push(chunk);
             return Bytes::new();
         }
         // Too big to memoise: stream from here on, starting with what was collected.
         let mut streaming = self.fresh();
-        let mut out = BytesMut::from(&streaming.push(&self.collected)[..]);
-        out.extend_from_slice(&streaming.push(chunk));
-        self.collected = BytesMut::new();
+        let mut out = BytesMut::new();
+        for held in std::mem::take(&mut self.collected) {
+            out.extend_from_slice(&streaming.push(&held));
+        }
+        out.extend_from_slice(&streaming.push(&chunk));
         self.streaming = Some(streaming);
         out.freeze()
+    }
+
+    /// Whether the held-back chunks are exactly `stored`.
+    fn collected_equals(&self, stored: &[u8]) -> bool {
+        if stored.len() != self.collected_len {
+            return false;
+        }
+        let mut rest = stored;
+        self.collected.iter().all(|chunk| {
+            let (head, tail) = rest.split_at(chunk.len());
+            rest = tail;
+            head == &chunk[..]
+        })
     }
 
     pub fn finish(mut self) -> Bytes {
         if let Some(streaming) = self.streaming.take() {
             return streaming.finish();
         }
-        let input = std::mem::take(&mut self.collected).freeze();
         let key = Key {
-            hash: xxhash_rust::xxh3::xxh3_64_with_seed(&input, self.memo.seed),
+            hash: self.hasher.digest(),
             upstream: self.upstream,
             client: self.client,
             charset: self.charset.clone(),
         };
         if let Some(done) = self.memo.cache.get(&key) {
-            if done.input == input {
+            if self.collected_equals(&done.input) {
                 return done.output;
             }
         }
+        let mut input = BytesMut::with_capacity(self.collected_len);
         let mut rewriter = self.fresh();
-        let mut output = BytesMut::from(&rewriter.push(&input)[..]);
+        let mut output = BytesMut::new();
+        for chunk in &self.collected {
+            input.extend_from_slice(chunk);
+            output.extend_from_slice(&rewriter.push(chunk));
+        }
+        let input = input.freeze();
         output.extend_from_slice(&rewriter.finish());
         let output = output.freeze();
         self.memo.cache.insert(
@@ -165,7 +193,7 @@ mod tests {
             MemoBodyRewriter::new(rw, memo.clone(), Coding::Identity, Coding::Identity, None);
         let mut out = Vec::new();
         for c in page.chunks(chunk) {
-            out.extend_from_slice(&m.push(c));
+            out.extend_from_slice(&m.push(Bytes::copy_from_slice(c)));
         }
         out.extend_from_slice(&m.finish());
         out
@@ -205,7 +233,7 @@ mod tests {
         let mut out = Vec::new();
         let mut streamed_before_end = false;
         for c in big.as_bytes().chunks(16 * 1024) {
-            let piece = m.push(c);
+            let piece = m.push(Bytes::copy_from_slice(c));
             streamed_before_end |= !piece.is_empty();
             out.extend_from_slice(&piece);
         }

@@ -42,13 +42,13 @@ impl HtmlFilter for PageRewrite {
         };
         let charset = charset_of(info.content_type);
         let body = match &self.memo {
-            Some(memo) => RewriteBody::Memo(MemoBodyRewriter::new(
+            Some(memo) => RewriteBody::Memo(Box::new(MemoBodyRewriter::new(
                 &self.rewriter,
                 memo.clone(),
                 upstream,
                 client,
                 charset,
-            )),
+            ))),
             None => {
                 RewriteBody::Stream(BodyRewriter::new(&self.rewriter, upstream, client, charset))
             }
@@ -62,13 +62,14 @@ impl HtmlFilter for PageRewrite {
 
 enum RewriteBody {
     Stream(BodyRewriter),
-    Memo(MemoBodyRewriter),
+    // Boxed: the streaming hash state makes it much larger than the other variant.
+    Memo(Box<MemoBodyRewriter>),
 }
 
 impl BodyFilter for Option<RewriteBody> {
-    fn push(&mut self, chunk: &[u8]) -> Bytes {
+    fn push(&mut self, chunk: Bytes) -> Bytes {
         match self {
-            Some(RewriteBody::Stream(r)) => r.push(chunk),
+            Some(RewriteBody::Stream(r)) => r.push(&chunk),
             Some(RewriteBody::Memo(r)) => r.push(chunk),
             None => Bytes::new(),
         }
@@ -77,7 +78,7 @@ impl BodyFilter for Option<RewriteBody> {
     fn finish(&mut self) -> Bytes {
         match self.take() {
             Some(RewriteBody::Stream(r)) => r.finish(),
-            Some(RewriteBody::Memo(r)) => r.finish(),
+            Some(RewriteBody::Memo(r)) => (*r).finish(),
             None => Bytes::new(),
         }
     }
