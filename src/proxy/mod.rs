@@ -89,6 +89,8 @@ pub struct HtmlResponseInfo<'a> {
     pub content_type: Option<&'a str>,
     pub content_encoding: Option<&'a str>,
     pub accept_encoding: Option<&'a str>,
+    /// The upstream's ETag, if any (a strong one identifies the body's bytes).
+    pub etag: Option<&'a str>,
 }
 
 /// A filter started for one response, with the Content-Encoding its output is in.
@@ -294,6 +296,7 @@ impl Proxy {
                     content_type: header_str(up_headers, header::CONTENT_TYPE),
                     content_encoding: header_str(up_headers, header::CONTENT_ENCODING),
                     accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
+                    etag: header_str(up_headers, header::ETAG),
                 })
             })
         };

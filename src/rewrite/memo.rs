@@ -3,7 +3,9 @@
 //! before need not be parsed again. Small bodies (up to [`MEMO_MAX_BODY`]) are collected, looked
 //! up by a seeded hash and confirmed byte for byte against the stored input before the stored
 //! output is used — a hash collision can cost a miss, never a wrong page. Larger bodies, and all
-//! bodies when the memo is off, stream through the rewriter as before.
+//! bodies when the memo is off, stream through the rewriter as before. When the upstream sends a
+//! strong ETag the lookup uses it instead of hashing the body; the byte-for-byte comparison
+//! still decides.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ pub const MEMO_MAX_BODY: usize = 1024 * 1024;
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
     hash: u64,
+    by_etag: bool,
     upstream: Coding,
     client: Coding,
     charset: Option<String>,
@@ -69,6 +72,8 @@ pub struct MemoBodyRewriter {
     collected: Vec<Bytes>,
     collected_len: usize,
     hasher: Xxh3,
+    /// The upstream's strong ETag: the lookup key, so the body need not be hashed.
+    validator: Option<u64>,
     streaming: Option<BodyRewriter>,
 }
 
@@ -79,8 +84,13 @@ impl MemoBodyRewriter {
         upstream: Coding,
         client: Coding,
         charset: Option<&str>,
+        strong_etag: Option<&str>,
     ) -> Self {
         Self {
+            // Tagged apart from body hashes so an ETag key and a body key never meet.
+            validator: strong_etag.map(|etag| {
+                xxhash_rust::xxh3::xxh3_64_with_seed(etag.as_bytes(), memo.seed ^ 0x45_54_41_47)
+            }),
             rewriter: rewriter.clone(),
             upstream,
             client,
@@ -107,7 +117,9 @@ impl MemoBodyRewriter {
             return streaming.push(&chunk);
         }
         if self.collected_len + chunk.len() <= MEMO_MAX_BODY {
-            self.hasher.update(&chunk);
+            if self.validator.is_none() {
+                self.hasher.update(&chunk);
+            }
             self.collected_len += chunk.len();
             self.collected.push(chunk);
             return Bytes::new();
@@ -141,7 +153,8 @@ impl MemoBodyRewriter {
             return streaming.finish();
         }
         let key = Key {
-            hash: self.hasher.digest(),
+            hash: self.validator.unwrap_or_else(|| self.hasher.digest()),
+            by_etag: self.validator.is_some(),
             upstream: self.upstream,
             client: self.client,
             charset: self.charset.clone(),
@@ -189,8 +202,24 @@ mod tests {
     }
 
     fn run(rw: &Rewriter, memo: &Arc<RewriteMemo>, page: &[u8], chunk: usize) -> Vec<u8> {
-        let mut m =
-            MemoBodyRewriter::new(rw, memo.clone(), Coding::Identity, Coding::Identity, None);
+        run_tagged(rw, memo, page, chunk, None)
+    }
+
+    fn run_tagged(
+        rw: &Rewriter,
+        memo: &Arc<RewriteMemo>,
+        page: &[u8],
+        chunk: usize,
+        etag: Option<&str>,
+    ) -> Vec<u8> {
+        let mut m = MemoBodyRewriter::new(
+            rw,
+            memo.clone(),
+            Coding::Identity,
+            Coding::Identity,
+            None,
+            etag,
+        );
         let mut out = Vec::new();
         for c in page.chunks(chunk) {
             out.extend_from_slice(&m.push(Bytes::copy_from_slice(c)));
@@ -224,12 +253,34 @@ mod tests {
     }
 
     #[test]
+    fn a_reused_etag_with_different_bytes_never_returns_the_old_page() {
+        let rw = rewriter();
+        let memo = Arc::new(RewriteMemo::new(1 << 20));
+        let first = run_tagged(&rw, &memo, PAGE.as_bytes(), 7, Some("\"v1\""));
+        assert_eq!(first, direct(&rw, PAGE.as_bytes()));
+        // A CMS that forgets to change its ETag: the bytes differ, so the memo must not answer.
+        let changed = PAGE.replace("hallo", "gewijzigd");
+        let second = run_tagged(&rw, &memo, changed.as_bytes(), 7, Some("\"v1\""));
+        assert_eq!(second, direct(&rw, changed.as_bytes()));
+        assert_eq!(
+            run_tagged(&rw, &memo, changed.as_bytes(), 4096, Some("\"v1\"")),
+            second
+        );
+    }
+
+    #[test]
     fn bodies_over_the_memo_bound_stream_and_are_still_rewritten() {
         let rw = rewriter();
         let memo = Arc::new(RewriteMemo::new(1 << 20));
         let big = PAGE.replace("hallo", &"<p>tekst</p>".repeat(MEMO_MAX_BODY / 8));
-        let mut m =
-            MemoBodyRewriter::new(&rw, memo.clone(), Coding::Identity, Coding::Identity, None);
+        let mut m = MemoBodyRewriter::new(
+            &rw,
+            memo.clone(),
+            Coding::Identity,
+            Coding::Identity,
+            None,
+            None,
+        );
         let mut out = Vec::new();
         let mut streamed_before_end = false;
         for c in big.as_bytes().chunks(16 * 1024) {

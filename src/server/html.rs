@@ -48,6 +48,7 @@ impl HtmlFilter for PageRewrite {
                 upstream,
                 client,
                 charset,
+                info.etag.filter(|e| !e.trim_start().starts_with("W/")),
             ))),
             None => {
                 RewriteBody::Stream(BodyRewriter::new(&self.rewriter, upstream, client, charset))
