@@ -1,5 +1,5 @@
 //! Proxy errors, tagged by where they came from so the status is chosen by type: the upstream
-//! (502 unreachable, 504 too slow) or the visitor's request (400, 413, 501).
+//! (502 unreachable or incomplete, 504 too slow) or the visitor's request (400, 413, 501).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -8,6 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 pub enum ProxyError {
     #[error("upstream unreachable: {0}")]
     UpstreamUnreachable(String),
+    /// The upstream's answer broke off before its body was complete.
+    #[error("upstream response incomplete: {0}")]
+    UpstreamIncomplete(String),
     #[error("upstream did not answer within {0:?}")]
     UpstreamTimeout(std::time::Duration),
     #[error("request body larger than {limit} bytes")]
@@ -26,6 +29,7 @@ impl ProxyError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::UpstreamUnreachable(_) => "upstream_unreachable",
+            Self::UpstreamIncomplete(_) => "upstream_incomplete",
             Self::UpstreamTimeout(_) => "upstream_timeout",
             Self::RequestTooLarge { .. } => "request_too_large",
             Self::BadRequest(_) => "bad_request",
@@ -38,6 +42,9 @@ impl ProxyError {
         match self {
             Self::UpstreamUnreachable(_) => {
                 "The website behind this gateway cannot be reached right now. Please try again in a few minutes."
+            }
+            Self::UpstreamIncomplete(_) => {
+                "The website behind this gateway sent an incomplete page. Please try again."
             }
             Self::UpstreamTimeout(_) => {
                 "The website behind this gateway did not answer in time. Please try again in a few minutes."
@@ -55,7 +62,7 @@ impl ProxyError {
 impl ResponseError for ProxyError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnreachable(_) | Self::UpstreamIncomplete(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::RequestTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,

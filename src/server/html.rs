@@ -76,6 +76,13 @@ impl BodyFilter for Option<RewriteBody> {
         }
     }
 
+    fn holds_back(&self) -> usize {
+        match self {
+            Some(RewriteBody::Memo(_)) => crate::rewrite::MEMO_MAX_BODY,
+            _ => 0,
+        }
+    }
+
     fn finish(&mut self) -> Bytes {
         match self.take() {
             Some(RewriteBody::Stream(r)) => r.finish(),

@@ -142,6 +142,35 @@ async fn tracker_page(q: web::Query<EncQuery>) -> HttpResponse {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct BigHtmlQuery {
+    sized: Option<bool>,
+}
+
+/// The tracker page padded past a mebibyte, with a Meta pixel at its very end: chunked, or with
+/// a Content-Length under `?sized=true`.
+pub fn big_tracker_page() -> String {
+    let head_end = TRACKER_PAGE.find("<p>hallo</p>").unwrap();
+    let filler = "<p>Een lange pagina met veel tekst over de stichting.</p>\n".repeat(24 * 1024);
+    format!(
+        "{}{filler}<noscript><img src=\"https://www.facebook.com/tr?id=2&ev=End\"></noscript></body></html>",
+        &TRACKER_PAGE[..head_end]
+    )
+}
+
+async fn big_tracker(q: web::Query<BigHtmlQuery>) -> HttpResponse {
+    let page = Bytes::from(big_tracker_page());
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8");
+    if q.sized == Some(true) {
+        return res.body(page);
+    }
+    let chunks: Vec<Bytes> = page.chunks(64 * 1024).map(Bytes::copy_from_slice).collect();
+    res.streaming(stream::iter(
+        chunks.into_iter().map(Ok::<_, std::io::Error>),
+    ))
+}
+
 /// Start the upstream on 127.0.0.1 at a free port.
 pub fn start() -> Upstream {
     // Test clients (awc) need rustls' provider chosen before their first https-capable use.
@@ -156,6 +185,7 @@ pub fn start() -> Upstream {
             .route("/page.html", web::get().to(page))
             .route("/tracker.html", web::get().to(tracker_page))
             .route("/tracker.html", web::head().to(tracker_page))
+            .route("/big-tracker.html", web::get().to(big_tracker))
             .default_service(web::to(echo))
     })
     .workers(1)
