@@ -89,24 +89,28 @@ pub fn upstream_request_headers(
     filter_accept_encoding(&mut out);
     filter_cookies(&mut out, keep_cookie);
     if let Some(ip) = forwarded.anonymized_ip {
-        let ip_text = ip.to_string();
-        let node = if ip.is_ipv6() {
-            format!("\"[{ip_text}]\"")
+        let address = ip.to_string();
+        let mut fwd = String::with_capacity(96);
+        fwd.push_str(if ip.is_ipv6() { "for=\"[" } else { "for=" });
+        fwd.push_str(&address);
+        fwd.push_str(if ip.is_ipv6() {
+            "]\";proto="
         } else {
-            ip_text.clone()
-        };
-        let mut fwd = format!("for={node};proto={}", forwarded.proto);
+            ";proto="
+        });
+        fwd.push_str(forwarded.proto);
         if let Some(h) = forwarded.host.filter(|h| is_token_safe(h)) {
-            fwd.push_str(&format!(";host=\"{h}\""));
+            fwd.push_str(";host=\"");
+            fwd.push_str(h);
+            fwd.push('"');
         }
-        for (name, value) in [
-            ("x-forwarded-for", ip_text.as_str()),
-            ("x-real-ip", ip_text.as_str()),
-            ("forwarded", fwd.as_str()),
-        ] {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                out.insert(HeaderName::from_static(name), v);
-            }
+        if let Ok(address) = HeaderValue::from_str(&address) {
+            // One value shared by both headers (a clone is a reference count).
+            out.insert(HeaderName::from_static("x-real-ip"), address.clone());
+            out.insert(HeaderName::from_static("x-forwarded-for"), address);
+        }
+        if let Ok(v) = HeaderValue::from_str(&fwd) {
+            out.insert(HeaderName::from_static("forwarded"), v);
         }
     }
     out.insert(
@@ -126,21 +130,22 @@ fn is_token_safe(host: &str) -> bool {
 
 /// Keep only codings the gate can decode, so HTML can always be rewritten.
 fn filter_accept_encoding(headers: &mut HeaderMap) {
-    let Some(value) = headers.get(header::ACCEPT_ENCODING) else {
+    let mut values = headers.get_all(header::ACCEPT_ENCODING);
+    let Some(value) = values.next() else {
         return;
     };
-    let kept: Vec<&str> = value
-        .to_str()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|item| {
-            let coding = item.split(';').next().unwrap_or("").trim();
-            DECODABLE_CODINGS
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(coding))
-        })
-        .collect();
+    let single = values.next().is_none();
+    let text = value.to_str().unwrap_or("");
+    let decodable = |item: &&str| {
+        let coding = item.split(';').next().unwrap_or("").trim();
+        DECODABLE_CODINGS
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(coding))
+    };
+    if single && !text.is_empty() && text.split(',').map(str::trim).all(|i| decodable(&i)) {
+        return; // the common "gzip, deflate, br" goes on as it came
+    }
+    let kept: Vec<&str> = text.split(',').map(str::trim).filter(decodable).collect();
     if kept.is_empty() {
         headers.remove(header::ACCEPT_ENCODING);
     } else if let Ok(v) = HeaderValue::from_str(&kept.join(", ")) {

@@ -221,7 +221,8 @@ impl Proxy {
                 upstream_req.send_body(bytes)
             }
             RequestBody::Stream(payload) => match request_body_length(req.headers())? {
-                BodyLength::None => upstream_req.send(),
+                // Not `send()`: that announces `content-length: 0` on every GET.
+                BodyLength::None => upstream_req.send_body(actix_web::body::None::new()),
                 BodyLength::Known(len) if len > limit as u64 => {
                     return Err(ProxyError::RequestTooLarge { limit })
                 }
