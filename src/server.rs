@@ -90,7 +90,7 @@ impl RunningGate {
 /// Start the gate. Must be called inside an actix system (`#[actix_web::main]`,
 /// `#[actix_web::test]`).
 pub async fn start(config: Config) -> Result<RunningGate, StartError> {
-    install_tls_provider();
+    crate::proxy::install_tls_provider();
     let config = Arc::new(config);
     let secret = config.secret.as_ref().ok_or(StartError::MissingSecret)?;
     let keys = Keys::derive(secret);
@@ -169,13 +169,6 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
         handles,
         tasks,
     })
-}
-
-/// rustls needs one process-wide crypto provider for https upstreams; with more than one compiled
-/// in (dev-dependencies bring aws-lc-rs) it cannot pick by itself, so pick ring explicitly.
-pub fn install_tls_provider() {
-    // Err only means a provider is already installed (a second gate in the same process).
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn disable_nagle(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {

@@ -22,7 +22,7 @@ struct Gate {
 
 async fn start(store: Store) -> Gate {
     // awc's https support needs one process-wide rustls provider (as server::start installs).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    consentgate::proxy::install_tls_provider();
     let cfg = Config::default();
     let keys = Keys::derive(&Secret::new(
         b"routes-test-secret-routes-test-secret".to_vec(),

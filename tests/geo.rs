@@ -180,7 +180,7 @@ async fn gate_refuses_to_start_with_a_corrupt_database() {
 async fn a_consent_receipt_keeps_the_country_and_never_the_address() {
     use consentgate::keys::Keys;
     use consentgate::store::Store;
-    consentgate::server::install_tls_provider();
+    consentgate::proxy::install_tls_provider();
     let mut cfg = gate::config(
         "http://127.0.0.1:9",
         "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",

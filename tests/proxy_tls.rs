@@ -82,7 +82,7 @@ fn client() -> awc::Client {
 
 #[actix_web::test]
 async fn https_upstream_signed_by_the_configured_ca_is_proxied() {
-    consentgate::server::install_tls_provider();
+    consentgate::proxy::install_tls_provider();
     let (addr, ca_pem) = tls_upstream().await;
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
@@ -99,7 +99,7 @@ async fn https_upstream_signed_by_the_configured_ca_is_proxied() {
 
 #[actix_web::test]
 async fn https_upstream_with_an_unknown_certificate_is_refused_with_502() {
-    consentgate::server::install_tls_provider();
+    consentgate::proxy::install_tls_provider();
     let (addr, _) = tls_upstream().await;
     let gate = gate::start(gate::config(&format!("https://{addr}"), "")).await;
     let res = client().get(gate::url(&gate, "/")).send().await.unwrap();

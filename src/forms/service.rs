@@ -138,9 +138,8 @@ impl FormsService {
         );
         let privacy = Privacy::new(&cfg.privacy)?;
         if cfg.forms.iter().any(|f| f.notify_webhook.is_some()) {
-            // The webhook client may speak TLS; rustls needs its provider picked explicitly
-            // (server::start does the same). Err only means one is installed already.
-            let _ = rustls::crypto::ring::default_provider().install_default();
+            // The webhook client may speak TLS.
+            crate::proxy::install_tls_provider();
         }
         Ok(Self {
             inner: Arc::new(Inner {

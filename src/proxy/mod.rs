@@ -406,6 +406,14 @@ impl Proxy {
     }
 }
 
+/// rustls needs one process-wide crypto provider for its https clients (the upstream, form
+/// webhooks); with more than one compiled in (dev-dependencies bring aws-lc-rs) it cannot pick
+/// by itself, so every caller picks ring through here.
+pub fn install_tls_provider() {
+    // Err only means a provider is already installed (a second gate in the same process).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Public web PKI roots plus the operator's own CAs; HTTP/1.1 only (what a CMS speaks).
 fn tls_client_config(
     ca_file: Option<&std::path::Path>,

@@ -166,7 +166,7 @@ impl Gate {
     /// Like [`Gate::start`], but with the real `Proxy` as `web::Data<Proxy>` (as the server
     /// mounts it): forwarding and every other request go to `cfg.upstream.url`.
     pub async fn start_with_proxy(service: FormsService, cfg: &Config) -> Gate {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        consentgate::proxy::install_tls_provider();
         let svc = service.clone();
         let settings = Arc::new(ProxySettings::from_config(cfg).expect("proxy settings"));
         let privacy = web::Data::new(Privacy::new(&cfg.privacy).expect("privacy config"));
@@ -230,7 +230,7 @@ pub struct Answer {
 
 pub fn client() -> awc::Client {
     // As server::start does: with ring and aws-lc-rs both compiled in, rustls cannot choose.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    consentgate::proxy::install_tls_provider();
     awc::Client::builder()
         .disable_redirects()
         .timeout(Duration::from_secs(10))

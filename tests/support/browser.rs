@@ -87,7 +87,7 @@ impl Browser {
     pub async fn start_with(sink: SocketAddr, lang: &str, extra: &[&str]) -> Browser {
         // Both rustls providers are compiled in (ring for the gate, aws-lc-rs via dev
         // dependencies), so the WebDriver client needs one chosen, as server::start does.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        consentgate::proxy::install_tls_provider();
         let port = free_port();
         let profile = tempfile::tempdir().expect("profile dir");
         let driver = Driver {

@@ -174,7 +174,7 @@ async fn big_tracker(q: web::Query<BigHtmlQuery>) -> HttpResponse {
 /// Start the upstream on 127.0.0.1 at a free port.
 pub fn start() -> Upstream {
     // Test clients (awc) need rustls' provider chosen before their first https-capable use.
-    consentgate::server::install_tls_provider();
+    consentgate::proxy::install_tls_provider();
     let server = HttpServer::new(|| {
         App::new()
             .route("/cookies", web::get().to(cookies))
