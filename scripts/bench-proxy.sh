@@ -6,6 +6,7 @@
 #   scripts/bench-proxy.sh                      # full run (3 sizes, 3 reps, 15 s each; ~15 min)
 #   DURATION=5 REPS=1 scripts/bench-proxy.sh    # quick look (~3 min)
 #   CONFIGS="a c" SIZES="p60k" scripts/bench-proxy.sh
+#   REWRITE_MEMO_BYTES=0 CONFIGS="c cand" scripts/bench-proxy.sh   # every page fully rewritten
 #
 # Loopback only (127.0.0.1), bounded by the harness's MAX_TOTAL_S, one worker for consentgate
 # and for nginx, same CPU pinning (PROXY_CPU). nginx and wrk come from Debian; when missing they
@@ -54,6 +55,9 @@ url = "\$2"
 
 [log]
 level = "warn"
+${REWRITE_MEMO_BYTES:+
+[limits]
+rewrite_memo_bytes = $REWRITE_MEMO_BYTES}
 TOML
 export CONSENTGATE_SECRET=\${CONSENTGATE_SECRET:-bench-only-secret-0123456789abcdef0123456789}
 exec "$BIN" serve --config "$WORK/gate.toml"
