@@ -40,6 +40,22 @@ fn content_length<S>(res: &awc::ClientResponse<S>) -> Option<usize> {
         .map(|v| v.to_str().unwrap().parse().unwrap())
 }
 
+/// GET `path` through the gate without compression: status, announced length and body.
+async fn get_plain(
+    gate: &consentgate::server::RunningGate,
+    path: &str,
+) -> (u16, Option<usize>, bytes::Bytes) {
+    let mut res = client()
+        .get(gate::url(gate, path))
+        .insert_header(("accept-encoding", "identity"))
+        .send()
+        .await
+        .unwrap();
+    let length = content_length(&res);
+    let body = res.body().limit(4 << 20).await.unwrap();
+    (res.status().as_u16(), length, body)
+}
+
 fn assert_trackers_inert(page: &str) {
     assert_eq!(
         page.matches("<script src=\"/_gate/banner.").count(),
@@ -160,22 +176,13 @@ async fn a_page_over_a_mebibyte_streams_and_is_rewritten_to_its_last_byte() {
     let original = upstream::big_tracker_page();
     assert!(original.len() > 1024 * 1024);
     for sized in ["false", "true"] {
-        let mut res = client()
-            .get(gate::url(
-                &gate,
-                &format!("/big-tracker.html?sized={sized}"),
-            ))
-            .insert_header(("accept-encoding", "identity"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        let (status, length, body) =
+            get_plain(&gate, &format!("/big-tracker.html?sized={sized}")).await;
+        assert_eq!(status, 200);
         assert_eq!(
-            content_length(&res),
-            None,
+            length, None,
             "a page this large is streamed, not held back (sized={sized})"
         );
-        let body = res.body().limit(4 << 20).await.unwrap();
         let page = String::from_utf8(body.to_vec()).unwrap();
         assert_trackers_inert(&page);
         assert!(
@@ -207,15 +214,8 @@ async fn a_chunked_page_is_sent_to_the_visitor_with_its_length() {
     );
     let addr = upstream::start_raw(raw).await;
     let gate = gate::start(gate::config(&format!("http://{addr}"), "")).await;
-    let mut res = client()
-        .get(gate::url(&gate, "/"))
-        .insert_header(("accept-encoding", "identity"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let length = content_length(&res);
-    let body = res.body().await.unwrap();
+    let (status, length, body) = get_plain(&gate, "/").await;
+    assert_eq!(status, 200);
     assert_eq!(length, Some(body.len()));
     assert_trackers_inert(std::str::from_utf8(&body).unwrap());
     gate.stop().await;
@@ -246,19 +246,9 @@ async fn with_the_memo_off_pages_stream_through_the_rewriter() {
         "[limits]\nrewrite_memo_bytes = 0\n",
     ))
     .await;
-    let mut res = client()
-        .get(gate::url(&gate, "/tracker.html"))
-        .insert_header(("accept-encoding", "identity"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        content_length(&res),
-        None,
-        "streamed, so no length up front"
-    );
-    let body = res.body().await.unwrap();
+    let (status, length, body) = get_plain(&gate, "/tracker.html").await;
+    assert_eq!(status, 200);
+    assert_eq!(length, None, "streamed, so no length up front");
     assert_trackers_inert(std::str::from_utf8(&body).unwrap());
     gate.stop().await;
 }
