@@ -3,6 +3,8 @@
 
 #[path = "support/gate.rs"]
 mod gate;
+#[path = "support/tls_server.rs"]
+mod tls_server;
 #[path = "support/upstream.rs"]
 mod upstream;
 
@@ -11,8 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_rustls::TlsAcceptor;
 
 /// An internal CA and an https upstream whose certificate it signed (for 127.0.0.1).
 /// Returns the upstream address and the CA certificate as PEM.
@@ -33,43 +33,21 @@ async fn tls_upstream() -> (SocketAddr, String) {
         .with_no_client_auth()
         .with_single_cert(vec![leaf.der().clone()], key)
         .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        for _ in 0..32 {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65_536 {
-                    match tls.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let seen = String::from_utf8_lossy(&buf).to_lowercase();
-                let xff = seen
-                    .lines()
-                    .find_map(|l| l.strip_prefix("x-forwarded-for: "))
-                    .unwrap_or("none")
-                    .trim()
-                    .to_owned();
-                let body = format!("secure upstream saw {xff}");
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(response.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
+    tls_server::serve(listener, config, |head| {
+        let seen = head.to_lowercase();
+        let xff = seen
+            .lines()
+            .find_map(|l| l.strip_prefix("x-forwarded-for: "))
+            .unwrap_or("none")
+            .trim()
+            .to_owned();
+        let body = format!("secure upstream saw {xff}");
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
     });
     (addr, ca.pem())
 }

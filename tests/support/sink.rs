@@ -6,10 +6,11 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
-use tokio_rustls::TlsAcceptor;
+
+#[path = "tls_server.rs"]
+mod tls_server;
 
 /// One request the sink received.
 #[derive(Debug, Clone)]
@@ -90,54 +91,29 @@ impl Sink {
             .with_single_cert(vec![cert.cert.der().clone()], key)
             .expect("tls config");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(config));
         let hits = Arc::new(Mutex::new(Vec::new()));
         let recorded = hits.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    return;
-                };
-                let acceptor = acceptor.clone();
-                let hits = recorded.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    // One request per connection keeps the parser trivial.
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65_536 {
-                        match tls.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&buf).to_string();
-                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-                    let host = head
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("host").then(|| v.trim().to_owned())
-                        })
-                        .unwrap_or_default();
-                    let host = host.split(':').next().unwrap_or("").to_owned();
-                    let body = script_for(&host, &path).unwrap_or("");
-                    let ctype = if body.is_empty() {
-                        "image/gif"
-                    } else {
-                        "text/javascript"
-                    };
-                    hits.lock().expect("hits").push(Hit { host, path });
-                    let res = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = tls.write_all(res.as_bytes()).await;
-                    let _ = tls.shutdown().await;
-                });
-            }
+        let task = tls_server::serve(listener, config, move |head| {
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let host = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("host").then(|| v.trim().to_owned())
+                })
+                .unwrap_or_default();
+            let host = host.split(':').next().unwrap_or("").to_owned();
+            let body = script_for(&host, &path).unwrap_or("");
+            let ctype = if body.is_empty() {
+                "image/gif"
+            } else {
+                "text/javascript"
+            };
+            recorded.lock().expect("hits").push(Hit { host, path });
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
         });
         Sink { addr, hits, task }
     }
