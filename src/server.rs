@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde::Serialize;
@@ -263,11 +263,7 @@ async fn proxy_handler(
         .unwrap_or("");
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
-        set_cookies: wire
-            .deletions(host)
-            .iter()
-            .filter_map(|c| HeaderValue::from_str(&c.to_string()).ok())
-            .collect(),
+        set_cookies: wire.deletion_headers(host),
         html: Some(page_rewrite.get_ref()),
     };
     proxy
