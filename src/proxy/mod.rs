@@ -281,7 +281,7 @@ impl Proxy {
     async fn respond<S>(
         &self,
         req: &HttpRequest,
-        mut upstream: awc::ClientResponse<S>,
+        upstream: awc::ClientResponse<S>,
         policy: ForwardPolicy<'_>,
     ) -> Result<HttpResponse, ProxyError>
     where
@@ -293,20 +293,17 @@ impl Proxy {
             || status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
-        let filter = if bodiless || status == StatusCode::PARTIAL_CONTENT {
-            None
-        } else {
-            policy.html.and_then(|html| {
-                html.start(&HtmlResponseInfo {
-                    method: req.method().as_str(),
-                    status: status.as_u16(),
-                    content_type: header_str(up_headers, header::CONTENT_TYPE),
-                    content_encoding: header_str(up_headers, header::CONTENT_ENCODING),
-                    accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
-                    etag: header_str(up_headers, header::ETAG),
-                })
+        // The filter decides from method and status too (no body, no filter; 206 is a part).
+        let filter = policy.html.and_then(|html| {
+            html.start(&HtmlResponseInfo {
+                method: req.method().as_str(),
+                status: status.as_u16(),
+                content_type: header_str(up_headers, header::CONTENT_TYPE),
+                content_encoding: header_str(up_headers, header::CONTENT_ENCODING),
+                accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
+                etag: header_str(up_headers, header::ETAG),
             })
-        };
+        });
 
         let mut builder = HttpResponse::build(status);
         let drop: &[&str] = if bodiless {
@@ -331,9 +328,9 @@ impl Proxy {
         if bodiless {
             return Ok(builder.body(actix_web::body::None::new()));
         }
-        let idle = self.settings.response_timeout;
+        let mut body = UpstreamBody::new(upstream, self.settings.response_timeout, content_length);
         let Some(mut started) = filter else {
-            let stream = filtered_body(upstream, None, idle, content_length);
+            let stream = filtered_body(body, None);
             return Ok(match content_length {
                 Some(len) => builder.body(SizedStream::new(len, stream)),
                 None => builder.body(BodyStream::new(stream)),
@@ -343,66 +340,29 @@ impl Proxy {
             builder.insert_header((header::CONTENT_ENCODING, coding));
         }
         builder.append_header((header::VARY, "Accept-Encoding"));
-        let held = started.body.holds_back();
-        if held == 0 || content_length.is_some_and(|len| len > held as u64) {
-            return Ok(builder.body(BodyStream::new(filtered_body(
-                upstream,
-                Some(started.body),
-                idle,
-                content_length,
-            ))));
+        let held = started.body.holds_back() as u64;
+        if held == 0 || content_length.is_some_and(|len| len > held) {
+            return Ok(builder.body(BodyStream::new(filtered_body(body, Some(started.body)))));
         }
         // The filter sends nothing before it has the whole body anyway: read it here, so the
         // visitor gets a Content-Length, and a body that breaks off becomes an error page
         // instead of a cut connection.
-        let mut chunks = Vec::new();
-        let mut seen = 0usize;
-        let complete = loop {
-            match tokio::time::timeout(idle, upstream.next()).await {
-                Err(_) => return Err(ProxyError::UpstreamTimeout(idle)),
-                Ok(Some(Err(e))) => return Err(ProxyError::UpstreamIncomplete(e.to_string())),
-                Ok(Some(Ok(chunk))) => {
-                    seen += chunk.len();
-                    chunks.push(chunk);
-                    if seen > held {
-                        break false;
-                    }
-                }
-                // awc ends a body cut short by the upstream as if it were complete; only the
-                // announced length tells.
-                Ok(None) => match content_length {
-                    Some(len) if len != seen as u64 => {
-                        return Err(ProxyError::UpstreamIncomplete(format!(
-                            "body ended after {seen} of {len} bytes"
-                        )))
-                    }
-                    _ => break true,
-                },
+        let mut out = Vec::new();
+        while let Some(chunk) = body.next().await? {
+            out.push(started.body.push(chunk));
+            if body.seen > held {
+                // No length announced and more than the filter holds back: what it has let
+                // through so far goes first, the rest streams behind it.
+                let first = joined(out);
+                let first = (!first.is_empty()).then_some(Ok(first));
+                let rest = filtered_body(body, Some(started.body));
+                return Ok(builder.body(BodyStream::new(
+                    futures_util::stream::iter(first).chain(rest),
+                )));
             }
-        };
-        if !complete {
-            // No length announced and more than the filter holds back: stream the rest behind
-            // what was read.
-            let read = futures_util::stream::iter(chunks.into_iter().map(Ok));
-            return Ok(builder.body(BodyStream::new(filtered_body(
-                read.chain(upstream),
-                Some(started.body),
-                idle,
-                content_length,
-            ))));
         }
-        let mut pieces: Vec<Bytes> = chunks
-            .into_iter()
-            .map(|chunk| started.body.push(chunk))
-            .collect();
-        pieces.push(started.body.finish());
-        pieces.retain(|piece| !piece.is_empty());
-        let body = if pieces.len() == 1 {
-            pieces.pop().unwrap_or_default()
-        } else {
-            Bytes::from(pieces.concat())
-        };
-        Ok(builder.body(body))
+        out.push(started.body.finish());
+        Ok(builder.body(joined(out)))
     }
 }
 
@@ -470,6 +430,16 @@ fn request_body_length(headers: &HeaderMap) -> Result<BodyLength, ProxyError> {
     }
 }
 
+/// The pieces as one buffer; a lone non-empty piece is handed over without a copy.
+fn joined(mut pieces: Vec<Bytes>) -> Bytes {
+    pieces.retain(|piece| !piece.is_empty());
+    if pieces.len() == 1 {
+        pieces.pop().unwrap_or_default()
+    } else {
+        Bytes::from(pieces.concat())
+    }
+}
+
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -478,42 +448,104 @@ fn is_weak_etag(value: &HeaderValue) -> bool {
     value.as_bytes().starts_with(b"W/")
 }
 
-struct BodyState<S> {
-    upstream: S,
-    filter: Option<Box<dyn BodyFilter>>,
+/// Why an upstream body did not arrive whole.
+#[derive(Debug, thiserror::Error)]
+enum BodyBreak {
+    #[error("stalled for {0:?}")]
+    Stalled(Duration),
+    #[error("broke off: {0}")]
+    BrokeOff(String),
+    #[error("ended after {seen} of {announced} announced bytes")]
+    Short { seen: u64, announced: u64 },
+}
+
+impl From<BodyBreak> for ProxyError {
+    fn from(e: BodyBreak) -> Self {
+        match e {
+            BodyBreak::Stalled(idle) => ProxyError::UpstreamTimeout(idle),
+            other => ProxyError::UpstreamIncomplete(other.to_string()),
+        }
+    }
+}
+
+impl From<BodyBreak> for std::io::Error {
+    fn from(e: BodyBreak) -> Self {
+        let kind = match e {
+            BodyBreak::Stalled(_) => std::io::ErrorKind::TimedOut,
+            _ => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e.to_string())
+    }
+}
+
+/// An upstream response body, read chunk by chunk: each wait is bounded by `idle`, and the end
+/// is checked against the announced Content-Length, because awc ends a body the upstream cut
+/// short as if it were complete.
+struct UpstreamBody<S> {
+    stream: S,
     idle: Duration,
-    /// The upstream's Content-Length, checked at the end (awc does not notice a short body).
     announced: Option<u64>,
     seen: u64,
+}
+
+impl<S> UpstreamBody<S>
+where
+    S: Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin,
+{
+    fn new(stream: S, idle: Duration, announced: Option<u64>) -> Self {
+        Self {
+            stream,
+            idle,
+            announced,
+            seen: 0,
+        }
+    }
+
+    /// The next chunk; `None` once the body is complete.
+    async fn next(&mut self) -> Result<Option<Bytes>, BodyBreak> {
+        match tokio::time::timeout(self.idle, self.stream.next()).await {
+            Err(_) => Err(BodyBreak::Stalled(self.idle)),
+            Ok(Some(Err(e))) => Err(BodyBreak::BrokeOff(e.to_string())),
+            Ok(Some(Ok(chunk))) => {
+                self.seen += chunk.len() as u64;
+                Ok(Some(chunk))
+            }
+            Ok(None) => match self.announced {
+                Some(announced) if announced != self.seen => Err(BodyBreak::Short {
+                    seen: self.seen,
+                    announced,
+                }),
+                _ => Ok(None),
+            },
+        }
+    }
+}
+
+struct BodyState<S> {
+    body: UpstreamBody<S>,
+    filter: Option<Box<dyn BodyFilter>>,
     done: bool,
 }
 
 /// The response body for the visitor: upstream chunks, through the filter if any. A body that
-/// stalls longer than `idle` or breaks mid-way ends with an error (the visitor's connection is
-/// closed rather than a truncated body passed off as complete); so does one shorter than the
-/// upstream announced.
+/// stalls, breaks off or falls short of its announced length ends with an error (the visitor's
+/// connection is closed rather than a truncated body passed off as complete).
 fn filtered_body<S>(
-    upstream: S,
+    body: UpstreamBody<S>,
     filter: Option<Box<dyn BodyFilter>>,
-    idle: Duration,
-    announced: Option<u64>,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>>
 where
     S: Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin + 'static,
 {
     let state = BodyState {
-        upstream,
+        body,
         filter,
-        idle,
-        announced,
-        seen: 0,
         done: false,
     };
     futures_util::stream::unfold(state, |mut st| async move {
         while !st.done {
-            match tokio::time::timeout(st.idle, st.upstream.next()).await {
-                Ok(Some(Ok(chunk))) => {
-                    st.seen += chunk.len() as u64;
+            match st.body.next().await {
+                Ok(Some(chunk)) => {
                     let out = match st.filter.as_mut() {
                         Some(f) => f.push(chunk),
                         None => chunk,
@@ -522,20 +554,6 @@ where
                         return Some((Ok(out), st));
                     }
                 }
-                Ok(Some(Err(e))) => {
-                    st.done = true;
-                    tracing::warn!(error = %e, "upstream response body broke off");
-                    return Some((Err(std::io::Error::other(e.to_string())), st));
-                }
-                Ok(None) if st.announced.is_some_and(|len| len != st.seen) => {
-                    st.done = true;
-                    tracing::warn!(
-                        received = st.seen,
-                        announced = st.announced,
-                        "upstream response body ended short of its Content-Length"
-                    );
-                    return Some((Err(std::io::Error::other("upstream body cut short")), st));
-                }
                 Ok(None) => {
                     st.done = true;
                     let tail = st.filter.as_mut().map(|f| f.finish()).unwrap_or_default();
@@ -543,19 +561,10 @@ where
                         return Some((Ok(tail), st));
                     }
                 }
-                Err(_) => {
+                Err(e) => {
                     st.done = true;
-                    tracing::warn!(
-                        idle_s = st.idle.as_secs_f64(),
-                        "upstream response body stalled"
-                    );
-                    return Some((
-                        Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "upstream body stalled",
-                        )),
-                        st,
-                    ));
+                    tracing::warn!(error = %e, "upstream response body not passed on whole");
+                    return Some((Err(e.into()), st));
                 }
             }
         }
