@@ -220,18 +220,20 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
+/// After [`settle`], fail if any tracker request reached the sink.
+async fn assert_no_tracker_contact(sink: &Sink, when: &str) {
+    settle().await;
+    let hits = trackers(sink);
+    assert!(hits.is_empty(), "{when}: {hits:?}");
+}
+
 #[actix_web::test]
 async fn no_tracker_request_before_a_decision_or_after_reject_all() {
     let f = Fixture::new("nl").await;
     f.open("/").await;
     f.b.wait_js("document.querySelector('#cg-banner:not([hidden])')")
         .await;
-    settle().await;
-    assert!(
-        trackers(&f.sink).is_empty(),
-        "before a decision: {:?}",
-        trackers(&f.sink)
-    );
+    assert_no_tracker_contact(&f.sink, "before a decision").await;
     // No cookie wall: the page text is there and reachable.
     assert_eq!(
         f.b.js("return document.querySelector('h1').textContent")
@@ -244,12 +246,7 @@ async fn no_tracker_request_before_a_decision_or_after_reject_all() {
         .await;
     assert_eq!(f.granted().await, json!([]));
     f.reload().await;
-    settle().await;
-    assert!(
-        trackers(&f.sink).is_empty(),
-        "after reject all: {:?}",
-        trackers(&f.sink)
-    );
+    assert_no_tracker_contact(&f.sink, "after reject all").await;
     assert!(tracker_cookies(&f.b.cookie_names().await).is_empty());
     // The decision holds: no banner on the next page.
     assert_eq!(f.b.js("return document.querySelector('#cg-banner') === null || document.querySelector('#cg-banner').hidden").await, json!(true));
@@ -329,12 +326,7 @@ async fn accept_all_then_withdrawal_deletes_tracker_cookies_and_stops_requests()
     assert!(left.is_empty(), "tracker cookies left: {left:?}");
     f.sink.clear();
     f.reload().await;
-    settle().await;
-    assert!(
-        trackers(&f.sink).is_empty(),
-        "after withdrawal: {:?}",
-        trackers(&f.sink)
-    );
+    assert_no_tracker_contact(&f.sink, "after withdrawal").await;
 }
 
 #[actix_web::test]
@@ -538,12 +530,7 @@ async fn store_down_the_banner_says_so_and_trackers_stay_blocked() {
         json!(false)
     );
     assert_eq!(f.granted().await, json!(null));
-    settle().await;
-    assert!(
-        trackers(&f.sink).is_empty(),
-        "store down: {:?}",
-        trackers(&f.sink)
-    );
+    assert_no_tracker_contact(&f.sink, "store down").await;
     f.b.screenshot("banner-en-store-down.png").await;
 }
 
@@ -575,12 +562,7 @@ async fn demo_page_through_the_rewriter_stays_inert_until_consent_and_wakes_per_
     // The site's own script still runs; no tracker was contacted.
     f.b.wait_js("document.getElementById('site-js-ran').textContent === 'ja'")
         .await;
-    settle().await;
-    assert!(
-        trackers(&f.sink).is_empty(),
-        "before a decision: {:?}",
-        trackers(&f.sink)
-    );
+    assert_no_tracker_contact(&f.sink, "before a decision").await;
 
     f.b.click("#cg-banner button[data-a=settings]").await;
     f.b.click("input[name=cg-cat][value=analytics]").await;

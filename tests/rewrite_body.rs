@@ -81,6 +81,31 @@ fn run(
     out
 }
 
+/// lol_html limited to 16 KiB, so large markup makes it give up mid-page.
+fn memory_limited_rewriter() -> Rewriter {
+    Rewriter::new(
+        Arc::new(Catalogue::builtin()),
+        RewriteSettings {
+            inject_head_html: INJECT.to_owned(),
+            max_memory: 16 * 1024,
+            ..RewriteSettings::default()
+        },
+    )
+}
+
+/// An uncompressed UTF-8 page fed in `chunk`-byte pieces, as text.
+fn run_plain(rw: &Rewriter, page: &str, chunk: usize) -> String {
+    let out = run(
+        rw,
+        Coding::Identity,
+        Coding::Identity,
+        None,
+        page.as_bytes(),
+        chunk,
+    );
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn compressed_upstream_is_rewritten_and_re_encoded_for_the_client() {
     let rw = rewriter();
@@ -141,29 +166,14 @@ fn corrupt_gzip_mid_stream_does_not_panic_and_keeps_what_was_decoded() {
 
 #[test]
 fn page_past_the_memory_limit_passes_through_whole_after_the_rewritten_part() {
-    let rw = Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: INJECT.to_owned(),
-            max_memory: 16 * 1024,
-            ..RewriteSettings::default()
-        },
-    );
+    let rw = memory_limited_rewriter();
     // A start tag far larger than the memory limit forces lol_html to give up mid-page.
     let huge = format!(r#"<div data-x="{}">"#, "x".repeat(200_000));
     let page = format!(
         "<html><head><script src=\"https://connect.facebook.net/en_US/fbevents.js\"></script></head><body>{huge}</div><p>the end</p></body></html>"
     );
     for chunk in [7, 4096, 1 << 20] {
-        let out = run(
-            &rw,
-            Coding::Identity,
-            Coding::Identity,
-            None,
-            page.as_bytes(),
-            chunk,
-        );
-        let text = String::from_utf8(out).unwrap();
+        let text = run_plain(&rw, &page, chunk);
         assert!(
             text.ends_with("<p>the end</p></body></html>"),
             "chunk {chunk}: page truncated"
@@ -195,16 +205,8 @@ fn inline_script_longer_than_the_bound_streams_through_unchanged() {
     );
     let page = format!("<html><head>{script}</head><body></body></html>");
     for chunk in [1, 7, 4096] {
-        let out = run(
-            &rw,
-            Coding::Identity,
-            Coding::Identity,
-            None,
-            page.as_bytes(),
-            chunk,
-        );
         assert_eq!(
-            String::from_utf8(out).unwrap().replacen(INJECT, "", 1),
+            run_plain(&rw, &page, chunk).replacen(INJECT, "", 1),
             page,
             "chunk {chunk}"
         );
@@ -215,18 +217,7 @@ fn inline_script_longer_than_the_bound_streams_through_unchanged() {
 fn unclosed_script_at_the_end_of_the_page_is_not_lost() {
     let rw = rewriter();
     let page = "<html><head></head><body><script>var first_party = 1;";
-    let out = run(
-        &rw,
-        Coding::Identity,
-        Coding::Identity,
-        None,
-        page.as_bytes(),
-        3,
-    );
-    assert_eq!(
-        String::from_utf8(out).unwrap().replacen(INJECT, "", 1),
-        page
-    );
+    assert_eq!(run_plain(&rw, page, 3).replacen(INJECT, "", 1), page);
 }
 
 #[test]
@@ -293,28 +284,13 @@ fn output_is_the_same_on_every_run() {
 
 #[test]
 fn noscript_past_the_memory_limit_passes_through_whole() {
-    let rw = Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: INJECT.to_owned(),
-            max_memory: 16 * 1024,
-            ..RewriteSettings::default()
-        },
-    );
+    let rw = memory_limited_rewriter();
     let huge = "y".repeat(100_000);
     let page = format!(
         "<html><head></head><body><noscript><p>before</p><img data-x=\"{huge}\" src=\"/a.gif\"><p>after</p></noscript><img src=\"https://www.facebook.com/tr?id=1\"><p>end</p></body></html>"
     );
     for chunk in [7, 4096, 1 << 20] {
-        let out = run(
-            &rw,
-            Coding::Identity,
-            Coding::Identity,
-            None,
-            page.as_bytes(),
-            chunk,
-        );
-        let text = String::from_utf8(out).unwrap();
+        let text = run_plain(&rw, &page, chunk);
         assert!(
             text.contains(&huge) && text.contains("<p>after</p></noscript>"),
             "chunk {chunk}"

@@ -188,18 +188,7 @@ impl MemoBodyRewriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rewrite::RewriteSettings;
-    use crate::trackers::Catalogue;
-
-    fn rewriter() -> Rewriter {
-        Rewriter::new(
-            Arc::new(Catalogue::builtin()),
-            RewriteSettings {
-                inject_head_html: "<script src=\"/_gate/b.js\" defer></script>".into(),
-                ..RewriteSettings::default()
-            },
-        )
-    }
+    use crate::rewrite::tests::rw as rewriter;
 
     fn run(rw: &Rewriter, memo: &Arc<RewriteMemo>, page: &[u8], chunk: usize) -> Vec<u8> {
         run_tagged(rw, memo, page, chunk, None)

@@ -379,7 +379,8 @@ impl BodyRewriter {
 mod tests {
     use super::*;
 
-    fn rw() -> Rewriter {
+    /// The built-in catalogue with a fixed banner tag; shared with the memo's tests.
+    pub(super) fn rw() -> Rewriter {
         Rewriter::new(
             Arc::new(Catalogue::builtin()),
             RewriteSettings {
