@@ -3,16 +3,20 @@
 //! each belongs to. Built-in vendors cover Google Analytics, Google Tag Manager, Hotjar and Meta;
 //! operators add vendors and override categories in `[trackers]`.
 //!
-//! Host matching parses the URL (scheme-relative, protocol-less, mixed case, ports, userinfo,
-//! trailing dots, entity-encoded attribute values) and compares host suffixes on label
-//! boundaries, never substrings of the whole URL: `notgoogle-analytics.com` and
-//! `example.com/?u=google-analytics.com` are not trackers, `//WWW.Google-Analytics.COM:443/x` is.
+//! Host matching reads the URL the way a browser would (see [`target`]: character references,
+//! WHATWG URL parsing with IDNA, scheme-relative and protocol-less forms) and compares host
+//! suffixes on label boundaries, never substrings of the whole URL: `notgoogle-analytics.com`
+//! and `example.com/?u=google-analytics.com` are not trackers, `//WWW.Google-Analytics.COM:443/x`
+//! and `https://connect。facebook。net/x` are.
+
+mod target;
 
 use std::fmt;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::config::{ConfigError, TrackersConfig, VendorConfig};
+use target::UrlReader;
 
 /// Consent category of a vendor. "necessary" is never a tracker and cannot be chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -151,9 +155,18 @@ pub struct Catalogue {
     /// `None` only if the automaton could not be built (it is a few dozen literals).
     signatures: Option<AhoCorasick>,
     /// Every host and loader-path literal: a URL containing none of them (and nothing a browser
-    /// would decode first) cannot match, which spares parsing the many first-party URLs.
+    /// would decode or map first) cannot match, which spares parsing the many first-party URLs.
     url_prefilter: Option<AhoCorasick>,
     signature_vendor: Vec<usize>,
+    urls: UrlReader,
+}
+
+/// Characters after which the text a browser uses differs from the literal text: character
+/// references, percent-encoding, backslashes, tabs and newlines, and anything non-ASCII
+/// (IDNA maps full-width letters and ideographic full stops, and drops soft hyphens).
+fn disguised(url: &str) -> bool {
+    url.bytes()
+        .any(|b| matches!(b, b'&' | b'%' | b'\\' | b'\t' | b'\n' | b'\r') || !b.is_ascii())
 }
 
 fn strings(list: &[&str]) -> Vec<String> {
@@ -302,13 +315,15 @@ impl Catalogue {
             .build(&patterns)
             .map_err(|e| tracing::error!("inline tracker signatures unusable: {e}"))
             .ok();
+        // Loader paths without their leading slash: a path-relative `gtm.js?id=…` loads one too.
         let literals: Vec<&str> = vendors
             .iter()
             .flat_map(|v| {
-                v.hosts
-                    .iter()
-                    .map(|h| h.host.as_str())
-                    .chain(v.paths.iter().map(|p| p.path_suffix.as_str()))
+                v.hosts.iter().map(|h| h.host.as_str()).chain(
+                    v.paths
+                        .iter()
+                        .map(|p| p.path_suffix.trim_start_matches('/')),
+                )
             })
             .collect();
         let url_prefilter = AhoCorasickBuilder::new()
@@ -321,6 +336,7 @@ impl Catalogue {
             signatures,
             signature_vendor,
             url_prefilter,
+            urls: UrlReader::new(),
         }
     }
 
@@ -337,23 +353,22 @@ impl Catalogue {
     /// The vendor a URL (as written in an attribute: may be relative, scheme-relative,
     /// protocol-less or entity-encoded) would contact, if any.
     pub fn vendor_for_url(&self, url: &str) -> Option<&Vendor> {
-        // Characters after which the text a browser uses differs from the literal text.
-        let disguised = url
-            .bytes()
-            .any(|b| matches!(b, b'&' | b'%' | b'\\' | b'\t' | b'\n' | b'\r'));
-        if !disguised {
+        if !disguised(url) {
             if let Some(prefilter) = &self.url_prefilter {
                 if !prefilter.is_match(url) {
                     return None;
                 }
             }
         }
-        let parsed = ParsedUrl::parse(url)?;
+        let targets = self.urls.targets(url);
         let mut best: Option<((usize, usize), &Vendor)> = None;
-        if let Some(host) = &parsed.host {
+        for target in &targets {
+            let Some(host) = &target.host else {
+                continue;
+            };
             for vendor in &self.vendors {
                 for rule in &vendor.hosts {
-                    if let Some(score) = rule.matches(host, &parsed.path) {
+                    if let Some(score) = rule.matches(host, &target.path) {
                         if best.is_none_or(|(s, _)| score > s) {
                             best = Some((score, vendor));
                         }
@@ -366,8 +381,10 @@ impl Catalogue {
         }
         self.vendors.iter().find(|v| {
             v.paths.iter().any(|rule| {
-                parsed.path.ends_with(rule.path_suffix.as_str())
-                    && parsed.query.contains(rule.query_contains.as_str())
+                targets.iter().any(|t| {
+                    t.path.ends_with(rule.path_suffix.as_str())
+                        && t.query.contains(rule.query_contains.as_str())
+                })
             })
         })
     }
@@ -407,146 +424,6 @@ fn vendor_from_config(cfg: &VendorConfig) -> Vendor {
         cookie_names: cfg.cookie_names.clone(),
         cookie_prefixes: cfg.cookie_prefixes.clone(),
     }
-}
-
-/// The parts of a URL that matching needs, all lower-case.
-#[derive(Debug, PartialEq, Eq)]
-struct ParsedUrl {
-    /// `None` for a relative URL (the site itself).
-    host: Option<String>,
-    path: String,
-    query: String,
-}
-
-impl ParsedUrl {
-    fn parse(raw: &str) -> Option<ParsedUrl> {
-        let decoded;
-        let mut text = raw;
-        if text.contains('&') {
-            decoded = decode_entities(text);
-            text = &decoded;
-        }
-        // Browsers strip leading/trailing C0 controls and spaces and drop tabs and newlines
-        // anywhere in a URL, and treat `\` as `/` in http(s) URLs.
-        let cleaned: String = text
-            .trim_matches(|c: char| c <= ' ')
-            .chars()
-            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-            .map(|c| {
-                if c == '\\' {
-                    '/'
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            })
-            .collect();
-        if cleaned.is_empty() {
-            return None;
-        }
-        let absolute = if cleaned.starts_with("//") {
-            Some(format!("https:{cleaned}"))
-        } else if let Some(colon) = scheme_end(&cleaned) {
-            match &cleaned[..colon] {
-                "http" | "https" => Some(cleaned.clone()),
-                // javascript:, data:, mailto: … never contact a host by themselves
-                _ => return None,
-            }
-        } else if !matches!(cleaned.as_bytes()[0], b'/' | b'.' | b'?' | b'#') {
-            // Protocol-less "www.example.com/x": a relative path to a browser, but written by
-            // someone who meant the host; treat the first segment as a host when it looks like one.
-            let first = cleaned.split(['/', '?', '#']).next().unwrap_or("");
-            if first.contains('.') && HostRule::parse(first).is_some() {
-                Some(format!("https://{cleaned}"))
-            } else {
-                None
-            }
-        } else {
-            None
-        };
-        match absolute {
-            Some(abs) => {
-                let url = url::Url::parse(&abs).ok()?;
-                let host = url.host_str()?.trim_end_matches('.').to_owned();
-                Some(ParsedUrl {
-                    host: Some(host),
-                    path: url.path().to_owned(),
-                    query: url.query().unwrap_or("").to_owned(),
-                })
-            }
-            None => {
-                let without_fragment = cleaned.split('#').next().unwrap_or("");
-                let (path, query) = match without_fragment.split_once('?') {
-                    Some((p, q)) => (p, q),
-                    None => (without_fragment, ""),
-                };
-                Some(ParsedUrl {
-                    host: None,
-                    path: path.to_owned(),
-                    query: query.to_owned(),
-                })
-            }
-        }
-    }
-}
-
-/// Position of the `:` ending a URL scheme, if the text starts with one.
-fn scheme_end(text: &str) -> Option<usize> {
-    let colon = text.find(':')?;
-    let scheme = &text[..colon];
-    let mut bytes = scheme.bytes();
-    let first = bytes.next()?;
-    (first.is_ascii_alphabetic()
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
-    .then_some(colon)
-}
-
-/// Decode the character references that can disguise a URL in an attribute value
-/// (numeric references and the few named ones that spell URL punctuation).
-pub(crate) fn decode_entities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let end = rest[1..]
-            .find(|c: char| !c.is_ascii_alphanumeric() && c != '#')
-            .map(|i| i + 1)
-            .unwrap_or(rest.len());
-        let name = &rest[1..end];
-        let decoded = if let Some(num) = name.strip_prefix('#') {
-            let value = match num.strip_prefix(['x', 'X']) {
-                Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                None => num.parse::<u32>().ok(),
-            };
-            value.and_then(char::from_u32)
-        } else {
-            match name {
-                "amp" => Some('&'),
-                "colon" => Some(':'),
-                "sol" => Some('/'),
-                "period" => Some('.'),
-                "quest" => Some('?'),
-                "equals" => Some('='),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => None,
-            }
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = rest[end..].strip_prefix(';').unwrap_or(&rest[end..]);
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -646,6 +523,50 @@ mod tests {
                 "google_tag_manager",
             ),
             ("/GTM.JS?ID=GTM-X", "google_tag_manager"),
+            ("gtm.js?id=GTM-REL", "google_tag_manager"),
+            // A browser decodes every named reference and drops the tab it yields.
+            (
+                "https://www.google-ana&Tab;lytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://www.google-ana&NewLine;lytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https&colon;&sol;&sol;www&period;google-analytics&period;com/ga.js",
+                "google_analytics",
+            ),
+            // IDNA (UTS-46): ideographic full stops, full-width letters, soft hyphens.
+            (
+                "https://connect\u{3002}facebook\u{3002}net/en_US/fbevents.js",
+                "meta_pixel",
+            ),
+            (
+                "//connect&#x3002;facebook&#12290;net/en_US/fbevents.js",
+                "meta_pixel",
+            ),
+            (
+                "https://www.\u{ff47}\u{ff4f}\u{ff4f}\u{ff47}\u{ff4c}\u{ff45}-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://WWW.\u{ff27}\u{ff2f}\u{ff2f}\u{ff27}\u{ff2c}\u{ff25}-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://www.google-ana\u{ad}lytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "https://static.hot&shy;jar.com/c/hotjar-1.js",
+                "hotjar",
+            ),
+            ("connect\u{3002}facebook\u{3002}net/en_US/fbevents.js", "meta_pixel"),
+            (
+                "https://www.facebook\u{3002}com/tr?id=1",
+                "meta_pixel",
+            ),
         ] {
             assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
         }
@@ -668,6 +589,12 @@ mod tests {
             "data:text/javascript,gtag()",
             "jquery.min.js",
             "",
+            // A reference without semicolon that is not a legacy one stays literal text, so
+            // this is a relative path on the site itself.
+            "https&colon//www.google-analytics.com/analytics.js",
+            "https://google-analytics\u{3002}com\u{3002}evil.example/x.js",
+            "https://example.com/?u=google-analytics\u{3002}com",
+            "https://www.facebook.com/tr&#97;vel",
         ] {
             assert_eq!(id_for(url), None, "{url}");
         }
