@@ -1,7 +1,7 @@
 //! The tracker catalogue: which vendors count as trackers, how to recognise them (hosts,
 //! first-party loader paths, inline-script signatures, cookie names) and which consent category
-//! each belongs to. Built-in vendors cover Google Analytics, Google Tag Manager, Hotjar and Meta;
-//! operators add vendors and override categories in `[trackers]`.
+//! each belongs to. The built-in vendors (Google Analytics, Google Tag Manager, Hotjar, Meta) are
+//! data in assets/trackers.toml; operators add vendors and override categories in `[trackers]`.
 //!
 //! Host matching reads the URL the way a browser would (see [`target`]: character references,
 //! WHATWG URL parsing with IDNA, scheme-relative and protocol-less forms) and compares host
@@ -15,7 +15,7 @@ use std::fmt;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-use crate::config::{ConfigError, TrackersConfig, VendorConfig};
+use crate::config::{self, TrackersConfig, VendorConfig};
 use target::UrlReader;
 
 /// Consent category of a vendor. "necessary" is never a tracker and cannot be chosen.
@@ -33,14 +33,7 @@ impl Category {
         match name {
             "analytics" => Some(Category::Analytics),
             "marketing" => Some(Category::Marketing),
-            "necessary" | "" => None,
-            other
-                if other.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
-                }) =>
-            {
-                Some(Category::Other(other.to_owned()))
-            }
+            other if config::valid_category(other) => Some(Category::Other(other.to_owned())),
             _ => None,
         }
     }
@@ -71,29 +64,11 @@ pub struct HostRule {
 }
 
 impl HostRule {
-    /// Parse `host[/path]`; `None` if the host is not a plausible DNS name.
+    /// Parse `host[/path]` (host lower-cased and IDNA-mapped); `None` if the host is not a
+    /// plausible DNS name.
     pub fn parse(spec: &str) -> Option<HostRule> {
-        let spec = spec.trim().to_ascii_lowercase();
-        let (host, path) = match spec.find('/') {
-            Some(i) => (&spec[..i], Some(&spec[i..])),
-            None => (spec.as_str(), None),
-        };
-        let host = host.trim_end_matches('.');
-        let valid = !host.is_empty()
-            && host.contains('.')
-            && host.split('.').all(|l| {
-                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-        if !valid {
-            return None;
-        }
-        let path_prefix = path
-            .map(|p| p.trim_end_matches('/').to_owned())
-            .filter(|p| !p.is_empty());
-        Some(HostRule {
-            host: host.to_owned(),
-            path_prefix,
-        })
+        let (host, path_prefix) = config::parse_host_spec(spec)?;
+        Some(HostRule { host, path_prefix })
     }
 
     /// Specificity of a match, or `None`: longer path prefixes, then longer hosts, win.
@@ -161,6 +136,35 @@ pub struct Catalogue {
     urls: UrlReader,
 }
 
+impl Vendor {
+    /// A vendor as configured; the configuration was validated at load (an unvalidated
+    /// category falls back to marketing, the strictest, and unreadable hosts are skipped).
+    fn from_config(cfg: &VendorConfig) -> Vendor {
+        Vendor {
+            id: cfg.id.clone(),
+            name: cfg.name.clone().unwrap_or_else(|| cfg.id.clone()),
+            description: cfg.description.clone(),
+            category: Category::parse(&cfg.category).unwrap_or(Category::Marketing),
+            hosts: cfg
+                .hosts
+                .iter()
+                .filter_map(|h| HostRule::parse(h))
+                .collect(),
+            paths: cfg
+                .paths
+                .iter()
+                .map(|p| PathRule {
+                    path_suffix: p.path_suffix.to_ascii_lowercase(),
+                    query_contains: p.query_contains.to_ascii_lowercase(),
+                })
+                .collect(),
+            inline_signatures: cfg.inline_signatures.clone(),
+            cookie_names: cfg.cookie_names.clone(),
+            cookie_prefixes: cfg.cookie_prefixes.clone(),
+        }
+    }
+}
+
 /// Characters after which the text a browser uses differs from the literal text: character
 /// references, percent-encoding, backslashes, tabs and newlines, and anything non-ASCII
 /// (IDNA maps full-width letters and ideographic full stops, and drops soft hyphens).
@@ -169,133 +173,17 @@ fn disguised(url: &str) -> bool {
         .any(|b| matches!(b, b'&' | b'%' | b'\\' | b'\t' | b'\n' | b'\r') || !b.is_ascii())
 }
 
-fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn hosts(list: &[&str]) -> Vec<HostRule> {
-    list.iter().filter_map(|s| HostRule::parse(s)).collect()
-}
-
-/// The built-in vendors. Inline signatures identify the snippets that load or set up a vendor
-/// (loader URLs, bootstrap code, `init`/`config` calls), not mere calls into its API such as
-/// `ga('send', …)` or `fbq('track', …)` inside first-party code: once the loader is inert those
-/// calls contact nobody (as with an ad blocker), while neutralising the whole script would break
-/// the site's own code around them.
-fn builtin_vendors() -> Vec<Vendor> {
-    vec![
-        Vendor {
-            id: "google_analytics".into(),
-            name: "Google Analytics".into(),
-            description: "Measures how visitors use the site (pages viewed, time spent, where visitors come from).".into(),
-            category: Category::Analytics,
-            hosts: hosts(&[
-                "google-analytics.com",
-                "analytics.google.com",
-                "googletagmanager.com/gtag/js",
-                "stats.g.doubleclick.net",
-            ]),
-            paths: Vec::new(),
-            inline_signatures: strings(&[
-                "GoogleAnalyticsObject",
-                "google-analytics.com",
-                "googletagmanager.com/gtag/js",
-                "function gtag(",
-                "gtag('config'",
-                "gtag(\"config\"",
-            ]),
-            cookie_names: strings(&["_ga", "_gid"]),
-            cookie_prefixes: strings(&["_ga_", "_gat", "__utm", "_gcl_"]),
-        },
-        Vendor {
-            id: "google_tag_manager".into(),
-            name: "Google Tag Manager".into(),
-            description: "Loads other tags (often analytics and advertising) as configured by the site.".into(),
-            category: Category::Analytics,
-            hosts: hosts(&["googletagmanager.com"]),
-            paths: vec![PathRule {
-                path_suffix: "/gtm.js".into(),
-                query_contains: "id=gtm-".into(),
-            }],
-            inline_signatures: strings(&[
-                "gtm.start",
-                "googletagmanager.com",
-                "/gtm.js?id=",
-            ]),
-            cookie_names: Vec::new(),
-            cookie_prefixes: Vec::new(),
-        },
-        Vendor {
-            id: "hotjar".into(),
-            name: "Hotjar".into(),
-            description: "Records how visitors move, click and scroll, and asks for feedback.".into(),
-            category: Category::Analytics,
-            hosts: hosts(&["hotjar.com", "hotjar.io", "hj.contentsquare.net"]),
-            paths: Vec::new(),
-            inline_signatures: strings(&[
-                "_hjSettings",
-                "hotjar.com",
-                "hotjar.io",
-                "hj.contentsquare.net",
-            ]),
-            cookie_names: Vec::new(),
-            cookie_prefixes: strings(&["_hj"]),
-        },
-        Vendor {
-            id: "meta_pixel".into(),
-            name: "Meta (Facebook) Pixel".into(),
-            description: "Measures the effect of advertising on Facebook and Instagram and builds audiences for it.".into(),
-            category: Category::Marketing,
-            hosts: hosts(&["connect.facebook.net", "facebook.com/tr"]),
-            paths: Vec::new(),
-            inline_signatures: strings(&[
-                "fbq('init'",
-                "fbq(\"init\"",
-                "connect.facebook.net",
-                "fbevents.js",
-                "facebook.com/tr",
-            ]),
-            cookie_names: strings(&["_fbp", "_fbc"]),
-            cookie_prefixes: Vec::new(),
-        },
-    ]
-}
-
 impl Catalogue {
     /// The built-in catalogue without operator changes.
     pub fn builtin() -> Self {
-        Self::from_vendors(builtin_vendors())
+        Self::from_config(&TrackersConfig::default())
     }
 
-    /// The built-in catalogue with `[trackers]` applied: category overrides, then added vendors.
-    /// Errors name the key (e.g. `trackers.vendors[0].hosts[1]`).
-    pub fn from_config(cfg: &TrackersConfig) -> Result<Self, ConfigError> {
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(ConfigError(problems));
-        }
-        let mut vendors = builtin_vendors();
-        for (id, category) in &cfg.categories {
-            // validate() guarantees both parse and the id exists (built in or added).
-            if let (Some(vendor), Some(category)) = (
-                vendors.iter_mut().find(|v| &v.id == id),
-                Category::parse(category),
-            ) {
-                vendor.category = category;
-            }
-        }
-        for added in &cfg.vendors {
-            let mut vendor = vendor_from_config(added);
-            if let Some(category) = cfg
-                .categories
-                .get(&vendor.id)
-                .and_then(|c| Category::parse(c))
-            {
-                vendor.category = category;
-            }
-            vendors.push(vendor);
-        }
-        Ok(Self::from_vendors(vendors))
+    /// The built-in catalogue with `[trackers]` applied: category overrides, then added
+    /// vendors. The section is validated when the configuration is loaded.
+    pub fn from_config(cfg: &TrackersConfig) -> Self {
+        let vendors = cfg.resolved_vendors();
+        Self::from_vendors(vendors.iter().map(Vendor::from_config).collect())
     }
 
     fn from_vendors(vendors: Vec<Vendor>) -> Self {
@@ -409,20 +297,6 @@ impl Catalogue {
                         .any(|p| cookie_name.starts_with(p.as_str()))
                 })
             })
-    }
-}
-
-fn vendor_from_config(cfg: &VendorConfig) -> Vendor {
-    Vendor {
-        id: cfg.id.clone(),
-        name: cfg.name.clone().unwrap_or_else(|| cfg.id.clone()),
-        description: cfg.description.clone(),
-        category: Category::parse(&cfg.category).unwrap_or(Category::Marketing),
-        hosts: hosts(&cfg.hosts.iter().map(String::as_str).collect::<Vec<_>>()),
-        paths: Vec::new(),
-        inline_signatures: cfg.inline_signatures.clone(),
-        cookie_names: cfg.cookie_names.clone(),
-        cookie_prefixes: cfg.cookie_prefixes.clone(),
     }
 }
 
@@ -624,13 +498,13 @@ mod tests {
     }
 
     #[test]
-    fn builtin_ids_match_the_config_list() {
+    fn builtin_catalogue_is_the_vendor_file() {
         let ids: Vec<_> = Catalogue::builtin()
             .vendors()
             .iter()
             .map(|v| v.id.clone())
             .collect();
-        assert_eq!(ids, crate::config::BUILTIN_VENDOR_IDS);
+        assert_eq!(ids, crate::config::builtin_vendor_ids());
     }
 
     #[test]
@@ -664,7 +538,7 @@ mod tests {
             "#,
         )
         .unwrap();
-        let cat = Catalogue::from_config(&cfg).unwrap();
+        let cat = Catalogue::from_config(&cfg);
         assert_eq!(cat.vendor("hotjar").unwrap().category, Category::Marketing);
         let matomo = cat
             .vendor_for_url("https://site.matomo.cloud/matomo.js")
@@ -678,27 +552,5 @@ mod tests {
             "matomo"
         );
         assert_eq!(cat.vendor_for_cookie("_pk_id.1").unwrap().id, "matomo");
-    }
-
-    #[test]
-    fn bad_tracker_config_names_the_key() {
-        let cfg: TrackersConfig = toml::from_str(
-            r#"
-            categories = { google_analytics = "necessary", nobody = "analytics" }
-            [[vendors]]
-            id = "x"
-            category = "analytics"
-            hosts = ["ok.example", "not a host"]
-            "#,
-        )
-        .unwrap();
-        let err = Catalogue::from_config(&cfg).unwrap_err();
-        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
-        assert!(
-            keys.contains(&"trackers.categories.google_analytics"),
-            "{keys:?}"
-        );
-        assert!(keys.contains(&"trackers.categories.nobody"), "{keys:?}");
-        assert!(keys.contains(&"trackers.vendors[0].hosts[1]"), "{keys:?}");
     }
 }
