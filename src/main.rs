@@ -92,24 +92,27 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `FILE has N problem(s):` and one indented line per problem.
+fn problems_report(path: &Path, problems: &[String]) -> String {
+    let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+    format!(
+        "{} has {} problem(s):\n{}",
+        path.display(),
+        problems.len(),
+        lines.join("\n")
+    )
+}
+
+/// Load the configuration; its warnings are printed whether or not it has problems.
 fn load(path: &Path, env: &dyn EnvSource) -> anyhow::Result<Config> {
-    match Config::load(path, env) {
-        Ok((config, notes)) => {
-            for warning in notes.warnings {
-                eprintln!("warning: {warning}");
-            }
-            Ok(config)
-        }
-        Err(ConfigError(problems)) => {
-            let lines: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
-            anyhow::bail!(
-                "{} has {} problem(s):\n{}",
-                path.display(),
-                problems.len(),
-                lines.join("\n")
-            )
-        }
+    let (config, notes) = Config::check(path, env);
+    for warning in notes.warnings {
+        eprintln!("warning: {warning}");
     }
+    config.map_err(|ConfigError(problems)| {
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(problems_report(path, &problems))
+    })
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
@@ -139,14 +142,7 @@ fn check_config(path: &Path) -> ExitCode {
     .flatten()
     .collect();
     if !start_problems.is_empty() {
-        eprintln!(
-            "{} has {} problem(s):",
-            path.display(),
-            start_problems.len()
-        );
-        for problem in start_problems {
-            eprintln!("  {problem}");
-        }
+        eprintln!("{}", problems_report(path, &start_problems));
         return ExitCode::FAILURE;
     }
     println!(

@@ -279,7 +279,7 @@ pub fn page_rewriter(
     keys: &Keys,
     store: Store,
 ) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
-    let catalogue = Arc::new(Catalogue::from_config(&config.trackers).map_err(StartError::Config)?);
+    let catalogue = Arc::new(Catalogue::from_config(&config.trackers));
     let consent = ConsentService::new(config, keys, store.clone(), catalogue.clone())?;
     let forms = FormsService::new(config, keys, store)?;
     let settings = RewriteSettings {

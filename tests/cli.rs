@@ -10,6 +10,25 @@ fn consentgate() -> Command {
     cmd
 }
 
+/// `check-config` on a file holding `toml`, with `secret` as CONSENTGATE_SECRET (none if
+/// `None`): its exit code and standard error.
+fn check_config_on(toml: &str, secret: Option<&str>) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("consentgate.toml");
+    std::fs::write(&path, toml).unwrap();
+    let mut cmd = consentgate();
+    cmd.args(["check-config", "--config"]).arg(&path);
+    match secret {
+        Some(secret) => cmd.env("CONSENTGATE_SECRET", secret),
+        None => cmd.env_remove("CONSENTGATE_SECRET"),
+    };
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn shipped_production_example_passes_check_config() {
     let out = consentgate()
@@ -28,22 +47,12 @@ fn shipped_production_example_passes_check_config() {
 
 #[test]
 fn check_config_lists_every_problem_with_its_key_and_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
+    let (code, stderr) = check_config_on(
         "[upstream]\nurl = \"ftp://example.org\"\nresponse_timout = \"5s\"\n\
          [privacy]\nipv6_prefix = 200\n[store]\nbackend = \"redis\"\n",
-    )
-    .unwrap();
-    let out = consentgate()
-        .args(["check-config", "--config"])
-        .arg(&path)
-        .env_remove("CONSENTGATE_SECRET")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        None,
+    );
+    assert_eq!(code, Some(1));
     for key in [
         "upstream.url",
         "upstream.response_timout",
@@ -60,23 +69,70 @@ fn check_config_lists_every_problem_with_its_key_and_exits_1() {
 
 #[test]
 fn wrongly_typed_value_names_the_key_and_what_was_expected() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("typed.toml");
-    std::fs::write(
-        &path,
+    let (code, stderr) = check_config_on(
         "[upstream]\nurl = \"http://x\"\n[listen]\npublic = \"everywhere\"\n",
-    )
-    .unwrap();
-    let out = consentgate()
-        .args(["check-config", "--config"])
-        .arg(&path)
-        .env("CONSENTGATE_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        Some(SECRET),
+    );
+    assert_eq!(code, Some(1));
     assert!(stderr.contains("listen.public:"), "{stderr}");
     assert!(stderr.contains("socket address"), "{stderr}");
+}
+
+#[test]
+fn check_config_explains_a_new_operators_mistakes_one_line_each() {
+    let (code, stderr) = check_config_on(
+        "secret = \"do-not-put-me-here-0123456789abcdef\"\n\
+         [listen]\npublic = \"8080\"\nadmin = \"0.0.0.0:8081\"\n\
+         [upstream]\nurl = \"127.0.0.1:8000\"\nconnect_timeout = 5\n\
+         [privacy]\ntrusted_proxies = [\"192.0.2.10\"]\n\
+         [log]\nlevel = \"information\"\n\
+         [trackers.categories]\nhotjar = \"statistic\"\n\
+         [[consent.categories]]\nid = \"statistics\"\n\
+         name = { nl = \"Statistiek\", en = \"Statistics\" }\n\
+         description = { nl = \"Tellen.\", en = \"Counting.\" }\n",
+        Some(SECRET),
+    );
+    assert_eq!(code, Some(1));
+    let expected_lines = [
+        "warning: listen.admin: 0.0.0.0:8081 is not a loopback address",
+        "  listen.public: expected a socket address (IP address and port) like \"127.0.0.1:8080\", got \"8080\"",
+        "  upstream.connect_timeout: expected a duration like \"5s\"",
+        "  upstream.url: expected an http:// or https:// URL like \"http://127.0.0.1:8000/\", got \"127.0.0.1:8000\"",
+        "  secret: secrets never go in this file",
+        "  log.level: \"information\" sets no level for the gate's own lines, so it would log nothing (did you mean \"info\"?)",
+        "  trackers.categories.hotjar: category \"statistic\" is not declared (did you mean \"statistics\"?)",
+        "  consent.categories[0].id: no vendor is in category \"statistics\"",
+    ];
+    for expected in expected_lines {
+        assert!(
+            stderr.lines().any(|line| line.starts_with(expected)),
+            "{expected:?} missing from:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains(&format!("has {} problem(s):", expected_lines.len() - 1)),
+        "one line per mistake, the bare trusted proxy address accepted:\n{stderr}"
+    );
+    assert!(!stderr.contains(" in `"), "no parser trailer:\n{stderr}");
+    assert!(
+        !stderr.contains("do-not-put-me-here"),
+        "secret echoed:\n{stderr}"
+    );
+}
+
+#[test]
+fn check_config_warns_about_an_upstream_that_is_the_gate_itself() {
+    let (code, stderr) = check_config_on(
+        "[listen]\npublic = \"127.0.0.1:8080\"\n[upstream]\nurl = \"http://localhost:8080/\"\n",
+        Some(SECRET),
+    );
+    assert_eq!(code, Some(0), "a warning is no failure:\n{stderr}");
+    assert!(
+        stderr.starts_with(
+            "warning: upstream.url: http://localhost:8080/ is the gate's own public listener"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

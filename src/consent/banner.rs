@@ -259,7 +259,7 @@ mod tests {
             )]),
         )
         .unwrap();
-        let catalogue = Catalogue::from_config(&config.trackers).unwrap();
+        let catalogue = Catalogue::from_config(&config.trackers);
         let b = Bundle::build(&config.consent, &catalogue).unwrap();
         assert_eq!(b.optional, vec!["analytics", "marketing", "recordings"]);
         let js = String::from_utf8_lossy(&b.js.body);

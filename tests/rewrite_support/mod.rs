@@ -52,7 +52,21 @@ const INLINE_MARKERS: &[&str] = &[
     "static.hotjar.com",
 ];
 
+/// The URL a browser makes of an attribute value: character references decoded, then parsed
+/// per the WHATWG URL standard (tabs and newlines dropped, IDNA on the host) on a page of
+/// its own. Independent of the catalogue: the markers below are matched against this text.
+fn as_browser_reads(url: &str) -> String {
+    let decoded = htmlize::unescape_attribute(url);
+    url::Url::parse("https://page.example/dir/")
+        .and_then(|page| page.join(&decoded))
+        .map_or_else(|_| decoded.into_owned(), String::from)
+}
+
 pub fn url_is_tracker(url: &str) -> bool {
+    marked(url) || marked(&as_browser_reads(url))
+}
+
+fn marked(url: &str) -> bool {
     let u = url.to_ascii_lowercase().replace("&#58;", ":");
     // only the part a browser would contact: strip query/fragment for host markers
     let before_query = u.split(['?', '#']).next().unwrap_or("");

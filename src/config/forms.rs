@@ -1,0 +1,250 @@
+//! `[[forms]]`: the contact forms the gate captures, their fields and spam checks.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use super::problem::ConfigProblem;
+use super::values::{de_duration, de_http_url};
+
+/// `[[forms]]`: one contact form captured by the gate (see config/consentgate.toml).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FormConfig {
+    /// Short stable name (`[a-z0-9_-]`, ≤ 32 chars); part of storage keys. Required.
+    pub id: String,
+    /// Request path the form posts to, e.g. `"/contact"`. Required; never under `/_gate/`.
+    pub path: String,
+    /// `"store"` (default: the upstream never sees the submission) or `"store_and_forward"`.
+    #[serde(default = "default_form_mode")]
+    pub mode: FormMode,
+    /// The fields kept; anything else in a submission is dropped. At least one.
+    pub fields: Vec<FormFieldConfig>,
+    /// How long an entry is kept before the store deletes it. Default 30 days.
+    #[serde(default = "default_retention", deserialize_with = "de_duration")]
+    pub retention: Duration,
+    /// Where the visitor is sent (303) after the entry is stored: a path or an absolute URL.
+    /// Required.
+    pub redirect: String,
+    /// Language of the pages the gate shows for this form: `"nl"` or `"en"` (default).
+    #[serde(default = "default_form_language")]
+    pub language: FormLanguage,
+    /// Largest accepted request body, in bytes. Default 65536 (64 KiB).
+    #[serde(default = "default_form_max_body")]
+    pub max_body_bytes: usize,
+    /// Name of the hidden field bots fill in and people do not; `""` turns the check off.
+    /// Default `"cg_website"`.
+    #[serde(default = "default_honeypot")]
+    pub honeypot_field: String,
+    /// Shortest time between loading the form and submitting it; `"0s"` turns the check off.
+    /// Default 3 s.
+    #[serde(default = "default_min_fill_time", deserialize_with = "de_duration")]
+    pub min_fill_time: Duration,
+    /// Stored submissions allowed per anonymised IP address per `rate_limit_window`;
+    /// 0 turns the limit off. Default 5.
+    #[serde(default = "default_rate_limit_max")]
+    pub rate_limit_max: u64,
+    /// Window of the rate limit. Default 10 minutes.
+    #[serde(
+        default = "default_rate_limit_window",
+        deserialize_with = "de_duration"
+    )]
+    pub rate_limit_window: Duration,
+    /// Optional `http://` or `https://` URL that receives `{"form","entry_id","created"}` (never field contents) per
+    /// new entry. Default none.
+    #[serde(default, deserialize_with = "de_http_url")]
+    pub notify_webhook: Option<Url>,
+}
+
+/// What happens to a stored submission besides being stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormMode {
+    /// Only the gate keeps it; the upstream never sees it.
+    Store,
+    /// The gate keeps it and forwards the original request to the upstream too.
+    StoreAndForward,
+}
+
+/// Language of the gate's own form pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormLanguage {
+    Nl,
+    En,
+}
+
+/// The kind of a form field, which decides its format check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Email,
+    Phone,
+    Date,
+    Textarea,
+}
+
+impl FieldType {
+    /// Longest value accepted when `max_length` is not set, in characters.
+    pub fn default_max_length(self) -> usize {
+        match self {
+            FieldType::Text => 200,
+            FieldType::Email => 254,
+            FieldType::Phone => 40,
+            FieldType::Date => 10,
+            FieldType::Textarea => 5000,
+        }
+    }
+}
+
+/// `[[forms.fields]]`: one field of a form.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FormFieldConfig {
+    /// The `name` attribute of the input. Required.
+    pub name: String,
+    /// `"text"`, `"email"`, `"phone"`, `"date"` (YYYY-MM-DD) or `"textarea"`. Required.
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    /// Whether an empty value is refused. Default false.
+    #[serde(default)]
+    pub required: bool,
+    /// Longest value, in characters. Default by type: text 200, email 254, phone 40,
+    /// date 10, textarea 5000.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// What the gate's pages call the field. Default: the name.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+impl FormFieldConfig {
+    pub fn max_length(&self) -> usize {
+        self.max_length
+            .unwrap_or_else(|| self.kind.default_max_length())
+    }
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
+}
+
+fn default_form_mode() -> FormMode {
+    FormMode::Store
+}
+fn default_retention() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
+}
+fn default_form_language() -> FormLanguage {
+    FormLanguage::En
+}
+fn default_form_max_body() -> usize {
+    64 * 1024
+}
+fn default_honeypot() -> String {
+    "cg_website".to_owned()
+}
+fn default_min_fill_time() -> Duration {
+    Duration::from_secs(3)
+}
+fn default_rate_limit_max() -> u64 {
+    5
+}
+fn default_rate_limit_window() -> Duration {
+    Duration::from_secs(600)
+}
+
+/// Field names the gate itself adds to a form (fill-time token).
+pub const FORM_TOKEN_FIELD: &str = "cg_t";
+
+/// Every problem in the `[[forms]]` list, each naming its key (`forms[1].fields[0].name`).
+pub(crate) fn validate_forms(forms: &[FormConfig]) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    let mut problem =
+        |key: String, message: String| problems.push(ConfigProblem::new(key, message));
+    let mut ids = BTreeSet::new();
+    let mut paths = BTreeSet::new();
+    for (i, form) in forms.iter().enumerate() {
+        let key = |k: &str| format!("forms[{i}].{k}");
+        let id_ok = !form.id.is_empty()
+            && form.id.len() <= 32
+            && form
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !id_ok {
+            problem(
+                key("id"),
+                format!(
+                    "expected 1–32 characters a-z, 0-9, - or _, got {:?}",
+                    form.id
+                ),
+            );
+        } else if !ids.insert(form.id.clone()) {
+            problem(key("id"), format!("{:?} is used by another form", form.id));
+        }
+        // Braces would make the path an actix route pattern instead of a literal path.
+        if !form.path.starts_with('/') || form.path.contains(['?', '#', ' ', '{', '}']) {
+            problem(
+                key("path"),
+                format!("expected a path like \"/contact\", got {:?}", form.path),
+            );
+        } else if form.path.starts_with("/_gate/") {
+            problem(key("path"), "must not be under /_gate/".into());
+        } else if !paths.insert(form.path.clone()) {
+            problem(
+                key("path"),
+                format!("{:?} is used by another form", form.path),
+            );
+        }
+        if form.fields.is_empty() {
+            problem(key("fields"), "at least one field is required".into());
+        }
+        let mut names = BTreeSet::new();
+        for (j, field) in form.fields.iter().enumerate() {
+            let fkey = format!("forms[{i}].fields[{j}]");
+            if field.name.is_empty() || field.name.len() > 64 {
+                problem(format!("{fkey}.name"), "expected 1–64 characters".into());
+            } else if field.name == form.honeypot_field || field.name == FORM_TOKEN_FIELD {
+                problem(
+                    format!("{fkey}.name"),
+                    format!("{:?} is reserved for the spam checks", field.name),
+                );
+            } else if !names.insert(field.name.clone()) {
+                problem(
+                    format!("{fkey}.name"),
+                    format!("{:?} appears twice", field.name),
+                );
+            }
+            if field.max_length == Some(0) {
+                problem(format!("{fkey}.max_length"), "must be at least 1".into());
+            }
+        }
+        if form.retention.is_zero() {
+            problem(key("retention"), "must be greater than 0".into());
+        } else if form.retention > Duration::from_secs(3 * 366 * 24 * 3600) {
+            problem(key("retention"), "must be at most 3 years".into());
+        }
+        if form.redirect.is_empty() || form.redirect.contains(['\r', '\n']) {
+            problem(
+                key("redirect"),
+                "expected the thank-you page, e.g. \"/bedankt.html\"".into(),
+            );
+        } else if !form.redirect.starts_with('/') && Url::parse(&form.redirect).is_err() {
+            problem(
+                key("redirect"),
+                format!(
+                    "expected a path or an absolute URL, got {:?}",
+                    form.redirect
+                ),
+            );
+        }
+        if form.max_body_bytes == 0 {
+            problem(key("max_body_bytes"), "must be greater than 0".into());
+        }
+        if form.rate_limit_max > 0 && form.rate_limit_window.is_zero() {
+            problem(key("rate_limit_window"), "must be greater than 0".into());
+        }
+    }
+    problems
+}

@@ -1,0 +1,62 @@
+//! `[listen]`: the gate's two listeners.
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use super::problem::ConfigProblem;
+use super::values::de_socket_addr;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, expecting = "a [listen] table")]
+pub struct ListenConfig {
+    /// Public listener: the proxy and `/_gate/*`. Default `127.0.0.1:8080`.
+    #[serde(deserialize_with = "de_socket_addr")]
+    pub public: SocketAddr,
+    /// Admin listener: dashboard, metrics, health. Default `127.0.0.1:8081`.
+    #[serde(deserialize_with = "de_socket_addr")]
+    pub admin: SocketAddr,
+    /// Worker threads per listener; 0 = one per CPU core. Default 0.
+    pub workers: usize,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            public: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            workers: 0,
+        }
+    }
+}
+
+impl ListenConfig {
+    /// Checks serde cannot express.
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        // Port 0 asks the OS for a free port, so two port-0 listeners never collide.
+        if self.public == self.admin && self.public.port() != 0 {
+            problems.push(ConfigProblem::new(
+                "listen.admin",
+                format!("must differ from listen.public ({})", self.public),
+            ));
+        }
+        problems
+    }
+
+    /// Legal but most likely unintended: the dashboard reachable from other machines.
+    pub fn warnings(&self) -> Vec<ConfigProblem> {
+        let mut warnings = Vec::new();
+        if !self.admin.ip().is_loopback() {
+            warnings.push(ConfigProblem::new(
+                "listen.admin",
+                format!(
+                    "{} is not a loopback address: the dashboard and /metrics are reachable from \
+                     other machines; keep it on 127.0.0.1 and reach it through an SSH tunnel or VPN",
+                    self.admin
+                ),
+            ));
+        }
+        warnings
+    }
+}

@@ -1,0 +1,46 @@
+//! Typed configuration: one TOML file plus environment overrides for secrets.
+//!
+//! The file is parsed once into typed values (socket addresses, URLs, CIDRs, durations, enums)
+//! and validated at load; every problem names the key it is about (`forms[0].fields[2].type`)
+//! and says what was expected. Unknown keys are reported, not ignored. The rest of the program
+//! never re-parses a configuration string.
+//!
+//! One file per section (struct, `Default`, `validate`); `load.rs` assembles the whole and
+//! checks what spans sections. The built-in tracker vendors are data (assets/trackers.toml),
+//! read with the `[trackers]` types. Environment variables are read through [`EnvSource`] so
+//! the loader is a pure function that tests feed with a map.
+
+mod consent;
+mod env;
+mod forms;
+mod limits;
+mod listen;
+mod load;
+mod log;
+mod privacy;
+mod problem;
+mod read;
+mod store;
+mod trackers;
+mod upstream;
+mod values;
+
+pub use consent::{
+    ConsentCategoryConfig, ConsentConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES, CONSENT_TEXT_KEYS,
+};
+pub use env::{
+    EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
+};
+pub use forms::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FORM_TOKEN_FIELD};
+pub use limits::LimitsConfig;
+pub use listen::ListenConfig;
+pub use load::{Config, LoadNotes};
+pub use log::{LogConfig, LogFormat};
+pub use privacy::{IpForwarding, PrivacyConfig};
+pub use problem::{ConfigError, ConfigProblem};
+pub use store::{StoreBackend, StoreConfig};
+pub use trackers::{
+    builtin_vendor_ids, builtin_vendors, PathRuleConfig, TrackersConfig, VendorConfig,
+};
+pub(crate) use trackers::{parse_host_spec, valid_category};
+pub use upstream::{HostPolicy, UpstreamConfig};

@@ -1,0 +1,374 @@
+//! `[trackers]`: the operator's changes to the tracker catalogue, and the built-in vendors
+//! (assets/trackers.toml), which are read with the same types and checked by the same rules.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use url::{Host, Url};
+
+use super::problem::{did_you_mean_hint, ConfigProblem};
+use super::read::read_value;
+
+/// The built-in vendor catalogue, as data: adding a vendor touches no Rust.
+const BUILTIN_FILE: &str = include_str!("../../assets/trackers.toml");
+const BUILTIN_NAME: &str = "assets/trackers.toml";
+
+/// `[trackers]`: operator additions to the built-in vendor catalogue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, expecting = "a [trackers] table")]
+pub struct TrackersConfig {
+    /// Category per vendor id, overriding the vendor's own: `"analytics"`, `"marketing"` or the
+    /// id of a `[[consent.categories]]` entry (never `"necessary"`). Default: none.
+    pub categories: BTreeMap<String, String>,
+    /// Vendors added by the operator. Default: none.
+    pub vendors: Vec<VendorConfig>,
+}
+
+/// `[[trackers.vendors]]`: one tracker vendor (operator-added, or built in).
+#[derive(Debug, Clone, Deserialize)]
+pub struct VendorConfig {
+    /// Stable id (`[a-z0-9_-]`), shown in `data-cg-vendor`. Required.
+    pub id: String,
+    /// Display name for the banner. Default: the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// One-sentence purpose for the banner. Default empty.
+    #[serde(default)]
+    pub description: String,
+    /// `"analytics"`, `"marketing"` or the id of a `[[consent.categories]]` entry. Required.
+    pub category: String,
+    /// Hosts (matching subdomains too), optionally with a path prefix: `"matomo.cloud"`,
+    /// `"example.com/pixel"`. Default none.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Loaders the site serves from its own domain, on any host. Default none.
+    #[serde(default)]
+    pub paths: Vec<PathRuleConfig>,
+    /// Substrings identifying the vendor's inline snippet (case-insensitive). Default none.
+    #[serde(default)]
+    pub inline_signatures: Vec<String>,
+    /// Cookie names set by the vendor. Default none.
+    #[serde(default)]
+    pub cookie_names: Vec<String>,
+    /// Cookie name prefixes set by the vendor. Default none.
+    #[serde(default)]
+    pub cookie_prefixes: Vec<String>,
+}
+
+/// `paths = [{ path_suffix = "/gtm.js", query_contains = "id=gtm-" }]`: a loader recognised by
+/// the end of its path and a marker in its query, both compared in lower case.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PathRuleConfig {
+    /// End of the path, starting with `/`, e.g. `"/gtm.js"`. Required.
+    pub path_suffix: String,
+    /// Text the query must contain, e.g. `"id=gtm-"`. Default empty: any query, or none.
+    #[serde(default)]
+    pub query_contains: String,
+}
+
+#[derive(Deserialize)]
+struct BuiltinFile {
+    vendors: Vec<VendorConfig>,
+}
+
+fn read_builtin() -> Result<Vec<VendorConfig>, Vec<ConfigProblem>> {
+    let value: toml::Value = BUILTIN_FILE
+        .parse::<toml::Table>()
+        .map(toml::Value::Table)
+        .map_err(|e| vec![ConfigProblem::new(BUILTIN_NAME, e.message().to_owned())])?;
+    let read = read_value::<BuiltinFile>(value, BUILTIN_NAME);
+    let mut problems = read.problems;
+    let vendors = read.value.map(|f| f.vendors).unwrap_or_default();
+    problems.extend(validate_vendors(&vendors, &[], &|i, field| {
+        format!("{BUILTIN_NAME} vendors[{i}].{field}")
+    }));
+    if problems.is_empty() {
+        Ok(vendors)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The built-in vendors, in the order of assets/trackers.toml.
+pub fn builtin_vendors() -> Vec<VendorConfig> {
+    // The file is compiled in and checked by `builtin_vendor_file_is_valid` below, so this
+    // cannot fail in a build whose tests passed.
+    read_builtin().unwrap_or_else(|problems| {
+        panic!(
+            "{BUILTIN_NAME} is invalid:\n{}",
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+/// Ids of the built-in vendors, in catalogue order.
+pub fn builtin_vendor_ids() -> Vec<String> {
+    builtin_vendors().into_iter().map(|v| v.id).collect()
+}
+
+/// Whether `name` can be a tracker category: lower-case `[a-z0-9_-]`, never "necessary".
+pub(crate) fn valid_category(name: &str) -> bool {
+    name != "necessary" && valid_id(name)
+}
+
+/// A vendor host spec `host[/path-prefix]`, read the way a browser reads the host of a URL (so
+/// upper-case and internationalised names come out as the lower-case ASCII form hosts are
+/// compared in): the host without trailing dot and the path prefix without trailing slash.
+/// `None` if the host is no DNS name with a dot, or the spec has a scheme, user, port, query or
+/// fragment.
+pub(crate) fn parse_host_spec(spec: &str) -> Option<(String, Option<String>)> {
+    let spec = spec.trim();
+    if spec.is_empty() || spec.contains(['@', '?', '#', '\\']) {
+        return None;
+    }
+    let url = Url::parse(&format!("https://{spec}")).ok()?;
+    if url.port().is_some() || spec.contains(':') {
+        return None;
+    }
+    let Some(Host::Domain(host)) = url.host() else {
+        return None;
+    };
+    let host = host.trim_end_matches('.');
+    if !host.contains('.') || host.split('.').any(str::is_empty) {
+        return None;
+    }
+    let path = url.path().trim_end_matches('/').to_ascii_lowercase();
+    Some((host.to_owned(), Some(path).filter(|p| !p.is_empty())))
+}
+
+/// Lower-case `[a-z0-9_-]`, at least one character.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+const CATEGORY_EXPECTED: &str = "expected \"analytics\", \"marketing\" or the id of a \
+     [[consent.categories]] entry (lower-case a-z, 0-9, _ or -); \"necessary\" is never a \
+     tracker category";
+
+/// Checks of each vendor on its own and of their ids among `vendors` and `taken` (ids already
+/// used elsewhere). `key(i, field)` names the key of vendor `i`'s field.
+fn validate_vendors(
+    vendors: &[VendorConfig],
+    taken: &[String],
+    key: &dyn Fn(usize, &str) -> String,
+) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    for (i, vendor) in vendors.iter().enumerate() {
+        let mut problem = |field: &str, message: String| {
+            problems.push(ConfigProblem::new(key(i, field), message));
+        };
+        if !valid_id(&vendor.id) {
+            problem("id", "expected a non-empty id of [a-z0-9_-]".into());
+        } else if taken.contains(&vendor.id) || vendors[..i].iter().any(|v| v.id == vendor.id) {
+            problem(
+                "id",
+                format!(
+                    "duplicate vendor id {:?} (change a built-in vendor's category under \
+                     [trackers.categories])",
+                    vendor.id
+                ),
+            );
+        }
+        if !valid_category(&vendor.category) {
+            problem(
+                "category",
+                format!("{CATEGORY_EXPECTED}, got {:?}", vendor.category),
+            );
+        }
+        if vendor.hosts.is_empty() && vendor.paths.is_empty() && vendor.inline_signatures.is_empty()
+        {
+            problem(
+                "hosts",
+                "a vendor needs at least one host, path or inline signature to be recognised"
+                    .into(),
+            );
+        }
+        for (j, host) in vendor.hosts.iter().enumerate() {
+            if parse_host_spec(host).is_none() {
+                problem(
+                    &format!("hosts[{j}]"),
+                    format!(
+                        "expected a host name with an optional path, like \"stats.example.com\" \
+                         or \"example.com/pixel\", got {host:?}"
+                    ),
+                );
+            }
+        }
+        for (j, rule) in vendor.paths.iter().enumerate() {
+            let suffix = &rule.path_suffix;
+            if !suffix.starts_with('/')
+                || suffix.len() < 2
+                || suffix.contains(['?', '#'])
+                || suffix.contains(char::is_whitespace)
+            {
+                problem(
+                    &format!("paths[{j}].path_suffix"),
+                    format!("expected the end of a path like \"/gtm.js\", got {suffix:?}"),
+                );
+            }
+        }
+        for (j, sig) in vendor.inline_signatures.iter().enumerate() {
+            if sig.trim().len() < 4 {
+                problem(
+                    &format!("inline_signatures[{j}]"),
+                    "too short to identify a snippet (at least 4 characters)".into(),
+                );
+            }
+        }
+    }
+    problems
+}
+
+impl TrackersConfig {
+    /// Every problem in `[trackers]` on its own, each naming its key. Whether the categories
+    /// are declared in `[[consent.categories]]` is checked by `Config::validate`.
+    pub fn validate(&self) -> Vec<ConfigProblem> {
+        let builtin = builtin_vendor_ids();
+        let mut problems = Vec::new();
+        for (id, category) in &self.categories {
+            let key = format!("trackers.categories.{id}");
+            if !builtin.contains(id) && !self.vendors.iter().any(|v| &v.id == id) {
+                let ids = builtin
+                    .iter()
+                    .chain(self.vendors.iter().map(|v| &v.id))
+                    .map(String::as_str);
+                problems.push(ConfigProblem::new(
+                    &key,
+                    format!(
+                        "no vendor with this id{} (built in: {}; or add one under \
+                         [[trackers.vendors]])",
+                        did_you_mean_hint(id, ids),
+                        builtin.join(", ")
+                    ),
+                ));
+            }
+            if !valid_category(category) {
+                problems.push(ConfigProblem::new(
+                    &key,
+                    format!("{CATEGORY_EXPECTED}, got {category:?}"),
+                ));
+            }
+        }
+        problems.extend(validate_vendors(&self.vendors, &builtin, &|i, field| {
+            format!("trackers.vendors[{i}].{field}")
+        }));
+        problems
+    }
+
+    /// The catalogue this section describes: the built-in vendors, then the added ones, each
+    /// with its `categories` override applied.
+    pub fn resolved_vendors(&self) -> Vec<VendorConfig> {
+        let mut vendors = builtin_vendors();
+        vendors.extend(self.vendors.iter().cloned());
+        for vendor in &mut vendors {
+            if let Some(category) = self.categories.get(&vendor.id) {
+                vendor.category.clone_from(category);
+            }
+        }
+        vendors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_vendor_file_is_valid() {
+        let vendors = read_builtin().unwrap_or_else(|problems| panic!("{problems:#?}"));
+        let ids: Vec<_> = vendors.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "google_analytics",
+                "google_tag_manager",
+                "hotjar",
+                "meta_pixel"
+            ]
+        );
+        // Operators put vendors only in declared categories; the built-in ones must be in
+        // the two every configuration has.
+        for vendor in &vendors {
+            assert!(
+                matches!(vendor.category.as_str(), "analytics" | "marketing"),
+                "{}",
+                vendor.id
+            );
+        }
+    }
+
+    #[test]
+    fn host_specs_are_read_like_url_hosts() {
+        let spec = |s: &str| parse_host_spec(s);
+        assert_eq!(spec("Matomo.Cloud."), Some(("matomo.cloud".into(), None)));
+        assert_eq!(
+            spec("facebook.com/tr/"),
+            Some(("facebook.com".into(), Some("/tr".into())))
+        );
+        assert_eq!(
+            spec("bücher.example"),
+            Some(("xn--bcher-kva.example".into(), None))
+        );
+        for bad in [
+            "not a host",
+            "localhost",
+            "https://matomo.cloud",
+            "user@matomo.cloud",
+            "matomo.cloud:8443",
+            "matomo.cloud?x",
+            "a..example",
+            "",
+        ] {
+            assert_eq!(spec(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_tracker_config_names_the_key() {
+        let cfg: TrackersConfig = toml::from_str(
+            r#"
+            categories = { google_analytics = "necessary", nobody = "analytics" }
+            [[vendors]]
+            id = "x"
+            category = "analytics"
+            hosts = ["ok.example", "not a host"]
+            paths = [{ path_suffix = "matomo.js" }]
+            "#,
+        )
+        .unwrap();
+        let problems = cfg.validate();
+        let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(
+            keys.contains(&"trackers.categories.google_analytics"),
+            "{keys:?}"
+        );
+        assert!(keys.contains(&"trackers.categories.nobody"), "{keys:?}");
+        assert!(keys.contains(&"trackers.vendors[0].hosts[1]"), "{keys:?}");
+        assert!(
+            keys.contains(&"trackers.vendors[0].paths[0].path_suffix"),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_vendor_id_gets_a_suggestion() {
+        let cfg: TrackersConfig =
+            toml::from_str("categories = { google_analytic = \"marketing\" }").unwrap();
+        let problems = cfg.validate();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .message
+                .contains("did you mean \"google_analytics\"?"),
+            "{}",
+            problems[0]
+        );
+    }
+}
