@@ -10,6 +10,7 @@ mod gate;
 mod sink;
 
 use browser::Browser;
+use gate::TestGate;
 use serde_json::json;
 use sink::{Sink, ANALYTICS, MARKETING};
 
@@ -25,14 +26,14 @@ async fn settle() {
 async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_withdrawal() {
     browser::require();
     let demo = consentgate::server::demo::serve_demo_site().expect("demo site");
-    let config = gate::config(
-        &format!("http://{}", demo.addr),
-        "[consent]\nprivacy_statement_url = \"/privacy.html\"\n",
-    );
-    let running = gate::start(config).await;
+    let running = TestGate::new()
+        .upstream(&format!("http://{}", demo.addr))
+        .config_toml("[consent]\nprivacy_statement_url = \"/privacy.html\"\n")
+        .start()
+        .await;
     let sink = Sink::start().await;
     let b = Browser::start(sink.addr, "nl").await;
-    let url = gate::url(&running, "/");
+    let url = running.url("/");
     b.client.goto(&url).await.expect("goto");
     b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
         .await;
