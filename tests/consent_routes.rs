@@ -1,9 +1,9 @@
 //! `/_gate/consent` through real sockets, on the embedded store and on a real redis-server.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
+
+use support::gate;
+use support::redis as redis_support;
 
 use gate::{RunningTestGate, StoreChoice, TestGate};
 use serde_json::{json, Value};

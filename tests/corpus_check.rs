@@ -3,9 +3,10 @@
 //! Fails if any tracker element stays live in the output or any script other than a tracker
 //! changed. When the corpus folder is absent it says so and passes, except in CI, where it fails.
 
-#[path = "support/corpus.rs"]
-mod corpus;
 mod rewrite_support;
+mod support;
+
+use support::corpus;
 
 use consentgate::rewrite::{rewrite_document, scan_document, Action};
 use rewrite_support::{inspect, rewriter, script_changes, INJECT};

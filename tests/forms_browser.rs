@@ -2,21 +2,18 @@
 //! the honeypot and fetches a fill-time token, and a person's submission is stored and lands on
 //! the thank-you page.
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/sink.rs"]
-#[allow(dead_code)]
-mod sink;
-
 mod forms_common;
+mod support;
+
+use support::{browser, sink};
 
 use browser::Browser;
 use consentgate::server::demo::serve_demo_site;
 use fantoccini::Locator;
-use forms_common::gate::StoreChoice;
 use forms_common::*;
 use serde_json::json;
 use sink::Sink;
+use support::gate::StoreChoice;
 
 #[actix_web::test]
 async fn person_filling_in_the_demo_form_in_a_browser_reaches_the_thank_you_page() {

@@ -4,12 +4,13 @@
 //! with only the configured fields kept. When the corpus folder is absent it says so and
 //! passes, except in CI, where it fails.
 
-#[path = "support/corpus.rs"]
-mod corpus;
 mod forms_common;
+mod support;
 
-use forms_common::gate::TestGate;
+use support::corpus;
+
 use forms_common::*;
+use support::gate::TestGate;
 
 /// `(tag, attributes)` of every `<input>`, `<textarea>` and `<select>` in `html`.
 fn controls(html: &str) -> Vec<(String, Vec<(String, String)>)> {

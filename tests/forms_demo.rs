@@ -2,11 +2,12 @@
 //! and a visitor's post is stored and answered with the demo's own thank-you page.
 
 mod forms_common;
+mod support;
 
 use consentgate::config::Config;
 use consentgate::server::demo::{demo_site_dir, serve_demo_site};
-use forms_common::gate::TestGate;
 use forms_common::*;
+use support::gate::TestGate;
 
 fn demo_toml() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml")).unwrap()

@@ -1,11 +1,12 @@
 //! Contact forms end to end over real sockets, on the embedded store.
 
 mod forms_common;
+mod support;
 
 use consentgate::store::Store;
-use forms_common::gate::StoreChoice;
 use forms_common::scenarios;
 use forms_common::*;
+use support::gate::StoreChoice;
 
 #[actix_web::test]
 async fn submission_round_trip_is_stored_encrypted_and_redirected() {

@@ -1,15 +1,16 @@
 //! Contact forms end to end over real sockets, on a real `redis-server` the test starts
 //! (the store branch's harness): the shared scenarios, what Redis actually holds, and an outage.
 
-#[path = "support/redis.rs"]
-mod redis_support;
-
 mod forms_common;
+mod support;
 
-use forms_common::gate::StoreChoice;
+use support::redis as redis_support;
+use support::wait;
+
 use forms_common::scenarios::{self, MESSAGE};
 use forms_common::*;
 use redis_support::RedisServer;
+use support::gate::StoreChoice;
 
 fn redis(server: &RedisServer) -> StoreChoice {
     StoreChoice::Redis(server.url())

@@ -3,8 +3,9 @@
 //!
 //! Regenerate after changing `networks()`: `CONSENTGATE_WRITE_GEO=1 cargo test --test geo`.
 
-#[path = "support/gate.rs"]
-mod gate;
+mod support;
+
+use support::gate;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -1,10 +1,9 @@
 //! The gate as a reverse proxy, through real sockets: a loopback upstream, the gate in front of
 //! it, and a client — what the upstream receives and what the visitor gets back.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
+
+use support::{gate, upstream};
 
 use std::time::Duration;
 

@@ -1,10 +1,9 @@
 //! HTML through the gate: pages arriving gzip, br or plain are decoded, rewritten (banner in,
 //! trackers inert) and re-encoded for what the visitor accepts; other responses are untouched.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
+
+use support::{gate, upstream};
 
 use std::io::Read;
 use std::time::Duration;

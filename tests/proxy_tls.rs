@@ -1,12 +1,9 @@
 //! An https upstream: the gate verifies its certificate against the public roots plus the
 //! operator's `upstream.tls_ca_file`, and refuses an upstream it cannot verify (502).
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/tls_server.rs"]
-mod tls_server;
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
+
+use support::{gate, tls_server};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

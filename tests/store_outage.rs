@@ -1,14 +1,10 @@
 //! The gate over a Redis outage: readiness reports the store, the site keeps loading while
 //! Redis is down, and everything recovers without a restart when it comes back.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/redis.rs"]
-mod redis_support;
-#[path = "support/upstream.rs"]
-mod upstream;
-#[path = "support/wait.rs"]
-mod wait;
+mod support;
+
+use support::redis as redis_support;
+use support::{gate, upstream, wait};
 
 use std::time::Duration;
 

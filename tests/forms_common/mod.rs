@@ -2,25 +2,19 @@
 //! loopback site that records what reaches it, and helpers to post.
 #![allow(dead_code)]
 
-#[path = "../support/gate.rs"]
-pub mod gate;
-#[path = "../support/upstream.rs"]
-pub mod upstream;
-#[path = "../support/wait.rs"]
-pub mod wait;
-
 pub mod scenarios;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::gate::{RunningTestGate, StoreChoice, TestGate};
+use crate::support::{upstream, wait};
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use consentgate::config::Config;
 use consentgate::forms::FormsService;
 use consentgate::keys::Keys;
 use consentgate::store::Store;
-use gate::{RunningTestGate, StoreChoice, TestGate};
 
 pub const SECRET: &str = "forms-test-secret-0123456789abcdef0123456789";
 

@@ -1,9 +1,9 @@
 //! Behaviour every store backend must show; run by forms_memory.rs and forms_redis.rs.
 
+use crate::support::gate::StoreChoice;
 use consentgate::config::Config;
 use consentgate::forms::COUNTER_NAME;
 use consentgate::store::Store;
-use gate::StoreChoice;
 
 use super::*;
 

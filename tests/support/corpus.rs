@@ -4,9 +4,6 @@
 //! Outside CI a missing corpus is reported and the test passes (a contributor may not have it);
 //! in CI (`CI` set and not "false"/"0") it fails the test, so a check that silently did not run
 //! cannot pass as green.
-//!
-//! Use it from another test file with `#[path = "support/corpus.rs"] mod corpus;`.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 

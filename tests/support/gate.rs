@@ -6,9 +6,6 @@
 //!   [`Config`]).
 //! * [`RunningTestGate`]: the started gate, with its addresses, its configuration and a handle on
 //!   its store; dropping it stops the gate.
-//!
-//! Use it from another test file with `#[path = "support/gate.rs"] mod gate;`.
-#![allow(dead_code)] // each test file uses a different part
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

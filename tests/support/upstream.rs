@@ -2,8 +2,6 @@
 //! (so tests can see exactly what the gate forwarded), sets several cookies, redirects, stalls,
 //! streams large bodies and serves gzip. Also a raw-socket upstream for byte-exact responses.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

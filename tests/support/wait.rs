@@ -1,8 +1,5 @@
 //! Waiting for an event instead of sleeping a fixed time: poll a condition until it holds, with
 //! a deadline that only bounds a broken run (a passing run never waits for it).
-//!
-//! Use it from another test file with `#[path = "support/wait.rs"] mod wait;`.
-#![allow(dead_code)] // each test file uses a different part
 
 use std::future::Future;
 use std::time::{Duration, Instant};
