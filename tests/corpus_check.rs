@@ -62,3 +62,18 @@ fn corpus_pages_have_no_live_tracker_and_no_other_script_changed() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn a_missing_corpus_is_skipped_with_a_note_outside_ci() {
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("tracker-pages");
+    assert!(corpus::entries_in(&missing, "corpus check", false).is_none());
+}
+
+#[test]
+#[should_panic(expected = "CI is set")]
+fn a_missing_corpus_fails_the_check_in_ci() {
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("tracker-pages");
+    corpus::entries_in(&missing, "corpus check", true);
+}
