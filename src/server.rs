@@ -90,13 +90,19 @@ impl RunningGate {
 /// Start the gate. Must be called inside an actix system (`#[actix_web::main]`,
 /// `#[actix_web::test]`).
 pub async fn start(config: Config) -> Result<RunningGate, StartError> {
+    // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
+    // (trackers blocked) and recovers by itself when Redis comes back.
+    let store = Store::connect(&config.store).await?;
+    start_with(config, store).await
+}
+
+/// [`start`] on a store the caller already holds instead of the configured one (`store.*` is
+/// then not used to open one). For tests that read the embedded store the gate writes to.
+pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, StartError> {
     crate::proxy::install_tls_provider();
     let config = Arc::new(config);
     let secret = config.secret.as_ref().ok_or(StartError::MissingSecret)?;
     let keys = Keys::derive(secret);
-    // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
-    // (trackers blocked) and recovers by itself when Redis comes back.
-    let store = Store::connect(&config.store).await?;
     let (rewriter, consent, forms) = page_rewriter(&config, &keys, store.clone())?;
     // Keeps form indexes small; entries themselves expire with their store TTL.
     forms.spawn_sweeper();

@@ -1,34 +1,23 @@
-//! Banner and activation in headless Chromium, against a page served in-process with
-//! already-neutralised tracker markup (the rewriter's output format) and the real consent
-//! routes. Every tracker host goes to the loopback sink, which records what reached it.
+//! Banner and activation in headless Chromium, through the gate, in front of a site whose page
+//! carries already-neutralised tracker markup (the rewriter's output format) and the demo page
+//! with its real tracker snippets. Every tracker host goes to the loopback sink, which records
+//! what reached it.
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/redis.rs"]
-mod redis_support;
-#[path = "support/sink.rs"]
-#[allow(dead_code)]
-mod sink;
+mod support;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use support::redis as redis_support;
+use support::{browser, gate, sink, upstream};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use browser::{Browser, ENTER, SPACE, TAB};
-use consentgate::config::Config;
-use consentgate::consent::{self, ConsentService};
-use consentgate::keys::Keys;
-use consentgate::rewrite::{rewrite_document, RewriteSettings, Rewriter};
-use consentgate::store::Store;
-use consentgate::trackers::Catalogue;
+use gate::{RunningTestGate, StoreChoice, TestGate};
 use serde_json::json;
 use sink::{Sink, ANALYTICS, MARKETING};
 
 /// The demo site's tracker snippets as the rewriter leaves them.
 const PAGE: &str = r#"<!DOCTYPE html>
 <html lang="{LANG}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Testpagina</title>{HEAD}
+<title>Testpagina</title>{GPC}
 <script type="text/plain" data-cg-category="analytics" data-cg-vendor="google_tag_manager">(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':
 new Date().getTime(),event:'gtm.js'});var f=d.getElementsByTagName(s)[0],
 j=d.createElement(s),dl=l!='dataLayer'?'&l='+l:'';j.async=true;j.src=
@@ -69,16 +58,9 @@ fbq('init', '1234567890123456');
 <img alt="" width="1" height="1" data-cg-src="https://www.facebook.com/tr?id=1234567890123456&amp;ev=PageView&amp;noscript=1" data-cg-category="marketing" data-cg-vendor="meta_pixel">
 </body></html>"#;
 
-struct Site {
-    addr: SocketAddr,
-    _server: actix_web::dev::ServerHandle,
-}
-
-async fn page(
-    req: HttpRequest,
-    svc: web::Data<ConsentService>,
-    rw: web::Data<Rewriter>,
-) -> HttpResponse {
+/// The site behind the gate: the test page (`/`, `/en`, `/gpc`), the demo page as the demo
+/// site serves it (`/demo`) and its script and style sheet.
+async fn page(req: HttpRequest) -> HttpResponse {
     let demo_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-site");
     if let Some(file) = ["/site.js", "/site.css"].iter().find(|f| req.path() == **f) {
         let body = std::fs::read(demo_dir.join(&file[1..])).expect("demo asset");
@@ -101,59 +83,39 @@ async fn page(
         ""
     };
     let html = if req.path() == "/demo" {
-        // The demo site's real tracker snippets through the real rewriter.
-        let original = std::fs::read(demo_dir.join("index.html")).expect("demo page");
-        String::from_utf8(rewrite_document(&rw, &original)).expect("utf-8")
+        // The demo site's real tracker snippets, for the gate's rewriter.
+        String::from_utf8(std::fs::read(demo_dir.join("index.html")).expect("demo page"))
+            .expect("utf-8")
     } else {
-        PAGE.replace("{LANG}", lang)
-            .replace("{HEAD}", &format!("{gpc}{}", svc.head_html()))
+        PAGE.replace("{LANG}", lang).replace("{GPC}", gpc)
     };
-    let policy = svc.wire_policy(&req);
-    let host = req.connection_info().host().to_owned();
     let mut res = HttpResponse::Ok();
     if req.path() == "/set-httponly-gid" {
         res.append_header(("set-cookie", "_gid=GA1.1.9; Path=/; HttpOnly; Max-Age=3600"));
     }
-    for del in policy.deletions(&host) {
-        res.append_header(("set-cookie", del.to_string()));
-    }
     res.content_type("text/html; charset=utf-8").body(html)
 }
 
-async fn start_site(store: Store) -> Site {
-    let mut cfg = Config::default();
-    cfg.consent.privacy_statement_url = "/privacy.html".into();
-    let keys = Keys::derive(&consentgate::config::Secret::new(
-        b"browser-test-secret-browser-test-secret".to_vec(),
-    ));
-    let svc = web::Data::new(
-        ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
-            .expect("consent service"),
-    );
-    let rw = web::Data::new(Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: svc.head_html(),
-            ..RewriteSettings::default()
-        },
-    ));
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(svc.clone())
-            .app_data(rw.clone())
-            .configure(consent::configure)
-            .default_service(web::get().to(page))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .expect("bind site");
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+struct Site {
+    gate: RunningTestGate,
+    _upstream: upstream::Upstream,
+}
+
+async fn start_site(store: StoreChoice) -> Site {
+    let upstream = upstream::serve(|site| {
+        site.default_service(web::get().to(page));
+    });
+    let gate = TestGate::new()
+        .upstream(&upstream.url())
+        .store(store)
+        .config_toml(
+            "[consent]\nprivacy_statement_url = \"/privacy.html\"\n[store]\ntimeout = \"500ms\"\n",
+        )
+        .start()
+        .await;
     Site {
-        addr,
-        _server: handle,
+        gate,
+        _upstream: upstream,
     }
 }
 
@@ -165,14 +127,14 @@ struct Fixture {
 
 impl Fixture {
     async fn new(lang: &str) -> Fixture {
-        Self::with_store(lang, Store::memory()).await
+        Self::with_store(lang, StoreChoice::Memory).await
     }
 
-    async fn with_store(lang: &str, store: Store) -> Fixture {
+    async fn with_store(lang: &str, store: StoreChoice) -> Fixture {
         Self::build(lang, store, &[]).await
     }
 
-    async fn build(lang: &str, store: Store, args: &[&str]) -> Fixture {
+    async fn build(lang: &str, store: StoreChoice, args: &[&str]) -> Fixture {
         browser::require();
         let sink = Sink::start().await;
         let site = start_site(store).await;
@@ -181,8 +143,11 @@ impl Fixture {
     }
 
     async fn open(&self, path: &str) {
-        let url = format!("http://{}{path}", self.site.addr);
-        self.b.client.goto(&url).await.expect("goto");
+        self.b
+            .client
+            .goto(&self.site.gate.url(path))
+            .await
+            .expect("goto");
         self.b
             .wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
             .await;
@@ -214,16 +179,11 @@ fn tracker_cookies(names: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Give any tracker request that was going to happen time to reach the sink. Not a timing
-/// assertion: passing depends on nothing arriving, however long we wait.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-}
-
-/// After [`settle`], fail if any tracker request reached the sink.
-async fn assert_no_tracker_contact(sink: &Sink, when: &str) {
-    settle().await;
-    let hits = trackers(sink);
+/// Once any tracker request the page was going to make has reached the sink
+/// ([`Sink::settle`]), fail if one did.
+async fn assert_no_tracker_contact(f: &Fixture, when: &str) {
+    f.sink.settle(&f.b).await;
+    let hits = trackers(&f.sink);
     assert!(hits.is_empty(), "{when}: {hits:?}");
 }
 
@@ -233,7 +193,7 @@ async fn no_tracker_request_before_a_decision_or_after_reject_all() {
     f.open("/").await;
     f.b.wait_js("document.querySelector('#cg-banner:not([hidden])')")
         .await;
-    assert_no_tracker_contact(&f.sink, "before a decision").await;
+    assert_no_tracker_contact(&f, "before a decision").await;
     // No cookie wall: the page text is there and reachable.
     assert_eq!(
         f.b.js("return document.querySelector('h1').textContent")
@@ -246,7 +206,7 @@ async fn no_tracker_request_before_a_decision_or_after_reject_all() {
         .await;
     assert_eq!(f.granted().await, json!([]));
     f.reload().await;
-    assert_no_tracker_contact(&f.sink, "after reject all").await;
+    assert_no_tracker_contact(&f, "after reject all").await;
     assert!(tracker_cookies(&f.b.cookie_names().await).is_empty());
     // The decision holds: no banner on the next page.
     assert_eq!(f.b.js("return document.querySelector('#cg-banner') === null || document.querySelector('#cg-banner').hidden").await, json!(true));
@@ -269,7 +229,7 @@ async fn granting_analytics_loads_only_analytics_and_the_guard_stops_the_pixel_g
         "window.__gtmLoaded === 1 && window.__gtagLoaded === 1 && window.__hotjarLoaded === 1",
     )
     .await;
-    settle().await;
+    f.sink.settle(&f.b).await;
     assert!(!f.sink.hits_to(ANALYTICS).is_empty());
     assert!(
         f.sink.hits_to(MARKETING).is_empty(),
@@ -326,7 +286,7 @@ async fn accept_all_then_withdrawal_deletes_tracker_cookies_and_stops_requests()
     assert!(left.is_empty(), "tracker cookies left: {left:?}");
     f.sink.clear();
     f.reload().await;
-    assert_no_tracker_contact(&f.sink, "after withdrawal").await;
+    assert_no_tracker_contact(&f, "after withdrawal").await;
 }
 
 #[actix_web::test]
@@ -458,7 +418,12 @@ async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
 
 #[actix_web::test]
 async fn reduced_motion_turns_the_slide_in_off() {
-    let f = Fixture::build("nl", Store::memory(), &["--force-prefers-reduced-motion"]).await;
+    let f = Fixture::build(
+        "nl",
+        StoreChoice::Memory,
+        &["--force-prefers-reduced-motion"],
+    )
+    .await;
     f.open("/").await;
     assert_eq!(
         f.b.js("return matchMedia('(prefers-reduced-motion: reduce)').matches")
@@ -507,12 +472,7 @@ async fn escape_closes_a_reopened_banner_and_returns_focus_to_the_control() {
 async fn store_down_the_banner_says_so_and_trackers_stay_blocked() {
     redis_support::require_redis_binaries();
     let mut redis = redis_support::RedisServer::new();
-    let mut cfg = Config::default().store;
-    cfg.backend = consentgate::config::StoreBackend::Redis;
-    cfg.redis_url = Some(redis.url());
-    cfg.timeout = Duration::from_millis(500);
-    let store = Store::connect(&cfg).await.expect("store");
-    let f = Fixture::with_store("en", store).await;
+    let f = Fixture::with_store("en", StoreChoice::Redis(redis.url())).await;
     redis.stop();
     f.open("/en").await;
     f.b.click("#cg-banner button[data-a=accept]").await;
@@ -530,7 +490,7 @@ async fn store_down_the_banner_says_so_and_trackers_stay_blocked() {
         json!(false)
     );
     assert_eq!(f.granted().await, json!(null));
-    assert_no_tracker_contact(&f.sink, "store down").await;
+    assert_no_tracker_contact(&f, "store down").await;
     f.b.screenshot("banner-en-store-down.png").await;
 }
 
@@ -562,7 +522,7 @@ async fn demo_page_through_the_rewriter_stays_inert_until_consent_and_wakes_per_
     // The site's own script still runs; no tracker was contacted.
     f.b.wait_js("document.getElementById('site-js-ran').textContent === 'ja'")
         .await;
-    assert_no_tracker_contact(&f.sink, "before a decision").await;
+    assert_no_tracker_contact(&f, "before a decision").await;
 
     f.b.click("#cg-banner button[data-a=settings]").await;
     f.b.click("input[name=cg-cat][value=analytics]").await;
@@ -571,7 +531,7 @@ async fn demo_page_through_the_rewriter_stays_inert_until_consent_and_wakes_per_
         "window.__gtmLoaded === 1 && window.__gtagLoaded === 1 && window.__hotjarLoaded === 1",
     )
     .await;
-    settle().await;
+    f.sink.settle(&f.b).await;
     assert!(
         f.sink.hits_to(MARKETING).is_empty(),
         "marketing reached: {:?}",

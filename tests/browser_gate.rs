@@ -1,15 +1,12 @@
 //! End to end: the demo site (real tracker snippets) behind the gate, in headless Chromium,
 //! with every tracker host routed to the loopback sink.
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/sink.rs"]
-#[allow(dead_code)]
-mod sink;
+mod support;
+
+use support::{browser, gate, sink};
 
 use browser::Browser;
+use gate::TestGate;
 use serde_json::json;
 use sink::{Sink, ANALYTICS, MARKETING};
 
@@ -17,22 +14,18 @@ fn trackers(sink: &Sink) -> Vec<sink::Hit> {
     sink.hits_to(&[ANALYTICS, MARKETING].concat())
 }
 
-async fn settle() {
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-}
-
 #[actix_web::test]
 async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_withdrawal() {
     browser::require();
     let demo = consentgate::server::demo::serve_demo_site().expect("demo site");
-    let config = gate::config(
-        &format!("http://{}", demo.addr),
-        "[consent]\nprivacy_statement_url = \"/privacy.html\"\n",
-    );
-    let running = gate::start(config).await;
+    let running = TestGate::new()
+        .upstream(&format!("http://{}", demo.addr))
+        .config_toml("[consent]\nprivacy_statement_url = \"/privacy.html\"\n")
+        .start()
+        .await;
     let sink = Sink::start().await;
     let b = Browser::start(sink.addr, "nl").await;
-    let url = gate::url(&running, "/");
+    let url = running.url("/");
     b.client.goto(&url).await.expect("goto");
     b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
         .await;
@@ -42,7 +35,7 @@ async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_wi
             .await,
         json!("ja")
     );
-    settle().await;
+    sink.settle(&b).await;
     assert!(
         trackers(&sink).is_empty(),
         "before a decision: {:?}",
@@ -61,7 +54,7 @@ async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_wi
     b.click("input[name=cg-cat][value=analytics]").await;
     b.click("#cg-banner button[data-a=save]").await;
     b.wait_js("window.__gtmLoaded >= 1").await;
-    settle().await;
+    sink.settle(&b).await;
     assert!(!sink.hits_to(ANALYTICS).is_empty());
     assert!(
         sink.hits_to(MARKETING).is_empty(),
@@ -87,7 +80,7 @@ async fn demo_site_behind_the_gate_keeps_trackers_off_until_consent_and_after_wi
     b.client.refresh().await.expect("refresh");
     b.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
         .await;
-    settle().await;
+    sink.settle(&b).await;
     assert!(
         trackers(&sink).is_empty(),
         "after withdrawal: {:?}",

@@ -1,69 +1,36 @@
 //! `/_gate/consent` through real sockets, on the embedded store and on a real redis-server.
 
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use support::gate;
+use support::redis as redis_support;
 
-use actix_web::{web, App, HttpServer};
-use consentgate::config::{Config, Secret, StoreBackend};
-use consentgate::consent::{self, ConsentService};
-use consentgate::keys::Keys;
-use consentgate::store::Store;
-use consentgate::trackers::Catalogue;
+use gate::{RunningTestGate, StoreChoice, TestGate};
 use serde_json::{json, Value};
 
 struct Gate {
-    addr: SocketAddr,
     nl_hash: String,
-    _handle: actix_web::dev::ServerHandle,
+    running: RunningTestGate,
 }
 
-async fn start(store: Store) -> Gate {
-    // awc's https support needs one process-wide rustls provider (as server::start installs).
-    consentgate::proxy::install_tls_provider();
-    let cfg = Config::default();
-    let keys = Keys::derive(&Secret::new(
-        b"routes-test-secret-routes-test-secret".to_vec(),
-    ));
-    let svc = ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
-        .expect("consent service");
-    let nl_hash = svc.bundle().texts_hash["nl"].clone();
-    let svc = web::Data::new(svc);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(svc.clone())
-            .configure(consent::configure)
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .expect("bind");
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+async fn start(store: StoreChoice) -> Gate {
+    let running = TestGate::new()
+        .store(store)
+        .config_toml("[store]\ntimeout = \"500ms\"\n")
+        .start()
+        .await;
     Gate {
-        addr,
-        nl_hash,
-        _handle: handle,
+        nl_hash: running.texts_hash("nl"),
+        running,
     }
-}
-
-async fn redis_store(url: &str) -> Store {
-    let mut cfg = Config::default().store;
-    cfg.backend = StoreBackend::Redis;
-    cfg.redis_url = Some(url.to_owned());
-    cfg.timeout = std::time::Duration::from_millis(500);
-    Store::connect(&cfg).await.expect("store")
 }
 
 impl Gate {
     fn url(&self) -> String {
-        format!("http://{}/_gate/consent", self.addr)
+        self.running.url("/_gate/consent")
     }
     fn origin(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.origin()
     }
     async fn post(&self, body: Value, cookie: Option<&str>) -> (u16, Vec<String>, Value) {
         let mut req = awc::Client::new()
@@ -103,8 +70,8 @@ fn consent_cookie(set_cookies: &[String]) -> String {
     c.split(';').next().unwrap_or_default().to_owned()
 }
 
-async fn decision_is_recorded_and_withdrawal_extends_the_history(store: Store) {
-    let gate = start(store.clone()).await;
+async fn decision_is_recorded_and_withdrawal_extends_the_history(store: StoreChoice) {
+    let gate = start(store).await;
     let (status, cookies, body) = gate
         .post(
             json!({"action": "accept_all", "language": "nl", "texts_hash": gate.nl_hash}),
@@ -173,7 +140,9 @@ async fn decision_is_recorded_and_withdrawal_extends_the_history(store: Store) {
         u8::from(now.month()),
         now.day()
     );
-    let counters = store
+    let counters = gate
+        .running
+        .store()
         .read_counters("consent", &[day])
         .await
         .expect("counters");
@@ -186,21 +155,21 @@ async fn decision_is_recorded_and_withdrawal_extends_the_history(store: Store) {
 
 #[actix_web::test]
 async fn decision_is_recorded_on_the_embedded_store() {
-    decision_is_recorded_and_withdrawal_extends_the_history(Store::memory()).await;
+    decision_is_recorded_and_withdrawal_extends_the_history(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn decision_is_recorded_on_redis() {
     redis_support::require_redis_binaries();
     let redis = redis_support::RedisServer::new();
-    decision_is_recorded_and_withdrawal_extends_the_history(redis_store(&redis.url()).await).await;
+    decision_is_recorded_and_withdrawal_extends_the_history(StoreChoice::Redis(redis.url())).await;
 }
 
 #[actix_web::test]
 async fn store_down_answers_503_with_retry_after() {
     redis_support::require_redis_binaries();
     let mut redis = redis_support::RedisServer::new();
-    let gate = start(redis_store(&redis.url()).await).await;
+    let gate = start(StoreChoice::Redis(redis.url())).await;
     redis.stop();
     let mut res = awc::Client::new()
         .post(gate.url())
@@ -220,7 +189,7 @@ async fn store_down_answers_503_with_retry_after() {
 
 #[actix_web::test]
 async fn bad_requests_get_clear_4xx() {
-    let gate = start(Store::memory()).await;
+    let gate = start(StoreChoice::Memory).await;
     let client = awc::Client::new();
     let ok_body = json!({"action": "accept_all", "language": "nl", "texts_hash": gate.nl_hash});
     // Cross-site.
@@ -271,7 +240,7 @@ async fn bad_requests_get_clear_4xx() {
 
 #[actix_web::test]
 async fn tampered_cookie_shows_no_record() {
-    let gate = start(Store::memory()).await;
+    let gate = start(StoreChoice::Memory).await;
     let (_, cookies, _) = gate
         .post(
             json!({"action": "reject_all", "language": "nl", "texts_hash": gate.nl_hash}),
@@ -289,17 +258,12 @@ async fn tampered_cookie_shows_no_record() {
 
 #[actix_web::test]
 async fn banner_assets_are_served_immutable_at_their_hashed_url() {
-    let gate = start(Store::memory()).await;
-    let cfg = Config::default();
-    let keys = Keys::derive(&Secret::new(
-        b"routes-test-secret-routes-test-secret".to_vec(),
-    ));
-    let svc =
-        ConsentService::new(&cfg, &keys, Store::memory(), Arc::new(Catalogue::builtin())).unwrap();
+    let gate = start(StoreChoice::Memory).await;
+    let svc = gate.running.consent();
     let js = svc.bundle().js.name.clone();
     assert!(svc.head_html().contains(&format!("/_gate/{js}")));
     let mut res = awc::Client::new()
-        .get(format!("http://{}/_gate/{js}", gate.addr))
+        .get(gate.running.url(&format!("/_gate/{js}")))
         .insert_header(("accept-encoding", "identity"))
         .send()
         .await
@@ -315,10 +279,7 @@ async fn banner_assets_are_served_immutable_at_their_hashed_url() {
     let body = res.body().await.unwrap();
     assert!(String::from_utf8_lossy(&body).contains("Alles weigeren"));
     let res = awc::Client::new()
-        .get(format!(
-            "http://{}/_gate/banner.0000000000000000.js",
-            gate.addr
-        ))
+        .get(gate.running.url("/_gate/banner.0000000000000000.js"))
         .send()
         .await
         .unwrap();

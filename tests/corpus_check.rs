@@ -1,23 +1,19 @@
 //! Runs the rewriter over the real-world pages in ../shared/corpus/tracker-pages (relative to
 //! the crate root; the pages belong to their sites and are not copied into this repository).
 //! Fails if any tracker element stays live in the output or any script other than a tracker
-//! changed. Says so clearly and passes when the corpus folder is absent.
+//! changed. When the corpus folder is absent it says so and passes, except in CI, where it fails.
 
 mod rewrite_support;
+mod support;
 
-use std::path::Path;
+use support::corpus;
 
 use consentgate::rewrite::{rewrite_document, scan_document, Action};
 use rewrite_support::{inspect, rewriter, script_changes, INJECT};
 
 #[test]
 fn corpus_pages_have_no_live_tracker_and_no_other_script_changed() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/tracker-pages");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "SKIPPED: corpus folder {} is absent; the corpus check did not run",
-            dir.display()
-        );
+    let Some(entries) = corpus::entries("tracker-pages", "corpus check") else {
         return;
     };
     let mut pages: Vec<_> = entries
@@ -25,7 +21,7 @@ fn corpus_pages_have_no_live_tracker_and_no_other_script_changed() {
         .filter(|p| p.extension().is_some_and(|x| x == "html"))
         .collect();
     pages.sort();
-    assert!(!pages.is_empty(), "no pages in {}", dir.display());
+    assert!(!pages.is_empty(), "no pages in the tracker-pages corpus");
     let rw = rewriter();
     let mut failures = Vec::new();
     let (mut neutralised, mut inert) = (0, 0);
@@ -65,4 +61,19 @@ fn corpus_pages_have_no_live_tracker_and_no_other_script_changed() {
         pages.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_missing_corpus_is_skipped_with_a_note_outside_ci() {
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("tracker-pages");
+    assert!(corpus::entries_in(&missing, "corpus check", false).is_none());
+}
+
+#[test]
+#[should_panic(expected = "CI is set")]
+fn a_missing_corpus_fails_the_check_in_ci() {
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("tracker-pages");
+    corpus::entries_in(&missing, "corpus check", true);
 }

@@ -2,21 +2,27 @@
 //! and a visitor's post is stored and answered with the demo's own thank-you page.
 
 mod forms_common;
+mod support;
 
-use std::collections::BTreeMap;
-
-use consentgate::config::{Config, ENV_SECRET};
+use consentgate::config::Config;
 use consentgate::server::demo::{demo_site_dir, serve_demo_site};
-use consentgate::store::Store;
 use forms_common::*;
+use support::gate::TestGate;
+
+fn demo_toml() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml")).unwrap()
+}
 
 fn demo_config() -> Config {
-    let env: BTreeMap<String, String> = [(ENV_SECRET.to_owned(), SECRET.to_owned())].into();
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml")).unwrap();
-    Config::from_toml(&text, &env)
-        .expect("config/demo.toml is valid")
-        .0
+    config(&demo_toml(), SECRET, None)
+}
+
+/// The gate as `consentgate demo` runs it (config/demo.toml) in front of `site`.
+fn demo_gate(site: &consentgate::server::demo::DemoSite) -> TestGate {
+    TestGate::new()
+        .secret(SECRET)
+        .config_toml(&demo_toml())
+        .upstream(&format!("http://{}/", site.addr))
 }
 
 #[test]
@@ -44,9 +50,8 @@ fn demo_config_captures_every_field_of_the_demo_contact_page() {
 #[actix_web::test]
 async fn demo_contact_form_is_captured_and_thanked_by_the_demo_site() {
     let site = serve_demo_site().expect("demo site");
-    let mut cfg = demo_config();
-    cfg.upstream.url = Some(format!("http://{}/", site.addr).parse().unwrap());
-    let gate = Gate::start_with_proxy(service(&cfg, Store::memory()), &cfg).await;
+    let gate = Gate::start(demo_gate(&site)).await;
+    let cfg = gate.config().clone();
 
     let mut page = client()
         .get(gate.url("/contact.html"))
@@ -112,13 +117,9 @@ async fn demo_contact_form_is_captured_and_thanked_by_the_demo_site() {
 #[actix_web::test]
 async fn demo_gate_captures_the_contact_form_end_to_end() {
     let site = serve_demo_site().expect("demo site");
-    let mut cfg = demo_config();
-    cfg.upstream.url = Some(format!("http://{}/", site.addr).parse().unwrap());
-    cfg.listen.public = "127.0.0.1:0".parse().unwrap();
-    cfg.listen.admin = "127.0.0.1:0".parse().unwrap();
-    let token = aged_token(&cfg);
-    let gate = consentgate::server::start(cfg).await.expect("gate starts");
-    let url = |path: &str| format!("http://{}{path}", gate.public_addr);
+    let gate = demo_gate(&site).start().await;
+    let token = aged_token(gate.config());
+    let url = |path: &str| gate.url(path);
 
     let mut page = client().get(url("/contact.html")).send().await.unwrap();
     let html = String::from_utf8(page.body().await.unwrap().to_vec()).unwrap();

@@ -1,65 +1,66 @@
 //! Contact forms end to end over real sockets, on the embedded store.
 
 mod forms_common;
+mod support;
 
 use consentgate::store::Store;
 use forms_common::scenarios;
 use forms_common::*;
+use support::gate::StoreChoice;
 
 #[actix_web::test]
 async fn submission_round_trip_is_stored_encrypted_and_redirected() {
-    scenarios::round_trip(Store::memory()).await;
+    scenarios::round_trip(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn fetch_submissions_get_json_answers() {
-    scenarios::json_answers(Store::memory()).await;
+    scenarios::json_answers(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn every_refusal_is_explained_counted_and_not_stored() {
-    scenarios::every_refusal_is_explained_counted_and_not_stored(Store::memory()).await;
+    scenarios::every_refusal_is_explained_counted_and_not_stored(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn typed_markup_is_escaped_on_the_error_page() {
-    scenarios::typed_markup_is_escaped_on_the_error_page(Store::memory()).await;
+    scenarios::typed_markup_is_escaped_on_the_error_page(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn rate_limit_per_anonymised_address() {
-    scenarios::rate_limit_per_anonymised_address(Store::memory()).await;
+    scenarios::rate_limit_per_anonymised_address(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn entry_expires_after_retention() {
-    scenarios::entry_expires_after_retention(Store::memory()).await;
+    scenarios::entry_expires_after_retention(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn inbox_api_handles_deletes_exports_and_erases() {
-    scenarios::inbox_api_handles_deletes_exports_and_erases(Store::memory()).await;
+    scenarios::inbox_api_handles_deletes_exports_and_erases(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn key_rotation_keeps_old_entries_readable() {
-    scenarios::key_rotation_keeps_old_entries_readable(Store::memory()).await;
+    scenarios::key_rotation_keeps_old_entries_readable(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn store_and_forward_reaches_the_upstream() {
-    scenarios::store_and_forward_reaches_the_upstream(Store::memory()).await;
+    scenarios::store_and_forward_reaches_the_upstream(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn webhook_carries_no_personal_data() {
-    scenarios::webhook_carries_no_personal_data(Store::memory()).await;
+    scenarios::webhook_carries_no_personal_data(StoreChoice::Memory).await;
 }
 
 #[actix_web::test]
 async fn forms_script_and_token_are_served_for_configured_forms() {
-    let cfg = config(&form_toml(""), SECRET, None);
-    let gate = Gate::start(service(&cfg, Store::memory())).await;
+    let gate = Gate::start(contact_gate("", StoreChoice::Memory)).await;
     let head = gate.service.head_html();
     let src = head
         .split("src=\"")
@@ -88,7 +89,7 @@ async fn forms_script_and_token_are_served_for_configured_forms() {
     let v: serde_json::Value = tok.json().await.unwrap();
     assert!(v["token"].as_str().is_some_and(|t| t.contains('.')));
 
-    let none = config("[upstream]\nurl = \"http://127.0.0.1:9\"\n", SECRET, None);
+    let none = config("", SECRET, None);
     assert_eq!(service(&none, Store::memory()).head_html(), "");
     gate.stop().await;
 }
@@ -96,13 +97,11 @@ async fn forms_script_and_token_are_served_for_configured_forms() {
 #[actix_web::test]
 async fn country_is_kept_with_the_entry_and_the_address_is_not() {
     let geo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/geo/test-country.mmdb");
-    let toml = format!(
-        "{}\n[privacy]\ngeo_database = \"{geo}\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
-        form_toml("")
-    );
-    let cfg = config(&toml, SECRET, None);
-    let store = Store::memory();
-    let gate = Gate::start(service(&cfg, store.clone())).await;
+    let gate = Gate::start(contact_gate("", StoreChoice::Memory).config_toml(&format!(
+        "[privacy]\ngeo_database = \"{geo}\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n"
+    )))
+    .await;
+    let (cfg, store) = (gate.config().clone(), gate.store().clone());
     let token = aged_token(&cfg);
     let body = urlencode(&[
         ("naam", "Jan"),

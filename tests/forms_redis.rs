@@ -1,93 +1,79 @@
 //! Contact forms end to end over real sockets, on a real `redis-server` the test starts
 //! (the store branch's harness): the shared scenarios, what Redis actually holds, and an outage.
 
-#[path = "support/redis.rs"]
-mod redis_support;
-
 mod forms_common;
+mod support;
 
-use std::time::Duration;
+use support::redis as redis_support;
+use support::wait;
 
-use consentgate::config::{StoreBackend, StoreConfig};
-use consentgate::store::Store;
 use forms_common::scenarios::{self, MESSAGE};
 use forms_common::*;
 use redis_support::RedisServer;
+use support::gate::StoreChoice;
 
-async fn redis_store(server: &RedisServer) -> Store {
-    let store = Store::connect(&StoreConfig {
-        backend: StoreBackend::Redis,
-        redis_url: Some(server.url()),
-        timeout: Duration::from_secs(1),
-        ..StoreConfig::default()
-    })
-    .await
-    .expect("redis store");
-    assert_eq!(store.backend_name(), "redis");
-    // Connect on the test's own runtime: the connection's driver task lives on the runtime
-    // that first uses it, and a gate's worker runtime ends when that gate stops.
-    store.ping().await.expect("redis answers");
-    store
+fn redis(server: &RedisServer) -> StoreChoice {
+    StoreChoice::Redis(server.url())
 }
 
 #[actix_web::test]
 async fn submission_round_trip_is_stored_encrypted_and_redirected() {
     let server = RedisServer::new();
-    scenarios::round_trip(redis_store(&server).await).await;
+    scenarios::round_trip(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn fetch_submissions_get_json_answers() {
     let server = RedisServer::new();
-    scenarios::json_answers(redis_store(&server).await).await;
+    scenarios::json_answers(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn every_refusal_is_explained_counted_and_not_stored() {
     let server = RedisServer::new();
-    scenarios::every_refusal_is_explained_counted_and_not_stored(redis_store(&server).await).await;
+    scenarios::every_refusal_is_explained_counted_and_not_stored(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn typed_markup_is_escaped_on_the_error_page() {
     let server = RedisServer::new();
-    scenarios::typed_markup_is_escaped_on_the_error_page(redis_store(&server).await).await;
+    scenarios::typed_markup_is_escaped_on_the_error_page(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn rate_limit_per_anonymised_address() {
     let server = RedisServer::new();
-    scenarios::rate_limit_per_anonymised_address(redis_store(&server).await).await;
+    scenarios::rate_limit_per_anonymised_address(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn entry_expires_after_retention() {
     let server = RedisServer::new();
-    scenarios::entry_expires_after_retention(redis_store(&server).await).await;
+    scenarios::entry_expires_after_retention(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn inbox_api_handles_deletes_exports_and_erases() {
     let server = RedisServer::new();
-    scenarios::inbox_api_handles_deletes_exports_and_erases(redis_store(&server).await).await;
+    scenarios::inbox_api_handles_deletes_exports_and_erases(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn key_rotation_keeps_old_entries_readable() {
     let server = RedisServer::new();
-    scenarios::key_rotation_keeps_old_entries_readable(redis_store(&server).await).await;
+    scenarios::key_rotation_keeps_old_entries_readable(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn store_and_forward_reaches_the_upstream() {
     let server = RedisServer::new();
-    scenarios::store_and_forward_reaches_the_upstream(redis_store(&server).await).await;
+    scenarios::store_and_forward_reaches_the_upstream(redis(&server)).await;
 }
 
 #[actix_web::test]
 async fn webhook_carries_no_personal_data() {
     let server = RedisServer::new();
-    scenarios::webhook_carries_no_personal_data(redis_store(&server).await).await;
+    scenarios::webhook_carries_no_personal_data(redis(&server)).await;
 }
 
 /// Every value of every key, as bytes (strings, hashes, sets, sorted sets, lists).
@@ -128,9 +114,8 @@ fn dump_everything(url: &str) -> Vec<u8> {
 #[actix_web::test]
 async fn raw_redis_values_contain_none_of_the_submitted_plaintext() {
     let server = RedisServer::new();
-    let cfg = config(&form_toml(""), SECRET, None);
-    let gate = Gate::start(service(&cfg, redis_store(&server).await)).await;
-    let token = aged_token(&cfg);
+    let gate = Gate::start(contact_gate("", redis(&server))).await;
+    let token = aged_token(gate.config());
     let pairs = [
         ("naam", "Geertruida Zwanenburg"),
         ("email", "geertruida.zwanenburg@example.nl"),
@@ -159,9 +144,10 @@ async fn raw_redis_values_contain_none_of_the_submitted_plaintext() {
 #[actix_web::test]
 async fn store_down_answers_503_with_the_text_and_never_thanks() {
     let mut server = RedisServer::new();
-    let cfg = config(&form_toml(""), SECRET, None);
-    let gate = Gate::start(service(&cfg, redis_store(&server).await)).await;
-    let token = aged_token(&cfg);
+    let gate =
+        Gate::start(contact_gate("", redis(&server)).config_toml("[store]\ntimeout = \"1s\"\n"))
+            .await;
+    let token = aged_token(gate.config());
     let pairs = [
         ("naam", "Jan"),
         ("email", "jan@example.nl"),
@@ -196,15 +182,19 @@ async fn store_down_answers_503_with_the_text_and_never_thanks() {
 
     // Back up (empty): the same submission is stored now, and only now acknowledged.
     server.start();
-    let mut status = 0;
-    for _ in 0..20 {
-        status = post_form(&gate.url("/contact"), &pairs).await.status;
-        if status == 303 {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(status, 303);
+    wait::until(
+        "a submission to be stored once Redis is back",
+        wait::DEADLINE,
+        || async { post_form(&gate.url("/contact"), &pairs).await.status == 303 },
+    )
+    .await;
+    // The test reads through its own connection, which reconnects on its own schedule.
+    wait::until(
+        "the test's Redis connection to be back",
+        wait::DEADLINE,
+        || async { gate.store().ping().await.is_ok() },
+    )
+    .await;
     assert_eq!(gate.service.list("contact", 0, 10).await.unwrap().total, 1);
     gate.stop().await;
 }

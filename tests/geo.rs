@@ -3,8 +3,9 @@
 //!
 //! Regenerate after changing `networks()`: `CONSENTGATE_WRITE_GEO=1 cargo test --test geo`.
 
-#[path = "support/gate.rs"]
-mod gate;
+mod support;
+
+use support::gate;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -13,6 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use consentgate::config::PrivacyConfig;
 use consentgate::privacy::{Geo, Privacy};
+use gate::TestGate;
 use ipnet::IpNet;
 use mmdb_writer::Writer;
 use serde::Serialize;
@@ -167,9 +169,9 @@ async fn gate_refuses_to_start_with_a_corrupt_database() {
     let dir = tempfile::tempdir().unwrap();
     let corrupt = dir.path().join("corrupt.mmdb");
     std::fs::write(&corrupt, vec![0u8; 4096]).unwrap();
-    let mut cfg = gate::config("http://127.0.0.1:9", "");
-    cfg.privacy.geo_database = Some(corrupt);
-    let err = consentgate::server::start(cfg)
+    let err = TestGate::new()
+        .config(move |c| c.privacy.geo_database = Some(corrupt))
+        .try_start()
         .await
         .err()
         .expect("start refused");
@@ -178,22 +180,16 @@ async fn gate_refuses_to_start_with_a_corrupt_database() {
 
 #[actix_web::test]
 async fn a_consent_receipt_keeps_the_country_and_never_the_address() {
-    use consentgate::keys::Keys;
-    use consentgate::store::Store;
-    consentgate::proxy::install_tls_provider();
-    let mut cfg = gate::config(
-        "http://127.0.0.1:9",
-        "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
-    );
-    cfg.privacy.geo_database = Some(committed_path());
-    let keys = Keys::derive(cfg.secret.as_ref().unwrap());
-    let (_, consent, _) = consentgate::server::page_rewriter(&cfg, &keys, Store::memory()).unwrap();
-    let texts_hash = consent.bundle().texts_hash["nl"].clone();
-    let gate = gate::start(cfg).await;
+    let gate = TestGate::new()
+        .config_toml("[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n")
+        .config(|c| c.privacy.geo_database = Some(committed_path()))
+        .start()
+        .await;
+    let texts_hash = gate.texts_hash("nl");
     let client = awc::Client::default();
     let res = client
-        .post(gate::url(&gate, "/_gate/consent"))
-        .insert_header(("origin", format!("http://{}", gate.public_addr)))
+        .post(gate.url("/_gate/consent"))
+        .insert_header(("origin", gate.origin()))
         .insert_header(("x-forwarded-for", "192.0.2.77"))
         .send_json(&serde_json::json!({"action": "accept_all", "language": "nl", "texts_hash": texts_hash}))
         .await
@@ -210,7 +206,7 @@ async fn a_consent_receipt_keeps_the_country_and_never_the_address() {
         .unwrap()
         .to_owned();
     let mut res = client
-        .get(gate::url(&gate, "/_gate/consent"))
+        .get(gate.url("/_gate/consent"))
         .insert_header(("cookie", cookie))
         .send()
         .await

@@ -1,12 +1,36 @@
 //! What the gate writes to its log, from the real binary: one structured line per request with
 //! a request id, and never a visitor's full IP address, a cookie value or a query string.
 
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use support::{upstream, wait};
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// The gate process; killed when the test ends, also when it fails half-way.
+struct Gate(Child);
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Collects everything `stream` writes, line by line, into `log` until it closes.
+fn collect(stream: impl Read + Send + 'static, log: &Arc<Mutex<String>>) -> JoinHandle<()> {
+    let log = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut log = log.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    })
+}
 
 #[actix_web::test]
 async fn request_logs_carry_an_id_but_no_ip_cookie_or_query() {
@@ -25,31 +49,32 @@ async fn request_logs_carry_an_id_but_no_ip_cookie_or_query() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_consentgate"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env(
-            "CONSENTGATE_SECRET",
-            "log-test-secret-0123456789-abcdefghijk",
-        )
-        .env_remove("CONSENTGATE_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Gate(
+        Command::new(env!("CARGO_BIN_EXE_consentgate"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env(
+                "CONSENTGATE_SECRET",
+                "log-test-secret-0123456789-abcdefghijk",
+            )
+            .env_remove("CONSENTGATE_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let log = Arc::new(Mutex::new(String::new()));
+    let readers = [
+        collect(child.0.stdout.take().unwrap(), &log),
+        collect(child.0.stderr.take().unwrap(), &log),
+    ];
     let client = awc::Client::default();
     let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Ok(res) = client.get(format!("{base}/_gate/healthz")).send().await {
-            ready = res.status() == 200;
-            if ready {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "gate did not come up");
+    wait::until("the gate to come up", wait::DEADLINE, || async {
+        let res = client.get(format!("{base}/_gate/healthz")).send().await;
+        res.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
     let res = client
         .get(format!("{base}/echo?email=visitor%40example.org"))
         .insert_header(("x-forwarded-for", "192.0.2.123"))
@@ -65,26 +90,20 @@ async fn request_logs_carry_an_id_but_no_ip_cookie_or_query() {
         .to_str()
         .unwrap()
         .to_owned();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    child.kill().unwrap();
-    let mut log = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    let _ = child.wait();
+    let logged = |l: &str| l.contains(&request_id) && l.contains("/echo");
+    wait::until_true("the request's log line", wait::DEADLINE, || {
+        log.lock().unwrap().lines().any(logged)
+    })
+    .await;
+    drop(child);
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    let log = log.lock().unwrap().clone();
 
     let line = log
         .lines()
-        .find(|l| l.contains(&request_id) && l.contains("/echo"))
+        .find(|l| logged(l))
         .unwrap_or_else(|| panic!("no request line with id {request_id} in:\n{log}"));
     let parsed: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
     assert_eq!(parsed["fields"]["status"], 200, "{line}");

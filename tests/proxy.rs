@@ -1,14 +1,14 @@
 //! The gate as a reverse proxy, through real sockets: a loopback upstream, the gate in front of
 //! it, and a client — what the upstream receives and what the visitor gets back.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
+
+use support::{gate, upstream};
 
 use std::time::Duration;
 
 use consentgate::config::{HostPolicy, IpForwarding};
+use gate::TestGate;
 use serde_json::Value;
 
 fn client() -> awc::Client {
@@ -42,9 +42,9 @@ async fn get_echo(url: &str, headers: &[(&str, &str)]) -> Value {
 #[actix_web::test]
 async fn method_path_query_and_body_reach_the_upstream_unchanged() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     let mut res = client()
-        .put(gate::url(&gate, "/some/path%20x?a=1&b=%C3%A9&a=2"))
+        .put(gate.url("/some/path%20x?a=1&b=%C3%A9&a=2"))
         .insert_header(("content-type", "text/plain"))
         .send_body("hello upstream")
         .await
@@ -61,7 +61,7 @@ async fn method_path_query_and_body_reach_the_upstream_unchanged() {
 #[actix_web::test]
 async fn hop_by_hop_request_headers_are_not_forwarded() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
         "GET /echo HTTP/1.1\r\nHost: site.example\r\nConnection: close, X-Hop-Secret\r\n\
@@ -89,8 +89,11 @@ async fn hop_by_hop_response_headers_are_removed_and_repeated_set_cookie_kept() 
          Set-Cookie: c=3; Secure\r\nX-Kept: yes\r\n\r\nok",
     )
     .await;
-    let gate = gate::start(gate::config(&format!("http://{addr}"), "")).await;
-    let mut res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+    let gate = TestGate::new()
+        .upstream(&format!("http://{addr}"))
+        .start()
+        .await;
+    let mut res = client().get(gate.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let cookies: Vec<&str> = res
         .headers()
@@ -109,12 +112,8 @@ async fn hop_by_hop_response_headers_are_removed_and_repeated_set_cookie_kept() 
 #[actix_web::test]
 async fn host_header_follows_the_configured_policy() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
-    let echo = get_echo(
-        &gate::url(&gate, "/echo"),
-        &[("host", "www.stichting.example")],
-    )
-    .await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
+    let echo = get_echo(&gate.url("/echo"), &[("host", "www.stichting.example")]).await;
     assert_eq!(seen(&echo, "host"), vec![up.addr.to_string()]);
     assert_eq!(
         seen(&echo, "x-forwarded-host"),
@@ -123,14 +122,12 @@ async fn host_header_follows_the_configured_policy() {
     assert_eq!(seen(&echo, "x-forwarded-proto"), vec!["http"]);
     gate.stop().await;
 
-    let mut cfg = gate::config(&up.url(), "");
-    cfg.upstream.host_header = HostPolicy::Client;
-    let gate = gate::start(cfg).await;
-    let echo = get_echo(
-        &gate::url(&gate, "/echo"),
-        &[("host", "www.stichting.example")],
-    )
-    .await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config(|c| c.upstream.host_header = HostPolicy::Client)
+        .start()
+        .await;
+    let echo = get_echo(&gate.url("/echo"), &[("host", "www.stichting.example")]).await;
     assert_eq!(seen(&echo, "host"), vec!["www.stichting.example"]);
     gate.stop().await;
 }
@@ -138,9 +135,9 @@ async fn host_header_follows_the_configured_policy() {
 #[actix_web::test]
 async fn spoofed_x_forwarded_for_from_an_untrusted_client_is_ignored() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     let echo = get_echo(
-        &gate::url(&gate, "/echo"),
+        &gate.url("/echo"),
         &[
             ("x-forwarded-for", "203.0.113.99"),
             ("forwarded", "for=203.0.113.99"),
@@ -159,13 +156,13 @@ async fn spoofed_x_forwarded_for_from_an_untrusted_client_is_ignored() {
 #[actix_web::test]
 async fn chain_through_trusted_proxies_resolves_to_the_visitor_and_only_its_prefix_is_sent() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(
-        &up.url(),
-        "[privacy]\ntrusted_proxies = [\"127.0.0.0/8\", \"10.0.0.0/8\"]\n",
-    ))
-    .await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config_toml("[privacy]\ntrusted_proxies = [\"127.0.0.0/8\", \"10.0.0.0/8\"]\n")
+        .start()
+        .await;
     let echo = get_echo(
-        &gate::url(&gate, "/echo"),
+        &gate.url("/echo"),
         &[
             ("x-forwarded-for", "198.51.100.1, 203.0.113.77, 10.9.8.7"),
             ("x-forwarded-proto", "https"),
@@ -185,13 +182,13 @@ async fn chain_through_trusted_proxies_resolves_to_the_visitor_and_only_its_pref
 #[actix_web::test]
 async fn ipv6_visitor_reaches_the_upstream_as_its_48_prefix() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(
-        &up.url(),
-        "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
-    ))
-    .await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config_toml("[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n")
+        .start()
+        .await;
     let echo = get_echo(
-        &gate::url(&gate, "/echo"),
+        &gate.url("/echo"),
         &[("forwarded", "for=\"[2001:db8:abcd:12:34::5]:443\"")],
     )
     .await;
@@ -204,9 +201,11 @@ async fn ipv6_visitor_reaches_the_upstream_as_its_48_prefix() {
 #[actix_web::test]
 async fn ipv6_socket_peer_is_anonymised() {
     let up = upstream::start();
-    let mut cfg = gate::config(&up.url(), "");
-    cfg.listen.public = "[::1]:0".parse().unwrap();
-    let gate = gate::start(cfg).await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config(|c| c.listen.public = "[::1]:0".parse().unwrap())
+        .start()
+        .await;
     let echo = get_echo(&format!("http://{}/echo", gate.public_addr), &[]).await;
     assert_eq!(seen(&echo, "x-forwarded-for"), vec!["::"]);
     gate.stop().await;
@@ -215,14 +214,12 @@ async fn ipv6_socket_peer_is_anonymised() {
 #[actix_web::test]
 async fn strip_mode_sends_the_upstream_no_address_at_all() {
     let up = upstream::start();
-    let mut cfg = gate::config(&up.url(), "");
-    cfg.privacy.ip_forwarding = IpForwarding::Strip;
-    let gate = gate::start(cfg).await;
-    let echo = get_echo(
-        &gate::url(&gate, "/echo"),
-        &[("x-forwarded-for", "203.0.113.99")],
-    )
-    .await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config(|c| c.privacy.ip_forwarding = IpForwarding::Strip)
+        .start()
+        .await;
+    let echo = get_echo(&gate.url("/echo"), &[("x-forwarded-for", "203.0.113.99")]).await;
     for name in ["x-forwarded-for", "x-real-ip", "forwarded"] {
         assert!(seen(&echo, name).is_empty(), "{name} sent in strip mode");
     }
@@ -233,12 +230,8 @@ async fn strip_mode_sends_the_upstream_no_address_at_all() {
 #[actix_web::test]
 async fn redirects_are_passed_to_the_visitor_not_followed() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
-    let res = client()
-        .get(gate::url(&gate, "/redirect"))
-        .send()
-        .await
-        .unwrap();
+    let gate = TestGate::new().upstream(&up.url()).start().await;
+    let res = client().get(gate.url("/redirect")).send().await.unwrap();
     assert_eq!(res.status(), 302);
     assert_eq!(
         res.headers().get("location").unwrap(),
@@ -250,9 +243,9 @@ async fn redirects_are_passed_to_the_visitor_not_followed() {
 #[actix_web::test]
 async fn compressed_non_html_passes_byte_for_byte() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     let mut res = client()
-        .get(gate::url(&gate, "/gzip.json"))
+        .get(gate.url("/gzip.json"))
         .insert_header(("accept-encoding", "gzip"))
         .send()
         .await
@@ -270,9 +263,12 @@ async fn compressed_non_html_passes_byte_for_byte() {
 #[actix_web::test]
 async fn unreachable_upstream_gives_a_502_page_and_the_gate_stays_up() {
     let port = upstream::closed_port();
-    let gate = gate::start(gate::config(&format!("http://127.0.0.1:{port}"), "")).await;
+    let gate = TestGate::new()
+        .upstream(&format!("http://127.0.0.1:{port}"))
+        .start()
+        .await;
     for _ in 0..3 {
-        let mut res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+        let mut res = client().get(gate.url("/")).send().await.unwrap();
         assert_eq!(res.status(), 502);
         assert!(res
             .headers()
@@ -285,13 +281,13 @@ async fn unreachable_upstream_gives_a_502_page_and_the_gate_stays_up() {
         assert!(page.contains("cannot be reached"), "{page}");
     }
     let res = client()
-        .get(gate::url(&gate, "/_gate/healthz"))
+        .get(gate.url("/_gate/healthz"))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     let res = client()
-        .get(gate::url(&gate, "/_gate/readyz"))
+        .get(gate.url("/_gate/readyz"))
         .send()
         .await
         .unwrap();
@@ -306,20 +302,12 @@ async fn unreachable_upstream_gives_a_502_page_and_the_gate_stays_up() {
 #[actix_web::test]
 async fn slow_upstream_gives_a_504_page() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await; // response_timeout = 2s, /slow takes 5s
-    let mut res = client()
-        .get(gate::url(&gate, "/slow"))
-        .send()
-        .await
-        .unwrap();
+    let gate = TestGate::new().upstream(&up.url()).start().await; // response_timeout = 2s, /slow takes 5s
+    let mut res = client().get(gate.url("/slow")).send().await.unwrap();
     assert_eq!(res.status(), 504);
     let page = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
     assert!(page.contains("did not answer in time"), "{page}");
-    let res = client()
-        .get(gate::url(&gate, "/echo"))
-        .send()
-        .await
-        .unwrap();
+    let res = client().get(gate.url("/echo")).send().await.unwrap();
     assert_eq!(res.status(), 200, "the gate keeps serving after a timeout");
     gate.stop().await;
 }
@@ -327,7 +315,7 @@ async fn slow_upstream_gives_a_504_page() {
 #[actix_web::test]
 async fn health_endpoints_answer_on_both_listeners_and_are_never_proxied() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     for base in [gate.public_addr, gate.admin_addr] {
         for path in ["/_gate/healthz", "/_gate/readyz"] {
             let res = client()
@@ -339,7 +327,7 @@ async fn health_endpoints_answer_on_both_listeners_and_are_never_proxied() {
         }
     }
     let res = client()
-        .get(gate::url(&gate, "/_gate/nothing-here"))
+        .get(gate.url("/_gate/nothing-here"))
         .send()
         .await
         .unwrap();
@@ -350,7 +338,7 @@ async fn health_endpoints_answer_on_both_listeners_and_are_never_proxied() {
 #[actix_web::test]
 async fn websocket_upgrade_is_refused_clearly() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
         "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
@@ -365,13 +353,13 @@ async fn websocket_upgrade_is_refused_clearly() {
 #[actix_web::test]
 async fn request_body_over_the_limit_is_refused_with_413() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(
-        &up.url(),
-        "[limits]\nmax_request_body_bytes = 1000\n",
-    ))
-    .await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config_toml("[limits]\nmax_request_body_bytes = 1000\n")
+        .start()
+        .await;
     let res = client()
-        .post(gate::url(&gate, "/echo"))
+        .post(gate.url("/echo"))
         .send_body(vec![b'a'; 5000])
         .await
         .unwrap();
@@ -393,15 +381,13 @@ fn rss_kib() -> u64 {
 async fn a_500_mb_response_streams_through_in_bounded_memory() {
     use futures_util::StreamExt;
     let up = upstream::start();
-    let mut cfg = gate::config(&up.url(), "");
-    cfg.upstream.response_timeout = Duration::from_secs(30);
-    let gate = gate::start(cfg).await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config(|c| c.upstream.response_timeout = Duration::from_secs(30))
+        .start()
+        .await;
     let before = rss_kib();
-    let res = client()
-        .get(gate::url(&gate, "/big?mb=500"))
-        .send()
-        .await
-        .unwrap();
+    let res = client().get(gate.url("/big?mb=500")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let mut body = res;
     let (mut total, mut peak, mut next_sample, mut samples) = (0usize, 0u64, 0usize, 0);

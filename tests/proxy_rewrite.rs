@@ -1,13 +1,14 @@
 //! HTML through the gate: pages arriving gzip, br or plain are decoded, rewritten (banner in,
 //! trackers inert) and re-encoded for what the visitor accepts; other responses are untouched.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
+
+use support::{gate, upstream};
 
 use std::io::Read;
 use std::time::Duration;
+
+use gate::TestGate;
 
 fn client() -> awc::Client {
     awc::Client::builder()
@@ -41,12 +42,9 @@ fn content_length<S>(res: &awc::ClientResponse<S>) -> Option<usize> {
 }
 
 /// GET `path` through the gate without compression: status, announced length and body.
-async fn get_plain(
-    gate: &consentgate::server::RunningGate,
-    path: &str,
-) -> (u16, Option<usize>, bytes::Bytes) {
+async fn get_plain(gate: &gate::RunningTestGate, path: &str) -> (u16, Option<usize>, bytes::Bytes) {
     let mut res = client()
-        .get(gate::url(gate, path))
+        .get(gate.url(path))
         .insert_header(("accept-encoding", "identity"))
         .send()
         .await
@@ -83,17 +81,14 @@ fn assert_trackers_inert(page: &str) {
 #[actix_web::test]
 async fn html_in_every_upstream_coding_is_rewritten_and_encoded_for_the_visitor() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     for upstream_enc in ["identity", "gzip", "br"] {
         for (accept, expected) in [
             (None, None),
             (Some("gzip"), Some("gzip")),
             (Some("br"), Some("br")),
         ] {
-            let mut req = client().get(gate::url(
-                &gate,
-                &format!("/tracker.html?enc={upstream_enc}"),
-            ));
+            let mut req = client().get(gate.url(&format!("/tracker.html?enc={upstream_enc}")));
             req = match accept {
                 Some(a) => req.insert_header(("accept-encoding", a)),
                 None => req.insert_header(("accept-encoding", "identity")),
@@ -131,15 +126,15 @@ async fn html_in_every_upstream_coding_is_rewritten_and_encoded_for_the_visitor(
 #[actix_web::test]
 async fn rewritten_page_is_the_same_for_every_visitor() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(
-        &up.url(),
-        "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
-    ))
-    .await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config_toml("[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n")
+        .start()
+        .await;
     let mut bodies = Vec::new();
     for (ip, cookie) in [("192.0.2.1", "a=1"), ("2001:db8:2::9", "_ga=GA1.2.3")] {
         let mut res = client()
-            .get(gate::url(&gate, "/tracker.html"))
+            .get(gate.url("/tracker.html"))
             .insert_header(("x-forwarded-for", ip))
             .insert_header(("cookie", cookie))
             .insert_header(("accept-encoding", "identity"))
@@ -155,7 +150,7 @@ async fn rewritten_page_is_the_same_for_every_visitor() {
 #[actix_web::test]
 async fn head_request_for_html_gets_headers_only() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
         "HEAD /tracker.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -172,7 +167,7 @@ async fn head_request_for_html_gets_headers_only() {
 #[actix_web::test]
 async fn a_page_over_a_mebibyte_streams_and_is_rewritten_to_its_last_byte() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(&up.url(), "")).await;
+    let gate = TestGate::new().upstream(&up.url()).start().await;
     let original = upstream::big_tracker_page();
     assert!(original.len() > 1024 * 1024);
     for sized in ["false", "true"] {
@@ -213,7 +208,10 @@ async fn a_chunked_page_is_sent_to_the_visitor_with_its_length() {
         .into_boxed_str(),
     );
     let addr = upstream::start_raw(raw).await;
-    let gate = gate::start(gate::config(&format!("http://{addr}"), "")).await;
+    let gate = TestGate::new()
+        .upstream(&format!("http://{addr}"))
+        .start()
+        .await;
     let (status, length, body) = get_plain(&gate, "/").await;
     assert_eq!(status, 200);
     assert_eq!(length, Some(body.len()));
@@ -228,8 +226,11 @@ async fn an_html_body_that_breaks_off_gets_an_error_page_not_half_a_page() {
         "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n<html><head><script async src=\"https://www.googletagmanager.com/gtag/js?id=G-CUT\"></script></head><body>",
     )
     .await;
-    let gate = gate::start(gate::config(&format!("http://{addr}"), "")).await;
-    let mut res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+    let gate = TestGate::new()
+        .upstream(&format!("http://{addr}"))
+        .start()
+        .await;
+    let mut res = client().get(gate.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 502);
     let body = res.body().await.unwrap();
     let text = String::from_utf8_lossy(&body);
@@ -241,11 +242,11 @@ async fn an_html_body_that_breaks_off_gets_an_error_page_not_half_a_page() {
 #[actix_web::test]
 async fn with_the_memo_off_pages_stream_through_the_rewriter() {
     let up = upstream::start();
-    let gate = gate::start(gate::config(
-        &up.url(),
-        "[limits]\nrewrite_memo_bytes = 0\n",
-    ))
-    .await;
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config_toml("[limits]\nrewrite_memo_bytes = 0\n")
+        .start()
+        .await;
     let (status, length, body) = get_plain(&gate, "/tracker.html").await;
     assert_eq!(status, 200);
     assert_eq!(length, None, "streamed, so no length up front");
@@ -259,11 +260,11 @@ async fn a_streamed_page_cut_short_upstream_is_not_passed_off_as_complete() {
         "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n<html><head></head><body><p>begin",
     )
     .await;
-    let gate = gate::start(gate::config(
-        &format!("http://{addr}"),
-        "[limits]\nrewrite_memo_bytes = 0\n",
-    ))
-    .await;
+    let gate = TestGate::new()
+        .upstream(&format!("http://{addr}"))
+        .config_toml("[limits]\nrewrite_memo_bytes = 0\n")
+        .start()
+        .await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
         "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

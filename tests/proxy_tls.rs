@@ -1,17 +1,15 @@
 //! An https upstream: the gate verifies its certificate against the public roots plus the
 //! operator's `upstream.tls_ca_file`, and refuses an upstream it cannot verify (502).
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/tls_server.rs"]
-mod tls_server;
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
+
+use support::{gate, tls_server};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gate::TestGate;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 /// An internal CA and an https upstream whose certificate it signed (for 127.0.0.1).
@@ -65,10 +63,12 @@ async fn https_upstream_signed_by_the_configured_ca_is_proxied() {
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, ca_pem).unwrap();
-    let mut cfg = gate::config(&format!("https://{addr}"), "");
-    cfg.upstream.tls_ca_file = Some(ca_file);
-    let gate = gate::start(cfg).await;
-    let mut res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+    let gate = TestGate::new()
+        .upstream(&format!("https://{addr}"))
+        .config(|c| c.upstream.tls_ca_file = Some(ca_file))
+        .start()
+        .await;
+    let mut res = client().get(gate.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
     assert_eq!(body, "secure upstream saw 127.0.0.0");
@@ -79,8 +79,11 @@ async fn https_upstream_signed_by_the_configured_ca_is_proxied() {
 async fn https_upstream_with_an_unknown_certificate_is_refused_with_502() {
     consentgate::proxy::install_tls_provider();
     let (addr, _) = tls_upstream().await;
-    let gate = gate::start(gate::config(&format!("https://{addr}"), "")).await;
-    let res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+    let gate = TestGate::new()
+        .upstream(&format!("https://{addr}"))
+        .start()
+        .await;
+    let res = client().get(gate.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 502);
     gate.stop().await;
 }
@@ -90,9 +93,10 @@ async fn a_ca_file_without_certificates_stops_the_gate_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("empty.pem");
     std::fs::write(&ca_file, "not a certificate\n").unwrap();
-    let mut cfg = gate::config("https://127.0.0.1:9", "");
-    cfg.upstream.tls_ca_file = Some(ca_file);
-    let err = consentgate::server::start(cfg)
+    let err = TestGate::new()
+        .upstream("https://127.0.0.1:9")
+        .config(move |c| c.upstream.tls_ca_file = Some(ca_file))
+        .try_start()
         .await
         .err()
         .expect("start refused");

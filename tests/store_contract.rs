@@ -4,8 +4,10 @@
 //! in flight, each test under its own key prefix; the servers are killed when the last test
 //! using them finishes. The outage tests at the end own their server.
 
-#[path = "support/redis.rs"]
-mod redis_support;
+mod support;
+
+use support::redis as redis_support;
+use support::wait;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,8 +20,6 @@ use redis_support::{free_port, RedisCluster, RedisServer};
 
 const TTL: Duration = Duration::from_secs(1);
 const LONG: Duration = Duration::from_secs(600);
-/// Sleeping this long after a write with [`TTL`] guarantees it has expired.
-const PAST_TTL: Duration = Duration::from_millis(1300);
 
 static PREFIX_SEQ: AtomicUsize = AtomicUsize::new(0);
 
@@ -181,9 +181,15 @@ async fn receipt_and_history_expire_together(store: Store) {
     store.put_receipt("short", b"one", TTL).await.unwrap();
     store.put_receipt("short", b"two", TTL).await.unwrap();
     store.put_receipt("long", b"kept", LONG).await.unwrap();
-    tokio::time::sleep(PAST_TTL).await;
+    // The history is written after the current receipt, so it expires last (Redis may set
+    // the two deadlines a millisecond apart): once it is gone, the receipt must be too.
+    wait::until(
+        "the short receipt's history to expire",
+        wait::DEADLINE,
+        || async { store.receipt_history("short").await.unwrap().is_empty() },
+    )
+    .await;
     assert_eq!(store.get_receipt("short").await.unwrap(), None);
-    assert!(store.receipt_history("short").await.unwrap().is_empty());
     assert_eq!(
         store.get_receipt("long").await.unwrap().as_deref(),
         Some(&b"kept"[..])
@@ -279,7 +285,19 @@ async fn expired_form_entries_are_never_listed_found_or_fetched(store: Store) {
             .total,
         3
     );
-    tokio::time::sleep(PAST_TTL).await;
+    // old2 was written last, so it expires last.
+    wait::until(
+        "both short-lived entries to expire",
+        wait::DEADLINE,
+        || async {
+            store
+                .get_form_entry("contact", "old2")
+                .await
+                .unwrap()
+                .is_none()
+        },
+    )
+    .await;
     assert_eq!(store.get_form_entry("contact", "old1").await.unwrap(), None);
     assert_eq!(
         store.find_form_entries_by_email("h").await.unwrap(),
@@ -297,7 +315,14 @@ async fn expired_form_entries_are_never_listed_found_or_fetched(store: Store) {
         .put_form_entry("contact", &entry("newest", "contact", 99, None), TTL)
         .await
         .unwrap();
-    tokio::time::sleep(PAST_TTL).await;
+    wait::until("the newest entry to expire", wait::DEADLINE, || async {
+        store
+            .get_form_entry("contact", "newest")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
     let page = store.list_form_entries("contact", 0, 10).await.unwrap();
     assert_eq!(ids(&page), ["kept"]);
     assert_eq!(page.total, 1);
@@ -431,7 +456,8 @@ async fn session_expires_after_idle_time_unless_read(store: Store) {
     let idle = Duration::from_millis(1500);
     store.put_session("s1", b"admin", idle).await.unwrap();
     store.put_session("s2", b"admin", idle).await.unwrap();
-    // Reads every 0.8 s keep s1 alive past its first idle deadline.
+    // Reads every 0.8 s keep s1 alive past its first idle deadline. Real time has to pass
+    // here: polling s2 would refresh it too.
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(800)).await;
         assert_eq!(
@@ -483,8 +509,14 @@ async fn rate_limit_counts_hits_and_restarts_after_the_window(store: Store) {
         store.hit_rate_limit("ip:198.51.100.0", TTL).await.unwrap(),
         1
     );
-    tokio::time::sleep(PAST_TTL).await;
-    assert_eq!(store.hit_rate_limit("ip:192.0.2.0", TTL).await.unwrap(), 1);
+    // Hits inside the window count on without moving its end; the first hit after it starts
+    // a new window at 1.
+    wait::until(
+        "the rate-limit window to restart",
+        wait::DEADLINE,
+        || async { store.hit_rate_limit("ip:192.0.2.0", TTL).await.unwrap() == 1 },
+    )
+    .await;
 }
 
 // ---- outages (standalone Redis; each test owns its server) ----
@@ -496,15 +528,14 @@ fn is_transient(result: &Result<impl std::fmt::Debug, StoreError>) -> bool {
     )
 }
 
-/// Retries `ping` until it succeeds; bounded to 100 attempts 100 ms apart.
+/// Retries `ping` until it succeeds.
 async fn wait_until_reachable(store: &Store) {
-    for _ in 0..100 {
-        if store.ping().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("store did not recover within 10 s after Redis came back");
+    wait::until(
+        "the store to recover after Redis came back",
+        wait::DEADLINE,
+        || async { store.ping().await.is_ok() },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -648,15 +679,12 @@ async fn cluster_store_recovers_after_a_master_restarts() {
     cluster.wait_ok();
     // Every key is writable again (the restarted master lost its data: no persistence).
     for id in &ids {
-        let mut done = false;
-        for _ in 0..100 {
-            if store.put_receipt(id, b"y", LONG).await.is_ok() {
-                done = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(done, "{id} not writable 10 s after the master came back");
+        wait::until(
+            &format!("{id} to be writable after the master came back"),
+            wait::DEADLINE,
+            || async { store.put_receipt(id, b"y", LONG).await.is_ok() },
+        )
+        .await;
         assert_eq!(
             store.get_receipt(id).await.unwrap().as_deref(),
             Some(&b"y"[..])

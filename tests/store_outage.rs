@@ -1,29 +1,22 @@
 //! The gate over a Redis outage: readiness reports the store, the site keeps loading while
 //! Redis is down, and everything recovers without a restart when it comes back.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/redis.rs"]
-mod redis_support;
-#[path = "support/upstream.rs"]
-mod upstream;
+mod support;
+
+use support::redis as redis_support;
+use support::{gate, upstream, wait};
 
 use std::time::Duration;
 
-use consentgate::config::StoreBackend;
-use consentgate::keys::Keys;
-use consentgate::store::Store;
+use gate::{RunningTestGate, StoreChoice, TestGate};
 
 /// Record a decision through the gate's public listener; returns the status and Retry-After.
-async fn decide(
-    gate: &consentgate::server::RunningGate,
-    texts_hash: &str,
-) -> (u16, Option<String>) {
+async fn decide(gate: &RunningTestGate, texts_hash: &str) -> (u16, Option<String>) {
     let res = awc::Client::builder()
         .timeout(Duration::from_secs(10))
         .finish()
-        .post(gate::url(gate, "/_gate/consent"))
-        .insert_header(("origin", format!("http://{}", gate.public_addr)))
+        .post(gate.url("/_gate/consent"))
+        .insert_header(("origin", gate.origin()))
         .send_json(&serde_json::json!({"action": "reject_all", "language": "nl", "texts_hash": texts_hash}))
         .await
         .expect("gate answers");
@@ -49,16 +42,15 @@ async fn status(url: &str) -> u16 {
 async fn redis_outage_gives_503_for_decisions_keeps_pages_loading_and_recovers() {
     let mut redis = redis_support::RedisServer::new();
     let up = upstream::start();
-    let mut cfg = gate::config(&up.url(), "");
-    cfg.store.backend = StoreBackend::Redis;
-    cfg.store.redis_url = Some(redis.url());
-    cfg.store.timeout = Duration::from_millis(500);
-    // The texts hash the banner would send, from the same configuration.
-    let keys = Keys::derive(cfg.secret.as_ref().unwrap());
-    let (_, consent, _) = consentgate::server::page_rewriter(&cfg, &keys, Store::memory()).unwrap();
-    let texts_hash = consent.bundle().texts_hash["nl"].clone();
-    let gate = gate::start(cfg).await;
-    let ready = gate::url(&gate, "/_gate/readyz");
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .store(StoreChoice::Redis(redis.url()))
+        .config_toml("[store]\ntimeout = \"500ms\"\n")
+        .start()
+        .await;
+    // The texts hash the banner would send.
+    let texts_hash = gate.texts_hash("nl");
+    let ready = gate.url("/_gate/readyz");
     assert_eq!(status(&ready).await, 200);
     assert_eq!(decide(&gate, &texts_hash).await.0, 200);
 
@@ -72,21 +64,18 @@ async fn redis_outage_gives_503_for_decisions_keeps_pages_loading_and_recovers()
     assert_eq!(during, 503, "a decision that cannot be stored is refused");
     assert!(retry_after.is_some(), "503 carries Retry-After");
     assert_eq!(
-        status(&gate::url(&gate, "/page.html")).await,
+        status(&gate.url("/page.html")).await,
         200,
         "pages keep loading"
     );
 
     redis.start();
-    let mut recovered = false;
-    for _ in 0..50 {
-        if status(&ready).await == 200 {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(recovered, "gate did not recover after Redis came back");
+    wait::until(
+        "the gate to recover after Redis came back",
+        wait::DEADLINE,
+        || async { status(&ready).await == 200 },
+    )
+    .await;
     assert_eq!(
         decide(&gate, &texts_hash).await.0,
         200,

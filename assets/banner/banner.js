@@ -1,246 +1,339 @@
-/* consentgate banner: asks for consent, records it at /_gate/consent, turns neutralised
-   tracker tags of granted categories back on, and keeps trackers of other categories out.
-   No dependencies. The gate replaces the config slot below with the site's settings. */
+/* consentgate banner: asks for consent, records it at /_gate/consent, turns neutralised tracker
+ * tags of granted categories back on, and keeps trackers of other categories out. No
+ * dependencies. The gate fills the config slot below with the site's settings (JSON):
+ *   rev      policy revision; a cookie of another revision asks again
+ *   lang     default language
+ *   privacy  URL of the privacy statement
+ *   gpc      whether Global Privacy Control counts as a refusal of marketing
+ *   t, h     texts and texts hash per language (the hash goes into the receipt)
+ *   c        optional categories: {id, n: name per language, d: description per language}
+ *   v        vendors: {id, name, desc, cat, cookies, hosts: "host" or "host/path-prefix"}
+ * Parts, in order: language; the decision from the cookie; which category a URL belongs to;
+ * Google Consent Mode; the runtime guard; activation of neutralised tags; the banner itself;
+ * sending a decision; start-up and the page API (window.consentgate). */
 (function () {
   'use strict';
-  var C = __CG_CONFIG__, d = document, w = window, nav = navigator;
-  if (!C || w.__cgBanner) return;
-  w.__cgBanner = 1;
+  var config = __CG_CONFIG__;
+  var doc = document, win = window, nav = navigator;
+  if (!config || win.__cgBanner) return;
+  win.__cgBanner = 1;
 
   /* ---- language: <html lang>, then the browser, then the configured default ---- */
-  var L = C.lang, cands = [d.documentElement.lang].concat(nav.languages || [nav.language]);
-  for (var i = 0; i < cands.length; i++) {
-    var l = String(cands[i] || '').slice(0, 2).toLowerCase();
-    if (C.t[l]) { L = l; break; }
+  var lang = config.lang;
+  var candidates = [doc.documentElement.lang].concat(nav.languages || [nav.language]);
+  for (var i = 0; i < candidates.length; i++) {
+    var code = String(candidates[i] || '').slice(0, 2).toLowerCase();
+    if (config.t[code]) { lang = code; break; }
   }
-  var T = C.t[L];
-  var gpc = C.gpc && nav.globalPrivacyControl === true;
+  var text = config.t[lang];
+  var gpcRefusal = config.gpc && nav.globalPrivacyControl === true;
 
   /* ---- state: the signed cookie (the gate deletes invalid ones before we run) ---- */
-  var G = null, ID = null;
-  var m = d.cookie.match(/(?:^|;\s*)cg_consent=([^;]*)/);
-  if (m) {
-    var p = m[1].split('.');
-    if (p.length === 6 && p[0] === 'v1' && +p[3] === C.rev) { ID = p[1]; G = p[2] ? p[2].split('-') : []; }
+  var grantedList = null; // null: no decision yet
+  var consentId = null;
+  var cookie = doc.cookie.match(/(?:^|;\s*)cg_consent=([^;]*)/);
+  if (cookie) {
+    // v1.<id>.<categories joined by ->.<revision>.<issued>.<mac>
+    var parts = cookie[1].split('.');
+    if (parts.length === 6 && parts[0] === 'v1' && +parts[3] === config.rev) {
+      consentId = parts[1];
+      grantedList = parts[2] ? parts[2].split('-') : [];
+    }
   }
-  function granted(c) { return c === 'necessary' || (!!G && G.indexOf(c) >= 0); }
+  function granted(category) {
+    return category === 'necessary' || (!!grantedList && grantedList.indexOf(category) >= 0);
+  }
 
-  /* vendor → category, host → category */
-  var VC = {}, HOSTS = [];
-  C.v.forEach(function (v) {
-    VC[v.id] = v.cat;
-    v.hosts.forEach(function (h) { var k = h.indexOf('/'); HOSTS.push(k < 0 ? [h, '', v.cat] : [h.slice(0, k), h.slice(k), v.cat]); });
+  /* ---- which category a vendor or a URL belongs to ---- */
+  var vendorCategory = {};
+  var hostRules = []; // [host, path prefix or '', category]
+  config.v.forEach(function (vendor) {
+    vendorCategory[vendor.id] = vendor.cat;
+    vendor.hosts.forEach(function (rule) {
+      var slash = rule.indexOf('/');
+      hostRules.push(slash < 0 ? [rule, '', vendor.cat] : [rule.slice(0, slash), rule.slice(slash), vendor.cat]);
+    });
   });
-  /* host matches itself and subdomains on a label boundary; an optional path prefix too */
-  function hostCat(url) {
-    var u;
-    try { u = new URL(url, location.href); } catch (e) { return null; }
-    var h = u.hostname.toLowerCase(), pa = u.pathname;
-    for (var i = 0; i < HOSTS.length; i++) {
-      var x = HOSTS[i][0], pp = HOSTS[i][1];
-      if ((h === x || h.slice(-x.length - 1) === '.' + x) &&
-        (!pp || pa === pp || pa.indexOf(pp + '/') === 0)) return HOSTS[i][2];
+  /* A host matches itself and its subdomains on a label boundary; a path prefix, if any, too. */
+  function categoryOfUrl(url) {
+    var parsed;
+    try { parsed = new URL(url, location.href); } catch (e) { return null; }
+    var host = parsed.hostname.toLowerCase(), path = parsed.pathname;
+    for (var i = 0; i < hostRules.length; i++) {
+      var ruleHost = hostRules[i][0], rulePath = hostRules[i][1];
+      if ((host === ruleHost || host.slice(-ruleHost.length - 1) === '.' + ruleHost) &&
+        (!rulePath || path === rulePath || path.indexOf(rulePath + '/') === 0)) return hostRules[i][2];
     }
     return null;
   }
-  function blocked(url) { var c = hostCat(url); return c && !granted(c) ? c : null; }
+  /* The category that keeps `url` from loading, or null if it may load. */
+  function blockedCategory(url) {
+    var category = categoryOfUrl(url);
+    return category && !granted(category) ? category : null;
+  }
 
   /* ---- Google Consent Mode v2: everything denied until a decision says otherwise ---- */
-  w.dataLayer = w.dataLayer || [];
-  function gtag() { w.dataLayer.push(arguments); }
-  function cm(a, m) {
-    var s = function (c) { return m && granted(c) ? 'granted' : 'denied'; };
-    var o = { analytics_storage: s('analytics'), ad_storage: s('marketing'),
-      ad_user_data: s('marketing'), ad_personalization: s('marketing') };
-    if (a === 'default') o.wait_for_update = 500;
-    gtag('consent', a, o);
+  win.dataLayer = win.dataLayer || [];
+  function gtag() { win.dataLayer.push(arguments); }
+  function consentMode(command, decided) {
+    var state = function (category) { return decided && granted(category) ? 'granted' : 'denied'; };
+    var signals = {
+      analytics_storage: state('analytics'), ad_storage: state('marketing'),
+      ad_user_data: state('marketing'), ad_personalization: state('marketing')
+    };
+    if (command === 'default') signals.wait_for_update = 500;
+    gtag('consent', command, signals);
   }
-  cm('default', 0);
+  consentMode('default', false);
 
-  /* ---- runtime guard: trackers that scripts insert later ---- */
-  var sa = Element.prototype.setAttribute, TAGS = { SCRIPT: 1, IMG: 1, IFRAME: 1, LINK: 1, SOURCE: 1 };
-  function park(el, attr, url, c) {
-    sa.call(el, attr === 'href' ? 'data-cg-href' : 'data-cg-src', url);
-    sa.call(el, 'data-cg-category', c);
+  /* ---- runtime guard: trackers that scripts insert later are parked, not fetched ---- */
+  var setAttribute = Element.prototype.setAttribute;
+  var GUARDED_TAGS = { SCRIPT: 1, IMG: 1, IFRAME: 1, LINK: 1, SOURCE: 1 };
+  /* Park an element the way the gate's rewriter neutralises one, so activation can wake it. */
+  function park(el, attr, url, category) {
+    setAttribute.call(el, attr === 'href' ? 'data-cg-href' : 'data-cg-src', url);
+    setAttribute.call(el, 'data-cg-category', category);
     if (el.tagName === 'SCRIPT') {
-      var t = el.getAttribute('type');
-      if (t && t !== 'text/plain') sa.call(el, 'data-cg-type', t);
-      sa.call(el, 'type', 'text/plain');
+      var type = el.getAttribute('type');
+      if (type && type !== 'text/plain') setAttribute.call(el, 'data-cg-type', type);
+      setAttribute.call(el, 'type', 'text/plain');
     }
   }
-  [[w.HTMLScriptElement, 'src'], [w.HTMLImageElement, 'src'], [w.HTMLIFrameElement, 'src'],
-   [w.HTMLSourceElement, 'src'], [w.HTMLLinkElement, 'href']].forEach(function (x) {
-    var P = x[0] && x[0].prototype, k = x[1], ds = P && Object.getOwnPropertyDescriptor(P, k);
-    if (!ds || !ds.set) return;
-    Object.defineProperty(P, k, { configurable: true, enumerable: ds.enumerable, get: ds.get,
-      set: function (v) { var c = blocked(String(v)); if (c) park(this, k, String(v), c); else ds.set.call(this, v); } });
+  [[win.HTMLScriptElement, 'src'], [win.HTMLImageElement, 'src'], [win.HTMLIFrameElement, 'src'],
+   [win.HTMLSourceElement, 'src'], [win.HTMLLinkElement, 'href']].forEach(function (target) {
+    var proto = target[0] && target[0].prototype, attr = target[1];
+    var property = proto && Object.getOwnPropertyDescriptor(proto, attr);
+    if (!property || !property.set) return;
+    Object.defineProperty(proto, attr, {
+      configurable: true, enumerable: property.enumerable, get: property.get,
+      set: function (value) {
+        var category = blockedCategory(String(value));
+        if (category) park(this, attr, String(value), category);
+        else property.set.call(this, value);
+      }
+    });
   });
-  Element.prototype.setAttribute = function (n, v) {
-    var k = String(n).toLowerCase();
-    if ((k === 'src' || k === 'href') && TAGS[this.tagName]) {
-      var c = blocked(String(v));
-      if (c) return park(this, k, String(v), c);
+  Element.prototype.setAttribute = function (name, value) {
+    var attr = String(name).toLowerCase();
+    if ((attr === 'src' || attr === 'href') && GUARDED_TAGS[this.tagName]) {
+      var category = blockedCategory(String(value));
+      if (category) return park(this, attr, String(value), category);
     }
-    return sa.apply(this, arguments);
+    return setAttribute.apply(this, arguments);
   };
-  var F = w.fetch;
-  if (F) w.fetch = function (r) {
-    var u = r && r.url || String(r);
-    return blocked(u) ? Promise.reject(new TypeError('blocked until consent')) : F.apply(this, arguments);
+  var pageFetch = win.fetch;
+  if (pageFetch) win.fetch = function (resource) {
+    var url = resource && resource.url || String(resource);
+    if (blockedCategory(url)) return Promise.reject(new TypeError('blocked until consent'));
+    return pageFetch.apply(this, arguments);
   };
-  var B = nav.sendBeacon;
-  if (B) nav.sendBeacon = function (u) { return blocked(String(u)) ? false : B.apply(nav, arguments); };
-  function scan(n) {
-    if (n.nodeType !== 1) return;
-    var els = [n].concat([].slice.call(n.querySelectorAll('script[src],img[src],iframe[src],source[src],link[href]')));
-    els.forEach(function (el) {
-      if (!TAGS[el.tagName] || el.hasAttribute('data-cg-category')) return;
-      var k = el.tagName === 'LINK' ? 'href' : 'src', u = el.getAttribute(k), c = u && blocked(u);
-      if (c) { el.removeAttribute(k); park(el, k, u, c); }
+  var sendBeacon = nav.sendBeacon;
+  if (sendBeacon) nav.sendBeacon = function (url) {
+    return blockedCategory(String(url)) ? false : sendBeacon.apply(nav, arguments);
+  };
+  /* Elements added as markup (innerHTML and the like) never pass the setters above. */
+  function parkAdded(node) {
+    if (node.nodeType !== 1) return;
+    var inside = node.querySelectorAll('script[src],img[src],iframe[src],source[src],link[href]');
+    var found = [node].concat([].slice.call(inside));
+    found.forEach(function (el) {
+      if (!GUARDED_TAGS[el.tagName] || el.hasAttribute('data-cg-category')) return;
+      var attr = el.tagName === 'LINK' ? 'href' : 'src', url = el.getAttribute(attr);
+      var category = url && blockedCategory(url);
+      if (category) { el.removeAttribute(attr); park(el, attr, url, category); }
     });
   }
-  if (w.MutationObserver) new MutationObserver(function (ms) {
-    ms.forEach(function (r) { [].forEach.call(r.addedNodes, scan); });
-  }).observe(d.documentElement, { childList: true, subtree: true });
+  if (win.MutationObserver) new MutationObserver(function (records) {
+    records.forEach(function (record) { [].forEach.call(record.addedNodes, parkAdded); });
+  }).observe(doc.documentElement, { childList: true, subtree: true });
 
   /* ---- activation: neutralised tags of granted categories, in document order ---- */
-  function catOf(el) { return VC[el.getAttribute('data-cg-vendor')] || el.getAttribute('data-cg-category'); }
+  function categoryOf(el) {
+    return vendorCategory[el.getAttribute('data-cg-vendor')] || el.getAttribute('data-cg-category');
+  }
+  var PARKING_ATTRIBUTES = ['data-cg-category', 'data-cg-vendor', 'data-cg-src', 'data-cg-href', 'data-cg-srcset',
+    'data-cg-run'];
   function activate() {
     /* Claim before running, so a second decision while a loader is pending runs nothing twice. */
-    var list = [].filter.call(d.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
-      return granted(catOf(el)) && !sa.call(el, 'data-cg-run', '1');
-    }), i = 0;
-    (function next() {
-      while (i < list.length) {
-        var el = list[i++];
+    var waiting = [].filter.call(doc.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
+      return granted(categoryOf(el)) && !setAttribute.call(el, 'data-cg-run', '1');
+    });
+    var next = 0;
+    (function runFromNext() {
+      while (next < waiting.length) {
+        var el = waiting[next++];
         if (!el.parentNode) continue;
         var src = el.getAttribute('data-cg-src'), href = el.getAttribute('data-cg-href');
         if (el.tagName !== 'SCRIPT') {
-          ['data-cg-category', 'data-cg-vendor', 'data-cg-src', 'data-cg-href', 'data-cg-srcset', 'data-cg-run'].forEach(function (a) {
-            var v = el.getAttribute(a);
-            el.removeAttribute(a);
-            if (v && a === 'data-cg-srcset') el.setAttribute('srcset', v);
+          PARKING_ATTRIBUTES.forEach(function (attr) {
+            var value = el.getAttribute(attr);
+            el.removeAttribute(attr);
+            if (value && attr === 'data-cg-srcset') el.setAttribute('srcset', value);
           });
           if (src) el.setAttribute('src', src);
           if (href) el.setAttribute('href', href);
           continue;
         }
-        var s = d.createElement('script');
+        /* A script only runs as a new element: copy it without the parking attributes. */
+        var script = doc.createElement('script');
         [].forEach.call(el.attributes, function (a) {
-          if (a.name !== 'type' && a.name.indexOf('data-cg-') !== 0) s.setAttribute(a.name, a.value);
+          if (a.name !== 'type' && a.name.indexOf('data-cg-') !== 0) script.setAttribute(a.name, a.value);
         });
-        var ty = el.getAttribute('data-cg-type');
-        if (ty) s.setAttribute('type', ty);
-        if (!src) { s.text = el.text; el.parentNode.replaceChild(s, el); continue; }
+        var type = el.getAttribute('data-cg-type');
+        if (type) script.setAttribute('type', type);
+        if (!src) { script.text = el.text; el.parentNode.replaceChild(script, el); continue; }
         /* An external loader runs before the inline code after it: wait for it (bounded). */
-        var go = (function () { var once = 0; return function () { if (!once++) next(); }; })();
-        s.onload = s.onerror = go;
-        setTimeout(go, 3000);
-        s.async = false;
-        s.src = src;
-        el.parentNode.replaceChild(s, el);
+        var resume = (function () {
+          var resumed = false;
+          return function () { if (!resumed) { resumed = true; runFromNext(); } };
+        })();
+        script.onload = script.onerror = resume;
+        setTimeout(resume, 3000);
+        script.async = false;
+        script.src = src;
+        el.parentNode.replaceChild(script, el);
         return;
       }
     })();
   }
 
-  /* ---- the banner ---- */
-  function esc(s) {
-    return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; });
+  /* ---- the banner: layer 1 (the question), layer 2 (settings), the reopen control ---- */
+  function escapeHtml(value) {
+    return String(value == null ? '' : value).replace(/[&<>"']/g, function (c) {
+      return '&#' + c.charCodeAt(0) + ';';
+    });
   }
-  function btn(a, t) { return '<button type="button" class="cg-b" data-a="' + a + '">' + esc(t) + '</button>'; }
-  var root = d.createElement('div'), reopen = d.createElement('button'), layer = 0;
-  root.id = 'cg-banner';
-  root.className = 'cg';
-  sa.call(root, 'role', 'dialog');
-  sa.call(root, 'aria-modal', 'false');
-  sa.call(root, 'tabindex', '-1');
+  function button(action, label) {
+    return '<button type="button" class="cg-b" data-a="' + action + '">' + escapeHtml(label) + '</button>';
+  }
+  var banner = doc.createElement('div'), reopen = doc.createElement('button'), layer = 0;
+  banner.id = 'cg-banner';
+  banner.className = 'cg';
+  setAttribute.call(banner, 'role', 'dialog');
+  setAttribute.call(banner, 'aria-modal', 'false');
+  setAttribute.call(banner, 'tabindex', '-1');
   reopen.type = 'button';
   reopen.id = 'cg-reopen';
   reopen.className = 'cg-reopen';
-  reopen.textContent = T.reopen;
-  sa.call(reopen, 'aria-haspopup', 'dialog');
+  reopen.textContent = text.reopen;
+  setAttribute.call(reopen, 'aria-haspopup', 'dialog');
 
-  function cats() {
-    return C.c.map(function (c) {
-      var vs = C.v.filter(function (v) { return v.cat === c.id; }).map(function (v) {
-        return '<li><strong>' + esc(v.name) + '</strong> — ' + esc(v.desc) + '<br>' + esc(T.cookies) + ': ' +
-          esc(v.cookies.join(', ') || T.none) + '. ' + esc(T.retention) + ': ' +
-          esc(T['retention.' + v.id] || T.retention_unknown) + '.</li>';
+  /* One switch per optional category, with its vendors, their cookies and retention. */
+  function categorySwitches() {
+    return config.c.map(function (category) {
+      var vendors = config.v.filter(function (v) { return v.cat === category.id; }).map(function (v) {
+        var retention = text['retention.' + v.id] || text.retention_unknown;
+        return '<li><strong>' + escapeHtml(v.name) + '</strong> — ' + escapeHtml(v.desc) + '<br>' +
+          escapeHtml(text.cookies) + ': ' + escapeHtml(v.cookies.join(', ') || text.none) + '. ' +
+          escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
       }).join('');
-      return '<div class="cg-c"><label><input type="checkbox" name="cg-cat" value="' + esc(c.id) + '"' +
-        (G && granted(c.id) ? ' checked' : '') + '> ' + esc(c.n[L]) + '</label><p>' + esc(c.d[L]) + '</p>' +
-        (vs ? '<details><summary>' + esc(T.vendors) + '</summary><ul>' + vs + '</ul></details>' : '') + '</div>';
+      var checked = grantedList && granted(category.id) ? ' checked' : '';
+      var vendorList = vendors
+        ? '<details><summary>' + escapeHtml(text.vendors) + '</summary><ul>' + vendors + '</ul></details>'
+        : '';
+      return '<div class="cg-c"><label><input type="checkbox" name="cg-cat" value="' + escapeHtml(category.id) + '"' +
+        checked + '> ' + escapeHtml(category.n[lang]) + '</label><p>' + escapeHtml(category.d[lang]) + '</p>' +
+        vendorList + '</div>';
     }).join('');
   }
-  function render(n) {
-    layer = n;
-    var priv = '<p><a href="' + esc(C.privacy) + '">' + esc(T.privacy_link) + '</a></p>';
-    var note = gpc && !G ? '<p class="cg-n">' + esc(T.gpc_notice) + '</p>' : '';
+  /* Layer 1: the question, with three equal buttons. */
+  function questionLayer(gpcNote, privacyLink) {
+    return '<h2 id="cg-title">' + escapeHtml(text.title) + '</h2>' +
+      '<p id="cg-desc">' + escapeHtml(text.intro) + '</p>' + gpcNote + privacyLink +
+      '<div class="cg-bs">' + button('accept', text.accept_all) + button('reject', text.reject_all) +
+      button('settings', text.settings) + '</div>';
+  }
+  /* Layer 2: every category with its vendors, the consent id, withdrawal. */
+  function settingsLayer(gpcNote, privacyLink) {
+    var necessary = '<div class="cg-c"><label><input type="checkbox" checked disabled> ' +
+      escapeHtml(text.necessary_name) + ' (' + escapeHtml(text.always_on) + ')</label>' +
+      '<p>' + escapeHtml(text.necessary_desc) + '</p></div>';
+    var idLine = consentId
+      ? '<p>' + escapeHtml(text.consent_id) + ': <code id="cg-id">' + escapeHtml(consentId) + '</code></p>'
+      : '';
+    var withdraw = grantedList && grantedList.length ? button('withdraw', text.withdraw) : '';
+    return '<h2 id="cg-title">' + escapeHtml(text.settings_title) + '</h2>' +
+      '<p id="cg-desc">' + escapeHtml(text.settings_intro) + '</p>' + gpcNote + necessary + categorySwitches() +
+      privacyLink + idLine + '<div class="cg-bs">' + button('save', text.save) + button('accept', text.accept_all) +
+      button('reject', text.reject_all) + withdraw + button(grantedList ? 'close' : 'back', text.back) + '</div>';
+  }
+  function render(layerNumber) {
+    layer = layerNumber;
+    var privacyLink = '<p><a href="' + escapeHtml(config.privacy) + '">' + escapeHtml(text.privacy_link) + '</a></p>';
+    var gpcNote = gpcRefusal && !grantedList ? '<p class="cg-n">' + escapeHtml(text.gpc_notice) + '</p>' : '';
     var status = '<p class="cg-s" id="cg-status" role="status" aria-live="polite"></p>';
-    sa.call(root, 'aria-labelledby', 'cg-title');
-    sa.call(root, 'aria-describedby', 'cg-desc');
-    sa.call(root, 'data-layer', String(n));
-    root.innerHTML = n === 1
-      ? '<h2 id="cg-title">' + esc(T.title) + '</h2><p id="cg-desc">' + esc(T.intro) + '</p>' + note + priv +
-        '<div class="cg-bs">' + btn('accept', T.accept_all) + btn('reject', T.reject_all) + btn('settings', T.settings) + '</div>' + status
-      : '<h2 id="cg-title">' + esc(T.settings_title) + '</h2><p id="cg-desc">' + esc(T.settings_intro) + '</p>' + note +
-        '<div class="cg-c"><label><input type="checkbox" checked disabled> ' + esc(T.necessary_name) + ' (' + esc(T.always_on) +
-        ')</label><p>' + esc(T.necessary_desc) + '</p></div>' + cats() + priv +
-        (ID ? '<p>' + esc(T.consent_id) + ': <code id="cg-id">' + esc(ID) + '</code></p>' : '') +
-        '<div class="cg-bs">' + btn('save', T.save) + btn('accept', T.accept_all) + btn('reject', T.reject_all) +
-        (G && G.length ? btn('withdraw', T.withdraw) : '') + btn(G ? 'close' : 'back', T.back) + '</div>' + status;
-    if (!root.parentNode) d.body.appendChild(root);
-    root.hidden = false;
+    setAttribute.call(banner, 'aria-labelledby', 'cg-title');
+    setAttribute.call(banner, 'aria-describedby', 'cg-desc');
+    setAttribute.call(banner, 'data-layer', String(layerNumber));
+    banner.innerHTML = (layerNumber === 1 ? questionLayer : settingsLayer)(gpcNote, privacyLink) + status;
+    if (!banner.parentNode) doc.body.appendChild(banner);
+    banner.hidden = false;
     reopen.hidden = true;
   }
-  function hide() { root.hidden = true; reopen.hidden = false; }
-  function say(t) { var s = d.getElementById('cg-status'); if (s) s.textContent = t; }
+  function hide() { banner.hidden = true; reopen.hidden = false; }
+  function showStatus(message) {
+    var status = doc.getElementById('cg-status');
+    if (status) status.textContent = message;
+  }
 
+  /* ---- a decision: recorded by the gate first, applied only once it is stored ---- */
   function send(method, body) {
-    body.language = L;
-    body.texts_hash = C.h[L];
-    return (F || w.fetch).call(w, '/_gate/consent', { method: method, credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-      .then(function (r) {
-        if (r.status === 503) throw T.store_down;
-        if (!r.ok) throw T.error;
-        return r.json();
+    body.language = lang;
+    body.texts_hash = config.h[lang];
+    // The page's own fetch: the guard has nothing to say about the gate.
+    return (pageFetch || win.fetch).call(win, '/_gate/consent', {
+      method: method, credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
+    })
+      .then(function (response) {
+        if (response.status === 503) throw text.store_down;
+        if (!response.ok) throw text.error;
+        return response.json();
       })
-      .then(function (j) {
-        var before = G || [];
-        G = j.granted; ID = j.id;
+      .then(function (answer) {
+        var before = grantedList || [];
+        grantedList = answer.granted;
+        consentId = answer.id;
         hide();
         reopen.focus();
         /* Running trackers cannot be stopped in place: reload so only the granted ones start. */
-        if (before.some(function (c) { return !granted(c); })) return location.reload();
-        cm('update', 1);
+        if (before.some(function (category) { return !granted(category); })) return location.reload();
+        consentMode('update', true);
         activate();
-      }, function (e) { say(typeof e === 'string' ? e : T.error); });
+      }, function (failure) { showStatus(typeof failure === 'string' ? failure : text.error); });
+  }
+  function checkedCategories() {
+    var boxes = banner.querySelectorAll('input[name=cg-cat]:checked');
+    return [].slice.call(boxes).map(function (box) { return box.value; });
   }
 
-  root.addEventListener('click', function (e) {
-    var a = e.target.closest && e.target.closest('button[data-a]');
-    a = a && a.getAttribute('data-a');
-    if (a === 'accept') send('POST', { action: 'accept_all' });
-    else if (a === 'reject') send('POST', { action: 'reject_all' });
-    else if (a === 'withdraw') send('DELETE', {});
-    else if (a === 'save') send('POST', { action: 'custom', granted: [].slice.call(root.querySelectorAll('input[name=cg-cat]:checked')).map(function (x) { return x.value; }) });
-    else if (a === 'settings') { render(2); root.querySelector('input[name=cg-cat]').focus(); }
-    else if (a === 'back') { render(1); root.querySelector('button').focus(); }
-    else if (a === 'close') { hide(); reopen.focus(); }
+  banner.addEventListener('click', function (event) {
+    var clicked = event.target.closest && event.target.closest('button[data-a]');
+    var action = clicked && clicked.getAttribute('data-a');
+    if (action === 'accept') send('POST', { action: 'accept_all' });
+    else if (action === 'reject') send('POST', { action: 'reject_all' });
+    else if (action === 'withdraw') send('DELETE', {});
+    else if (action === 'save') send('POST', { action: 'custom', granted: checkedCategories() });
+    else if (action === 'settings') { render(2); banner.querySelector('input[name=cg-cat]').focus(); }
+    else if (action === 'back') { render(1); banner.querySelector('button').focus(); }
+    else if (action === 'close') { hide(); reopen.focus(); }
   });
-  root.addEventListener('keydown', function (e) {
-    if (e.key === 'Escape' && G) { hide(); reopen.focus(); }
-    else if (e.key === 'Escape' && layer === 2) { render(1); root.querySelector('button').focus(); }
+  banner.addEventListener('keydown', function (event) {
+    // Before a decision Escape does not make the question go away unanswered.
+    if (event.key === 'Escape' && grantedList) { hide(); reopen.focus(); }
+    else if (event.key === 'Escape' && layer === 2) { render(1); banner.querySelector('button').focus(); }
   });
-  reopen.addEventListener('click', function () { render(2); root.focus(); });
+  reopen.addEventListener('click', function () { render(2); banner.focus(); });
 
+  /* ---- start-up ---- */
   function start() {
-    d.body.appendChild(reopen);
-    if (G) { cm('update', 1); activate(); hide(); }
-    else { render(1); root.focus(); }
+    doc.body.appendChild(reopen);
+    if (grantedList) { consentMode('update', true); activate(); hide(); }
+    else { render(1); banner.focus(); }
   }
-  if (d.body) start(); else d.addEventListener('DOMContentLoaded', start);
-  w.consentgate = { granted: function () { return G ? G.slice() : null; }, open: function () { render(2); } };
+  if (doc.body) start(); else doc.addEventListener('DOMContentLoaded', start);
+  win.consentgate = {
+    granted: function () { return grantedList ? grantedList.slice() : null; },
+    open: function () { render(2); }
+  };
 })();

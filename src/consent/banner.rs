@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::config::{ConsentConfig, CONSENT_LANGUAGES};
 use crate::trackers::{Catalogue, Category};
 
-const JS_TEMPLATE: &str = include_str!("../../assets/banner/banner.js");
+// Minified by build.rs from the readable assets/banner/banner.js.
+const JS_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/banner.min.js"));
 const CSS: &str = include_str!("../../assets/banner/banner.css");
 const CONFIG_TOKEN: &str = "__CG_CONFIG__";
 pub(crate) const BUILTIN_TEXTS: [(&str, &str); 2] = [

@@ -1,22 +1,19 @@
-//! Shared fixture for the forms tests: a gate with only the forms routes in front of a stand-in
-//! proxy fallback, a loopback "upstream" that records what it receives, and helpers to post.
+//! Shared fixture for the forms tests: the real gate with the demo contact form configured, a
+//! loopback site that records what reaches it, and helpers to post.
 #![allow(dead_code)]
 
 pub mod scenarios;
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use crate::support::gate::{RunningTestGate, StoreChoice, TestGate};
+use crate::support::{upstream, wait};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use consentgate::config::{Config, ENV_PREVIOUS_SECRETS, ENV_SECRET};
-use consentgate::forms::{self, FormsService};
+use consentgate::config::Config;
+use consentgate::forms::FormsService;
 use consentgate::keys::Keys;
-use consentgate::privacy::Privacy;
-use consentgate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
 use consentgate::store::Store;
 
 pub const SECRET: &str = "forms-test-secret-0123456789abcdef0123456789";
@@ -24,9 +21,7 @@ pub const SECRET: &str = "forms-test-secret-0123456789abcdef0123456789";
 /// The demo contact form with test-friendly knobs; `extra` lines are added to the form table.
 pub fn form_toml(extra: &str) -> String {
     format!(
-        r#"[upstream]
-url = "http://127.0.0.1:9"
-[[forms]]
+        r#"[[forms]]
 id = "contact"
 path = "/contact"
 redirect = "/bedankt.html"
@@ -55,15 +50,23 @@ label = "Bericht"
     )
 }
 
+/// A gate with the contact form (`extra` lines added to its table) on `store`, signed with
+/// [`SECRET`].
+pub fn contact_gate(extra: &str, store: StoreChoice) -> TestGate {
+    TestGate::new()
+        .secret(SECRET)
+        .store(store)
+        .config_toml(&form_toml(extra))
+}
+
+/// The configuration a gate would get, for services a test builds itself (e.g. after a key
+/// rotation, with or without the old secret).
 pub fn config(toml: &str, secret: &str, previous: Option<&str>) -> Config {
-    let mut env = BTreeMap::new();
-    env.insert(ENV_SECRET.to_string(), secret.to_string());
+    let mut gate = TestGate::new().secret(secret).config_toml(toml);
     if let Some(p) = previous {
-        env.insert(ENV_PREVIOUS_SECRETS.to_string(), p.to_string());
+        gate = gate.previous_secrets(p);
     }
-    Config::from_toml(toml, &env)
-        .expect("test config is valid")
-        .0
+    gate.build_config()
 }
 
 pub fn service(cfg: &Config, store: Store) -> FormsService {
@@ -81,7 +84,7 @@ pub fn aged_token(cfg: &Config) -> String {
     consentgate::forms::token::FillToken::new(keys.form_token).issue(now - 60_000)
 }
 
-/// What a loopback upstream received.
+/// What a loopback site received.
 #[derive(Clone, Default)]
 pub struct Recorder(pub Arc<Mutex<Vec<(String, String, Bytes)>>>);
 
@@ -89,25 +92,35 @@ impl Recorder {
     pub fn requests(&self) -> Vec<(String, String, Bytes)> {
         self.0.lock().unwrap().clone()
     }
-    /// Wait (bounded: 50 × 100 ms) until at least `n` requests arrived.
+    /// Wait until at least `n` requests arrived.
     pub async fn wait_for(&self, n: usize) -> Vec<(String, String, Bytes)> {
-        for _ in 0..50 {
-            if self.0.lock().unwrap().len() >= n {
-                break;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait::until_true(&format!("{n} requests at the site"), wait::DEADLINE, || {
+            self.0.lock().unwrap().len() >= n
+        })
+        .await;
         self.requests()
     }
 }
 
-/// A loopback upstream that records every request and answers 303 → /cms-bedankt.
-pub async fn start_upstream() -> (SocketAddr, Recorder, ServerHandle) {
+/// A loopback site that records every request; it answers GET with "proxied", anything else
+/// with 303 → /cms-bedankt (as a CMS thanks for a form it received).
+pub struct Site {
+    pub upstream: upstream::Upstream,
+    pub recorder: Recorder,
+}
+
+impl Site {
+    pub fn url(&self) -> String {
+        self.upstream.url()
+    }
+}
+
+pub fn start_site() -> Site {
     let recorder = Recorder::default();
     let r = recorder.clone();
-    let server = HttpServer::new(move || {
+    let upstream = upstream::serve(move |site| {
         let r = r.clone();
-        App::new().default_service(web::to(move |req: HttpRequest, body: Bytes| {
+        site.default_service(web::to(move |req: HttpRequest, body: Bytes| {
             let r = r.clone();
             async move {
                 let ct = req
@@ -117,105 +130,50 @@ pub async fn start_upstream() -> (SocketAddr, Recorder, ServerHandle) {
                     .unwrap_or("")
                     .to_string();
                 r.0.lock().unwrap().push((req.path().to_string(), ct, body));
+                if req.method() == actix_web::http::Method::GET {
+                    return HttpResponse::Ok()
+                        .content_type("text/plain")
+                        .body("proxied");
+                }
                 HttpResponse::SeeOther()
                     .insert_header(("location", "/cms-bedankt"))
                     .finish()
             }
-        }))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    (addr, recorder, handle)
+        }));
+    });
+    Site { upstream, recorder }
 }
 
-/// The gate under test: forms routes, then a stub fallback ([`Gate::start`]) or the real proxy
-/// ([`Gate::start_with_proxy`]).
+/// The gate under test, with the inbox API on its store as `service`.
 pub struct Gate {
-    pub addr: SocketAddr,
+    pub running: RunningTestGate,
     pub service: FormsService,
-    handle: ServerHandle,
 }
 
 impl Gate {
-    pub async fn start(service: FormsService) -> Gate {
-        let svc = service.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .configure(|c| forms::configure(c, &svc))
-                .default_service(web::to(|| async { HttpResponse::Ok().body("proxied") }))
-        })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+    pub async fn start(gate: TestGate) -> Gate {
+        let running = gate.start().await;
         Gate {
-            addr,
-            service,
-            handle,
-        }
-    }
-
-    /// Like [`Gate::start`], but with the real `Proxy` as `web::Data<Proxy>` (as the server
-    /// mounts it): forwarding and every other request go to `cfg.upstream.url`.
-    pub async fn start_with_proxy(service: FormsService, cfg: &Config) -> Gate {
-        consentgate::proxy::install_tls_provider();
-        let svc = service.clone();
-        let settings = Arc::new(ProxySettings::from_config(cfg).expect("proxy settings"));
-        let privacy = web::Data::new(Privacy::new(&cfg.privacy).expect("privacy config"));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(Proxy::new(settings.clone())))
-                .app_data(privacy.clone())
-                .configure(|c| forms::configure(c, &svc))
-                .default_service(web::to(proxy_fallback))
-        })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
-        Gate {
-            addr,
-            service,
-            handle,
+            service: running.forms(),
+            running,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        self.running.url(path)
+    }
+
+    pub fn config(&self) -> &Config {
+        self.running.config()
+    }
+
+    pub fn store(&self) -> &Store {
+        self.running.store()
     }
 
     pub async fn stop(self) {
-        self.handle.stop(false).await;
+        self.running.stop().await;
     }
-}
-
-/// The server's proxy fallback, as server.rs mounts it (no rewriting here).
-async fn proxy_fallback(
-    req: HttpRequest,
-    payload: web::Payload,
-    proxy: web::Data<Proxy>,
-    privacy: web::Data<Privacy>,
-) -> Result<HttpResponse, ProxyError> {
-    let visitor = privacy.visitor(&req);
-    proxy
-        .forward(
-            &req,
-            RequestBody::Stream(payload),
-            &visitor,
-            ForwardPolicy::passthrough(),
-        )
-        .await
 }
 
 /// A response reduced to what the tests look at.

@@ -1,7 +1,6 @@
 //! Behaviour every store backend must show; run by forms_memory.rs and forms_redis.rs.
 
-use std::time::Duration;
-
+use crate::support::gate::StoreChoice;
 use consentgate::config::Config;
 use consentgate::forms::COUNTER_NAME;
 use consentgate::store::Store;
@@ -34,16 +33,17 @@ async fn counter(store: &Store, field: &str) -> i64 {
     days[0].get(field).copied().unwrap_or(0)
 }
 
-async fn setup(store: Store, extra: &str) -> (Config, Gate) {
-    let cfg = config(&form_toml(extra), SECRET, None);
-    let gate = Gate::start(service(&cfg, store)).await;
-    (cfg, gate)
+async fn setup(store: StoreChoice, extra: &str) -> (Config, Gate) {
+    let gate = Gate::start(contact_gate(extra, store)).await;
+    (gate.config().clone(), gate)
 }
 
 /// A browser-style post is stored encrypted, the visitor is sent to the thank-you page only
 /// afterwards, and the dashboard API reads it back with unknown fields dropped.
-pub async fn round_trip(store: Store) {
-    let (cfg, gate) = setup(store.clone(), "").await;
+pub async fn round_trip(store: StoreChoice) {
+    let site = start_site();
+    let gate = Gate::start(contact_gate("", store).upstream(&site.url())).await;
+    let (cfg, store) = (gate.config().clone(), gate.store().clone());
     let token = aged_token(&cfg);
     let answer = post_form(&gate.url("/contact"), &good(&token)).await;
     assert_eq!(answer.status, 303, "{}", answer.body);
@@ -94,7 +94,7 @@ pub async fn round_trip(store: Store) {
 }
 
 /// A fetch()-style submission that asks for JSON gets JSON, for success and for refusal.
-pub async fn json_answers(store: Store) {
+pub async fn json_answers(store: StoreChoice) {
     let (cfg, gate) = setup(store, "").await;
     let token = aged_token(&cfg);
     let answer = post_raw(
@@ -128,8 +128,9 @@ pub async fn json_answers(store: Store) {
 
 /// Every refusal path: the right status, a page in Dutch that says the message was not sent,
 /// nothing stored, and the refusal counted.
-pub async fn every_refusal_is_explained_counted_and_not_stored(store: Store) {
-    let (cfg, gate) = setup(store.clone(), "max_body_bytes = 2048").await;
+pub async fn every_refusal_is_explained_counted_and_not_stored(store: StoreChoice) {
+    let (cfg, gate) = setup(store, "max_body_bytes = 2048").await;
+    let store = gate.store().clone();
     let url = gate.url("/contact");
     let token = aged_token(&cfg);
 
@@ -245,7 +246,7 @@ pub async fn every_refusal_is_explained_counted_and_not_stored(store: Store) {
 }
 
 /// What the visitor typed comes back escaped: markup in a field is shown, never run.
-pub async fn typed_markup_is_escaped_on_the_error_page(store: Store) {
+pub async fn typed_markup_is_escaped_on_the_error_page(store: StoreChoice) {
     let (cfg, gate) = setup(store, "").await;
     let token = aged_token(&cfg);
     let mut pairs = good(&token);
@@ -266,7 +267,7 @@ pub async fn typed_markup_is_escaped_on_the_error_page(store: Store) {
 }
 
 /// The third stored message from one network within the window is refused with 429.
-pub async fn rate_limit_per_anonymised_address(store: Store) {
+pub async fn rate_limit_per_anonymised_address(store: StoreChoice) {
     let (cfg, gate) = setup(store, "rate_limit_max = 2\nrate_limit_window = \"10m\"").await;
     let token = aged_token(&cfg);
     for _ in 0..2 {
@@ -283,8 +284,9 @@ pub async fn rate_limit_per_anonymised_address(store: Store) {
 }
 
 /// With a short retention the entry disappears from listings, reads and the e-mail index.
-pub async fn entry_expires_after_retention(store: Store) {
-    let (cfg, gate) = setup(store.clone(), "retention = \"1s\"").await;
+pub async fn entry_expires_after_retention(store: StoreChoice) {
+    let (cfg, gate) = setup(store, "retention = \"1s\"").await;
+    let store = gate.store().clone();
     let token = aged_token(&cfg);
     assert_eq!(
         post_form(&gate.url("/contact"), &good(&token)).await.status,
@@ -293,16 +295,12 @@ pub async fn entry_expires_after_retention(store: Store) {
     let page = gate.service.list("contact", 0, 10).await.unwrap();
     assert_eq!(page.total, 1);
     let id = page.entries[0].id.clone();
-    // Bounded wait for the TTL to pass (20 × 200 ms).
-    let mut gone = false;
-    for _ in 0..20 {
-        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-        if gate.service.get("contact", &id).await.unwrap().is_none() {
-            gone = true;
-            break;
-        }
-    }
-    assert!(gone, "entry still readable after its retention");
+    wait::until(
+        "the entry to expire after its retention",
+        wait::DEADLINE,
+        || async { gate.service.get("contact", &id).await.unwrap().is_none() },
+    )
+    .await;
     assert_eq!(gate.service.list("contact", 0, 10).await.unwrap().total, 0);
     assert!(gate
         .service
@@ -320,8 +318,9 @@ pub async fn entry_expires_after_retention(store: Store) {
 }
 
 /// Mark handled, delete, export, and find / erase everything for one e-mail address.
-pub async fn inbox_api_handles_deletes_exports_and_erases(store: Store) {
-    let (cfg, gate) = setup(store.clone(), "rate_limit_max = 0").await;
+pub async fn inbox_api_handles_deletes_exports_and_erases(store: StoreChoice) {
+    let (cfg, gate) = setup(store, "rate_limit_max = 0").await;
+    let store = gate.store().clone();
     let token = aged_token(&cfg);
     for email in [
         "jan@example.nl",
@@ -384,10 +383,14 @@ pub async fn inbox_api_handles_deletes_exports_and_erases(store: Store) {
 
 /// After a secret rotation old entries still open (and are found by e-mail), new entries use
 /// the new key, and without the old secret the old entries stay sealed.
-pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
+pub async fn key_rotation_keeps_old_entries_readable(store: StoreChoice) {
     let toml = form_toml("");
-    let old_cfg = config(&toml, SECRET, None);
-    let gate = Gate::start(service(&old_cfg, store.clone())).await;
+    let gate = Gate::start(contact_gate("", store)).await;
+    let (old_cfg, store, same_store) = (
+        gate.config().clone(),
+        gate.store().clone(),
+        gate.running.same_store(),
+    );
     assert_eq!(
         post_form(&gate.url("/contact"), &good(&aged_token(&old_cfg)))
             .await
@@ -400,8 +403,13 @@ pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
     gate.stop().await;
 
     let new_secret = "the-next-secret-after-rotation-0123456789abcdef";
-    let rotated = config(&toml, new_secret, Some(SECRET));
-    let gate = Gate::start(service(&rotated, store.clone())).await;
+    let gate = Gate::start(
+        contact_gate("", same_store)
+            .secret(new_secret)
+            .previous_secrets(SECRET),
+    )
+    .await;
+    let rotated = gate.config().clone();
     let old = gate.service.get("contact", &old_id).await.unwrap().unwrap();
     assert!(old.unreadable.is_none());
     assert_eq!(old.fields[3].value, MESSAGE);
@@ -447,16 +455,13 @@ pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
 
 /// store_and_forward, through the real proxy: the entry is stored and the upstream also
 /// receives the original body; its redirect is what the visitor gets.
-pub async fn store_and_forward_reaches_the_upstream(store: Store) {
-    let (upstream, recorder, up_handle) = start_upstream().await;
-    let with_upstream =
-        |toml: String| toml.replace("http://127.0.0.1:9", &format!("http://{upstream}"));
-    let cfg = config(
-        &with_upstream(form_toml("mode = \"store_and_forward\"")),
-        SECRET,
-        None,
-    );
-    let gate = Gate::start_with_proxy(service(&cfg, store), &cfg).await;
+pub async fn store_and_forward_reaches_the_upstream(store: StoreChoice) {
+    let site = start_site();
+    let recorder = &site.recorder;
+    let gate =
+        Gate::start(contact_gate("mode = \"store_and_forward\"", store).upstream(&site.url()))
+            .await;
+    let cfg = gate.config().clone();
     let token = aged_token(&cfg);
     let a = post_form(&gate.url("/contact"), &good(&token)).await;
     assert_eq!(a.status, 303);
@@ -473,8 +478,8 @@ pub async fn store_and_forward_reaches_the_upstream(store: Store) {
     assert_eq!(gate.service.list("contact", 0, 10).await.unwrap().total, 1);
 
     // In "store" mode the upstream never sees a submission.
-    let store_only = config(&with_upstream(form_toml("")), SECRET, None);
-    let gate2 = Gate::start_with_proxy(service(&store_only, Store::memory()), &store_only).await;
+    let gate2 = Gate::start(contact_gate("", StoreChoice::Memory).upstream(&site.url())).await;
+    let store_only = gate2.config().clone();
     assert_eq!(
         post_form(&gate2.url("/contact"), &good(&aged_token(&store_only)))
             .await
@@ -484,13 +489,13 @@ pub async fn store_and_forward_reaches_the_upstream(store: Store) {
     assert_eq!(recorder.requests().len(), 1);
     gate.stop().await;
     gate2.stop().await;
-    up_handle.stop(false).await;
 }
 
 /// The notification webhook learns that an entry arrived, never what it says.
-pub async fn webhook_carries_no_personal_data(store: Store) {
-    let (hook, recorder, hook_handle) = start_upstream().await;
-    let (cfg, gate) = setup(store, &format!("notify_webhook = \"http://{hook}/hook\"")).await;
+pub async fn webhook_carries_no_personal_data(store: StoreChoice) {
+    let hook = start_site();
+    let recorder = &hook.recorder;
+    let (cfg, gate) = setup(store, &format!("notify_webhook = \"{}/hook\"", hook.url())).await;
     assert_eq!(
         post_form(&gate.url("/contact"), &good(&aged_token(&cfg)))
             .await
@@ -505,5 +510,4 @@ pub async fn webhook_carries_no_personal_data(store: Store) {
     let text = String::from_utf8_lossy(&got[0].2);
     assert!(!text.contains("Vries") && !text.contains("example.nl") && !text.contains("thuiszorg"));
     gate.stop().await;
-    hook_handle.stop(false).await;
 }

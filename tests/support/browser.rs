@@ -1,6 +1,5 @@
 //! Headless Chromium driven through chromedriver (Debian's `chromium` + `chromium-driver`).
 //! Every host is resolved to the tracker sink except loopback, so nothing leaves the machine.
-#![allow(dead_code)] // each browser test file uses a different part
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
@@ -9,6 +8,8 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+
+use super::wait;
 
 pub struct Browser {
     pub client: Client,
@@ -166,15 +167,36 @@ impl Browser {
             .expect("execute script")
     }
 
-    /// Poll a JS condition until true (bounded: about 10 s).
+    /// Wait until a JS condition holds in the page.
     pub async fn wait_js(&self, condition: &str) {
-        for _ in 0..100 {
-            if self.js(&format!("return !!({condition});")).await == json!(true) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("condition never became true: {condition}");
+        let script = format!("return !!({condition});");
+        wait::until(condition, wait::DEADLINE, || async {
+            self.js(&script).await == json!(true)
+        })
+        .await;
+    }
+
+    /// Once the page has fired its load event, have it request `url` (an image, so no CORS or
+    /// script rules apply). Returns when the request has been started.
+    pub async fn request_after_load(&self, url: &str) {
+        self.client
+            .execute_async(
+                "var url = arguments[0], done = arguments[arguments.length - 1];
+                 function go() {
+                   var img = new Image();
+                   (window.__cgMarkers = window.__cgMarkers || []).push(img);
+                   img.src = url;
+                   done(true);
+                 }
+                 // Two task turns after load: work the page deferred with setTimeout(…, 0)
+                 // (as activation code may) has started its requests by then.
+                 function later() { setTimeout(function () { setTimeout(go, 0); }, 0); }
+                 if (document.readyState === 'complete') { later(); }
+                 else { window.addEventListener('load', later); }",
+                vec![json!(url)],
+            )
+            .await
+            .expect("marker request");
     }
 
     pub async fn click(&self, css: &str) {

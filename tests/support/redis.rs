@@ -9,10 +9,6 @@
 //! Servers are killed in `Drop`. The harness only ever talks to processes it started: ports are
 //! chosen by binding port 0 on 127.0.0.1, and readiness is checked against our own child
 //! process. Nothing is persisted (`save ""`, no AOF).
-//!
-//! Use it from another test file with
-//! `#[path = "support/redis.rs"] mod redis_support;`.
-#![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

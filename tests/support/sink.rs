@@ -4,13 +4,13 @@
 //! first-party cookies, send a hit, and GTM loads the Meta pixel (as a container would).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
 
-#[path = "tls_server.rs"]
-mod tls_server;
+use super::{tls_server, wait};
 
 /// One request the sink received.
 #[derive(Debug, Clone)]
@@ -23,7 +23,11 @@ pub struct Sink {
     pub addr: SocketAddr,
     hits: Arc<Mutex<Vec<Hit>>>,
     task: tokio::task::JoinHandle<()>,
+    sentinels: AtomicUsize,
 }
+
+/// A host no catalogue knows: requests to it are markers, never tracker contact.
+const SENTINEL_HOST: &str = "sentinel.consentgate.test";
 
 impl Drop for Sink {
     fn drop(&mut self) {
@@ -115,7 +119,12 @@ impl Sink {
                 body.len()
             )
         });
-        Sink { addr, hits, task }
+        Sink {
+            addr,
+            hits,
+            task,
+            sentinels: AtomicUsize::new(0),
+        }
     }
 
     /// Every request so far.
@@ -137,6 +146,27 @@ impl Sink {
 
     pub fn clear(&self) {
         self.hits.lock().expect("hits").clear();
+    }
+
+    /// Wait until the page in `b` has loaded and a request it makes after everything it has
+    /// started so far has reached the sink. A tracker request the page was going to make has
+    /// then arrived too, so "no tracker hits" after this is a real negative, not a guess about
+    /// how long to wait. (The load event waits for every fetch started before it; the marker is
+    /// sent after that, and after whatever the test did since.)
+    pub async fn settle(&self, b: &super::browser::Browser) {
+        let path = format!("/marker/{}", self.sentinels.fetch_add(1, Ordering::Relaxed));
+        b.request_after_load(&format!("https://{SENTINEL_HOST}{path}"))
+            .await;
+        wait::until_true(
+            &format!("the page's marker request {path} to reach the sink"),
+            wait::DEADLINE,
+            || {
+                self.hits()
+                    .iter()
+                    .any(|h| h.host == SENTINEL_HOST && h.path == path)
+            },
+        )
+        .await;
     }
 }
 

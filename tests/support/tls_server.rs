@@ -2,8 +2,6 @@
 //! caller's function makes of the request head. The caller brings the TLS configuration (its own
 //! certificate and crypto provider).
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,8 +2,6 @@
 //! (so tests can see exactly what the gate forwarded), sets several cookies, redirects, stalls,
 //! streams large bodies and serves gzip. Also a raw-socket upstream for byte-exact responses.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -12,6 +10,7 @@ use bytes::Bytes;
 use futures_util::stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A loopback website; dropping it stops it.
 pub struct Upstream {
     pub addr: SocketAddr,
     pub handle: actix_web::dev::ServerHandle,
@@ -21,6 +20,32 @@ impl Upstream {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        // The stop command is sent at once; the returned future would only wait for it.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Serve `routes` on 127.0.0.1 at a free port with one worker: the one way tests stand up a
+/// site of their own.
+pub fn serve<F>(routes: F) -> Upstream
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    // Test clients (awc) need rustls' provider chosen before their first https-capable use.
+    consentgate::proxy::install_tls_provider();
+    let server = HttpServer::new(move || App::new().configure(routes.clone()))
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .expect("bind a test upstream");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Upstream { addr, handle }
 }
 
 pub const PAGE_HTML: &str = "<!DOCTYPE html><html lang=\"nl\"><head><title>t</title></head><body><p>hallo</p></body></html>";
@@ -171,13 +196,10 @@ async fn big_tracker(q: web::Query<BigHtmlQuery>) -> HttpResponse {
     ))
 }
 
-/// Start the upstream on 127.0.0.1 at a free port.
+/// Start the echoing upstream on 127.0.0.1 at a free port.
 pub fn start() -> Upstream {
-    // Test clients (awc) need rustls' provider chosen before their first https-capable use.
-    consentgate::proxy::install_tls_provider();
-    let server = HttpServer::new(|| {
-        App::new()
-            .route("/cookies", web::get().to(cookies))
+    serve(|site| {
+        site.route("/cookies", web::get().to(cookies))
             .route("/redirect", web::get().to(redirect))
             .route("/slow", web::get().to(slow))
             .route("/big", web::get().to(big))
@@ -186,16 +208,8 @@ pub fn start() -> Upstream {
             .route("/tracker.html", web::get().to(tracker_page))
             .route("/tracker.html", web::head().to(tracker_page))
             .route("/big-tracker.html", web::get().to(big_tracker))
-            .default_service(web::to(echo))
+            .default_service(web::to(echo));
     })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .expect("bind test upstream");
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    Upstream { addr, handle }
 }
 
 /// An upstream that answers every request with exactly `response` (raw HTTP/1.1 bytes) and
