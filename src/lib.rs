@@ -7,6 +7,7 @@
 //! `store`, `config`, `keys`, `telemetry`.
 #![deny(unsafe_code)] // one audited exception: the memory-mapped geo database (privacy/geo.rs)
 
+pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod forms;
