@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod forms;
+pub mod http;
 pub mod keys;
 pub mod privacy;
 pub mod proxy;
