@@ -17,11 +17,10 @@ use std::time::Duration;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use browser::{Browser, ENTER, SPACE, TAB};
 use consentgate::config::Config;
-use consentgate::consent::{self, ConsentService};
-use consentgate::keys::Keys;
-use consentgate::rewrite::{rewrite_document, RewriteSettings, Rewriter};
+use consentgate::http::{error_pages, Lang};
+use consentgate::rewrite::rewrite_document;
+use consentgate::server::{public, AppState, State, Worker};
 use consentgate::store::Store;
-use consentgate::trackers::Catalogue;
 use serde_json::json;
 use sink::{Sink, ANALYTICS, MARKETING};
 
@@ -74,11 +73,8 @@ struct Site {
     _server: actix_web::dev::ServerHandle,
 }
 
-async fn page(
-    req: HttpRequest,
-    svc: web::Data<ConsentService>,
-    rw: web::Data<Rewriter>,
-) -> HttpResponse {
+async fn page(req: HttpRequest, state: State) -> HttpResponse {
+    let (svc, rw) = (&state.consent, &state.page.rewriter);
     let demo_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-site");
     if let Some(file) = ["/site.js", "/site.css"].iter().find(|f| req.path() == **f) {
         let body = std::fs::read(demo_dir.join(&file[1..])).expect("demo asset");
@@ -103,7 +99,7 @@ async fn page(
     let html = if req.path() == "/demo" {
         // The demo site's real tracker snippets through the real rewriter.
         let original = std::fs::read(demo_dir.join("index.html")).expect("demo page");
-        String::from_utf8(rewrite_document(&rw, &original)).expect("utf-8")
+        String::from_utf8(rewrite_document(rw, &original)).expect("utf-8")
     } else {
         PAGE.replace("{LANG}", lang)
             .replace("{HEAD}", &format!("{gpc}{}", svc.head_html()))
@@ -123,25 +119,18 @@ async fn page(
 async fn start_site(store: Store) -> Site {
     let mut cfg = Config::default();
     cfg.consent.privacy_statement_url = "/privacy.html".into();
-    let keys = Keys::derive(&consentgate::config::Secret::new(
+    cfg.upstream.url = Some("http://127.0.0.1:9/".parse().expect("url"));
+    cfg.secret = Some(consentgate::config::Secret::new(
         b"browser-test-secret-browser-test-secret".to_vec(),
     ));
-    let svc = web::Data::new(
-        ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
-            .expect("consent service"),
-    );
-    let rw = web::Data::new(Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: svc.head_html(),
-            ..RewriteSettings::default()
-        },
-    ));
+    let state = Arc::new(AppState::build(cfg, store).expect("app state"));
+    state.spawn_background();
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(svc.clone())
-            .app_data(rw.clone())
-            .configure(consent::configure)
+            .app_data(Worker::data(&state))
+            .wrap(error_pages(Lang::En))
+            .configure(public::consent)
+            .configure(public::assets)
             .default_service(web::get().to(page))
     })
     .workers(1)

@@ -6,35 +6,38 @@ mod redis_support;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use actix_web::{web, App, HttpServer};
+use actix_web::{App, HttpServer};
 use consentgate::config::{Config, Secret, StoreBackend};
-use consentgate::consent::{self, ConsentService};
-use consentgate::keys::Keys;
+use consentgate::http::{error_pages, Lang};
+use consentgate::server::{public, AppState, Worker};
 use consentgate::store::Store;
-use consentgate::trackers::Catalogue;
 use serde_json::{json, Value};
 
 struct Gate {
     addr: SocketAddr,
     nl_hash: String,
+    state: Arc<AppState>,
     _handle: actix_web::dev::ServerHandle,
 }
 
 async fn start(store: Store) -> Gate {
     // awc's https support needs one process-wide rustls provider (as server::start installs).
     consentgate::proxy::install_tls_provider();
-    let cfg = Config::default();
-    let keys = Keys::derive(&Secret::new(
+    let mut cfg = Config::default();
+    cfg.upstream.url = Some("http://127.0.0.1:9/".parse().expect("url"));
+    cfg.secret = Some(Secret::new(
         b"routes-test-secret-routes-test-secret".to_vec(),
     ));
-    let svc = ConsentService::new(&cfg, &keys, store, Arc::new(Catalogue::builtin()))
-        .expect("consent service");
-    let nl_hash = svc.bundle().texts_hash["nl"].clone();
-    let svc = web::Data::new(svc);
+    let state = Arc::new(AppState::build(cfg, store).expect("app state"));
+    state.spawn_background();
+    let nl_hash = state.consent.bundle().texts_hash["nl"].clone();
+    let app_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(svc.clone())
-            .configure(consent::configure)
+            .app_data(Worker::data(&app_state))
+            .wrap(error_pages(Lang::En))
+            .configure(public::consent)
+            .configure(public::assets)
     })
     .workers(1)
     .bind("127.0.0.1:0")
@@ -46,6 +49,7 @@ async fn start(store: Store) -> Gate {
     Gate {
         addr,
         nl_hash,
+        state,
         _handle: handle,
     }
 }
@@ -165,7 +169,8 @@ async fn decision_is_recorded_and_withdrawal_extends_the_history(store: Store) {
         .collect();
     assert_eq!(actions, vec![&json!("accept_all"), &json!("withdraw")]);
 
-    // Daily counters by action and category (no personal data).
+    // Daily counters by action and category (no personal data), written in the background.
+    gate.state.stats.flush().await;
     let now = time::OffsetDateTime::now_utc();
     let day = format!(
         "{:04}-{:02}-{:02}",
@@ -290,12 +295,7 @@ async fn tampered_cookie_shows_no_record() {
 #[actix_web::test]
 async fn banner_assets_are_served_immutable_at_their_hashed_url() {
     let gate = start(Store::memory()).await;
-    let cfg = Config::default();
-    let keys = Keys::derive(&Secret::new(
-        b"routes-test-secret-routes-test-secret".to_vec(),
-    ));
-    let svc =
-        ConsentService::new(&cfg, &keys, Store::memory(), Arc::new(Catalogue::builtin())).unwrap();
+    let svc = &gate.state.consent;
     let js = svc.bundle().js.name.clone();
     assert!(svc.head_html().contains(&format!("/_gate/{js}")));
     let mut res = awc::Client::new()

@@ -72,11 +72,11 @@ async fn person_filling_in_the_demo_form_in_a_browser_reaches_the_thank_you_page
     // forms, so a service built from the same forms gives the same script URL.
     let cfg0 = config(&form_toml("min_fill_time = \"1s\""), SECRET, None);
     let svc = service(&cfg0, Store::memory());
-    let (site, site_handle) = start_site(svc.head_html()).await;
+    let (site, site_handle) = start_site(svc.script_html()).await;
     let toml = form_toml("min_fill_time = \"1s\"")
         .replace("http://127.0.0.1:9", &format!("http://{site}"));
     let cfg = config(&toml, SECRET, None);
-    let gate = Gate::start_with_proxy(service(&cfg, Store::memory()), &cfg).await;
+    let gate = Gate::start_with_proxy(&cfg, Store::memory()).await;
     let sink = Sink::start().await;
     let b = Browser::start(sink.addr, "nl").await;
 

@@ -149,7 +149,7 @@ async fn real_cf7_forms_are_captured_with_only_their_configured_fields() {
             form.path
         );
         let cfg = config(&toml, SECRET, None);
-        let gate = Gate::start(service(&cfg, Store::memory())).await;
+        let gate = Gate::start(&cfg, Store::memory()).await;
         let token = aged_token(&cfg);
 
         let mut pairs: Vec<(String, String)> = form.hidden.clone();

@@ -46,7 +46,7 @@ async fn demo_contact_form_is_captured_and_thanked_by_the_demo_site() {
     let site = serve_demo_site().expect("demo site");
     let mut cfg = demo_config();
     cfg.upstream.url = Some(format!("http://{}/", site.addr).parse().unwrap());
-    let gate = Gate::start_with_proxy(service(&cfg, Store::memory()), &cfg).await;
+    let gate = Gate::start_with_proxy(&cfg, Store::memory()).await;
 
     let mut page = client()
         .get(gate.url("/contact.html"))

@@ -59,8 +59,8 @@ async fn webhook_carries_no_personal_data() {
 #[actix_web::test]
 async fn forms_script_and_token_are_served_for_configured_forms() {
     let cfg = config(&form_toml(""), SECRET, None);
-    let gate = Gate::start(service(&cfg, Store::memory())).await;
-    let head = gate.service.head_html();
+    let gate = Gate::start(&cfg, Store::memory()).await;
+    let head = gate.service.script_html();
     let src = head
         .split("src=\"")
         .nth(1)
@@ -89,7 +89,7 @@ async fn forms_script_and_token_are_served_for_configured_forms() {
     assert!(v["token"].as_str().is_some_and(|t| t.contains('.')));
 
     let none = config("[upstream]\nurl = \"http://127.0.0.1:9\"\n", SECRET, None);
-    assert_eq!(service(&none, Store::memory()).head_html(), "");
+    assert_eq!(service(&none, Store::memory()).script_html(), "");
     gate.stop().await;
 }
 
@@ -102,7 +102,7 @@ async fn country_is_kept_with_the_entry_and_the_address_is_not() {
     );
     let cfg = config(&toml, SECRET, None);
     let store = Store::memory();
-    let gate = Gate::start(service(&cfg, store.clone())).await;
+    let gate = Gate::start(&cfg, store.clone()).await;
     let token = aged_token(&cfg);
     let body = urlencode(&[
         ("naam", "Jan"),

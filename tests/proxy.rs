@@ -272,7 +272,12 @@ async fn unreachable_upstream_gives_a_502_page_and_the_gate_stays_up() {
     let port = upstream::closed_port();
     let gate = gate::start(gate::config(&format!("http://127.0.0.1:{port}"), "")).await;
     for _ in 0..3 {
-        let mut res = client().get(gate::url(&gate, "/")).send().await.unwrap();
+        let mut res = client()
+            .get(gate::url(&gate, "/"))
+            .insert_header(("accept-language", "en"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 502);
         assert!(res
             .headers()
@@ -309,6 +314,7 @@ async fn slow_upstream_gives_a_504_page() {
     let gate = gate::start(gate::config(&up.url(), "")).await; // response_timeout = 2s, /slow takes 5s
     let mut res = client()
         .get(gate::url(&gate, "/slow"))
+        .insert_header(("accept-language", "en"))
         .send()
         .await
         .unwrap();

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use lol_html::AsciiCompatibleEncoding;
 
-pub use coding::{coding_from_header, negotiate, Coding};
+pub use coding::{coding_from_header, Coding};
 pub use memo::{MemoBodyRewriter, RewriteMemo, MEMO_MAX_BODY};
 
 use crate::config::LimitsConfig;
@@ -154,7 +154,7 @@ fn lock_vec(v: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
 
 impl BodyRewriter {
     /// `upstream`: the body's coding (from [`coding_from_header`]); `client`: the coding to
-    /// produce (from [`negotiate`]); `charset_from_content_type`: the `charset` parameter of the
+    /// produce (negotiated at the edge); `charset_from_content_type`: the `charset` parameter of the
     /// upstream Content-Type, if any (otherwise UTF-8 and `<meta charset>` are honoured).
     pub fn new(
         rw: &Rewriter,
@@ -296,28 +296,26 @@ fn html_stage(ctx: &Arc<Ctx>, charset: Option<&str>) -> (HtmlStage, Option<Share
     )
 }
 
-/// Whether a response goes through the rewriter: HTML (`text/html` or `application/xhtml+xml`)
-/// with a body — not a HEAD request, not 1xx/204/304, not a 206 partial body.
-pub fn is_rewritable(method: &str, status: u16, content_type: Option<&str>) -> bool {
-    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 206 | 304) {
-        return false;
-    }
-    let Some(ct) = content_type else {
-        return false;
-    };
-    let essence = ct.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("text/html")
-        || essence.eq_ignore_ascii_case("application/xhtml+xml")
+/// What the rewriter needs to know about a response it rewrites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlBody {
+    /// The `charset` parameter of its Content-Type, if any.
+    pub charset: Option<String>,
 }
 
-/// The `charset` parameter of a Content-Type, for [`BodyRewriter::new`].
-pub fn charset_of(content_type: Option<&str>) -> Option<&str> {
-    content_type?.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-            .filter(|v| !v.is_empty())
+/// Whether a response goes through the rewriter: HTML (`text/html` or `application/xhtml+xml`)
+/// with a body — not a HEAD request, not 1xx/204/304, not a 206 partial body. `None` when not.
+pub fn html_body(method: &str, status: u16, content_type: Option<&str>) -> Option<HtmlBody> {
+    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 206 | 304) {
+        return None;
+    }
+    let mime: mime::Mime = content_type?.parse().ok()?;
+    let html = matches!(mime.essence_str(), "text/html" | "application/xhtml+xml");
+    html.then(|| HtmlBody {
+        charset: mime
+            .get_param(mime::CHARSET)
+            .map(|c| c.as_str().to_owned())
+            .filter(|c| !c.is_empty()),
     })
 }
 
@@ -412,19 +410,22 @@ mod tests {
 
     #[test]
     fn only_html_responses_with_a_body_are_rewritten() {
+        let is_rewritable = |m, s, ct| html_body(m, s, ct).is_some();
         assert!(is_rewritable("GET", 200, Some("text/html; charset=utf-8")));
         assert!(is_rewritable("POST", 404, Some("Text/HTML")));
+        assert!(is_rewritable("GET", 200, Some("application/xhtml+xml")));
         assert!(!is_rewritable("HEAD", 200, Some("text/html")));
         assert!(!is_rewritable("GET", 204, Some("text/html")));
         assert!(!is_rewritable("GET", 304, Some("text/html")));
         assert!(!is_rewritable("GET", 206, Some("text/html")));
         assert!(!is_rewritable("GET", 200, Some("application/json")));
         assert!(!is_rewritable("GET", 200, None));
+        let charset = |ct| html_body("GET", 200, Some(ct)).and_then(|b| b.charset);
         assert_eq!(
-            charset_of(Some("text/html; Charset=\"ISO-8859-1\"")),
-            Some("ISO-8859-1")
+            charset("text/html; Charset=\"ISO-8859-1\"").as_deref(),
+            Some("iso-8859-1")
         );
-        assert_eq!(charset_of(Some("text/html")), None);
+        assert_eq!(charset("text/html"), None);
     }
 
     #[test]

@@ -13,10 +13,12 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use bytes::Bytes;
 use consentgate::config::{Config, ENV_PREVIOUS_SECRETS, ENV_SECRET};
-use consentgate::forms::{self, FormsService};
+use consentgate::forms::FormsService;
+use consentgate::http::{error_pages, EdgeError, Lang};
 use consentgate::keys::Keys;
-use consentgate::privacy::Privacy;
-use consentgate::proxy::{ForwardPolicy, Proxy, ProxyError, ProxySettings, RequestBody};
+use consentgate::privacy::Visitor;
+use consentgate::proxy::{ForwardPolicy, RequestBody};
+use consentgate::server::{public, AppState, State, Worker};
 use consentgate::store::Store;
 
 pub const SECRET: &str = "forms-test-secret-0123456789abcdef0123456789";
@@ -66,9 +68,14 @@ pub fn config(toml: &str, secret: &str, previous: Option<&str>) -> Config {
         .0
 }
 
+/// The gate's state as `server::start` builds it, on `store`.
+pub fn state(cfg: &Config, store: Store) -> Arc<AppState> {
+    Arc::new(AppState::build(cfg.clone(), store).expect("app state builds"))
+}
+
+/// The forms service alone (library API; nothing runs in the background).
 pub fn service(cfg: &Config, store: Store) -> FormsService {
-    let keys = Keys::derive(cfg.secret.as_ref().expect("secret set"));
-    FormsService::new(cfg, &keys, store).expect("service builds")
+    state(cfg, store).forms.clone()
 }
 
 /// A fill-time token issued a minute ago (what forms.js would have fetched at page load).
@@ -138,44 +145,36 @@ pub async fn start_upstream() -> (SocketAddr, Recorder, ServerHandle) {
 pub struct Gate {
     pub addr: SocketAddr,
     pub service: FormsService,
+    pub state: Arc<AppState>,
     handle: ServerHandle,
 }
 
 impl Gate {
-    pub async fn start(service: FormsService) -> Gate {
-        let svc = service.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .configure(|c| forms::configure(c, &svc))
-                .default_service(web::to(|| async { HttpResponse::Ok().body("proxied") }))
-        })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
-        Gate {
-            addr,
-            service,
-            handle,
-        }
+    pub async fn start(cfg: &Config, store: Store) -> Gate {
+        Gate::serve(state(cfg, store), false).await
     }
 
-    /// Like [`Gate::start`], but with the real `Proxy` as `web::Data<Proxy>` (as the server
-    /// mounts it): forwarding and every other request go to `cfg.upstream.url`.
-    pub async fn start_with_proxy(service: FormsService, cfg: &Config) -> Gate {
+    /// Like [`Gate::start`], but with the real upstream client behind the forms routes (no
+    /// rewriting): forwarding and every other request go to `cfg.upstream.url`.
+    pub async fn start_with_proxy(cfg: &Config, store: Store) -> Gate {
         consentgate::proxy::install_tls_provider();
-        let svc = service.clone();
-        let settings = Arc::new(ProxySettings::from_config(cfg).expect("proxy settings"));
-        let privacy = web::Data::new(Privacy::new(&cfg.privacy).expect("privacy config"));
+        Gate::serve(state(cfg, store), true).await
+    }
+
+    async fn serve(state: Arc<AppState>, proxy: bool) -> Gate {
+        state.spawn_background();
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(Proxy::new(settings.clone())))
-                .app_data(privacy.clone())
-                .configure(|c| forms::configure(c, &svc))
-                .default_service(web::to(proxy_fallback))
+            let app = App::new()
+                .app_data(Worker::data(&app_state))
+                .wrap(error_pages(Lang::En))
+                .configure(|c| public::forms(c, &app_state))
+                .configure(public::assets);
+            if proxy {
+                app.default_service(web::to(proxy_fallback))
+            } else {
+                app.default_service(web::to(|| async { HttpResponse::Ok().body("proxied") }))
+            }
         })
         .workers(1)
         .bind(("127.0.0.1", 0))
@@ -186,7 +185,8 @@ impl Gate {
         actix_web::rt::spawn(server);
         Gate {
             addr,
-            service,
+            service: state.forms.clone(),
+            state,
             handle,
         }
     }
@@ -200,22 +200,22 @@ impl Gate {
     }
 }
 
-/// The server's proxy fallback, as server.rs mounts it (no rewriting here).
+/// The server's proxy fallback without the page rewriting.
 async fn proxy_fallback(
     req: HttpRequest,
     payload: web::Payload,
-    proxy: web::Data<Proxy>,
-    privacy: web::Data<Privacy>,
-) -> Result<HttpResponse, ProxyError> {
-    let visitor = privacy.visitor(&req);
-    proxy
+    state: State,
+    visitor: Visitor,
+) -> Result<HttpResponse, EdgeError> {
+    Ok(state
+        .upstream
         .forward(
             &req,
             RequestBody::Stream(payload),
             &visitor,
             ForwardPolicy::passthrough(),
         )
-        .await
+        .await?)
 }
 
 /// A response reduced to what the tests look at.
@@ -225,6 +225,7 @@ pub struct Answer {
     pub location: Option<String>,
     pub content_type: String,
     pub cache_control: String,
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -261,12 +262,14 @@ pub async fn post_with_headers(url: &str, headers: &[(&str, &str)], body: Vec<u8
     let location = header("location");
     let content_type = header("content-type").unwrap_or_default();
     let cache_control = header("cache-control").unwrap_or_default();
+    let retry_after = header("retry-after");
     let body = resp.body().limit(1 << 20).await.expect("body");
     Answer {
         status: resp.status().as_u16(),
         location,
         content_type,
         cache_control,
+        retry_after,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use consentgate::config::Config;
-use consentgate::forms::COUNTER_NAME;
+use consentgate::stats::Area;
 use consentgate::store::Store;
 
 use super::*;
@@ -22,13 +22,12 @@ fn good(token: &str) -> Vec<(&str, &str)> {
     ]
 }
 
-fn today() -> String {
-    time::OffsetDateTime::now_utc().date().to_string()
-}
-
-async fn counter(store: &Store, field: &str) -> i64 {
-    let days = store
-        .read_counters(COUNTER_NAME, &[today()])
+/// Today's count of a form counter field, once the statistics writer has caught up.
+async fn counter(gate: &Gate, field: &str) -> i64 {
+    let stats = &gate.state.stats;
+    stats.flush().await;
+    let days = stats
+        .read(Area::Forms, &[stats.today()])
         .await
         .expect("counters readable");
     days[0].get(field).copied().unwrap_or(0)
@@ -36,7 +35,7 @@ async fn counter(store: &Store, field: &str) -> i64 {
 
 async fn setup(store: Store, extra: &str) -> (Config, Gate) {
     let cfg = config(&form_toml(extra), SECRET, None);
-    let gate = Gate::start(service(&cfg, store)).await;
+    let gate = Gate::start(&cfg, store).await;
     (cfg, gate)
 }
 
@@ -85,7 +84,7 @@ pub async fn round_trip(store: Store) {
     let ct = String::from_utf8_lossy(&raw.ciphertext);
     assert!(!ct.contains("Vries") && !ct.contains("thuiszorg"));
     assert!(raw.email_hash.is_some());
-    assert_eq!(counter(&store, "contact.stored").await, 1);
+    assert_eq!(counter(&gate, "contact:stored").await, 1);
 
     // Other methods on the form path are the site's business.
     let mut get = client().get(gate.url("/contact")).send().await.unwrap();
@@ -120,8 +119,8 @@ pub async fn json_answers(store: Store) {
     .await;
     assert_eq!(answer.status, 422);
     let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
-    assert_eq!(v["error"], "invalid");
-    assert_eq!(v["fields"][0]["field"], "email");
+    assert_eq!(v["error"], "invalid_fields");
+    assert!(v["fields"]["email"].is_string(), "{v}");
     assert!(answer.content_type.starts_with("application/json"));
     gate.stop().await;
 }
@@ -227,20 +226,20 @@ pub async fn every_refusal_is_explained_counted_and_not_stored(store: Store) {
 
     assert_eq!(gate.service.list("contact", 0, 10).await.unwrap().total, 0);
     for code in [
-        "too_large",
+        "body_too_large",
         "bad_encoding",
         "file_part",
-        "unsupported_type",
+        "unsupported_media_type",
         "honeypot",
         "too_fast",
-        "invalid",
+        "invalid_fields",
     ] {
         assert!(
-            counter(&store, &format!("contact.{code}")).await >= 1,
+            counter(&gate, &format!("contact:{code}")).await >= 1,
             "{code} not counted"
         );
     }
-    assert_eq!(counter(&store, "contact.stored").await, 0);
+    assert_eq!(counter(&gate, "contact:stored").await, 0);
     gate.stop().await;
 }
 
@@ -387,7 +386,7 @@ pub async fn inbox_api_handles_deletes_exports_and_erases(store: Store) {
 pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
     let toml = form_toml("");
     let old_cfg = config(&toml, SECRET, None);
-    let gate = Gate::start(service(&old_cfg, store.clone())).await;
+    let gate = Gate::start(&old_cfg, store.clone()).await;
     assert_eq!(
         post_form(&gate.url("/contact"), &good(&aged_token(&old_cfg)))
             .await
@@ -401,7 +400,7 @@ pub async fn key_rotation_keeps_old_entries_readable(store: Store) {
 
     let new_secret = "the-next-secret-after-rotation-0123456789abcdef";
     let rotated = config(&toml, new_secret, Some(SECRET));
-    let gate = Gate::start(service(&rotated, store.clone())).await;
+    let gate = Gate::start(&rotated, store.clone()).await;
     let old = gate.service.get("contact", &old_id).await.unwrap().unwrap();
     assert!(old.unreadable.is_none());
     assert_eq!(old.fields[3].value, MESSAGE);
@@ -456,7 +455,7 @@ pub async fn store_and_forward_reaches_the_upstream(store: Store) {
         SECRET,
         None,
     );
-    let gate = Gate::start_with_proxy(service(&cfg, store), &cfg).await;
+    let gate = Gate::start_with_proxy(&cfg, store).await;
     let token = aged_token(&cfg);
     let a = post_form(&gate.url("/contact"), &good(&token)).await;
     assert_eq!(a.status, 303);
@@ -474,7 +473,7 @@ pub async fn store_and_forward_reaches_the_upstream(store: Store) {
 
     // In "store" mode the upstream never sees a submission.
     let store_only = config(&with_upstream(form_toml("")), SECRET, None);
-    let gate2 = Gate::start_with_proxy(service(&store_only, Store::memory()), &store_only).await;
+    let gate2 = Gate::start_with_proxy(&store_only, Store::memory()).await;
     assert_eq!(
         post_form(&gate2.url("/contact"), &good(&aged_token(&store_only)))
             .await
