@@ -1,5 +1,6 @@
 //! forms.js with the site's form list built in: adds the fill-time token and the honeypot
-//! field to the forms the gate captures. Served as a content-hashed asset.
+//! field to the forms the gate captures. Served as a content-hashed asset; the rewriter puts it
+//! only into pages that hold such a form.
 
 use crate::config::{FormConfig, FORM_TOKEN_FIELD};
 use crate::http::HashedAsset;

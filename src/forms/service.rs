@@ -185,12 +185,17 @@ impl FormsService {
     }
 
     /// The tag that loads forms.js, which adds the fill-time token and honeypot to configured
-    /// forms; the rewriter puts it into every page's `<head>`. `""` when none is configured.
+    /// forms; the rewriter puts it into pages with such a form. `""` when none is configured.
     pub fn script_html(&self) -> String {
         match &self.inner.script {
             Some(s) => format!("<script src=\"{}\" defer></script>", s.url()),
             None => String::new(),
         }
+    }
+
+    /// The configured form paths (where the gate captures POSTs).
+    pub fn paths(&self) -> Vec<String> {
+        self.inner.forms.iter().map(|f| f.path.clone()).collect()
     }
 
     /// A fresh fill-time token (what forms.js fetches and the gate's own pages embed).

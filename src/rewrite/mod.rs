@@ -36,6 +36,13 @@ pub struct RewriteSettings {
     /// HTML prepended into `<head>` (the banner `<script>` and `<link rel=stylesheet>` with
     /// their content-hashed `/_gate/` URLs and CSP nonce), given by the caller. Default empty.
     pub inject_head_html: String,
+    /// HTML appended to a page that holds a `<form method="post">` whose action (resolved
+    /// against the page's path; empty = the page itself) is one of `form_paths`: the forms
+    /// script. Default empty.
+    pub inject_form_html: String,
+    /// The configured contact-form paths (`/contact`). Default none: no page gets
+    /// `inject_form_html`.
+    pub form_paths: Vec<String>,
     /// Memory lol_html may use per response, in bytes; past it the rest of the page passes
     /// through unchanged. Default 1 MiB (`limits.rewrite_max_memory_bytes`).
     pub max_memory: usize,
@@ -50,6 +57,8 @@ impl Default for RewriteSettings {
         let limits = LimitsConfig::default();
         Self {
             inject_head_html: String::new(),
+            inject_form_html: String::new(),
+            form_paths: Vec::new(),
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
         }
@@ -68,6 +77,8 @@ impl Rewriter {
             ctx: Arc::new(Ctx {
                 catalogue,
                 inject_head_html: settings.inject_head_html,
+                inject_form_html: settings.inject_form_html,
+                form_paths: settings.form_paths,
                 max_memory: settings.max_memory,
                 inline_script_max: settings.inline_script_max,
                 selectors: Selectors::new(),
@@ -77,6 +88,12 @@ impl Rewriter {
 
     pub fn catalogue(&self) -> &Catalogue {
         &self.ctx.catalogue
+    }
+
+    /// Whether the output depends on the page's path (forms are configured: whether a page's
+    /// form posts to one of them can depend on where the page is).
+    pub fn depends_on_path(&self) -> bool {
+        !self.ctx.form_paths.is_empty()
     }
 }
 
@@ -169,6 +186,16 @@ impl BodyRewriter {
             encoder: Some(Encoder::new(client)),
             plain: Vec::new(),
         }
+    }
+
+    /// Say where the page is (its request path, without query): a relative or empty form
+    /// action is resolved against it. Call before the first [`push`](Self::push); without it
+    /// the page counts as being at `/`.
+    pub fn at_path(self, path: &str) -> Self {
+        if let HtmlStage::Rewriting { state, .. } = &self.stage {
+            html::lock(state).page_path = Some(path.into());
+        }
+        self
     }
 
     /// Process one upstream chunk; returns the client bytes ready so far.
@@ -319,15 +346,21 @@ pub fn html_body(method: &str, status: u16, content_type: Option<&str>) -> Optio
     })
 }
 
-/// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it.
+/// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it
+/// for a page at `/`.
 pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Vec<u8> {
-    run_document(rw, html, false).0
+    rewrite_document_at(rw, html, "/")
+}
+
+/// [`rewrite_document`] for a page at `path` (where relative form actions point).
+pub fn rewrite_document_at(rw: &Rewriter, html: &[u8], path: &str) -> Vec<u8> {
+    run_document(rw, html, false, path).0
 }
 
 /// The trackers in a document and what the gate does with each, in document order; includes
 /// trackers another consent tool already made inert (left as they are).
 pub fn scan_document(rw: &Rewriter, html: &[u8]) -> Vec<Finding> {
-    let (_, raw) = run_document(rw, html, true);
+    let (_, raw) = run_document(rw, html, true, "/");
     let mut findings: Vec<Finding> = raw
         .into_iter()
         .map(|f| Finding {
@@ -348,10 +381,12 @@ fn line_of(html: &[u8], offset: usize) -> usize {
     1 + html[..end].iter().filter(|&&b| b == b'\n').count()
 }
 
-fn run_document(rw: &Rewriter, html: &[u8], scan: bool) -> (Vec<u8>, Vec<RawFinding>) {
+fn run_document(rw: &Rewriter, html: &[u8], scan: bool, path: &str) -> (Vec<u8>, Vec<RawFinding>) {
     let (stage, state) = html_stage(&rw.ctx, None);
     if let Some(state) = &state {
-        html::lock(state).scan = scan;
+        let mut st = html::lock(state);
+        st.scan = scan;
+        st.page_path = Some(path.into());
     }
     let mut body = BodyRewriter {
         decoder: None,
@@ -440,6 +475,79 @@ mod tests {
                 "{out}"
             );
         }
+    }
+
+    /// The test rewriter with one configured form path, `/contact`.
+    pub(super) fn rw_with_form() -> Rewriter {
+        Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_head_html: "<script src=\"/_gate/banner.js\" defer></script>".into(),
+                inject_form_html: "<script src=\"/_gate/forms.js\" defer></script>".into(),
+                form_paths: vec!["/contact".into()],
+                ..RewriteSettings::default()
+            },
+        )
+    }
+
+    #[test]
+    fn forms_script_goes_only_into_pages_with_a_form_posting_to_a_form_path() {
+        let with_form = rw_with_form();
+        let count = |page: &str, path: &str| {
+            String::from_utf8(rewrite_document_at(&with_form, page.as_bytes(), path))
+                .unwrap()
+                .matches("/_gate/forms.js")
+                .count()
+        };
+        for (page, path) in [
+            (
+                r#"<form method="post" action="/contact"><input name=a></form>"#,
+                "/",
+            ),
+            (
+                r#"<form method="POST" action="contact"></form>"#,
+                "/over-ons",
+            ),
+            (r#"<form method="post"></form>"#, "/contact"),
+            (r#"<form method="post" action=""></form>"#, "/contact"),
+            (
+                r#"<form method="post" action="?lang=nl"></form>"#,
+                "/contact",
+            ),
+            (
+                r#"<form method=post action="https://www.stichting.example/contact#f1"></form>"#,
+                "/",
+            ),
+            (
+                r#"<form method="post" action="/zoeken"></form><form method="post" action="/contact"></form><form method="post" action="/contact"></form>"#,
+                "/",
+            ),
+        ] {
+            assert_eq!(count(page, path), 1, "{page} at {path}");
+        }
+        for (page, path) in [
+            ("<p>no form here</p>", "/contact"),
+            (r#"<form method="post" action="/zoeken"></form>"#, "/"),
+            (r#"<form action="/contact"></form>"#, "/"),
+            (r#"<form method="post"></form>"#, "/over-ons"),
+            (
+                r#"<form method="post" action="contact"></form>"#,
+                "/over-ons/",
+            ),
+            (
+                r#"<noscript><form method="post" action="/contact"></form></noscript>"#,
+                "/",
+            ),
+        ] {
+            assert_eq!(count(page, path), 0, "{page} at {path}");
+        }
+        let without_forms = String::from_utf8(rewrite_document_at(
+            &rw(),
+            br#"<form method="post" action="/contact"></form>"#,
+            "/",
+        ))
+        .unwrap();
+        assert!(!without_forms.contains("forms.js"), "{without_forms}");
     }
 
     #[test]

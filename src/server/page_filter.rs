@@ -55,17 +55,29 @@ impl HtmlFilter for PageRewrite {
             },
         };
         let charset = html.charset.as_deref();
+        let path = self.rewriter.depends_on_path().then(|| req.path());
         let body = match &self.memo {
-            Some(memo) => RewriteBody::Memo(Box::new(MemoBodyRewriter::new(
-                &self.rewriter,
-                memo.clone(),
-                upstream,
-                client,
-                charset,
-                info.etag.filter(|e| !e.trim_start().starts_with("W/")),
-            ))),
+            Some(memo) => {
+                let rewriter = MemoBodyRewriter::new(
+                    &self.rewriter,
+                    memo.clone(),
+                    upstream,
+                    client,
+                    charset,
+                    info.etag.filter(|e| !e.trim_start().starts_with("W/")),
+                );
+                let rewriter = match path {
+                    Some(path) => rewriter.at_path(path),
+                    None => rewriter,
+                };
+                RewriteBody::Memo(Box::new(rewriter))
+            }
             None => {
-                RewriteBody::Stream(BodyRewriter::new(&self.rewriter, upstream, client, charset))
+                let rewriter = BodyRewriter::new(&self.rewriter, upstream, client, charset);
+                RewriteBody::Stream(match path {
+                    Some(path) => rewriter.at_path(path),
+                    None => rewriter,
+                })
             }
         };
         Some(StartedFilter {

@@ -140,7 +140,9 @@ pub(super) fn areas(
     )?;
     let forms = FormsService::new(config, keys, store, stats, clock);
     let settings = RewriteSettings {
-        inject_head_html: consent.head_html() + &forms.script_html(),
+        inject_head_html: consent.head_html(),
+        inject_form_html: forms.script_html(),
+        form_paths: forms.paths(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
     };
