@@ -70,7 +70,11 @@ impl From<RecordError> for EdgeError {
             RecordError::Store(StoreError::Corrupt(_)) | RecordError::Corrupt => {
                 EdgeError::new(Code::StoreCorrupt)
             }
-            RecordError::Store(e) => EdgeError::new(Code::StoreUnavailable).detail(e.to_string()),
+            RecordError::Store(e) => {
+                // The reason (a Redis error) is for the operator's log, not the visitor.
+                tracing::warn!(error = %e, "consent store unavailable");
+                EdgeError::new(Code::StoreUnavailable)
+            }
         }
     }
 }
