@@ -52,6 +52,9 @@ enum Command {
         /// Use this configuration's tracker catalogue and banner (default: built-in).
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The page's path on the site (a form with a relative or empty action posts there).
+        #[arg(long, default_value = "/")]
+        path: String,
     },
     /// List the trackers in an HTML page (vendor, element, line) and what the gate does with each.
     Scan {
@@ -80,7 +83,11 @@ async fn main() -> ExitCode {
         Command::Serve { config } => serve(&config).await,
         Command::CheckConfig { config } => return check_config(&config),
         Command::Demo { public, admin } => demo(public, admin).await,
-        Command::Rewrite { input, config } => rewrite_page(&input, config.as_deref()),
+        Command::Rewrite {
+            input,
+            config,
+            path,
+        } => rewrite_page(&input, config.as_deref(), &path),
         Command::Scan { input, config } => scan_page(&input, config.as_deref()),
     };
     match result {
@@ -194,11 +201,11 @@ fn read_input(input: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-fn rewrite_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+fn rewrite_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<()> {
     let rewriter = offline_rewriter(config)?;
     let page = read_input(input)?;
     std::io::stdout()
-        .write_all(&rewrite::rewrite_document(&rewriter, &page))
+        .write_all(&rewrite::rewrite_document_at(&rewriter, &page, path))
         .context("cannot write to standard output")
 }
 

@@ -132,7 +132,8 @@ async fn decision_is_recorded_and_withdrawal_extends_the_history(store: StoreCho
         .collect();
     assert_eq!(actions, vec![&json!("accept_all"), &json!("withdraw")]);
 
-    // Daily counters by action and category (no personal data).
+    // Daily counters by action and category (no personal data), written in the background.
+    gate.running.state().stats.flush().await;
     let now = time::OffsetDateTime::now_utc();
     let day = format!(
         "{:04}-{:02}-{:02}",

@@ -145,3 +145,33 @@ async fn demo_gate_captures_the_contact_form_end_to_end() {
     gate.stop().await;
     site.handle.stop(false).await;
 }
+
+/// forms.js goes only into pages with a form the gate captures; the banner into every page.
+#[actix_web::test]
+async fn forms_script_is_only_on_pages_with_a_captured_form() {
+    let site = serve_demo_site().expect("demo site");
+    let mut cfg = demo_config();
+    cfg.upstream.url = Some(format!("http://{}/", site.addr).parse().unwrap());
+    cfg.listen.public = "127.0.0.1:0".parse().unwrap();
+    cfg.listen.admin = "127.0.0.1:0".parse().unwrap();
+    let gate = consentgate::server::start(cfg).await.expect("gate starts");
+    let page = |path: &'static str| {
+        let url = format!("http://{}{path}", gate.public_addr);
+        async move {
+            let mut res = client().get(url).send().await.unwrap();
+            String::from_utf8(res.body().await.unwrap().to_vec()).unwrap()
+        }
+    };
+    let contact = page("/contact.html").await;
+    assert!(contact.contains("/_gate/forms."), "{contact}");
+    for path in ["/", "/over-ons.html", "/privacy.html"] {
+        let html = page(path).await;
+        assert!(html.contains("/_gate/banner."), "banner on {path}");
+        assert!(
+            !html.contains("/_gate/forms."),
+            "forms.js on {path}:\n{html}"
+        );
+    }
+    gate.stop().await;
+    site.handle.stop(false).await;
+}

@@ -61,7 +61,7 @@ async fn webhook_carries_no_personal_data() {
 #[actix_web::test]
 async fn forms_script_and_token_are_served_for_configured_forms() {
     let gate = Gate::start(contact_gate("", StoreChoice::Memory)).await;
-    let head = gate.service.head_html();
+    let head = gate.service.script_html();
     let src = head
         .split("src=\"")
         .nth(1)
@@ -90,7 +90,7 @@ async fn forms_script_and_token_are_served_for_configured_forms() {
     assert!(v["token"].as_str().is_some_and(|t| t.contains('.')));
 
     let none = config("", SECRET, None);
-    assert_eq!(service(&none, Store::memory()).head_html(), "");
+    assert_eq!(service(&none, Store::memory()).script_html(), "");
     gate.stop().await;
 }
 

@@ -268,7 +268,12 @@ async fn unreachable_upstream_gives_a_502_page_and_the_gate_stays_up() {
         .start()
         .await;
     for _ in 0..3 {
-        let mut res = client().get(gate.url("/")).send().await.unwrap();
+        let mut res = client()
+            .get(gate.url("/"))
+            .insert_header(("accept-language", "en"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 502);
         assert!(res
             .headers()
@@ -303,7 +308,12 @@ async fn unreachable_upstream_gives_a_502_page_and_the_gate_stays_up() {
 async fn slow_upstream_gives_a_504_page() {
     let up = upstream::start();
     let gate = TestGate::new().upstream(&up.url()).start().await; // response_timeout = 2s, /slow takes 5s
-    let mut res = client().get(gate.url("/slow")).send().await.unwrap();
+    let mut res = client()
+        .get(gate.url("/slow"))
+        .insert_header(("accept-language", "en"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 504);
     let page = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
     assert!(page.contains("did not answer in time"), "{page}");

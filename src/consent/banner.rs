@@ -1,15 +1,13 @@
 //! Builds the banner bundle once at start: banner.js with the site's texts, categories and
-//! vendor list built in, banner.css, their content hashes (for immutable URLs) and gzip forms,
-//! and the hash of the texts shown per language (recorded in receipts).
+//! vendor list built in, banner.css (both as content-hashed assets with immutable URLs), and the
+//! hash of the texts shown per language (recorded in receipts).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use flate2::write::GzEncoder;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::config::{ConsentConfig, CONSENT_LANGUAGES};
+use crate::http::assets::{sha256_hex, HashedAsset};
 use crate::trackers::{Catalogue, Category};
 
 // Minified by build.rs from the readable assets/banner/banner.js.
@@ -28,18 +26,12 @@ pub enum BundleError {
     Texts(&'static str, String),
 }
 
-/// One served file.
-pub struct Asset {
-    /// File name below `/_gate/`, e.g. `banner.3f2a….js`.
-    pub name: String,
-    pub body: Vec<u8>,
-    pub gzip: Vec<u8>,
-}
-
 /// The built banner.
 pub struct Bundle {
-    pub js: Asset,
-    pub css: Asset,
+    /// `banner.<hash>.js`.
+    pub js: HashedAsset,
+    /// `banner.<hash>.css`.
+    pub css: HashedAsset,
     /// SHA-256 hex of the texts shown, per language.
     pub texts_hash: BTreeMap<String, String>,
     /// Optional categories in display order (analytics, marketing, then operator-defined).
@@ -79,26 +71,6 @@ struct ConfigOut<'a> {
 /// The consent category a vendor belongs to.
 pub fn category_id(c: &Category) -> &str {
     c.as_str()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn asset(stem: &str, ext: &str, body: Vec<u8>) -> Asset {
-    let hash = &sha256_hex(&body)[..16];
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
-    // Writing to a Vec cannot fail.
-    let _ = gz.write_all(&body);
-    let gzip = gz.finish().unwrap_or_default();
-    Asset {
-        name: format!("{stem}.{hash}.{ext}"),
-        body,
-        gzip,
-    }
 }
 
 impl Bundle {
@@ -198,8 +170,18 @@ impl Bundle {
             .replace("</", "<\\/");
         let js = JS_TEMPLATE.replacen(CONFIG_TOKEN, &json, 1);
         Ok(Bundle {
-            js: asset("banner", "js", js.into_bytes()),
-            css: asset("banner", "css", CSS.as_bytes().to_vec()),
+            js: HashedAsset::new(
+                "banner",
+                "js",
+                "text/javascript; charset=utf-8",
+                js.into_bytes(),
+            ),
+            css: HashedAsset::new(
+                "banner",
+                "css",
+                "text/css; charset=utf-8",
+                CSS.as_bytes().to_vec(),
+            ),
             texts_hash,
             optional,
         })

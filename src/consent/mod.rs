@@ -1,30 +1,32 @@
 //! Consent: the banner bundle (texts, categories, vendors built in), the visitor's decision
-//! and its receipt (proof of consent), the signed `cg_consent` cookie, the `/_gate/consent` and
-//! `/_gate/banner.*` routes, and the wire policy the proxy applies to every request (tracker
-//! cookies of categories without consent are not forwarded and are deleted in the browser).
-//! Consent itself is applied in the browser by banner.js; the gate only vouches for it.
+//! and its receipt (proof of consent), the signed `cg_consent` cookie, withdrawal, and the wire
+//! policy the proxy applies to every request (tracker cookies of categories without consent are
+//! not forwarded and are deleted in the browser). Consent itself is applied in the browser by
+//! banner.js; the gate only vouches for it. The HTTP routes live in the server; this module is
+//! what they call.
 
 mod banner;
 mod cookie;
 mod model;
 mod record;
-mod routes;
 mod wire;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 
 pub use banner::{category_id, Bundle, BundleError};
 pub use cookie::{ConsentCookie, CookieCodec, CookieRejection, COOKIE_NAME};
-pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt};
-pub use record::{OwnRecord, RecordContext, RecordError, Recorded};
-pub use routes::configure;
+pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
+pub use record::{DecisionAnswer, OwnRecord, RecordContext, RecordError, Recorded};
 pub use wire::WirePolicy;
 
+use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::http::extract::{request_cookie, request_cookies};
 use crate::keys::Keys;
+use crate::stats::Stats;
 use crate::store::Store;
 use crate::trackers::Catalogue;
 
@@ -35,12 +37,13 @@ pub enum ConsentError {
     Bundle(#[from] BundleError),
 }
 
-/// Everything the consent routes and the wire policy need; registered as
-/// `web::Data<ConsentService>`.
+/// Everything the consent routes and the wire policy need; one per gate, shared by all workers.
 pub struct ConsentService {
     codec: CookieCodec,
     bundle: Bundle,
     store: Store,
+    stats: Stats,
+    clock: SharedClock,
     catalogue: Arc<Catalogue>,
     /// Decision lifetime (cookie Max-Age).
     lifetime: Duration,
@@ -48,16 +51,20 @@ pub struct ConsentService {
     receipt_ttl: Duration,
     revision: u32,
     default_language: String,
-    /// Largest accepted request body, bytes.
+    /// Largest accepted request body, bytes (`limits.max_gate_body_bytes`).
     max_body: usize,
 }
 
 impl ConsentService {
+    /// Build from the validated config: the banner bundle is built here. Decisions are counted
+    /// in `stats`; `clock` tells cookie expiry and receipt times.
     pub fn new(
         cfg: &Config,
         keys: &Keys,
         store: Store,
         catalogue: Arc<Catalogue>,
+        stats: Stats,
+        clock: SharedClock,
     ) -> Result<Self, ConsentError> {
         let c = &cfg.consent;
         Ok(Self {
@@ -68,6 +75,8 @@ impl ConsentService {
             ),
             bundle: Bundle::build(c, &catalogue)?,
             store,
+            stats,
+            clock,
             catalogue,
             lifetime: c.cookie_lifetime,
             receipt_ttl: c.cookie_lifetime + c.proof_retention,
@@ -77,12 +86,13 @@ impl ConsentService {
         })
     }
 
-    /// HTML the rewriter injects before `</head>`: the banner script (deferred) and stylesheet
+    /// HTML the rewriter injects into `<head>`: the banner script (deferred) and stylesheet
     /// at content-hashed, immutable URLs.
     pub fn head_html(&self) -> String {
         format!(
-            "<script src=\"/_gate/{}\" defer></script><link rel=\"stylesheet\" href=\"/_gate/{}\">",
-            self.bundle.js.name, self.bundle.css.name
+            "<script src=\"{}\" defer></script><link rel=\"stylesheet\" href=\"{}\">",
+            self.bundle.js.url(),
+            self.bundle.css.url()
         )
     }
 
@@ -91,27 +101,29 @@ impl ConsentService {
         &self.bundle
     }
 
+    /// Largest request body the consent routes accept, in bytes.
+    pub fn max_body(&self) -> usize {
+        self.max_body
+    }
+
     /// The visitor's valid consent, if any (MAC, lifetime and policy revision checked).
     pub fn consent_of(&self, req: &HttpRequest) -> Option<ConsentCookie> {
         let value = request_cookie(req, COOKIE_NAME)?;
-        self.codec.decode(&value, now_secs()).ok()
+        self.codec.decode(value, self.clock.unix_secs()).ok()
     }
 
     /// What the proxy does with this request's cookies.
     pub fn wire_policy(&self, req: &HttpRequest) -> WirePolicy {
         let sent = request_cookie(req, COOKIE_NAME);
-        let valid = sent
-            .as_deref()
-            .and_then(|v| self.codec.decode(v, now_secs()).ok());
+        let valid = sent.and_then(|v| self.codec.decode(v, self.clock.unix_secs()).ok());
+        let rejected = sent.is_some() && valid.is_none();
+        let granted = valid.map(|c| c.granted).unwrap_or_default();
         let mut policy = WirePolicy::new(
             self.catalogue.clone(),
-            valid
-                .as_ref()
-                .map(|c| c.granted.clone())
-                .unwrap_or_default(),
-            req,
+            granted,
+            request_cookies(req).filter_map(|c| c.name_raw()),
         );
-        if sent.is_some() && valid.is_none() {
+        if rejected {
             // A tampered, expired or old-revision cookie is deleted before banner.js reads it,
             // so the banner asks again instead of trusting it.
             policy.also_delete(COOKIE_NAME);
@@ -120,44 +132,22 @@ impl ConsentService {
     }
 }
 
-/// Names and values of the request's cookies (all Cookie headers; unparsable pairs skipped).
-pub(crate) fn request_cookies(req: &HttpRequest) -> Vec<(String, String)> {
-    req.headers()
-        .get_all(actix_web::http::header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| ::cookie::Cookie::split_parse(v.to_owned()))
-        .filter_map(|c| c.ok())
-        .map(|c| (c.name().to_owned(), c.value().to_owned()))
-        .collect()
-}
-
-/// The value of the first request cookie called `name`.
-pub(crate) fn request_cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    request_cookies(req)
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v)
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
-    fn service(revision: u32) -> ConsentService {
+    pub(super) fn service(revision: u32) -> ConsentService {
         let mut cfg = Config::default();
         cfg.consent.policy_revision = revision;
         let keys = Keys::derive(&crate::config::Secret::new(
             b"unit-test-secret-unit-test-secret!!".to_vec(),
         ));
-        ConsentService::new(&cfg, &keys, Store::memory(), Arc::new(Catalogue::builtin())).unwrap()
+        let store = Store::memory();
+        let clock = crate::clock::SystemClock::shared();
+        let stats = Stats::new(store.clone(), clock.clone());
+        let catalogue = Arc::new(Catalogue::builtin());
+        ConsentService::new(&cfg, &keys, store, catalogue, stats, clock).unwrap()
     }
 
     fn cookie_for(svc: &ConsentService, granted: &[&str], revision: u32) -> String {
@@ -165,7 +155,7 @@ mod tests {
             id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
             granted: granted.iter().map(|s| s.to_string()).collect(),
             revision,
-            issued: now_secs(),
+            issued: svc.clock.unix_secs(),
         })
     }
 

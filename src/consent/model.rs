@@ -2,26 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the visitor did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    AcceptAll,
-    RejectAll,
-    Custom,
-    Withdraw,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::AcceptAll => "accept_all",
-            Action::RejectAll => "reject_all",
-            Action::Custom => "custom",
-            Action::Withdraw => "withdraw",
-        }
-    }
-}
+/// What the visitor did. Defined with the statistics that count it (the lower layer).
+pub use crate::stats::ConsentAction as Action;
 
 /// The JSON body of `POST /_gate/consent`.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +16,15 @@ pub struct DecisionRequest {
     /// Language the banner was shown in (`nl` / `en`).
     pub language: String,
     /// SHA-256 (hex) of the banner texts shown, as built into banner.js.
+    pub texts_hash: String,
+}
+
+/// The optional JSON body of `DELETE /_gate/consent`: what the banner showed when the visitor
+/// withdrew. Without it the default language and its texts are recorded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    pub language: String,
     pub texts_hash: String,
 }
 

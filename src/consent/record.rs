@@ -1,14 +1,21 @@
 //! Recording a decision: validate it, write the receipt (with TTL, appended to the id's
-//! history), count it, and sign the cookie that carries it. Also reading a visitor's own
-//! record back. HTTP-free, so the routes stay thin.
+//! history), count it, sign the cookie that carries it and say which tracker cookies the
+//! browser must now delete. Withdrawal (with its defaults) is a decision like any other. Also
+//! reading a visitor's own record back. The routes only parse and map.
 
+use actix_web::HttpRequest;
 use cookie::{Cookie, SameSite};
+use serde::Serialize;
 
-use super::model::{DecisionError, DecisionRequest, Receipt};
-use super::{now_secs, ConsentCookie, ConsentService, COOKIE_NAME};
+use super::model::{Action, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
+use super::{ConsentCookie, ConsentService, WirePolicy, COOKIE_NAME};
+use crate::http::extract::{host, request_cookie, request_cookies};
+use crate::http::{Code, EdgeError};
+use crate::privacy::Visitor;
+use crate::stats::Event;
 use crate::store::StoreError;
 
-/// Facts about the request that a receipt or cookie needs besides the decision itself.
+/// Facts about the request that a receipt, cookie or deletion needs besides the decision.
 #[derive(Debug, Default, Clone)]
 pub struct RecordContext {
     /// The visitor's current `cg_consent` value, if any: a verifiable one keeps its id.
@@ -19,6 +26,30 @@ pub struct RecordContext {
     pub gpc: bool,
     /// The visitor reached the site over HTTPS (the cookie gets `Secure`).
     pub https: bool,
+    /// The Host the visitor asked for (deletions cover it and its parent domains).
+    pub host: String,
+    /// Names of the cookies sent with the decision.
+    pub sent_cookies: Vec<String>,
+}
+
+impl RecordContext {
+    /// The context of a decision request from `visitor`.
+    pub fn of(req: &HttpRequest, visitor: &Visitor) -> Self {
+        Self {
+            previous_cookie: request_cookie(req, COOKIE_NAME).map(str::to_owned),
+            country: visitor.country.clone(),
+            gpc: req
+                .headers()
+                .get("sec-gpc")
+                .is_some_and(|v| v.as_bytes() == b"1"),
+            https: visitor.https,
+            host: host(req).to_owned(),
+            sent_cookies: request_cookies(req)
+                .filter_map(|c| c.name_raw())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
 }
 
 /// Why a decision was not recorded.
@@ -32,13 +63,54 @@ pub enum RecordError {
     Corrupt,
 }
 
-/// A recorded decision and the cookie that now carries it.
+impl From<RecordError> for EdgeError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::Decision(d) => EdgeError::new(Code::InvalidDecision).detail(d.to_string()),
+            RecordError::Store(StoreError::Corrupt(_)) | RecordError::Corrupt => {
+                EdgeError::new(Code::StoreCorrupt)
+            }
+            RecordError::Store(e) => {
+                // The reason (a Redis error) is for the operator's log, not the visitor.
+                tracing::warn!(error = %e, "consent store unavailable");
+                EdgeError::new(Code::StoreUnavailable)
+            }
+        }
+    }
+}
+
+/// A recorded decision, the cookie that now carries it, and the `Set-Cookie` deletions of the
+/// tracker cookies the visitor sent that the decision does not cover.
 pub struct Recorded {
     pub receipt: Receipt,
     pub cookie: Cookie<'static>,
+    pub deletions: Vec<Cookie<'static>>,
+}
+
+/// The JSON answer to a recorded decision.
+#[derive(Serialize)]
+pub struct DecisionAnswer<'a> {
+    id: &'a str,
+    action: Action,
+    granted: &'a [String],
+    refused: &'a [String],
+    policy_revision: u32,
+}
+
+impl Recorded {
+    pub fn answer(&self) -> DecisionAnswer<'_> {
+        DecisionAnswer {
+            id: &self.receipt.id,
+            action: self.receipt.action,
+            granted: &self.receipt.granted,
+            refused: &self.receipt.refused,
+            policy_revision: self.receipt.policy_revision,
+        }
+    }
 }
 
 /// A visitor's own record: the current receipt and every receipt of the id, oldest first.
+#[derive(Serialize)]
 pub struct OwnRecord {
     pub current: Option<Receipt>,
     pub history: Vec<Receipt>,
@@ -62,7 +134,7 @@ impl ConsentService {
             .and_then(|c| self.codec.verify(c).ok())
             .map(|c| c.id)
             .unwrap_or_else(new_id);
-        let now = time::OffsetDateTime::now_utc();
+        let now = time::OffsetDateTime::from(self.clock.now());
         let receipt = Receipt {
             id: id.clone(),
             time: now
@@ -81,12 +153,17 @@ impl ConsentService {
         self.store
             .put_receipt(&id, &bytes, self.receipt_ttl)
             .await?;
-        self.count(&receipt, now).await;
+        self.stats.record(Event::Consent {
+            action: receipt.action,
+            granted: receipt.granted.clone(),
+            refused: receipt.refused.clone(),
+            country: receipt.country.clone(),
+        });
         let value = self.codec.encode(&ConsentCookie {
             id,
             granted: receipt.granted.clone(),
             revision: self.revision,
-            issued: now_secs(),
+            issued: self.clock.unix_secs(),
         });
         let cookie = Cookie::build((COOKIE_NAME, value))
             .path("/")
@@ -96,7 +173,42 @@ impl ConsentService {
             .same_site(SameSite::Lax)
             .secure(ctx.https)
             .build();
-        Ok(Recorded { receipt, cookie })
+        // Tracker cookies sent with this request that the new decision does not cover go now.
+        let wire = WirePolicy::new(
+            self.catalogue.clone(),
+            receipt.granted.clone(),
+            ctx.sent_cookies.iter().map(String::as_str),
+        );
+        Ok(Recorded {
+            deletions: wire.deletions(&ctx.host),
+            receipt,
+            cookie,
+        })
+    }
+
+    /// Withdraw consent: recorded as a decision granting nothing. `shown` says what the banner
+    /// showed; without it the default language and its texts are recorded.
+    pub async fn withdraw(
+        &self,
+        shown: Option<WithdrawRequest>,
+        ctx: RecordContext,
+    ) -> Result<Recorded, RecordError> {
+        let shown = shown.unwrap_or_else(|| WithdrawRequest {
+            texts_hash: self
+                .bundle
+                .texts_hash
+                .get(&self.default_language)
+                .cloned()
+                .unwrap_or_default(),
+            language: self.default_language.clone(),
+        });
+        let decision = DecisionRequest {
+            action: Action::Withdraw,
+            granted: Vec::new(),
+            language: shown.language,
+            texts_hash: shown.texts_hash,
+        };
+        self.record(decision, ctx).await
     }
 
     /// The record behind a `cg_consent` value (MAC checked; expired or old-revision cookies
@@ -123,31 +235,40 @@ impl ConsentService {
         }
         Ok(Some(OwnRecord { current, history }))
     }
-
-    /// Daily counters by action, category and country; a failure must not undo a stored
-    /// decision, so it is only logged.
-    async fn count(&self, r: &Receipt, now: time::OffsetDateTime) {
-        let day = format!(
-            "{:04}-{:02}-{:02}",
-            now.year(),
-            u8::from(now.month()),
-            now.day()
-        );
-        let mut fields: Vec<String> = vec![format!("action:{}", r.action.as_str())];
-        fields.extend(r.granted.iter().map(|c| format!("granted:{c}")));
-        fields.extend(r.refused.iter().map(|c| format!("refused:{c}")));
-        if let Some(c) = &r.country {
-            fields.push(format!("country:{c}"));
-        }
-        let pairs: Vec<(&str, i64)> = fields.iter().map(|f| (f.as_str(), 1)).collect();
-        if let Err(e) = self.store.incr_counters("consent", &day, &pairs).await {
-            tracing::warn!(error = %e, "consent counters not updated");
-        }
-    }
 }
 
 fn new_id() -> String {
     use base64::Engine;
     let bytes: [u8; 16] = rand::random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::service;
+    use super::*;
+
+    fn ctx(cookies: &[&str]) -> RecordContext {
+        RecordContext {
+            host: "www.stichting.example".into(),
+            sent_cookies: cookies.iter().map(|c| c.to_string()).collect(),
+            ..RecordContext::default()
+        }
+    }
+
+    #[actix_web::test]
+    async fn withdrawal_without_a_body_records_the_default_language_and_deletes_trackers() {
+        let svc = service(1);
+        let recorded = svc.withdraw(None, ctx(&["_ga", "session"])).await.unwrap();
+        assert_eq!(recorded.receipt.action, Action::Withdraw);
+        assert_eq!(recorded.receipt.language, "nl");
+        assert_eq!(recorded.receipt.texts_hash, svc.bundle().texts_hash["nl"]);
+        assert!(recorded.receipt.granted.is_empty());
+        let deleted: Vec<&str> = recorded.deletions.iter().map(|c| c.name()).collect();
+        assert!(deleted.iter().all(|n| *n == "_ga") && !deleted.is_empty());
+        assert!(recorded
+            .deletions
+            .iter()
+            .any(|c| c.domain() == Some("stichting.example")));
+    }
 }

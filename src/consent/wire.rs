@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderValue;
-use actix_web::HttpRequest;
 use cookie::Cookie;
 
 use super::banner::category_id;
@@ -21,22 +20,26 @@ pub struct WirePolicy {
 }
 
 impl WirePolicy {
-    pub(crate) fn new(catalogue: Arc<Catalogue>, granted: Vec<String>, req: &HttpRequest) -> Self {
+    /// The policy for a visitor who granted `granted` and sent cookies called `sent`.
+    pub(crate) fn new<'a>(
+        catalogue: Arc<Catalogue>,
+        granted: Vec<String>,
+        sent: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         let mut policy = Self {
             catalogue,
             granted,
             unconsented: Vec::new(),
         };
-        let mut names: Vec<String> = super::request_cookies(req)
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
-        names.sort();
-        names.dedup();
-        policy.unconsented = names
+        // Only tracker cookies without consent are kept (and so copied): usually none.
+        let mut unconsented: Vec<String> = sent
             .into_iter()
             .filter(|n| !policy.keep_cookie(n))
+            .map(str::to_owned)
             .collect();
+        unconsented.sort();
+        unconsented.dedup();
+        policy.unconsented = unconsented;
         policy
     }
 
@@ -114,16 +117,14 @@ fn strip_port(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::test::TestRequest;
 
     fn policy(granted: &[&str], cookie_header: &str) -> WirePolicy {
-        let req = TestRequest::default()
-            .insert_header(("cookie", cookie_header))
-            .to_http_request();
         WirePolicy::new(
             Arc::new(Catalogue::builtin()),
             granted.iter().map(|s| s.to_string()).collect(),
-            &req,
+            Cookie::split_parse(cookie_header)
+                .filter_map(Result::ok)
+                .map(|c| c.name_raw().unwrap_or_default()),
         )
     }
 

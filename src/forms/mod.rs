@@ -6,24 +6,25 @@
 //! is thanked only after the store confirmed the write; every refusal is a readable page (or
 //! JSON) that keeps what they typed. This module also owns the inbox API the dashboard uses
 //! (list, read, mark handled, delete, export, find and erase by e-mail address), the forms
-//! script that adds the token and honeypot to pages, and the optional notification webhook
-//! (ids and time only, never field contents).
+//! script that adds the token and honeypot to pages, forwarding to the upstream for
+//! `store_and_forward` forms, and the optional notification webhook (ids and time only, never
+//! field contents). The HTTP routes live in the server; this module is what they call.
 
 pub mod crypto;
+mod notify;
 pub mod page;
 pub mod parse;
-mod routes;
+mod script;
 mod service;
+mod submit;
 pub mod token;
 pub mod validate;
 
-pub use routes::configure;
-pub use service::{
-    Entry, EntryField, EntryPage, FormsService, Refusal, Stored, COUNTER_NAME, MAX_PAGE,
-    SWEEP_INTERVAL,
-};
+pub use notify::{QUEUE_CAPACITY, WEBHOOK_TIMEOUT};
+pub use script::TOKEN_PATH;
+pub use service::{Entry, EntryField, EntryPage, FormsService, Stored, MAX_PAGE, SWEEP_INTERVAL};
+pub use submit::{Redirect, Refusal, Submission};
 
-use crate::privacy::GeoError;
 use crate::store::StoreError;
 
 /// Errors of the forms library API.
@@ -35,7 +36,4 @@ pub enum FormsError {
     /// The store failed; `is_transient()` errors mean "try again later" (503).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The geo database named in `privacy.geo_database` could not be opened.
-    #[error("geo database: {0}")]
-    Geo(#[from] GeoError),
 }

@@ -1,9 +1,9 @@
 //! Turning a buffered request body into `(name, value)` pairs: `application/x-www-form-urlencoded`
-//! and `multipart/form-data`. Everything must be valid UTF-8; file parts are refused (the gate
-//! keeps text only); a multipart body is parsed from memory because it is already bounded by the
-//! form's size limit.
+//! and `multipart/form-data` (read with the `multer` crate). Everything must be valid UTF-8;
+//! file parts are refused (the gate keeps text only); the body is already bounded by the form's
+//! size limit, so a multipart body is parsed from memory.
 
-use memchr::memmem;
+use bytes::Bytes;
 
 /// Why a body could not be read as a form submission.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,10 +46,10 @@ pub fn body_kind(content_type: Option<&str>) -> Result<BodyKind, ParseError> {
 }
 
 /// Parse a whole body of the given kind.
-pub fn parse(kind: &BodyKind, body: &[u8]) -> Result<Vec<(String, String)>, ParseError> {
+pub async fn parse(kind: &BodyKind, body: Bytes) -> Result<Vec<(String, String)>, ParseError> {
     match kind {
-        BodyKind::UrlEncoded => parse_urlencoded(body),
-        BodyKind::Multipart { boundary } => parse_multipart(body, boundary),
+        BodyKind::UrlEncoded => parse_urlencoded(&body),
+        BodyKind::Multipart { boundary } => parse_multipart(body, boundary).await,
     }
 }
 
@@ -65,6 +65,8 @@ fn parse_urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, ParseError> {
     Ok(out)
 }
 
+/// One urlencoded name or value. Not `url::form_urlencoded`: it replaces invalid UTF-8, and
+/// the visitor must be told instead.
 fn decode_component(raw: &[u8]) -> Result<String, ParseError> {
     let plus_as_space: Vec<u8> = raw
         .iter()
@@ -74,131 +76,46 @@ fn decode_component(raw: &[u8]) -> Result<String, ParseError> {
     String::from_utf8(bytes).map_err(|_| ParseError::BadEncoding)
 }
 
-fn parse_multipart(body: &[u8], boundary: &str) -> Result<Vec<(String, String)>, ParseError> {
-    let delimiter = format!("--{boundary}");
-    let next_delimiter = format!("\r\n--{boundary}");
-    let first = memmem::find(body, delimiter.as_bytes())
-        .ok_or(ParseError::Malformed("boundary not found"))?;
-    let mut pos = first + delimiter.len();
+async fn parse_multipart(body: Bytes, boundary: &str) -> Result<Vec<(String, String)>, ParseError> {
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
     let mut out = Vec::new();
-    // Each round consumes one part; a body of n bytes has fewer than n parts.
-    loop {
-        let rest = &body[pos..];
-        if rest.starts_with(b"--") {
-            return Ok(out);
+    // Each round consumes one part of a body that is already in memory and bounded.
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let is_file = field.file_name().is_some()
+            || field
+                .content_type()
+                .is_some_and(|m| m.essence_str() != "text/plain");
+        let name = field.name().map(str::to_owned);
+        let value = field.bytes().await.map_err(malformed)?;
+        if is_file {
+            // Browsers send an empty part for a file input left empty; that carries nothing.
+            if value.is_empty() {
+                continue;
+            }
+            return Err(ParseError::FilePart);
         }
-        let Some(rest) = rest.strip_prefix(b"\r\n") else {
-            return Err(ParseError::Malformed(
-                "boundary not followed by a line break",
-            ));
-        };
-        let end = memmem::find(rest, next_delimiter.as_bytes())
-            .ok_or(ParseError::Malformed("unterminated part"))?;
-        if let Some(field) = parse_part(&rest[..end])? {
-            out.push(field);
-        }
-        pos += 2 + end + next_delimiter.len();
+        let name = name.ok_or(ParseError::Malformed("part without a name"))?;
+        let value = String::from_utf8(value.to_vec()).map_err(|_| ParseError::BadEncoding)?;
+        out.push((name, value));
     }
+    Ok(out)
 }
 
-/// One part → `Some((name, value))`, `None` for an empty file input (no file chosen).
-fn parse_part(part: &[u8]) -> Result<Option<(String, String)>, ParseError> {
-    let (head, value) = if let Some(value) = part.strip_prefix(b"\r\n") {
-        (&b""[..], value)
-    } else {
-        let split = memmem::find(part, b"\r\n\r\n").ok_or(ParseError::Malformed("part headers"))?;
-        (&part[..split], &part[split + 4..])
-    };
-    let head = std::str::from_utf8(head).map_err(|_| ParseError::BadEncoding)?;
-    let mut name = None;
-    let mut is_file = false;
-    for line in head.split("\r\n") {
-        let Some((header, content)) = line.split_once(':') else {
-            return Err(ParseError::Malformed("part header line"));
-        };
-        let header = header.trim();
-        if header.eq_ignore_ascii_case("content-disposition") {
-            for (key, val) in disposition_params(content) {
-                if key.eq_ignore_ascii_case("name") {
-                    name = Some(val);
-                } else if key.eq_ignore_ascii_case("filename")
-                    || key.eq_ignore_ascii_case("filename*")
-                {
-                    is_file = true;
-                }
-            }
-        } else if header.eq_ignore_ascii_case("content-type") {
-            let text_plain = content
-                .trim()
-                .parse::<mime::Mime>()
-                .map(|m| m.essence_str() == "text/plain")
-                .unwrap_or(false);
-            is_file |= !text_plain;
+/// multer's errors, reduced to what the visitor is told (its messages can quote the data).
+fn malformed(e: multer::Error) -> ParseError {
+    match e {
+        multer::Error::DecodeHeaderName { .. } | multer::Error::DecodeHeaderValue { .. } => {
+            ParseError::BadEncoding
         }
+        multer::Error::IncompleteStream | multer::Error::IncompleteFieldData { .. } => {
+            ParseError::Malformed("unterminated part")
+        }
+        multer::Error::IncompleteHeaders | multer::Error::ReadHeaderFailed(_) => {
+            ParseError::Malformed("part headers")
+        }
+        _ => ParseError::Malformed("multipart body"),
     }
-    if is_file {
-        // Browsers send an empty part for a file input left empty; that carries nothing.
-        return if value.is_empty() {
-            Ok(None)
-        } else {
-            Err(ParseError::FilePart)
-        };
-    }
-    let name = name.ok_or(ParseError::Malformed("part without a name"))?;
-    let value = String::from_utf8(value.to_vec()).map_err(|_| ParseError::BadEncoding)?;
-    Ok(Some((name, value)))
-}
-
-/// Parameters of `form-data; name="a"; filename="b"` (quoted strings with backslash escapes).
-fn disposition_params(content: &str) -> Vec<(String, String)> {
-    let mut params = Vec::new();
-    let mut chars = content.chars().peekable();
-    // Skip the disposition type up to the first ';'.
-    for c in chars.by_ref() {
-        if c == ';' {
-            break;
-        }
-    }
-    while chars.peek().is_some() {
-        let mut key = String::new();
-        for c in chars.by_ref() {
-            if c == '=' || c == ';' {
-                break;
-            }
-            key.push(c);
-        }
-        let mut value = String::new();
-        while chars.peek() == Some(&' ') {
-            chars.next();
-        }
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-            for c in chars.by_ref() {
-                if c == ';' {
-                    break;
-                }
-            }
-        } else {
-            for c in chars.by_ref() {
-                if c == ';' {
-                    break;
-                }
-                value.push(c);
-            }
-        }
-        let key = key.trim();
-        if !key.is_empty() {
-            params.push((key.to_owned(), value.trim().to_owned()));
-        }
-    }
-    params
 }
 
 #[cfg(test)]
@@ -211,9 +128,14 @@ mod tests {
             .collect()
     }
 
+    fn run(kind: &BodyKind, body: &[u8]) -> Result<Vec<(String, String)>, ParseError> {
+        let body = Bytes::copy_from_slice(body);
+        futures_util::FutureExt::now_or_never(parse(kind, body)).expect("parsing is in memory")
+    }
+
     #[test]
     fn urlencoded_decodes_plus_and_percent() {
-        let got = parse(
+        let got = run(
             &BodyKind::UrlEncoded,
             b"naam=Jan+de+Vries&bericht=caf%C3%A9%0A%26+meer&leeg",
         )
@@ -231,11 +153,11 @@ mod tests {
     #[test]
     fn urlencoded_invalid_utf8_is_refused() {
         assert_eq!(
-            parse(&BodyKind::UrlEncoded, b"naam=%FF%FE"),
+            run(&BodyKind::UrlEncoded, b"naam=%FF%FE"),
             Err(ParseError::BadEncoding)
         );
         assert_eq!(
-            parse(&BodyKind::UrlEncoded, b"naam=\xff"),
+            run(&BodyKind::UrlEncoded, b"naam=\xff"),
             Err(ParseError::BadEncoding)
         );
     }
@@ -282,7 +204,7 @@ mod tests {
             "Content-Disposition: form-data; name=\"bericht\"\r\n\r\nregel 1\r\nregel 2",
             "Content-Disposition: form-data; name=\"bijlage\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n",
         ]);
-        let got = parse(&BodyKind::Multipart { boundary: B.into() }, &body).unwrap();
+        let got = run(&BodyKind::Multipart { boundary: B.into() }, &body).unwrap();
         assert_eq!(
             got,
             pairs(&[
@@ -299,7 +221,7 @@ mod tests {
             "Content-Disposition: form-data; name=\"cv\"; filename=\"cv.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4",
         ]);
         assert_eq!(
-            parse(&BodyKind::Multipart { boundary: B.into() }, &body),
+            run(&BodyKind::Multipart { boundary: B.into() }, &body),
             Err(ParseError::FilePart)
         );
     }
@@ -311,13 +233,13 @@ mod tests {
         body.extend_from_slice(b"\xc3\x28");
         body.extend_from_slice(format!("\r\n--{B}--\r\n").as_bytes());
         assert_eq!(
-            parse(&BodyKind::Multipart { boundary: B.into() }, &body),
+            run(&BodyKind::Multipart { boundary: B.into() }, &body),
             Err(ParseError::BadEncoding)
         );
         let truncated =
             format!("--{B}\r\nContent-Disposition: form-data; name=\"naam\"\r\n\r\nJan");
         assert!(matches!(
-            parse(
+            run(
                 &BodyKind::Multipart { boundary: B.into() },
                 truncated.as_bytes()
             ),

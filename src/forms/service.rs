@@ -1,28 +1,29 @@
-//! [`FormsService`]: the capture pipeline (parse → spam checks → validation → rate limit →
-//! seal → store) and the library API the dashboard uses on stored entries.
+//! [`FormsService`]: what the gate knows about its forms (config, keys, the forms script),
+//! sealing entries, and the library API the dashboard uses on stored entries. The capture
+//! pipeline itself is in `submit.rs`.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::crypto::{email_hash, KeyRing, OpenError};
-use super::page::{Outcome, Pages};
-use super::parse::{self, ParseError};
-use super::token::{FillToken, TokenCheck};
-use super::validate::{self, Checked};
+use super::notify::{Notifier, QUEUE_CAPACITY};
+use super::page::Pages;
+use super::token::FillToken;
+use super::validate::Checked;
 use super::FormsError;
-use crate::config::{Config, FieldType, FormConfig, FORM_TOKEN_FIELD};
+use crate::clock::SharedClock;
+use crate::config::{Config, FieldType, FormConfig};
+use crate::http::HashedAsset;
 use crate::keys::{self, Key, Keys};
-use crate::privacy::Privacy;
-use crate::store::{FormEntryRecord, Store, StoreError};
+use crate::stats::Stats;
+use crate::store::{FormEntryRecord, Store};
 
-/// How often [`FormsService::spawn_sweeper`] trims the form indexes.
+/// How often the background sweep trims the form indexes.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 /// Largest page [`FormsService::list`] returns.
 pub const MAX_PAGE: usize = 200;
-/// Counter hash (per day) holding `<form>.<outcome>` counts; no personal data.
-pub const COUNTER_NAME: &str = "forms";
 
 /// What is sealed inside a stored entry.
 #[derive(Serialize, Deserialize)]
@@ -63,23 +64,6 @@ pub struct EntryPage {
     pub total: usize,
 }
 
-/// A submission the pipeline refused, with what the visitor typed when it could be read.
-#[derive(Debug)]
-pub struct Refusal {
-    pub outcome: Outcome,
-    pub typed: Option<Checked>,
-}
-
-impl Refusal {
-    /// A refusal before anything the visitor typed could be read.
-    pub fn bare(outcome: Outcome) -> Self {
-        Self {
-            outcome,
-            typed: None,
-        }
-    }
-}
-
 /// A stored submission.
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -95,21 +79,16 @@ struct Inner {
     email_keys: Vec<Key>,
     tokens: FillToken,
     pages: Pages,
-    privacy: Privacy,
-    script: Option<super::routes::Script>,
+    stats: Stats,
+    clock: SharedClock,
+    notifier: Notifier,
+    script: Option<HashedAsset>,
 }
 
-/// Contact-form capture and inbox; shared by all workers as `web::Data<FormsService>`.
+/// Contact-form capture and inbox; cheap to clone, shared by all workers.
 #[derive(Clone)]
 pub struct FormsService {
     inner: Arc<Inner>,
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn aad(form: &str, id: &str, created: u64) -> Vec<u8> {
@@ -123,8 +102,10 @@ fn new_entry_id() -> String {
 
 impl FormsService {
     /// Build from the validated config. `keys` are the current secret's keys; entries sealed
-    /// under `cfg.previous_secrets` still open.
-    pub fn new(cfg: &Config, keys: &Keys, store: Store) -> Result<Self, FormsError> {
+    /// under `cfg.previous_secrets` still open. Outcomes are counted in `stats`; `clock` tells
+    /// fill times and entry times. Webhook notifications and the index sweep start with
+    /// [`FormsService::spawn_background`].
+    pub fn new(cfg: &Config, keys: &Keys, store: Store, stats: Stats, clock: SharedClock) -> Self {
         let previous: Vec<Key> = cfg
             .previous_secrets
             .iter()
@@ -136,23 +117,24 @@ impl FormsService {
                 .iter()
                 .map(|s| keys::derive(s.expose(), "form-email-index/v1")),
         );
-        let privacy = Privacy::new(&cfg.privacy)?;
         if cfg.forms.iter().any(|f| f.notify_webhook.is_some()) {
             // The webhook client may speak TLS.
             crate::proxy::install_tls_provider();
         }
-        Ok(Self {
+        Self {
             inner: Arc::new(Inner {
-                script: super::routes::Script::build(&cfg.forms),
+                script: super::script::build(&cfg.forms),
                 forms: cfg.forms.clone(),
                 store,
                 ring: KeyRing::new(&keys.form_encryption, &previous),
                 email_keys,
                 tokens: FillToken::new(keys.form_token.clone()),
                 pages: Pages::new(),
-                privacy,
+                stats,
+                clock,
+                notifier: Notifier::new(QUEUE_CAPACITY),
             }),
-        })
+        }
     }
 
     /// The configured forms, in configuration order.
@@ -160,7 +142,8 @@ impl FormsService {
         &self.inner.forms
     }
 
-    pub(crate) fn form(&self, index: usize) -> Option<&FormConfig> {
+    /// The form at `index` in configuration order.
+    pub fn form(&self, index: usize) -> Option<&FormConfig> {
         self.inner.forms.get(index)
     }
 
@@ -176,155 +159,63 @@ impl FormsService {
         &self.inner.pages
     }
 
-    pub(crate) fn privacy(&self) -> &Privacy {
-        &self.inner.privacy
+    pub(crate) fn tokens(&self) -> &FillToken {
+        &self.inner.tokens
     }
 
-    pub(crate) fn script(&self) -> Option<&super::routes::Script> {
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub(crate) fn notifier(&self) -> &Notifier {
+        &self.inner.notifier
+    }
+
+    /// forms.js (content-hashed); `None` when no form is configured.
+    pub fn script(&self) -> Option<&HashedAsset> {
         self.inner.script.as_ref()
     }
 
-    /// Tags to inject into every page's `<head>`: the forms script that adds the fill-time
-    /// token and honeypot to configured forms. `""` when no form is configured.
-    pub fn head_html(&self) -> String {
+    /// The tag that loads forms.js, which adds the fill-time token and honeypot to configured
+    /// forms; the rewriter puts it into pages with such a form. `""` when none is configured.
+    pub fn script_html(&self) -> String {
         match &self.inner.script {
-            Some(s) => format!("<script src=\"{}\" defer></script>", s.url),
+            Some(s) => format!("<script src=\"{}\" defer></script>", s.url()),
             None => String::new(),
         }
     }
 
+    /// The configured form paths (where the gate captures POSTs).
+    pub fn paths(&self) -> Vec<String> {
+        self.inner.forms.iter().map(|f| f.path.clone()).collect()
+    }
+
     /// A fresh fill-time token (what forms.js fetches and the gate's own pages embed).
     pub fn issue_token(&self) -> String {
-        self.inner.tokens.issue(now_ms())
+        self.inner.tokens.issue(self.inner.clock.unix_ms())
     }
 
-    // ---- capture ----
-
-    /// Run one submission through every check and store it. `visitor_key` is the anonymised
-    /// address the rate limit counts by; `country` is sealed with the entry. A `Stored` answer
-    /// means the store confirmed the write.
-    pub async fn capture(
-        &self,
-        form: &FormConfig,
-        content_type: Option<&str>,
-        body: &[u8],
-        visitor_key: &str,
-        country: Option<String>,
-    ) -> Result<Stored, Refusal> {
-        let result = self
-            .capture_inner(form, content_type, body, visitor_key, country)
-            .await;
-        let code = match &result {
-            Ok(_) => "stored",
-            Err(r) => r.outcome.code(),
-        };
-        self.count(form, code).await;
-        result
+    /// Webhook notifications dropped because the queue was full.
+    pub fn notifications_dropped(&self) -> u64 {
+        self.inner.notifier.dropped()
     }
 
-    async fn capture_inner(
-        &self,
-        form: &FormConfig,
-        content_type: Option<&str>,
-        body: &[u8],
-        visitor_key: &str,
-        country: Option<String>,
-    ) -> Result<Stored, Refusal> {
-        if body.len() > form.max_body_bytes {
-            return Err(Refusal::bare(Outcome::TooLarge {
-                limit_bytes: form.max_body_bytes,
-            }));
-        }
-        let kind = parse::body_kind(content_type).map_err(refusal_of_parse)?;
-        let submitted = parse::parse(&kind, body).map_err(refusal_of_parse)?;
-        let checked = validate::check(form, &submitted);
-        let field = |name: &str| {
-            submitted
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        if !form.honeypot_field.is_empty()
-            && field(&form.honeypot_field).is_some_and(|v| !v.trim().is_empty())
-        {
-            return Err(Refusal {
-                outcome: Outcome::Honeypot,
-                typed: Some(checked),
-            });
-        }
-        if !form.min_fill_time.is_zero() {
-            let min_ms = form.min_fill_time.as_millis() as u64;
-            if self
-                .inner
-                .tokens
-                .check(field(FORM_TOKEN_FIELD), now_ms(), min_ms)
-                != TokenCheck::Ok
-            {
-                return Err(Refusal {
-                    outcome: Outcome::TooFast,
-                    typed: Some(checked),
-                });
-            }
-        }
-        if !checked.errors.is_empty() {
-            return Err(Refusal {
-                outcome: Outcome::Invalid,
-                typed: Some(checked),
-            });
-        }
-        let store_down = |checked: Checked| {
-            move |e: StoreError| {
-                tracing::warn!(form = %form.id, error = %e, "form entry not stored");
-                Refusal {
-                    outcome: Outcome::StoreDown,
-                    typed: Some(checked),
-                }
-            }
-        };
-        // Only submissions that would be stored count towards the limit, so a person
-        // correcting typos is never locked out by their own mistakes.
-        if form.rate_limit_max > 0 {
-            let key = format!("form:{}:{visitor_key}", form.id);
-            let hits = match self
-                .inner
-                .store
-                .hit_rate_limit(&key, form.rate_limit_window)
-                .await
-            {
-                Ok(hits) => hits,
-                Err(e) => return Err(store_down(checked)(e)),
-            };
-            if hits > form.rate_limit_max {
-                return Err(Refusal {
-                    outcome: Outcome::RateLimited,
-                    typed: Some(checked),
-                });
-            }
-        }
-        let record = self.seal(form, &checked, country);
-        let stored = Stored {
-            id: record.id.clone(),
-            created: record.created,
-        };
-        match self
-            .inner
-            .store
-            .put_form_entry(&form.id, &record, form.retention)
-            .await
-        {
-            Ok(()) => Ok(stored),
-            Err(e) => Err(store_down(checked)(e)),
-        }
-    }
-
-    fn seal(
+    pub(crate) fn seal(
         &self,
         form: &FormConfig,
         checked: &Checked,
         country: Option<String>,
     ) -> FormEntryRecord {
         let id = new_entry_id();
-        let created = now_ms() / 1000;
+        let created = self.inner.clock.unix_secs();
         let email = form
             .fields
             .iter()
@@ -350,21 +241,6 @@ impl FormsService {
             form: form.id.clone(),
             id,
             created,
-        }
-    }
-
-    /// Count one outcome in today's `forms` counters (`<form>.<code>`); a store failure is
-    /// only logged, since counting must never block an answer.
-    pub(crate) async fn count(&self, form: &FormConfig, code: &str) {
-        let day = time::OffsetDateTime::now_utc().date().to_string();
-        let field = format!("{}.{code}", form.id);
-        if let Err(e) = self
-            .inner
-            .store
-            .incr_counters(COUNTER_NAME, &day, &[(field.as_str(), 1)])
-            .await
-        {
-            tracing::debug!(error = %e, "form counter not updated");
         }
     }
 
@@ -522,31 +398,29 @@ impl FormsService {
         Ok(dropped)
     }
 
-    /// Start the background sweep (every [`SWEEP_INTERVAL`]) on the current actix/tokio
-    /// runtime. Entries expire by store TTL regardless; this keeps indexes small.
-    pub fn spawn_sweeper(&self) -> actix_web::rt::task::JoinHandle<()> {
-        let service = self.clone();
-        actix_web::rt::spawn(async move {
+    /// Start the background work on the current actix system: the webhook sender and the
+    /// index sweep (every [`SWEEP_INTERVAL`]; entries expire by store TTL regardless, this
+    /// keeps indexes small). Returns their handles; abort them to stop.
+    pub fn spawn_background(&self) -> Vec<actix_web::rt::task::JoinHandle<()>> {
+        let mut tasks: Vec<_> = self.inner.notifier.spawn().into_iter().collect();
+        // The sweep holds only a weak reference, so it ends with the service.
+        let service = Arc::downgrade(&self.inner);
+        tasks.push(actix_web::rt::spawn(async move {
             let mut tick = actix_web::rt::time::interval(SWEEP_INTERVAL);
             loop {
                 tick.tick().await;
-                match service.sweep_once().await {
+                let Some(inner) = service.upgrade() else {
+                    return;
+                };
+                match (FormsService { inner }).sweep_once().await {
                     Ok(n) if n > 0 => tracing::debug!(dropped = n, "form index sweep"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "form index sweep failed"),
                 }
             }
-        })
+        }));
+        tasks
     }
-}
-
-fn refusal_of_parse(e: ParseError) -> Refusal {
-    Refusal::bare(match e {
-        ParseError::UnsupportedType(_) => Outcome::UnsupportedType,
-        ParseError::FilePart => Outcome::FilePart,
-        ParseError::BadEncoding => Outcome::BadEncoding,
-        ParseError::Malformed(_) => Outcome::Malformed,
-    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,11 @@
 
 use std::net::IpAddr;
 
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{
+    self, ContentEncoding, Encoding, HeaderMap, HeaderName, HeaderValue, Preference, QualityItem,
+};
+
+use crate::http::extract::cookies_in;
 
 /// Hop-by-hop headers of RFC 9110 §7.6.1, plus the legacy ones proxies still meet.
 const HOP_BY_HOP: &[&str] = &[
@@ -34,7 +38,17 @@ const FORWARDING: &[&str] = &[
 
 /// Codings the rewriter can decode; the upstream is asked for nothing else so an HTML page can
 /// always be inspected (an undecodable page would have to pass with its trackers live).
-const DECODABLE_CODINGS: &[&str] = &["gzip", "deflate", "br", "identity"];
+fn decodable(item: &QualityItem<Preference<Encoding>>) -> bool {
+    matches!(
+        item.item,
+        Preference::Specific(Encoding::Known(
+            ContentEncoding::Gzip
+                | ContentEncoding::Deflate
+                | ContentEncoding::Brotli
+                | ContentEncoding::Identity
+        ))
+    )
+}
 
 /// Names listed in the Connection header(s), lower-cased.
 fn connection_named(headers: &HeaderMap) -> Vec<String> {
@@ -128,51 +142,91 @@ fn is_token_safe(host: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
 }
 
-/// Keep only codings the gate can decode, so HTML can always be rewritten.
+/// Keep only codings the gate can decode, so HTML can always be rewritten. Each item is read
+/// as actix's typed `Accept-Encoding` item; a header the gate can decode whole goes on as it
+/// came (checked without allocating: this runs for every proxied request).
 fn filter_accept_encoding(headers: &mut HeaderMap) {
     let mut values = headers.get_all(header::ACCEPT_ENCODING);
-    let Some(value) = values.next() else {
+    let Some(first) = values.next() else {
         return;
     };
     let single = values.next().is_none();
-    let text = value.to_str().unwrap_or("");
-    let decodable = |item: &&str| {
-        let coding = item.split(';').next().unwrap_or("").trim();
-        DECODABLE_CODINGS
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(coding))
-    };
-    if single && !text.is_empty() && text.split(',').map(str::trim).all(|i| decodable(&i)) {
+    if single && all_decodable(first) {
         return; // the common "gzip, deflate, br" goes on as it came
     }
-    let kept: Vec<&str> = text.split(',').map(str::trim).filter(decodable).collect();
-    if kept.is_empty() {
-        headers.remove(header::ACCEPT_ENCODING);
-    } else if let Ok(v) = HeaderValue::from_str(&kept.join(", ")) {
-        headers.insert(header::ACCEPT_ENCODING, v);
+    let kept: Vec<String> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .flat_map(typed_items)
+        .filter(decodable)
+        .map(|item| item.to_string())
+        .collect();
+    headers.remove(header::ACCEPT_ENCODING);
+    if !kept.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&kept.join(", ")) {
+            headers.insert(header::ACCEPT_ENCODING, v);
+        }
     }
 }
 
-/// Drop the cookies `keep` refuses, keeping the others byte for byte.
-fn filter_cookies(headers: &mut HeaderMap, keep: &dyn Fn(&str) -> bool) {
-    let values: Vec<HeaderValue> = headers.get_all(header::COOKIE).cloned().collect();
-    if values.is_empty() {
-        return;
+/// The items of one Accept-Encoding value that actix's typed header can read.
+fn typed_items(
+    value: &HeaderValue,
+) -> impl Iterator<Item = QualityItem<Preference<Encoding>>> + '_ {
+    value
+        .to_str()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .filter_map(|item| item.parse().ok())
+}
+
+/// Whether every item of a value is readable and decodable (and there is at least one).
+fn all_decodable(value: &HeaderValue) -> bool {
+    let text = value.to_str().unwrap_or("");
+    let mut any = false;
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        match item.parse::<QualityItem<Preference<Encoding>>>() {
+            Ok(item) if decodable(&item) => any = true,
+            _ => return false,
+        }
     }
-    let mut kept = Vec::new();
-    for value in &values {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            let pair = pair.trim();
-            let name = pair.split('=').next().unwrap_or("").trim();
-            if !pair.is_empty() && keep(name) {
-                kept.push(pair);
+    any
+}
+
+/// Drop the cookies `keep` refuses, keeping the others as `name=value` with the value as sent.
+/// Pairs the `cookie` crate cannot read (no `=`) carry no name to decide by and are dropped.
+fn filter_cookies(headers: &mut HeaderMap, keep: &dyn Fn(&str) -> bool) {
+    let mut values = headers.get_all(header::COOKIE);
+    let (Some(_), single) = (values.next(), values.next().is_none()) else {
+        return;
+    };
+    let refused = cookies_in(headers.get_all(header::COOKIE))
+        .any(|c| c.name_raw().is_some_and(|name| !keep(name)));
+    if single && !refused {
+        return; // the common case: the header goes on as it came
+    }
+    let mut kept = String::new();
+    for cookie in cookies_in(headers.get_all(header::COOKIE)) {
+        let (Some(name), Some(value)) = (cookie.name_raw(), cookie.value_raw()) else {
+            continue;
+        };
+        if keep(name) {
+            if !kept.is_empty() {
+                kept.push_str("; ");
             }
+            kept.push_str(name);
+            kept.push('=');
+            kept.push_str(value);
         }
     }
     headers.remove(header::COOKIE);
     if !kept.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
+        if let Ok(v) = HeaderValue::from_str(&kept) {
             headers.insert(header::COOKIE, v);
         }
     }

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use url::Url;
 
-pub use error::ProxyError;
+pub use error::{ProxyError, TlsConfigError};
 pub use headers::{end_to_end, upstream_request_headers, ForwardedInfo};
 
 use crate::config::{Config, HostPolicy, IpForwarding};
@@ -45,7 +45,8 @@ pub struct ProxySettings {
 }
 
 impl ProxySettings {
-    pub fn from_config(cfg: &Config) -> Result<Self, ProxyError> {
+    /// Read at start; fails only on unusable upstream TLS settings.
+    pub fn from_config(cfg: &Config) -> Result<Self, TlsConfigError> {
         let upstream = cfg.upstream.base_url();
         let host = upstream.host_str().unwrap_or("localhost");
         let authority = match upstream.port() {
@@ -73,6 +74,23 @@ impl ProxySettings {
     }
 }
 
+impl ProxySettings {
+    /// Whether a TCP connection to the upstream opens within the connect timeout. Cheaper and
+    /// more honest for a readiness check than a page request, which would also test the CMS's
+    /// own health.
+    pub async fn reachable(&self) -> bool {
+        let Some(host) = self.upstream.host_str() else {
+            return false;
+        };
+        let port = self.upstream.port_or_known_default().unwrap_or(80);
+        let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
+        matches!(
+            tokio::time::timeout(self.connect_timeout, connect).await,
+            Ok(Ok(_))
+        )
+    }
+}
+
 /// A filter over an HTML response body, fed chunk by chunk.
 pub trait BodyFilter {
     /// Bytes to send for this chunk (may be empty while the filter buffers). The chunk is
@@ -90,11 +108,11 @@ pub trait BodyFilter {
 
 /// What an [`HtmlFilter`] needs to know about a response it may filter.
 pub struct HtmlResponseInfo<'a> {
-    pub method: &'a str,
+    /// The visitor's request (method, path, Accept-Encoding).
+    pub request: &'a HttpRequest,
     pub status: u16,
     pub content_type: Option<&'a str>,
     pub content_encoding: Option<&'a str>,
-    pub accept_encoding: Option<&'a str>,
     /// The upstream's ETag, if any (a strong one identifies the body's bytes).
     pub etag: Option<&'a str>,
 }
@@ -296,11 +314,10 @@ impl Proxy {
         // The filter decides from method and status too (no body, no filter; 206 is a part).
         let filter = policy.html.and_then(|html| {
             html.start(&HtmlResponseInfo {
-                method: req.method().as_str(),
+                request: req,
                 status: status.as_u16(),
                 content_type: header_str(up_headers, header::CONTENT_TYPE),
                 content_encoding: header_str(up_headers, header::CONTENT_ENCODING),
-                accept_encoding: header_str(req.headers(), header::ACCEPT_ENCODING),
                 etag: header_str(up_headers, header::ETAG),
             })
         });
@@ -377,12 +394,12 @@ pub fn install_tls_provider() {
 /// Public web PKI roots plus the operator's own CAs; HTTP/1.1 only (what a CMS speaks).
 fn tls_client_config(
     ca_file: Option<&std::path::Path>,
-) -> Result<rustls::ClientConfig, ProxyError> {
+) -> Result<rustls::ClientConfig, TlsConfigError> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
-        let bad = |why: String| ProxyError::TlsConfig(format!("{}: {why}", path.display()));
+        let bad = |why: String| TlsConfigError(format!("{}: {why}", path.display()));
         let mut added = 0;
         for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
             let cert = cert.map_err(|e| bad(e.to_string()))?;
@@ -396,7 +413,7 @@ fn tls_client_config(
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| ProxyError::TlsConfig(e.to_string()))?
+        .map_err(|e| TlsConfigError(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];

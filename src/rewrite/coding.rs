@@ -1,5 +1,5 @@
 //! Content-Encoding: incremental decoders for what the upstream sent and encoders for what the
-//! client accepts. Both are push-based (`write` in, drain the inner buffer out) so the body
+//! client accepts (which one that is, is negotiated at the edge: `http::extract`). Both are push-based (`write` in, drain the inner buffer out) so the body
 //! streams through without being collected.
 
 use std::io::Write;
@@ -48,62 +48,6 @@ pub fn coding_from_header(content_encoding: Option<&str>) -> Option<Coding> {
         [one] if one.eq_ignore_ascii_case("br") => Some(Coding::Brotli),
         _ => None,
     }
-}
-
-/// What to send a client with this `Accept-Encoding`: the acceptable coding with the highest
-/// q-value, ties broken gzip > br > deflate (gzip at level 1 costs the least CPU per byte);
-/// identity when nothing else is acceptable or the header is absent.
-///
-/// For an upstream that sent identity, the proxy may well keep identity instead: compressing
-/// costs more CPU per page than the rewrite itself (see benches/README.md), and the origin chose
-/// not to compress.
-pub fn negotiate(accept_encoding: Option<&str>) -> Coding {
-    let Some(header) = accept_encoding else {
-        return Coding::Identity;
-    };
-    let mut best = (Coding::Identity, 0u16, 0u8);
-    // `*` stands for any coding not listed by name; only gzip matters for that fallback.
-    let mut star = 0u16;
-    let mut gzip_listed = false;
-    for item in header.split(',') {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let mut q = 1000u16;
-        for param in parts {
-            if let Some((k, v)) = param.split_once('=') {
-                if k.trim().eq_ignore_ascii_case("q") {
-                    q = parse_qvalue(v.trim()).unwrap_or(0);
-                }
-            }
-        }
-        let (coding, rank) = match name.as_str() {
-            "gzip" | "x-gzip" => {
-                gzip_listed = true;
-                (Coding::Gzip, 3)
-            }
-            "br" => (Coding::Brotli, 2),
-            "deflate" => (Coding::Deflate, 1),
-            "*" => {
-                star = q;
-                continue;
-            }
-            _ => continue,
-        };
-        if q > 0 && (q, rank) > (best.1, best.2) {
-            best = (coding, q, rank);
-        }
-    }
-    if star > 0 && !gzip_listed && (star, 3) > (best.1, best.2) {
-        return Coding::Gzip;
-    }
-    best.0
-}
-
-fn parse_qvalue(v: &str) -> Option<u16> {
-    let f: f32 = v.parse().ok()?;
-    (0.0..=1.0)
-        .contains(&f)
-        .then(|| (f * 1000.0).round() as u16)
 }
 
 /// Incremental decoder of an upstream body.
@@ -296,18 +240,6 @@ mod tests {
         assert_eq!(coding_from_header(Some("identity")), Some(Coding::Identity));
         assert_eq!(coding_from_header(Some("zstd")), None);
         assert_eq!(coding_from_header(Some("gzip, br")), None);
-    }
-
-    #[test]
-    fn accept_encoding_picks_the_best_acceptable_coding() {
-        assert_eq!(negotiate(None), Coding::Identity);
-        assert_eq!(negotiate(Some("gzip, deflate, br")), Coding::Gzip);
-        assert_eq!(negotiate(Some("br")), Coding::Brotli);
-        assert_eq!(negotiate(Some("gzip;q=0.5, br;q=0.9")), Coding::Brotli);
-        assert_eq!(negotiate(Some("gzip;q=0, deflate")), Coding::Deflate);
-        assert_eq!(negotiate(Some("identity")), Coding::Identity);
-        assert_eq!(negotiate(Some("*")), Coding::Gzip);
-        assert_eq!(negotiate(Some("zstd")), Coding::Identity);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The lol_html pass: banner injection and tracker neutralisation over one HTML document.
+//! The lol_html pass: banner injection, tracker neutralisation and (on pages with a configured
+//! contact form) the forms script, over one HTML document.
 //!
 //! Everything the pass decides lives in [`PassState`], shared by the element/text handlers
 //! (lol_html calls them while `write` runs) and by the caller, which feeds raw input into the
@@ -20,6 +21,8 @@ use crate::trackers::{Catalogue, Vendor};
 pub(crate) struct Ctx {
     pub catalogue: Arc<Catalogue>,
     pub inject_head_html: String,
+    pub inject_form_html: String,
+    pub form_paths: Vec<String>,
     pub max_memory: usize,
     pub inline_script_max: usize,
     pub selectors: Selectors,
@@ -36,6 +39,7 @@ pub(crate) struct Selectors {
     head: Selector,
     body: Selector,
     early: Selector,
+    form: Selector,
 }
 
 impl Selectors {
@@ -53,6 +57,7 @@ impl Selectors {
             // Head content that can open a document whose <head> and <body> tags are omitted.
             // Not <meta>: a <meta charset> should stay first, and pages carry dozens of metas.
             early: p("title, base, style, template"),
+            form: p("form"),
         }
     }
 }
@@ -113,6 +118,10 @@ struct InertScript {
 
 pub(crate) struct PassState {
     pub injected: bool,
+    /// The page's request path, for relative form actions; `None` = `/`.
+    pub page_path: Option<Box<str>>,
+    /// A form posting to a configured form path was seen: the forms script goes in at the end.
+    form_found: bool,
     /// Also report trackers in scripts a browser will not run (scan mode; costs text decoding).
     pub scan: bool,
     inert: Option<InertScript>,
@@ -139,6 +148,8 @@ impl PassState {
     pub fn new(encoding: &'static Encoding) -> Shared {
         Arc::new(Mutex::new(PassState {
             injected: false,
+            page_path: None,
+            form_found: false,
             scan: false,
             inert: None,
             tail: InputTail::default(),
@@ -256,6 +267,19 @@ pub(crate) fn build(
                 }),
             ));
         }
+        if !ctx.form_paths.is_empty() {
+            let (c, s) = (ctx.clone(), state.clone());
+            settings = settings.append_element_content_handler((
+                Cow::Owned(sel.form.clone()),
+                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                    let mut st = lock(&s);
+                    if !st.form_found {
+                        st.form_found = posts_to_a_form_path(&c, st.page_path.as_deref(), el);
+                    }
+                    Ok(())
+                }),
+            ));
+        }
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_document_content_handler(
             DocumentContentHandlers::default().end(move |end: &mut DocumentEnd<'_>| {
@@ -267,6 +291,10 @@ pub(crate) fn build(
                 if !st.injected {
                     st.injected = true;
                     end.append(&c.inject_head_html, ContentType::Html);
+                }
+                // forms.js is deferred, so the end of the page is as good as the form itself.
+                if st.form_found {
+                    end.append(&c.inject_form_html, ContentType::Html);
                 }
                 Ok(())
             }),
@@ -302,6 +330,34 @@ fn flush_pending(ctx: &Ctx, st: &mut PassState) -> String {
         out.push_str(&finish_noscript(st, pass));
     }
     out
+}
+
+/// Whether a `<form>` posts to a configured form path: method POST (forms.js handles no
+/// other), and the action, resolved against the page's path as forms.js resolves it (empty or
+/// missing = the page itself), has a configured path. An absolute action counts by its path
+/// alone: the page's host is not part of what the rewrite may depend on. Character references
+/// are not decoded; they do not occur in the paths of form actions.
+fn posts_to_a_form_path(ctx: &Ctx, page_path: Option<&str>, el: &Element<'_, '_>) -> bool {
+    let post = el
+        .get_attribute("method")
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("post"));
+    if !post {
+        return false;
+    }
+    let Ok(page) = url::Url::parse("http://page.invalid/")
+        .and_then(|base| base.join(page_path.unwrap_or("/")))
+    else {
+        return false;
+    };
+    let action = el.get_attribute("action").unwrap_or_default();
+    let target = match action.trim() {
+        "" => page,
+        action => match page.join(action) {
+            Ok(url) => url,
+            Err(_) => return false,
+        },
+    };
+    ctx.form_paths.iter().any(|p| p == target.path())
 }
 
 fn inject_before(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {

@@ -5,7 +5,8 @@
 //! output is used — a hash collision can cost a miss, never a wrong page. Larger bodies, and all
 //! bodies when the memo is off, stream through the rewriter as before. When the upstream sends a
 //! strong ETag the lookup uses it instead of hashing the body; the byte-for-byte comparison
-//! still decides.
+//! still decides. When contact forms are configured the rewrite also depends on the page's
+//! path (see [`Rewriter::depends_on_path`]), which then is part of the key and compared too.
 
 use std::sync::Arc;
 
@@ -26,12 +27,15 @@ struct Key {
     upstream: Coding,
     client: Coding,
     charset: Option<String>,
+    /// Hash of the page path when the rewrite depends on it, else 0.
+    path: u64,
 }
 
 #[derive(Clone)]
 struct Done {
     input: Bytes,
     output: Bytes,
+    path: Option<Box<str>>,
 }
 
 #[derive(Clone)]
@@ -74,6 +78,8 @@ pub struct MemoBodyRewriter {
     hasher: Xxh3,
     /// The upstream's strong ETag: the lookup key, so the body need not be hashed.
     validator: Option<u64>,
+    /// The page's path, when the rewrite depends on it.
+    path: Option<Box<str>>,
     streaming: Option<BodyRewriter>,
 }
 
@@ -99,17 +105,31 @@ impl MemoBodyRewriter {
             collected_len: 0,
             hasher: Xxh3::with_seed(memo.seed),
             memo,
+            path: None,
             streaming: None,
         }
     }
 
+    /// Say where the page is (see [`BodyRewriter::at_path`]); kept only when the rewrite
+    /// depends on it. Call before the first [`push`](Self::push).
+    pub fn at_path(mut self, path: &str) -> Self {
+        if self.rewriter.depends_on_path() {
+            self.path = Some(path.into());
+        }
+        self
+    }
+
     fn fresh(&self) -> BodyRewriter {
-        BodyRewriter::new(
+        let rewriter = BodyRewriter::new(
             &self.rewriter,
             self.upstream,
             self.client,
             self.charset.as_deref(),
-        )
+        );
+        match &self.path {
+            Some(path) => rewriter.at_path(path),
+            None => rewriter,
+        }
     }
 
     pub fn push(&mut self, chunk: Bytes) -> Bytes {
@@ -158,9 +178,12 @@ impl MemoBodyRewriter {
             upstream: self.upstream,
             client: self.client,
             charset: self.charset.clone(),
+            path: self.path.as_deref().map_or(0, |p| {
+                xxhash_rust::xxh3::xxh3_64_with_seed(p.as_bytes(), self.memo.seed)
+            }),
         };
         if let Some(done) = self.memo.cache.get(&key) {
-            if self.collected_equals(&done.input) {
+            if done.path == self.path && self.collected_equals(&done.input) {
                 return done.output;
             }
         }
@@ -179,6 +202,7 @@ impl MemoBodyRewriter {
             Done {
                 input,
                 output: output.clone(),
+                path: self.path.take(),
             },
         );
         output
@@ -201,6 +225,18 @@ mod tests {
         chunk: usize,
         etag: Option<&str>,
     ) -> Vec<u8> {
+        run_at(rw, memo, page, chunk, etag, "/")
+    }
+
+    /// The memo's output for `page` served at `path`, fed in pieces of `chunk` bytes.
+    fn run_at(
+        rw: &Rewriter,
+        memo: &Arc<RewriteMemo>,
+        page: &[u8],
+        chunk: usize,
+        etag: Option<&str>,
+        path: &str,
+    ) -> Vec<u8> {
         let mut m = MemoBodyRewriter::new(
             rw,
             memo.clone(),
@@ -208,7 +244,8 @@ mod tests {
             Coding::Identity,
             None,
             etag,
-        );
+        )
+        .at_path(path);
         let mut out = Vec::new();
         for c in page.chunks(chunk) {
             out.extend_from_slice(&m.push(Bytes::copy_from_slice(c)));
@@ -255,6 +292,22 @@ mod tests {
             run_tagged(&rw, &memo, changed.as_bytes(), 4096, Some("\"v1\"")),
             second
         );
+    }
+
+    #[test]
+    fn the_same_bytes_at_another_path_are_not_taken_from_the_memo_when_forms_are_on() {
+        let rw = crate::rewrite::tests::rw_with_form();
+        let memo = Arc::new(RewriteMemo::new(1 << 20));
+        let page =
+            b"<html><body><form method=\"post\"><textarea name=m></textarea></form></body></html>";
+        let at = |path: &str| {
+            let out = run_at(&rw, &memo, page, 7, Some("\"same-etag\""), path);
+            String::from_utf8(out).unwrap()
+        };
+        assert!(at("/contact").contains("/_gate/forms.js"), "miss");
+        assert!(at("/contact").contains("/_gate/forms.js"), "hit");
+        assert!(!at("/nieuws").contains("/_gate/forms.js"));
+        assert!(at("/contact").contains("/_gate/forms.js"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use lol_html::AsciiCompatibleEncoding;
 
-pub use coding::{coding_from_header, negotiate, Coding};
+pub use coding::{coding_from_header, Coding};
 pub use memo::{MemoBodyRewriter, RewriteMemo, MEMO_MAX_BODY};
 
 use crate::config::LimitsConfig;
@@ -36,6 +36,13 @@ pub struct RewriteSettings {
     /// HTML prepended into `<head>` (the banner `<script>` and `<link rel=stylesheet>` with
     /// their content-hashed `/_gate/` URLs and CSP nonce), given by the caller. Default empty.
     pub inject_head_html: String,
+    /// HTML appended to a page that holds a `<form method="post">` whose action (resolved
+    /// against the page's path; empty = the page itself) is one of `form_paths`: the forms
+    /// script. Default empty.
+    pub inject_form_html: String,
+    /// The configured contact-form paths (`/contact`). Default none: no page gets
+    /// `inject_form_html`.
+    pub form_paths: Vec<String>,
     /// Memory lol_html may use per response, in bytes; past it the rest of the page passes
     /// through unchanged. Default 1 MiB (`limits.rewrite_max_memory_bytes`).
     pub max_memory: usize,
@@ -50,6 +57,8 @@ impl Default for RewriteSettings {
         let limits = LimitsConfig::default();
         Self {
             inject_head_html: String::new(),
+            inject_form_html: String::new(),
+            form_paths: Vec::new(),
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
         }
@@ -68,6 +77,8 @@ impl Rewriter {
             ctx: Arc::new(Ctx {
                 catalogue,
                 inject_head_html: settings.inject_head_html,
+                inject_form_html: settings.inject_form_html,
+                form_paths: settings.form_paths,
                 max_memory: settings.max_memory,
                 inline_script_max: settings.inline_script_max,
                 selectors: Selectors::new(),
@@ -77,6 +88,12 @@ impl Rewriter {
 
     pub fn catalogue(&self) -> &Catalogue {
         &self.ctx.catalogue
+    }
+
+    /// Whether the output depends on the page's path (forms are configured: whether a page's
+    /// form posts to one of them can depend on where the page is).
+    pub fn depends_on_path(&self) -> bool {
+        !self.ctx.form_paths.is_empty()
     }
 }
 
@@ -154,7 +171,7 @@ fn lock_vec(v: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
 
 impl BodyRewriter {
     /// `upstream`: the body's coding (from [`coding_from_header`]); `client`: the coding to
-    /// produce (from [`negotiate`]); `charset_from_content_type`: the `charset` parameter of the
+    /// produce (negotiated at the edge); `charset_from_content_type`: the `charset` parameter of the
     /// upstream Content-Type, if any (otherwise UTF-8 and `<meta charset>` are honoured).
     pub fn new(
         rw: &Rewriter,
@@ -169,6 +186,16 @@ impl BodyRewriter {
             encoder: Some(Encoder::new(client)),
             plain: Vec::new(),
         }
+    }
+
+    /// Say where the page is (its request path, without query): a relative or empty form
+    /// action is resolved against it. Call before the first [`push`](Self::push); without it
+    /// the page counts as being at `/`.
+    pub fn at_path(self, path: &str) -> Self {
+        if let HtmlStage::Rewriting { state, .. } = &self.stage {
+            html::lock(state).page_path = Some(path.into());
+        }
+        self
     }
 
     /// Process one upstream chunk; returns the client bytes ready so far.
@@ -296,40 +323,44 @@ fn html_stage(ctx: &Arc<Ctx>, charset: Option<&str>) -> (HtmlStage, Option<Share
     )
 }
 
-/// Whether a response goes through the rewriter: HTML (`text/html` or `application/xhtml+xml`)
-/// with a body — not a HEAD request, not 1xx/204/304, not a 206 partial body.
-pub fn is_rewritable(method: &str, status: u16, content_type: Option<&str>) -> bool {
-    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 206 | 304) {
-        return false;
-    }
-    let Some(ct) = content_type else {
-        return false;
-    };
-    let essence = ct.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("text/html")
-        || essence.eq_ignore_ascii_case("application/xhtml+xml")
+/// What the rewriter needs to know about a response it rewrites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlBody {
+    /// The `charset` parameter of its Content-Type, if any.
+    pub charset: Option<String>,
 }
 
-/// The `charset` parameter of a Content-Type, for [`BodyRewriter::new`].
-pub fn charset_of(content_type: Option<&str>) -> Option<&str> {
-    content_type?.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-            .filter(|v| !v.is_empty())
+/// Whether a response goes through the rewriter: HTML (`text/html` or `application/xhtml+xml`)
+/// with a body — not a HEAD request, not 1xx/204/304, not a 206 partial body. `None` when not.
+pub fn html_body(method: &str, status: u16, content_type: Option<&str>) -> Option<HtmlBody> {
+    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 206 | 304) {
+        return None;
+    }
+    let mime: mime::Mime = content_type?.parse().ok()?;
+    let html = matches!(mime.essence_str(), "text/html" | "application/xhtml+xml");
+    html.then(|| HtmlBody {
+        charset: mime
+            .get_param(mime::CHARSET)
+            .map(|c| c.as_str().to_owned())
+            .filter(|c| !c.is_empty()),
     })
 }
 
-/// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it.
+/// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it
+/// for a page at `/`.
 pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Vec<u8> {
-    run_document(rw, html, false).0
+    rewrite_document_at(rw, html, "/")
+}
+
+/// [`rewrite_document`] for a page at `path` (where relative form actions point).
+pub fn rewrite_document_at(rw: &Rewriter, html: &[u8], path: &str) -> Vec<u8> {
+    run_document(rw, html, false, path).0
 }
 
 /// The trackers in a document and what the gate does with each, in document order; includes
 /// trackers another consent tool already made inert (left as they are).
 pub fn scan_document(rw: &Rewriter, html: &[u8]) -> Vec<Finding> {
-    let (_, raw) = run_document(rw, html, true);
+    let (_, raw) = run_document(rw, html, true, "/");
     let mut findings: Vec<Finding> = raw
         .into_iter()
         .map(|f| Finding {
@@ -350,10 +381,12 @@ fn line_of(html: &[u8], offset: usize) -> usize {
     1 + html[..end].iter().filter(|&&b| b == b'\n').count()
 }
 
-fn run_document(rw: &Rewriter, html: &[u8], scan: bool) -> (Vec<u8>, Vec<RawFinding>) {
+fn run_document(rw: &Rewriter, html: &[u8], scan: bool, path: &str) -> (Vec<u8>, Vec<RawFinding>) {
     let (stage, state) = html_stage(&rw.ctx, None);
     if let Some(state) = &state {
-        html::lock(state).scan = scan;
+        let mut st = html::lock(state);
+        st.scan = scan;
+        st.page_path = Some(path.into());
     }
     let mut body = BodyRewriter {
         decoder: None,
@@ -412,19 +445,22 @@ mod tests {
 
     #[test]
     fn only_html_responses_with_a_body_are_rewritten() {
+        let is_rewritable = |m, s, ct| html_body(m, s, ct).is_some();
         assert!(is_rewritable("GET", 200, Some("text/html; charset=utf-8")));
         assert!(is_rewritable("POST", 404, Some("Text/HTML")));
+        assert!(is_rewritable("GET", 200, Some("application/xhtml+xml")));
         assert!(!is_rewritable("HEAD", 200, Some("text/html")));
         assert!(!is_rewritable("GET", 204, Some("text/html")));
         assert!(!is_rewritable("GET", 304, Some("text/html")));
         assert!(!is_rewritable("GET", 206, Some("text/html")));
         assert!(!is_rewritable("GET", 200, Some("application/json")));
         assert!(!is_rewritable("GET", 200, None));
+        let charset = |ct| html_body("GET", 200, Some(ct)).and_then(|b| b.charset);
         assert_eq!(
-            charset_of(Some("text/html; Charset=\"ISO-8859-1\"")),
-            Some("ISO-8859-1")
+            charset("text/html; Charset=\"ISO-8859-1\"").as_deref(),
+            Some("iso-8859-1")
         );
-        assert_eq!(charset_of(Some("text/html")), None);
+        assert_eq!(charset("text/html"), None);
     }
 
     #[test]
@@ -439,6 +475,79 @@ mod tests {
                 "{out}"
             );
         }
+    }
+
+    /// The test rewriter with one configured form path, `/contact`.
+    pub(super) fn rw_with_form() -> Rewriter {
+        Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_head_html: "<script src=\"/_gate/banner.js\" defer></script>".into(),
+                inject_form_html: "<script src=\"/_gate/forms.js\" defer></script>".into(),
+                form_paths: vec!["/contact".into()],
+                ..RewriteSettings::default()
+            },
+        )
+    }
+
+    #[test]
+    fn forms_script_goes_only_into_pages_with_a_form_posting_to_a_form_path() {
+        let with_form = rw_with_form();
+        let count = |page: &str, path: &str| {
+            String::from_utf8(rewrite_document_at(&with_form, page.as_bytes(), path))
+                .unwrap()
+                .matches("/_gate/forms.js")
+                .count()
+        };
+        for (page, path) in [
+            (
+                r#"<form method="post" action="/contact"><input name=a></form>"#,
+                "/",
+            ),
+            (
+                r#"<form method="POST" action="contact"></form>"#,
+                "/over-ons",
+            ),
+            (r#"<form method="post"></form>"#, "/contact"),
+            (r#"<form method="post" action=""></form>"#, "/contact"),
+            (
+                r#"<form method="post" action="?lang=nl"></form>"#,
+                "/contact",
+            ),
+            (
+                r#"<form method=post action="https://www.stichting.example/contact#f1"></form>"#,
+                "/",
+            ),
+            (
+                r#"<form method="post" action="/zoeken"></form><form method="post" action="/contact"></form><form method="post" action="/contact"></form>"#,
+                "/",
+            ),
+        ] {
+            assert_eq!(count(page, path), 1, "{page} at {path}");
+        }
+        for (page, path) in [
+            ("<p>no form here</p>", "/contact"),
+            (r#"<form method="post" action="/zoeken"></form>"#, "/"),
+            (r#"<form action="/contact"></form>"#, "/"),
+            (r#"<form method="post"></form>"#, "/over-ons"),
+            (
+                r#"<form method="post" action="contact"></form>"#,
+                "/over-ons/",
+            ),
+            (
+                r#"<noscript><form method="post" action="/contact"></form></noscript>"#,
+                "/",
+            ),
+        ] {
+            assert_eq!(count(page, path), 0, "{page} at {path}");
+        }
+        let without_forms = String::from_utf8(rewrite_document_at(
+            &rw(),
+            br#"<form method="post" action="/contact"></form>"#,
+            "/",
+        ))
+        .unwrap();
+        assert!(!without_forms.contains("forms.js"), "{without_forms}");
     }
 
     #[test]

@@ -15,7 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::clock::{Clock, SystemClock};
 
 use super::{FormEntryRecord, FormPage, StoreError};
 
@@ -123,11 +125,11 @@ pub struct MemoryStore {
     limits: MemoryLimits,
 }
 
+/// Wall-clock milliseconds for audit ids and retention. The system clock, not an injected one:
+/// these must follow the same real time as Redis (which stamps its stream ids itself), and
+/// expiry here runs on `Instant` like Redis's TTLs.
 fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemClock.unix_ms()
 }
 
 fn hash64(bytes: &[u8]) -> u64 {

@@ -15,7 +15,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -92,11 +94,10 @@ pub struct RedisStore {
     sweep: redis::Script,
 }
 
+/// Wall-clock milliseconds for index scores and audit retention. The system clock, not an
+/// injected one: the scores are compared with TTLs that Redis itself counts in real time.
 fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemClock.unix_ms()
 }
 
 /// TTLs in whole milliseconds, at least 1 (Redis refuses 0).

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use consentgate::config::Config;
 use consentgate::forms::FormsService;
 use consentgate::keys::Keys;
+use consentgate::server::AppState;
 use consentgate::store::Store;
 
 pub const SECRET: &str = "forms-test-secret-0123456789abcdef0123456789";
@@ -69,9 +70,14 @@ pub fn config(toml: &str, secret: &str, previous: Option<&str>) -> Config {
     gate.build_config()
 }
 
+/// The gate's state as `server::start` builds it, on `store`.
+pub fn state(cfg: &Config, store: Store) -> Arc<AppState> {
+    Arc::new(AppState::build(cfg.clone(), store).expect("app state builds"))
+}
+
+/// The forms service alone (library API; nothing runs in the background).
 pub fn service(cfg: &Config, store: Store) -> FormsService {
-    let keys = Keys::derive(cfg.secret.as_ref().expect("secret set"));
-    FormsService::new(cfg, &keys, store).expect("service builds")
+    state(cfg, store).forms.clone()
 }
 
 /// A fill-time token issued a minute ago (what forms.js would have fetched at page load).
@@ -183,6 +189,7 @@ pub struct Answer {
     pub location: Option<String>,
     pub content_type: String,
     pub cache_control: String,
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -219,12 +226,14 @@ pub async fn post_with_headers(url: &str, headers: &[(&str, &str)], body: Vec<u8
     let location = header("location");
     let content_type = header("content-type").unwrap_or_default();
     let cache_control = header("cache-control").unwrap_or_default();
+    let retry_after = header("retry-after");
     let body = resp.body().limit(1 << 20).await.expect("body");
     Answer {
         status: resp.status().as_u16(),
         location,
         content_type,
         cache_control,
+        retry_after,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }

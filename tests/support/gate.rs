@@ -14,7 +14,7 @@ use consentgate::config::{Config, StoreBackend, ENV_PREVIOUS_SECRETS, ENV_SECRET
 use consentgate::consent::ConsentService;
 use consentgate::forms::FormsService;
 use consentgate::keys::Keys;
-use consentgate::server::{self, RunningGate, StartError};
+use consentgate::server::{self, AppState, RunningGate, StartError};
 use consentgate::store::Store;
 
 pub const TEST_SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
@@ -262,13 +262,13 @@ impl RunningTestGate {
 
     /// The consent area as this gate's configuration builds it: the banner's asset names and
     /// texts hashes, exactly what the gate serves.
-    pub fn consent(&self) -> ConsentService {
-        self.areas().0
+    pub fn consent(&self) -> &ConsentService {
+        &self.state().consent
     }
 
     /// The forms area on the gate's store: the inbox API the dashboard uses.
     pub fn forms(&self) -> FormsService {
-        self.areas().1
+        self.state().forms.clone()
     }
 
     /// The texts hash the banner sends with a decision in `language`.
@@ -276,11 +276,12 @@ impl RunningTestGate {
         self.consent().bundle().texts_hash[language].clone()
     }
 
-    fn areas(&self) -> (ConsentService, FormsService) {
-        let (_, consent, forms) =
-            server::page_rewriter(&self.config, &self.keys(), self.store.clone())
-                .expect("the running gate's config builds its areas");
-        (consent, forms)
+    /// The running gate's state: its services, statistics and clock.
+    pub fn state(&self) -> &AppState {
+        self.running
+            .as_ref()
+            .expect("the gate runs until stop() or drop")
+            .state()
     }
 
     /// Stop both listeners and wait until in-flight requests have finished.

@@ -1,0 +1,52 @@
+//! forms.js with the site's form list built in: adds the fill-time token and the honeypot
+//! field to the forms the gate captures. Served as a content-hashed asset; the rewriter puts it
+//! only into pages that hold such a form.
+
+use crate::config::{FormConfig, FORM_TOKEN_FIELD};
+use crate::http::HashedAsset;
+
+const TEMPLATE: &str = include_str!("../../assets/forms/forms.js");
+const CONFIG_SLOT: &str = "/*CG_CONFIG*/null";
+/// Path of the fill-time token endpoint (GET → `{"token": "…"}`).
+pub const TOKEN_PATH: &str = "/_gate/forms/token";
+
+/// `forms.<hash>.js`; `None` when no form is configured.
+pub(crate) fn build(forms: &[FormConfig]) -> Option<HashedAsset> {
+    if forms.is_empty() {
+        return None;
+    }
+    let specs: serde_json::Map<String, serde_json::Value> = forms
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                serde_json::json!({
+                    "honeypot": f.honeypot_field,
+                    "token": !f.min_fill_time.is_zero(),
+                }),
+            )
+        })
+        .collect();
+    let config = serde_json::json!({
+        "tokenUrl": TOKEN_PATH,
+        "tokenField": FORM_TOKEN_FIELD,
+        "forms": specs,
+    });
+    // serde_json escapes quotes; `</` is escaped too so the JSON can never end a script.
+    let config = config.to_string().replace("</", "<\\/");
+    let body = TEMPLATE.replacen(CONFIG_SLOT, &config, 1);
+    Some(HashedAsset::new(
+        "forms",
+        "js",
+        "text/javascript; charset=utf-8",
+        body.into_bytes(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn template_has_the_config_slot() {
+        assert_eq!(super::TEMPLATE.matches(super::CONFIG_SLOT).count(), 1);
+    }
+}

@@ -1,0 +1,172 @@
+//! The two listeners. [`start`] builds the one [`AppState`] and mounts the areas on them: the
+//! public listener serves `/_gate/*` (health, consent, forms, assets) and proxies everything
+//! else to the upstream ([`public`]); the admin listener (loopback by default) serves health
+//! and, later, the dashboard ([`admin`]). Every error answer is rendered for its request by
+//! [`error_pages`].
+
+pub mod admin;
+pub mod demo;
+mod page_filter;
+pub mod public;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer};
+
+pub use page_filter::PageRewrite;
+pub use state::{AppState, StartError, State, Worker};
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::consent::ConsentService;
+use crate::forms::FormsService;
+use crate::http::error_pages;
+use crate::keys::Keys;
+use crate::rewrite::Rewriter;
+use crate::stats::Stats;
+use crate::store::Store;
+use crate::telemetry;
+
+/// A started gate. [`RunningGate::stop`] stops it gracefully; dropping it stops the
+/// listeners without waiting for requests in flight.
+pub struct RunningGate {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    state: Arc<AppState>,
+    handles: Vec<ServerHandle>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningGate {
+    /// The gate's state (its store, services and statistics), e.g. for tests.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stop both listeners, letting in-flight requests finish.
+    pub async fn stop(mut self) {
+        for handle in std::mem::take(&mut self.handles) {
+            handle.stop(true).await;
+        }
+    }
+
+    /// Run until both listeners stop (Ctrl-C / SIGTERM stop them gracefully).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        for task in std::mem::take(&mut self.tasks) {
+            task.await.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningGate {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            // The stop command is sent right away; the returned future only waits for it.
+            drop(handle.stop(false));
+        }
+    }
+}
+
+/// Start the gate. Must be called inside an actix system (`#[actix_web::main]`,
+/// `#[actix_web::test]`).
+pub async fn start(config: Config) -> Result<RunningGate, StartError> {
+    // Connecting does not wait for Redis: a gate started during a Redis outage serves pages
+    // (trackers blocked) and recovers by itself when Redis comes back.
+    let store = Store::connect(&config.store).await?;
+    start_with(config, store).await
+}
+
+/// [`start`] on a store the caller already holds instead of the configured one (`store.*` is
+/// then not used to open one). For tests that read the embedded store the gate writes to.
+pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, StartError> {
+    crate::proxy::install_tls_provider();
+    config.secret.as_ref().ok_or(StartError::MissingSecret)?;
+    let state = Arc::new(AppState::build(config, store)?);
+    state.spawn_background();
+    let (listen, default_lang) = (state.config.listen.clone(), state.default_lang);
+
+    let public_state = state.clone();
+    let public = HttpServer::new(move || {
+        let state = public_state.clone();
+        App::new()
+            .app_data(Worker::data(&state))
+            .wrap(error_pages(default_lang))
+            .wrap(from_fn(telemetry::request_log))
+            .configure(|cfg| public::configure(cfg, &state))
+    });
+    let admin_state = state.clone();
+    let admin = HttpServer::new(move || {
+        App::new()
+            .app_data(Worker::data(&admin_state))
+            .wrap(error_pages(default_lang))
+            .wrap(from_fn(telemetry::request_log))
+            .configure(admin::configure)
+    });
+    // Responses go out as several writes (head, then body chunks); with Nagle's algorithm on, a
+    // keep-alive visitor's delayed ACK would hold each response back ~40 ms.
+    let public = public.on_connect(disable_nagle);
+    let admin = admin.on_connect(disable_nagle);
+    let public = if listen.workers > 0 {
+        public.workers(listen.workers)
+    } else {
+        public
+    };
+    let public = public
+        .bind(listen.public)
+        .map_err(bind_error("public", listen.public))?;
+    let public_addr = first_addr(public.addrs(), listen.public);
+    // The admin side serves a handful of operators: two workers are plenty.
+    let admin = admin
+        .workers(2)
+        .bind(listen.admin)
+        .map_err(bind_error("admin", listen.admin))?;
+    let admin_addr = first_addr(admin.addrs(), listen.admin);
+    let (public, admin) = (public.run(), admin.run());
+    let handles = vec![public.handle(), admin.handle()];
+    let tasks = vec![tokio::spawn(public), tokio::spawn(admin)];
+    tracing::info!(%public_addr, %admin_addr, upstream = %state.config.upstream.base_url(), "consentgate listening");
+    Ok(RunningGate {
+        public_addr,
+        admin_addr,
+        state,
+        handles,
+        tasks,
+    })
+}
+
+fn disable_nagle(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        let _ = tcp.set_nodelay(true);
+    }
+}
+
+fn bind_error(which: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StartError {
+    move |source| StartError::Bind {
+        which,
+        addr,
+        source,
+    }
+}
+
+fn first_addr(addrs: Vec<SocketAddr>, fallback: SocketAddr) -> SocketAddr {
+    addrs.first().copied().unwrap_or(fallback)
+}
+
+/// The page rewriter exactly as the gate uses it (catalogue from config, the banner's and the
+/// forms' tags injected), with the consent and forms services that supply those tags. For the
+/// `rewrite`/`scan` commands (what they print is what visitors get) and for tests that need the
+/// banner's texts hash; nothing is counted (no statistics writer runs).
+pub fn page_rewriter(
+    config: &Config,
+    keys: &Keys,
+    store: Store,
+) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
+    let clock = SystemClock::shared();
+    let stats = Stats::new(store.clone(), clock.clone());
+    state::areas(config, keys, store, stats, clock)
+}

@@ -1,0 +1,206 @@
+//! The one application state: every service the handlers use, built once from the
+//! configuration ([`AppState::build`]) — the store, privacy with its geo reader (opened once),
+//! statistics, consent, forms, the upstream settings and the page filter. Each worker registers
+//! it as its one `web::Data` ([`Worker`]), together with that worker's upstream client (awc
+//! clients are bound to their thread). Handlers take [`State`] or a narrow extractor built on it
+//! ([`Visitor`]); nothing in a handler can panic for want of state.
+
+use std::future::{ready, Ready};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::page_filter::PageRewrite;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, ConfigError, ENV_SECRET};
+use crate::consent::{ConsentError, ConsentService};
+use crate::forms::FormsService;
+use crate::http::{Code, EdgeError, HashedAsset, Lang};
+use crate::keys::Keys;
+use crate::privacy::{GeoError, Privacy, Visitor};
+use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
+use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
+use crate::stats::Stats;
+use crate::store::{Store, StoreError};
+use crate::trackers::Catalogue;
+
+/// Why the gate could not start (never a request's fault; those are [`EdgeError`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Geo(#[from] GeoError),
+    #[error("{0}")]
+    Config(ConfigError),
+    #[error("secret: {ENV_SECRET} is not set")]
+    MissingSecret,
+    #[error(transparent)]
+    Consent(#[from] ConsentError),
+    #[error(transparent)]
+    Upstream(#[from] TlsConfigError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("listen.{which}: cannot listen on {addr}: {source}")]
+    Bind {
+        which: &'static str,
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Everything the handlers share; built once, read by every worker of both listeners.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub store: Store,
+    /// Client addresses, countries (the geo database is opened here, once), anonymisation.
+    pub privacy: Privacy,
+    pub stats: Stats,
+    pub consent: ConsentService,
+    pub forms: FormsService,
+    /// What each worker's upstream client is built from.
+    pub proxy_settings: Arc<ProxySettings>,
+    /// The rewrite every proxied HTML page goes through.
+    pub page: PageRewrite,
+    /// Language of the gate's own pages when neither the page nor the browser decides
+    /// (`consent.default_language`).
+    pub default_lang: Lang,
+}
+
+impl AppState {
+    /// Build every service from the validated `config` on `store`, on the system clock.
+    /// Nothing runs in the background until [`AppState::spawn_background`].
+    pub fn build(config: Config, store: Store) -> Result<AppState, StartError> {
+        AppState::build_with_clock(config, store, SystemClock::shared())
+    }
+
+    /// [`AppState::build`] with another clock (tests that need time to pass).
+    pub fn build_with_clock(
+        config: Config,
+        store: Store,
+        clock: SharedClock,
+    ) -> Result<AppState, StartError> {
+        let keys = Keys::derive(config.secret.as_ref().ok_or(StartError::MissingSecret)?);
+        let stats = Stats::new(store.clone(), clock.clone());
+        let (rewriter, consent, forms) =
+            areas(&config, &keys, store.clone(), stats.clone(), clock.clone())?;
+        let memo_bytes = config.limits.rewrite_memo_bytes;
+        Ok(AppState {
+            privacy: Privacy::new(&config.privacy)?,
+            proxy_settings: Arc::new(ProxySettings::from_config(&config)?),
+            page: PageRewrite {
+                rewriter,
+                memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
+            },
+            default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
+            config: Arc::new(config),
+            clock,
+            store,
+            stats,
+            consent,
+            forms,
+        })
+    }
+
+    /// Start the background work: the statistics writer, the forms' webhook sender and index
+    /// sweep. Call once, inside an actix system. Each ends by itself once the state is gone.
+    pub fn spawn_background(&self) {
+        self.stats.spawn_writer();
+        self.forms.spawn_background();
+    }
+
+    /// The content-hashed file served at `/_gate/<name>`, if there is one.
+    pub fn asset(&self, name: &str) -> Option<&HashedAsset> {
+        let bundle = self.consent.bundle();
+        [&bundle.js, &bundle.css]
+            .into_iter()
+            .chain(self.forms.script())
+            .find(|a| a.name == name)
+    }
+}
+
+/// The page rewriter with the consent and forms services that supply its injected tags, as
+/// the gate builds them.
+pub(super) fn areas(
+    config: &Config,
+    keys: &Keys,
+    store: Store,
+    stats: Stats,
+    clock: SharedClock,
+) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
+    let catalogue = Arc::new(Catalogue::from_config(&config.trackers));
+    let consent = ConsentService::new(
+        config,
+        keys,
+        store.clone(),
+        catalogue.clone(),
+        stats.clone(),
+        clock.clone(),
+    )?;
+    let forms = FormsService::new(config, keys, store, stats, clock);
+    let settings = RewriteSettings {
+        inject_head_html: consent.head_html(),
+        inject_form_html: forms.script_html(),
+        form_paths: forms.paths(),
+        max_memory: config.limits.rewrite_max_memory_bytes,
+        inline_script_max: config.limits.inline_script_max_bytes,
+    };
+    Ok((Rewriter::new(catalogue, settings), consent, forms))
+}
+
+/// What one worker registers as its one `web::Data`: the shared [`AppState`] and the
+/// worker's own upstream client. Derefs to the state.
+pub struct Worker {
+    state: Arc<AppState>,
+    /// This worker's upstream client (its connection pool).
+    pub upstream: Proxy,
+}
+
+/// What handlers take.
+pub type State = web::Data<Worker>;
+
+impl Worker {
+    /// The `web::Data` for one worker (call in the `HttpServer` factory).
+    pub fn data(state: &Arc<AppState>) -> State {
+        web::Data::new(Worker {
+            upstream: Proxy::new(state.proxy_settings.clone()),
+            state: state.clone(),
+        })
+    }
+}
+
+impl Deref for Worker {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.state
+    }
+}
+
+/// The visitor of a request, from the state's [`Privacy`]: anonymised address, country,
+/// https. Refused with `internal` (500), never a panic, if no state is registered.
+impl FromRequest for Visitor {
+    type Error = EdgeError;
+    type Future = Ready<Result<Visitor, EdgeError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.app_data::<State>() {
+            Some(state) => Ok(state.privacy.visitor(req)),
+            None => Err(EdgeError::new(Code::Internal).detail("no application state registered")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[actix_web::test]
+    async fn a_visitor_without_state_is_an_internal_error_not_a_panic() {
+        let req = TestRequest::default().to_http_request();
+        let err = Visitor::extract(&req).await.unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
+    }
+}
