@@ -15,6 +15,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+pub mod dashboard;
+
 /// Environment variable holding the secret all sub-keys are derived from.
 pub const ENV_SECRET: &str = "CONSENTGATE_SECRET";
 /// Environment variable overriding `store.redis_url`.
@@ -108,6 +110,7 @@ pub struct Config {
     pub trackers: TrackersConfig,
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
+    pub dashboard: dashboard::DashboardConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -1147,6 +1150,7 @@ impl Config {
         validate_forms(&self.forms, &mut problems);
         problems.extend(self.consent.validate(CONSENT_TEXT_KEYS));
         problems.extend(self.trackers.validate());
+        problems.extend(self.dashboard.validate());
         problems
     }
 }
