@@ -3,12 +3,13 @@
 //! addresses anonymised, contact-form submissions kept encrypted for a short time.
 //!
 //! Layers, top to bottom (nothing imports a module above it):
-//! `server` → `consent`, `forms`, `proxy` → `rewrite`, `trackers`, `privacy`, `stats` →
-//! `store`, `config`, `keys`, `telemetry`.
+//! `server` → `dashboard` → `consent`, `forms`, `proxy` → `rewrite`, `trackers`, `privacy`,
+//! `stats` → `store`, `config`, `keys`, `telemetry`.
 #![deny(unsafe_code)] // one audited exception: the memory-mapped geo database (privacy/geo.rs)
 
 pub mod config;
 pub mod consent;
+pub mod dashboard;
 pub mod forms;
 pub mod keys;
 pub mod privacy;
