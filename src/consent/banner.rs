@@ -41,6 +41,9 @@ pub struct Bundle {
     pub css: Asset,
     /// SHA-256 hex of the texts shown, per language.
     pub texts_hash: BTreeMap<String, String>,
+    /// Exactly the JSON each `texts_hash` was computed over (texts, categories, vendors,
+    /// privacy link), per language: what the banner-text archive keeps.
+    pub texts_shown: BTreeMap<String, String>,
     /// Optional categories in display order (analytics, marketing, then operator-defined).
     pub optional: Vec<String>,
 }
@@ -80,7 +83,7 @@ pub fn category_id(c: &Category) -> &str {
     c.as_str()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -172,6 +175,7 @@ impl Bundle {
         // The hash covers everything a visitor reads in one language, so a receipt proves
         // exactly which wording was consented to.
         let mut texts_hash = BTreeMap::new();
+        let mut texts_shown = BTreeMap::new();
         for lang in CONSENT_LANGUAGES {
             let shown = serde_json::json!({
                 "texts": texts[lang],
@@ -179,7 +183,9 @@ impl Bundle {
                 "vendors": &vendors,
                 "privacy": cfg.privacy_statement_url,
             });
-            texts_hash.insert((*lang).to_owned(), sha256_hex(shown.to_string().as_bytes()));
+            let shown = shown.to_string();
+            texts_hash.insert((*lang).to_owned(), sha256_hex(shown.as_bytes()));
+            texts_shown.insert((*lang).to_owned(), shown);
         }
         let out = ConfigOut {
             rev: cfg.policy_revision,
@@ -200,6 +206,7 @@ impl Bundle {
             js: asset("banner", "js", js.into_bytes()),
             css: asset("banner", "css", CSS.as_bytes().to_vec()),
             texts_hash,
+            texts_shown,
             optional,
         })
     }

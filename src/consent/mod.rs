@@ -3,11 +3,16 @@
 //! `/_gate/banner.*` routes, and the wire policy the proxy applies to every request (tracker
 //! cookies of categories without consent are not forwarded and are deleted in the browser).
 //! Consent itself is applied in the browser by banner.js; the gate only vouches for it.
+//! For operators it keeps every receipt findable by id and by date, the banner texts each
+//! receipt refers to, and an ISO/IEC TS 27560 export.
 
+mod archive;
 mod banner;
 mod cookie;
+pub mod iso27560;
 mod model;
 mod record;
+mod records;
 mod routes;
 mod wire;
 
@@ -16,10 +21,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::HttpRequest;
 
+pub use archive::{ShownCategory, ShownContent, ShownTexts, ShownVendor};
 pub use banner::{category_id, Bundle, BundleError};
 pub use cookie::{ConsentCookie, CookieCodec, CookieRejection, COOKIE_NAME};
 pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt};
 pub use record::{OwnRecord, RecordContext, RecordError, Recorded};
+pub use records::{valid_consent_id, ReceiptFilter, ReceiptList, MAX_RECEIPT_PAGE};
 pub use routes::configure;
 pub use wire::WirePolicy;
 
@@ -48,6 +55,8 @@ pub struct ConsentService {
     receipt_ttl: Duration,
     revision: u32,
     default_language: String,
+    /// `consent.privacy_statement_url`, for exports.
+    privacy_statement: String,
     /// Largest accepted request body, bytes.
     max_body: usize,
 }
@@ -73,6 +82,7 @@ impl ConsentService {
             receipt_ttl: c.cookie_lifetime + c.proof_retention,
             revision: c.policy_revision,
             default_language: c.default_language.clone(),
+            privacy_statement: c.privacy_statement_url.clone(),
             max_body: cfg.limits.max_gate_body_bytes,
         })
     }
@@ -137,6 +147,17 @@ pub(crate) fn request_cookie(req: &HttpRequest, name: &str) -> Option<String> {
         .into_iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v)
+}
+
+/// Unix seconds as RFC 3339 UTC (`2026-11-22T14:03:05Z`), the format receipts use.
+pub fn rfc3339(unix: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 fn now_secs() -> u64 {

@@ -13,6 +13,14 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in the order figures list them.
+    pub const ALL: [Action; 4] = [
+        Action::AcceptAll,
+        Action::RejectAll,
+        Action::Custom,
+        Action::Withdraw,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::AcceptAll => "accept_all",

@@ -6,7 +6,7 @@ use cookie::{Cookie, SameSite};
 
 use super::model::{DecisionError, DecisionRequest, Receipt};
 use super::{now_secs, ConsentCookie, ConsentService, COOKIE_NAME};
-use crate::store::StoreError;
+use crate::store::{ReceiptIndexEntry, StoreError};
 
 /// Facts about the request that a receipt or cookie needs besides the decision itself.
 #[derive(Debug, Default, Clone)]
@@ -78,9 +78,22 @@ impl ConsentService {
             gpc: ctx.gpc,
         };
         let bytes = serde_json::to_vec(&receipt).map_err(|_| RecordError::Corrupt)?;
-        self.store
+        // The texts go into the archive first, so a stored receipt never refers to texts the
+        // gate does not have; the index last, so it never lists a receipt that is not stored.
+        self.archive_texts_of(&receipt, now.unix_timestamp())
+            .await?;
+        let seq = self
+            .store
             .put_receipt(&id, &bytes, self.receipt_ttl)
             .await?;
+        let entry = ReceiptIndexEntry {
+            id: &id,
+            seq,
+            action: receipt.action.as_str(),
+            time_ms: u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+            receipt: &bytes,
+        };
+        self.store.index_receipt(&entry, self.receipt_ttl).await?;
         self.count(&receipt, now).await;
         let value = self.codec.encode(&ConsentCookie {
             id,
@@ -105,15 +118,21 @@ impl ConsentService {
         let Ok(cookie) = self.codec.verify(cookie_value) else {
             return Ok(None);
         };
+        self.record_of(&cookie.id).await
+    }
+
+    /// The record of a consent id: what a visitor sees of their own, and what an operator
+    /// looks up by the id the visitor reads in the banner. `None` when nothing is stored.
+    pub async fn record_of(&self, id: &str) -> Result<Option<OwnRecord>, RecordError> {
         let parse =
             |b: Vec<u8>| serde_json::from_slice::<Receipt>(&b).map_err(|_| RecordError::Corrupt);
-        let current = match self.store.get_receipt(&cookie.id).await? {
+        let current = match self.store.get_receipt(id).await? {
             Some(b) => Some(parse(b)?),
             None => None,
         };
         let history = self
             .store
-            .receipt_history(&cookie.id)
+            .receipt_history(id)
             .await?
             .into_iter()
             .map(parse)

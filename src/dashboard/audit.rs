@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::export::{csv_document, ExportError};
+use crate::consent::rfc3339;
 use crate::store::{AuditId, Store, StoreError};
 
 /// Operator name recorded for a failed sign-in that named no configured account (configured
@@ -263,17 +264,6 @@ impl AuditLog {
         )?;
         Ok((doc, events.len()))
     }
-}
-
-/// Unix seconds as RFC 3339 UTC (`2026-11-22T14:03:05Z`).
-pub fn rfc3339(unix: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
