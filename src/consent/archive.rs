@@ -1,15 +1,15 @@
 //! The banner-text archive: every version of the banner texts a receipt refers to, kept by the
 //! hash the receipt carries, so an operator (and a regulator) can read exactly what the visitor
 //! was shown. The archived bytes are the ones the hash was computed over, so anyone can check
-//! that they belong to the receipt. A version is archived when the first receipt refers to it,
-//! and lives as long as the longest-lived receipt that does.
+//! that they belong to the receipt. A version is archived when the first receipt refers to it
+//! (`ConsentService::record` writes it) and lives as long as the longest-lived receipt that
+//! does; this file reads it back.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::banner::sha256_hex;
-use super::model::Receipt;
 use super::record::RecordError;
 use super::ConsentService;
 
@@ -94,29 +94,6 @@ pub struct ShownTexts {
 }
 
 impl ConsentService {
-    /// Archive the texts `receipt` refers to (they are always the current bundle's: a decision
-    /// with another hash is refused) and note the use at `at` (unix s).
-    pub(crate) async fn archive_texts_of(
-        &self,
-        receipt: &Receipt,
-        at: i64,
-    ) -> Result<(), RecordError> {
-        let Some(body) = self.bundle.texts_shown.get(&receipt.language) else {
-            return Err(RecordError::Corrupt);
-        };
-        self.store
-            .archive_texts(
-                &receipt.texts_hash,
-                body.as_bytes(),
-                receipt.policy_revision,
-                &receipt.language,
-                u64::try_from(at).unwrap_or(0),
-                self.receipt_ttl,
-            )
-            .await?;
-        Ok(())
-    }
-
     /// The archived banner texts with this hash; `None` when none are archived (never used
     /// by a receipt, or every receipt referring to them has expired).
     pub async fn shown_texts(&self, hash: &str) -> Result<Option<ShownTexts>, RecordError> {

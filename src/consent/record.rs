@@ -143,6 +143,25 @@ impl ConsentService {
         Ok(Some(OwnRecord { current, history }))
     }
 
+    /// Archive the texts `receipt` refers to (always the current bundle's: a decision with
+    /// another hash is refused) and note the use at `at` (unix s).
+    async fn archive_texts_of(&self, receipt: &Receipt, at: i64) -> Result<(), RecordError> {
+        let Some(body) = self.bundle.texts_shown.get(&receipt.language) else {
+            return Err(RecordError::Corrupt);
+        };
+        self.store
+            .archive_texts(
+                &receipt.texts_hash,
+                body.as_bytes(),
+                receipt.policy_revision,
+                &receipt.language,
+                u64::try_from(at).unwrap_or(0),
+                self.receipt_ttl,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Daily counters by action, category and country; a failure must not undo a stored
     /// decision, so it is only logged.
     async fn count(&self, r: &Receipt, now: time::OffsetDateTime) {
