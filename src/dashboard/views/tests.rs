@@ -1,11 +1,17 @@
 //! Every template rendered with hostile strings in every field it shows; message tables
 //! complete; no inline style or script; links always stay on the dashboard.
 
+use std::time::Duration;
+
+use super::frame::with_query;
 use super::*;
+use crate::config::dashboard::Role;
 use crate::config::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode};
-use crate::consent::{ShownCategory, ShownContent, ShownVendor};
-use crate::dashboard::audit::AuditEvent;
-use crate::forms::EntryField;
+use crate::consent::{
+    Action, OwnRecord, Receipt, ReceiptList, ShownCategory, ShownContent, ShownTexts, ShownVendor,
+};
+use crate::dashboard::audit::{AuditAction, AuditEvent, AuditFilter, AuditPage as AuditLogPage};
+use crate::forms::{Entry, EntryField, EntryPage};
 use crate::store::AuditId;
 
 /// Markup, both quote kinds, an event handler and a script URL in one string.
