@@ -32,6 +32,23 @@ fn hash_password(stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Standard output of a run that must have succeeded (its standard error otherwise).
+fn stdout_of(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn totp_secret(user: &str) -> Output {
+    consentgate()
+        .args(["totp-secret", "--user", user])
+        .output()
+        .unwrap()
+}
+
 fn check_config(users: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gate.toml");
@@ -50,13 +67,7 @@ fn check_config(users: &str) -> Output {
 
 #[test]
 fn piped_password_becomes_an_argon2id_hash_that_signs_in_and_passes_check_config() {
-    let out = hash_password("a long enough passphrase\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = stdout_of(hash_password("a long enough passphrase\n"));
     let phc = stdout.trim();
     assert_eq!(
         stdout.lines().count(),
@@ -97,16 +108,7 @@ fn short_or_missing_password_is_refused_and_nothing_is_printed() {
 
 #[test]
 fn totp_secret_prints_a_config_line_and_a_uri_that_agree() {
-    let out = consentgate()
-        .args(["totp-secret", "--user", "ann@example.org"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = stdout_of(totp_secret("ann@example.org"));
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
     let secret = lines[0]
@@ -134,19 +136,13 @@ fn totp_secret_prints_a_config_line_and_a_uri_that_agree() {
         String::from_utf8_lossy(&ok.stderr)
     );
     // A second run makes another secret.
-    let again = consentgate()
-        .args(["totp-secret", "--user", "ann@example.org"])
-        .output()
-        .unwrap();
+    let again = totp_secret("ann@example.org");
     assert_ne!(String::from_utf8(again.stdout).unwrap(), stdout);
 }
 
 #[test]
 fn totp_secret_refuses_a_name_that_cannot_be_an_operator() {
-    let out = consentgate()
-        .args(["totp-secret", "--user", "Ann Smith"])
-        .output()
-        .unwrap();
+    let out = totp_secret("Ann Smith");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--user"));

@@ -554,6 +554,19 @@ fn query(from_ms: u64, to_ms: u64, action: Option<&str>, newest_first: bool) -> 
     }
 }
 
+/// The first 100 decisions of a range (newest first unless `oldest_first`).
+async fn listed(
+    store: &Store,
+    (from_ms, to_ms): (u64, u64),
+    action: Option<&str>,
+    oldest_first: bool,
+) -> consentgate::store::ReceiptPage {
+    store
+        .list_receipts(&query(from_ms, to_ms, action, !oldest_first))
+        .await
+        .unwrap()
+}
+
 fn bodies(page: &consentgate::store::ReceiptPage) -> Vec<String> {
     page.receipts
         .iter()
@@ -570,10 +583,7 @@ async fn receipt_index_lists_a_time_range_per_action_newest_or_oldest_first(stor
     decide(&store, "cas", "accept_all", 4_000, LONG).await;
     decide(&store, "dee", "accept_all", 9_000, LONG).await;
 
-    let all = store
-        .list_receipts(&query(1_000, 4_000, None, true))
-        .await
-        .unwrap();
+    let all = listed(&store, (1_000, 4_000), None, false).await;
     assert_eq!(
         bodies(&all),
         [
@@ -584,10 +594,7 @@ async fn receipt_index_lists_a_time_range_per_action_newest_or_oldest_first(stor
         ]
     );
     assert_eq!(all.total, 4);
-    let accepted = store
-        .list_receipts(&query(0, 10_000, Some("accept_all"), false))
-        .await
-        .unwrap();
+    let accepted = listed(&store, (0, 10_000), Some("accept_all"), true).await;
     assert_eq!(
         bodies(&accepted),
         [
@@ -606,10 +613,7 @@ async fn receipt_index_lists_a_time_range_per_action_newest_or_oldest_first(stor
     let count_only = store.list_receipts(&paged).await.unwrap();
     assert!(count_only.receipts.is_empty());
     assert_eq!(count_only.total, 5);
-    let none = store
-        .list_receipts(&query(5_000, 8_000, None, true))
-        .await
-        .unwrap();
+    let none = listed(&store, (5_000, 8_000), None, false).await;
     assert_eq!((none.receipts.len(), none.total), (0, 0));
 
     let counts = store.count_receipts(1_000, 4_000).await.unwrap();
@@ -626,38 +630,23 @@ async fn receipt_index_forgets_expired_and_erased_decisions(store: Store) {
     decide(&store, "erased", "accept_all", 2_000, LONG).await;
     decide(&store, "erased", "custom", 3_000, LONG).await;
     decide(&store, "kept", "reject_all", 4_000, LONG).await;
-    assert_eq!(
-        store
-            .list_receipts(&query(0, 10_000, None, true))
-            .await
-            .unwrap()
-            .total,
-        4
-    );
+    assert_eq!(listed(&store, (0, 10_000), None, false).await.total, 4);
 
     assert!(store.delete_receipt("erased").await.unwrap());
-    let after_erasure = store
-        .list_receipts(&query(0, 10_000, None, true))
-        .await
-        .unwrap();
+    let after_erasure = listed(&store, (0, 10_000), None, false).await;
     assert_eq!(
         bodies(&after_erasure),
         ["kept/reject_all/4000", "gone/accept_all/1000"]
     );
-    assert!(store
-        .list_receipts(&query(0, 10_000, Some("custom"), true))
+    assert!(listed(&store, (0, 10_000), Some("custom"), false)
         .await
-        .unwrap()
         .receipts
         .is_empty());
 
     tokio::time::sleep(PAST_TTL).await;
     assert_eq!(store.sweep_receipt_index().await.unwrap(), 1);
     assert_eq!(store.sweep_receipt_index().await.unwrap(), 0);
-    let page = store
-        .list_receipts(&query(0, 10_000, None, true))
-        .await
-        .unwrap();
+    let page = listed(&store, (0, 10_000), None, false).await;
     assert_eq!(bodies(&page), ["kept/reject_all/4000"]);
     assert_eq!(page.total, 1);
 
@@ -666,14 +655,7 @@ async fn receipt_index_forgets_expired_and_erased_decisions(store: Store) {
     tokio::time::sleep(PAST_TTL).await;
     let counts = store.count_receipts(0, 10_000).await.unwrap();
     assert_eq!(counts.get("accept_all"), None, "{counts:?}");
-    assert_eq!(
-        store
-            .list_receipts(&query(0, 10_000, None, true))
-            .await
-            .unwrap()
-            .total,
-        1
-    );
+    assert_eq!(listed(&store, (0, 10_000), None, false).await.total, 1);
 }
 
 async fn banner_texts_are_archived_once_and_their_use_is_tracked(store: Store) {

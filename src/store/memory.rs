@@ -677,17 +677,6 @@ impl MemoryStore {
         Ok(format!("{ms}-{seq}"))
     }
 
-    pub fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let st = self.lock();
-        Ok(st
-            .audit
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|(ms, seq, e)| (format!("{ms}-{seq}"), e.clone()))
-            .collect())
-    }
-
     pub fn read_audit_page(
         &self,
         before: Option<AuditId>,
@@ -872,9 +861,12 @@ mod tests {
             ..MemoryLimits::default()
         });
         let ids: Vec<String> = (0..5u8).map(|i| s.append_audit(&[i]).unwrap()).collect();
-        let read = s.read_audit(10).unwrap();
+        let read = s.read_audit_page(None, 10).unwrap();
         assert_eq!(read.len(), 3);
-        assert_eq!(read[0], (ids[4].clone(), vec![4]));
+        assert_eq!(
+            (read[0].0.to_string(), read[0].1.clone()),
+            (ids[4].clone(), vec![4])
+        );
         assert_eq!(read[2].1, vec![2]);
     }
 

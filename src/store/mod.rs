@@ -475,7 +475,11 @@ impl Store {
 
     /// The newest `limit` entries, newest first.
     pub async fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        dispatch!(self.read_audit(limit))
+        let page = self.read_audit_page(None, limit).await?;
+        Ok(page
+            .into_iter()
+            .map(|(id, e)| (id.to_string(), e))
+            .collect())
     }
 
     /// Up to `limit` entries older than `before` (all entries when `None`), newest first: pass

@@ -925,7 +925,11 @@ impl RedisStore {
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        let key = self.keys.session(id);
+        self.delete_key(self.keys.session(id)).await
+    }
+
+    /// `DEL key`; a missing key is not an error.
+    async fn delete_key(&self, key: String) -> Result<(), StoreError> {
         self.run(|mut c| async move {
             redis::cmd("DEL")
                 .arg(&key)
@@ -963,26 +967,6 @@ impl RedisStore {
         self.run(|mut c| async move {
             let (id,): (String,) = p.query_async(&mut c).await.map_err(map_err)?;
             Ok(id)
-        })
-        .await
-    }
-
-    pub async fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let key = self.keys.audit();
-        self.run(|mut c| async move {
-            let reply: Value = redis::cmd("XREVRANGE")
-                .arg(&key)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(limit)
-                .query_async(&mut c)
-                .await
-                .map_err(map_err)?;
-            parse_stream(reply)
         })
         .await
     }
@@ -1057,15 +1041,7 @@ impl RedisStore {
     }
 
     pub async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
-        let key = self.keys.rate_limit(key);
-        self.run(|mut c| async move {
-            redis::cmd("DEL")
-                .arg(&key)
-                .exec_async(&mut c)
-                .await
-                .map_err(map_err)
-        })
-        .await
+        self.delete_key(self.keys.rate_limit(key)).await
     }
 }
 
