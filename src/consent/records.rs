@@ -175,6 +175,14 @@ mod tests {
             .to_owned()
     }
 
+    /// A receipt time at the index's resolution (milliseconds).
+    fn unix_ms(rfc3339: &str) -> i128 {
+        let t =
+            time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        t.unix_timestamp_nanos() / 1_000_000
+    }
+
     const ALL_TIME: ReceiptFilter = ReceiptFilter {
         from_ms: 0,
         to_ms: u64::MAX,
@@ -190,11 +198,13 @@ mod tests {
 
         let page = svc.list_receipts(&ALL_TIME, true, 0, 10).await.unwrap();
         assert_eq!(page.total, 3);
-        let actions: Vec<Action> = page.receipts.iter().map(|r| r.action).collect();
-        assert_eq!(
-            actions,
-            [Action::RejectAll, Action::Withdraw, Action::AcceptAll]
-        );
+        // Newest first; decisions within one millisecond come in index order (by member),
+        // so only the times are checked for order.
+        let times: Vec<i128> = page.receipts.iter().map(|r| unix_ms(&r.time)).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+        let mut actions: Vec<&str> = page.receipts.iter().map(|r| r.action.as_str()).collect();
+        actions.sort_unstable();
+        assert_eq!(actions, ["accept_all", "reject_all", "withdraw"]);
         let counts = svc.count_receipts(0, u64::MAX).await.unwrap();
         assert_eq!(
             counts,
@@ -218,8 +228,13 @@ mod tests {
         );
 
         // The texts the visitor saw are archived under the receipt's hash, verifiably.
-        let id = page.receipts[1].id.clone();
-        let hash = &page.receipts[1].texts_hash;
+        let withdrawn = page
+            .receipts
+            .iter()
+            .find(|r| r.action == Action::Withdraw)
+            .expect("the withdrawal is listed");
+        let id = withdrawn.id.clone();
+        let hash = &withdrawn.texts_hash;
         let shown = svc.shown_texts(hash).await.unwrap().expect("archived");
         assert!(shown.verified);
         assert_eq!(shown.language, "nl");
