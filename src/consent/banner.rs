@@ -34,6 +34,9 @@ pub struct Bundle {
     pub css: HashedAsset,
     /// SHA-256 hex of the texts shown, per language.
     pub texts_hash: BTreeMap<String, String>,
+    /// Exactly the JSON each `texts_hash` was computed over (texts, categories, vendors,
+    /// privacy link), per language: what the banner-text archive keeps.
+    pub texts_shown: BTreeMap<String, String>,
     /// Optional categories in display order (analytics, marketing, then operator-defined).
     pub optional: Vec<String>,
 }
@@ -145,6 +148,7 @@ impl Bundle {
         // The hash covers everything a visitor reads in one language, so a receipt proves
         // exactly which wording was consented to.
         let mut texts_hash = BTreeMap::new();
+        let mut texts_shown = BTreeMap::new();
         for lang in CONSENT_LANGUAGES {
             let shown = serde_json::json!({
                 "texts": texts[lang],
@@ -152,7 +156,9 @@ impl Bundle {
                 "vendors": &vendors,
                 "privacy": cfg.privacy_statement_url,
             });
-            texts_hash.insert((*lang).to_owned(), sha256_hex(shown.to_string().as_bytes()));
+            let shown = shown.to_string();
+            texts_hash.insert((*lang).to_owned(), sha256_hex(shown.as_bytes()));
+            texts_shown.insert((*lang).to_owned(), shown);
         }
         let out = ConfigOut {
             rev: cfg.policy_revision,
@@ -183,6 +189,7 @@ impl Bundle {
                 CSS.as_bytes().to_vec(),
             ),
             texts_hash,
+            texts_shown,
             optional,
         })
     }

@@ -4,11 +4,16 @@
 //! not forwarded and are deleted in the browser). Consent itself is applied in the browser by
 //! banner.js; the gate only vouches for it. The HTTP routes live in the server; this module is
 //! what they call.
+//! For operators it keeps every receipt findable by id and by date, the banner texts each
+//! receipt refers to, and an ISO/IEC TS 27560 export.
 
+mod archive;
 mod banner;
 mod cookie;
+pub mod iso27560;
 mod model;
 mod record;
+mod records;
 mod wire;
 
 use std::sync::Arc;
@@ -16,10 +21,12 @@ use std::time::Duration;
 
 use actix_web::HttpRequest;
 
+pub use archive::{ShownCategory, ShownContent, ShownTexts, ShownVendor};
 pub use banner::{category_id, Bundle, BundleError};
 pub use cookie::{ConsentCookie, CookieCodec, CookieRejection, COOKIE_NAME};
 pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
 pub use record::{DecisionAnswer, OwnRecord, RecordContext, RecordError, Recorded};
+pub use records::{valid_consent_id, ReceiptFilter, ReceiptList, MAX_RECEIPT_PAGE};
 pub use wire::WirePolicy;
 
 use crate::clock::SharedClock;
@@ -51,6 +58,8 @@ pub struct ConsentService {
     receipt_ttl: Duration,
     revision: u32,
     default_language: String,
+    /// `consent.privacy_statement_url`, for exports.
+    privacy_statement: String,
     /// Largest accepted request body, bytes (`limits.max_gate_body_bytes`).
     max_body: usize,
 }
@@ -82,6 +91,7 @@ impl ConsentService {
             receipt_ttl: c.cookie_lifetime + c.proof_retention,
             revision: c.policy_revision,
             default_language: c.default_language.clone(),
+            privacy_statement: c.privacy_statement_url.clone(),
             max_body: cfg.limits.max_gate_body_bytes,
         })
     }
@@ -132,6 +142,28 @@ impl ConsentService {
     }
 }
 
+pub use crate::clock::rfc3339;
+
+/// A consent service on `store` with a fixed test secret and the built-in catalogue, for unit
+/// tests here and in the modules above.
+#[cfg(test)]
+pub(crate) fn service_with(cfg: &Config, store: Store) -> ConsentService {
+    let keys = Keys::derive(&crate::config::Secret::new(
+        b"unit-test-secret-unit-test-secret!!".to_vec(),
+    ));
+    let clock = crate::clock::SystemClock::shared();
+    let stats = Stats::new(store.clone(), clock.clone());
+    ConsentService::new(
+        cfg,
+        &keys,
+        store,
+        Arc::new(Catalogue::builtin()),
+        stats,
+        clock,
+    )
+    .expect("the default banner builds")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,14 +172,7 @@ mod tests {
     pub(super) fn service(revision: u32) -> ConsentService {
         let mut cfg = Config::default();
         cfg.consent.policy_revision = revision;
-        let keys = Keys::derive(&crate::config::Secret::new(
-            b"unit-test-secret-unit-test-secret!!".to_vec(),
-        ));
-        let store = Store::memory();
-        let clock = crate::clock::SystemClock::shared();
-        let stats = Stats::new(store.clone(), clock.clone());
-        let catalogue = Arc::new(Catalogue::builtin());
-        ConsentService::new(&cfg, &keys, store, catalogue, stats, clock).unwrap()
+        service_with(&cfg, Store::memory())
     }
 
     fn cookie_for(svc: &ConsentService, granted: &[&str], revision: u32) -> String {

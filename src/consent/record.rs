@@ -13,7 +13,7 @@ use crate::http::extract::{host, request_cookie, request_cookies};
 use crate::http::{Code, EdgeError};
 use crate::privacy::Visitor;
 use crate::stats::Event;
-use crate::store::StoreError;
+use crate::store::{ReceiptIndexEntry, StoreError};
 
 /// Facts about the request that a receipt, cookie or deletion needs besides the decision.
 #[derive(Debug, Default, Clone)]
@@ -150,9 +150,22 @@ impl ConsentService {
             gpc: ctx.gpc,
         };
         let bytes = serde_json::to_vec(&receipt).map_err(|_| RecordError::Corrupt)?;
-        self.store
+        // The texts go into the archive first, so a stored receipt never refers to texts the
+        // gate does not have; the index last, so it never lists a receipt that is not stored.
+        self.archive_texts_of(&receipt, now.unix_timestamp())
+            .await?;
+        let seq = self
+            .store
             .put_receipt(&id, &bytes, self.receipt_ttl)
             .await?;
+        let entry = ReceiptIndexEntry {
+            id: &id,
+            seq,
+            action: receipt.action.as_str(),
+            time_ms: u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+            receipt: &bytes,
+        };
+        self.store.index_receipt(&entry, self.receipt_ttl).await?;
         self.stats.record(Event::Consent {
             action: receipt.action,
             granted: receipt.granted.clone(),
@@ -217,15 +230,21 @@ impl ConsentService {
         let Ok(cookie) = self.codec.verify(cookie_value) else {
             return Ok(None);
         };
+        self.record_of(&cookie.id).await
+    }
+
+    /// The record of a consent id: what a visitor sees of their own, and what an operator
+    /// looks up by the id the visitor reads in the banner. `None` when nothing is stored.
+    pub async fn record_of(&self, id: &str) -> Result<Option<OwnRecord>, RecordError> {
         let parse =
             |b: Vec<u8>| serde_json::from_slice::<Receipt>(&b).map_err(|_| RecordError::Corrupt);
-        let current = match self.store.get_receipt(&cookie.id).await? {
+        let current = match self.store.get_receipt(id).await? {
             Some(b) => Some(parse(b)?),
             None => None,
         };
         let history = self
             .store
-            .receipt_history(&cookie.id)
+            .receipt_history(id)
             .await?
             .into_iter()
             .map(parse)
@@ -234,6 +253,25 @@ impl ConsentService {
             return Ok(None);
         }
         Ok(Some(OwnRecord { current, history }))
+    }
+
+    /// Archive the texts `receipt` refers to (always the current bundle's: a decision with
+    /// another hash is refused) and note the use at `at` (unix s).
+    async fn archive_texts_of(&self, receipt: &Receipt, at: i64) -> Result<(), RecordError> {
+        let Some(body) = self.bundle.texts_shown.get(&receipt.language) else {
+            return Err(RecordError::Corrupt);
+        };
+        self.store
+            .archive_texts(
+                &receipt.texts_hash,
+                body.as_bytes(),
+                receipt.policy_revision,
+                &receipt.language,
+                u64::try_from(at).unwrap_or(0),
+                self.receipt_ttl,
+            )
+            .await?;
+        Ok(())
     }
 }
 

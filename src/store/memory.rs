@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{Clock, SystemClock};
 
-use super::{FormEntryRecord, FormPage, StoreError};
+use super::{
+    AuditId, FormEntryRecord, FormPage, KeyLayout, ReceiptIndexEntry, ReceiptPage, ReceiptQuery,
+    StoreError, TextVersionRecord,
+};
 
 /// Bounds of the embedded store.
 #[derive(Debug, Clone)]
@@ -85,6 +88,60 @@ impl Form {
     }
 }
 
+struct IndexedReceipt {
+    time_ms: u64,
+    action: String,
+    receipt: Vec<u8>,
+    expires: Instant,
+}
+
+/// The receipt time index: one ordering for every action (Redis keeps one zset per action
+/// too; filtering the single ordering gives the same pages).
+#[derive(Default)]
+struct ReceiptIndex {
+    /// (decision time ms, member); iterated in reverse for newest first, like `ZRANGE … REV`.
+    by_time: BTreeSet<(u64, String)>,
+    members: HashMap<String, IndexedReceipt>,
+    /// Expired members the periodic purge dropped since the last list, count or sweep;
+    /// reported by `sweep_receipt_index` as Redis would report them.
+    swept_pending: usize,
+}
+
+impl ReceiptIndex {
+    fn remove(&mut self, member: &str) -> bool {
+        match self.members.remove(member) {
+            Some(old) => {
+                self.by_time.remove(&(old.time_ms, member.to_owned()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn sweep(&mut self, now: Instant) -> usize {
+        let expired: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.expires <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for member in &expired {
+            self.remove(member);
+        }
+        expired.len()
+    }
+
+    /// Unexpired members in `[from_ms, to_ms]`, oldest first, optionally of one action.
+    fn range(&self, from_ms: u64, to_ms: u64, action: Option<&str>) -> Vec<&IndexedReceipt> {
+        self.by_time
+            .range((from_ms, String::new())..)
+            .take_while(|(t, _)| *t <= to_ms)
+            .filter_map(|(_, member)| self.members.get(member))
+            .filter(|m| action.is_none_or(|a| a == m.action))
+            .collect()
+    }
+}
+
 enum Unique {
     Live {
         members: HashSet<u64>,
@@ -113,6 +170,9 @@ struct State {
     counters: HashMap<(String, String), BTreeMap<String, i64>>,
     uniques: HashMap<(String, String), Unique>,
     sessions: HashMap<String, Expiring>,
+    receipt_index: ReceiptIndex,
+    /// Banner texts by hash, with their expiry.
+    texts: HashMap<String, (TextVersionRecord, Instant)>,
     /// (unix ms, seq, entry), oldest first.
     audit: VecDeque<(u64, u64, Vec<u8>)>,
     rate: HashMap<String, RateWindow>,
@@ -165,6 +225,9 @@ impl MemoryStore {
 
     fn purge(&self, st: &mut State, now: Instant) {
         st.receipts.retain(|_, r| r.expires > now);
+        let swept = st.receipt_index.sweep(now);
+        st.receipt_index.swept_pending += swept;
+        st.texts.retain(|_, (_, expires)| *expires > now);
         st.sessions.retain(|_, s| s.expires > now);
         st.rate.retain(|_, r| r.expires > now);
         let mut gone = Vec::new();
@@ -207,7 +270,7 @@ impl MemoryStore {
 
     // ---- receipts ----
 
-    pub fn put_receipt(&self, id: &str, receipt: &[u8], ttl: Duration) -> Result<(), StoreError> {
+    pub fn put_receipt(&self, id: &str, receipt: &[u8], ttl: Duration) -> Result<u64, StoreError> {
         let now = Instant::now();
         let mut st = self.lock();
         let r = st.receipts.entry(id.to_owned()).or_insert(Receipt {
@@ -222,7 +285,7 @@ impl MemoryStore {
         r.current = Some(receipt.to_vec());
         r.history.push(receipt.to_vec());
         r.expires = now + ttl;
-        Ok(())
+        Ok(r.history.len() as u64)
     }
 
     pub fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -249,7 +312,127 @@ impl MemoryStore {
     pub fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut st = self.lock();
-        Ok(st.receipts.remove(id).is_some_and(|r| r.expires > now))
+        let Some(old) = st.receipts.remove(id) else {
+            return Ok(false);
+        };
+        for seq in 1..=old.history.len() as u64 {
+            st.receipt_index.remove(&KeyLayout::receipt_member(id, seq));
+        }
+        Ok(old.expires > now)
+    }
+
+    pub fn index_receipt(
+        &self,
+        entry: &ReceiptIndexEntry<'_>,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let member = KeyLayout::receipt_member(entry.id, entry.seq);
+        let mut st = self.lock();
+        let index = &mut st.receipt_index;
+        // Like ZADD on an existing member: the newer decision replaces it.
+        index.remove(&member);
+        index.by_time.insert((entry.time_ms, member.clone()));
+        index.members.insert(
+            member,
+            IndexedReceipt {
+                time_ms: entry.time_ms,
+                action: entry.action.to_owned(),
+                receipt: entry.receipt.to_vec(),
+                expires: now + ttl,
+            },
+        );
+        Ok(())
+    }
+
+    pub fn list_receipts(&self, q: &ReceiptQuery<'_>) -> Result<ReceiptPage, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let index = &mut st.receipt_index;
+        index.sweep(now);
+        index.swept_pending = 0;
+        let mut matching = index.range(q.from_ms, q.to_ms, q.action);
+        if q.newest_first {
+            matching.reverse();
+        }
+        Ok(ReceiptPage {
+            total: matching.len(),
+            receipts: matching
+                .into_iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .map(|m| m.receipt.clone())
+                .collect(),
+        })
+    }
+
+    pub fn count_receipts(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let index = &mut st.receipt_index;
+        index.sweep(now);
+        index.swept_pending = 0;
+        let mut counts = BTreeMap::new();
+        for m in index.range(from_ms, to_ms, None) {
+            *counts.entry(m.action.clone()).or_insert(0) += 1;
+        }
+        Ok(counts)
+    }
+
+    pub fn sweep_receipt_index(&self) -> Result<usize, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let index = &mut st.receipt_index;
+        let swept = index.sweep(now);
+        Ok(swept + std::mem::take(&mut index.swept_pending))
+    }
+
+    // ---- banner text archive ----
+
+    pub fn archive_texts(
+        &self,
+        hash: &str,
+        body: &[u8],
+        revision: u32,
+        language: &str,
+        used_at: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let fresh = || TextVersionRecord {
+            body: body.to_vec(),
+            revision,
+            language: language.to_owned(),
+            first_used: used_at,
+            last_used: used_at,
+        };
+        let entry = st
+            .texts
+            .entry(hash.to_owned())
+            .or_insert_with(|| (fresh(), now + ttl));
+        if entry.1 <= now {
+            *entry = (fresh(), now + ttl);
+        }
+        let (record, expires) = entry;
+        record.first_used = record.first_used.min(used_at);
+        record.last_used = record.last_used.max(used_at);
+        *expires = (*expires).max(now + ttl);
+        Ok(())
+    }
+
+    pub fn get_texts(&self, hash: &str) -> Result<Option<TextVersionRecord>, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .texts
+            .get(hash)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(record, _)| record.clone()))
     }
 
     // ---- form entries ----
@@ -496,14 +679,20 @@ impl MemoryStore {
         Ok(format!("{ms}-{seq}"))
     }
 
-    pub fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    pub fn read_audit_page(
+        &self,
+        before: Option<AuditId>,
+        limit: usize,
+    ) -> Result<Vec<(AuditId, Vec<u8>)>, StoreError> {
         let st = self.lock();
         Ok(st
             .audit
             .iter()
             .rev()
+            .map(|(ms, seq, e)| (AuditId { ms: *ms, seq: *seq }, e))
+            .filter(|(id, _)| before.is_none_or(|b| *id < b))
             .take(limit)
-            .map(|(ms, seq, e)| (format!("{ms}-{seq}"), e.clone()))
+            .map(|(id, e)| (id, e.clone()))
             .collect())
     }
 
@@ -524,6 +713,21 @@ impl MemoryStore {
         }
         w.count += 1;
         Ok(w.count)
+    }
+
+    pub fn peek_rate_limit(&self, key: &str) -> Result<u64, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .rate
+            .get(key)
+            .filter(|w| w.expires > now)
+            .map_or(0, |w| w.count))
+    }
+
+    pub fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().rate.remove(key);
+        Ok(())
     }
 }
 
@@ -659,9 +863,12 @@ mod tests {
             ..MemoryLimits::default()
         });
         let ids: Vec<String> = (0..5u8).map(|i| s.append_audit(&[i]).unwrap()).collect();
-        let read = s.read_audit(10).unwrap();
+        let read = s.read_audit_page(None, 10).unwrap();
         assert_eq!(read.len(), 3);
-        assert_eq!(read[0], (ids[4].clone(), vec![4]));
+        assert_eq!(
+            (read[0].0.to_string(), read[0].1.clone()),
+            (ids[4].clone(), vec![4])
+        );
         assert_eq!(read[2].1, vec![2]);
     }
 
