@@ -242,9 +242,10 @@ async fn granting_analytics_loads_only_analytics_and_the_guard_stops_the_pixel_g
             .await,
         json!([true, 1])
     );
-    // GTM's attempt to load the Meta pixel was parked, not fetched.
+    // GTM's attempt to load the Meta pixel was parked, not fetched: its URL waits in
+    // data-cg-src (a script without src runs nothing, so the guard leaves its type alone).
     assert_eq!(
-        f.b.js("return !!document.querySelector('script[type=\"text/plain\"][data-cg-src*=\"fbevents\"]')").await,
+        f.b.js("return !!document.querySelector('script[data-cg-src*=\"fbevents\"][data-cg-category=marketing]:not([src])')").await,
         json!(true)
     );
     // Consent Mode v2: default denied, then analytics granted.
