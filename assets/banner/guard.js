@@ -77,7 +77,7 @@
     inst = w => {
       if (w.__cg) return;
       w.__cg = G;
-      var E = w.Element.prototype, R = w.Range.prototype, SD = w.CSSStyleDeclaration.prototype,
+      var E = w.Element.prototype, R = w.Range.prototype,
         post = function (a, o) { return S(a = o.apply(this, a)), a };
       // URL properties (img.src = …, el.style = …) behave like their attribute.
       O.getOwnPropertyNames(w).forEach(n => /^HTML.*Element$/.test(n) &&
@@ -103,10 +103,11 @@
         .forEach(x => W(x[0], x[1], function (a, o) { a[x[2]] = h(a[x[2]]); return o.apply(this, a) }));
       W(R, 'createContextualFragment', post);
       W(w.DOMParser.prototype, 'parseFromString', post);
-      // CSS url()s of trackers set through the CSSOM: not set.
-      X(SD, 'setProperty', 1, () => {});
-      O.getOwnPropertyNames(SD).forEach(a => /^(css|bac|con|cur)|mage|ask/.test(a) &&
-        P(SD, a, function (v, o) { bl(v) || o.call(this, v) }));
+      // Inline styles changed through the CSSOM (el.style.x = …, setProperty, cssText; Chromium
+      // keeps those properties on each declaration, out of reach): the style attribute changes
+      // at once, and is parked here before the next style recalculation would fetch a url().
+      new w.MutationObserver(r => r.forEach(m => g(m.target, 'style', m.target.getAttribute('style'))))
+        .observe(w.document, { attributeFilter: ['style'], subtree: true });
       // Requests made from script: refused as a network error would be.
       X(w.XMLHttpRequest.prototype, 'open', 1, no);
       ['Worker', 'SharedWorker', 'WebSocket'].forEach(n => X(w, n, 0, no));
