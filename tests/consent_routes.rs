@@ -286,3 +286,104 @@ async fn banner_assets_are_served_immutable_at_their_hashed_url() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 404);
 }
+
+/// `GET <path>` with `cookie`: status, `Set-Cookie` values, `Cache-Control`, JSON body.
+async fn get_with_cookie(url: &str, cookie: &str) -> (u16, Vec<String>, Option<String>, Value) {
+    let mut res = awc::Client::new()
+        .get(url)
+        .insert_header(("cookie", cookie))
+        .send()
+        .await
+        .expect("get");
+    let sets = res
+        .headers()
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let cache = res
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
+    (res.status().as_u16(), sets, cache, body)
+}
+
+/// The `Path` of each `cg_consent` deletion among `sets`.
+fn consent_deletion_paths(sets: &[String]) -> Vec<String> {
+    sets.iter()
+        .filter(|c| c.starts_with("cg_consent=;") && c.contains("Max-Age=0"))
+        .filter_map(|c| {
+            c.split("; ")
+                .find_map(|part| part.strip_prefix("Path="))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_state_route_answers_the_verified_categories_and_the_value_it_verified() {
+    let gate = start(StoreChoice::Memory).await;
+    let (_, cookies, answer) = gate
+        .post(
+            json!({"action": "custom", "granted": ["analytics"], "language": "nl", "texts_hash": gate.nl_hash}),
+            None,
+        )
+        .await;
+    let cookie = consent_cookie(&cookies);
+    let value = cookie.trim_start_matches("cg_consent=");
+    // The decision's own answer carries the new value, so the page can cache it at once.
+    assert_eq!(answer["value"], json!(value));
+    assert!(
+        value.starts_with("v2.") && value.contains(".analytics."),
+        "{value}"
+    );
+
+    let state_url = gate.running.url("/_gate/consent/state");
+    let (status, sets, cache, body) = get_with_cookie(&state_url, &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    assert!(sets.is_empty(), "{sets:?}");
+    assert_eq!(body["value"], json!(value));
+    assert_eq!(body["granted"], json!(["analytics"]));
+    assert_eq!(body["id"], answer["id"]);
+
+    // Without a cookie: nothing verified, nothing deleted.
+    let (status, sets, _, body) = get_with_cookie(&state_url, "session=1").await;
+    assert_eq!(status, 200);
+    assert!(sets.is_empty(), "{sets:?}");
+    assert_eq!(body, json!({"value": null, "granted": null, "id": null}));
+}
+
+#[actix_web::test]
+async fn a_forged_or_old_format_cookie_verifies_to_nothing_and_is_deleted() {
+    let gate = start(StoreChoice::Memory).await;
+    let (_, cookies, _) = gate
+        .post(
+            json!({"action": "reject_all", "language": "nl", "texts_hash": gate.nl_hash}),
+            None,
+        )
+        .await;
+    let cookie = consent_cookie(&cookies);
+    let forged = cookie.replacen("..", ".analytics~marketing.", 1);
+    // The old format's label (a genuine v1 cookie is covered by the codec's unit tests).
+    let relabelled = cookie.replacen("cg_consent=v2.", "cg_consent=v1.", 1);
+    let state_url = gate.running.url("/_gate/consent/state");
+    for bad in [forged, relabelled] {
+        let (status, sets, _, body) = get_with_cookie(&state_url, &bad).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["granted"], Value::Null, "{bad}");
+        assert_eq!(body["value"], Value::Null, "{bad}");
+        assert_eq!(
+            consent_deletion_paths(&sets),
+            vec![
+                "/",
+                "/_gate",
+                "/_gate/",
+                "/_gate/consent",
+                "/_gate/consent/",
+                "/_gate/consent/state"
+            ]
+        );
+    }
+}
