@@ -44,11 +44,12 @@
     // Markup naming no catalogued host or loader path is left alone, unparsed.
     RE = RegExp(C.h.concat(C.p).map(r => r[0].replace(/^\//, '').replace(/\W/g, '\\$&')).join('|') || '^$', 'i'),
     // Before attribute `a` of `e` becomes `v`: park it if it would fetch a tracker (1: the
-    // caller must not set v). A script without its src runs nothing; it keeps its type.
+    // caller must not set v). A script without its src runs nothing; it keeps its type. Styles
+    // change often (animations): only those naming a tracker host are looked at closely.
     g = (e, a, v) => {
       a = (a + '').toLowerCase();
       if (!/^(src(set|doc)?|poster|data|ping|imagesrcset|background|style|(xlink:)?href)$/.test(a) ||
-        a == 'href' && /^a(rea)?$/.test(e.localName) || !(c = bl(v))) return;
+        a == 'href' && /^a(rea)?$/.test(e.localName) || a == 'style' && !RE.test(v) || !(c = bl(v))) return;
       e.removeAttribute(a);
       sa.call(e, U + a.replace(':', '-'), v);
       return sa.call(e, U + 'category', c), 1;
@@ -92,9 +93,10 @@
       ['setAttribute', 'setAttributeNS', 'setAttributeNode'].forEach((m, i) =>
         W(E, m, function (a, o) { return (i > 1 ? g(this, a[0].name, a[0].value) : g(this, a[i], a[i + 1])) || o.apply(this, a) }));
       // The usual insertions: a detached subtree whose attributes were set some other way (say
-      // imported from another document) is checked before it goes live.
+      // imported from another document) is checked as it goes live (once, not at every level
+      // of a tree built bottom-up).
       ['appendChild', 'insertBefore'].forEach(m => W(w.Node.prototype, m, function (a, o) {
-        a[0].isConnected || S(a[0]);
+        this.isConnected && !a[0].isConnected && S(a[0]);
         return o.apply(this, a);
       }));
       // Markup: cleaned before the live document parses it.
