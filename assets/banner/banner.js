@@ -6,7 +6,8 @@
  *   lang     default language
  *   privacy  URL of the privacy statement
  *   gpc      whether Global Privacy Control counts as a refusal of marketing
- *   t, h     texts and texts hash per language (the hash goes into the receipt)
+ *   t, h     texts, and the first 16 hex digits of their hash, per language (the gate records
+ *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
  *   v        vendors: {id, name, desc, cat, cookies}
  *   s        the guard's queue stubs and their category: {ga: "analytics", fbq: "marketing", …}

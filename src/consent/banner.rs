@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::model::TEXTS_HASH_SHORT;
 use crate::config::{ConsentConfig, CONSENT_LANGUAGES};
 use crate::http::assets::{sha256_hex, HashedAsset};
 use crate::trackers::{Catalogue, Category};
@@ -74,7 +75,8 @@ struct ConfigOut<'a> {
     privacy: &'a str,
     gpc: bool,
     t: &'a BTreeMap<&'a str, BTreeMap<String, String>>,
-    h: &'a BTreeMap<String, String>,
+    /// The first [`TEXTS_HASH_SHORT`] hex digits of each language's texts hash.
+    h: BTreeMap<&'a str, &'a str>,
     c: Vec<CategoryOut<'a>>,
     v: Vec<VendorOut<'a>>,
     /// Queue stub → category.
@@ -167,7 +169,10 @@ impl Bundle {
             privacy: &cfg.privacy_statement_url,
             gpc: cfg.honour_gpc,
             t: &texts,
-            h: &texts_hash,
+            h: texts_hash
+                .iter()
+                .map(|(lang, hash)| (lang.as_str(), hash.get(..TEXTS_HASH_SHORT).unwrap_or(hash)))
+                .collect(),
             c: categories,
             v: vendors,
             s: stub_categories(catalogue),
