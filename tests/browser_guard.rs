@@ -122,7 +122,13 @@ const TRICKS_JS: &str = r##"(function () {
         gtag('event', 'stub_' + tag); fbq('track', 'Stub'); ga('send', 'pageview'); _gaq.push(['_trackPageview']);
         _gat._getTracker('UA-9999-1')._trackPageview(); hj('event', 'stub'); dataLayer.push({ event: 'stub' });
       },
-      firstparty: function () { new Image().src = '/first-party.gif?tag=' + tag; }
+      firstparty: function () { new Image().src = '/first-party.gif?tag=' + tag; },
+      // Code naming a tracker host is no markup: it must run as written.
+      rawtext: function () {
+        var sc = document.createElement('script');
+        sc.innerHTML = "window['__raw_" + tag + "'] = 'connect.facebook.net' && 1 < 2;";
+        document.head.appendChild(sc);
+      }
     };
     Object.keys(tricks).forEach(function (name) {
       try { tricks[name](); } catch (e) { window.__trickErrors[tag + ':' + name] = String(e && e.name); }
@@ -325,6 +331,11 @@ async fn every_trick_of_a_page_script_is_blocked_before_and_after_the_banner_sho
     assert_eq!(f.site_requests("/first-party.gif?tag=early"), 1);
     assert_eq!(f.site_requests("/first-party.gif?tag=late"), 1);
     assert_eq!(f.site_requests("/gtm.js"), 0);
+    assert_eq!(
+        f.b.js("return [window.__raw_early, window.__raw_late]")
+            .await,
+        json!([true, true])
+    );
     // What was blocked is parked in the rewriter's form, ready for the banner.
     let parked =
         f.b.js(

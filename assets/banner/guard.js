@@ -15,7 +15,7 @@
  * 2 KB gzipped, the site's URL rules included. */
 (function (w, C) {
   if (!C || w.__cg) return;
-  var d = document, U = 'data-cg-', Q = {}, O = Object, D = O.getOwnPropertyDescriptor,
+  var d = document, U = 'data-cg-', Q = {}, K = 0, O = Object, D = O.getOwnPropertyDescriptor,
     sa = Element.prototype.setAttribute, ih = D(Element.prototype, 'innerHTML'),
     c = d.cookie.split(/; */).filter(x => !x.indexOf('cg_consent=')),
     // No cookie, or several (one may be forged at a sub-path): no decision.
@@ -52,14 +52,15 @@
         a == 'href' && /^a(rea)?$/.test(e.localName) || a == 'style' && !RE.test(v) || !(c = bl(v))) return;
       e.removeAttribute(a);
       sa.call(e, U + a.replace(':', '-'), v);
-      return sa.call(e, U + 'category', c), 1;
+      return K++, sa.call(e, U + 'category', c), 1;
     },
     // Park every tracker in a subtree (element, fragment or document) before it goes live.
     S = n => n && n.querySelectorAll && [n, ...n.querySelectorAll('*')].forEach(e =>
       [...e.attributes || []].forEach(a => g(e, a.name, a.value))),
     // Markup about to be parsed: if it names a tracker host, parsed first in a <template>
-    // (nothing loads there), trackers parked, serialised again.
-    h = (s, x) => RE.test(s) ? (ih.set.call(x = d.createElement('template'), s), S(x.content), ih.get.call(x)) : s,
+    // (nothing loads there) and, if a tracker was parked there, serialised again. Anything
+    // else (the text of a script or style, a link to a social profile) passes as it came.
+    h = (s, x, k = K) => RE.test(s) && (ih.set.call(x = d.createElement('template'), s), S(x.content), k < K) ? ih.get.call(x) : s,
 
     /* The hooks, for this window and each same-origin frame's window once it is reached. */
     // Method or constructor m of p through f(arguments, original, new.target).
