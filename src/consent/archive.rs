@@ -32,6 +32,9 @@ pub struct ShownVendor {
     pub category: String,
     /// Cookie names (`_ga`) and prefixes (`_ga_*`).
     pub cookies: Vec<String>,
+    /// Hosts the banner listed for the vendor (versions before the guard had its own rules);
+    /// empty for later versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
 }
 

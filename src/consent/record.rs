@@ -87,9 +87,11 @@ pub struct Recorded {
     pub deletions: Vec<Cookie<'static>>,
 }
 
-/// The JSON answer to a recorded decision.
+/// The JSON answer to a recorded decision. `value` is the new `cg_consent`: the page keeps this
+/// verified answer under it, as it does the answer of `GET /_gate/consent/state`.
 #[derive(Serialize)]
 pub struct DecisionAnswer<'a> {
+    value: &'a str,
     id: &'a str,
     action: Action,
     granted: &'a [String],
@@ -100,6 +102,7 @@ pub struct DecisionAnswer<'a> {
 impl Recorded {
     pub fn answer(&self) -> DecisionAnswer<'_> {
         DecisionAnswer {
+            value: self.cookie.value(),
             id: &self.receipt.id,
             action: self.receipt.action,
             granted: &self.receipt.granted,
@@ -131,8 +134,7 @@ impl ConsentService {
         let id = ctx
             .previous_cookie
             .as_deref()
-            .and_then(|c| self.codec.verify(c).ok())
-            .map(|c| c.id)
+            .and_then(|c| self.codec.receipt_id(c))
             .unwrap_or_else(new_id);
         let now = time::OffsetDateTime::from(self.clock.now());
         let receipt = Receipt {
@@ -224,13 +226,14 @@ impl ConsentService {
         self.record(decision, ctx).await
     }
 
-    /// The record behind a `cg_consent` value (MAC checked; expired or old-revision cookies
-    /// still show their record). `None` when the cookie does not verify or nothing is stored.
+    /// The record behind a `cg_consent` value (MAC checked; expired, old-revision and
+    /// old-format cookies still show their record). `None` when the cookie does not verify or
+    /// nothing is stored.
     pub async fn own_record(&self, cookie_value: &str) -> Result<Option<OwnRecord>, RecordError> {
-        let Ok(cookie) = self.codec.verify(cookie_value) else {
+        let Some(id) = self.codec.receipt_id(cookie_value) else {
             return Ok(None);
         };
-        self.record_of(&cookie.id).await
+        self.record_of(&id).await
     }
 
     /// The record of a consent id: what a visitor sees of their own, and what an operator

@@ -1,6 +1,7 @@
 //! On the wire: tracker cookies of categories without consent are not forwarded upstream, and
 //! the browser is told to delete them (for the host and each parent domain, path /), so
-//! refusal or withdrawal also removes cookies set HttpOnly or on the registrable domain.
+//! refusal or withdrawal also removes cookies set HttpOnly or on the registrable domain. An
+//! invalid consent cookie is deleted at every path it could have been set on for the request.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub struct WirePolicy {
     granted: Vec<String>,
     /// Names of tracker cookies the visitor sent without consent for their category.
     unconsented: Vec<String>,
+    /// Other cookies to delete, each at its paths (an invalid consent cookie).
+    invalid: Vec<(String, Vec<String>)>,
 }
 
 impl WirePolicy {
@@ -30,6 +33,7 @@ impl WirePolicy {
             catalogue,
             granted,
             unconsented: Vec::new(),
+            invalid: Vec::new(),
         };
         // Only tracker cookies without consent are kept (and so copied): usually none.
         let mut unconsented: Vec<String> = sent
@@ -43,9 +47,10 @@ impl WirePolicy {
         policy
     }
 
-    /// Add a non-tracker cookie to [`Self::deletions`] (an invalid consent cookie).
-    pub(crate) fn also_delete(&mut self, name: &str) {
-        self.unconsented.push(name.to_owned());
+    /// Add a non-tracker cookie to [`Self::deletions`], at each of `paths` (an invalid consent
+    /// cookie, at [`ancestor_paths`] of the request).
+    pub(crate) fn also_delete(&mut self, name: &str, paths: Vec<String>) {
+        self.invalid.push((name.to_owned(), paths));
     }
 
     /// Whether a request cookie may go upstream: false for tracker cookies of a category the
@@ -60,8 +65,9 @@ impl WirePolicy {
         }
     }
 
-    /// `Set-Cookie` deletions for every tracker cookie the visitor sent without consent: one
-    /// host-only and one per domain from `request_host` up to its last two labels, path `/`.
+    /// `Set-Cookie` deletions for every tracker cookie the visitor sent without consent (path
+    /// `/`) and every cookie added with [`Self::also_delete`] (at its paths): one host-only and
+    /// one per domain from `request_host` up to its last two labels.
     pub fn deletions(&self, request_host: &str) -> Vec<Cookie<'static>> {
         let host = strip_port(request_host).to_ascii_lowercase();
         let mut domains: Vec<String> = Vec::new();
@@ -74,10 +80,17 @@ impl WirePolicy {
                 domains.push(labels[i..].join("."));
             }
         }
+        let root = vec!["/".to_owned()];
+        let targets = self
+            .unconsented
+            .iter()
+            .map(|name| (name, &root))
+            .chain(self.invalid.iter().map(|(name, paths)| (name, paths)))
+            .flat_map(|(name, paths)| paths.iter().map(move |path| (name, path)));
         let mut out = Vec::new();
-        for name in &self.unconsented {
+        for (name, path) in targets {
             let mut base = Cookie::build((name.clone(), ""))
-                .path("/")
+                .path(path.clone())
                 .max_age(cookie::time::Duration::ZERO)
                 .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
                 .build();
@@ -101,6 +114,29 @@ impl WirePolicy {
             .filter_map(|c| HeaderValue::from_str(&c.to_string()).ok())
             .collect()
     }
+}
+
+/// Deepest request path whose ancestors get their own deletion; deeper ones share these.
+const MAX_PATH_SEGMENTS: usize = 8;
+
+/// Every cookie path a cookie sent with a request for `path` can have (RFC 6265 §5.1.4 path
+/// match), shallowest first: `/`, and for each of the first [`MAX_PATH_SEGMENTS`] segments the
+/// prefix ending before it and at its `/` — `/a/b` gives `/`, `/a`, `/a/`, `/a/b`. A cookie is
+/// deleted only by a `Set-Cookie` with its exact path.
+pub fn ancestor_paths(path: &str) -> Vec<String> {
+    let mut out = vec!["/".to_owned()];
+    let mut end = 0;
+    for (depth, segment) in path.split('/').skip(1).enumerate() {
+        if depth == MAX_PATH_SEGMENTS || segment.is_empty() {
+            break;
+        }
+        end += 1 + segment.len();
+        out.push(path[..end].to_owned());
+        if path.len() > end {
+            out.push(path[..=end].to_owned());
+        }
+    }
+    out
 }
 
 fn strip_port(host: &str) -> &str {
@@ -164,5 +200,51 @@ mod tests {
         let dels = p.deletions("127.0.0.1:8080");
         assert_eq!(dels.len(), 1);
         assert_eq!(dels[0].domain(), None);
+    }
+
+    #[test]
+    fn ancestor_paths_are_every_path_a_cookie_sent_here_can_have() {
+        assert_eq!(ancestor_paths("/"), vec!["/"]);
+        assert_eq!(ancestor_paths(""), vec!["/"]);
+        assert_eq!(ancestor_paths("/a"), vec!["/", "/a"]);
+        assert_eq!(ancestor_paths("/a/"), vec!["/", "/a", "/a/"]);
+        assert_eq!(
+            ancestor_paths("/blog/2024/post"),
+            vec![
+                "/",
+                "/blog",
+                "/blog/",
+                "/blog/2024",
+                "/blog/2024/",
+                "/blog/2024/post"
+            ]
+        );
+        let deep = ancestor_paths(&"/x".repeat(40));
+        assert_eq!(deep.len(), 1 + 2 * MAX_PATH_SEGMENTS);
+        // An empty segment (`//`) ends it: no path below one can be matched differently.
+        assert_eq!(ancestor_paths("/a//b"), vec!["/", "/a", "/a/"]);
+    }
+
+    #[test]
+    fn an_invalid_cookie_is_deleted_at_each_path_for_host_and_parent_domains() {
+        let mut p = policy(&[], "cg_consent=forged");
+        p.also_delete("cg_consent", ancestor_paths("/blog/post"));
+        let dels: Vec<String> = p
+            .deletions("www.stichting.example")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        for path in ["/", "/blog", "/blog/", "/blog/post"] {
+            let at_path: Vec<&String> = dels
+                .iter()
+                .filter(|d| {
+                    d.contains(&format!("Path={path};")) || d.ends_with(&format!("Path={path}"))
+                })
+                .collect();
+            assert_eq!(at_path.len(), 3, "{path}: {dels:?}");
+        }
+        assert!(dels
+            .iter()
+            .all(|d| d.starts_with("cg_consent=;") && d.contains("Max-Age=0")));
     }
 }

@@ -34,14 +34,16 @@ pub fn health(cfg: &mut web::ServiceConfig) {
         .route("/_gate/readyz", web::get().to(readyz));
 }
 
-/// `/_gate/consent`: POST a decision, GET the visitor's own record, DELETE to withdraw.
+/// `/_gate/consent`: POST a decision, GET the visitor's own record, DELETE to withdraw;
+/// `GET /_gate/consent/state`: the categories the gate verified for the request's cookie.
 pub fn consent(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/_gate/consent")
             .route(web::post().to(change_consent))
             .route(web::get().to(get_consent))
             .route(web::delete().to(change_consent)),
-    );
+    )
+    .route("/_gate/consent/state", web::get().to(consent_state));
 }
 
 /// Which configured form a route serves (its index in `[[forms]]`).
@@ -139,6 +141,17 @@ async fn get_consent(state: State, req: HttpRequest) -> Result<HttpResponse, Edg
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(record))
+}
+
+/// The verified categories for the request's `cg_consent` (MAC, shape, lifetime, revision and
+/// categories checked; no store read), never cached; an invalid cookie is deleted as on pages.
+async fn consent_state(state: State, req: HttpRequest) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    for deletion in state.consent.wire_policy(&req).deletion_headers(host(&req)) {
+        res.append_header((header::SET_COOKIE, deletion));
+    }
+    res.json(state.consent.verified_state(&req))
 }
 
 async fn submit_form(
