@@ -6,4 +6,5 @@ use actix_web::web;
 /// Every admin route. Mount after registering [`Worker::data`](super::state::Worker::data).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     super::public::health(cfg);
+    cfg.route("/metrics", web::get().to(super::metered::metrics));
 }

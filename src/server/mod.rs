@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod demo;
+mod metered;
 mod page_filter;
 pub mod public;
 pub mod state;
@@ -97,6 +98,7 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
             .app_data(Worker::data(&state))
             .wrap(error_pages(default_lang))
             .wrap(from_fn(telemetry::request_log))
+            .wrap(from_fn(metered::count_public))
             .configure(|cfg| public::configure(cfg, &state))
     });
     let admin_state = state.clone();
@@ -105,6 +107,7 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
             .app_data(Worker::data(&admin_state))
             .wrap(error_pages(default_lang))
             .wrap(from_fn(telemetry::request_log))
+            .wrap(from_fn(metered::count_admin))
             .configure(admin::configure)
     });
     // Responses go out as several writes (head, then body chunks); with Nagle's algorithm on, a
