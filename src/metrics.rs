@@ -148,7 +148,12 @@ impl Metrics {
             "Contact-form submissions, by form and outcome (stored, or the error code)",
             form_submissions.clone(),
         );
-        let store_errors = Family::default();
+        let store_errors = Family::<KindLabels, Counter>::default();
+        // Every kind `StoreError::kind` names, at 0 from the start: an alert on "errors rose"
+        // needs the series to exist before the first error.
+        for kind in ["unavailable", "timeout", "corrupt"] {
+            drop(store_errors.get_or_create(&KindLabels { kind }));
+        }
         registry.register(
             "store_errors",
             "Failed store operations, by kind (unavailable, timeout, corrupt)",

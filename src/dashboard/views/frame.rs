@@ -47,7 +47,7 @@ fn seg(s: &str) -> String {
 }
 
 /// `path` with a query built from `pairs` (empty values left out).
-pub(crate) fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
     for (k, v) in pairs {
@@ -141,7 +141,8 @@ pub fn day_range_ms(from: time::Date, to: time::Date) -> Option<(u64, u64)> {
     Some((u64::try_from(start).ok()?, u64::try_from(end).ok()?))
 }
 
-pub(crate) fn day_text(d: time::Date) -> String {
+/// A day as `YYYY-MM-DD`.
+pub fn day_text(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
