@@ -16,6 +16,7 @@ use super::page_filter::PageRewrite;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
 use crate::consent::{ConsentError, ConsentService};
+use crate::dashboard::{Dashboard, DashboardError};
 use crate::forms::FormsService;
 use crate::http::{Code, EdgeError, HashedAsset, Lang};
 use crate::keys::Keys;
@@ -42,6 +43,8 @@ pub enum StartError {
     Upstream(#[from] TlsConfigError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("dashboard: {0}")]
+    Dashboard(#[from] DashboardError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
     Bind {
         which: &'static str,
@@ -69,6 +72,8 @@ pub struct AppState {
     pub default_lang: Lang,
     /// The Prometheus metrics every area adds to (`/metrics` on the admin listener).
     pub metrics: Arc<Metrics>,
+    /// The operators' dashboard (admin listener): sign-in, sessions, pages, audit log.
+    pub dashboard: Dashboard,
 }
 
 impl AppState {
@@ -90,6 +95,7 @@ impl AppState {
         let stats = Stats::with_metrics(store.clone(), clock.clone(), metrics.clone());
         let (rewriter, consent, forms) =
             areas(&config, &keys, store.clone(), stats.clone(), clock.clone())?;
+        let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;
         let memo_bytes = config.limits.rewrite_memo_bytes;
         let mut proxy_settings = ProxySettings::from_config(&config)?;
         proxy_settings.metrics = Some(metrics.clone());
@@ -109,6 +115,7 @@ impl AppState {
             consent,
             forms,
             metrics,
+            dashboard,
         })
     }
 
