@@ -643,6 +643,8 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     config.listen.admin = admin;
     config.privacy.geo_database =
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/geo/test-country.mmdb"));
+    let account = server::demo::demo_account()?;
+    config.dashboard.users.push(account.user);
     consentgate::telemetry::init(&config.log);
     let gate = server::start(config)
         .await
@@ -654,9 +656,15 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
         gate.public_addr
     );
     println!(
-        "  the operators' side (admin):     http://{}/_gate/healthz",
+        "  the operators' dashboard:        http://{}/",
         gate.admin_addr
     );
+    println!(
+        "    sign in as {:?} with password {}  (made for this run, shown only now)",
+        server::demo::DEMO_OPERATOR,
+        account.password
+    );
+    println!("  Messages sent with the contact page land in the dashboard's inbox.");
     println!("Stop with Ctrl-C.");
     gate.wait().await.context("server stopped with an error")
 }

@@ -97,9 +97,14 @@ pub struct Operator {
 
 impl Operator {
     pub fn new(gate: &RunningTestGate) -> Operator {
+        Operator::at(&gate.admin_url(""))
+    }
+
+    /// A browser on the admin listener at `base` (`http://host:port`).
+    pub fn at(base: &str) -> Operator {
         consentgate::proxy::install_tls_provider();
         Operator {
-            base: gate.admin_url(""),
+            base: base.to_owned(),
             client: awc::Client::builder()
                 .disable_redirects()
                 .timeout(Duration::from_secs(20))
