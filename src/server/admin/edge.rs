@@ -175,12 +175,16 @@ fn internal(detail: &str) -> actix_web::Error {
 
 /// Load the session behind the request's cookie and check the route's [`Need`].
 async fn signed_in(req: &HttpRequest) -> Result<Operator, actix_web::Error> {
-    let state = req
-        .app_data::<State>()
-        .ok_or_else(|| internal("no application state registered"))?;
     let need = *req
         .app_data::<Need>()
         .ok_or_else(|| internal("route declares no permission"))?;
+    signed_in_with(req, need).await
+}
+
+async fn signed_in_with(req: &HttpRequest, need: Need) -> Result<Operator, actix_web::Error> {
+    let state = req
+        .app_data::<State>()
+        .ok_or_else(|| internal("no application state registered"))?;
     let auth = &state.dashboard.auth;
     let now = state.clock.unix_secs();
     let secure = auth.secure_cookie(state.privacy.visitor(req).https);
@@ -426,8 +430,10 @@ fn error_page(req: &HttpRequest, err: &EdgeError) -> Option<HttpResponse> {
     )
 }
 
-/// Every dashboard path nothing else matched.
-pub async fn not_found() -> Result<HttpResponse, EdgeError> {
+/// Every dashboard path nothing else matched: 404, with the navigation when signed in.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, EdgeError> {
+    // Only for the error page's layout; without a session it is a 404 all the same.
+    let _ = signed_in_with(&req, Need::SignedIn).await;
     Err(EdgeError::new(Code::NotFound))
 }
 
