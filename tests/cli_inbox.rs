@@ -6,8 +6,10 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::dashboard::{contact_fields, decide, pairs, submit_contact, users_toml};
-use support::gate::{RunningTestGate, StoreChoice, TestGate, TEST_SECRET};
+use support::dashboard::{
+    contact_fields, dashboard_gate, decide, pairs, submit_contact, users_toml,
+};
+use support::gate::{RunningTestGate, StoreChoice, TEST_SECRET};
 use support::redis::RedisServer;
 
 use consentgate::dashboard::audit::{AuditAction, AuditEvent};
@@ -64,9 +66,7 @@ fn redis_store(redis: &RedisServer) -> String {
 #[actix_web::test]
 async fn inbox_commands_read_export_and_handle_entries_audited_as_the_operator() {
     let redis = RedisServer::new();
-    let gate = TestGate::new()
-        .config_toml(include_str!("../config/demo.toml"))
-        .config_toml(&users_toml())
+    let gate = dashboard_gate()
         .store(StoreChoice::Redis(redis.url()))
         .start()
         .await;
@@ -143,9 +143,7 @@ async fn inbox_commands_read_export_and_handle_entries_audited_as_the_operator()
 #[actix_web::test]
 async fn receipts_commands_show_and_export_records_audited() {
     let redis = RedisServer::new();
-    let gate = TestGate::new()
-        .config_toml(include_str!("../config/demo.toml"))
-        .config_toml(&users_toml())
+    let gate = dashboard_gate()
         .store(StoreChoice::Redis(redis.url()))
         .start()
         .await;

@@ -769,3 +769,33 @@ async fn metrics_count_requests_decisions_submissions_and_rewrites() {
     assert_eq!(value("consentgate_stats_events_dropped_total"), 0.0);
     assert!(text.contains("# TYPE consentgate_store_errors_total counter"));
 }
+
+#[actix_web::test]
+async fn the_language_is_the_operators_then_the_browsers_then_the_configured_one() {
+    let gate = dashboard_gate()
+        .config_toml("[dashboard]\nlanguage = \"en\"\n")
+        .start()
+        .await;
+    let nobody = Operator::new(&gate);
+    let lang = |page: &Page| {
+        let at = page.body.find("<html lang=\"").expect("html") + 12;
+        page.body[at..at + 2].to_owned()
+    };
+    for (accept, expected) in [("fr, de", "en"), ("de, nl-BE;q=0.8, en;q=0.5", "nl")] {
+        let page = nobody
+            .get_with("/sign-in", &[("accept-language", accept)])
+            .await;
+        assert_eq!(lang(&page), expected, "{accept}");
+    }
+    // ali's own setting (en) beats a Dutch browser; ann has none, so the browser decides.
+    let dutch = [("accept-language", "nl")];
+    let ali = Operator::signed_in(&gate, "ali").await;
+    assert_eq!(lang(&ali.get_with("/", &dutch).await), "en");
+    let ann = Operator::signed_in(&gate, "ann").await;
+    assert_eq!(lang(&ann.get_with("/", &dutch).await), "nl");
+    assert_eq!(
+        lang(&ann.get_with("/nope", &dutch).await),
+        "nl",
+        "error pages too"
+    );
+}

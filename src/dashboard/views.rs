@@ -16,8 +16,8 @@ use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{context, Environment, UndefinedBehavior};
 
 pub use frame::{
-    choose_language, day_range_ms, day_text, human_time, links, parse_day, paths, safe_return_path,
-    with_query, Area, Chrome, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
+    day_range_ms, day_text, human_time, links, parse_day, paths, safe_return_path, with_query,
+    Area, Chrome, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
 };
 pub use pages::*;
 

@@ -411,17 +411,26 @@ impl ResponseError for EdgeError {
 /// en by the page language, then Accept-Language, then `default_lang`. Other responses (an
 /// upstream's own 404 page, say) pass untouched.
 pub fn error_pages<B: MessageBody + 'static>(default_lang: Lang) -> ErrorHandlers<B> {
+    render_edge_errors(move |req, err| {
+        let format = reply_format(req, err.default_format());
+        let lang = language(req, err.language(), default_lang);
+        Some(err.respond(format, lang))
+    })
+}
+
+/// Middleware that replaces every response carrying an [`EdgeError`] with what `render` makes
+/// of it for the request; `None` leaves the response as it is (for a middleware further out).
+pub fn render_edge_errors<B, F>(render: F) -> ErrorHandlers<B>
+where
+    B: MessageBody + 'static,
+    F: Fn(&actix_web::HttpRequest, &EdgeError) -> Option<HttpResponse> + 'static,
+{
     ErrorHandlers::new().default_handler(move |res: ServiceResponse<B>| {
         let fresh = res
             .response()
             .error()
             .and_then(|e| e.as_error::<EdgeError>())
-            .map(|err| {
-                let req = res.request();
-                let format = reply_format(req, err.default_format());
-                let lang = language(req, err.language(), default_lang);
-                err.respond(format, lang)
-            });
+            .and_then(|err| render(res.request(), err));
         Ok(match fresh {
             Some(fresh) => {
                 let (req, _) = res.into_parts();

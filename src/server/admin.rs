@@ -12,7 +12,7 @@ mod oversight;
 mod records;
 
 use actix_web::dev::HttpServiceFactory;
-use actix_web::{web, FromRequest, Handler, Responder};
+use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 pub use edge::{Need, CSP, MAX_FORM_BYTES};
 
@@ -26,8 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     dashboard(cfg);
 }
 
-/// A resource answering `GET` with `handler` (405 for other methods), needing `need`.
-fn get<F, Args>(path: &str, need: Need, handler: F) -> impl HttpServiceFactory
+/// A resource answering one method (`route`: `web::get()`, `web::post()`) with `handler` and
+/// 405 to the others, needing `need`.
+fn only<F, Args>(path: &str, need: Need, route: Route, handler: F) -> impl HttpServiceFactory
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
@@ -35,20 +36,7 @@ where
 {
     web::resource(path)
         .app_data(need)
-        .route(web::get().to(handler))
-        .default_service(web::to(edge::method_not_allowed))
-}
-
-/// A resource answering `POST` with `handler` (405 for other methods), needing `need`.
-fn post<F, Args>(path: &str, need: Need, handler: F) -> impl HttpServiceFactory
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(path)
-        .app_data(need)
-        .route(web::post().to(handler))
+        .route(route.to(handler))
         .default_service(web::to(edge::method_not_allowed))
 }
 
@@ -65,31 +53,59 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                 crate::http::EdgeError::new(crate::http::Code::NotFound).into()
             }))
             .route("/_gate/{name}", web::get().to(account::asset))
-            .service(get(paths::FIGURES, Need::SignedIn, account::home))
+            .service(only(
+                paths::FIGURES,
+                Need::SignedIn,
+                web::get(),
+                account::home,
+            ))
             .service(
                 web::resource(paths::SIGN_IN)
                     .route(web::get().to(account::sign_in_page))
                     .route(web::post().to(account::sign_in))
                     .default_service(web::to(edge::method_not_allowed)),
             )
-            .service(post(paths::SIGN_OUT, Need::SignedIn, account::sign_out))
-            .service(get(paths::INBOX, may(Inbox), inbox::first_form))
-            .service(get("/inbox/{form}", may(Inbox), inbox::list))
-            .service(get("/inbox/{form}/export", may(Inbox), inbox::export_form))
-            .service(get("/inbox/{form}/e/{id}", may(Inbox), inbox::entry))
-            .service(get(
+            .service(only(
+                paths::SIGN_OUT,
+                Need::SignedIn,
+                web::post(),
+                account::sign_out,
+            ))
+            .service(only(
+                paths::INBOX,
+                may(Inbox),
+                web::get(),
+                inbox::first_form,
+            ))
+            .service(only("/inbox/{form}", may(Inbox), web::get(), inbox::list))
+            .service(only(
+                "/inbox/{form}/export",
+                may(Inbox),
+                web::get(),
+                inbox::export_form,
+            ))
+            .service(only(
+                "/inbox/{form}/e/{id}",
+                may(Inbox),
+                web::get(),
+                inbox::entry,
+            ))
+            .service(only(
                 "/inbox/{form}/e/{id}/export",
                 may(Inbox),
+                web::get(),
                 inbox::export_entry,
             ))
-            .service(post(
+            .service(only(
                 "/inbox/{form}/e/{id}/handled",
                 may(Inbox),
+                web::post(),
                 inbox::handled,
             ))
-            .service(post(
+            .service(only(
                 "/inbox/{form}/e/{id}/delete",
                 may(Inbox),
+                web::post(),
                 inbox::delete,
             ))
             .service(
@@ -99,51 +115,84 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(inbox::person_search))
                     .default_service(web::to(edge::method_not_allowed)),
             )
-            .service(post(
+            .service(only(
                 paths::PERSON_CONFIRM,
                 may(DataSubjectRequests),
+                web::post(),
                 inbox::person_confirm,
             ))
-            .service(post(
+            .service(only(
                 paths::PERSON_DELETE,
                 may(DataSubjectRequests),
+                web::post(),
                 inbox::person_delete,
             ))
-            .service(post(
+            .service(only(
                 paths::PERSON_EXPORT,
                 may(DataSubjectRequests),
+                web::post(),
                 inbox::person_export,
             ))
-            .service(get(
+            .service(only(
                 paths::CONSENT,
                 may(ConsentRecords),
+                web::get(),
                 records::lookup_form,
             ))
-            .service(get("/consent/{id}", may(ConsentRecords), records::lookup))
-            .service(get(
+            .service(only(
+                "/consent/{id}",
+                may(ConsentRecords),
+                web::get(),
+                records::lookup,
+            ))
+            .service(only(
                 "/consent/{id}/export",
                 may(ConsentRecords),
+                web::get(),
                 records::export,
             ))
-            .service(post(
+            .service(only(
                 "/consent/{id}/erase",
                 may(ConsentRecords),
+                web::post(),
                 records::erase,
             ))
-            .service(get(paths::RECEIPTS, may(ConsentRecords), records::receipts))
-            .service(get(
+            .service(only(
+                paths::RECEIPTS,
+                may(ConsentRecords),
+                web::get(),
+                records::receipts,
+            ))
+            .service(only(
                 paths::RECEIPTS_JSONL,
                 may(ConsentRecords),
+                web::get(),
                 records::export_jsonl,
             ))
-            .service(get(
+            .service(only(
                 paths::RECEIPTS_CSV,
                 may(ConsentRecords),
+                web::get(),
                 records::export_csv,
             ))
-            .service(get(paths::AUDIT, may(AuditLog), oversight::audit))
-            .service(get(paths::AUDIT_CSV, may(AuditLog), oversight::export))
-            .service(get(paths::HEALTH, may(Health), oversight::health))
+            .service(only(
+                paths::AUDIT,
+                may(AuditLog),
+                web::get(),
+                oversight::audit,
+            ))
+            .service(only(
+                paths::AUDIT_CSV,
+                may(AuditLog),
+                web::get(),
+                oversight::export,
+            ))
+            .service(only(
+                paths::HEALTH,
+                may(Health),
+                web::get(),
+                oversight::health,
+            ))
             .default_service(web::to(edge::not_found)),
     );
 }

@@ -106,18 +106,6 @@ pub fn safe_return_path(next: &str) -> String {
     }
 }
 
-/// The page language: the operator's own, else the first of the browser's ranked
-/// Accept-Language tags that is nl or en, else `default`.
-pub fn choose_language<'a>(
-    operator: Option<Language>,
-    accepted: impl IntoIterator<Item = &'a str>,
-    default: Language,
-) -> Language {
-    operator
-        .or_else(|| accepted.into_iter().find_map(Language::from_tag))
-        .unwrap_or(default)
-}
-
 /// A calendar day `YYYY-MM-DD` (as an `<input type=date>` sends it).
 pub fn parse_day(text: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");

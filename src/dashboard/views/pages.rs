@@ -341,6 +341,13 @@ impl Page for PersonPage {
     const TEMPLATE: &'static str = "person.html";
 }
 
+/// A receipt's RFC 3339 time for people: `2026-11-22 14:03:05 UTC` (the receipt keeps the
+/// fraction of the second; the page does not need it).
+fn receipt_time(rfc3339: &str) -> String {
+    let whole = rfc3339.split('.').next().unwrap_or(rfc3339);
+    format!("{} UTC", whole.trim_end_matches('Z').replace('T', " "))
+}
+
 /// One decision as a table row.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptRow {
@@ -363,7 +370,7 @@ impl ReceiptRow {
         ReceiptRow {
             id: r.id.clone(),
             href: links::consent(&r.id),
-            time: r.time.replace('T', " ").replace('Z', " UTC"),
+            time: receipt_time(&r.time),
             action: r.action.as_str(),
             granted: r.granted.join(", "),
             refused: r.refused.join(", "),

@@ -8,10 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Payload, ServiceResponse};
+use actix_web::dev::Payload;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::http::StatusCode;
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use cookie::Cookie;
 use serde::de::DeserializeOwned;
@@ -20,10 +20,12 @@ use serde::Deserialize;
 use crate::config::dashboard::{Language, Role};
 use crate::dashboard::auth::session::{cookie_name, removal_cookie};
 use crate::dashboard::auth::{Permission, Session, SessionState};
+use crate::dashboard::desk::Desk;
 use crate::dashboard::views::{
     paths, safe_return_path, with_query, Area, Chrome, ErrorPage, Page, SignInNotice,
 };
 use crate::dashboard::DashboardError;
+use crate::http::error::render_edge_errors;
 use crate::http::extract::{content_type, read_bounded, request_cookie};
 use crate::http::negotiate::{language, reply_format};
 use crate::http::{Code, EdgeError, Format, SameOrigin};
@@ -70,6 +72,13 @@ pub struct Operator {
 impl Operator {
     pub fn name(&self) -> &str {
         &self.session.operator
+    }
+
+    /// This operator's audited actions, now.
+    pub fn desk<'a>(&'a self, state: &'a State) -> Desk<'a> {
+        state
+            .dashboard
+            .desk(&state.forms, &state.consent, self.name(), self.now)
     }
 
     /// The layout of a page in `area`.
@@ -382,22 +391,7 @@ fn reason(code: Code) -> Option<String> {
 /// own error page (in the operator's language, with the navigation when signed in); clients
 /// that ask for JSON get the standard JSON body from the listener's `error_pages`.
 pub fn error_pages<B: MessageBody + 'static>() -> ErrorHandlers<B> {
-    ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
-        let fresh = res
-            .response()
-            .error()
-            .and_then(|e| e.as_error::<EdgeError>())
-            .and_then(|err| error_page(res.request(), err));
-        Ok(match fresh {
-            Some(fresh) => {
-                let (req, _) = res.into_parts();
-                ErrorHandlerResponse::Response(
-                    ServiceResponse::new(req, fresh).map_into_right_body(),
-                )
-            }
-            None => ErrorHandlerResponse::Response(res.map_into_left_body()),
-        })
-    })
+    render_edge_errors(error_page)
 }
 
 fn error_page(req: &HttpRequest, err: &EdgeError) -> Option<HttpResponse> {

@@ -96,9 +96,7 @@ pub async fn entry(
 ) -> Result<HttpResponse, EdgeError> {
     let (form_id, id) = path.into_inner();
     let f = form(&state, &form_id)?;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let entry = desk
         .open_entry(&form_id, &id)
         .await?
@@ -119,9 +117,7 @@ async fn finish(
     let (form_id, id) = path.into_inner();
     form(&state, &form_id)?;
     let op = &posted.op;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     if !desk.finish_entry(&form_id, &id, how).await? {
         return Err(EdgeError::new(Code::NotFound));
     }
@@ -162,9 +158,7 @@ pub async fn export_entry(
 ) -> Result<HttpResponse, EdgeError> {
     let (form_id, id) = path.into_inner();
     form(&state, &form_id)?;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let json = desk
         .export_entry(&form_id, &id)
         .await?
@@ -183,9 +177,7 @@ pub async fn export_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
     let f = form(&state, &path)?;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let (json, _) = desk.export_form(&f.id).await?;
     Ok(download(
         json,
@@ -241,9 +233,7 @@ pub async fn person_search(
     posted: Posted<EmailForm>,
 ) -> Result<HttpResponse, EdgeError> {
     let (op, address) = (&posted.op, email(&posted.form.email)?);
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let found = desk.find_person(address).await?;
     person_page(&state, op, address, &found, false)
 }
@@ -254,9 +244,7 @@ pub async fn person_confirm(
     posted: Posted<EmailForm>,
 ) -> Result<HttpResponse, EdgeError> {
     let (op, address) = (&posted.op, email(&posted.form.email)?);
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let found = desk.find_person(address).await?;
     person_page(&state, op, address, &found, !found.is_empty())
 }
@@ -275,9 +263,7 @@ pub async fn person_delete(
 ) -> Result<HttpResponse, EdgeError> {
     let op = &posted.op;
     let address = email(&posted.form.email)?;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     match desk.erase_person(address, posted.form.expected).await? {
         PersonErasure::Erased(n) => {
             let mut view = PersonPage::new(address, Some(&[]), false);
@@ -303,9 +289,7 @@ pub async fn person_export(
     posted: Posted<EmailForm>,
 ) -> Result<HttpResponse, EdgeError> {
     let (op, address) = (&posted.op, email(&posted.form.email)?);
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let (json, _) = desk.export_person(address).await?;
     Ok(download(json, "application/json", "person.json"))
 }

@@ -82,9 +82,7 @@ pub async fn export(
 ) -> Result<HttpResponse, EdgeError> {
     let q: AuditQuery = query(&req)?;
     let filter = filter(&q)?;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let (csv, _) = desk.export_audit(&filter).await?;
     Ok(download(csv, "text/csv; charset=utf-8", "audit.csv"))
 }

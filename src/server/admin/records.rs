@@ -60,9 +60,7 @@ async fn show(state: &State, op: &Operator, id: &str) -> Result<HttpResponse, Ed
         let view = ConsentPage::new(id, Lookup::Invalid);
         return render(state, &chrome, &view, StatusCode::BAD_REQUEST);
     }
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(state);
     match desk.look_up_consent(id).await? {
         Some(found) => page(
             state,
@@ -84,9 +82,7 @@ pub async fn export(
     op: Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let json = desk.export_consent(&id).await?.ok_or(Code::NotFound)?;
     let body = serde_json::to_string_pretty(&json)
         .map_err(|e| EdgeError::new(Code::Internal).detail(e.to_string()))?;
@@ -104,9 +100,7 @@ pub async fn erase(
     id: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
     let op = &posted.op;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     if !desk.erase_consent(&id).await? {
         return Err(EdgeError::new(Code::NotFound));
     }
@@ -217,9 +211,7 @@ async fn export_range(
 ) -> Result<HttpResponse, EdgeError> {
     let q: RangeQuery = query(&req)?;
     let r = range(&q, op.now)?;
-    let desk = state
-        .dashboard
-        .desk(&state.forms, &state.consent, op.name(), op.now);
+    let desk = op.desk(&state);
     let (doc, _) = desk.export_receipts(&r.filter, format).await?;
     let name = format!("receipts-{}-{}", day_text(r.from), day_text(r.to));
     Ok(match format {
