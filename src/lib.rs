@@ -4,7 +4,7 @@
 //!
 //! Layers, top to bottom (nothing imports a module above it, no two modules import each
 //! other): `server` → `dashboard` → `consent`, `forms`, `proxy` → `rewrite`, `trackers`,
-//! `privacy`, `stats` → `http`, `store`, `config`, `keys`, `telemetry`, `clock`.
+//! `privacy`, `stats` → `http`, `store`, `config`, `keys`, `telemetry`, `metrics`, `clock`.
 #![deny(unsafe_code)] // one audited exception: the memory-mapped geo database (privacy/geo.rs)
 
 pub mod clock;
@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod forms;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod privacy;
 pub mod proxy;
 pub mod rewrite;

@@ -7,7 +7,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use consentgate::clock::{Clock, SystemClock};
 use consentgate::config::{self, Config, ConfigError, EnvSource, ProcessEnv};
+use consentgate::dashboard::audit::AuditLog;
+use consentgate::dashboard::auth::Permission;
+use consentgate::dashboard::desk::{Desk, Finish, ReceiptFormat};
+use consentgate::dashboard::views::{day_range_ms, human_time, parse_day};
+use consentgate::forms::MAX_PAGE;
 use consentgate::keys::Keys;
 use consentgate::privacy::Privacy;
 use consentgate::proxy::ProxySettings;
@@ -78,6 +84,23 @@ enum Command {
         #[arg(long, default_value = "consentgate")]
         issuer: String,
     },
+    /// Read and handle the contact-form inbox from the command line, each action audited like
+    /// the dashboard's. Works on the configured store: Redis in production. With the memory
+    /// backend this process has its own, empty store and sees none of the gate's entries.
+    Inbox {
+        #[command(flatten)]
+        desk: DeskArgs,
+        #[command(subcommand)]
+        action: InboxAction,
+    },
+    /// Look up and export consent receipts from the command line, audited like the
+    /// dashboard. Works on the configured store (Redis; the memory backend is empty here).
+    Receipts {
+        #[command(flatten)]
+        desk: DeskArgs,
+        #[command(subcommand)]
+        action: ReceiptsAction,
+    },
     /// Run the demo website with the gate in front of it, on the embedded store.
     Demo {
         /// Public address of the gate.
@@ -86,6 +109,70 @@ enum Command {
         /// Admin (dashboard) address.
         #[arg(long, default_value = "127.0.0.1:8081")]
         admin: SocketAddr,
+    },
+}
+
+/// Who acts on which store, for `inbox` and `receipts`.
+#[derive(clap::Args)]
+struct DeskArgs {
+    /// The gate's configuration file (its store and secret are used).
+    #[arg(long, short, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// The operator acting: a `[[dashboard.users]]` name whose role allows it; the audit log
+    /// records them.
+    #[arg(long = "as", value_name = "NAME", global = true)]
+    operator: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum InboxAction {
+    /// List a form's entries, newest first: id, received, time left, size — no content.
+    List {
+        /// The form (`[[forms]] id`); default: every form.
+        #[arg(long)]
+        form: Option<String>,
+    },
+    /// Print every field of one entry (audited: entry_opened).
+    Show {
+        #[arg(long)]
+        form: String,
+        entry: String,
+    },
+    /// Print one entry, or every entry of the form, as JSON (audited).
+    Export {
+        #[arg(long)]
+        form: String,
+        entry: Option<String>,
+    },
+    /// Mark an entry handled, which deletes it for good (audited: entry_handled).
+    Handled {
+        #[arg(long)]
+        form: String,
+        entry: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptsAction {
+    /// Print a consent record: every decision of one consent id (audited: consent_looked_up).
+    Show { id: String },
+    /// Export one consent record as ISO/IEC TS 27560 JSON (give its id), or the receipts of a
+    /// date range as JSON lines or CSV (give --from and --to) (audited).
+    Export {
+        /// A consent id.
+        id: Option<String>,
+        /// First day, YYYY-MM-DD (UTC).
+        #[arg(long, requires = "to", conflicts_with = "id")]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (UTC), included.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Only this action: accept_all, reject_all, custom or withdraw.
+        #[arg(long)]
+        action: Option<String>,
+        /// jsonl (default) or csv.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
     },
 }
 
@@ -104,6 +191,8 @@ async fn main() -> ExitCode {
         Command::Scan { input, config } => scan_page(&input, config.as_deref()),
         Command::HashPassword => hash_password(),
         Command::TotpSecret { user, issuer } => totp_secret(&user, &issuer),
+        Command::Inbox { desk, action } => inbox(&desk, action).await,
+        Command::Receipts { desk, action } => receipts(&desk, action).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -282,6 +371,261 @@ fn totp_secret(user: &str, issuer: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The services `inbox` and `receipts` act through, on the configured store.
+struct DeskContext {
+    config: Config,
+    keys: Keys,
+    forms: consentgate::forms::FormsService,
+    consent: consentgate::consent::ConsentService,
+    audit: AuditLog,
+    operator: String,
+}
+
+impl DeskContext {
+    /// Load the configuration, check that `--as` names an operator whose role has `need`, and
+    /// open the store.
+    async fn open(args: &DeskArgs, need: Permission) -> anyhow::Result<DeskContext> {
+        let path = args.config.as_deref().context(
+            "--config FILE is required: the gate's configuration (its store and secret)",
+        )?;
+        let name = args
+            .operator
+            .as_deref()
+            .context("--as NAME is required: the operator acting, for the audit log")?;
+        let config = load(path, &ProcessEnv)?;
+        let user = config
+            .dashboard
+            .users
+            .iter()
+            .find(|u| u.name == name)
+            .with_context(|| format!("--as {name}: no such operator in [[dashboard.users]]"))?;
+        if !need.granted_to(user.role) {
+            anyhow::bail!(
+                "--as {name}: the role {} may not do this",
+                user.role.as_str()
+            );
+        }
+        if config.store.backend == config::StoreBackend::Memory {
+            eprintln!(
+                "warning: store.backend is \"memory\": this command has its own, empty store and \
+                 cannot see what a running gate stored; use Redis to work on it from here"
+            );
+        }
+        let secret = config.secret.clone().context("no secret")?;
+        let keys = Keys::derive(&secret);
+        let store = Store::connect(&config.store).await?;
+        let (_, consent, forms) = server::page_rewriter(&config, &keys, store.clone())?;
+        Ok(DeskContext {
+            operator: name.to_owned(),
+            audit: AuditLog::new(store),
+            config,
+            keys,
+            forms,
+            consent,
+        })
+    }
+
+    fn desk(&self) -> Desk<'_> {
+        Desk {
+            forms: &self.forms,
+            consent: &self.consent,
+            audit: &self.audit,
+            operator: &self.operator,
+            now: SystemClock.unix_secs(),
+            email_key: &self.keys.email_index,
+        }
+    }
+}
+
+async fn inbox(args: &DeskArgs, action: InboxAction) -> anyhow::Result<()> {
+    let ctx = DeskContext::open(args, Permission::Inbox).await?;
+    let desk = ctx.desk();
+    let mut out = std::io::stdout().lock();
+    match action {
+        InboxAction::List { form } => {
+            let forms: Vec<&config::FormConfig> = ctx
+                .config
+                .forms
+                .iter()
+                .filter(|f| form.as_deref().is_none_or(|id| f.id == id))
+                .collect();
+            if forms.is_empty() {
+                anyhow::bail!("no such form; configured: {}", form_ids(&ctx.config));
+            }
+            for f in forms {
+                let mut offset = 0;
+                loop {
+                    let page = ctx.forms.list(&f.id, offset, MAX_PAGE).await?;
+                    if offset == 0 {
+                        writeln!(out, "{} ({} entries)", f.id, page.total)?;
+                    }
+                    for e in &page.entries {
+                        let left = (e.created + f.retention.as_secs()).saturating_sub(desk.now);
+                        writeln!(
+                            out,
+                            "  {}  received {}  deleted in {}  {} fields, {} characters",
+                            e.id,
+                            human_time(e.created),
+                            humantime::format_duration(std::time::Duration::from_secs(
+                                left / 3600 * 3600
+                            )),
+                            e.fields.iter().filter(|x| !x.value.is_empty()).count(),
+                            e.fields
+                                .iter()
+                                .map(|x| x.value.chars().count())
+                                .sum::<usize>(),
+                        )?;
+                    }
+                    offset += page.entries.len();
+                    if page.entries.is_empty() || offset >= page.total {
+                        break;
+                    }
+                }
+            }
+        }
+        InboxAction::Show { form, entry } => {
+            let e = desk
+                .open_entry(&form, &entry)
+                .await?
+                .with_context(|| format!("no entry {entry} in form {form}"))?;
+            writeln!(
+                out,
+                "form: {}\nentry: {}\nreceived: {}",
+                e.form,
+                e.id,
+                human_time(e.created)
+            )?;
+            if let Some(why) = &e.unreadable {
+                writeln!(out, "cannot be decrypted: {why}")?;
+            }
+            for field in &e.fields {
+                writeln!(out, "{}: {}", field.label, field.value)?;
+            }
+        }
+        InboxAction::Export { form, entry } => {
+            let json = match entry {
+                Some(id) => desk
+                    .export_entry(&form, &id)
+                    .await?
+                    .with_context(|| format!("no entry {id} in form {form}"))?,
+                None => desk.export_form(&form).await?.0,
+            };
+            writeln!(out, "{json}")?;
+        }
+        InboxAction::Handled { form, entry } => {
+            if !desk.finish_entry(&form, &entry, Finish::Handled).await? {
+                anyhow::bail!("no entry {entry} in form {form}");
+            }
+            writeln!(out, "{form}/{entry}: marked handled and deleted")?;
+        }
+    }
+    Ok(())
+}
+
+fn form_ids(config: &Config) -> String {
+    let ids: Vec<&str> = config.forms.iter().map(|f| f.id.as_str()).collect();
+    if ids.is_empty() {
+        "none".to_owned()
+    } else {
+        ids.join(", ")
+    }
+}
+
+async fn receipts(args: &DeskArgs, action: ReceiptsAction) -> anyhow::Result<()> {
+    let ctx = DeskContext::open(args, Permission::ConsentRecords).await?;
+    let desk = ctx.desk();
+    let mut out = std::io::stdout().lock();
+    match action {
+        ReceiptsAction::Show { id } => {
+            let found = desk
+                .look_up_consent(&id)
+                .await?
+                .with_context(|| format!("no consent record with id {id}"))?;
+            writeln!(out, "consent id: {id}")?;
+            for r in &found.record.history {
+                let archived = if found.texts.contains_key(&r.texts_hash) {
+                    "archived"
+                } else {
+                    "not archived"
+                };
+                writeln!(
+                    out,
+                    "  {}  {}  granted: {}  refused: {}  revision {}  {}  texts {} ({archived}){}",
+                    r.time,
+                    r.action.as_str(),
+                    or_none(&r.granted),
+                    or_none(&r.refused),
+                    r.policy_revision,
+                    r.language,
+                    r.texts_hash,
+                    r.country
+                        .as_deref()
+                        .map(|c| format!("  {c}"))
+                        .unwrap_or_default(),
+                )?;
+            }
+        }
+        ReceiptsAction::Export { id: Some(id), .. } => {
+            let json = desk
+                .export_consent(&id)
+                .await?
+                .with_context(|| format!("no consent record with id {id}"))?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+        ReceiptsAction::Export {
+            id: None,
+            from,
+            to,
+            action,
+            format,
+        } => {
+            let (Some(from), Some(to)) = (from, to) else {
+                anyhow::bail!("give a consent id, or --from and --to");
+            };
+            let day = |text: &str, flag: &str| {
+                parse_day(text).with_context(|| format!("--{flag} {text}: expected YYYY-MM-DD"))
+            };
+            let (from_ms, to_ms) = day_range_ms(day(&from, "from")?, day(&to, "to")?)
+                .context("--to is before --from")?;
+            let action = match action.as_deref() {
+                None => None,
+                Some(a) => Some(
+                    consentgate::consent::Action::ALL
+                        .into_iter()
+                        .find(|x| x.as_str() == a)
+                        .with_context(|| {
+                            format!(
+                                "--action {a}: expected accept_all, reject_all, custom or withdraw"
+                            )
+                        })?,
+                ),
+            };
+            let format = match format.as_str() {
+                "jsonl" => ReceiptFormat::JsonLines,
+                "csv" => ReceiptFormat::Csv,
+                other => anyhow::bail!("--format {other}: expected jsonl or csv"),
+            };
+            let filter = consentgate::consent::ReceiptFilter {
+                from_ms,
+                to_ms,
+                action,
+            };
+            let (doc, count) = desk.export_receipts(&filter, format).await?;
+            out.write_all(&doc)?;
+            eprintln!("{count} receipt(s)");
+        }
+    }
+    Ok(())
+}
+
+fn or_none(list: &[String]) -> String {
+    if list.is_empty() {
+        "-".to_owned()
+    } else {
+        list.join(",")
+    }
+}
+
 const DEMO_TOML: &str = include_str!("../config/demo.toml");
 
 async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
@@ -299,6 +643,8 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     config.listen.admin = admin;
     config.privacy.geo_database =
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/geo/test-country.mmdb"));
+    let account = server::demo::demo_account()?;
+    config.dashboard.users.push(account.user);
     consentgate::telemetry::init(&config.log);
     let gate = server::start(config)
         .await
@@ -310,9 +656,15 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
         gate.public_addr
     );
     println!(
-        "  the operators' side (admin):     http://{}/_gate/healthz",
+        "  the operators' dashboard:        http://{}/",
         gate.admin_addr
     );
+    println!(
+        "    sign in as {:?} with password {}  (made for this run, shown only now)",
+        server::demo::DEMO_OPERATOR,
+        account.password
+    );
+    println!("  Messages sent with the contact page land in the dashboard's inbox.");
     println!("Stop with Ctrl-C.");
     gate.wait().await.context("server stopped with an error")
 }

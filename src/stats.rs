@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::SharedClock;
 use crate::http::Code;
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 /// Events the channel holds before new ones are dropped.
@@ -85,6 +86,16 @@ pub enum FormOutcome {
     Refused(Code),
 }
 
+impl FormOutcome {
+    /// `stored`, or the error code the visitor got.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormOutcome::Stored => "stored",
+            FormOutcome::Refused(code) => code.as_str(),
+        }
+    }
+}
+
 /// One thing that happened, as counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -117,12 +128,16 @@ impl Event {
                 (Area::Consent, fields)
             }
             Event::Form { form, outcome } => {
-                let outcome = match outcome {
-                    FormOutcome::Stored => "stored",
-                    FormOutcome::Refused(code) => code.as_str(),
-                };
-                (Area::Forms, vec![format!("{form}:{outcome}")])
+                (Area::Forms, vec![format!("{form}:{}", outcome.as_str())])
             }
+        }
+    }
+
+    /// The event in the Prometheus metrics (decisions by action, submissions by outcome).
+    fn count_in(&self, metrics: &Metrics) {
+        match self {
+            Event::Consent { action, .. } => metrics.consent_decision(action.as_str()),
+            Event::Form { form, outcome } => metrics.form_submission(form, outcome.as_str()),
         }
     }
 }
@@ -151,6 +166,8 @@ struct Inner {
     store: Store,
     clock: SharedClock,
     dropped: Arc<AtomicU64>,
+    /// Where every event is also counted for `/metrics`, if anywhere.
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// Records and reads counters; cheap to clone, shared by every worker.
@@ -169,6 +186,20 @@ impl Stats {
 
     /// Like [`Stats::new`] with a channel of `capacity` events.
     pub fn with_capacity(store: Store, clock: SharedClock, capacity: usize) -> Stats {
+        Stats::build(store, clock, capacity, None)
+    }
+
+    /// Like [`Stats::new`], also counting every event (and every drop) in `metrics` at once.
+    pub fn with_metrics(store: Store, clock: SharedClock, metrics: Arc<Metrics>) -> Stats {
+        Stats::build(store, clock, CHANNEL_CAPACITY, Some(metrics))
+    }
+
+    fn build(
+        store: Store,
+        clock: SharedClock,
+        capacity: usize,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Stats {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         Stats {
             inner: Arc::new(Inner {
@@ -177,12 +208,16 @@ impl Stats {
                 store,
                 clock,
                 dropped: Arc::new(AtomicU64::new(0)),
+                metrics,
             }),
         }
     }
 
     /// Count an event now. Never waits: when the channel is full the event is dropped.
     pub fn record(&self, event: Event) {
+        if let Some(metrics) = &self.inner.metrics {
+            event.count_in(metrics);
+        }
         let unix_secs = self.inner.clock.unix_secs();
         if self
             .inner
@@ -190,6 +225,9 @@ impl Stats {
             .try_send(Msg::Event { unix_secs, event })
             .is_err()
         {
+            if let Some(metrics) = &self.inner.metrics {
+                metrics.stats_event_dropped();
+            }
             let dropped = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // Logged at 1, 2, 4, 8, …: an overload says so without flooding the log.
             if dropped.is_power_of_two() {

@@ -16,8 +16,8 @@ use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{context, Environment, UndefinedBehavior};
 
 pub use frame::{
-    choose_language, day_range_ms, human_time, links, parse_day, paths, safe_return_path, Area,
-    Chrome, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
+    day_range_ms, day_text, human_time, links, parse_day, paths, safe_return_path, with_query,
+    Area, Chrome, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
 };
 pub use pages::*;
 
@@ -26,7 +26,7 @@ use crate::config::dashboard::Language;
 /// The dashboard stylesheet (served by the routes as a content-hashed asset).
 pub const STYLESHEET: &str = include_str!("../../assets/dashboard/dashboard.css");
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     (
         "layout.html",
         include_str!("../../assets/dashboard/layout.html"),
@@ -70,6 +70,10 @@ const TEMPLATES: [(&str, &str); 11] = [
     (
         "error.html",
         include_str!("../../assets/dashboard/error.html"),
+    ),
+    (
+        "figures.html",
+        include_str!("../../assets/dashboard/figures.html"),
     ),
 ];
 const MESSAGES: [(Language, &str); 2] = [

@@ -40,6 +40,9 @@ pub enum Code {
     TooFast,
     InvalidFields,
     RateLimited,
+    Forbidden,
+    CsrfFailed,
+    MethodNotAllowed,
     StoreUnavailable,
     StoreCorrupt,
     UpstreamUnreachable,
@@ -63,7 +66,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 24] = [
         Code::NotFound,
         Code::CrossOrigin,
         Code::UnsupportedMediaType,
@@ -78,6 +81,9 @@ impl Code {
         Code::TooFast,
         Code::InvalidFields,
         Code::RateLimited,
+        Code::Forbidden,
+        Code::CsrfFailed,
+        Code::MethodNotAllowed,
         Code::StoreUnavailable,
         Code::StoreCorrupt,
         Code::UpstreamUnreachable,
@@ -103,6 +109,9 @@ impl Code {
             Code::TooFast => "too_fast",
             Code::InvalidFields => "invalid_fields",
             Code::RateLimited => "rate_limited",
+            Code::Forbidden => "forbidden",
+            Code::CsrfFailed => "csrf_failed",
+            Code::MethodNotAllowed => "method_not_allowed",
             Code::StoreUnavailable => "store_unavailable",
             Code::StoreCorrupt => "store_corrupt",
             Code::UpstreamUnreachable => "upstream_unreachable",
@@ -116,7 +125,8 @@ impl Code {
     pub fn status(self) -> StatusCode {
         match self {
             Code::NotFound | Code::NoConsent => StatusCode::NOT_FOUND,
-            Code::CrossOrigin => StatusCode::FORBIDDEN,
+            Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed => StatusCode::FORBIDDEN,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::MalformedBody | Code::BadEncoding | Code::BadRequest | Code::InvalidDecision => {
@@ -166,6 +176,12 @@ impl Code {
             (Code::InvalidFields, En) => m("Please check the form", "Please correct the marked fields and send it again."),
             (Code::RateLimited, Nl) => m("Even geduld", "Er zijn vanaf uw netwerk kort na elkaar veel berichten verstuurd. Probeer het over enkele minuten opnieuw."),
             (Code::RateLimited, En) => m("Please wait a moment", "Many messages were sent from your network in a short time. Please try again in a few minutes."),
+            (Code::Forbidden, Nl) => m("Geen toegang", "Uw rol geeft geen toegang tot deze pagina."),
+            (Code::Forbidden, En) => m("No access", "Your role does not give access to this page."),
+            (Code::CsrfFailed, Nl) => m("Verzoek geweigerd", "Het formulier was verouderd of kwam van elders. Open de pagina opnieuw en probeer het nog eens."),
+            (Code::CsrfFailed, En) => m("Request refused", "The form was out of date or came from somewhere else. Open the page again and retry."),
+            (Code::MethodNotAllowed, Nl) => m("Niet toegestaan", "Dit adres neemt dit soort verzoek niet aan."),
+            (Code::MethodNotAllowed, En) => m("Not allowed", "This address does not accept this kind of request."),
             (Code::StoreUnavailable, Nl) => m("Tijdelijk niet beschikbaar", "Door een storing bij ons is niets opgeslagen. Probeer het over enkele minuten opnieuw."),
             (Code::StoreUnavailable, En) => m("Temporarily unavailable", "Because of a fault on our side nothing was saved. Please try again in a few minutes."),
             (Code::StoreCorrupt, Nl) => m("Er ging iets mis", "Opgeslagen gegevens konden niet worden gelezen. Probeer het later opnieuw."),
@@ -395,17 +411,26 @@ impl ResponseError for EdgeError {
 /// en by the page language, then Accept-Language, then `default_lang`. Other responses (an
 /// upstream's own 404 page, say) pass untouched.
 pub fn error_pages<B: MessageBody + 'static>(default_lang: Lang) -> ErrorHandlers<B> {
+    render_edge_errors(move |req, err| {
+        let format = reply_format(req, err.default_format());
+        let lang = language(req, err.language(), default_lang);
+        Some(err.respond(format, lang))
+    })
+}
+
+/// Middleware that replaces every response carrying an [`EdgeError`] with what `render` makes
+/// of it for the request; `None` leaves the response as it is (for a middleware further out).
+pub fn render_edge_errors<B, F>(render: F) -> ErrorHandlers<B>
+where
+    B: MessageBody + 'static,
+    F: Fn(&actix_web::HttpRequest, &EdgeError) -> Option<HttpResponse> + 'static,
+{
     ErrorHandlers::new().default_handler(move |res: ServiceResponse<B>| {
         let fresh = res
             .response()
             .error()
             .and_then(|e| e.as_error::<EdgeError>())
-            .map(|err| {
-                let req = res.request();
-                let format = reply_format(req, err.default_format());
-                let lang = language(req, err.language(), default_lang);
-                err.respond(format, lang)
-            });
+            .and_then(|err| render(res.request(), err));
         Ok(match fresh {
             Some(fresh) => {
                 let (req, _) = res.into_parts();

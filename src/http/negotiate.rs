@@ -44,6 +44,24 @@ impl From<crate::config::FormLanguage> for Lang {
     }
 }
 
+impl From<crate::config::dashboard::Language> for Lang {
+    fn from(l: crate::config::dashboard::Language) -> Self {
+        match l {
+            crate::config::dashboard::Language::Nl => Lang::Nl,
+            crate::config::dashboard::Language::En => Lang::En,
+        }
+    }
+}
+
+impl From<Lang> for crate::config::dashboard::Language {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::Nl => crate::config::dashboard::Language::Nl,
+            Lang::En => crate::config::dashboard::Language::En,
+        }
+    }
+}
+
 /// The two shapes an error answer can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -43,6 +43,11 @@ impl Geo {
         Ok(Self { reader })
     }
 
+    /// When the database was built, unix seconds (the health page shows how old it is).
+    pub fn build_epoch(&self) -> u64 {
+        self.reader.metadata().build_epoch
+    }
+
     /// The ISO 3166-1 alpha-2 code of the address's country; `None` for private, reserved and
     /// unknown addresses (not an error: most such visitors are on a LAN or a VPN).
     pub fn country(&self, ip: IpAddr) -> Option<String> {

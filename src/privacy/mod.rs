@@ -57,6 +57,11 @@ impl Privacy {
         self.geo.is_some()
     }
 
+    /// The loaded geo database's build time, unix seconds (for the health page).
+    pub fn geo_build_epoch(&self) -> Option<u64> {
+        self.geo.as_ref().map(|g| g.build_epoch())
+    }
+
     pub fn is_trusted(&self, peer: IpAddr) -> bool {
         let peer = peer.to_canonical();
         self.trusted_proxies.iter().any(|net| net.contains(&peer))

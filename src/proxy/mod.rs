@@ -23,6 +23,7 @@ pub use error::{ProxyError, TlsConfigError};
 pub use headers::{end_to_end, upstream_request_headers, ForwardedInfo};
 
 use crate::config::{Config, HostPolicy, IpForwarding};
+use crate::metrics::Metrics;
 use crate::privacy::Visitor;
 
 /// Settings shared by every worker's [`Proxy`].
@@ -42,6 +43,8 @@ pub struct ProxySettings {
     pub authority: String,
     /// `scheme://authority/prefix` without a trailing slash; request paths are appended.
     base: String,
+    /// Where upstream response times are recorded, if anywhere (set by the server).
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl ProxySettings {
@@ -70,6 +73,7 @@ impl ProxySettings {
             pool_max_connections: cfg.upstream.pool_max_connections,
             pool_idle_timeout: cfg.upstream.pool_idle_timeout,
             max_request_body: cfg.limits.max_request_body_bytes,
+            metrics: None,
         })
     }
 }
@@ -261,12 +265,16 @@ impl Proxy {
                 }
             },
         };
+        let sent = std::time::Instant::now();
         let response = match tokio::time::timeout(self.settings.response_timeout, send).await {
             Err(_) => return Err(ProxyError::UpstreamTimeout(self.settings.response_timeout)),
             Ok(Err(_)) if overflowed.get() => return Err(ProxyError::RequestTooLarge { limit }),
             Ok(Err(e)) => return Err(self.map_send_error(e)),
             Ok(Ok(r)) => r,
         };
+        if let Some(metrics) = &self.settings.metrics {
+            metrics.upstream_latency(sent.elapsed());
+        }
         self.respond(req, response, policy).await
     }
 

@@ -63,6 +63,11 @@ impl RewriteMemo {
             seed: rand::random(),
         }
     }
+
+    /// Look-ups so far that found a finished rewrite, and that did not (for `/metrics`).
+    pub fn lookups(&self) -> (u64, u64) {
+        (self.cache.hits(), self.cache.misses())
+    }
 }
 
 /// Rewrites one body, through the memo when the body is small enough.

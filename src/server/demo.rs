@@ -1,12 +1,43 @@
 //! The demo website: the static pages in assets/demo-site (a small Dutch foundation's site with
 //! real-shaped GA4, GTM, Hotjar and Meta pixel snippets and a contact form), served on a loopback
-//! port as the upstream for `consentgate demo` and for end-to-end tests.
+//! port as the upstream for `consentgate demo` and for end-to-end tests; and the demo's
+//! operator account, whose password is made at start and printed once.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
+use base64::Engine;
+
+use crate::config::dashboard::{DashboardUser, PasswordHash, Role};
+use crate::dashboard::auth::{hash_password, PasswordError};
+
+/// The demo operator's name.
+pub const DEMO_OPERATOR: &str = "demo";
+
+/// The demo's operator account and its password (to print once; only the hash is kept).
+pub struct DemoAccount {
+    pub user: DashboardUser,
+    pub password: String,
+}
+
+/// A fresh admin account `demo` with a random 128-bit password.
+pub fn demo_account() -> Result<DemoAccount, PasswordError> {
+    let bytes: [u8; 16] = rand::random();
+    let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = PasswordHash::parse(&hash_password(&password)?).map_err(PasswordError::Argon2)?;
+    Ok(DemoAccount {
+        user: DashboardUser {
+            name: DEMO_OPERATOR.to_owned(),
+            password_hash: hash,
+            role: Role::Admin,
+            totp_secret: None,
+            language: None,
+        },
+        password,
+    })
+}
 
 /// Where the demo pages live in the source tree.
 pub fn demo_site_dir() -> PathBuf {

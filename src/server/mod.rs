@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod demo;
+mod metered;
 mod page_filter;
 pub mod public;
 pub mod state;
@@ -20,7 +21,7 @@ use actix_web::{App, HttpServer};
 pub use page_filter::PageRewrite;
 pub use state::{AppState, StartError, State, Worker};
 
-use crate::clock::SystemClock;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::consent::ConsentService;
 use crate::forms::FormsService;
@@ -84,9 +85,19 @@ pub async fn start(config: Config) -> Result<RunningGate, StartError> {
 /// [`start`] on a store the caller already holds instead of the configured one (`store.*` is
 /// then not used to open one). For tests that read the embedded store the gate writes to.
 pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, StartError> {
+    start_with_clock(config, store, SystemClock::shared()).await
+}
+
+/// [`start_with`] on another clock: for tests in which time must pass (session expiry, day
+/// boundaries) without waiting for it.
+pub async fn start_with_clock(
+    config: Config,
+    store: Store,
+    clock: SharedClock,
+) -> Result<RunningGate, StartError> {
     crate::proxy::install_tls_provider();
     config.secret.as_ref().ok_or(StartError::MissingSecret)?;
-    let state = Arc::new(AppState::build(config, store)?);
+    let state = Arc::new(AppState::build_with_clock(config, store, clock)?);
     state.spawn_background();
     let (listen, default_lang) = (state.config.listen.clone(), state.default_lang);
 
@@ -97,6 +108,7 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
             .app_data(Worker::data(&state))
             .wrap(error_pages(default_lang))
             .wrap(from_fn(telemetry::request_log))
+            .wrap(from_fn(metered::count_public))
             .configure(|cfg| public::configure(cfg, &state))
     });
     let admin_state = state.clone();
@@ -105,6 +117,7 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
             .app_data(Worker::data(&admin_state))
             .wrap(error_pages(default_lang))
             .wrap(from_fn(telemetry::request_log))
+            .wrap(from_fn(metered::count_admin))
             .configure(admin::configure)
     });
     // Responses go out as several writes (head, then body chunks); with Nagle's algorithm on, a

@@ -9,6 +9,7 @@ use actix_web::http::header::ContentEncoding;
 use bytes::Bytes;
 
 use crate::http::negotiate::preferred_encoding;
+use crate::metrics::{Metrics, RewriteMeter};
 use crate::proxy::{BodyFilter, HtmlFilter, HtmlResponseInfo, StartedFilter};
 use crate::rewrite::{
     coding_from_header, html_body, BodyRewriter, Coding, MemoBodyRewriter, RewriteMemo, Rewriter,
@@ -27,6 +28,8 @@ pub struct PageRewrite {
     pub rewriter: Rewriter,
     /// Finished rewrites of small pages, reused when the same bytes come again; `None` = off.
     pub memo: Option<Arc<RewriteMemo>>,
+    /// Where each page's rewrite time and size are recorded, if anywhere.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl HtmlFilter for PageRewrite {
@@ -80,8 +83,15 @@ impl HtmlFilter for PageRewrite {
                 })
             }
         };
+        let body: Box<dyn BodyFilter> = match &self.metrics {
+            Some(m) => Box::new(Metered {
+                inner: Some(body),
+                meter: m.rewrite_meter(),
+            }),
+            None => Box::new(Some(body)),
+        };
         Some(StartedFilter {
-            body: Box::new(Some(body)),
+            body,
             content_encoding: client.header_value(),
         })
     }
@@ -115,5 +125,27 @@ impl BodyFilter for Option<RewriteBody> {
             Some(RewriteBody::Memo(r)) => (*r).finish(),
             None => Bytes::new(),
         }
+    }
+}
+
+/// A page filter whose work is timed for `/metrics` (reported when the page is done).
+struct Metered<F> {
+    inner: F,
+    meter: RewriteMeter,
+}
+
+impl<F: BodyFilter> BodyFilter for Metered<F> {
+    fn push(&mut self, chunk: Bytes) -> Bytes {
+        let inner = &mut self.inner;
+        self.meter.measure(chunk.len(), || inner.push(chunk))
+    }
+
+    fn holds_back(&self) -> usize {
+        self.inner.holds_back()
+    }
+
+    fn finish(&mut self) -> Bytes {
+        let inner = &mut self.inner;
+        self.meter.measure(0, || inner.finish())
     }
 }

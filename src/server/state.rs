@@ -16,9 +16,11 @@ use super::page_filter::PageRewrite;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
 use crate::consent::{ConsentError, ConsentService};
+use crate::dashboard::{Dashboard, DashboardError};
 use crate::forms::FormsService;
 use crate::http::{Code, EdgeError, HashedAsset, Lang};
 use crate::keys::Keys;
+use crate::metrics::Metrics;
 use crate::privacy::{GeoError, Privacy, Visitor};
 use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
 use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
@@ -41,6 +43,8 @@ pub enum StartError {
     Upstream(#[from] TlsConfigError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("dashboard: {0}")]
+    Dashboard(#[from] DashboardError),
     #[error("listen.{which}: cannot listen on {addr}: {source}")]
     Bind {
         which: &'static str,
@@ -66,6 +70,10 @@ pub struct AppState {
     /// Language of the gate's own pages when neither the page nor the browser decides
     /// (`consent.default_language`).
     pub default_lang: Lang,
+    /// The Prometheus metrics every area adds to (`/metrics` on the admin listener).
+    pub metrics: Arc<Metrics>,
+    /// The operators' dashboard (admin listener): sign-in, sessions, pages, audit log.
+    pub dashboard: Dashboard,
 }
 
 impl AppState {
@@ -82,16 +90,22 @@ impl AppState {
         clock: SharedClock,
     ) -> Result<AppState, StartError> {
         let keys = Keys::derive(config.secret.as_ref().ok_or(StartError::MissingSecret)?);
-        let stats = Stats::new(store.clone(), clock.clone());
+        let metrics = Arc::new(Metrics::new());
+        let store = store.observed_by(metrics.clone());
+        let stats = Stats::with_metrics(store.clone(), clock.clone(), metrics.clone());
         let (rewriter, consent, forms) =
             areas(&config, &keys, store.clone(), stats.clone(), clock.clone())?;
+        let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;
         let memo_bytes = config.limits.rewrite_memo_bytes;
+        let mut proxy_settings = ProxySettings::from_config(&config)?;
+        proxy_settings.metrics = Some(metrics.clone());
         Ok(AppState {
             privacy: Privacy::new(&config.privacy)?,
-            proxy_settings: Arc::new(ProxySettings::from_config(&config)?),
+            proxy_settings: Arc::new(proxy_settings),
             page: PageRewrite {
                 rewriter,
                 memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
+                metrics: Some(metrics.clone()),
             },
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
             config: Arc::new(config),
@@ -100,6 +114,8 @@ impl AppState {
             stats,
             consent,
             forms,
+            metrics,
+            dashboard,
         })
     }
 

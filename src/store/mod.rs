@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{StoreBackend, StoreConfig};
+use crate::metrics::Metrics;
 
 pub use layout::KeyLayout;
 
@@ -51,6 +52,15 @@ impl StoreError {
     /// True for the errors that mean "try again later" (HTTP 503), false for `Corrupt`.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Timeout)
+    }
+
+    /// `unavailable`, `timeout` or `corrupt` (the metrics' label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Timeout => "timeout",
+            StoreError::Corrupt(_) => "corrupt",
+        }
     }
 }
 
@@ -171,6 +181,8 @@ impl std::str::FromStr for AuditId {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Where failed operations are counted ([`Store::observed_by`]).
+    metrics: Option<Arc<Metrics>>,
 }
 
 #[derive(Clone)]
@@ -188,12 +200,16 @@ impl std::fmt::Debug for Store {
 }
 
 macro_rules! dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match &$self.backend {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {{
+        let result = match &$self.backend {
             Backend::Memory(m) => m.$method($($arg),*),
             Backend::Redis(r) => r.$method($($arg),*).await,
+        };
+        if let (Err(e), Some(metrics)) = (&result, &$self.metrics) {
+            metrics.store_error(e.kind());
         }
-    };
+        result
+    }};
 }
 
 impl Store {
@@ -206,7 +222,14 @@ impl Store {
     pub fn memory_with(limits: memory::MemoryLimits) -> Store {
         Store {
             backend: Backend::Memory(Arc::new(memory::MemoryStore::new(limits))),
+            metrics: None,
         }
+    }
+
+    /// This store (the same data) with every failed operation counted in `metrics`.
+    pub fn observed_by(mut self, metrics: Arc<Metrics>) -> Store {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Open the configured backend. For Redis this does not wait for the server: if it is down
@@ -225,7 +248,10 @@ impl Store {
                 Backend::Redis(Arc::new(redis::RedisStore::open(cfg)?))
             }
         };
-        let store = Store { backend };
+        let store = Store {
+            backend,
+            metrics: None,
+        };
         if !matches!(store.backend, Backend::Memory(_)) {
             store.warm_up();
         }

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use consentgate::clock::{SharedClock, SystemClock};
 use consentgate::config::{Config, StoreBackend, ENV_PREVIOUS_SECRETS, ENV_SECRET};
 use consentgate::consent::ConsentService;
 use consentgate::forms::FormsService;
@@ -57,6 +58,7 @@ pub struct TestGate {
     edits: Vec<ConfigEdit>,
     store: StoreChoice,
     env: BTreeMap<String, String>,
+    clock: Option<SharedClock>,
 }
 
 impl Default for TestGate {
@@ -74,6 +76,7 @@ impl TestGate {
             edits: Vec::new(),
             store: StoreChoice::Memory,
             env: [(ENV_SECRET.to_owned(), TEST_SECRET.to_owned())].into(),
+            clock: None,
         }
     }
 
@@ -94,6 +97,12 @@ impl TestGate {
     /// An edit of the parsed configuration, for what TOML cannot say or a test computes.
     pub fn config(mut self, edit: impl FnOnce(&mut Config) + 'static) -> TestGate {
         self.edits.push(Box::new(edit));
+        self
+    }
+
+    /// Run the gate on this clock instead of the system's (e.g. a `TestClock` a test moves).
+    pub fn clock(mut self, clock: SharedClock) -> TestGate {
+        self.clock = Some(clock);
         self
     }
 
@@ -164,18 +173,28 @@ impl TestGate {
     /// Start the gate, or say why it refused (for tests of start-up errors).
     pub async fn try_start(mut self) -> Result<RunningTestGate, StartError> {
         let config = self.build_config();
+        let custom_clock = self.clock.is_some();
+        let clock = self.clock.unwrap_or_else(SystemClock::shared);
         let (running, store) = match self.store {
             StoreChoice::Memory => {
                 let store = Store::connect(&config.store).await?;
                 (
-                    server::start_with(config.clone(), store.clone()).await?,
+                    server::start_with_clock(config.clone(), store.clone(), clock).await?,
                     store,
                 )
             }
             StoreChoice::Shared(store) => (
-                server::start_with(config.clone(), store.clone()).await?,
+                server::start_with_clock(config.clone(), store.clone(), clock).await?,
                 store,
             ),
+            // The gate must run on the test's clock: it gets a store opened here.
+            StoreChoice::Redis(_) | StoreChoice::Cluster(_) if custom_clock => {
+                let store = Store::connect(&config.store).await?;
+                (
+                    server::start_with_clock(config.clone(), store.clone(), clock).await?,
+                    store,
+                )
+            }
             StoreChoice::Redis(_) | StoreChoice::Cluster(_) => {
                 let running = server::start(config.clone()).await?;
                 // The test's own connection, driven by the test's runtime: it outlives the gate's

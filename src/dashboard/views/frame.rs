@@ -47,7 +47,7 @@ fn seg(s: &str) -> String {
 }
 
 /// `path` with a query built from `pairs` (empty values left out).
-pub(crate) fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
     for (k, v) in pairs {
@@ -106,18 +106,6 @@ pub fn safe_return_path(next: &str) -> String {
     }
 }
 
-/// The page language: the operator's own, else the first of the browser's ranked
-/// Accept-Language tags that is nl or en, else `default`.
-pub fn choose_language<'a>(
-    operator: Option<Language>,
-    accepted: impl IntoIterator<Item = &'a str>,
-    default: Language,
-) -> Language {
-    operator
-        .or_else(|| accepted.into_iter().find_map(Language::from_tag))
-        .unwrap_or(default)
-}
-
 /// A calendar day `YYYY-MM-DD` (as an `<input type=date>` sends it).
 pub fn parse_day(text: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -141,7 +129,8 @@ pub fn day_range_ms(from: time::Date, to: time::Date) -> Option<(u64, u64)> {
     Some((u64::try_from(start).ok()?, u64::try_from(end).ok()?))
 }
 
-pub(crate) fn day_text(d: time::Date) -> String {
+/// A day as `YYYY-MM-DD`.
+pub fn day_text(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 

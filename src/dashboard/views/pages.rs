@@ -13,19 +13,51 @@ use crate::config::FormConfig;
 use crate::consent::{Action, OwnRecord, Receipt, ReceiptList, ShownTexts};
 use crate::dashboard::audit::{AuditAction, AuditFilter, AuditPage as AuditLogPage};
 use crate::dashboard::auth::SessionEnd;
+use crate::dashboard::figures::Figures;
 use crate::forms::{Entry, EntryPage};
 
 /// Message keys the sign-in page can show above the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignInNotice {
-    #[serde(rename = "session_ended")]
     Ended,
-    #[serde(rename = "session_idle")]
     Idle,
-    #[serde(rename = "session_expired")]
     Expired,
-    #[serde(rename = "session_revoked")]
     Revoked,
+    /// The operator signed out.
+    SignedOut,
+}
+
+impl Serialize for SignInNotice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl SignInNotice {
+    /// Every notice, as it travels in the sign-in page's `notice` query parameter.
+    pub const ALL: [SignInNotice; 5] = [
+        SignInNotice::Ended,
+        SignInNotice::Idle,
+        SignInNotice::Expired,
+        SignInNotice::Revoked,
+        SignInNotice::SignedOut,
+    ];
+
+    /// The message key, also the query parameter's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInNotice::Ended => "session_ended",
+            SignInNotice::Idle => "session_idle",
+            SignInNotice::Expired => "session_expired",
+            SignInNotice::Revoked => "session_revoked",
+            SignInNotice::SignedOut => "signed_out",
+        }
+    }
+
+    /// The notice called `name`, if any (unknown values are ignored, never shown).
+    pub fn from_name(name: &str) -> Option<SignInNotice> {
+        SignInNotice::ALL.into_iter().find(|n| n.as_str() == name)
+    }
 }
 
 impl From<SessionEnd> for SignInNotice {
@@ -100,6 +132,43 @@ pub struct InboxPage {
     pub form: Option<FormSummary>,
     pub entries: Vec<EntryRow>,
     pub pager: Pager,
+    /// What was just done (a [`Done`] message key), shown above the list.
+    pub notice: Option<&'static str>,
+}
+
+/// What an operator just did, carried to the next page in its `done` query parameter (only
+/// these values are shown; anything else is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Handled,
+    Deleted,
+    Erased,
+}
+
+impl Done {
+    pub const ALL: [Done; 3] = [Done::Handled, Done::Deleted, Done::Erased];
+
+    /// The query parameter's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Done::Handled => "handled",
+            Done::Deleted => "deleted",
+            Done::Erased => "erased",
+        }
+    }
+
+    /// The message key.
+    pub fn message(self) -> &'static str {
+        match self {
+            Done::Handled => "done_handled",
+            Done::Deleted => "done_deleted",
+            Done::Erased => "erased",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Done> {
+        Done::ALL.into_iter().find(|d| d.as_str() == name)
+    }
 }
 
 /// How long an entry received at `created` is kept from `now` on.
@@ -154,6 +223,18 @@ impl InboxPage {
                 limit,
                 page.total,
             ),
+            notice: None,
+        }
+    }
+
+    /// The inbox when no form is configured.
+    pub fn without_forms() -> InboxPage {
+        InboxPage {
+            forms: Vec::new(),
+            form: None,
+            entries: Vec::new(),
+            pager: Pager::default(),
+            notice: None,
         }
     }
 }
@@ -260,6 +341,13 @@ impl Page for PersonPage {
     const TEMPLATE: &'static str = "person.html";
 }
 
+/// A receipt's RFC 3339 time for people: `2026-11-22 14:03:05 UTC` (the receipt keeps the
+/// fraction of the second; the page does not need it).
+fn receipt_time(rfc3339: &str) -> String {
+    let whole = rfc3339.split('.').next().unwrap_or(rfc3339);
+    format!("{} UTC", whole.trim_end_matches('Z').replace('T', " "))
+}
+
 /// One decision as a table row.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptRow {
@@ -282,7 +370,7 @@ impl ReceiptRow {
         ReceiptRow {
             id: r.id.clone(),
             href: links::consent(&r.id),
-            time: r.time.replace('T', " ").replace('Z', " UTC"),
+            time: receipt_time(&r.time),
             action: r.action.as_str(),
             granted: r.granted.join(", "),
             refused: r.refused.join(", "),
@@ -613,9 +701,16 @@ impl Page for AuditView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HealthCheck {
-    pub label: String,
+    /// What was checked: the message `check_<key>` names it.
+    pub key: &'static str,
     pub ok: bool,
     pub detail: String,
+}
+
+impl HealthCheck {
+    pub fn new(key: &'static str, ok: bool, detail: String) -> HealthCheck {
+        HealthCheck { key, ok, detail }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -661,12 +756,128 @@ impl Page for HealthPage {
     const TEMPLATE: &'static str = "health.html";
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodChoice {
+    pub days: u32,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DayFigure {
+    pub day: String,
+    /// Per action, in [`Action::ALL`] order.
+    pub counts: Vec<u64>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryFigure {
+    pub category: String,
+    pub granted: u64,
+    pub refused: u64,
+    /// Granted, as a whole percentage; `None` without decisions.
+    pub percent: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FormFigure {
+    pub form: String,
+    pub stored: u64,
+    pub refused: u64,
+    /// `code: n, …` of the refusals.
+    pub refused_detail: String,
+}
+
+/// The figures: decisions per day and action, consent per category, form outcomes.
+#[derive(Debug, Clone, Serialize)]
+pub struct FiguresPage {
+    pub action: &'static str,
+    pub periods: Vec<PeriodChoice>,
+    pub days: u32,
+    /// `accept_all`, … in column order.
+    pub actions: Vec<&'static str>,
+    pub rows: Vec<DayFigure>,
+    pub totals: Vec<ActionCount>,
+    pub total_all: u64,
+    pub categories: Vec<CategoryFigure>,
+    pub forms: Vec<FormFigure>,
+}
+
+impl FiguresPage {
+    /// The figures of the last `days` days (one of `periods`).
+    pub fn new(figures: &Figures, days: u32, periods: &[u32]) -> FiguresPage {
+        FiguresPage {
+            action: paths::FIGURES,
+            periods: periods
+                .iter()
+                .map(|d| PeriodChoice {
+                    days: *d,
+                    selected: *d == days,
+                })
+                .collect(),
+            days,
+            actions: Action::ALL.map(Action::as_str).to_vec(),
+            // Newest day first: what an operator looks for.
+            rows: figures
+                .days
+                .iter()
+                .rev()
+                .map(|d| DayFigure {
+                    day: d.day.clone(),
+                    counts: d.actions.to_vec(),
+                    total: d.actions.iter().sum(),
+                })
+                .collect(),
+            totals: Action::ALL
+                .into_iter()
+                .zip(figures.totals)
+                .map(|(a, count)| ActionCount {
+                    action: a.as_str(),
+                    count,
+                })
+                .collect(),
+            total_all: figures.totals.iter().sum(),
+            categories: figures
+                .categories
+                .iter()
+                .map(|c| CategoryFigure {
+                    category: c.category.clone(),
+                    granted: c.granted,
+                    refused: c.refused,
+                    percent: c.percent_granted(),
+                })
+                .collect(),
+            forms: figures
+                .forms
+                .iter()
+                .map(|f| FormFigure {
+                    form: f.form.clone(),
+                    stored: f.stored,
+                    refused: f.refused.values().sum(),
+                    refused_detail: f
+                        .refused
+                        .iter()
+                        .map(|(code, n)| format!("{code}: {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Page for FiguresPage {
+    const TEMPLATE: &'static str = "figures.html";
+}
+
 /// Statuses the error page has words for; anything else is shown as 500.
 pub const ERROR_STATUSES: [u16; 8] = [400, 403, 404, 405, 413, 429, 500, 503];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorPage {
     pub status: u16,
+    /// Why, when the status alone does not say it: a message key (`reason_<code>`).
+    pub reason: Option<String>,
     /// Extra explanation, e.g. which field was wrong (escaped like everything else).
     pub detail: Option<String>,
     pub back_href: String,
@@ -680,6 +891,7 @@ impl ErrorPage {
             } else {
                 500
             },
+            reason: None,
             detail: None,
             back_href: safe_return_path(back),
         }

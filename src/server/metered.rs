@@ -1,0 +1,77 @@
+//! The server's side of the metrics: middleware that counts every answer by listener and status
+//! class, and `GET /metrics` (admin listener), which adds the values other modules keep
+//! (rewrite-memo look-ups, dropped webhook notifications) at scrape time.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::HttpResponse;
+
+use super::state::State;
+use crate::http::{Code, EdgeError};
+use crate::metrics::{Listener, ScrapeCounter, CONTENT_TYPE};
+
+/// Middleware of the public listener: count the answer.
+pub async fn count_public(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    count(Listener::Public, req, next).await
+}
+
+/// Middleware of the admin listener: count the answer.
+pub async fn count_admin(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    count(Listener::Admin, req, next).await
+}
+
+async fn count<B: MessageBody>(
+    listener: Listener,
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let metrics = req.app_data::<State>().map(|s| s.metrics.clone());
+    let result = next.call(req).await;
+    if let Some(metrics) = metrics {
+        let status = match &result {
+            Ok(res) => res.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        metrics.request(listener, status.as_u16());
+    }
+    result
+}
+
+/// `GET /metrics`: the Prometheus text format. No personal data, so no sign-in: the admin
+/// listener is on loopback (or behind whatever guards it).
+pub async fn metrics(state: State) -> Result<HttpResponse, EdgeError> {
+    let (hits, misses) = state.page.memo.as_ref().map_or((0, 0), |m| m.lookups());
+    let extra = [
+        ScrapeCounter {
+            name: "rewrite_memo_hits",
+            help: "Pages whose finished rewrite was found in the rewrite memo",
+            value: hits,
+        },
+        ScrapeCounter {
+            name: "rewrite_memo_misses",
+            help: "Pages looked up in the rewrite memo and not found (rewritten, then kept)",
+            value: misses,
+        },
+        ScrapeCounter {
+            name: "form_notifications_dropped",
+            help: "Form webhook notifications dropped because their queue was full",
+            value: state.forms.notifications_dropped(),
+        },
+    ];
+    let text = state
+        .metrics
+        .encode(&extra)
+        .map_err(|e| EdgeError::new(Code::Internal).detail(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, CONTENT_TYPE))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(text))
+}
