@@ -51,14 +51,14 @@ async fn sign_in(b: &Browser, name: &str) {
     b.wait_js("!document.querySelector('#password')").await;
 }
 
-/// The consent id the gate's cookie carries (`cg_consent=v1.<id>.…`).
+/// The consent id the gate's cookie carries (`cg_consent=v2.<id>.…`).
 async fn consent_id(b: &Browser) -> String {
     let cookie = b.js("return document.cookie").await;
     cookie
         .as_str()
         .unwrap_or_default()
         .split("; ")
-        .find_map(|c| c.strip_prefix("cg_consent=v1."))
+        .find_map(|c| c.strip_prefix("cg_consent=v2."))
         .and_then(|rest| rest.split('.').next())
         .expect("a consent cookie")
         .to_owned()
