@@ -11,13 +11,16 @@
 //! [`MemoryLimits::purge_interval`] after they expire (checked on every call, no background
 //! task, so `Store::memory()` needs no runtime). Unique-member sets of a day that has not been
 //! written for [`MemoryLimits::unique_freeze_after`] are reduced to their count.
+//!
+//! Time comes from the injected [`Clock`] (wall-clock milliseconds, like the deadlines Redis
+//! keeps), so tests move a `TestClock` instead of sleeping.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{SharedClock, SystemClock};
 
 use super::{FormEntryRecord, FormPage, StoreError};
 
@@ -48,12 +51,12 @@ impl Default for MemoryLimits {
 struct Receipt {
     current: Option<Vec<u8>>,
     history: Vec<Vec<u8>>,
-    expires: Instant,
+    expires: u64,
 }
 
 struct StoredEntry {
     record: FormEntryRecord,
-    expires: Instant,
+    expires: u64,
 }
 
 #[derive(Default)]
@@ -74,7 +77,7 @@ impl Form {
     }
 
     /// Removes expired entries; returns them so the caller can clean the e-mail index.
-    fn sweep(&mut self, now: Instant) -> Vec<StoredEntry> {
+    fn sweep(&mut self, now: u64) -> Vec<StoredEntry> {
         let expired: Vec<String> = self
             .entries
             .iter()
@@ -88,20 +91,23 @@ impl Form {
 enum Unique {
     Live {
         members: HashSet<u64>,
-        touched: Instant,
+        touched: u64,
     },
     /// Count of a set that was frozen, plus members added after that.
-    Frozen { count: u64, late: HashSet<u64> },
+    Frozen {
+        count: u64,
+        late: HashSet<u64>,
+    },
 }
 
 struct Expiring {
     data: Vec<u8>,
-    expires: Instant,
+    expires: u64,
 }
 
 struct RateWindow {
     count: u64,
-    expires: Instant,
+    expires: u64,
 }
 
 #[derive(Default)]
@@ -116,20 +122,24 @@ struct State {
     /// (unix ms, seq, entry), oldest first.
     audit: VecDeque<(u64, u64, Vec<u8>)>,
     rate: HashMap<String, RateWindow>,
-    last_purge: Option<Instant>,
+    last_purge: Option<u64>,
 }
 
 /// See the module documentation.
 pub struct MemoryStore {
     state: Mutex<State>,
     limits: MemoryLimits,
+    clock: SharedClock,
 }
 
-/// Wall-clock milliseconds for audit ids and retention. The system clock, not an injected one:
-/// these must follow the same real time as Redis (which stamps its stream ids itself), and
-/// expiry here runs on `Instant` like Redis's TTLs.
-fn unix_ms() -> u64 {
-    SystemClock.unix_ms()
+/// The deadline `ttl` after `now` (unix ms), at least 1 ms away as Redis rounds a TTL.
+fn deadline(now: u64, ttl: Duration) -> u64 {
+    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+    now.saturating_add(ms)
+}
+
+fn ms_of(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn hash64(bytes: &[u8]) -> u64 {
@@ -140,11 +150,22 @@ fn hash64(bytes: &[u8]) -> u64 {
 }
 
 impl MemoryStore {
+    /// An empty store on the system clock.
     pub fn new(limits: MemoryLimits) -> Self {
+        Self::with_clock(limits, SystemClock::shared())
+    }
+
+    /// An empty store whose expiry, audit ids and retention follow `clock`.
+    pub fn with_clock(limits: MemoryLimits, clock: SharedClock) -> Self {
         Self {
             state: Mutex::new(State::default()),
             limits,
+            clock,
         }
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.unix_ms()
     }
 
     /// Locks the state and purges expired data if the last purge is older than the interval.
@@ -152,10 +173,11 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a half-applied update visible to callers
         // in a way that matters more than losing the store, so recover the guard.
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
+        let now = self.now();
+        // A clock set back counts as due, so a purge is never postponed by a step backwards.
         let due = st
             .last_purge
-            .is_none_or(|t| now.duration_since(t) >= self.limits.purge_interval);
+            .is_none_or(|t| now < t || now - t >= ms_of(self.limits.purge_interval));
         if due {
             self.purge(&mut st, now);
             st.last_purge = Some(now);
@@ -163,7 +185,7 @@ impl MemoryStore {
         st
     }
 
-    fn purge(&self, st: &mut State, now: Instant) {
+    fn purge(&self, st: &mut State, now: u64) {
         st.receipts.retain(|_, r| r.expires > now);
         st.sessions.retain(|_, s| s.expires > now);
         st.rate.retain(|_, r| r.expires > now);
@@ -178,10 +200,10 @@ impl MemoryStore {
         for (form, e) in gone {
             unlink_email(&mut st.emails, &form, &e.record);
         }
-        let freeze = self.limits.unique_freeze_after;
+        let freeze = ms_of(self.limits.unique_freeze_after);
         for u in st.uniques.values_mut() {
             if let Unique::Live { members, touched } = u {
-                if now.duration_since(*touched) >= freeze {
+                if now.saturating_sub(*touched) >= freeze {
                     *u = Unique::Frozen {
                         count: members.len() as u64,
                         late: HashSet::new(),
@@ -189,11 +211,11 @@ impl MemoryStore {
                 }
             }
         }
-        self.trim_audit(st);
+        self.trim_audit(st, now);
     }
 
-    fn trim_audit(&self, st: &mut State) {
-        let min_ms = unix_ms().saturating_sub(self.limits.audit_retention.as_millis() as u64);
+    fn trim_audit(&self, st: &mut State, now: u64) {
+        let min_ms = now.saturating_sub(ms_of(self.limits.audit_retention));
         while st.audit.len() > self.limits.audit_max_entries
             || st.audit.front().is_some_and(|(ms, _, _)| *ms < min_ms)
         {
@@ -208,7 +230,7 @@ impl MemoryStore {
     // ---- receipts ----
 
     pub fn put_receipt(&self, id: &str, receipt: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         let r = st.receipts.entry(id.to_owned()).or_insert(Receipt {
             current: None,
@@ -221,12 +243,12 @@ impl MemoryStore {
         }
         r.current = Some(receipt.to_vec());
         r.history.push(receipt.to_vec());
-        r.expires = now + ttl;
+        r.expires = deadline(now, ttl);
         Ok(())
     }
 
     pub fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         Ok(st
             .receipts
@@ -236,7 +258,7 @@ impl MemoryStore {
     }
 
     pub fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         Ok(st
             .receipts
@@ -247,7 +269,7 @@ impl MemoryStore {
     }
 
     pub fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         Ok(st.receipts.remove(id).is_some_and(|r| r.expires > now))
     }
@@ -260,7 +282,7 @@ impl MemoryStore {
         entry: &FormEntryRecord,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut record = entry.clone();
         // The key decides the form, as on Redis.
         record.form = form.to_owned();
@@ -272,7 +294,7 @@ impl MemoryStore {
             record.id.clone(),
             StoredEntry {
                 record: record.clone(),
-                expires: now + ttl,
+                expires: deadline(now, ttl),
             },
         );
         if let Some(old) = old {
@@ -292,7 +314,7 @@ impl MemoryStore {
         form: &str,
         id: &str,
     ) -> Result<Option<FormEntryRecord>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         Ok(st
             .forms
@@ -308,7 +330,7 @@ impl MemoryStore {
         offset: usize,
         limit: usize,
     ) -> Result<FormPage, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         let State { forms, emails, .. } = &mut *st;
         let Some(f) = forms.get_mut(form) else {
@@ -333,7 +355,7 @@ impl MemoryStore {
     }
 
     pub fn delete_form_entry(&self, form: &str, id: &str) -> Result<bool, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         let Some(old) = st.forms.get_mut(form).and_then(|f| f.remove(id)) else {
             return Ok(false);
@@ -346,7 +368,7 @@ impl MemoryStore {
         &self,
         email_hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         let Some(set) = st.emails.get(email_hash) else {
             return Ok(Vec::new());
@@ -364,7 +386,7 @@ impl MemoryStore {
     }
 
     pub fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         let State { forms, emails, .. } = &mut *st;
         let Some(f) = forms.get_mut(form) else {
@@ -415,7 +437,7 @@ impl MemoryStore {
     }
 
     pub fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let h = hash64(member);
         let mut st = self.lock();
         match st
@@ -448,24 +470,24 @@ impl MemoryStore {
     // ---- sessions ----
 
     pub fn put_session(&self, id: &str, data: &[u8], idle: Duration) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         st.sessions.insert(
             id.to_owned(),
             Expiring {
                 data: data.to_vec(),
-                expires: now + idle,
+                expires: deadline(now, idle),
             },
         );
         Ok(())
     }
 
     pub fn get_session(&self, id: &str, idle: Duration) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         match st.sessions.get_mut(id) {
             Some(s) if s.expires > now => {
-                s.expires = now + idle;
+                s.expires = deadline(now, idle);
                 Ok(Some(s.data.clone()))
             }
             Some(_) => {
@@ -484,7 +506,7 @@ impl MemoryStore {
     // ---- audit ----
 
     pub fn append_audit(&self, entry: &[u8]) -> Result<String, StoreError> {
-        let ms = unix_ms();
+        let ms = self.now();
         let mut st = self.lock();
         // Ids increase even if the wall clock steps back, like Redis stream ids.
         let (ms, seq) = match st.audit.back() {
@@ -492,7 +514,7 @@ impl MemoryStore {
             _ => (ms, 0),
         };
         st.audit.push_back((ms, seq, entry.to_vec()));
-        self.trim_audit(&mut st);
+        self.trim_audit(&mut st, ms);
         Ok(format!("{ms}-{seq}"))
     }
 
@@ -510,16 +532,16 @@ impl MemoryStore {
     // ---- rate limits ----
 
     pub fn hit_rate_limit(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         let w = st.rate.entry(key.to_owned()).or_insert(RateWindow {
             count: 0,
-            expires: now + window,
+            expires: deadline(now, window),
         });
         if w.expires <= now {
             *w = RateWindow {
                 count: 0,
-                expires: now + window,
+                expires: deadline(now, window),
             };
         }
         w.count += 1;
@@ -544,6 +566,8 @@ fn unlink_email(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::TestClock;
+    use std::sync::Arc;
 
     fn entry(id: &str, created: u64, email: Option<&str>) -> FormEntryRecord {
         FormEntryRecord {
@@ -555,23 +579,23 @@ mod tests {
         }
     }
 
-    fn store() -> MemoryStore {
-        MemoryStore::new(MemoryLimits {
+    /// A store on a clock of its own, purging on every call.
+    fn store() -> (MemoryStore, Arc<TestClock>) {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let limits = MemoryLimits {
             purge_interval: Duration::ZERO,
             ..MemoryLimits::default()
-        })
+        };
+        (MemoryStore::with_clock(limits, clock.clone()), clock)
     }
 
     const LONG: Duration = Duration::from_secs(3600);
     const SHORT: Duration = Duration::from_millis(30);
-
-    fn wait_past(d: Duration) {
-        std::thread::sleep(d + Duration::from_millis(20));
-    }
+    const PAST_SHORT: Duration = Duration::from_millis(31);
 
     #[test]
     fn receipt_history_keeps_every_put_oldest_first() {
-        let s = store();
+        let (s, _clock) = store();
         s.put_receipt("r", b"one", LONG).unwrap();
         s.put_receipt("r", b"two", LONG).unwrap();
         assert_eq!(s.get_receipt("r").unwrap().as_deref(), Some(&b"two"[..]));
@@ -587,23 +611,23 @@ mod tests {
 
     #[test]
     fn expired_receipt_and_history_are_gone_and_purged() {
-        let s = store();
+        let (s, clock) = store();
         s.put_receipt("r", b"one", SHORT).unwrap();
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         assert_eq!(s.get_receipt("r").unwrap(), None);
         assert!(s.receipt_history("r").unwrap().is_empty());
         s.put_receipt("r", b"two", LONG).unwrap();
         assert_eq!(s.receipt_history("r").unwrap(), vec![b"two".to_vec()]);
-        wait_past(Duration::ZERO);
+        clock.advance(Duration::from_millis(1));
         s.put_receipt("other", b"x", SHORT).unwrap();
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         s.ping().unwrap();
         assert_eq!(s.lock().receipts.len(), 1, "expired receipt purged");
     }
 
     #[test]
     fn form_list_is_newest_first_paged_and_skips_expired() {
-        let s = store();
+        let (s, clock) = store();
         s.put_form_entry("contact", &entry("a", 100, None), LONG)
             .unwrap();
         s.put_form_entry("contact", &entry("b", 300, None), LONG)
@@ -613,7 +637,7 @@ mod tests {
         let page = s.list_form_entries("contact", 0, 10).unwrap();
         let ids: Vec<_> = page.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["b", "c", "a"]);
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         let page = s.list_form_entries("contact", 1, 10).unwrap();
         let ids: Vec<_> = page.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["a"]);
@@ -622,7 +646,7 @@ mod tests {
 
     #[test]
     fn email_index_follows_put_delete_and_expiry() {
-        let s = store();
+        let (s, clock) = store();
         s.put_form_entry("contact", &entry("a", 1, Some("h1")), LONG)
             .unwrap();
         s.put_form_entry("contact", &entry("b", 2, Some("h1")), SHORT)
@@ -630,7 +654,7 @@ mod tests {
         s.put_form_entry("other", &entry("c", 3, Some("h1")), LONG)
             .unwrap();
         assert_eq!(s.find_form_entries_by_email("h1").unwrap().len(), 3);
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         assert!(s.delete_form_entry("contact", "a").unwrap());
         assert_eq!(
             s.find_form_entries_by_email("h1").unwrap(),
@@ -641,14 +665,14 @@ mod tests {
 
     #[test]
     fn session_idle_expiry_is_refreshed_by_reads() {
-        let s = store();
+        let (s, clock) = store();
         let idle = Duration::from_millis(150);
         s.put_session("s", b"d", idle).unwrap();
         for _ in 0..4 {
-            std::thread::sleep(Duration::from_millis(60));
+            clock.advance(Duration::from_millis(100));
             assert!(s.get_session("s", idle).unwrap().is_some());
         }
-        wait_past(idle);
+        clock.advance(idle);
         assert!(s.get_session("s", idle).unwrap().is_none());
     }
 
@@ -666,11 +690,30 @@ mod tests {
     }
 
     #[test]
+    fn audit_entries_older_than_the_retention_are_dropped() {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let s = MemoryStore::with_clock(
+            MemoryLimits {
+                audit_retention: Duration::from_secs(60),
+                ..MemoryLimits::default()
+            },
+            clock.clone(),
+        );
+        let old = s.append_audit(b"old").unwrap();
+        assert!(old.starts_with("1700000000000-"), "{old}");
+        clock.advance(Duration::from_secs(61));
+        s.append_audit(b"new").unwrap();
+        let read = s.read_audit(10).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].1, b"new".to_vec());
+    }
+
+    #[test]
     fn rate_limit_window_restarts_after_expiry() {
-        let s = store();
+        let (s, clock) = store();
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 1);
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 2);
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 1);
     }
 

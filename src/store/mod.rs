@@ -111,8 +111,16 @@ impl Store {
 
     /// A fresh embedded store with the given limits.
     pub fn memory_with(limits: memory::MemoryLimits) -> Store {
+        Store::memory_with_clock(limits, crate::clock::SystemClock::shared())
+    }
+
+    /// A fresh embedded store whose expiry follows `clock` (tests move a `TestClock`).
+    pub fn memory_with_clock(
+        limits: memory::MemoryLimits,
+        clock: crate::clock::SharedClock,
+    ) -> Store {
         Store {
-            backend: Backend::Memory(Arc::new(memory::MemoryStore::new(limits))),
+            backend: Backend::Memory(Arc::new(memory::MemoryStore::with_clock(limits, clock))),
         }
     }
 
