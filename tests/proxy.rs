@@ -184,7 +184,9 @@ async fn ipv6_visitor_reaches_the_upstream_as_its_48_prefix() {
     let up = upstream::start();
     let gate = TestGate::new()
         .upstream(&up.url())
-        .config_toml("[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n")
+        .config_toml(
+            "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\nclient_ip_header = \"forwarded\"\n",
+        )
         .start()
         .await;
     let echo = get_echo(

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
+use actix_web::http::header::HeaderName;
 use ipnet::IpNet;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -156,6 +157,32 @@ impl<'de> Deserialize<'de> for NetEntry {
 pub(crate) fn de_ip_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
     let entries = Vec::<NetEntry>::deserialize(d)?;
     Ok(entries.into_iter().map(|NetEntry(net)| net).collect())
+}
+
+fn parse_header_name(text: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(text.trim().to_ascii_lowercase().as_bytes())
+        .map_err(|_| "expected an HTTP header name like \"x-forwarded-for\"".into())
+}
+
+/// An HTTP header name, stored lower-case (`"X-Forwarded-For"` → `x-forwarded-for`).
+pub(crate) fn de_header_name<'de, D: Deserializer<'de>>(d: D) -> Result<HeaderName, D::Error> {
+    text(d, "an HTTP header name", parse_header_name)
+}
+
+struct HeaderEntry(HeaderName);
+
+impl<'de> Deserialize<'de> for HeaderEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_header_name(d).map(HeaderEntry)
+    }
+}
+
+/// A list of HTTP header names, each stored lower-case.
+pub(crate) fn de_header_names<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<HeaderName>, D::Error> {
+    let entries = Vec::<HeaderEntry>::deserialize(d)?;
+    Ok(entries.into_iter().map(|HeaderEntry(name)| name).collect())
 }
 
 /// Whether a configured file can be opened at start, said once in plain words (the OS text of
