@@ -5,6 +5,7 @@
 
 mod client_ip;
 mod geo;
+mod mentions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use ipnet::IpNet;
 
 pub use client_ip::resolve_client_ip;
 pub use geo::{Geo, GeoError};
+pub use mentions::{find_mentions, AddressMentions};
 
 use crate::config::PrivacyConfig;
 
@@ -27,6 +29,9 @@ pub struct Visitor {
     pub country: Option<String>,
     /// Whether the visitor reached the site over HTTPS (directly or via a trusted terminator).
     pub https: bool,
+    /// Request headers and cookies that repeat the full address (names only): the upstream
+    /// must not receive them.
+    pub address_mentions: AddressMentions,
 }
 
 /// Resolves visitors; shared by all workers as `web::Data<Privacy>`.
@@ -81,6 +86,7 @@ impl Privacy {
             &self.trusted_proxies,
             &self.client_ip_header,
         ));
+        let address_mentions = find_mentions(headers, client);
         let country = self.geo.as_ref().and_then(|geo| geo.country(client));
         // The public listener speaks plain HTTP: only a trusted TLS terminator can vouch for
         // https, in the header family it sets.
@@ -94,6 +100,7 @@ impl Privacy {
             anonymized_ip: self.anonymize(client),
             country,
             https,
+            address_mentions,
         }
     }
 

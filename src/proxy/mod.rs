@@ -36,6 +36,9 @@ pub struct ProxySettings {
     pub pool_max_connections: usize,
     pub pool_idle_timeout: Duration,
     pub max_request_body: usize,
+    /// Request headers never forwarded besides the built-in lists: the configured
+    /// client-address header and `privacy.strip_headers`.
+    pub strip_headers: Vec<header::HeaderName>,
     /// TLS client configuration for an https upstream.
     pub tls: Arc<rustls::ClientConfig>,
     /// `host[:port]` of the upstream (the Host header under `host_header = "upstream"`).
@@ -70,6 +73,9 @@ impl ProxySettings {
             pool_max_connections: cfg.upstream.pool_max_connections,
             pool_idle_timeout: cfg.upstream.pool_idle_timeout,
             max_request_body: cfg.limits.max_request_body_bytes,
+            strip_headers: std::iter::once(cfg.privacy.client_ip_header.clone())
+                .chain(cfg.privacy.strip_headers.iter().cloned())
+                .collect(),
         })
     }
 }
@@ -221,6 +227,8 @@ impl Proxy {
             },
             proto: if visitor.https { "https" } else { "http" },
             host: visitor_host,
+            strip: &self.settings.strip_headers,
+            mentions: &visitor.address_mentions,
         };
         let out_headers =
             upstream_request_headers(req.headers(), &host, &forwarded, policy.keep_cookie);
