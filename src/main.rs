@@ -243,6 +243,7 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     config.upstream.url = Some(format!("http://{}/", site.addr).parse()?);
     config.listen.public = public;
     config.listen.admin = admin;
+    demo_hosts(&mut config.listen.hosts, public);
     config.privacy.geo_database =
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/geo/test-country.mmdb"));
     consentgate::telemetry::init(&config.log);
@@ -261,6 +262,18 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     );
     println!("Stop with Ctrl-C.");
     gate.wait().await.context("server stopped with an error")
+}
+
+/// The demo is opened by its listener's address: add it to the site's names, or accept any
+/// name when it listens on every interface (it is then opened by a name the demo cannot know).
+fn demo_hosts(hosts: &mut Vec<config::HostPattern>, public: SocketAddr) {
+    if public.ip().is_unspecified() {
+        hosts.clear();
+    } else if let Ok(own) = config::HostPattern::parse(&public.ip().to_string()) {
+        if !hosts.contains(&own) {
+            hosts.push(own);
+        }
+    }
 }
 
 fn random_secret() -> String {

@@ -13,6 +13,7 @@
 mod consent;
 mod env;
 mod forms;
+mod hosts;
 mod limits;
 mod listen;
 mod load;
@@ -32,6 +33,7 @@ pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
 pub use forms::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FORM_TOKEN_FIELD};
+pub use hosts::{split_host, HostPattern};
 pub use limits::LimitsConfig;
 pub use listen::ListenConfig;
 pub use load::{Config, LoadNotes};

@@ -13,6 +13,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use url::Url;
 
+use super::hosts::HostPattern;
+
 /// Parses the text of a value, or says what was expected (without the "got …" part).
 type Parse<T> = fn(&str) -> Result<T, String>;
 
@@ -157,6 +159,22 @@ impl<'de> Deserialize<'de> for NetEntry {
 pub(crate) fn de_ip_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
     let entries = Vec::<NetEntry>::deserialize(d)?;
     Ok(entries.into_iter().map(|NetEntry(net)| net).collect())
+}
+
+struct HostEntry(HostPattern);
+
+impl<'de> Deserialize<'de> for HostEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        text(d, "a host name or address", HostPattern::parse).map(HostEntry)
+    }
+}
+
+/// `listen.hosts`: host names and addresses, each optionally with a port.
+pub(crate) fn de_host_patterns<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<HostPattern>, D::Error> {
+    let entries = Vec::<HostEntry>::deserialize(d)?;
+    Ok(entries.into_iter().map(|HostEntry(p)| p).collect())
 }
 
 fn parse_header_name(text: &str) -> Result<HeaderName, String> {

@@ -173,7 +173,7 @@ mod tests {
         assert!(policy.keep_cookie("_ga"));
         assert!(!policy.keep_cookie("_fbp"));
         let names: Vec<String> = policy
-            .deletions("127.0.0.1")
+            .deletions(&crate::http::SiteHost::default())
             .iter()
             .map(|c| c.name().to_owned())
             .collect();
@@ -189,7 +189,7 @@ mod tests {
             let policy = svc.wire_policy(&req(&format!("{COOKIE_NAME}={bad}; _ga=1")));
             assert!(!policy.keep_cookie("_ga"));
             let names: Vec<String> = policy
-                .deletions("127.0.0.1")
+                .deletions(&crate::http::SiteHost::default())
                 .iter()
                 .map(|c| c.name().to_owned())
                 .collect();

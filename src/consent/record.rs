@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::model::{Action, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
 use super::{ConsentCookie, ConsentService, WirePolicy, COOKIE_NAME};
-use crate::http::extract::{host, request_cookie, request_cookies};
-use crate::http::{Code, EdgeError};
+use crate::http::extract::{request_cookie, request_cookies};
+use crate::http::{Code, EdgeError, SiteHost};
 use crate::privacy::Visitor;
 use crate::stats::Event;
 use crate::store::StoreError;
@@ -26,15 +26,15 @@ pub struct RecordContext {
     pub gpc: bool,
     /// The visitor reached the site over HTTPS (the cookie gets `Secure`).
     pub https: bool,
-    /// The Host the visitor asked for (deletions cover it and its parent domains).
-    pub host: String,
+    /// The site name the request was for (deletions cover the domains it allows).
+    pub site: SiteHost,
     /// Names of the cookies sent with the decision.
     pub sent_cookies: Vec<String>,
 }
 
 impl RecordContext {
-    /// The context of a decision request from `visitor`.
-    pub fn of(req: &HttpRequest, visitor: &Visitor) -> Self {
+    /// The context of a decision request from `visitor` for `site`.
+    pub fn of(req: &HttpRequest, visitor: &Visitor, site: SiteHost) -> Self {
         Self {
             previous_cookie: request_cookie(req, COOKIE_NAME).map(str::to_owned),
             country: visitor.country.clone(),
@@ -43,7 +43,7 @@ impl RecordContext {
                 .get("sec-gpc")
                 .is_some_and(|v| v.as_bytes() == b"1"),
             https: visitor.https,
-            host: host(req).to_owned(),
+            site,
             sent_cookies: request_cookies(req)
                 .filter_map(|c| c.name_raw())
                 .map(str::to_owned)
@@ -180,7 +180,7 @@ impl ConsentService {
             ctx.sent_cookies.iter().map(String::as_str),
         );
         Ok(Recorded {
-            deletions: wire.deletions(&ctx.host),
+            deletions: wire.deletions(&ctx.site),
             receipt,
             cookie,
         })
@@ -250,7 +250,12 @@ mod tests {
 
     fn ctx(cookies: &[&str]) -> RecordContext {
         RecordContext {
-            host: "www.stichting.example".into(),
+            site: SiteHost {
+                authority: None,
+                cookie_domains: ["www.stichting.example", "stichting.example"]
+                    .map(String::from)
+                    .into(),
+            },
             sent_cookies: cookies.iter().map(|c| c.to_string()).collect(),
             ..RecordContext::default()
         }

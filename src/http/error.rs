@@ -27,6 +27,7 @@ pub const STORE_RETRY_AFTER_SECS: u64 = 30;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Code {
     NotFound,
+    MisdirectedRequest,
     CrossOrigin,
     UnsupportedMediaType,
     BodyTooLarge,
@@ -63,8 +64,9 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 22] = [
         Code::NotFound,
+        Code::MisdirectedRequest,
         Code::CrossOrigin,
         Code::UnsupportedMediaType,
         Code::BodyTooLarge,
@@ -90,6 +92,7 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Code::NotFound => "not_found",
+            Code::MisdirectedRequest => "misdirected_request",
             Code::CrossOrigin => "cross_origin",
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::BodyTooLarge => "body_too_large",
@@ -116,6 +119,7 @@ impl Code {
     pub fn status(self) -> StatusCode {
         match self {
             Code::NotFound | Code::NoConsent => StatusCode::NOT_FOUND,
+            Code::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
             Code::CrossOrigin => StatusCode::FORBIDDEN,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -140,6 +144,8 @@ impl Code {
         match (self, lang) {
             (Code::NotFound, Nl) => m("Niet gevonden", "Op dit adres is niets te vinden."),
             (Code::NotFound, En) => m("Not found", "There is nothing at this address."),
+            (Code::MisdirectedRequest, Nl) => m("Verkeerd adres", "Deze server hoort niet bij het adres dat u opvroeg. Controleer de spelling van het webadres."),
+            (Code::MisdirectedRequest, En) => m("Wrong address", "This server does not serve the address you asked for. Please check the spelling of the web address."),
             (Code::CrossOrigin, Nl) => m("Verzoek geweigerd", "Dit verzoek kwam van een andere website en is daarom geweigerd."),
             (Code::CrossOrigin, En) => m("Request refused", "This request came from another website and was therefore refused."),
             (Code::UnsupportedMediaType, Nl) => m("Dit kon niet worden gelezen", "Wat er verstuurd is, heeft een vorm die dit adres niet aanneemt."),

@@ -8,11 +8,13 @@ pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod negotiate;
+pub mod site;
 
 pub use assets::HashedAsset;
 pub use error::{error_pages, Code, EdgeError};
 pub use extract::SameOrigin;
 pub use negotiate::{Format, Lang};
+pub use site::{SiteHost, SiteHosts};
 
 /// A request with the given headers, for the unit tests of this module.
 #[cfg(test)]

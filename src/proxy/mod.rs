@@ -23,6 +23,7 @@ pub use error::{ProxyError, TlsConfigError};
 pub use headers::{end_to_end, upstream_request_headers, ForwardedInfo};
 
 use crate::config::{Config, HostPolicy, IpForwarding};
+use crate::http::SiteHost;
 use crate::privacy::Visitor;
 
 /// Settings shared by every worker's [`Proxy`].
@@ -212,10 +213,9 @@ impl Proxy {
         if req.headers().contains_key(header::UPGRADE) {
             return Err(ProxyError::UpgradeNotSupported);
         }
-        let visitor_host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok());
+        // Only a Host that is one of the site's configured names goes on (`listen.hosts`).
+        let site = SiteHost::of(req);
+        let visitor_host = site.authority.as_deref();
         let host = match (self.settings.host_policy, visitor_host) {
             (HostPolicy::Client, Some(h)) => h.to_owned(),
             _ => self.settings.authority.clone(),

@@ -87,6 +87,12 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
     crate::proxy::install_tls_provider();
     config.secret.as_ref().ok_or(StartError::MissingSecret)?;
     let state = Arc::new(AppState::build(config, store)?);
+    if state.sites.any() {
+        tracing::warn!(
+            "listen.hosts is empty: requests for any Host are served and nothing is taken from \
+             the Host header; list the site's names so other names get 421"
+        );
+    }
     state.spawn_background();
     let (listen, default_lang) = (state.config.listen.clone(), state.default_lang);
 
@@ -95,6 +101,7 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
         let state = public_state.clone();
         App::new()
             .app_data(Worker::data(&state))
+            .wrap(from_fn(public::check_host))
             .wrap(error_pages(default_lang))
             .wrap(from_fn(telemetry::request_log))
             .configure(|cfg| public::configure(cfg, &state))

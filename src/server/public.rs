@@ -4,16 +4,19 @@
 //! for everything else. Handlers parse, call a service, and map the result; every error is an
 //! [`EdgeError`], rendered by the `http::error_pages` middleware.
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
-use actix_web::{guard, web, HttpRequest, HttpResponse};
+use actix_web::middleware::Next;
+use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::state::{AppState, State};
 use crate::config::FormConfig;
 use crate::consent::{DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME};
 use crate::forms::{page::stored_json, Redirect, Stored, Submission, TOKEN_PATH};
-use crate::http::extract::{host, json_body, read_bounded, request_cookie};
+use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
-use crate::http::{Code, EdgeError, Format, SameOrigin};
+use crate::http::{Code, EdgeError, Format, SameOrigin, SiteHost};
 use crate::privacy::Visitor;
 use crate::proxy::{ForwardPolicy, RequestBody};
 
@@ -27,10 +30,34 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .default_service(web::to(proxy_page));
 }
 
+/// Middleware of the public listener: a request whose Host is not one of the site's names
+/// (`listen.hosts`) is answered `misdirected_request` (421) and reaches no area, the upstream
+/// least of all; the others carry their [`SiteHost`]. `/_gate/healthz` is exempt, so a load
+/// balancer may probe by address.
+pub async fn check_host<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let resolved = match req.app_data::<State>() {
+        Some(state) => state.sites.resolve(req.request()),
+        None => Ok(SiteHost::default()),
+    };
+    match resolved {
+        Ok(site) => {
+            req.extensions_mut().insert(site);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(_) if req.path() == HEALTHZ => Ok(next.call(req).await?.map_into_left_body()),
+        Err(misdirected) => Ok(req.error_response(misdirected).map_into_right_body()),
+    }
+}
+
+const HEALTHZ: &str = "/_gate/healthz";
+
 /// `/_gate/healthz` (process up) and `/_gate/readyz` (upstream reachable, store up); on both
 /// listeners.
 pub fn health(cfg: &mut web::ServiceConfig) {
-    cfg.route("/_gate/healthz", web::get().to(healthz))
+    cfg.route(HEALTHZ, web::get().to(healthz))
         .route("/_gate/readyz", web::get().to(readyz));
 }
 
@@ -102,12 +129,13 @@ async fn readyz(state: State) -> HttpResponse {
 async fn change_consent(
     state: State,
     visitor: Visitor,
+    site: SiteHost,
     _: SameOrigin,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
     let body = read_bounded(&req, payload, state.consent.max_body()).await?;
-    let ctx = RecordContext::of(&req, &visitor);
+    let ctx = RecordContext::of(&req, &visitor, site);
     let recorded = if req.method() == Method::DELETE {
         let shown: Option<WithdrawRequest> = json_body(&req, &body)?;
         state.consent.withdraw(shown, ctx).await?
@@ -220,13 +248,14 @@ async fn unknown_gate_path(req: HttpRequest) -> Result<HttpResponse, EdgeError> 
 async fn proxy_page(
     state: State,
     visitor: Visitor,
+    site: SiteHost,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
     let wire = state.consent.wire_policy(&req);
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
-        set_cookies: wire.deletion_headers(host(&req)),
+        set_cookies: wire.deletion_headers(&site),
         html: Some(&state.page),
     };
     Ok(state

@@ -17,7 +17,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
 use crate::consent::{ConsentError, ConsentService};
 use crate::forms::FormsService;
-use crate::http::{Code, EdgeError, HashedAsset, Lang};
+use crate::http::{Code, EdgeError, HashedAsset, Lang, SiteHosts};
 use crate::keys::Keys;
 use crate::privacy::{GeoError, Privacy, Visitor};
 use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
@@ -66,6 +66,8 @@ pub struct AppState {
     /// Language of the gate's own pages when neither the page nor the browser decides
     /// (`consent.default_language`).
     pub default_lang: Lang,
+    /// The site's names (`listen.hosts`), which every public request is checked against.
+    pub sites: SiteHosts,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
                 memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
             },
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
+            sites: SiteHosts::new(&config.listen.hosts),
             config: Arc::new(config),
             clock,
             store,
