@@ -27,7 +27,8 @@ mod upstream;
 mod values;
 
 pub use consent::{
-    ConsentCategoryConfig, ConsentConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES, CONSENT_TEXT_KEYS,
+    ConsentCategoryConfig, ConsentConfig, RateLimitConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES,
+    CONSENT_TEXT_KEYS,
 };
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,

@@ -7,6 +7,7 @@
 
 mod banner;
 mod cookie;
+mod limit;
 mod model;
 mod record;
 mod wire;
@@ -19,11 +20,13 @@ use actix_web::HttpRequest;
 pub use banner::{category_id, Bundle, BundleError};
 pub use cookie::{ConsentCookie, CookieCodec, CookieRejection, COOKIE_NAME};
 pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
-pub use record::{DecisionAnswer, OwnRecord, RecordContext, RecordError, Recorded};
+pub use record::{
+    DecisionAnswer, OwnRecord, RecordContext, RecordError, Recorded, HISTORY_PAGE_MAX,
+};
 pub use wire::WirePolicy;
 
 use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::config::{Config, RateLimitConfig};
 use crate::http::extract::{request_cookie, request_cookies};
 use crate::keys::Keys;
 use crate::stats::Stats;
@@ -53,6 +56,8 @@ pub struct ConsentService {
     default_language: String,
     /// Largest accepted request body, bytes (`limits.max_gate_body_bytes`).
     max_body: usize,
+    /// Decisions per anonymised address per window (`consent.rate_limit`).
+    rate_limit: RateLimitConfig,
 }
 
 impl ConsentService {
@@ -83,6 +88,7 @@ impl ConsentService {
             revision: c.policy_revision,
             default_language: c.default_language.clone(),
             max_body: cfg.limits.max_gate_body_bytes,
+            rate_limit: c.rate_limit,
         })
     }
 

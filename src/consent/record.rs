@@ -109,11 +109,16 @@ impl Recorded {
     }
 }
 
-/// A visitor's own record: the current receipt and every receipt of the id, oldest first.
+/// Most history receipts one answer carries ([`ConsentService::own_record`]).
+pub const HISTORY_PAGE_MAX: usize = 50;
+
+/// A visitor's own record: the current receipt and one page of the id's history, oldest first.
 #[derive(Serialize)]
 pub struct OwnRecord {
     pub current: Option<Receipt>,
     pub history: Vec<Receipt>,
+    /// Receipts in the whole history (the store keeps the newest `store.receipt_history_max`).
+    pub history_total: usize,
 }
 
 impl ConsentService {
@@ -212,8 +217,15 @@ impl ConsentService {
     }
 
     /// The record behind a `cg_consent` value (MAC checked; expired or old-revision cookies
-    /// still show their record). `None` when the cookie does not verify or nothing is stored.
-    pub async fn own_record(&self, cookie_value: &str) -> Result<Option<OwnRecord>, RecordError> {
+    /// still show their record), with the history receipts from `offset` on, at most `limit`
+    /// (capped at [`HISTORY_PAGE_MAX`]). `None` when the cookie does not verify or nothing is
+    /// stored.
+    pub async fn own_record(
+        &self,
+        cookie_value: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<OwnRecord>, RecordError> {
         let Ok(cookie) = self.codec.verify(cookie_value) else {
             return Ok(None);
         };
@@ -223,17 +235,23 @@ impl ConsentService {
             Some(b) => Some(parse(b)?),
             None => None,
         };
-        let history = self
+        let page = self
             .store
-            .receipt_history(&cookie.id)
-            .await?
+            .receipt_history(&cookie.id, offset, limit.min(HISTORY_PAGE_MAX))
+            .await?;
+        let history = page
+            .receipts
             .into_iter()
             .map(parse)
             .collect::<Result<Vec<_>, _>>()?;
-        if current.is_none() && history.is_empty() {
+        if current.is_none() && page.total == 0 {
             return Ok(None);
         }
-        Ok(Some(OwnRecord { current, history }))
+        Ok(Some(OwnRecord {
+            current,
+            history,
+            history_total: page.total,
+        }))
     }
 }
 

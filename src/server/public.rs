@@ -12,7 +12,9 @@ use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::state::{AppState, State};
 use crate::config::FormConfig;
-use crate::consent::{DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME};
+use crate::consent::{
+    DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
+};
 use crate::forms::{page::stored_json, Redirect, Stored, Submission, TOKEN_PATH};
 use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
@@ -134,6 +136,7 @@ async fn change_consent(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
+    state.consent.admit_decision(&visitor).await?;
     let body = read_bounded(&req, payload, state.consent.max_body()).await?;
     let ctx = RecordContext::of(&req, &visitor, site);
     let recorded = if req.method() == Method::DELETE {
@@ -157,11 +160,26 @@ fn decision_answer(recorded: &Recorded) -> HttpResponse {
     res.json(recorded.answer())
 }
 
+/// Which page of the history `GET /_gate/consent` shows (`?offset=&limit=`).
+#[derive(serde::Deserialize)]
+struct HistoryQuery {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "history_page")]
+    limit: usize,
+}
+
+fn history_page() -> usize {
+    HISTORY_PAGE_MAX
+}
+
 async fn get_consent(state: State, req: HttpRequest) -> Result<HttpResponse, EdgeError> {
+    let page = web::Query::<HistoryQuery>::from_query(req.query_string())
+        .map_err(|e| EdgeError::new(Code::BadRequest).detail(e.to_string()))?;
     let cookie = request_cookie(&req, COOKIE_NAME).ok_or(Code::NoConsent)?;
     let record = state
         .consent
-        .own_record(cookie)
+        .own_record(cookie, page.offset, page.limit)
         .await?
         .ok_or(Code::NoConsent)?;
     Ok(HttpResponse::Ok()

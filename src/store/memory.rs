@@ -1,28 +1,35 @@
 //! The embedded store: everything in one in-process map behind a mutex, with the same
 //! semantics as the Redis backend — TTL expiry, newest-first form index, multi-key updates that
-//! are atomic (one lock), bounded audit log. Uniques are counted exactly (a 64-bit hash per
-//! member, never the member itself).
+//! are atomic (one lock), bounded audit log, receipt histories capped to the newest
+//! [`MemoryLimits::receipt_history_max`]. Uniques are counted exactly (a 64-bit hash per member,
+//! never the member itself).
 //!
 //! What it does not give: data does not survive a restart, and several gates cannot share it
 //! (each would see only its own receipts, entries, sessions and rate limits). Use Redis for
 //! either.
 //!
-//! Growth is bounded: expired records are invisible at once and purged from memory at most
+//! Growth is bounded: what it holds is counted in bytes (keys, values and a fixed overhead per
+//! record), and a write that would take it past [`MemoryLimits::max_bytes`] is refused with
+//! [`StoreError::Full`] (HTTP 503) instead of growing without end; deletions and expiry make room
+//! again. Expired records are invisible at once and purged from memory at most
 //! [`MemoryLimits::purge_interval`] after they expire (checked on every call, no background
 //! task, so `Store::memory()` needs no runtime). Unique-member sets of a day that has not been
 //! written for [`MemoryLimits::unique_freeze_after`] are reduced to their count.
 //!
-//! Time comes from the injected [`Clock`] (wall-clock milliseconds, like the deadlines Redis
-//! keeps), so tests move a `TestClock` instead of sleeping.
+//! Values are shared (`Arc`) between the map and a reader, so a read holds the lock only for
+//! reference counts, never for copying a record.
+//!
+//! Time comes from the injected [`Clock`](crate::clock::Clock) (wall-clock milliseconds, like
+//! the deadlines Redis keeps), so tests move a `TestClock` instead of sleeping.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::clock::{SharedClock, SystemClock};
 
-use super::{FormEntryRecord, FormPage, StoreError};
+use super::{FormEntryRecord, FormPage, ReceiptHistory, StoreError};
 
 /// Bounds of the embedded store.
 #[derive(Debug, Clone)]
@@ -35,6 +42,11 @@ pub struct MemoryLimits {
     pub purge_interval: Duration,
     /// A day's unique set untouched this long keeps only its count. Default 48 h.
     pub unique_freeze_after: Duration,
+    /// Most receipts kept in one id's history, the oldest dropped first. Default 50.
+    pub receipt_history_max: usize,
+    /// Most bytes held (keys, values, a fixed overhead per record); writes beyond are refused
+    /// with [`StoreError::Full`]. Default 256 MiB.
+    pub max_bytes: usize,
 }
 
 impl Default for MemoryLimits {
@@ -44,19 +56,41 @@ impl Default for MemoryLimits {
             audit_retention: Duration::from_secs(180 * 24 * 3600),
             purge_interval: Duration::from_secs(1),
             unique_freeze_after: Duration::from_secs(48 * 3600),
+            receipt_history_max: 50,
+            max_bytes: 256 * 1024 * 1024,
         }
     }
 }
 
+/// What a record costs besides its keys and values (map slot, allocation headers, deadline):
+/// an estimate, so the bound holds for many small records too.
+const OVERHEAD: usize = 64;
+/// What one member of a unique set or one item of a list costs.
+const ITEM: usize = 16;
+
+/// The receipts of one id, oldest first; the current receipt is the last one put.
 struct Receipt {
-    current: Option<Vec<u8>>,
-    history: Vec<Vec<u8>>,
+    history: VecDeque<Arc<[u8]>>,
     expires: u64,
 }
 
+impl Receipt {
+    fn size(id: &str, history: &VecDeque<Arc<[u8]>>) -> usize {
+        OVERHEAD + id.len() + history.iter().map(|r| r.len() + ITEM).sum::<usize>()
+    }
+}
+
 struct StoredEntry {
-    record: FormEntryRecord,
+    record: Arc<FormEntryRecord>,
     expires: u64,
+}
+
+impl StoredEntry {
+    /// The entry, its place in the form index and in the e-mail index.
+    fn size(record: &FormEntryRecord) -> usize {
+        let email = record.email_hash.as_ref().map_or(0, |h| OVERHEAD + h.len());
+        2 * OVERHEAD + 2 * record.id.len() + record.form.len() + record.ciphertext.len() + email
+    }
 }
 
 #[derive(Default)]
@@ -101,7 +135,7 @@ enum Unique {
 }
 
 struct Expiring {
-    data: Vec<u8>,
+    data: Arc<[u8]>,
     expires: u64,
 }
 
@@ -120,9 +154,26 @@ struct State {
     uniques: HashMap<(String, String), Unique>,
     sessions: HashMap<String, Expiring>,
     /// (unix ms, seq, entry), oldest first.
-    audit: VecDeque<(u64, u64, Vec<u8>)>,
+    audit: VecDeque<(u64, u64, Arc<[u8]>)>,
     rate: HashMap<String, RateWindow>,
     last_purge: Option<u64>,
+    /// Bytes held, as counted by the `size` rules above.
+    used: usize,
+}
+
+impl State {
+    fn free(&mut self, bytes: usize) {
+        self.used = self.used.saturating_sub(bytes);
+    }
+}
+
+/// How many receipts and form entries the embedded store holds (what a restart loses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Held {
+    /// Consent ids with an unexpired receipt.
+    pub receipts: usize,
+    /// Unexpired contact-form entries.
+    pub form_entries: usize,
 }
 
 /// See the module documentation.
@@ -185,10 +236,40 @@ impl MemoryStore {
         st
     }
 
+    /// Room for `grow` more bytes, or [`StoreError::Full`].
+    fn reserve(&self, st: &mut State, grow: usize) -> Result<(), StoreError> {
+        if st.used.saturating_add(grow) > self.limits.max_bytes {
+            return Err(StoreError::Full {
+                limit_bytes: self.limits.max_bytes,
+            });
+        }
+        st.used += grow;
+        Ok(())
+    }
+
     fn purge(&self, st: &mut State, now: u64) {
-        st.receipts.retain(|_, r| r.expires > now);
-        st.sessions.retain(|_, s| s.expires > now);
-        st.rate.retain(|_, r| r.expires > now);
+        let mut freed = 0;
+        st.receipts.retain(|id, r| {
+            let keep = r.expires > now;
+            if !keep {
+                freed += Receipt::size(id, &r.history);
+            }
+            keep
+        });
+        st.sessions.retain(|id, s| {
+            let keep = s.expires > now;
+            if !keep {
+                freed += OVERHEAD + id.len() + s.data.len();
+            }
+            keep
+        });
+        st.rate.retain(|key, r| {
+            let keep = r.expires > now;
+            if !keep {
+                freed += OVERHEAD + key.len();
+            }
+            keep
+        });
         let mut gone = Vec::new();
         for (form, f) in st.forms.iter_mut() {
             let swept = f.sweep(now);
@@ -198,12 +279,14 @@ impl MemoryStore {
         st.forms
             .retain(|_, f| !f.entries.is_empty() || f.swept_pending > 0);
         for (form, e) in gone {
+            freed += StoredEntry::size(&e.record);
             unlink_email(&mut st.emails, &form, &e.record);
         }
         let freeze = ms_of(self.limits.unique_freeze_after);
         for u in st.uniques.values_mut() {
             if let Unique::Live { members, touched } = u {
                 if now.saturating_sub(*touched) >= freeze {
+                    freed += members.len() * ITEM;
                     *u = Unique::Frozen {
                         count: members.len() as u64,
                         late: HashSet::new(),
@@ -211,6 +294,7 @@ impl MemoryStore {
                 }
             }
         }
+        st.free(freed);
         self.trim_audit(st, now);
     }
 
@@ -219,7 +303,9 @@ impl MemoryStore {
         while st.audit.len() > self.limits.audit_max_entries
             || st.audit.front().is_some_and(|(ms, _, _)| *ms < min_ms)
         {
-            st.audit.pop_front();
+            if let Some((_, _, entry)) = st.audit.pop_front() {
+                st.free(OVERHEAD + entry.len());
+            }
         }
     }
 
@@ -227,51 +313,91 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Bytes held now, as counted against [`MemoryLimits::max_bytes`].
+    pub fn used_bytes(&self) -> usize {
+        self.lock().used
+    }
+
+    /// How many receipts and form entries are held (what stopping the process loses).
+    pub fn held(&self) -> Held {
+        let st = self.lock();
+        Held {
+            receipts: st.receipts.len(),
+            form_entries: st.forms.values().map(|f| f.entries.len()).sum(),
+        }
+    }
+
     // ---- receipts ----
 
     pub fn put_receipt(&self, id: &str, receipt: &[u8], ttl: Duration) -> Result<(), StoreError> {
         let now = self.now();
         let mut st = self.lock();
-        let r = st.receipts.entry(id.to_owned()).or_insert(Receipt {
-            current: None,
-            history: Vec::new(),
-            expires: now,
-        });
-        if r.expires <= now {
-            r.current = None;
-            r.history.clear();
+        let (old_size, mut history) = match st.receipts.get(id) {
+            Some(r) if r.expires > now => (Receipt::size(id, &r.history), r.history.clone()),
+            Some(r) => (Receipt::size(id, &r.history), VecDeque::new()),
+            None => (0, VecDeque::new()),
+        };
+        history.push_back(Arc::from(receipt));
+        // LTRIM to the newest `receipt_history_max`, as the Redis backend does.
+        while history.len() > self.limits.receipt_history_max.max(1) {
+            history.pop_front();
         }
-        r.current = Some(receipt.to_vec());
-        r.history.push(receipt.to_vec());
-        r.expires = deadline(now, ttl);
+        let new_size = Receipt::size(id, &history);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.receipts.insert(
+            id.to_owned(),
+            Receipt {
+                history,
+                expires: deadline(now, ttl),
+            },
+        );
         Ok(())
     }
 
     pub fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.now();
-        let st = self.lock();
-        Ok(st
-            .receipts
-            .get(id)
-            .filter(|r| r.expires > now)
-            .and_then(|r| r.current.clone()))
+        let current = {
+            let st = self.lock();
+            st.receipts
+                .get(id)
+                .filter(|r| r.expires > now)
+                .and_then(|r| r.history.back().cloned())
+        };
+        Ok(current.map(|r| r.to_vec()))
     }
 
-    pub fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    pub fn receipt_history(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ReceiptHistory, StoreError> {
         let now = self.now();
-        let st = self.lock();
-        Ok(st
-            .receipts
-            .get(id)
-            .filter(|r| r.expires > now)
-            .map(|r| r.history.clone())
-            .unwrap_or_default())
+        let (page, total): (Vec<Arc<[u8]>>, usize) = {
+            let st = self.lock();
+            match st.receipts.get(id).filter(|r| r.expires > now) {
+                Some(r) => (
+                    r.history.iter().skip(offset).take(limit).cloned().collect(),
+                    r.history.len(),
+                ),
+                None => (Vec::new(), 0),
+            }
+        };
+        Ok(ReceiptHistory {
+            receipts: page.iter().map(|r| r.to_vec()).collect(),
+            total,
+        })
     }
 
     pub fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
         let now = self.now();
         let mut st = self.lock();
-        Ok(st.receipts.remove(id).is_some_and(|r| r.expires > now))
+        let Some(old) = st.receipts.remove(id) else {
+            return Ok(false);
+        };
+        st.free(Receipt::size(id, &old.history));
+        Ok(old.expires > now)
     }
 
     // ---- form entries ----
@@ -287,6 +413,15 @@ impl MemoryStore {
         // The key decides the form, as on Redis.
         record.form = form.to_owned();
         let mut st = self.lock();
+        let old_size = st
+            .forms
+            .get(form)
+            .and_then(|f| f.entries.get(&record.id))
+            .map_or(0, |e| StoredEntry::size(&e.record));
+        let new_size = StoredEntry::size(&record);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        let record = Arc::new(record);
         let f = st.forms.entry(form.to_owned()).or_default();
         let old = f.remove(&record.id);
         f.index.insert((record.created, record.id.clone()));
@@ -315,13 +450,15 @@ impl MemoryStore {
         id: &str,
     ) -> Result<Option<FormEntryRecord>, StoreError> {
         let now = self.now();
-        let st = self.lock();
-        Ok(st
-            .forms
-            .get(form)
-            .and_then(|f| f.entries.get(id))
-            .filter(|e| e.expires > now)
-            .map(|e| e.record.clone()))
+        let found = {
+            let st = self.lock();
+            st.forms
+                .get(form)
+                .and_then(|f| f.entries.get(id))
+                .filter(|e| e.expires > now)
+                .map(|e| e.record.clone())
+        };
+        Ok(found.map(|r| (*r).clone()))
     }
 
     pub fn list_form_entries(
@@ -331,26 +468,35 @@ impl MemoryStore {
         limit: usize,
     ) -> Result<FormPage, StoreError> {
         let now = self.now();
-        let mut st = self.lock();
-        let State { forms, emails, .. } = &mut *st;
-        let Some(f) = forms.get_mut(form) else {
-            return Ok(FormPage::default());
+        let (page, total) = {
+            let mut st = self.lock();
+            let State {
+                forms,
+                emails,
+                used,
+                ..
+            } = &mut *st;
+            let Some(f) = forms.get_mut(form) else {
+                return Ok(FormPage::default());
+            };
+            for e in f.sweep(now) {
+                *used = used.saturating_sub(StoredEntry::size(&e.record));
+                unlink_email(emails, form, &e.record);
+            }
+            f.swept_pending = 0;
+            let page: Vec<Arc<FormEntryRecord>> = f
+                .index
+                .iter()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|(_, id)| f.entries.get(id).map(|e| e.record.clone()))
+                .collect();
+            (page, f.entries.len())
         };
-        for e in f.sweep(now) {
-            unlink_email(emails, form, &e.record);
-        }
-        f.swept_pending = 0;
-        let entries = f
-            .index
-            .iter()
-            .rev()
-            .skip(offset)
-            .take(limit)
-            .filter_map(|(_, id)| f.entries.get(id).map(|e| e.record.clone()))
-            .collect();
         Ok(FormPage {
-            entries,
-            total: f.entries.len(),
+            entries: page.into_iter().map(|r| (*r).clone()).collect(),
+            total,
         })
     }
 
@@ -360,6 +506,7 @@ impl MemoryStore {
         let Some(old) = st.forms.get_mut(form).and_then(|f| f.remove(id)) else {
             return Ok(false);
         };
+        st.free(StoredEntry::size(&old.record));
         unlink_email(&mut st.emails, form, &old.record);
         Ok(old.expires > now)
     }
@@ -388,12 +535,18 @@ impl MemoryStore {
     pub fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
         let now = self.now();
         let mut st = self.lock();
-        let State { forms, emails, .. } = &mut *st;
+        let State {
+            forms,
+            emails,
+            used,
+            ..
+        } = &mut *st;
         let Some(f) = forms.get_mut(form) else {
             return Ok(0);
         };
         let gone = f.sweep(now);
         for e in &gone {
+            *used = used.saturating_sub(StoredEntry::size(&e.record));
             unlink_email(emails, form, &e.record);
         }
         Ok(gone.len() + std::mem::take(&mut f.swept_pending))
@@ -408,10 +561,16 @@ impl MemoryStore {
         fields: &[(&str, i64)],
     ) -> Result<(), StoreError> {
         let mut st = self.lock();
-        let map = st
-            .counters
-            .entry((name.to_owned(), day.to_owned()))
-            .or_default();
+        let key = (name.to_owned(), day.to_owned());
+        let existing = st.counters.get(&key);
+        let grow = existing.map_or(OVERHEAD + name.len() + day.len(), |_| 0)
+            + fields
+                .iter()
+                .filter(|(field, _)| existing.is_none_or(|m| !m.contains_key(*field)))
+                .map(|(field, _)| field.len() + ITEM)
+                .sum::<usize>();
+        self.reserve(&mut st, grow)?;
+        let map = st.counters.entry(key).or_default();
         for (field, delta) in fields {
             let v = map.entry((*field).to_owned()).or_insert(0);
             *v = v.saturating_add(*delta);
@@ -440,13 +599,18 @@ impl MemoryStore {
         let now = self.now();
         let h = hash64(member);
         let mut st = self.lock();
-        match st
-            .uniques
-            .entry((name.to_owned(), day.to_owned()))
-            .or_insert_with(|| Unique::Live {
-                members: HashSet::new(),
-                touched: now,
-            }) {
+        let key = (name.to_owned(), day.to_owned());
+        let grow = match st.uniques.get(&key) {
+            None => OVERHEAD + name.len() + day.len() + ITEM,
+            Some(Unique::Live { members, .. }) if !members.contains(&h) => ITEM,
+            Some(Unique::Frozen { late, .. }) if !late.contains(&h) => ITEM,
+            Some(_) => 0,
+        };
+        self.reserve(&mut st, grow)?;
+        match st.uniques.entry(key).or_insert_with(|| Unique::Live {
+            members: HashSet::new(),
+            touched: now,
+        }) {
             Unique::Live { members, touched } => {
                 members.insert(h);
                 *touched = now;
@@ -472,10 +636,17 @@ impl MemoryStore {
     pub fn put_session(&self, id: &str, data: &[u8], idle: Duration) -> Result<(), StoreError> {
         let now = self.now();
         let mut st = self.lock();
+        let old_size = st
+            .sessions
+            .get(id)
+            .map_or(0, |s| OVERHEAD + id.len() + s.data.len());
+        let new_size = OVERHEAD + id.len() + data.len();
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
         st.sessions.insert(
             id.to_owned(),
             Expiring {
-                data: data.to_vec(),
+                data: Arc::from(data),
                 expires: deadline(now, idle),
             },
         );
@@ -484,22 +655,30 @@ impl MemoryStore {
 
     pub fn get_session(&self, id: &str, idle: Duration) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.now();
-        let mut st = self.lock();
-        match st.sessions.get_mut(id) {
-            Some(s) if s.expires > now => {
-                s.expires = deadline(now, idle);
-                Ok(Some(s.data.clone()))
+        let found = {
+            let mut st = self.lock();
+            match st.sessions.get_mut(id) {
+                Some(s) if s.expires > now => {
+                    s.expires = deadline(now, idle);
+                    Some(s.data.clone())
+                }
+                Some(_) => {
+                    if let Some(old) = st.sessions.remove(id) {
+                        st.free(OVERHEAD + id.len() + old.data.len());
+                    }
+                    None
+                }
+                None => None,
             }
-            Some(_) => {
-                st.sessions.remove(id);
-                Ok(None)
-            }
-            None => Ok(None),
-        }
+        };
+        Ok(found.map(|d| d.to_vec()))
     }
 
     pub fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        self.lock().sessions.remove(id);
+        let mut st = self.lock();
+        if let Some(old) = st.sessions.remove(id) {
+            st.free(OVERHEAD + id.len() + old.data.len());
+        }
         Ok(())
     }
 
@@ -508,24 +687,25 @@ impl MemoryStore {
     pub fn append_audit(&self, entry: &[u8]) -> Result<String, StoreError> {
         let ms = self.now();
         let mut st = self.lock();
+        self.reserve(&mut st, OVERHEAD + entry.len())?;
         // Ids increase even if the wall clock steps back, like Redis stream ids.
         let (ms, seq) = match st.audit.back() {
             Some(&(last_ms, last_seq, _)) if last_ms >= ms => (last_ms, last_seq + 1),
             _ => (ms, 0),
         };
-        st.audit.push_back((ms, seq, entry.to_vec()));
+        st.audit.push_back((ms, seq, Arc::from(entry)));
         self.trim_audit(&mut st, ms);
         Ok(format!("{ms}-{seq}"))
     }
 
     pub fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let st = self.lock();
-        Ok(st
-            .audit
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|(ms, seq, e)| (format!("{ms}-{seq}"), e.clone()))
+        let page: Vec<(u64, u64, Arc<[u8]>)> = {
+            let st = self.lock();
+            st.audit.iter().rev().take(limit).cloned().collect()
+        };
+        Ok(page
+            .into_iter()
+            .map(|(ms, seq, e)| (format!("{ms}-{seq}"), e.to_vec()))
             .collect())
     }
 
@@ -534,18 +714,30 @@ impl MemoryStore {
     pub fn hit_rate_limit(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
         let now = self.now();
         let mut st = self.lock();
-        let w = st.rate.entry(key.to_owned()).or_insert(RateWindow {
-            count: 0,
-            expires: deadline(now, window),
-        });
-        if w.expires <= now {
-            *w = RateWindow {
-                count: 0,
-                expires: deadline(now, window),
-            };
+        match st.rate.get_mut(key) {
+            Some(w) if w.expires > now => {
+                w.count += 1;
+                Ok(w.count)
+            }
+            Some(w) => {
+                *w = RateWindow {
+                    count: 1,
+                    expires: deadline(now, window),
+                };
+                Ok(1)
+            }
+            None => {
+                self.reserve(&mut st, OVERHEAD + key.len())?;
+                st.rate.insert(
+                    key.to_owned(),
+                    RateWindow {
+                        count: 1,
+                        expires: deadline(now, window),
+                    },
+                );
+                Ok(1)
+            }
         }
-        w.count += 1;
-        Ok(w.count)
     }
 }
 
@@ -600,13 +792,88 @@ mod tests {
         s.put_receipt("r", b"two", LONG).unwrap();
         assert_eq!(s.get_receipt("r").unwrap().as_deref(), Some(&b"two"[..]));
         assert_eq!(
-            s.receipt_history("r").unwrap(),
+            s.receipt_history("r", 0, 10).unwrap().receipts,
             vec![b"one".to_vec(), b"two".to_vec()]
         );
         assert!(s.delete_receipt("r").unwrap());
         assert_eq!(s.get_receipt("r").unwrap(), None);
-        assert!(s.receipt_history("r").unwrap().is_empty());
+        assert_eq!(s.receipt_history("r", 0, 10).unwrap().total, 0);
         assert!(!s.delete_receipt("r").unwrap());
+    }
+
+    #[test]
+    fn receipt_history_keeps_the_newest_and_reads_by_page() {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let limits = MemoryLimits {
+            receipt_history_max: 3,
+            ..MemoryLimits::default()
+        };
+        let s = MemoryStore::with_clock(limits, clock);
+        for i in 0..10u8 {
+            s.put_receipt("r", &[i], LONG).unwrap();
+        }
+        let all = s.receipt_history("r", 0, 10).unwrap();
+        assert_eq!(all.receipts, [[7], [8], [9]]);
+        assert_eq!(all.total, 3);
+        let page = s.receipt_history("r", 1, 1).unwrap();
+        assert_eq!((page.receipts, page.total), (vec![vec![8]], 3));
+        assert_eq!(s.get_receipt("r").unwrap(), Some(vec![9]));
+    }
+
+    #[test]
+    fn a_full_store_refuses_writes_until_records_expire_or_go() {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let limits = MemoryLimits {
+            purge_interval: Duration::ZERO,
+            max_bytes: 4096,
+            ..MemoryLimits::default()
+        };
+        let s = MemoryStore::with_clock(limits, clock.clone());
+        let receipt = [b'x'; 500];
+        let mut stored = 0;
+        let refused = loop {
+            match s.put_receipt(&format!("id-{stored}"), &receipt, SHORT) {
+                Ok(()) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(stored < 100, "never refused");
+        };
+        assert!(
+            matches!(refused, StoreError::Full { limit_bytes: 4096 }),
+            "{refused:?}"
+        );
+        assert!(refused.is_transient());
+        assert!(s.used_bytes() <= 4096);
+        // Every kind of write is refused, reads and deletions still work.
+        assert!(s.put_session("s", &receipt, LONG).is_err());
+        assert!(s.hit_rate_limit("k", LONG).is_err());
+        assert_eq!(s.get_receipt("id-0").unwrap(), Some(receipt.to_vec()));
+        assert!(s.delete_receipt("id-0").unwrap());
+        s.put_receipt("after-delete", &receipt, LONG).unwrap();
+        // Expiry gives the rest back.
+        clock.advance(PAST_SHORT);
+        s.ping().unwrap();
+        let one_receipt = s.used_bytes();
+        assert!(one_receipt < 1024, "{one_receipt}");
+        assert!(s.delete_receipt("after-delete").unwrap());
+        assert_eq!(s.used_bytes(), 0);
+    }
+
+    #[test]
+    fn every_kind_of_record_gives_its_bytes_back() {
+        let (s, clock) = store();
+        s.put_receipt("r", b"receipt", SHORT).unwrap();
+        s.put_receipt("r", b"again", SHORT).unwrap();
+        s.put_form_entry("contact", &entry("a", 1, Some("h")), SHORT)
+            .unwrap();
+        s.put_form_entry("contact", &entry("a", 1, Some("h2")), SHORT)
+            .unwrap();
+        s.put_session("s", b"data", SHORT).unwrap();
+        s.hit_rate_limit("k", SHORT).unwrap();
+        assert!(s.used_bytes() > 0);
+        clock.advance(PAST_SHORT);
+        s.ping().unwrap();
+        assert_eq!(s.used_bytes(), 0);
     }
 
     #[test]
@@ -615,9 +882,12 @@ mod tests {
         s.put_receipt("r", b"one", SHORT).unwrap();
         clock.advance(PAST_SHORT);
         assert_eq!(s.get_receipt("r").unwrap(), None);
-        assert!(s.receipt_history("r").unwrap().is_empty());
+        assert_eq!(s.receipt_history("r", 0, 10).unwrap().total, 0);
         s.put_receipt("r", b"two", LONG).unwrap();
-        assert_eq!(s.receipt_history("r").unwrap(), vec![b"two".to_vec()]);
+        assert_eq!(
+            s.receipt_history("r", 0, 10).unwrap().receipts,
+            vec![b"two".to_vec()]
+        );
         clock.advance(Duration::from_millis(1));
         s.put_receipt("other", b"x", SHORT).unwrap();
         clock.advance(PAST_SHORT);

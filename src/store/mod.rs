@@ -27,6 +27,7 @@ use std::time::Duration;
 use crate::config::{StoreBackend, StoreConfig};
 
 pub use layout::KeyLayout;
+pub use memory::{Held, MemoryLimits};
 
 /// Why a store operation failed. Callers map `Unavailable` and `Timeout` to 503.
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +43,28 @@ pub enum StoreError {
     /// The backend answered with something this version cannot read (wrong type, bad field).
     #[error("store data corrupt: {0}")]
     Corrupt(String),
+    /// The embedded store holds `store.memory_max_bytes` already; nothing was written. Room comes
+    /// back as records expire or are deleted.
+    #[error("embedded store full ({limit_bytes} bytes, store.memory_max_bytes)")]
+    Full { limit_bytes: usize },
 }
 
 impl StoreError {
     /// True for the errors that mean "try again later" (HTTP 503), false for `Corrupt`.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::Timeout)
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Timeout | StoreError::Full { .. }
+        )
     }
+}
+
+/// One page of a consent id's receipt history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiptHistory {
+    pub receipts: Vec<Vec<u8>>,
+    /// Receipts in the whole (capped) history.
+    pub total: usize,
 }
 
 /// One captured contact-form submission. `ciphertext` is opaque to the store.
@@ -133,6 +149,8 @@ impl Store {
                 Backend::Memory(Arc::new(memory::MemoryStore::new(memory::MemoryLimits {
                     audit_max_entries: cfg.audit_max_entries,
                     audit_retention: cfg.audit_retention,
+                    receipt_history_max: cfg.receipt_history_max,
+                    max_bytes: cfg.memory_max_bytes,
                     ..memory::MemoryLimits::default()
                 })))
             }
@@ -182,10 +200,20 @@ impl Store {
         dispatch!(self.ping())
     }
 
+    /// For the embedded store, how many receipts and form entries it holds — what stopping
+    /// the process loses; `None` for Redis, which keeps them.
+    pub fn held_in_memory(&self) -> Option<Held> {
+        match &self.backend {
+            Backend::Memory(m) => Some(m.held()),
+            Backend::Redis(_) => None,
+        }
+    }
+
     // ---- consent receipts ----
 
     /// Make `receipt` the current receipt of `id` and append it to the id's history, in one
-    /// atomic step. Both expire `ttl` after this call (the history's TTL is refreshed).
+    /// atomic step; the history keeps the newest `store.receipt_history_max` (the oldest are
+    /// dropped). Both expire `ttl` after this call (the history's TTL is refreshed).
     pub async fn put_receipt(
         &self,
         id: &str,
@@ -200,9 +228,16 @@ impl Store {
         dispatch!(self.get_receipt(id))
     }
 
-    /// Every receipt ever put for `id` (until it expired or was deleted), oldest first.
-    pub async fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        dispatch!(self.receipt_history(id))
+    /// A page of the receipts put for `id` (until they expired or were deleted, at most the
+    /// newest `store.receipt_history_max`), oldest first: `limit` receipts from `offset`, and the
+    /// length of the whole history.
+    pub async fn receipt_history(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ReceiptHistory, StoreError> {
+        dispatch!(self.receipt_history(id, offset, limit))
     }
 
     /// Delete the current receipt and the history of `id`. True if anything existed.

@@ -26,7 +26,7 @@ use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
 use super::layout::KeyLayout;
-use super::{FormEntryRecord, FormPage, StoreError};
+use super::{FormEntryRecord, FormPage, ReceiptHistory, StoreError};
 use crate::config::{StoreBackend, StoreConfig};
 
 /// Removes index members whose expiry score has passed, from both form zsets at once.
@@ -91,6 +91,7 @@ pub struct RedisStore {
     timeout: Duration,
     audit_max_entries: usize,
     audit_retention: Duration,
+    receipt_history_max: usize,
     sweep: redis::Script,
 }
 
@@ -170,6 +171,7 @@ impl RedisStore {
             timeout: cfg.timeout,
             audit_max_entries: cfg.audit_max_entries.max(1),
             audit_retention: cfg.audit_retention,
+            receipt_history_max: cfg.receipt_history_max.max(1),
             sweep: redis::Script::new(SWEEP_SCRIPT),
         })
     }
@@ -245,6 +247,9 @@ impl RedisStore {
             .ignore()
             .rpush(&hist, receipt)
             .ignore()
+            // One id's history stays bounded however often it is written.
+            .ltrim(&hist, -(self.receipt_history_max as isize), -1)
+            .ignore()
             .pexpire(&hist, ms(ttl) as i64)
             .ignore();
         self.run(|mut c| async move { p.exec_async(&mut c).await.map_err(map_err) })
@@ -263,16 +268,41 @@ impl RedisStore {
         .await
     }
 
-    pub async fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    pub async fn receipt_history(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ReceiptHistory, StoreError> {
         let key = self.keys.receipt_history(id);
+        if limit == 0 {
+            let total = self
+                .run(|mut c| async move {
+                    redis::cmd("LLEN")
+                        .arg(&key)
+                        .query_async(&mut c)
+                        .await
+                        .map_err(map_err)
+                })
+                .await?;
+            return Ok(ReceiptHistory {
+                receipts: Vec::new(),
+                total,
+            });
+        }
+        let stop = offset.saturating_add(limit - 1).min(i64::MAX as usize);
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("LLEN")
+            .arg(&key)
+            .cmd("LRANGE")
+            .arg(&key)
+            .arg(offset)
+            .arg(stop);
         self.run(|mut c| async move {
-            redis::cmd("LRANGE")
-                .arg(&key)
-                .arg(0)
-                .arg(-1)
-                .query_async(&mut c)
-                .await
-                .map_err(map_err)
+            let (total, receipts): (usize, Vec<Vec<u8>>) =
+                p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(ReceiptHistory { receipts, total })
         })
         .await
     }
