@@ -34,6 +34,7 @@ pub enum Code {
     MalformedBody,
     BadEncoding,
     BadRequest,
+    RequestTimeout,
     InvalidDecision,
     NoConsent,
     FilePart,
@@ -64,7 +65,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -73,6 +74,7 @@ impl Code {
         Code::MalformedBody,
         Code::BadEncoding,
         Code::BadRequest,
+        Code::RequestTimeout,
         Code::InvalidDecision,
         Code::NoConsent,
         Code::FilePart,
@@ -99,6 +101,7 @@ impl Code {
             Code::MalformedBody => "malformed_body",
             Code::BadEncoding => "bad_encoding",
             Code::BadRequest => "bad_request",
+            Code::RequestTimeout => "request_timeout",
             Code::InvalidDecision => "invalid_decision",
             Code::NoConsent => "no_consent",
             Code::FilePart => "file_part",
@@ -123,6 +126,7 @@ impl Code {
             Code::CrossOrigin => StatusCode::FORBIDDEN,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Code::MalformedBody | Code::BadEncoding | Code::BadRequest | Code::InvalidDecision => {
                 StatusCode::BAD_REQUEST
             }
@@ -158,6 +162,8 @@ impl Code {
             (Code::BadEncoding, En) => m("This could not be read", "It contained characters that are not readable text (not valid UTF-8)."),
             (Code::BadRequest, Nl) => m("Ongeldig verzoek", "Het verzoek kon niet worden begrepen."),
             (Code::BadRequest, En) => m("Bad request", "The request could not be understood."),
+            (Code::RequestTimeout, Nl) => m("Te langzaam", "Wat u verstuurde kwam te langzaam binnen. Controleer uw verbinding en probeer het opnieuw."),
+            (Code::RequestTimeout, En) => m("Too slow", "What you sent arrived too slowly. Please check your connection and try again."),
             (Code::InvalidDecision, Nl) => m("Keuze niet opgeslagen", "Uw cookiekeuze kon niet worden opgeslagen: de pagina is verouderd. Laad de pagina opnieuw en kies nogmaals."),
             (Code::InvalidDecision, En) => m("Choice not saved", "Your cookie choice could not be saved: the page is out of date. Please reload it and choose again."),
             (Code::NoConsent, Nl) => m("Geen keuze vastgelegd", "Voor deze browser is geen cookiekeuze vastgelegd."),
@@ -327,6 +333,11 @@ impl EdgeError {
         };
         if let Some(secs) = retry {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        if self.code == Code::RequestTimeout {
+            // The rest of the body may still be trickling in: nothing more is read from this
+            // connection.
+            res.force_close();
         }
         match format {
             Format::Json => {

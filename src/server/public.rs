@@ -137,7 +137,7 @@ async fn change_consent(
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
     state.consent.admit_decision(&visitor).await?;
-    let body = read_bounded(&req, payload, state.consent.max_body()).await?;
+    let body = read_bounded(&req, payload, state.consent.max_body(), state.body_pace()).await?;
     let ctx = RecordContext::of(&req, &visitor, site);
     let recorded = if req.method() == Method::DELETE {
         let shown: Option<WithdrawRequest> = json_body(&req, &body)?;
@@ -198,7 +198,7 @@ async fn submit_form(
         .and_then(|i| state.forms.form(i.0))
         .ok_or(Code::NotFound)?;
     let format = reply_format(&req, Format::Html);
-    let body = read_bounded(&req, payload, form.max_body_bytes).await;
+    let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
     let submission = Submission::new(&req, body, &visitor);
     let stored = match state.forms.capture(form, &submission).await {
         Ok(stored) => stored,

@@ -17,6 +17,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
 use crate::consent::{ConsentError, ConsentService};
 use crate::forms::FormsService;
+use crate::http::extract::BodyPace;
 use crate::http::{Code, EdgeError, HashedAsset, Lang, SiteHosts};
 use crate::keys::Keys;
 use crate::privacy::{GeoError, Privacy, Visitor};
@@ -111,6 +112,14 @@ impl AppState {
     pub fn spawn_background(&self) {
         self.stats.spawn_writer();
         self.forms.spawn_background();
+    }
+
+    /// How fast the bodies the gate reads itself must arrive (`limits.body_*`).
+    pub fn body_pace(&self) -> BodyPace {
+        BodyPace {
+            timeout: self.config.limits.body_timeout,
+            min_rate: self.config.limits.body_min_rate,
+        }
     }
 
     /// The content-hashed file served at `/_gate/<name>`, if there is one.

@@ -1,11 +1,12 @@
 //! The integration-test harness, one module for every test file (`mod support;`): the gate
-//! ([`gate::TestGate`]), the sites in front of which it runs ([`upstream`], the HTTPS
+//! ([`gate::TestGate`]; the real binary, for its log and signals: [`binary::GateProcess`]), the sites in front of which it runs ([`upstream`], the HTTPS
 //! [`tls_server`]), Redis servers and clusters ([`redis`]), headless Chromium ([`browser`]) with
 //! its tracker [`sink`], the real-world [`corpus`], and waiting for events ([`wait`]).
 //!
 //! Each test file uses a different part, hence `dead_code` is allowed here.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod browser;
 pub mod corpus;
 pub mod gate;
