@@ -73,24 +73,23 @@ pub fn consent(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Which configured form a route serves (its index in `[[forms]]`).
-#[derive(Debug, Clone, Copy)]
-struct FormIndex(usize);
-
-/// A POST route at each configured form path (other methods fall through to the proxy) and,
-/// when forms exist, `GET /_gate/forms/token`. Mount before the proxy fallback.
+/// POSTs to a configured form path — in any spelling a CMS reads as that path (`//contact`,
+/// `/contact/`, `/Contact`, …) — are captured; other methods fall through to the proxy. When
+/// forms exist, `GET /_gate/forms/token?form=<id>` too. Mount before the proxy fallback.
 pub fn forms(cfg: &mut web::ServiceConfig, state: &AppState) {
-    for (index, form) in state.forms.forms().iter().enumerate() {
-        cfg.service(
-            web::resource(form.path.as_str())
-                .guard(guard::Post())
-                .app_data(FormIndex(index))
-                .to(submit_form),
-        );
+    if state.forms.forms().is_empty() {
+        return;
     }
-    if !state.forms.forms().is_empty() {
-        cfg.route(TOKEN_PATH, web::get().to(form_token));
-    }
+    let forms = state.forms.clone();
+    cfg.service(
+        web::resource("/{path:.*}")
+            .guard(guard::Post())
+            .guard(guard::fn_guard(move |ctx| {
+                forms.form_for_path(ctx.head().uri.path()).is_some()
+            }))
+            .to(submit_form),
+    )
+    .route(TOKEN_PATH, web::get().to(form_token));
 }
 
 /// `GET /_gate/<name>`: the content-hashed assets (banner script and stylesheet, forms.js).
@@ -193,9 +192,9 @@ async fn submit_form(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    let form = req
-        .app_data::<FormIndex>()
-        .and_then(|i| state.forms.form(i.0))
+    let form = state
+        .forms
+        .form_for_path(req.path())
         .ok_or(Code::NotFound)?;
     let format = reply_format(&req, Format::Html);
     let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
@@ -242,10 +241,24 @@ fn thank_you(
     res.finish()
 }
 
-async fn form_token(state: State) -> HttpResponse {
-    HttpResponse::Ok()
+/// `?form=<id>` of `GET /_gate/forms/token`.
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    form: String,
+}
+
+async fn form_token(state: State, req: HttpRequest) -> Result<HttpResponse, EdgeError> {
+    let query = web::Query::<TokenQuery>::from_query(req.query_string())
+        .map_err(|e| EdgeError::new(Code::BadRequest).detail(e.to_string()))?;
+    let form = state
+        .forms
+        .forms()
+        .iter()
+        .find(|f| f.id == query.form)
+        .ok_or(Code::NotFound)?;
+    Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "token": state.forms.issue_token() }))
+        .json(serde_json::json!({ "token": state.forms.issue_token(form) })))
 }
 
 async fn asset(
