@@ -1,14 +1,16 @@
 //! The two listeners. [`start`] builds the one [`AppState`] and mounts the areas on them: the
-//! public listener serves `/_gate/*` (health, consent, forms, assets) and proxies everything
-//! else to the upstream ([`public`]); the admin listener (loopback by default) serves health
-//! and, later, the dashboard ([`admin`]). Every error answer is rendered for its request by
+//! public listener serves `/_gate/*` (liveness, consent, forms, assets) and proxies everything
+//! else to the upstream ([`public`]); the admin listener (loopback by default) serves liveness,
+//! readiness ([`health`]) and, later, the dashboard ([`admin`]). Every error answer is rendered for its request by
 //! [`error_pages`].
 
 pub mod admin;
 mod connections;
 pub mod demo;
+pub mod health;
 mod page_filter;
 pub mod public;
+pub mod readiness;
 pub mod state;
 
 use std::net::SocketAddr;

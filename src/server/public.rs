@@ -1,5 +1,5 @@
 //! The routes of the public listener, one setup function per area (so a test can mount one
-//! area alone) and [`configure`] for all of them in the order actix must try them: health,
+//! area alone) and [`configure`] for all of them in the order actix must try them: liveness,
 //! consent, forms, the gate's assets, any other `/_gate/` path (never proxied), then the proxy
 //! for everything else. Handlers parse, call a service, and map the result; every error is an
 //! [`EdgeError`], rendered by the `http::error_pages` middleware.
@@ -10,6 +10,7 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 
+use super::health;
 use super::state::{AppState, State};
 use crate::config::FormConfig;
 use crate::consent::{
@@ -24,7 +25,7 @@ use crate::proxy::{ForwardPolicy, RequestBody};
 
 /// Every public route. Mount after registering [`Worker::data`](super::state::Worker::data).
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    health(cfg);
+    health::public(cfg);
     consent(cfg);
     forms(cfg, state);
     assets(cfg);
@@ -49,18 +50,9 @@ pub async fn check_host<B: MessageBody>(
             req.extensions_mut().insert(site);
             Ok(next.call(req).await?.map_into_left_body())
         }
-        Err(_) if req.path() == HEALTHZ => Ok(next.call(req).await?.map_into_left_body()),
+        Err(_) if req.path() == health::HEALTHZ => Ok(next.call(req).await?.map_into_left_body()),
         Err(misdirected) => Ok(req.error_response(misdirected).map_into_right_body()),
     }
-}
-
-const HEALTHZ: &str = "/_gate/healthz";
-
-/// `/_gate/healthz` (process up) and `/_gate/readyz` (upstream reachable, store up); on both
-/// listeners.
-pub fn health(cfg: &mut web::ServiceConfig) {
-    cfg.route(HEALTHZ, web::get().to(healthz))
-        .route("/_gate/readyz", web::get().to(readyz));
 }
 
 /// `/_gate/consent`: POST a decision, GET the visitor's own record, DELETE to withdraw.
@@ -95,35 +87,6 @@ pub fn forms(cfg: &mut web::ServiceConfig, state: &AppState) {
 /// `GET /_gate/<name>`: the content-hashed assets (banner script and stylesheet, forms.js).
 pub fn assets(cfg: &mut web::ServiceConfig) {
     cfg.route("/_gate/{name}", web::get().to(asset));
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .json(serde_json::json!({ "status": "up", "version": env!("CARGO_PKG_VERSION") }))
-}
-
-#[derive(serde::Serialize)]
-struct Readiness {
-    ready: bool,
-    upstream: &'static str,
-    store: &'static str,
-    store_backend: &'static str,
-}
-
-async fn readyz(state: State) -> HttpResponse {
-    let (upstream_ok, store) = tokio::join!(state.proxy_settings.reachable(), state.store.ping());
-    let store_ok = store.is_ok();
-    let body = Readiness {
-        ready: upstream_ok && store_ok,
-        upstream: if upstream_ok { "ok" } else { "unreachable" },
-        store: if store_ok { "ok" } else { "unavailable" },
-        store_backend: state.store.backend_name(),
-    };
-    if body.ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
 }
 
 /// POST records a decision; DELETE withdraws (its optional body says what the banner showed).

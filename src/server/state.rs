@@ -13,6 +13,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::page_filter::PageRewrite;
+use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
 use crate::consent::{ConsentError, ConsentService};
@@ -69,6 +70,8 @@ pub struct AppState {
     pub default_lang: Lang,
     /// The site's names (`listen.hosts`), which every public request is checked against.
     pub sites: SiteHosts,
+    /// The last readiness check (admin `/_gate/readyz`).
+    pub readiness: ReadinessCache,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
             },
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
             sites: SiteHosts::new(&config.listen.hosts),
+            readiness: ReadinessCache::default(),
             config: Arc::new(config),
             clock,
             store,
