@@ -112,19 +112,39 @@ fn problems_report(path: &Path, problems: &[String]) -> String {
 
 /// Load the configuration; its warnings are printed whether or not it has problems.
 fn load(path: &Path, env: &dyn EnvSource) -> anyhow::Result<Config> {
-    let (config, notes) = Config::check(path, env);
-    for warning in notes.warnings {
+    let (config, warnings) = load_with_warnings(path, env);
+    for warning in warnings {
         eprintln!("warning: {warning}");
     }
-    config.map_err(|ConfigError(problems)| {
+    config
+}
+
+/// Load the configuration; its warnings are returned for the caller to report.
+fn load_with_warnings(path: &Path, env: &dyn EnvSource) -> (anyhow::Result<Config>, Vec<String>) {
+    let (config, notes) = Config::check(path, env);
+    let config = config.map_err(|ConfigError(problems)| {
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::anyhow!(problems_report(path, &problems))
-    })
+    });
+    (config, notes.warnings)
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
-    let config = load(path, &ProcessEnv)?;
+    let (config, warnings) = load_with_warnings(path, &ProcessEnv);
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            return Err(e);
+        }
+    };
     consentgate::telemetry::init(&config.log);
+    // In the gate's own log (text or JSON), where the operator looks.
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     let gate = server::start(config).await.context("cannot start")?;
     gate.wait().await.context("server stopped with an error")
 }

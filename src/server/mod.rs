@@ -58,6 +58,7 @@ impl RunningGate {
         for handle in std::mem::take(&mut self.handles) {
             handle.stop(true).await;
         }
+        self.log_stopped();
     }
 
     /// Run until both listeners stop (Ctrl-C / SIGTERM stop them gracefully).
@@ -65,7 +66,21 @@ impl RunningGate {
         for task in std::mem::take(&mut self.tasks) {
             task.await.map_err(std::io::Error::other)??;
         }
+        self.log_stopped();
         Ok(())
+    }
+
+    /// The last word: what the embedded store loses with the process.
+    fn log_stopped(&self) {
+        match self.state.store.held_in_memory() {
+            Some(held) if held.receipts > 0 || held.form_entries > 0 => tracing::warn!(
+                receipts = held.receipts,
+                form_entries = held.form_entries,
+                "consentgate stopped; the embedded store's consent receipts and form entries \
+                 are lost with it"
+            ),
+            _ => tracing::info!("consentgate stopped"),
+        }
     }
 }
 
@@ -94,10 +109,17 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
     crate::proxy::install_tls_provider();
     config.secret.as_ref().ok_or(StartError::MissingSecret)?;
     let state = Arc::new(AppState::build(config, store)?);
-    if state.sites.any() {
+    if state.store.held_in_memory().is_some() {
+        let forms = state.forms.forms().len();
         tracing::warn!(
-            "listen.hosts is empty: requests for any Host are served and nothing is taken from \
-             the Host header; list the site's names so other names get 421"
+            forms,
+            "store.backend = \"memory\": consent receipts{} live in this process only and are \
+             lost when it stops; use Redis to keep them",
+            if forms > 0 {
+                " and contact-form entries"
+            } else {
+                ""
+            }
         );
     }
     state.spawn_background();
@@ -162,7 +184,19 @@ pub async fn start_with(config: Config, store: Store) -> Result<RunningGate, Sta
     let handles = vec![public.handle(), admin.handle()];
     let tasks = vec![tokio::spawn(public), tokio::spawn(admin)];
     let reaper = connections.spawn_reaper();
-    tracing::info!(%public_addr, %admin_addr, upstream = %state.config.upstream.base_url(), "consentgate listening");
+    tracing::info!(
+        listener = "public",
+        addr = %public_addr,
+        workers,
+        upstream = %state.config.upstream.base_url(),
+        "listening"
+    );
+    tracing::info!(
+        listener = "admin",
+        addr = %admin_addr,
+        workers = ADMIN_WORKERS,
+        "listening"
+    );
     Ok(RunningGate {
         public_addr,
         admin_addr,
