@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::gate::TestGate;
+use support::gate::{RunningTestGate, TestGate};
 use support::upstream;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +44,18 @@ fn counting_site() -> (upstream::Upstream, Arc<AtomicUsize>) {
     (site, hits)
 }
 
+/// A gate with the site's names of `toml` in front of a [`counting_site`] (kept alive by the
+/// returned handle).
+async fn gate_for(toml: &str) -> (RunningTestGate, upstream::Upstream, Arc<AtomicUsize>) {
+    let (site, hits) = counting_site();
+    let gate = TestGate::new()
+        .upstream(&site.url())
+        .config_toml(toml)
+        .start()
+        .await;
+    (gate, site, hits)
+}
+
 /// An 8 KB Host of many labels: each label once made a Domain= deletion per tracker cookie.
 fn huge_host() -> String {
     format!("{}example", "a.".repeat(4 * 1024))
@@ -71,12 +83,7 @@ async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<String>, String) 
 
 #[actix_web::test]
 async fn a_host_that_is_not_the_sites_gets_421_and_never_reaches_it() {
-    let (site, hits) = counting_site();
-    let gate = TestGate::new()
-        .upstream(&site.url())
-        .config_toml(SITE)
-        .start()
-        .await;
+    let (gate, _site, hits) = gate_for(SITE).await;
     let page = gate.url("/");
     let long = huge_host();
     for host in [
@@ -123,12 +130,7 @@ async fn a_host_that_is_not_the_sites_gets_421_and_never_reaches_it() {
 
 #[actix_web::test]
 async fn the_cms_never_receives_a_host_the_visitor_made_up() {
-    let (site, _) = counting_site();
-    let gate = TestGate::new()
-        .upstream(&site.url())
-        .config_toml(SITE)
-        .start()
-        .await;
+    let (gate, _site, _) = gate_for(SITE).await;
     let (status, _, body) = get(
         &gate.url("/"),
         &[
@@ -149,12 +151,7 @@ async fn the_cms_never_receives_a_host_the_visitor_made_up() {
 
 #[actix_web::test]
 async fn cookie_deletions_are_bounded_by_the_configuration_not_the_request() {
-    let (site, _) = counting_site();
-    let gate = TestGate::new()
-        .upstream(&site.url())
-        .config_toml(SITE)
-        .start()
-        .await;
+    let (gate, _site, _) = gate_for(SITE).await;
     // Ten tracker cookie names, one of them twice: each name is deleted once per domain the
     // site's name allows (host-only, www.stichting.example, stichting.example), within the cap.
     let names: Vec<String> = std::iter::once("_ga".to_owned())
@@ -179,12 +176,7 @@ async fn cookie_deletions_are_bounded_by_the_configuration_not_the_request() {
 
 #[actix_web::test]
 async fn without_site_names_a_huge_host_still_costs_one_deletion_per_cookie() {
-    let (site, _) = counting_site();
-    let gate = TestGate::new()
-        .upstream(&site.url())
-        .config_toml("[listen]\nhosts = []\n")
-        .start()
-        .await;
+    let (gate, _site, _) = gate_for("[listen]\nhosts = []\n").await;
     let long = huge_host();
     let (status, cookies, body) = get(
         &gate.url("/"),

@@ -296,17 +296,7 @@ fn filter_cookies(headers: &mut HeaderMap, keep: &dyn Fn(&str) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut m = HeaderMap::new();
-        for (k, v) in pairs {
-            m.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        m
-    }
+    use crate::http::test_headers as map;
 
     static NO_MENTIONS: AddressMentions = AddressMentions {
         headers: Vec::new(),

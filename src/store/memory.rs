@@ -165,6 +165,17 @@ impl State {
     fn free(&mut self, bytes: usize) {
         self.used = self.used.saturating_sub(bytes);
     }
+
+    /// Drop the expired entries of `form` (with their bytes and e-mail index links); how many,
+    /// or `None` when the form holds nothing.
+    fn sweep_form(&mut self, form: &str, now: u64) -> Option<usize> {
+        let gone = self.forms.get_mut(form)?.sweep(now);
+        for e in &gone {
+            self.free(StoredEntry::size(&e.record));
+            unlink_email(&mut self.emails, form, &e.record);
+        }
+        Some(gone.len())
+    }
 }
 
 /// How many receipts and form entries the embedded store holds (what a restart loses).
@@ -270,18 +281,15 @@ impl MemoryStore {
             }
             keep
         });
-        let mut gone = Vec::new();
-        for (form, f) in st.forms.iter_mut() {
-            let swept = f.sweep(now);
-            f.swept_pending += swept.len();
-            gone.extend(swept.into_iter().map(|e| (form.clone(), e)));
+        let names: Vec<String> = st.forms.keys().cloned().collect();
+        for form in names {
+            let swept = st.sweep_form(&form, now).unwrap_or(0);
+            if let Some(f) = st.forms.get_mut(&form) {
+                f.swept_pending += swept;
+            }
         }
         st.forms
             .retain(|_, f| !f.entries.is_empty() || f.swept_pending > 0);
-        for (form, e) in gone {
-            freed += StoredEntry::size(&e.record);
-            unlink_email(&mut st.emails, &form, &e.record);
-        }
         let freeze = ms_of(self.limits.unique_freeze_after);
         for u in st.uniques.values_mut() {
             if let Unique::Live { members, touched } = u {
@@ -470,19 +478,10 @@ impl MemoryStore {
         let now = self.now();
         let (page, total) = {
             let mut st = self.lock();
-            let State {
-                forms,
-                emails,
-                used,
-                ..
-            } = &mut *st;
-            let Some(f) = forms.get_mut(form) else {
+            st.sweep_form(form, now);
+            let Some(f) = st.forms.get_mut(form) else {
                 return Ok(FormPage::default());
             };
-            for e in f.sweep(now) {
-                *used = used.saturating_sub(StoredEntry::size(&e.record));
-                unlink_email(emails, form, &e.record);
-            }
             f.swept_pending = 0;
             let page: Vec<Arc<FormEntryRecord>> = f
                 .index
@@ -535,21 +534,14 @@ impl MemoryStore {
     pub fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
         let now = self.now();
         let mut st = self.lock();
-        let State {
-            forms,
-            emails,
-            used,
-            ..
-        } = &mut *st;
-        let Some(f) = forms.get_mut(form) else {
+        let Some(swept) = st.sweep_form(form, now) else {
             return Ok(0);
         };
-        let gone = f.sweep(now);
-        for e in &gone {
-            *used = used.saturating_sub(StoredEntry::size(&e.record));
-            unlink_email(emails, form, &e.record);
-        }
-        Ok(gone.len() + std::mem::take(&mut f.swept_pending))
+        let pending = st
+            .forms
+            .get_mut(form)
+            .map_or(0, |f| std::mem::take(&mut f.swept_pending));
+        Ok(swept + pending)
     }
 
     // ---- counters ----
