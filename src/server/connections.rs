@@ -8,8 +8,8 @@
 //! either idle — actix closes it after `limits.keep_alive` — or receiving a head. So one that
 //! has had nothing in flight for longer than keep-alive plus the header timeout is trickling,
 //! and [`Connections::reap`] shuts it down. "In flight" lasts until the response body is
-//! taken whole by the connection: [`TrackedBody`] hands it over in small pieces, so at most a
-//! few tens of KB still wait to be written when it ends.
+//! taken whole by the connection: [`TrackedBody`] hands it over in pieces no larger than actix's
+//! write buffer, so at most about 64 KB still wait to be written when it ends.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -26,8 +26,9 @@ use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use bytes::Bytes;
 
-/// Largest piece of a response body handed to the connection at once.
-const PIECE: usize = 16 * 1024;
+/// Largest piece of a response body handed to the connection at once: actix's write buffer, so a
+/// page that fits is still written in one go with its head.
+const PIECE: usize = 32 * 1024;
 /// How often connections are checked.
 const REAP_EVERY: Duration = Duration::from_secs(1);
 /// Least time between two "connection cap reached" log lines.
@@ -311,6 +312,6 @@ mod tests {
         while let Some(piece) = std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
             pieces.push(piece.unwrap().len());
         }
-        assert_eq!(pieces, [PIECE, PIECE, 8 * 1024]);
+        assert_eq!(pieces, [PIECE, 8 * 1024]);
     }
 }
