@@ -79,6 +79,17 @@ impl Clock for TestClock {
     }
 }
 
+/// Unix seconds as RFC 3339 UTC (`2026-11-22T14:03:05Z`), the format receipts and exports use.
+pub fn rfc3339(unix: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

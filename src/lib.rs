@@ -3,13 +3,14 @@
 //! addresses anonymised, contact-form submissions kept encrypted for a short time.
 //!
 //! Layers, top to bottom (nothing imports a module above it, no two modules import each
-//! other): `server` → `consent`, `forms`, `proxy` → `rewrite`, `trackers`, `privacy`, `stats` →
-//! `http`, `store`, `config`, `keys`, `telemetry`, `clock`.
+//! other): `server` → `dashboard` → `consent`, `forms`, `proxy` → `rewrite`, `trackers`,
+//! `privacy`, `stats` → `http`, `store`, `config`, `keys`, `telemetry`, `clock`.
 #![deny(unsafe_code)] // one audited exception: the memory-mapped geo database (privacy/geo.rs)
 
 pub mod clock;
 pub mod config;
 pub mod consent;
+pub mod dashboard;
 pub mod forms;
 pub mod http;
 pub mod keys;

@@ -65,6 +65,19 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Hash an operator's password for `[[dashboard.users]] password_hash`. Reads it from
+    /// standard input: asked twice without echo on a terminal, one line when piped.
+    HashPassword,
+    /// Make a TOTP secret for an operator: prints `totp_secret = "…"` for their
+    /// `[[dashboard.users]]` entry and an otpauth:// URI for an authenticator app. Shown once.
+    TotpSecret {
+        /// The operator's `name` in `[[dashboard.users]]`.
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        /// Name the authenticator app shows for the account.
+        #[arg(long, default_value = "consentgate")]
+        issuer: String,
+    },
     /// Run the demo website with the gate in front of it, on the embedded store.
     Demo {
         /// Public address of the gate.
@@ -89,6 +102,8 @@ async fn main() -> ExitCode {
             path,
         } => rewrite_page(&input, config.as_deref(), &path),
         Command::Scan { input, config } => scan_page(&input, config.as_deref()),
+        Command::HashPassword => hash_password(),
+        Command::TotpSecret { user, issuer } => totp_secret(&user, &issuer),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -245,6 +260,45 @@ fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
         findings.len(),
         findings.len() - inert
     );
+    Ok(())
+}
+
+fn hash_password() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        // rpassword prompts on the terminal itself, so standard output holds only the hash.
+        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+        let again = rpassword::prompt_password("Same password again: ")
+            .context("cannot read the password")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ; nothing was hashed");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let phc = consentgate::dashboard::auth::hash_password(&password)?;
+    println!("{phc}");
+    Ok(())
+}
+
+fn totp_secret(user: &str, issuer: &str) -> anyhow::Result<()> {
+    if !config::dashboard::valid_user_name(user) {
+        anyhow::bail!(
+            "--user {user:?}: expected the operator's name, 1–{} characters a-z, 0-9, '.', '_', '@' or '-'",
+            config::dashboard::MAX_USER_NAME_LEN
+        );
+    }
+    let setup = consentgate::dashboard::auth::new_secret(user, issuer)?;
+    eprintln!("Add this line to the [[dashboard.users]] entry with name = {user:?}:");
+    println!("totp_secret = \"{}\"", setup.secret_base32);
+    eprintln!("and add this to the operator's authenticator app (as a QR code, or paste it):");
+    println!("{}", setup.uri);
+    eprintln!("It is shown only now; anyone who has it can make codes for {user}.");
     Ok(())
 }
 

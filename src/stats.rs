@@ -59,6 +59,14 @@ pub enum ConsentAction {
 }
 
 impl ConsentAction {
+    /// Every action, in the order figures list them.
+    pub const ALL: [ConsentAction; 4] = [
+        ConsentAction::AcceptAll,
+        ConsentAction::RejectAll,
+        ConsentAction::Custom,
+        ConsentAction::Withdraw,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConsentAction::AcceptAll => "accept_all",

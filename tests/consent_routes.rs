@@ -1,4 +1,6 @@
-//! `/_gate/consent` through real sockets, on the embedded store and on a real redis-server.
+//! `/_gate/consent` and `/_gate/consent/state` through real sockets, on the embedded store and
+//! on a real redis-server, and what the gate does on the wire with a consent cookie that does
+//! not count.
 
 mod support;
 
@@ -47,6 +49,16 @@ impl Gate {
             .collect();
         let body = res.json::<Value>().await.unwrap_or(Value::Null);
         (res.status().as_u16(), cookies, body)
+    }
+    /// Reject all; the `cg_consent=…` pair the answer set.
+    async fn reject_all(&self) -> String {
+        let (_, cookies, _) = self
+            .post(
+                json!({"action": "reject_all", "language": "nl", "texts_hash": self.nl_hash}),
+                None,
+            )
+            .await;
+        consent_cookie(&cookies)
     }
     async fn get(&self, cookie: &str) -> (u16, Value) {
         let mut res = awc::Client::new()
@@ -242,13 +254,7 @@ async fn bad_requests_get_clear_4xx() {
 #[actix_web::test]
 async fn tampered_cookie_shows_no_record() {
     let gate = start(StoreChoice::Memory).await;
-    let (_, cookies, _) = gate
-        .post(
-            json!({"action": "reject_all", "language": "nl", "texts_hash": gate.nl_hash}),
-            None,
-        )
-        .await;
-    let cookie = consent_cookie(&cookies);
+    let cookie = gate.reject_all().await;
     let forged = cookie.replacen("..", ".analytics-marketing.", 1);
     assert_ne!(forged, cookie);
     let (status, body) = gate.get(&forged).await;
@@ -285,4 +291,157 @@ async fn banner_assets_are_served_immutable_at_their_hashed_url() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 404);
+}
+
+/// `GET <path>` with `cookie`: status, `Set-Cookie` values, `Cache-Control`, JSON body.
+async fn get_with_cookie(url: &str, cookie: &str) -> (u16, Vec<String>, Option<String>, Value) {
+    let mut res = awc::Client::new()
+        .get(url)
+        .insert_header(("cookie", cookie))
+        .send()
+        .await
+        .expect("get");
+    let sets = res
+        .headers()
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let cache = res
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
+    (res.status().as_u16(), sets, cache, body)
+}
+
+/// The `Path` of each `cg_consent` deletion among `sets`.
+fn consent_deletion_paths(sets: &[String]) -> Vec<String> {
+    sets.iter()
+        .filter(|c| c.starts_with("cg_consent=;") && c.contains("Max-Age=0"))
+        .filter_map(|c| {
+            c.split("; ")
+                .find_map(|part| part.strip_prefix("Path="))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_state_route_answers_the_verified_categories_and_the_value_it_verified() {
+    let gate = start(StoreChoice::Memory).await;
+    let (_, cookies, answer) = gate
+        .post(
+            json!({"action": "custom", "granted": ["analytics"], "language": "nl", "texts_hash": gate.nl_hash}),
+            None,
+        )
+        .await;
+    let cookie = consent_cookie(&cookies);
+    let value = cookie.trim_start_matches("cg_consent=");
+    // The decision's own answer carries the new value, so the page can cache it at once.
+    assert_eq!(answer["value"], json!(value));
+    assert!(
+        value.starts_with("v2.") && value.contains(".analytics."),
+        "{value}"
+    );
+
+    let state_url = gate.running.url("/_gate/consent/state");
+    let (status, sets, cache, body) = get_with_cookie(&state_url, &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    assert!(sets.is_empty(), "{sets:?}");
+    assert_eq!(body["value"], json!(value));
+    assert_eq!(body["granted"], json!(["analytics"]));
+    assert_eq!(body["id"], answer["id"]);
+
+    // Without a cookie: nothing verified, nothing deleted.
+    let (status, sets, _, body) = get_with_cookie(&state_url, "session=1").await;
+    assert_eq!(status, 200);
+    assert!(sets.is_empty(), "{sets:?}");
+    assert_eq!(body, json!({"value": null, "granted": null, "id": null}));
+}
+
+#[actix_web::test]
+async fn a_forged_or_old_format_cookie_verifies_to_nothing_and_is_deleted() {
+    let gate = start(StoreChoice::Memory).await;
+    let cookie = gate.reject_all().await;
+    let forged = cookie.replacen("..", ".analytics~marketing.", 1);
+    // The old format's label (a genuine v1 cookie is covered by the codec's unit tests).
+    let relabelled = cookie.replacen("cg_consent=v2.", "cg_consent=v1.", 1);
+    let state_url = gate.running.url("/_gate/consent/state");
+    for bad in [forged, relabelled] {
+        let (status, sets, _, body) = get_with_cookie(&state_url, &bad).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["granted"], Value::Null, "{bad}");
+        assert_eq!(body["value"], Value::Null, "{bad}");
+        assert_eq!(
+            consent_deletion_paths(&sets),
+            vec![
+                "/",
+                "/_gate",
+                "/_gate/",
+                "/_gate/consent",
+                "/_gate/consent/",
+                "/_gate/consent/state"
+            ]
+        );
+    }
+}
+
+/// A page of the site that shows which cookies reached it.
+async fn cookie_page(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let cookie = req
+        .headers()
+        .get("cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<html><head><title>t</title></head><body><p>{cookie}</p></body></html>"
+        ))
+}
+
+#[actix_web::test]
+async fn a_forged_cookie_at_a_sub_path_is_deleted_at_every_ancestor_path_and_grants_nothing() {
+    let site = support::upstream::serve(|s| {
+        s.default_service(actix_web::web::get().to(cookie_page));
+    });
+    let gate = TestGate::new().upstream(&site.url()).start().await;
+    let revision = gate.config().consent.policy_revision;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let forged = format!(
+        "cg_consent=v2.AAAAAAAAAAAAAAAAAAAAAA.analytics~marketing.{revision}.{now}.{}",
+        "A".repeat(43)
+    );
+    let (status, sets, _, _) = get_with_cookie(
+        &gate.url("/blog/2024/post?x=1"),
+        &format!("{forged}; _ga=GA1.1.5; _fbp=fb.1"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The gate is at 127.0.0.1: one host-only deletion per path.
+    assert_eq!(
+        consent_deletion_paths(&sets),
+        vec![
+            "/",
+            "/blog",
+            "/blog/",
+            "/blog/2024",
+            "/blog/2024/",
+            "/blog/2024/post"
+        ]
+    );
+    let mut res = awc::Client::new()
+        .get(gate.url("/blog/2024/post"))
+        .insert_header(("cookie", format!("{forged}; _ga=GA1.1.5; _fbp=fb.1")))
+        .send()
+        .await
+        .expect("get");
+    let body = String::from_utf8(res.body().await.expect("body").to_vec()).expect("utf-8");
+    assert!(!body.contains("_ga=") && !body.contains("_fbp="), "{body}");
 }

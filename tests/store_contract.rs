@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use consentgate::config::{StoreBackend, StoreConfig};
-use consentgate::store::{FormEntryRecord, Store, StoreError};
+use consentgate::store::{
+    AuditId, FormEntryRecord, ReceiptIndexEntry, ReceiptQuery, Store, StoreError,
+};
 use redis_support::{free_port, RedisCluster, RedisServer};
 
 const TTL: Duration = Duration::from_secs(1);
@@ -118,6 +120,7 @@ contract!(
     ping_succeeds,
     receipt_history_is_kept_oldest_first_until_deleted,
     receipt_history_keeps_the_newest_and_reads_by_page,
+    decisions_past_the_history_cap_keep_their_own_numbers_and_are_erased,
     receipt_and_history_expire_together,
     concurrent_receipt_puts_all_land_in_history,
     form_entries_list_newest_first_with_paging,
@@ -128,7 +131,12 @@ contract!(
     unique_counts_ignore_repeated_members,
     session_expires_after_idle_time_unless_read,
     audit_log_reads_newest_first_and_keeps_only_the_newest,
+    audit_log_pages_backwards_from_a_cursor,
     rate_limit_counts_hits_and_restarts_after_the_window,
+    rate_limit_can_be_read_without_counting_and_cleared,
+    receipt_index_lists_a_time_range_per_action_newest_or_oldest_first,
+    receipt_index_forgets_expired_and_erased_decisions,
+    banner_texts_are_archived_once_and_their_use_is_tracked,
 );
 
 fn entry(id: &str, form: &str, created: u64, email: Option<&str>) -> FormEntryRecord {
@@ -208,6 +216,23 @@ async fn receipt_history_keeps_the_newest_and_reads_by_page(store: Store) {
         Some(vec![29]),
         "the current receipt is the newest"
     );
+}
+
+async fn decisions_past_the_history_cap_keep_their_own_numbers_and_are_erased(store: Store) {
+    // Numbered on past the cap, so the time index keeps every decision apart...
+    for i in 0..(HISTORY_MAX as u64 + 5) {
+        decide(&store, "often", "custom", 10_000 + i, LONG).await;
+    }
+    let all = listed(&store, (0, u64::MAX), None, true).await;
+    assert_eq!(all.total, HISTORY_MAX + 5);
+    assert_eq!(
+        store.put_receipt("often", b"next", LONG).await.unwrap(),
+        HISTORY_MAX as u64 + 6
+    );
+    // ...and an erasure takes every one of them out, not only those the history still holds.
+    assert!(store.delete_receipt("often").await.unwrap());
+    assert_eq!(listed(&store, (0, u64::MAX), None, true).await.total, 0);
+    assert_eq!(store.put_receipt("often", b"anew", LONG).await.unwrap(), 1);
 }
 
 async fn receipt_and_history_expire_together(store: Store) {
@@ -528,6 +553,232 @@ async fn audit_log_reads_newest_first_and_keeps_only_the_newest(store: Store) {
     );
 }
 
+async fn audit_log_pages_backwards_from_a_cursor(store: Store) {
+    // The test config keeps 3 entries.
+    for i in 0..3u8 {
+        store.append_audit(&[b'p', b'0' + i]).await.unwrap();
+    }
+    let first = store.read_audit_page(None, 2).await.unwrap();
+    let bodies: Vec<&[u8]> = first.iter().map(|(_, e)| e.as_slice()).collect();
+    assert_eq!(bodies, [b"p2".as_slice(), b"p1".as_slice()]);
+    assert!(first[0].0 > first[1].0, "ids decrease down the page");
+    let next = store.read_audit_page(Some(first[1].0), 2).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].1, b"p0".to_vec());
+    let past_the_end = store.read_audit_page(Some(next[0].0), 2).await.unwrap();
+    assert!(past_the_end.is_empty());
+    // The ids are the same as the plain reader's.
+    let plain = store.read_audit(3).await.unwrap();
+    assert_eq!(plain[0].0, first[0].0.to_string());
+    assert!(store.read_audit_page(None, 0).await.unwrap().is_empty());
+    let far_past = AuditId { ms: 1, seq: 0 };
+    assert!(store
+        .read_audit_page(Some(far_past), 5)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn rate_limit_can_be_read_without_counting_and_cleared(store: Store) {
+    assert_eq!(store.peek_rate_limit("fails:ann").await.unwrap(), 0);
+    store.hit_rate_limit("fails:ann", LONG).await.unwrap();
+    store.hit_rate_limit("fails:ann", LONG).await.unwrap();
+    assert_eq!(store.peek_rate_limit("fails:ann").await.unwrap(), 2);
+    assert_eq!(
+        store.peek_rate_limit("fails:ann").await.unwrap(),
+        2,
+        "peeking does not count"
+    );
+    store.clear_rate_limit("fails:ann").await.unwrap();
+    assert_eq!(store.peek_rate_limit("fails:ann").await.unwrap(), 0);
+    assert_eq!(store.hit_rate_limit("fails:ann", LONG).await.unwrap(), 1);
+    store.clear_rate_limit("never-hit").await.unwrap();
+    store.hit_rate_limit("short", TTL).await.unwrap();
+    wait::until("the short window to end", wait::DEADLINE, || async {
+        store.peek_rate_limit("short").await.unwrap() == 0
+    })
+    .await;
+}
+
+/// Puts a receipt `body` for `id` and indexes it at `time_ms` under `action`.
+async fn decide(store: &Store, id: &str, action: &str, time_ms: u64, ttl: Duration) {
+    let body = format!("{id}/{action}/{time_ms}");
+    let seq = store.put_receipt(id, body.as_bytes(), ttl).await.unwrap();
+    store
+        .index_receipt(
+            &ReceiptIndexEntry {
+                id,
+                seq,
+                action,
+                time_ms,
+                receipt: body.as_bytes(),
+            },
+            ttl,
+        )
+        .await
+        .unwrap();
+}
+
+fn query(from_ms: u64, to_ms: u64, action: Option<&str>, newest_first: bool) -> ReceiptQuery<'_> {
+    ReceiptQuery {
+        from_ms,
+        to_ms,
+        action,
+        newest_first,
+        offset: 0,
+        limit: 100,
+    }
+}
+
+/// The first 100 decisions of a range (newest first unless `oldest_first`).
+async fn listed(
+    store: &Store,
+    (from_ms, to_ms): (u64, u64),
+    action: Option<&str>,
+    oldest_first: bool,
+) -> consentgate::store::ReceiptPage {
+    store
+        .list_receipts(&query(from_ms, to_ms, action, !oldest_first))
+        .await
+        .unwrap()
+}
+
+fn bodies(page: &consentgate::store::ReceiptPage) -> Vec<String> {
+    page.receipts
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect()
+}
+
+async fn receipt_index_lists_a_time_range_per_action_newest_or_oldest_first(store: Store) {
+    assert_eq!(store.put_receipt("first", b"x", LONG).await.unwrap(), 1);
+    assert_eq!(store.put_receipt("first", b"y", LONG).await.unwrap(), 2);
+    decide(&store, "ann", "accept_all", 1_000, LONG).await;
+    decide(&store, "bob", "reject_all", 2_000, LONG).await;
+    decide(&store, "ann", "withdraw", 3_000, LONG).await;
+    decide(&store, "cas", "accept_all", 4_000, LONG).await;
+    decide(&store, "dee", "accept_all", 9_000, LONG).await;
+
+    let all = listed(&store, (1_000, 4_000), None, false).await;
+    assert_eq!(
+        bodies(&all),
+        [
+            "cas/accept_all/4000",
+            "ann/withdraw/3000",
+            "bob/reject_all/2000",
+            "ann/accept_all/1000"
+        ]
+    );
+    assert_eq!(all.total, 4);
+    let accepted = listed(&store, (0, 10_000), Some("accept_all"), true).await;
+    assert_eq!(
+        bodies(&accepted),
+        [
+            "ann/accept_all/1000",
+            "cas/accept_all/4000",
+            "dee/accept_all/9000"
+        ]
+    );
+    let mut paged = query(0, 10_000, None, true);
+    paged.offset = 1;
+    paged.limit = 2;
+    let page = store.list_receipts(&paged).await.unwrap();
+    assert_eq!(bodies(&page), ["cas/accept_all/4000", "ann/withdraw/3000"]);
+    assert_eq!(page.total, 5);
+    paged.limit = 0;
+    let count_only = store.list_receipts(&paged).await.unwrap();
+    assert!(count_only.receipts.is_empty());
+    assert_eq!(count_only.total, 5);
+    let none = listed(&store, (5_000, 8_000), None, false).await;
+    assert_eq!((none.receipts.len(), none.total), (0, 0));
+
+    let counts = store.count_receipts(1_000, 4_000).await.unwrap();
+    let expected: BTreeMap<String, u64> = [("accept_all", 2), ("reject_all", 1), ("withdraw", 1)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    assert_eq!(counts, expected);
+    assert!(store.count_receipts(5_000, 8_000).await.unwrap().is_empty());
+}
+
+async fn receipt_index_forgets_expired_and_erased_decisions(store: Store) {
+    decide(&store, "gone", "accept_all", 1_000, TTL).await;
+    decide(&store, "erased", "accept_all", 2_000, LONG).await;
+    decide(&store, "erased", "custom", 3_000, LONG).await;
+    decide(&store, "kept", "reject_all", 4_000, LONG).await;
+    assert_eq!(listed(&store, (0, 10_000), None, false).await.total, 4);
+
+    assert!(store.delete_receipt("erased").await.unwrap());
+    let after_erasure = listed(&store, (0, 10_000), None, false).await;
+    assert_eq!(
+        bodies(&after_erasure),
+        ["kept/reject_all/4000", "gone/accept_all/1000"]
+    );
+    assert!(listed(&store, (0, 10_000), Some("custom"), false)
+        .await
+        .receipts
+        .is_empty());
+
+    wait::until(
+        "the short-lived receipt to expire",
+        wait::DEADLINE,
+        || async { store.get_receipt("gone").await.unwrap().is_none() },
+    )
+    .await;
+    assert_eq!(store.sweep_receipt_index().await.unwrap(), 1);
+    assert_eq!(store.sweep_receipt_index().await.unwrap(), 0);
+    let page = listed(&store, (0, 10_000), None, false).await;
+    assert_eq!(bodies(&page), ["kept/reject_all/4000"]);
+    assert_eq!(page.total, 1);
+
+    // Listing and counting without an explicit sweep hide expired decisions too.
+    decide(&store, "brief", "accept_all", 5_000, TTL).await;
+    wait::until("the brief decision to expire", wait::DEADLINE, || async {
+        store.get_receipt("brief").await.unwrap().is_none()
+    })
+    .await;
+    let counts = store.count_receipts(0, 10_000).await.unwrap();
+    assert_eq!(counts.get("accept_all"), None, "{counts:?}");
+    assert_eq!(listed(&store, (0, 10_000), None, false).await.total, 1);
+}
+
+async fn banner_texts_are_archived_once_and_their_use_is_tracked(store: Store) {
+    assert_eq!(store.get_texts("h1").await.unwrap(), None);
+    store
+        .archive_texts("h1", b"{\"title\":\"Cookies\"}", 3, "nl", 1_000, LONG)
+        .await
+        .unwrap();
+    // A later use (another gate, another body would be a bug) keeps the first body, revision
+    // and language and moves only the last use.
+    store
+        .archive_texts("h1", b"changed", 4, "en", 2_000, LONG)
+        .await
+        .unwrap();
+    store
+        .archive_texts("h1", b"changed", 4, "en", 500, TTL)
+        .await
+        .unwrap();
+    let got = store.get_texts("h1").await.unwrap().expect("archived");
+    assert_eq!(got.body, b"{\"title\":\"Cookies\"}".to_vec());
+    assert_eq!((got.revision, got.language.as_str()), (3, "nl"));
+    assert_eq!((got.first_used, got.last_used), (500, 2_000));
+    assert_eq!(store.get_texts("h2").await.unwrap(), None);
+
+    // A shorter TTL never shortens the archive: it lives as long as its longest receipt. Once
+    // texts archived with the short TTL after h1's last use are gone, h1's would be too.
+    store
+        .archive_texts("short", b"x", 1, "en", 1, TTL)
+        .await
+        .unwrap();
+    wait::until(
+        "texts with a short TTL to expire",
+        wait::DEADLINE,
+        || async { store.get_texts("short").await.unwrap().is_none() },
+    )
+    .await;
+    assert!(store.get_texts("h1").await.unwrap().is_some());
+}
+
 async fn rate_limit_counts_hits_and_restarts_after_the_window(store: Store) {
     for expected in 1..=3 {
         assert_eq!(
@@ -726,6 +977,12 @@ async fn cluster_store_recovers_after_a_master_restarts() {
 
 async fn exercise_every_operation(store: &Store) {
     store.put_receipt("v", b"r", LONG).await.unwrap();
+    decide(store, "w", "accept_all", 1_000, LONG).await;
+    store
+        .archive_texts("texthash", b"texts", 1, "nl", 1, LONG)
+        .await
+        .unwrap();
+    store.count_receipts(0, 2_000).await.unwrap();
     store
         .put_form_entry("contact", &entry("e1", "contact", 1, Some("h")), LONG)
         .await

@@ -1,21 +1,25 @@
 /* consentgate banner: asks for consent, records it at /_gate/consent, turns neutralised tracker
- * tags of granted categories back on, and keeps trackers of other categories out. No
- * dependencies. The gate fills the config slot below with the site's settings (JSON):
- *   rev      policy revision; a cookie of another revision asks again
+ * tags of granted categories back on. No dependencies. It runs deferred, after guard.js (the
+ * synchronous first script of the page, window.__cg), which holds the decision the gate
+ * verified and keeps trackers out meanwhile; without the guard the banner does nothing. The gate
+ * fills the config slot below with the site's settings (JSON):
  *   lang     default language
  *   privacy  URL of the privacy statement
  *   gpc      whether Global Privacy Control counts as a refusal of marketing
- *   t, h     texts and texts hash per language (the hash goes into the receipt)
+ *   t, h     texts, and the first 16 hex digits of their hash, per language (the gate records
+ *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
- *   v        vendors: {id, name, desc, cat, cookies, hosts: "host" or "host/path-prefix"}
- * Parts, in order: language; the decision from the cookie; which category a URL belongs to;
- * Google Consent Mode; the runtime guard; activation of neutralised tags; the banner itself;
- * sending a decision; start-up and the page API (window.consentgate). */
+ *   v        vendors: {id, name, desc, cat, cookies}
+ *   s        the guard's queue stubs and their category: {ga: "analytics", fbq: "marketing", …}
+ * Parts, in order: language; the verified decision; Google Consent Mode; activation of
+ * neutralised tags; the banner itself; sending a decision; start-up and the page API
+ * (window.consentgate). */
 (function () {
   'use strict';
   var config = __CG_CONFIG__;
-  var doc = document, win = window, nav = navigator;
-  if (!config || win.__cgBanner) return;
+  var doc = document, win = window, nav = navigator, guard = win.__cg;
+  // Without the guard no decision is verified and nothing guards the page: stay off.
+  if (!config || !guard || win.__cgBanner) return;
   win.__cgBanner = 1;
 
   /* ---- language: <html lang>, then the browser, then the configured default ---- */
@@ -28,48 +32,23 @@
   var text = config.t[lang];
   var gpcRefusal = config.gpc && nav.globalPrivacyControl === true;
 
-  /* ---- state: the signed cookie (the gate deletes invalid ones before we run) ---- */
-  var grantedList = null; // null: no decision yet
-  var consentId = null;
-  var cookie = doc.cookie.match(/(?:^|;\s*)cg_consent=([^;]*)/);
-  if (cookie) {
-    // v1.<id>.<categories joined by ->.<revision>.<issued>.<mac>
-    var parts = cookie[1].split('.');
-    if (parts.length === 6 && parts[0] === 'v1' && +parts[3] === config.rev) {
-      consentId = parts[1];
-      grantedList = parts[2] ? parts[2].split('-') : [];
-    }
-  }
+  /* ---- the decision the gate verified, as the guard holds it (guard.g: null until then) ---- */
   function granted(category) {
-    return category === 'necessary' || (!!grantedList && grantedList.indexOf(category) >= 0);
+    return category === 'necessary' || !!guard.ok(category);
   }
-
-  /* ---- which category a vendor or a URL belongs to ---- */
   var vendorCategory = {};
-  var hostRules = []; // [host, path prefix or '', category]
-  config.v.forEach(function (vendor) {
-    vendorCategory[vendor.id] = vendor.cat;
-    vendor.hosts.forEach(function (rule) {
-      var slash = rule.indexOf('/');
-      hostRules.push(slash < 0 ? [rule, '', vendor.cat] : [rule.slice(0, slash), rule.slice(slash), vendor.cat]);
+  config.v.forEach(function (vendor) { vendorCategory[vendor.id] = vendor.cat; });
+  /* The gate's verified answer ({value, granted, id}): cached for the guard of later pages under
+   * its exact cookie value; the calls the stubs queued for refused categories are dropped. */
+  function remember(answer) {
+    guard.g = answer.granted;
+    guard.id = answer.id;
+    guard.v = answer.value;
+    try { localStorage.cg_consent = JSON.stringify([answer.value, answer.granted, answer.id]); } catch (e) { /* private mode */ }
+    Object.keys(config.s).forEach(function (name) {
+      var queue = name === '_gaq' ? win._gaq : guard.q[name];
+      if (!granted(config.s[name]) && Array.isArray(queue)) queue.length = 0;
     });
-  });
-  /* A host matches itself and its subdomains on a label boundary; a path prefix, if any, too. */
-  function categoryOfUrl(url) {
-    var parsed;
-    try { parsed = new URL(url, location.href); } catch (e) { return null; }
-    var host = parsed.hostname.toLowerCase(), path = parsed.pathname;
-    for (var i = 0; i < hostRules.length; i++) {
-      var ruleHost = hostRules[i][0], rulePath = hostRules[i][1];
-      if ((host === ruleHost || host.slice(-ruleHost.length - 1) === '.' + ruleHost) &&
-        (!rulePath || path === rulePath || path.indexOf(rulePath + '/') === 0)) return hostRules[i][2];
-    }
-    return null;
-  }
-  /* The category that keeps `url` from loading, or null if it may load. */
-  function blockedCategory(url) {
-    var category = categoryOfUrl(url);
-    return category && !granted(category) ? category : null;
   }
 
   /* ---- Google Consent Mode v2: everything denied until a decision says otherwise ---- */
@@ -86,103 +65,61 @@
   }
   consentMode('default', false);
 
-  /* ---- runtime guard: trackers that scripts insert later are parked, not fetched ---- */
-  var setAttribute = Element.prototype.setAttribute;
-  var GUARDED_TAGS = { SCRIPT: 1, IMG: 1, IFRAME: 1, LINK: 1, SOURCE: 1 };
-  /* Park an element the way the gate's rewriter neutralises one, so activation can wake it. */
-  function park(el, attr, url, category) {
-    setAttribute.call(el, attr === 'href' ? 'data-cg-href' : 'data-cg-src', url);
-    setAttribute.call(el, 'data-cg-category', category);
-    if (el.tagName === 'SCRIPT') {
-      var type = el.getAttribute('type');
-      if (type && type !== 'text/plain') setAttribute.call(el, 'data-cg-type', type);
-      setAttribute.call(el, 'type', 'text/plain');
-    }
-  }
-  [[win.HTMLScriptElement, 'src'], [win.HTMLImageElement, 'src'], [win.HTMLIFrameElement, 'src'],
-   [win.HTMLSourceElement, 'src'], [win.HTMLLinkElement, 'href']].forEach(function (target) {
-    var proto = target[0] && target[0].prototype, attr = target[1];
-    var property = proto && Object.getOwnPropertyDescriptor(proto, attr);
-    if (!property || !property.set) return;
-    Object.defineProperty(proto, attr, {
-      configurable: true, enumerable: property.enumerable, get: property.get,
-      set: function (value) {
-        var category = blockedCategory(String(value));
-        if (category) park(this, attr, String(value), category);
-        else property.set.call(this, value);
-      }
-    });
-  });
-  Element.prototype.setAttribute = function (name, value) {
-    var attr = String(name).toLowerCase();
-    if ((attr === 'src' || attr === 'href') && GUARDED_TAGS[this.tagName]) {
-      var category = blockedCategory(String(value));
-      if (category) return park(this, attr, String(value), category);
-    }
-    return setAttribute.apply(this, arguments);
-  };
-  var pageFetch = win.fetch;
-  if (pageFetch) win.fetch = function (resource) {
-    var url = resource && resource.url || String(resource);
-    if (blockedCategory(url)) return Promise.reject(new TypeError('blocked until consent'));
-    return pageFetch.apply(this, arguments);
-  };
-  var sendBeacon = nav.sendBeacon;
-  if (sendBeacon) nav.sendBeacon = function (url) {
-    return blockedCategory(String(url)) ? false : sendBeacon.apply(nav, arguments);
-  };
-  /* Elements added as markup (innerHTML and the like) never pass the setters above. */
-  function parkAdded(node) {
-    if (node.nodeType !== 1) return;
-    var inside = node.querySelectorAll('script[src],img[src],iframe[src],source[src],link[href]');
-    var found = [node].concat([].slice.call(inside));
-    found.forEach(function (el) {
-      if (!GUARDED_TAGS[el.tagName] || el.hasAttribute('data-cg-category')) return;
-      var attr = el.tagName === 'LINK' ? 'href' : 'src', url = el.getAttribute(attr);
-      var category = url && blockedCategory(url);
-      if (category) { el.removeAttribute(attr); park(el, attr, url, category); }
-    });
-  }
-  if (win.MutationObserver) new MutationObserver(function (records) {
-    records.forEach(function (record) { [].forEach.call(record.addedNodes, parkAdded); });
-  }).observe(doc.documentElement, { childList: true, subtree: true });
-
   /* ---- activation: neutralised tags of granted categories, in document order ---- */
   function categoryOf(el) {
     return vendorCategory[el.getAttribute('data-cg-vendor')] || el.getAttribute('data-cg-category');
   }
-  var PARKING_ATTRIBUTES = ['data-cg-category', 'data-cg-vendor', 'data-cg-src', 'data-cg-href', 'data-cg-srcset',
-    'data-cg-run'];
+  /* Every data-cg-X but category, vendor, type and run holds the original value of attribute X
+   * (xlink-href: xlink:href; css: the text of a <style>). Copies them onto `to` (the element
+   * itself, or the new script that replaces it) and, in place, removes every data-cg-*. */
+  function restore(from, to) {
+    [].slice.call(from.attributes).forEach(function (attr) {
+      var name = attr.name, value = attr.value;
+      if (name.indexOf('data-cg-') !== 0) {
+        if (from !== to) to.setAttribute(name, value);
+        return;
+      }
+      if (from === to) from.removeAttribute(name);
+      name = name.slice(8);
+      if (/^(category|vendor|type|run)$/.test(name)) return;
+      if (name === 'css') to.textContent = value;
+      else if (name === 'xlink-href') to.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', value);
+      else to.setAttribute(name, value);
+    });
+  }
+  /* Stubs that a vendor's own snippet would take for its loaded library (`if(f.fbq)return`) go
+   * before its tags run; the calls they queued are handed to the real library afterwards. */
+  function beforeActivation() {
+    if (win.fbq && win.fbq.q === guard.q.fbq && granted(config.s.fbq)) delete win.fbq;
+    if (win._gat === guard.t && granted(config.s._gat)) delete win._gat;
+  }
+  function afterActivation() {
+    var fbq = win.fbq;
+    if (typeof fbq === 'function' && fbq.q !== guard.q.fbq) {
+      guard.q.fbq.splice(0).forEach(function (args) { fbq.apply(win, args); });
+    }
+  }
   function activate() {
     /* Claim before running, so a second decision while a loader is pending runs nothing twice. */
     var waiting = [].filter.call(doc.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
-      return granted(categoryOf(el)) && !setAttribute.call(el, 'data-cg-run', '1');
+      return granted(categoryOf(el)) && !el.setAttribute('data-cg-run', '1');
     });
     var next = 0;
+    beforeActivation();
     (function runFromNext() {
       while (next < waiting.length) {
         var el = waiting[next++];
         if (!el.parentNode) continue;
-        var src = el.getAttribute('data-cg-src'), href = el.getAttribute('data-cg-href');
-        if (el.tagName !== 'SCRIPT') {
-          PARKING_ATTRIBUTES.forEach(function (attr) {
-            var value = el.getAttribute(attr);
-            el.removeAttribute(attr);
-            if (value && attr === 'data-cg-srcset') el.setAttribute('srcset', value);
-          });
-          if (src) el.setAttribute('src', src);
-          if (href) el.setAttribute('href', href);
-          continue;
-        }
-        /* A script only runs as a new element: copy it without the parking attributes. */
-        var script = doc.createElement('script');
-        [].forEach.call(el.attributes, function (a) {
-          if (a.name !== 'type' && a.name.indexOf('data-cg-') !== 0) script.setAttribute(a.name, a.value);
-        });
+        if (el.localName !== 'script') { restore(el, el); continue; }
+        /* A script only runs as a new element: copy it, with its original type and URL. */
+        var script = doc.createElementNS(el.namespaceURI, 'script');
+        restore(el, script);
+        if (script.getAttribute('type') === 'text/plain') script.removeAttribute('type');
         var type = el.getAttribute('data-cg-type');
         if (type) script.setAttribute('type', type);
-        if (!src) { script.text = el.text; el.parentNode.replaceChild(script, el); continue; }
-        /* An external loader runs before the inline code after it: wait for it (bounded). */
+        if (!script.hasAttribute('src')) { script.textContent = el.textContent; el.parentNode.replaceChild(script, el); continue; }
+        /* An external script finishes (or fails) before the next neutralised script runs, as it
+         * would have in the page: a loader before the calls that use it (bounded wait). */
         var resume = (function () {
           var resumed = false;
           return function () { if (!resumed) { resumed = true; runFromNext(); } };
@@ -190,10 +127,10 @@
         script.onload = script.onerror = resume;
         setTimeout(resume, 3000);
         script.async = false;
-        script.src = src;
         el.parentNode.replaceChild(script, el);
         return;
       }
+      afterActivation();
     })();
   }
 
@@ -209,14 +146,14 @@
   var banner = doc.createElement('div'), reopen = doc.createElement('button'), layer = 0;
   banner.id = 'cg-banner';
   banner.className = 'cg';
-  setAttribute.call(banner, 'role', 'dialog');
-  setAttribute.call(banner, 'aria-modal', 'false');
-  setAttribute.call(banner, 'tabindex', '-1');
+  banner.setAttribute('role', 'dialog');
+  banner.setAttribute('aria-modal', 'false');
+  banner.setAttribute('tabindex', '-1');
   reopen.type = 'button';
   reopen.id = 'cg-reopen';
   reopen.className = 'cg-reopen';
   reopen.textContent = text.reopen;
-  setAttribute.call(reopen, 'aria-haspopup', 'dialog');
+  reopen.setAttribute('aria-haspopup', 'dialog');
 
   /* One switch per optional category, with its vendors, their cookies and retention. */
   function categorySwitches() {
@@ -227,7 +164,7 @@
           escapeHtml(text.cookies) + ': ' + escapeHtml(v.cookies.join(', ') || text.none) + '. ' +
           escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
       }).join('');
-      var checked = grantedList && granted(category.id) ? ' checked' : '';
+      var checked = guard.g && granted(category.id) ? ' checked' : '';
       var vendorList = vendors
         ? '<details><summary>' + escapeHtml(text.vendors) + '</summary><ul>' + vendors + '</ul></details>'
         : '';
@@ -248,23 +185,23 @@
     var necessary = '<div class="cg-c"><label><input type="checkbox" checked disabled> ' +
       escapeHtml(text.necessary_name) + ' (' + escapeHtml(text.always_on) + ')</label>' +
       '<p>' + escapeHtml(text.necessary_desc) + '</p></div>';
-    var idLine = consentId
-      ? '<p>' + escapeHtml(text.consent_id) + ': <code id="cg-id">' + escapeHtml(consentId) + '</code></p>'
+    var idLine = guard.id
+      ? '<p>' + escapeHtml(text.consent_id) + ': <code id="cg-id">' + escapeHtml(guard.id) + '</code></p>'
       : '';
-    var withdraw = grantedList && grantedList.length ? button('withdraw', text.withdraw) : '';
+    var withdraw = guard.g && guard.g.length ? button('withdraw', text.withdraw) : '';
     return '<h2 id="cg-title">' + escapeHtml(text.settings_title) + '</h2>' +
       '<p id="cg-desc">' + escapeHtml(text.settings_intro) + '</p>' + gpcNote + necessary + categorySwitches() +
       privacyLink + idLine + '<div class="cg-bs">' + button('save', text.save) + button('accept', text.accept_all) +
-      button('reject', text.reject_all) + withdraw + button(grantedList ? 'close' : 'back', text.back) + '</div>';
+      button('reject', text.reject_all) + withdraw + button(guard.g ? 'close' : 'back', text.back) + '</div>';
   }
   function render(layerNumber) {
     layer = layerNumber;
     var privacyLink = '<p><a href="' + escapeHtml(config.privacy) + '">' + escapeHtml(text.privacy_link) + '</a></p>';
-    var gpcNote = gpcRefusal && !grantedList ? '<p class="cg-n">' + escapeHtml(text.gpc_notice) + '</p>' : '';
+    var gpcNote = gpcRefusal && !guard.g ? '<p class="cg-n">' + escapeHtml(text.gpc_notice) + '</p>' : '';
     var status = '<p class="cg-s" id="cg-status" role="status" aria-live="polite"></p>';
-    setAttribute.call(banner, 'aria-labelledby', 'cg-title');
-    setAttribute.call(banner, 'aria-describedby', 'cg-desc');
-    setAttribute.call(banner, 'data-layer', String(layerNumber));
+    banner.setAttribute('aria-labelledby', 'cg-title');
+    banner.setAttribute('aria-describedby', 'cg-desc');
+    banner.setAttribute('data-layer', String(layerNumber));
     banner.innerHTML = (layerNumber === 1 ? questionLayer : settingsLayer)(gpcNote, privacyLink) + status;
     if (!banner.parentNode) doc.body.appendChild(banner);
     banner.hidden = false;
@@ -280,8 +217,7 @@
   function send(method, body) {
     body.language = lang;
     body.texts_hash = config.h[lang];
-    // The page's own fetch: the guard has nothing to say about the gate.
-    return (pageFetch || win.fetch).call(win, '/_gate/consent', {
+    return win.fetch('/_gate/consent', {
       method: method, credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
     })
@@ -291,9 +227,8 @@
         return response.json();
       })
       .then(function (answer) {
-        var before = grantedList || [];
-        grantedList = answer.granted;
-        consentId = answer.id;
+        var before = guard.g || [];
+        remember(answer);
         hide();
         reopen.focus();
         /* Running trackers cannot be stopped in place: reload so only the granted ones start. */
@@ -320,20 +255,32 @@
   });
   banner.addEventListener('keydown', function (event) {
     // Before a decision Escape does not make the question go away unanswered.
-    if (event.key === 'Escape' && grantedList) { hide(); reopen.focus(); }
+    if (event.key === 'Escape' && guard.g) { hide(); reopen.focus(); }
     else if (event.key === 'Escape' && layer === 2) { render(1); banner.querySelector('button').focus(); }
   });
   reopen.addEventListener('click', function () { render(2); banner.focus(); });
 
   /* ---- start-up ---- */
+  function ask() { render(1); banner.focus(); }
+  function apply() { consentMode('update', true); activate(); hide(); }
   function start() {
     doc.body.appendChild(reopen);
-    if (grantedList) { consentMode('update', true); activate(); hide(); }
-    else { render(1); banner.focus(); }
+    if (guard.g) return apply();
+    if (!guard.v) return ask();
+    /* A cookie this browser has no verified answer for (a decision made in another tab, a
+     * cleared cache, or a forged cookie): nothing is granted until the gate has checked it. */
+    win.fetch('/_gate/consent/state', { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (response) { return response.json(); })
+      .then(function (answer) {
+        if (!answer.granted || answer.value !== guard.v) return ask();
+        remember(answer);
+        apply();
+      })
+      .catch(ask);
   }
   if (doc.body) start(); else doc.addEventListener('DOMContentLoaded', start);
   win.consentgate = {
-    granted: function () { return grantedList ? grantedList.slice() : null; },
+    granted: function () { return guard.g ? guard.g.slice() : null; },
     open: function () { render(2); }
   };
 })();

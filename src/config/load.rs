@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
+use super::dashboard::DashboardConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
 use super::forms::{validate_forms, FormConfig};
 use super::limits::LimitsConfig;
@@ -36,6 +37,7 @@ pub struct Config {
     pub trackers: TrackersConfig,
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
+    pub dashboard: DashboardConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -150,6 +152,7 @@ impl Config {
             trackers: reading.section(&mut table, "trackers"),
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
+            dashboard: reading.section(&mut table, "dashboard"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -216,6 +219,9 @@ impl Config {
         }
         if read("trackers") {
             problems.extend(self.trackers.validate());
+        }
+        if read("dashboard") {
+            problems.extend(self.dashboard.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

@@ -11,6 +11,7 @@
 //! the loader is a pure function that tests feed with a map.
 
 mod consent;
+pub mod dashboard;
 mod env;
 mod forms;
 mod hosts;

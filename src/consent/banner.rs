@@ -1,19 +1,32 @@
-//! Builds the banner bundle once at start: banner.js with the site's texts, categories and
-//! vendor list built in, banner.css (both as content-hashed assets with immutable URLs), and the
-//! hash of the texts shown per language (recorded in receipts).
+//! Builds the banner bundle once at start: guard.js with the catalogue's URL rules built in,
+//! banner.js with the site's texts, categories and vendor list built in, banner.css (all three
+//! content-hashed assets with immutable URLs), and the hash of the texts shown per language
+//! (recorded in receipts).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::model::TEXTS_HASH_SHORT;
 use crate::config::{ConsentConfig, CONSENT_LANGUAGES};
 use crate::http::assets::{sha256_hex, HashedAsset};
 use crate::trackers::{Catalogue, Category};
 
-// Minified by build.rs from the readable assets/banner/banner.js.
+// Minified by build.rs from the readable assets/banner/banner.js and guard.js.
 const JS_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/banner.min.js"));
+const GUARD_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/guard.min.js"));
 const CSS: &str = include_str!("../../assets/banner/banner.css");
 const CONFIG_TOKEN: &str = "__CG_CONFIG__";
+const GUARD_TOKEN: &str = "__CG_GUARD__";
+/// The queue stubs guard.js defines, with the vendor whose category decides whether banner.js
+/// hands their queued calls to the real library (granted) or drops them (refused).
+const STUBS: [(&str, &str); 5] = [
+    ("ga", "google_analytics"),
+    ("_gaq", "google_analytics"),
+    ("_gat", "google_analytics"),
+    ("hj", "hotjar"),
+    ("fbq", "meta_pixel"),
+];
 pub(crate) const BUILTIN_TEXTS: [(&str, &str); 2] = [
     ("nl", include_str!("../../assets/i18n/nl.json")),
     ("en", include_str!("../../assets/i18n/en.json")),
@@ -28,12 +41,17 @@ pub enum BundleError {
 
 /// The built banner.
 pub struct Bundle {
+    /// `guard.<hash>.js`: the synchronous runtime guard, first in `<head>`.
+    pub guard: HashedAsset,
     /// `banner.<hash>.js`.
     pub js: HashedAsset,
     /// `banner.<hash>.css`.
     pub css: HashedAsset,
     /// SHA-256 hex of the texts shown, per language.
     pub texts_hash: BTreeMap<String, String>,
+    /// Exactly the JSON each `texts_hash` was computed over (texts, categories, vendors,
+    /// privacy link), per language: what the banner-text archive keeps.
+    pub texts_shown: BTreeMap<String, String>,
     /// Optional categories in display order (analytics, marketing, then operator-defined).
     pub optional: Vec<String>,
 }
@@ -52,20 +70,20 @@ struct VendorOut<'a> {
     desc: &'a str,
     cat: String,
     cookies: Vec<String>,
-    /// `host` or `host/path-prefix`.
-    hosts: Vec<String>,
 }
 
 #[derive(Serialize)]
 struct ConfigOut<'a> {
-    rev: u32,
     lang: &'a str,
     privacy: &'a str,
     gpc: bool,
     t: &'a BTreeMap<&'a str, BTreeMap<String, String>>,
-    h: &'a BTreeMap<String, String>,
+    /// The first [`TEXTS_HASH_SHORT`] hex digits of each language's texts hash.
+    h: BTreeMap<&'a str, &'a str>,
     c: Vec<CategoryOut<'a>>,
     v: Vec<VendorOut<'a>>,
+    /// Queue stub → category.
+    s: BTreeMap<&'a str, &'a str>,
 }
 
 /// The consent category a vendor belongs to.
@@ -135,16 +153,12 @@ impl Bundle {
                     .cloned()
                     .chain(v.cookie_prefixes.iter().map(|p| format!("{p}*")))
                     .collect(),
-                hosts: v
-                    .hosts
-                    .iter()
-                    .map(|h| format!("{}{}", h.host, h.path_prefix.as_deref().unwrap_or("")))
-                    .collect(),
             })
             .collect();
         // The hash covers everything a visitor reads in one language, so a receipt proves
         // exactly which wording was consented to.
         let mut texts_hash = BTreeMap::new();
+        let mut texts_shown = BTreeMap::new();
         for lang in CONSENT_LANGUAGES {
             let shown = serde_json::json!({
                 "texts": texts[lang],
@@ -152,24 +166,32 @@ impl Bundle {
                 "vendors": &vendors,
                 "privacy": cfg.privacy_statement_url,
             });
-            texts_hash.insert((*lang).to_owned(), sha256_hex(shown.to_string().as_bytes()));
+            let shown = shown.to_string();
+            texts_hash.insert((*lang).to_owned(), sha256_hex(shown.as_bytes()));
+            texts_shown.insert((*lang).to_owned(), shown);
         }
         let out = ConfigOut {
-            rev: cfg.policy_revision,
             lang: &cfg.default_language,
             privacy: &cfg.privacy_statement_url,
             gpc: cfg.honour_gpc,
             t: &texts,
-            h: &texts_hash,
+            h: texts_hash
+                .iter()
+                .map(|(lang, hash)| (lang.as_str(), hash.get(..TEXTS_HASH_SHORT).unwrap_or(hash)))
+                .collect(),
             c: categories,
             v: vendors,
+            s: stub_categories(catalogue),
         };
-        // serde_json escapes quotes; `</` is escaped too so the JSON can never end a script.
-        let json = serde_json::to_string(&out)
-            .unwrap_or_else(|_| "null".into())
-            .replace("</", "<\\/");
-        let js = JS_TEMPLATE.replacen(CONFIG_TOKEN, &json, 1);
+        let js = JS_TEMPLATE.replacen(CONFIG_TOKEN, &script_json(&out), 1);
+        let guard = GUARD_TEMPLATE.replacen(GUARD_TOKEN, &script_json(&guard_config(catalogue)), 1);
         Ok(Bundle {
+            guard: HashedAsset::new(
+                "guard",
+                "js",
+                "text/javascript; charset=utf-8",
+                guard.into_bytes(),
+            ),
             js: HashedAsset::new(
                 "banner",
                 "js",
@@ -183,9 +205,72 @@ impl Bundle {
                 CSS.as_bytes().to_vec(),
             ),
             texts_hash,
+            texts_shown,
             optional,
         })
     }
+}
+
+/// JSON to embed in a script: serde_json escapes quotes; `</` is escaped too so the JSON can
+/// never end the script. `null` (the scripts then do nothing) if it cannot be serialised.
+fn script_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_else(|_| "null".into())
+        .replace("</", "<\\/")
+}
+
+#[derive(Serialize)]
+struct GuardConfig<'a> {
+    /// Host rules `[host, path prefix or "", category]`, most specific first (longer path
+    /// prefix, then longer host), so the first match is the one the catalogue would choose.
+    h: Vec<[&'a str; 3]>,
+    /// First-party loader paths `[path suffix, query marker, category]`, lower case.
+    p: Vec<[&'a str; 3]>,
+}
+
+/// What guard.js needs to know: the catalogue's URL rules, in the order its matcher prefers
+/// them (host rules, most specific first, then loader paths).
+fn guard_config(catalogue: &Catalogue) -> GuardConfig<'_> {
+    let mut hosts: Vec<[&str; 3]> = catalogue
+        .vendors()
+        .iter()
+        .flat_map(|v| {
+            v.hosts.iter().map(|h| {
+                [
+                    h.host.as_str(),
+                    h.path_prefix.as_deref().unwrap_or(""),
+                    category_id(&v.category),
+                ]
+            })
+        })
+        .collect();
+    // Stable: equally specific rules keep the catalogue's order, as its matcher does.
+    hosts.sort_by_key(|r| std::cmp::Reverse((r[1].len(), r[0].len())));
+    let paths = catalogue
+        .vendors()
+        .iter()
+        .flat_map(|v| {
+            v.paths.iter().map(|p| {
+                [
+                    p.path_suffix.as_str(),
+                    p.query_contains.as_str(),
+                    category_id(&v.category),
+                ]
+            })
+        })
+        .collect();
+    GuardConfig { h: hosts, p: paths }
+}
+
+/// Each queue stub's category (a stub whose vendor is missing is left out: its calls are
+/// dropped).
+fn stub_categories(catalogue: &Catalogue) -> BTreeMap<&'static str, &str> {
+    STUBS
+        .iter()
+        .filter_map(|(name, vendor)| {
+            Some((*name, category_id(&catalogue.vendor(vendor)?.category)))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -209,8 +294,34 @@ mod tests {
     }
 
     #[test]
-    fn template_has_the_config_slot() {
+    fn templates_have_their_config_slot() {
         assert_eq!(JS_TEMPLATE.matches(CONFIG_TOKEN).count(), 1);
+        assert_eq!(GUARD_TEMPLATE.matches(GUARD_TOKEN).count(), 1);
+    }
+
+    #[test]
+    fn guard_rules_put_the_most_specific_first() {
+        let cat = Catalogue::builtin();
+        let config = guard_config(&cat);
+        let gtag = config
+            .h
+            .iter()
+            .position(|r| r[0] == "googletagmanager.com" && r[1] == "/gtag/js")
+            .unwrap();
+        let gtm = config
+            .h
+            .iter()
+            .position(|r| r[0] == "googletagmanager.com" && r[1].is_empty())
+            .unwrap();
+        assert!(gtag < gtm, "{:?}", config.h);
+        assert!(config.p.contains(&["/gtm.js", "id=gtm-", "analytics"]));
+        let stubs = stub_categories(&cat);
+        assert_eq!(stubs["fbq"], "marketing");
+        assert_eq!(stubs["ga"], "analytics");
+        let b = Bundle::build(&ConsentConfig::default(), &cat).unwrap();
+        let guard = String::from_utf8_lossy(&b.guard.body);
+        assert!(!guard.contains(GUARD_TOKEN) && guard.contains("\"connect.facebook.net\""));
+        assert!(b.guard.name.starts_with("guard.") && b.guard.name.ends_with(".js"));
     }
 
     #[test]

@@ -4,12 +4,17 @@
 //! not forwarded and are deleted in the browser). Consent itself is applied in the browser by
 //! banner.js; the gate only vouches for it. The HTTP routes live in the server; this module is
 //! what they call.
+//! For operators it keeps every receipt findable by id and by date, the banner texts each
+//! receipt refers to, and an ISO/IEC TS 27560 export.
 
+mod archive;
 mod banner;
 mod cookie;
+pub mod iso27560;
 mod limit;
 mod model;
 mod record;
+mod records;
 mod wire;
 
 use std::sync::Arc;
@@ -17,17 +22,19 @@ use std::time::Duration;
 
 use actix_web::HttpRequest;
 
+pub use archive::{ShownCategory, ShownContent, ShownTexts, ShownVendor};
 pub use banner::{category_id, Bundle, BundleError};
 pub use cookie::{ConsentCookie, CookieCodec, CookieRejection, COOKIE_NAME};
 pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
 pub use record::{
     DecisionAnswer, OwnRecord, RecordContext, RecordError, Recorded, HISTORY_PAGE_MAX,
 };
-pub use wire::WirePolicy;
+pub use records::{valid_consent_id, ReceiptFilter, ReceiptList, MAX_RECEIPT_PAGE};
+pub use wire::{ancestor_paths, WirePolicy};
 
 use crate::clock::SharedClock;
 use crate::config::{Config, RateLimitConfig};
-use crate::http::extract::{request_cookie, request_cookies};
+use crate::http::extract::request_cookies;
 use crate::keys::Keys;
 use crate::stats::Stats;
 use crate::store::Store;
@@ -54,6 +61,8 @@ pub struct ConsentService {
     receipt_ttl: Duration,
     revision: u32,
     default_language: String,
+    /// `consent.privacy_statement_url`, for exports.
+    privacy_statement: String,
     /// Largest accepted request body, bytes (`limits.max_gate_body_bytes`).
     max_body: usize,
     /// Decisions per anonymised address per window (`consent.rate_limit`).
@@ -72,13 +81,15 @@ impl ConsentService {
         clock: SharedClock,
     ) -> Result<Self, ConsentError> {
         let c = &cfg.consent;
+        let bundle = Bundle::build(c, &catalogue)?;
         Ok(Self {
             codec: CookieCodec::new(
                 keys.consent_cookie.clone(),
                 c.cookie_lifetime,
                 c.policy_revision,
+                bundle.optional.clone(),
             ),
-            bundle: Bundle::build(c, &catalogue)?,
+            bundle,
             store,
             stats,
             clock,
@@ -87,9 +98,16 @@ impl ConsentService {
             receipt_ttl: c.cookie_lifetime + c.proof_retention,
             revision: c.policy_revision,
             default_language: c.default_language.clone(),
+            privacy_statement: c.privacy_statement_url.clone(),
             max_body: cfg.limits.max_gate_body_bytes,
             rate_limit: c.rate_limit,
         })
+    }
+
+    /// HTML the rewriter puts first in `<head>`: the guard script, synchronous so it runs
+    /// before any site script, at its content-hashed, immutable URL.
+    pub fn guard_html(&self) -> String {
+        format!("<script src=\"{}\"></script>", self.bundle.guard.url())
     }
 
     /// HTML the rewriter injects into `<head>`: the banner script (deferred) and stylesheet
@@ -112,30 +130,108 @@ impl ConsentService {
         self.max_body
     }
 
-    /// The visitor's valid consent, if any (MAC, lifetime and policy revision checked).
+    /// What the request's `cg_consent` cookies say. Several (a browser sends one per path
+    /// and domain it was set for, and one may be forged at a sub-path) count only if they are
+    /// one and the same valid value.
+    fn sent<'r>(&self, req: &'r HttpRequest) -> Sent<'r> {
+        let mut values = request_cookies(req)
+            .filter(|c| c.name() == COOKIE_NAME)
+            .filter_map(|c| c.value_raw());
+        let Some(first) = values.next() else {
+            return Sent::Nothing;
+        };
+        if values.any(|v| v != first) {
+            return Sent::Invalid;
+        }
+        match self.codec.decode(first, self.clock.unix_secs()) {
+            Ok(cookie) => Sent::Valid(first, cookie),
+            Err(_) => Sent::Invalid,
+        }
+    }
+
+    /// The visitor's valid consent, if any (MAC, shape, lifetime, policy revision and
+    /// categories checked).
     pub fn consent_of(&self, req: &HttpRequest) -> Option<ConsentCookie> {
-        let value = request_cookie(req, COOKIE_NAME)?;
-        self.codec.decode(value, self.clock.unix_secs()).ok()
+        match self.sent(req) {
+            Sent::Valid(_, cookie) => Some(cookie),
+            Sent::Nothing | Sent::Invalid => None,
+        }
+    }
+
+    /// The answer of `GET /_gate/consent/state`: the categories the request's consent cookie
+    /// grants, as the gate verified them, with the exact value verified (the page keeps the
+    /// answer under it). No store read.
+    pub fn verified_state<'r>(&self, req: &'r HttpRequest) -> VerifiedState<'r> {
+        match self.sent(req) {
+            Sent::Valid(value, cookie) => VerifiedState {
+                value: Some(value),
+                granted: Some(cookie.granted),
+                id: Some(cookie.id),
+            },
+            Sent::Nothing | Sent::Invalid => VerifiedState::default(),
+        }
     }
 
     /// What the proxy does with this request's cookies.
     pub fn wire_policy(&self, req: &HttpRequest) -> WirePolicy {
-        let sent = request_cookie(req, COOKIE_NAME);
-        let valid = sent.and_then(|v| self.codec.decode(v, self.clock.unix_secs()).ok());
-        let rejected = sent.is_some() && valid.is_none();
-        let granted = valid.map(|c| c.granted).unwrap_or_default();
+        let (granted, rejected) = match self.sent(req) {
+            Sent::Valid(_, cookie) => (cookie.granted, false),
+            Sent::Nothing => (Vec::new(), false),
+            Sent::Invalid => (Vec::new(), true),
+        };
         let mut policy = WirePolicy::new(
             self.catalogue.clone(),
             granted,
             request_cookies(req).filter_map(|c| c.name_raw()),
         );
         if rejected {
-            // A tampered, expired or old-revision cookie is deleted before banner.js reads it,
-            // so the banner asks again instead of trusting it.
-            policy.also_delete(COOKIE_NAME);
+            // A forged, tampered, expired or old cookie is deleted before the page reads it,
+            // wherever it could have been set for this request, so the banner asks again.
+            policy.also_delete(COOKIE_NAME, ancestor_paths(req.path()));
         }
         policy
     }
+}
+
+/// What a request's consent cookies say (see [`ConsentService::sent`]).
+enum Sent<'r> {
+    Nothing,
+    Valid(&'r str, ConsentCookie),
+    Invalid,
+}
+
+/// The JSON answer of `GET /_gate/consent/state`: `{"value", "granted", "id"}` for a valid
+/// consent cookie, all `null` otherwise (no cookie, or one that does not count).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct VerifiedState<'r> {
+    /// The cookie value verified.
+    pub value: Option<&'r str>,
+    /// Granted optional categories.
+    pub granted: Option<Vec<String>>,
+    /// Receipt id.
+    pub id: Option<String>,
+}
+
+pub use crate::clock::rfc3339;
+
+/// A consent service on `store` with a fixed test secret and the built-in catalogue, for unit
+/// tests here and in the modules above.
+#[cfg(test)]
+pub(crate) fn service_with(cfg: &Config, store: Store) -> ConsentService {
+    let keys = Keys::derive(&crate::config::Secret::new(
+        b"unit-test-secret-unit-test-secret!!".to_vec(),
+    ));
+    let clock = crate::clock::SystemClock::shared();
+    let stats = Stats::new(store.clone(), clock.clone());
+    ConsentService::new(
+        cfg,
+        &keys,
+        store,
+        Arc::new(Catalogue::builtin()),
+        stats,
+        clock,
+    )
+    .expect("the default banner builds")
 }
 
 #[cfg(test)]
@@ -146,14 +242,7 @@ mod tests {
     pub(super) fn service(revision: u32) -> ConsentService {
         let mut cfg = Config::default();
         cfg.consent.policy_revision = revision;
-        let keys = Keys::derive(&crate::config::Secret::new(
-            b"unit-test-secret-unit-test-secret!!".to_vec(),
-        ));
-        let store = Store::memory();
-        let clock = crate::clock::SystemClock::shared();
-        let stats = Stats::new(store.clone(), clock.clone());
-        let catalogue = Arc::new(Catalogue::builtin());
-        ConsentService::new(&cfg, &keys, store, catalogue, stats, clock).unwrap()
+        service_with(&cfg, Store::memory())
     }
 
     fn cookie_for(svc: &ConsentService, granted: &[&str], revision: u32) -> String {
@@ -210,5 +299,62 @@ mod tests {
         let html = svc.head_html();
         assert!(html.contains(&format!("src=\"/_gate/{}\" defer", svc.bundle.js.name)));
         assert!(html.contains(&format!("href=\"/_gate/{}\"", svc.bundle.css.name)));
+        // The guard is synchronous: no defer, no async.
+        assert_eq!(
+            svc.guard_html(),
+            format!("<script src=\"/_gate/{}\"></script>", svc.bundle.guard.name)
+        );
+    }
+
+    fn req_at(path: &str, cookie: &str) -> HttpRequest {
+        TestRequest::with_uri(path)
+            .insert_header(("cookie", cookie))
+            .to_http_request()
+    }
+
+    #[test]
+    fn verified_state_names_the_value_it_verified_and_nothing_for_a_forgery() {
+        let svc = service(1);
+        let good = cookie_for(&svc, &["analytics"], 1);
+        let with_good = req(&format!("{COOKIE_NAME}={good}"));
+        let state = svc.verified_state(&with_good);
+        assert_eq!(state.value, Some(good.as_str()));
+        assert_eq!(state.granted, Some(vec!["analytics".to_owned()]));
+        assert_eq!(state.id.as_deref(), Some("AAAAAAAAAAAAAAAAAAAAAA"));
+        let forged = good.replace(".analytics.", ".analytics~marketing.");
+        let with_forged = req(&format!("{COOKIE_NAME}={forged}"));
+        let state = svc.verified_state(&with_forged);
+        assert_eq!((state.value, state.granted), (None, None));
+        let without = req("session=1");
+        let state = svc.verified_state(&without);
+        assert_eq!((state.value, state.granted), (None, None));
+    }
+
+    #[test]
+    fn a_second_different_consent_cookie_makes_both_invalid_and_deleted_at_each_path() {
+        let svc = service(1);
+        let good = cookie_for(&svc, &["analytics"], 1);
+        let forged = good.replace(".analytics.", ".analytics~marketing.");
+        // A browser sends the cookie of the longer path first.
+        let both = req_at(
+            "/blog/post",
+            &format!("{COOKIE_NAME}={forged}; {COOKIE_NAME}={good}"),
+        );
+        assert!(svc.consent_of(&both).is_none());
+        assert_eq!(svc.verified_state(&both).granted, None);
+        let deleted: Vec<String> = svc
+            .wire_policy(&both)
+            .deletions(&crate::http::SiteHost::default())
+            .iter()
+            .filter(|c| c.name() == COOKIE_NAME)
+            .filter_map(|c| c.path().map(str::to_owned))
+            .collect();
+        assert_eq!(deleted, vec!["/", "/blog", "/blog/", "/blog/post"]);
+        // The same valid value twice (set for two paths) still counts.
+        let twice = req_at(
+            "/blog/post",
+            &format!("{COOKIE_NAME}={good}; {COOKIE_NAME}={good}"),
+        );
+        assert!(svc.consent_of(&twice).is_some());
     }
 }

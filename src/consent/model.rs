@@ -15,9 +15,15 @@ pub struct DecisionRequest {
     pub granted: Vec<String>,
     /// Language the banner was shown in (`nl` / `en`).
     pub language: String,
-    /// SHA-256 (hex) of the banner texts shown, as built into banner.js.
+    /// SHA-256 (hex) of the banner texts shown, or its first [`TEXTS_HASH_SHORT`] digits as
+    /// built into banner.js.
     pub texts_hash: String,
 }
+
+/// Hex digits of the texts hash banner.js carries and sends: enough to tell which wording a
+/// page was built with; the receipt records the whole hash. Each full hash would cost the
+/// banner's gzipped budget about 50 bytes.
+pub const TEXTS_HASH_SHORT: usize = 16;
 
 /// The optional JSON body of `DELETE /_gate/consent`: what the banner showed when the visitor
 /// withdrew. Without it the default language and its texts are recorded.
@@ -62,7 +68,9 @@ impl DecisionRequest {
         let Some(expected) = hash_for(&self.language) else {
             return Err(DecisionError::Language(self.language));
         };
-        if expected != self.texts_hash {
+        let short =
+            self.texts_hash.len() == TEXTS_HASH_SHORT && expected.starts_with(&self.texts_hash);
+        if expected != self.texts_hash && !short {
             return Err(DecisionError::TextsHash);
         }
         let granted: Vec<String> = match self.action {
@@ -98,7 +106,7 @@ impl DecisionRequest {
             granted,
             refused,
             language: self.language,
-            texts_hash: self.texts_hash,
+            texts_hash: expected,
         })
     }
 
@@ -207,5 +215,26 @@ mod tests {
             r#"{"action":"accept_some","language":"nl","texts_hash":"x"}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn the_short_texts_hash_is_accepted_and_the_full_one_recorded() {
+        let full = "96e99528ab28b1dace3823cbf35b2692aed01f91d82bde7662bf5a422a745fd4";
+        let hash = |_: &str| Some(full.to_owned());
+        let short = &full[..TEXTS_HASH_SHORT];
+        let d = req(&format!(
+            r#"{{"action":"reject_all","language":"en","texts_hash":"{short}"}}"#
+        ))
+        .validate(&optional(), hash)
+        .unwrap();
+        assert_eq!(d.texts_hash, full);
+        for wrong in [&full[..8], "0000000000000000", &format!("{short}0")] {
+            let e = req(&format!(
+                r#"{{"action":"reject_all","language":"en","texts_hash":"{wrong}"}}"#
+            ))
+            .validate(&optional(), hash)
+            .unwrap_err();
+            assert_eq!(e, DecisionError::TextsHash, "{wrong}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::http::extract::{request_cookie, request_cookies};
 use crate::http::{Code, EdgeError, SiteHost};
 use crate::privacy::Visitor;
 use crate::stats::Event;
-use crate::store::StoreError;
+use crate::store::{ReceiptIndexEntry, StoreError};
 
 /// Facts about the request that a receipt, cookie or deletion needs besides the decision.
 #[derive(Debug, Default, Clone)]
@@ -87,9 +87,11 @@ pub struct Recorded {
     pub deletions: Vec<Cookie<'static>>,
 }
 
-/// The JSON answer to a recorded decision.
+/// The JSON answer to a recorded decision. `value` is the new `cg_consent`: the page keeps this
+/// verified answer under it, as it does the answer of `GET /_gate/consent/state`.
 #[derive(Serialize)]
 pub struct DecisionAnswer<'a> {
+    value: &'a str,
     id: &'a str,
     action: Action,
     granted: &'a [String],
@@ -100,6 +102,7 @@ pub struct DecisionAnswer<'a> {
 impl Recorded {
     pub fn answer(&self) -> DecisionAnswer<'_> {
         DecisionAnswer {
+            value: self.cookie.value(),
             id: &self.receipt.id,
             action: self.receipt.action,
             granted: &self.receipt.granted,
@@ -136,8 +139,7 @@ impl ConsentService {
         let id = ctx
             .previous_cookie
             .as_deref()
-            .and_then(|c| self.codec.verify(c).ok())
-            .map(|c| c.id)
+            .and_then(|c| self.codec.receipt_id(c))
             .unwrap_or_else(new_id);
         let now = time::OffsetDateTime::from(self.clock.now());
         let receipt = Receipt {
@@ -155,9 +157,22 @@ impl ConsentService {
             gpc: ctx.gpc,
         };
         let bytes = serde_json::to_vec(&receipt).map_err(|_| RecordError::Corrupt)?;
-        self.store
+        // The texts go into the archive first, so a stored receipt never refers to texts the
+        // gate does not have; the index last, so it never lists a receipt that is not stored.
+        self.archive_texts_of(&receipt, now.unix_timestamp())
+            .await?;
+        let seq = self
+            .store
             .put_receipt(&id, &bytes, self.receipt_ttl)
             .await?;
+        let entry = ReceiptIndexEntry {
+            id: &id,
+            seq,
+            action: receipt.action.as_str(),
+            time_ms: u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+            receipt: &bytes,
+        };
+        self.store.index_receipt(&entry, self.receipt_ttl).await?;
         self.stats.record(Event::Consent {
             action: receipt.action,
             granted: receipt.granted.clone(),
@@ -216,29 +231,43 @@ impl ConsentService {
         self.record(decision, ctx).await
     }
 
-    /// The record behind a `cg_consent` value (MAC checked; expired or old-revision cookies
-    /// still show their record), with the history receipts from `offset` on, at most `limit`
-    /// (capped at [`HISTORY_PAGE_MAX`]). `None` when the cookie does not verify or nothing is
-    /// stored.
+    /// The record behind a `cg_consent` value (MAC checked; expired, old-revision and
+    /// old-format cookies still show their record), with the history receipts from `offset` on,
+    /// at most `limit` (capped at [`HISTORY_PAGE_MAX`]). `None` when the cookie does not verify
+    /// or nothing is stored.
     pub async fn own_record(
         &self,
         cookie_value: &str,
         offset: usize,
         limit: usize,
     ) -> Result<Option<OwnRecord>, RecordError> {
-        let Ok(cookie) = self.codec.verify(cookie_value) else {
+        let Some(id) = self.codec.receipt_id(cookie_value) else {
             return Ok(None);
         };
+        self.read_record(&id, offset, limit.min(HISTORY_PAGE_MAX))
+            .await
+    }
+
+    /// The record of a consent id with its whole history (the newest
+    /// `store.receipt_history_max`): what an operator looks up by the id the visitor reads in
+    /// the banner. `None` when nothing is stored.
+    pub async fn record_of(&self, id: &str) -> Result<Option<OwnRecord>, RecordError> {
+        self.read_record(id, 0, usize::MAX).await
+    }
+
+    async fn read_record(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<OwnRecord>, RecordError> {
         let parse =
             |b: Vec<u8>| serde_json::from_slice::<Receipt>(&b).map_err(|_| RecordError::Corrupt);
-        let current = match self.store.get_receipt(&cookie.id).await? {
+        let current = match self.store.get_receipt(id).await? {
             Some(b) => Some(parse(b)?),
             None => None,
         };
-        let page = self
-            .store
-            .receipt_history(&cookie.id, offset, limit.min(HISTORY_PAGE_MAX))
-            .await?;
+        let page = self.store.receipt_history(id, offset, limit).await?;
         let history = page
             .receipts
             .into_iter()
@@ -252,6 +281,25 @@ impl ConsentService {
             history,
             history_total: page.total,
         }))
+    }
+
+    /// Archive the texts `receipt` refers to (always the current bundle's: a decision with
+    /// another hash is refused) and note the use at `at` (unix s).
+    async fn archive_texts_of(&self, receipt: &Receipt, at: i64) -> Result<(), RecordError> {
+        let Some(body) = self.bundle.texts_shown.get(&receipt.language) else {
+            return Err(RecordError::Corrupt);
+        };
+        self.store
+            .archive_texts(
+                &receipt.texts_hash,
+                body.as_bytes(),
+                receipt.policy_revision,
+                &receipt.language,
+                u64::try_from(at).unwrap_or(0),
+                self.receipt_ttl,
+            )
+            .await?;
+        Ok(())
     }
 }
 

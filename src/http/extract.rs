@@ -1,6 +1,6 @@
 //! What handlers read from a request, done once for every area: the same-origin check
 //! ([`SameOrigin`]), bodies read within a limit ([`read_bounded`], [`json_body`]), cookies (the
-//! `cookie` crate), the Host and Content-Type.
+//! `cookie` crate) and the Content-Type. The Host is read through [`super::site`] only.
 
 use std::future::{ready, Ready};
 use std::time::Duration;
@@ -117,14 +117,6 @@ pub async fn read_bounded(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
-}
-
-/// The Host the visitor asked for, port included (`""` when absent or unreadable).
-pub fn host(req: &HttpRequest) -> &str {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
 }
 
 /// The request's Content-Type, if it is readable text.

@@ -33,6 +33,9 @@ use html::{Ctx, PageRewriter, PassState, Selectors, Shared, Sink};
 /// Per-gate rewriting settings.
 #[derive(Debug, Clone)]
 pub struct RewriteSettings {
+    /// HTML that must be the very first thing in `<head>`, before any site script: the guard
+    /// `<script>` (synchronous). Default empty.
+    pub inject_head_first_html: String,
     /// HTML prepended into `<head>` (the banner `<script>` and `<link rel=stylesheet>` with
     /// their content-hashed `/_gate/` URLs and CSP nonce), given by the caller. Default empty.
     pub inject_head_html: String,
@@ -56,6 +59,7 @@ impl Default for RewriteSettings {
     fn default() -> Self {
         let limits = LimitsConfig::default();
         Self {
+            inject_head_first_html: String::new(),
             inject_head_html: String::new(),
             inject_form_html: String::new(),
             form_paths: Vec::new(),
@@ -76,7 +80,8 @@ impl Rewriter {
         Self {
             ctx: Arc::new(Ctx {
                 catalogue,
-                inject_head_html: settings.inject_head_html,
+                // Injected where the head tags go, first of them.
+                inject_head_html: settings.inject_head_first_html + &settings.inject_head_html,
                 inject_form_html: settings.inject_form_html,
                 form_paths: settings.form_paths,
                 max_memory: settings.max_memory,

@@ -55,14 +55,16 @@ pub async fn check_host<B: MessageBody>(
     }
 }
 
-/// `/_gate/consent`: POST a decision, GET the visitor's own record, DELETE to withdraw.
+/// `/_gate/consent`: POST a decision, GET the visitor's own record, DELETE to withdraw;
+/// `GET /_gate/consent/state`: the categories the gate verified for the request's cookie.
 pub fn consent(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/_gate/consent")
             .route(web::post().to(change_consent))
             .route(web::get().to(get_consent))
             .route(web::delete().to(change_consent)),
-    );
+    )
+    .route("/_gate/consent/state", web::get().to(consent_state));
 }
 
 /// POSTs to a configured form path — in any spelling a CMS reads as that path (`//contact`,
@@ -147,6 +149,17 @@ async fn get_consent(state: State, req: HttpRequest) -> Result<HttpResponse, Edg
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(record))
+}
+
+/// The verified categories for the request's `cg_consent` (MAC, shape, lifetime, revision and
+/// categories checked; no store read), never cached; an invalid cookie is deleted as on pages.
+async fn consent_state(state: State, site: SiteHost, req: HttpRequest) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    for deletion in state.consent.wire_policy(&req).deletion_headers(&site) {
+        res.append_header((header::SET_COOKIE, deletion));
+    }
+    res.json(state.consent.verified_state(&req))
 }
 
 async fn submit_form(

@@ -129,7 +129,7 @@ impl AppState {
     /// The content-hashed file served at `/_gate/<name>`, if there is one.
     pub fn asset(&self, name: &str) -> Option<&HashedAsset> {
         let bundle = self.consent.bundle();
-        [&bundle.js, &bundle.css]
+        [&bundle.guard, &bundle.js, &bundle.css]
             .into_iter()
             .chain(self.forms.script())
             .find(|a| a.name == name)
@@ -156,6 +156,7 @@ pub(super) fn areas(
     )?;
     let forms = FormsService::new(config, keys, store, stats, clock);
     let settings = RewriteSettings {
+        inject_head_first_html: consent.guard_html(),
         inject_head_html: consent.head_html(),
         inject_form_html: forms.script_html(),
         form_paths: forms.paths(),

@@ -5,7 +5,14 @@
 //! | key | type | TTL |
 //! |-----|------|-----|
 //! | `{p:receipt:<id>}:cur` | string, current receipt | put ttl |
-//! | `{p:receipt:<id>}:hist` | list, every receipt, oldest first | put ttl (refreshed) |
+//! | `{p:receipt:<id>}:hist` | list, the newest receipts, oldest first (capped) | put ttl (refreshed) |
+//! | `{p:receipt:<id>}:seq` | integer, decisions ever put for the id | put ttl (refreshed) |
+//! | `{p:rcpts}:t` | zset `<id>:<seq>` → decision time (unix ms), every action | longest member ttl |
+//! | `{p:rcpts}:t:<action>` | zset, the same for one action | longest member ttl |
+//! | `{p:rcpts}:exp` | zset `<id>:<seq>` → expiry (unix ms) | longest member ttl |
+//! | `{p:rcpts}:d` | hash `<id>:<seq>` → receipt | longest member ttl |
+//! | `{p:rcpts}:actions` | set of actions with an index (no personal data) | longest member ttl |
+//! | `{p:texts:<hash>}` | hash `body`, `rev`, `lang`, `first`, `last` (banner texts) | longest receipt ttl |
 //! | `{p:form:<form>}:e:<id>` | hash `created`, `ct`, `eh` | put ttl |
 //! | `{p:form:<form>}:idx` | zset id → created (unix s) | longest entry ttl |
 //! | `{p:form:<form>}:exp` | zset id → expiry (unix ms) | longest entry ttl |
@@ -57,6 +64,34 @@ impl KeyLayout {
     }
     pub fn receipt_history(&self, id: &str) -> String {
         format!("{{{}:receipt:{}}}:hist", self.prefix, part(id))
+    }
+    pub fn receipt_seq(&self, id: &str) -> String {
+        format!("{{{}:receipt:{}}}:seq", self.prefix, part(id))
+    }
+    fn receipts_tag(&self) -> String {
+        format!("{{{}:rcpts}}", self.prefix)
+    }
+    pub fn receipt_index(&self) -> String {
+        format!("{}:t", self.receipts_tag())
+    }
+    pub fn receipt_index_action(&self, action: &str) -> String {
+        format!("{}:t:{}", self.receipts_tag(), part(action))
+    }
+    pub fn receipt_index_expiry(&self) -> String {
+        format!("{}:exp", self.receipts_tag())
+    }
+    pub fn receipt_index_data(&self) -> String {
+        format!("{}:d", self.receipts_tag())
+    }
+    pub fn receipt_index_actions(&self) -> String {
+        format!("{}:actions", self.receipts_tag())
+    }
+    /// The index member of one decision: `<id>:<seq>`.
+    pub fn receipt_member(id: &str, seq: u64) -> String {
+        format!("{id}:{seq}")
+    }
+    pub fn texts(&self, hash: &str) -> String {
+        format!("{{{}:texts:{}}}", self.prefix, part(hash))
     }
     fn form_tag(&self, form: &str) -> String {
         format!("{{{}:form:{}}}", self.prefix, part(form))
@@ -116,6 +151,19 @@ mod tests {
             hash_tag(&k.receipt_current("abc")),
             hash_tag(&k.receipt_history("abc"))
         );
+        assert_eq!(
+            hash_tag(&k.receipt_current("abc")),
+            hash_tag(&k.receipt_seq("abc"))
+        );
+        let index = hash_tag(&k.receipt_index()).to_owned();
+        for key in [
+            k.receipt_index_action("accept_all"),
+            k.receipt_index_expiry(),
+            k.receipt_index_data(),
+            k.receipt_index_actions(),
+        ] {
+            assert_eq!(hash_tag(&key), index, "{key}");
+        }
         let form = hash_tag(&k.form_index("contact")).to_owned();
         for key in [
             k.form_entry("contact", "e1"),

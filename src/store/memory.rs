@@ -29,7 +29,10 @@ use std::time::Duration;
 
 use crate::clock::{SharedClock, SystemClock};
 
-use super::{FormEntryRecord, FormPage, ReceiptHistory, StoreError};
+use super::{
+    AuditId, FormEntryRecord, FormPage, KeyLayout, ReceiptHistory, ReceiptIndexEntry, ReceiptPage,
+    ReceiptQuery, StoreError, TextVersionRecord,
+};
 
 /// Bounds of the embedded store.
 #[derive(Debug, Clone)]
@@ -71,6 +74,8 @@ const ITEM: usize = 16;
 /// The receipts of one id, oldest first; the current receipt is the last one put.
 struct Receipt {
     history: VecDeque<Arc<[u8]>>,
+    /// Decisions ever put for the id (the history stops growing at its cap; this does not).
+    seq: u64,
     expires: u64,
 }
 
@@ -122,6 +127,70 @@ impl Form {
     }
 }
 
+struct IndexedReceipt {
+    time_ms: u64,
+    action: String,
+    receipt: Arc<[u8]>,
+    expires: u64,
+}
+
+impl IndexedReceipt {
+    fn size(&self, member: &str) -> usize {
+        OVERHEAD + member.len() + self.action.len() + self.receipt.len()
+    }
+}
+
+/// The receipt time index: one ordering for every action (Redis keeps one zset per action
+/// too; filtering the single ordering gives the same pages).
+#[derive(Default)]
+struct ReceiptIndex {
+    /// (decision time ms, member); iterated in reverse for newest first, like `ZRANGE … REV`.
+    by_time: BTreeSet<(u64, String)>,
+    members: HashMap<String, IndexedReceipt>,
+    /// Expired members the periodic purge dropped since the last list, count or sweep;
+    /// reported by `sweep_receipt_index` as Redis would report them.
+    swept_pending: usize,
+}
+
+impl ReceiptIndex {
+    /// Take a member out; the bytes it held (0 if it was not there).
+    fn remove(&mut self, member: &str) -> usize {
+        match self.members.remove(member) {
+            Some(old) => {
+                self.by_time.remove(&(old.time_ms, member.to_owned()));
+                old.size(member)
+            }
+            None => 0,
+        }
+    }
+
+    /// Take the expired members out: how many, and the bytes they held.
+    fn sweep(&mut self, now: u64) -> (usize, usize) {
+        let expired: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.expires <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let freed = expired.iter().map(|member| self.remove(member)).sum();
+        (expired.len(), freed)
+    }
+
+    /// Unexpired members in `[from_ms, to_ms]`, oldest first, optionally of one action.
+    fn range(&self, from_ms: u64, to_ms: u64, action: Option<&str>) -> Vec<&IndexedReceipt> {
+        self.by_time
+            .range((from_ms, String::new())..)
+            .take_while(|(t, _)| *t <= to_ms)
+            .filter_map(|(_, member)| self.members.get(member))
+            .filter(|m| action.is_none_or(|a| a == m.action))
+            .collect()
+    }
+}
+
+fn text_size(hash: &str, record: &TextVersionRecord) -> usize {
+    OVERHEAD + hash.len() + record.body.len() + record.language.len()
+}
+
 enum Unique {
     Live {
         members: HashSet<u64>,
@@ -153,6 +222,9 @@ struct State {
     counters: HashMap<(String, String), BTreeMap<String, i64>>,
     uniques: HashMap<(String, String), Unique>,
     sessions: HashMap<String, Expiring>,
+    receipt_index: ReceiptIndex,
+    /// Banner texts by hash, with their expiry (unix ms).
+    texts: HashMap<String, (TextVersionRecord, u64)>,
     /// (unix ms, seq, entry), oldest first.
     audit: VecDeque<(u64, u64, Arc<[u8]>)>,
     rate: HashMap<String, RateWindow>,
@@ -267,6 +339,16 @@ impl MemoryStore {
             }
             keep
         });
+        let (swept, index_bytes) = st.receipt_index.sweep(now);
+        st.receipt_index.swept_pending += swept;
+        freed += index_bytes;
+        st.texts.retain(|hash, (record, expires)| {
+            let keep = *expires > now;
+            if !keep {
+                freed += text_size(hash, record);
+            }
+            keep
+        });
         st.sessions.retain(|id, s| {
             let keep = s.expires > now;
             if !keep {
@@ -337,13 +419,14 @@ impl MemoryStore {
 
     // ---- receipts ----
 
-    pub fn put_receipt(&self, id: &str, receipt: &[u8], ttl: Duration) -> Result<(), StoreError> {
+    pub fn put_receipt(&self, id: &str, receipt: &[u8], ttl: Duration) -> Result<u64, StoreError> {
         let now = self.now();
         let mut st = self.lock();
-        let (old_size, mut history) = match st.receipts.get(id) {
-            Some(r) if r.expires > now => (Receipt::size(id, &r.history), r.history.clone()),
-            Some(r) => (Receipt::size(id, &r.history), VecDeque::new()),
-            None => (0, VecDeque::new()),
+        let (old_size, mut history, seq) = match st.receipts.get(id) {
+            Some(r) if r.expires > now => (Receipt::size(id, &r.history), r.history.clone(), r.seq),
+            // Expired: like the Redis keys, history and counter start again.
+            Some(r) => (Receipt::size(id, &r.history), VecDeque::new(), 0),
+            None => (0, VecDeque::new(), 0),
         };
         history.push_back(Arc::from(receipt));
         // LTRIM to the newest `receipt_history_max`, as the Redis backend does.
@@ -357,10 +440,11 @@ impl MemoryStore {
             id.to_owned(),
             Receipt {
                 history,
+                seq: seq + 1,
                 expires: deadline(now, ttl),
             },
         );
-        Ok(())
+        Ok(seq + 1)
     }
 
     pub fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -404,8 +488,142 @@ impl MemoryStore {
         let Some(old) = st.receipts.remove(id) else {
             return Ok(false);
         };
-        st.free(Receipt::size(id, &old.history));
+        let mut freed = Receipt::size(id, &old.history);
+        for seq in 1..=old.seq {
+            freed += st.receipt_index.remove(&KeyLayout::receipt_member(id, seq));
+        }
+        st.free(freed);
         Ok(old.expires > now)
+    }
+
+    pub fn index_receipt(
+        &self,
+        entry: &ReceiptIndexEntry<'_>,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let member = KeyLayout::receipt_member(entry.id, entry.seq);
+        let indexed = IndexedReceipt {
+            time_ms: entry.time_ms,
+            action: entry.action.to_owned(),
+            receipt: Arc::from(entry.receipt),
+            expires: deadline(now, ttl),
+        };
+        let mut st = self.lock();
+        // Like ZADD on an existing member: the newer decision replaces it.
+        let old_size = st.receipt_index.remove(&member);
+        let new_size = indexed.size(&member);
+        if let Err(full) = self.reserve(&mut st, new_size.saturating_sub(old_size)) {
+            st.free(old_size);
+            return Err(full);
+        }
+        st.free(old_size.saturating_sub(new_size));
+        let index = &mut st.receipt_index;
+        index.by_time.insert((entry.time_ms, member.clone()));
+        index.members.insert(member, indexed);
+        Ok(())
+    }
+
+    /// Sweep the receipt index now (as Redis listing does), forgetting what purges reported.
+    fn sweep_receipt_index_now(&self, st: &mut State, now: u64) {
+        let (_, freed) = st.receipt_index.sweep(now);
+        st.receipt_index.swept_pending = 0;
+        st.free(freed);
+    }
+
+    pub fn list_receipts(&self, q: &ReceiptQuery<'_>) -> Result<ReceiptPage, StoreError> {
+        let now = self.now();
+        let (page, total): (Vec<Arc<[u8]>>, usize) = {
+            let mut st = self.lock();
+            self.sweep_receipt_index_now(&mut st, now);
+            let mut matching = st.receipt_index.range(q.from_ms, q.to_ms, q.action);
+            if q.newest_first {
+                matching.reverse();
+            }
+            let total = matching.len();
+            let page = matching
+                .into_iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .map(|m| m.receipt.clone())
+                .collect();
+            (page, total)
+        };
+        Ok(ReceiptPage {
+            total,
+            receipts: page.iter().map(|r| r.to_vec()).collect(),
+        })
+    }
+
+    pub fn count_receipts(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        self.sweep_receipt_index_now(&mut st, now);
+        let mut counts = BTreeMap::new();
+        for m in st.receipt_index.range(from_ms, to_ms, None) {
+            *counts.entry(m.action.clone()).or_insert(0) += 1;
+        }
+        Ok(counts)
+    }
+
+    pub fn sweep_receipt_index(&self) -> Result<usize, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let (swept, freed) = st.receipt_index.sweep(now);
+        st.free(freed);
+        Ok(swept + std::mem::take(&mut st.receipt_index.swept_pending))
+    }
+
+    // ---- banner text archive ----
+
+    pub fn archive_texts(
+        &self,
+        hash: &str,
+        body: &[u8],
+        revision: u32,
+        language: &str,
+        used_at: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let until = deadline(now, ttl);
+        let mut st = self.lock();
+        let live = st.texts.get(hash).filter(|(_, expires)| *expires > now);
+        if let Some((record, expires)) = live {
+            // Kept as first stored: only the uses and the expiry move.
+            let (mut record, expires) = (record.clone(), (*expires).max(until));
+            record.first_used = record.first_used.min(used_at);
+            record.last_used = record.last_used.max(used_at);
+            st.texts.insert(hash.to_owned(), (record, expires));
+            return Ok(());
+        }
+        let fresh = TextVersionRecord {
+            body: body.to_vec(),
+            revision,
+            language: language.to_owned(),
+            first_used: used_at,
+            last_used: used_at,
+        };
+        let old_size = st.texts.get(hash).map_or(0, |(r, _)| text_size(hash, r));
+        let new_size = text_size(hash, &fresh);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.texts.insert(hash.to_owned(), (fresh, until));
+        Ok(())
+    }
+
+    pub fn get_texts(&self, hash: &str) -> Result<Option<TextVersionRecord>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .texts
+            .get(hash)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(record, _)| record.clone()))
     }
 
     // ---- form entries ----
@@ -690,15 +908,23 @@ impl MemoryStore {
         Ok(format!("{ms}-{seq}"))
     }
 
-    pub fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let page: Vec<(u64, u64, Arc<[u8]>)> = {
+    pub fn read_audit_page(
+        &self,
+        before: Option<AuditId>,
+        limit: usize,
+    ) -> Result<Vec<(AuditId, Vec<u8>)>, StoreError> {
+        let page: Vec<(AuditId, Arc<[u8]>)> = {
             let st = self.lock();
-            st.audit.iter().rev().take(limit).cloned().collect()
+            st.audit
+                .iter()
+                .rev()
+                .map(|(ms, seq, e)| (AuditId { ms: *ms, seq: *seq }, e))
+                .filter(|(id, _)| before.is_none_or(|b| *id < b))
+                .take(limit)
+                .map(|(id, e)| (id, e.clone()))
+                .collect()
         };
-        Ok(page
-            .into_iter()
-            .map(|(ms, seq, e)| (format!("{ms}-{seq}"), e.to_vec()))
-            .collect())
+        Ok(page.into_iter().map(|(id, e)| (id, e.to_vec())).collect())
     }
 
     // ---- rate limits ----
@@ -730,6 +956,24 @@ impl MemoryStore {
                 Ok(1)
             }
         }
+    }
+
+    pub fn peek_rate_limit(&self, key: &str) -> Result<u64, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .rate
+            .get(key)
+            .filter(|w| w.expires > now)
+            .map_or(0, |w| w.count))
+    }
+
+    pub fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        if st.rate.remove(key).is_some() {
+            st.free(OVERHEAD + key.len());
+        }
+        Ok(())
     }
 }
 
@@ -825,7 +1069,7 @@ mod tests {
         let mut stored = 0;
         let refused = loop {
             match s.put_receipt(&format!("id-{stored}"), &receipt, SHORT) {
-                Ok(()) => stored += 1,
+                Ok(_) => stored += 1,
                 Err(e) => break e,
             }
             assert!(stored < 100, "never refused");
@@ -862,6 +1106,19 @@ mod tests {
             .unwrap();
         s.put_session("s", b"data", SHORT).unwrap();
         s.hit_rate_limit("k", SHORT).unwrap();
+        let entry = ReceiptIndexEntry {
+            id: "r",
+            seq: 2,
+            action: "custom",
+            time_ms: 1,
+            receipt: b"again",
+        };
+        s.index_receipt(&entry, SHORT).unwrap();
+        s.index_receipt(&entry, SHORT).unwrap();
+        s.archive_texts("hash", b"texts", 1, "nl", 1, SHORT)
+            .unwrap();
+        s.archive_texts("hash", b"texts", 1, "nl", 2, SHORT)
+            .unwrap();
         assert!(s.used_bytes() > 0);
         clock.advance(PAST_SHORT);
         s.ping().unwrap();
@@ -945,9 +1202,12 @@ mod tests {
             ..MemoryLimits::default()
         });
         let ids: Vec<String> = (0..5u8).map(|i| s.append_audit(&[i]).unwrap()).collect();
-        let read = s.read_audit(10).unwrap();
+        let read = s.read_audit_page(None, 10).unwrap();
         assert_eq!(read.len(), 3);
-        assert_eq!(read[0], (ids[4].clone(), vec![4]));
+        assert_eq!(
+            (read[0].0.to_string(), read[0].1.clone()),
+            (ids[4].clone(), vec![4])
+        );
         assert_eq!(read[2].1, vec![2]);
     }
 
@@ -965,7 +1225,7 @@ mod tests {
         assert!(old.starts_with("1700000000000-"), "{old}");
         clock.advance(Duration::from_secs(61));
         s.append_audit(b"new").unwrap();
-        let read = s.read_audit(10).unwrap();
+        let read = s.read_audit_page(None, 10).unwrap();
         assert_eq!(read.len(), 1);
         assert_eq!(read[0].1, b"new".to_vec());
     }

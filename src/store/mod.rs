@@ -13,6 +13,9 @@
 //!   be shared by several gates (each gate would see only its own receipts, entries, sessions and
 //!   rate limits) — use Redis for either.
 //!
+//! Receipts are also kept in a time index (by decision time, per action) so they can be listed
+//! and counted by date range; the banner texts receipts refer to are archived by their hash.
+//!
 //! Values are opaque bytes: callers serialise (and encrypt, for form entries). Errors are typed:
 //! [`StoreError::Unavailable`] and [`StoreError::Timeout`] are what callers map to HTTP 503.
 
@@ -88,6 +91,96 @@ pub struct FormPage {
     pub entries: Vec<FormEntryRecord>,
     /// Number of unexpired entries of the form (all pages).
     pub total: usize,
+}
+
+/// One decision in the receipt time index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptIndexEntry<'a> {
+    /// The consent id the receipt belongs to.
+    pub id: &'a str,
+    /// Its position in the id's history, 1-based, as returned by [`Store::put_receipt`].
+    pub seq: u64,
+    /// What the visitor did (`accept_all`, …); opaque to the store, one index per value.
+    pub action: &'a str,
+    /// Decision time, unix milliseconds. Lists are ordered by it.
+    pub time_ms: u64,
+    /// The receipt as stored, so a page of the index is one read.
+    pub receipt: &'a [u8],
+}
+
+/// Which part of the receipt time index to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptQuery<'a> {
+    /// First decision time included, unix milliseconds.
+    pub from_ms: u64,
+    /// Last decision time included, unix milliseconds.
+    pub to_ms: u64,
+    /// Only this action; `None` for all.
+    pub action: Option<&'a str>,
+    /// Newest first (ties: larger member first, like Redis `ZRANGE … REV`); else oldest first.
+    pub newest_first: bool,
+    /// Entries to skip.
+    pub offset: usize,
+    /// Most entries returned; callers bound it (a page, not the whole index).
+    pub limit: usize,
+}
+
+/// One page of indexed receipts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiptPage {
+    /// The stored receipts, in the requested order.
+    pub receipts: Vec<Vec<u8>>,
+    /// Unexpired receipts matching the range and action (all pages).
+    pub total: usize,
+}
+
+/// One archived version of the banner texts, content-addressed by the hash receipts carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextVersionRecord {
+    /// Exactly the bytes the hash was computed over.
+    pub body: Vec<u8>,
+    /// Policy revision in force when it was first used.
+    pub revision: u32,
+    /// Language of the texts (`nl`, `en`).
+    pub language: String,
+    /// First and last time a receipt referred to it, unix seconds.
+    pub first_used: u64,
+    pub last_used: u64,
+}
+
+/// Id of an audit log entry: unix milliseconds and a sequence number within that
+/// millisecond, written `"<ms>-<seq>"`. Ids increase with every append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuditId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl std::fmt::Display for AuditId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// Why a text is not an [`AuditId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an audit id (expected <milliseconds>-<sequence>)")]
+pub struct BadAuditId;
+
+impl std::str::FromStr for AuditId {
+    type Err = BadAuditId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (ms, seq) = s.split_once('-').ok_or(BadAuditId)?;
+        let digits =
+            |t: &str| !t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(ms) || !digits(seq) {
+            return Err(BadAuditId);
+        }
+        Ok(AuditId {
+            ms: ms.parse().map_err(|_| BadAuditId)?,
+            seq: seq.parse().map_err(|_| BadAuditId)?,
+        })
+    }
 }
 
 /// Handle to the configured store. Cheap to clone (an `Arc`), `Send + Sync + 'static`.
@@ -214,12 +307,14 @@ impl Store {
     /// Make `receipt` the current receipt of `id` and append it to the id's history, in one
     /// atomic step; the history keeps the newest `store.receipt_history_max` (the oldest are
     /// dropped). Both expire `ttl` after this call (the history's TTL is refreshed).
+    /// Returns the decision's number among all the id's decisions, 1-based, counted on even
+    /// when the oldest fall out of the history (what [`ReceiptIndexEntry::seq`] wants).
     pub async fn put_receipt(
         &self,
         id: &str,
         receipt: &[u8],
         ttl: Duration,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         dispatch!(self.put_receipt(id, receipt, ttl))
     }
 
@@ -240,9 +335,63 @@ impl Store {
         dispatch!(self.receipt_history(id, offset, limit))
     }
 
-    /// Delete the current receipt and the history of `id`. True if anything existed.
+    /// Delete the current receipt and the history of `id`, and take its decisions out of the
+    /// receipt time index. True if anything existed.
     pub async fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
         dispatch!(self.delete_receipt(id))
+    }
+
+    /// Add one decision to the receipt time index. Its membership expires `ttl` after this
+    /// call (use the receipt's TTL); [`Store::delete_receipt`] removes it earlier.
+    pub async fn index_receipt(
+        &self,
+        entry: &ReceiptIndexEntry<'_>,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.index_receipt(entry, ttl))
+    }
+
+    /// A page of indexed receipts in a time range, optionally of one action; never expired
+    /// ones (listing sweeps the index first).
+    pub async fn list_receipts(&self, query: &ReceiptQuery<'_>) -> Result<ReceiptPage, StoreError> {
+        dispatch!(self.list_receipts(query))
+    }
+
+    /// Unexpired indexed receipts per action in a time range (unix ms, both ends included).
+    /// Actions without receipts in the range are absent.
+    pub async fn count_receipts(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        dispatch!(self.count_receipts(from_ms, to_ms))
+    }
+
+    /// Drop index members whose receipt TTL has passed; returns how many.
+    pub async fn sweep_receipt_index(&self) -> Result<usize, StoreError> {
+        dispatch!(self.sweep_receipt_index())
+    }
+
+    // ---- banner text archive ----
+
+    /// Archive the banner texts `body` under `hash` (kept as first stored; the revision and
+    /// language too) and note a use at `used_at` (unix s; first and last use are kept). The
+    /// archive entry lives at least `ttl` from now: each use can only extend it.
+    pub async fn archive_texts(
+        &self,
+        hash: &str,
+        body: &[u8],
+        revision: u32,
+        language: &str,
+        used_at: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.archive_texts(hash, body, revision, language, used_at, ttl))
+    }
+
+    /// The archived texts with this hash, if any.
+    pub async fn get_texts(&self, hash: &str) -> Result<Option<TextVersionRecord>, StoreError> {
+        dispatch!(self.get_texts(hash))
     }
 
     // ---- contact-form entries ----
@@ -369,7 +518,21 @@ impl Store {
 
     /// The newest `limit` entries, newest first.
     pub async fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        dispatch!(self.read_audit(limit))
+        let page = self.read_audit_page(None, limit).await?;
+        Ok(page
+            .into_iter()
+            .map(|(id, e)| (id.to_string(), e))
+            .collect())
+    }
+
+    /// Up to `limit` entries older than `before` (all entries when `None`), newest first: pass
+    /// the last id of one page as `before` to read the next.
+    pub async fn read_audit_page(
+        &self,
+        before: Option<AuditId>,
+        limit: usize,
+    ) -> Result<Vec<(AuditId, Vec<u8>)>, StoreError> {
+        dispatch!(self.read_audit_page(before, limit))
     }
 
     // ---- rate limits ----
@@ -378,6 +541,17 @@ impl Store {
     /// returns the number of hits in the current window, this one included.
     pub async fn hit_rate_limit(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
         dispatch!(self.hit_rate_limit(key, window))
+    }
+
+    /// Hits on `key` in its current window, without counting one; 0 when no window is open.
+    pub async fn peek_rate_limit(&self, key: &str) -> Result<u64, StoreError> {
+        dispatch!(self.peek_rate_limit(key))
+    }
+
+    /// Close the window of `key` (its count starts again from 0). Clearing a key without a
+    /// window is not an error.
+    pub async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
+        dispatch!(self.clear_rate_limit(key))
     }
 }
 
@@ -390,5 +564,31 @@ mod tests {
         fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
         assert_shareable::<Store>();
         assert_eq!(Store::memory().backend_name(), "memory");
+    }
+
+    #[test]
+    fn audit_ids_round_trip_and_refuse_anything_else() {
+        let id: AuditId = "1700000000123-7".parse().unwrap();
+        assert_eq!(
+            id,
+            AuditId {
+                ms: 1_700_000_000_123,
+                seq: 7
+            }
+        );
+        assert_eq!(id.to_string(), "1700000000123-7");
+        for bad in [
+            "",
+            "-",
+            "1-",
+            "-1",
+            "1-2-3",
+            "a-1",
+            "1-+2",
+            "(1-2",
+            "99999999999999999999999-1",
+        ] {
+            assert!(bad.parse::<AuditId>().is_err(), "{bad}");
+        }
     }
 }

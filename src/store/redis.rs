@@ -26,7 +26,10 @@ use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
 use super::layout::KeyLayout;
-use super::{FormEntryRecord, FormPage, ReceiptHistory, StoreError};
+use super::{
+    AuditId, FormEntryRecord, FormPage, ReceiptHistory, ReceiptIndexEntry, ReceiptPage,
+    ReceiptQuery, StoreError, TextVersionRecord,
+};
 use crate::config::{StoreBackend, StoreConfig};
 
 /// Removes index members whose expiry score has passed, from both form zsets at once.
@@ -39,6 +42,39 @@ for i = 1, #ids, 500 do
   redis.call('ZREM', KEYS[2], unpack(chunk))
 end
 return #ids
+";
+
+/// The receipt-index counterpart of [`SWEEP_SCRIPT`]: removes members whose expiry passed
+/// from every index zset and the data hash. KEYS[1] = exp, KEYS[2] = data, KEYS[3..] = the
+/// time zsets (all actions, then each action); ARGV[1] = now (unix ms). Returns the count.
+const RECEIPT_SWEEP_SCRIPT: &str = r"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for i = 1, #ids, 500 do
+  local chunk = {unpack(ids, i, math.min(i + 499, #ids))}
+  for k = 3, #KEYS do
+    redis.call('ZREM', KEYS[k], unpack(chunk))
+  end
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('HDEL', KEYS[2], unpack(chunk))
+end
+return #ids
+";
+
+/// Archives one banner-text version: the body, revision and language as first stored, the
+/// earliest and latest use, and a TTL that only ever grows. KEYS[1] = texts hash;
+/// ARGV = body, revision, language, used_at (unix s), ttl (ms).
+const ARCHIVE_TEXTS_SCRIPT: &str = r"
+redis.call('HSETNX', KEYS[1], 'body', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'rev', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'lang', ARGV[3])
+local used = tonumber(ARGV[4])
+local first = tonumber(redis.call('HGET', KEYS[1], 'first'))
+if not first or used < first then redis.call('HSET', KEYS[1], 'first', ARGV[4]) end
+local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
+if not last or used > last then redis.call('HSET', KEYS[1], 'last', ARGV[4]) end
+local ttl = tonumber(ARGV[5])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
 ";
 
 enum Connector {
@@ -93,6 +129,8 @@ pub struct RedisStore {
     audit_retention: Duration,
     receipt_history_max: usize,
     sweep: redis::Script,
+    receipt_sweep: redis::Script,
+    archive_texts: redis::Script,
 }
 
 /// Wall-clock milliseconds for index scores and audit retention. The system clock, not an
@@ -173,6 +211,8 @@ impl RedisStore {
             audit_retention: cfg.audit_retention,
             receipt_history_max: cfg.receipt_history_max.max(1),
             sweep: redis::Script::new(SWEEP_SCRIPT),
+            receipt_sweep: redis::Script::new(RECEIPT_SWEEP_SCRIPT),
+            archive_texts: redis::Script::new(ARCHIVE_TEXTS_SCRIPT),
         })
     }
 
@@ -235,8 +275,9 @@ impl RedisStore {
         id: &str,
         receipt: &[u8],
         ttl: Duration,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let (cur, hist) = (self.keys.receipt_current(id), self.keys.receipt_history(id));
+        let seq = self.keys.receipt_seq(id);
         let mut p = redis::pipe();
         p.atomic()
             .cmd("SET")
@@ -251,9 +292,17 @@ impl RedisStore {
             .ltrim(&hist, -(self.receipt_history_max as isize), -1)
             .ignore()
             .pexpire(&hist, ms(ttl) as i64)
+            .ignore()
+            // Decisions are numbered by a counter of their own: the history's length stops
+            // growing at the cap.
+            .incr(&seq, 1)
+            .pexpire(&seq, ms(ttl) as i64)
             .ignore();
-        self.run(|mut c| async move { p.exec_async(&mut c).await.map_err(map_err) })
-            .await
+        self.run(|mut c| async move {
+            let (n,): (u64,) = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(n)
+        })
+        .await
     }
 
     pub async fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -309,14 +358,250 @@ impl RedisStore {
 
     pub async fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
         let (cur, hist) = (self.keys.receipt_current(id), self.keys.receipt_history(id));
+        let seq = self.keys.receipt_seq(id);
+        let k = &self.keys;
         self.run(|mut c| async move {
+            // The index lives in its own slot, so it cannot share the DEL's MULTI. It goes
+            // first: an erasure that fails half-way leaves a record that is not listed, and
+            // running it again finishes it.
+            // Every decision ever numbered, also those the capped history no longer holds.
+            let len: u64 = redis::cmd("GET")
+                .arg(&seq)
+                .query_async::<Option<u64>>(&mut c)
+                .await
+                .map_err(map_err)?
+                .unwrap_or(0);
+            if len > 0 {
+                let actions = self.receipt_actions(&mut c).await?;
+                let members: Vec<String> = (1..=len)
+                    .map(|seq| KeyLayout::receipt_member(id, seq))
+                    .collect();
+                let mut p = redis::pipe();
+                p.atomic().zrem(k.receipt_index(), &members).ignore();
+                for action in &actions {
+                    p.zrem(k.receipt_index_action(action), &members).ignore();
+                }
+                p.zrem(k.receipt_index_expiry(), &members)
+                    .ignore()
+                    .hdel(k.receipt_index_data(), &members)
+                    .ignore();
+                p.exec_async(&mut c).await.map_err(map_err)?;
+            }
             let n: u64 = redis::cmd("DEL")
                 .arg(&cur)
                 .arg(&hist)
+                .arg(&seq)
                 .query_async(&mut c)
                 .await
                 .map_err(map_err)?;
             Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn receipt_actions(&self, c: &mut Conn) -> Result<Vec<String>, StoreError> {
+        redis::cmd("SMEMBERS")
+            .arg(self.keys.receipt_index_actions())
+            .query_async(c)
+            .await
+            .map_err(map_err)
+    }
+
+    pub async fn index_receipt(
+        &self,
+        entry: &ReceiptIndexEntry<'_>,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let k = &self.keys;
+        let member = KeyLayout::receipt_member(entry.id, entry.seq);
+        let ttl_ms = ms(ttl);
+        let mut p = redis::pipe();
+        p.atomic()
+            .zadd(k.receipt_index(), &member, entry.time_ms)
+            .ignore()
+            .zadd(k.receipt_index_action(entry.action), &member, entry.time_ms)
+            .ignore()
+            .zadd(
+                k.receipt_index_expiry(),
+                &member,
+                unix_ms().saturating_add(ttl_ms),
+            )
+            .ignore()
+            .hset(k.receipt_index_data(), &member, entry.receipt)
+            .ignore()
+            .sadd(k.receipt_index_actions(), entry.action)
+            .ignore();
+        for key in [
+            k.receipt_index(),
+            k.receipt_index_action(entry.action),
+            k.receipt_index_expiry(),
+            k.receipt_index_data(),
+            k.receipt_index_actions(),
+        ] {
+            Self::extend_ttl(&mut p, &key, ttl_ms);
+        }
+        self.run(|mut c| async move { p.exec_async(&mut c).await.map_err(map_err) })
+            .await
+    }
+
+    async fn sweep_receipts_with(&self, c: &mut Conn) -> Result<usize, StoreError> {
+        let k = &self.keys;
+        let actions = self.receipt_actions(c).await?;
+        let mut invocation = self.receipt_sweep.prepare_invoke();
+        invocation
+            .key(k.receipt_index_expiry())
+            .key(k.receipt_index_data())
+            .key(k.receipt_index());
+        for action in &actions {
+            invocation.key(k.receipt_index_action(action));
+        }
+        invocation
+            .arg(unix_ms())
+            .invoke_async(c)
+            .await
+            .map_err(map_err)
+    }
+
+    pub async fn list_receipts(&self, q: &ReceiptQuery<'_>) -> Result<ReceiptPage, StoreError> {
+        let k = &self.keys;
+        let key = match q.action {
+            Some(action) => k.receipt_index_action(action),
+            None => k.receipt_index(),
+        };
+        self.run(|mut c| async move {
+            self.sweep_receipts_with(&mut c).await?;
+            let mut p = redis::pipe();
+            p.atomic().zcount(&key, q.from_ms, q.to_ms);
+            if q.limit > 0 {
+                let (from, to) = if q.newest_first {
+                    (q.to_ms, q.from_ms)
+                } else {
+                    (q.from_ms, q.to_ms)
+                };
+                p.cmd("ZRANGE").arg(&key).arg(from).arg(to).arg("BYSCORE");
+                if q.newest_first {
+                    p.arg("REV");
+                }
+                p.arg("LIMIT")
+                    .arg(q.offset.min(i64::MAX as usize))
+                    .arg(q.limit.min(i64::MAX as usize));
+            }
+            let (total, members): (usize, Vec<String>) = if q.limit > 0 {
+                p.query_async(&mut c).await.map_err(map_err)?
+            } else {
+                let (total,): (usize,) = p.query_async(&mut c).await.map_err(map_err)?;
+                (total, Vec::new())
+            };
+            if members.is_empty() {
+                return Ok(ReceiptPage {
+                    receipts: Vec::new(),
+                    total,
+                });
+            }
+            let stored: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
+                .arg(k.receipt_index_data())
+                .arg(&members)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(ReceiptPage {
+                // A member whose data went between the two reads (an erasure) is skipped.
+                receipts: stored.into_iter().flatten().collect(),
+                total,
+            })
+        })
+        .await
+    }
+
+    pub async fn count_receipts(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        let k = &self.keys;
+        self.run(|mut c| async move {
+            self.sweep_receipts_with(&mut c).await?;
+            let actions = self.receipt_actions(&mut c).await?;
+            if actions.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            let mut p = redis::pipe();
+            for action in &actions {
+                p.zcount(k.receipt_index_action(action), from_ms, to_ms);
+            }
+            let counts: Vec<u64> = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(actions
+                .into_iter()
+                .zip(counts)
+                .filter(|(_, n)| *n > 0)
+                .collect())
+        })
+        .await
+    }
+
+    pub async fn sweep_receipt_index(&self) -> Result<usize, StoreError> {
+        self.run(|mut c| async move { self.sweep_receipts_with(&mut c).await })
+            .await
+    }
+
+    // ---- banner text archive ----
+
+    pub async fn archive_texts(
+        &self,
+        hash: &str,
+        body: &[u8],
+        revision: u32,
+        language: &str,
+        used_at: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.texts(hash);
+        self.run(|mut c| async move {
+            self.archive_texts
+                .key(&key)
+                .arg(body)
+                .arg(revision)
+                .arg(language)
+                .arg(used_at)
+                .arg(ms(ttl))
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn get_texts(&self, hash: &str) -> Result<Option<TextVersionRecord>, StoreError> {
+        let key = self.keys.texts(hash);
+        self.run(|mut c| async move {
+            let mut fields: HashMap<String, Vec<u8>> = redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            if fields.is_empty() {
+                return Ok(None);
+            }
+            let text = |v: Option<Vec<u8>>, what: &str| {
+                v.and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| corrupt(&format!("archived texts without a valid `{what}`")))
+            };
+            let number = |v: Option<Vec<u8>>, what: &str| {
+                text(v, what)?
+                    .parse::<u64>()
+                    .map_err(|_| corrupt(&format!("archived texts `{what}` is not a number")))
+            };
+            Ok(Some(TextVersionRecord {
+                body: fields
+                    .remove("body")
+                    .ok_or_else(|| corrupt("archived texts without `body`"))?,
+                revision: u32::try_from(number(fields.remove("rev"), "rev")?)
+                    .map_err(|_| corrupt("archived texts `rev` is out of range"))?,
+                language: text(fields.remove("lang"), "lang")?,
+                first_used: number(fields.remove("first"), "first")?,
+                last_used: number(fields.remove("last"), "last")?,
+            }))
         })
         .await
     }
@@ -682,7 +967,11 @@ impl RedisStore {
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        let key = self.keys.session(id);
+        self.delete_key(self.keys.session(id)).await
+    }
+
+    /// `DEL key`; a missing key is not an error.
+    async fn delete_key(&self, key: String) -> Result<(), StoreError> {
         self.run(|mut c| async move {
             redis::cmd("DEL")
                 .arg(&key)
@@ -724,22 +1013,35 @@ impl RedisStore {
         .await
     }
 
-    pub async fn read_audit(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    pub async fn read_audit_page(
+        &self,
+        before: Option<AuditId>,
+        limit: usize,
+    ) -> Result<Vec<(AuditId, Vec<u8>)>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let key = self.keys.audit();
+        // `(` makes the start exclusive (Redis ≥ 6.2).
+        let start = before.map_or_else(|| "+".to_owned(), |id| format!("({id}"));
         self.run(|mut c| async move {
             let reply: Value = redis::cmd("XREVRANGE")
                 .arg(&key)
-                .arg("+")
+                .arg(&start)
                 .arg("-")
                 .arg("COUNT")
                 .arg(limit)
                 .query_async(&mut c)
                 .await
                 .map_err(map_err)?;
-            parse_stream(reply)
+            parse_stream(reply)?
+                .into_iter()
+                .map(|(id, entry)| {
+                    id.parse::<AuditId>()
+                        .map(|id| (id, entry))
+                        .map_err(|_| corrupt("audit id is not <ms>-<seq>"))
+                })
+                .collect()
         })
         .await
     }
@@ -765,6 +1067,23 @@ impl RedisStore {
             Ok(n)
         })
         .await
+    }
+
+    pub async fn peek_rate_limit(&self, key: &str) -> Result<u64, StoreError> {
+        let key = self.keys.rate_limit(key);
+        self.run(|mut c| async move {
+            let n: Option<u64> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(n.unwrap_or(0))
+        })
+        .await
+    }
+
+    pub async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
+        self.delete_key(self.keys.rate_limit(key)).await
     }
 }
 

@@ -159,6 +159,18 @@ impl Browser {
         panic!("chromedriver did not accept a session: {last:?}");
     }
 
+    /// Go to `url` and wait until the page has loaded and banner.js has started.
+    pub async fn open(&self, url: &str) {
+        self.client.goto(url).await.expect("goto");
+        self.wait_started().await;
+    }
+
+    /// Wait until the current page has loaded and banner.js has started.
+    pub async fn wait_started(&self) {
+        self.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
+            .await;
+    }
+
     /// Evaluate JS and return its value.
     pub async fn js(&self, script: &str) -> serde_json::Value {
         self.client

@@ -1,7 +1,9 @@
 //! The tracker sink: a loopback HTTPS server that every tracker host is routed to (Chromium
 //! `--host-resolver-rules`), recording each request. It answers tracker script URLs with small
 //! stand-ins that behave like the real thing where it matters to consent: they set the vendor's
-//! first-party cookies, send a hit, and GTM loads the Meta pixel (as a container would).
+//! first-party cookies, take over the queue the page's snippets (and the guard's stubs) filled
+//! and send one hit per page view or event in it, and GTM loads the Meta pixel (as a container
+//! would).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,44 +42,79 @@ pub const TRACKER_HOSTS: &[&str] = &[
     "www.googletagmanager.com",
     "www.google-analytics.com",
     "region1.google-analytics.com",
+    "stats.g.doubleclick.net",
     "static.hotjar.com",
     "script.hotjar.com",
     "vars.hotjar.com",
     "in.hotjar.com",
+    "ws.hotjar.com",
     "connect.facebook.net",
     "www.facebook.com",
 ];
 
-fn script_for(host: &str, path: &str) -> Option<&'static str> {
-    if host == "www.googletagmanager.com" && path.starts_with("/gtm.js") {
+/// ga.js and dc.js: `_gat` and the `_gaq` queue, a `__utm.gif` hit per page view or event.
+const GA_JS: &str = "(function(host){var acct='';\
+    function hit(id,kind){new Image().src='https://'+host+'/__utm.gif?utmac='+id+'&utmt='+kind;}\
+    function run(c){var m=c[0];if(m==='_setAccount')acct=c[1];\
+      else if(m==='_trackPageview')hit(acct,'page');else if(m==='_trackEvent')hit(acct,'event');}\
+    window._gat={_getTracker:function(id){return{_trackPageview:function(){hit(id,'page');},\
+      _trackEvent:function(){hit(id,'event');}};}};\
+    var q=window._gaq||[];window._gaq={push:function(){[].forEach.call(arguments,run);}};\
+    if(q.forEach)q.forEach(run);window.__gaJsLoaded=(window.__gaJsLoaded||0)+1;})";
+
+fn script_for(host: &str, path: &str) -> Option<String> {
+    let js = if host == "www.googletagmanager.com" && path.starts_with("/gtm.js") {
         // A GTM container that also loads the Meta pixel: the guard must stop that when only
         // analytics is granted.
-        Some(
-            "document.cookie='_ga=GA1.1.111.222; path=/; max-age=3600';\
-              var s=document.createElement('script');s.async=true;\
-              s.src='https://connect.facebook.net/en_US/fbevents.js';document.head.appendChild(s);\
-              window.__gtmLoaded=(window.__gtmLoaded||0)+1;",
-        )
+        "document.cookie='_ga=GA1.1.111.222; path=/; max-age=3600';\
+          var s=document.createElement('script');s.async=true;\
+          s.src='https://connect.facebook.net/en_US/fbevents.js';document.head.appendChild(s);\
+          window.__gtmLoaded=(window.__gtmLoaded||0)+1;"
+            .to_owned()
     } else if host == "www.googletagmanager.com" && path.starts_with("/gtag/js") {
-        Some(
-            "document.cookie='_ga_DEMO12345=GS1.1.333; path=/; max-age=3600';\
-              new Image().src='https://www.google-analytics.com/g/collect?v=2&tid=G-DEMO12345';\
-              window.__gtagLoaded=(window.__gtagLoaded||0)+1;",
-        )
+        // gtag.js: a page view per `config`, an event hit per `event`, queued or pushed later.
+        "document.cookie='_ga_DEMO12345=GS1.1.333; path=/; max-age=3600';\
+          window.__gtagLoaded=(window.__gtagLoaded||0)+1;\
+          (function(){var dl=window.dataLayer=window.dataLayer||[];\
+          function run(a){if(Object.prototype.toString.call(a)!=='[object Arguments]')return;\
+            var u='https://region1.google-analytics.com/g/collect?v=2';\
+            if(a[0]==='config')new Image().src=u+'&tid='+a[1]+'&en=page_view';\
+            else if(a[0]==='event')new Image().src=u+'&en='+a[1];}\
+          dl.forEach(run);var push=dl.push;\
+          dl.push=function(){[].forEach.call(arguments,run);return push.apply(dl,arguments);};})();"
+            .to_owned()
+    } else if host == "www.google-analytics.com" && path.starts_with("/analytics.js") {
+        // analytics.js: takes over the `ga` queue; a hit per `send`.
+        "(function(){var n=window.GoogleAnalyticsObject||'ga',q=(window[n]&&window[n].q)||[];\
+          function run(a){if(a[0]==='send')new Image().src=\
+            'https://www.google-analytics.com/collect?v=1&t='+(a[1]||'');}\
+          window[n]=function(){run(arguments);};window[n].answer=42;q.forEach(run);\
+          window.__analyticsLoaded=(window.__analyticsLoaded||0)+1;})();"
+            .to_owned()
+    } else if host == "www.google-analytics.com" && path.starts_with("/ga.js") {
+        format!("{GA_JS}('www.google-analytics.com');")
+    } else if host == "stats.g.doubleclick.net" && path.starts_with("/dc.js") {
+        format!("{GA_JS}('stats.g.doubleclick.net');")
     } else if host == "static.hotjar.com" {
-        Some(
-            "document.cookie='_hjSessionUser_3456789=abc; path=/; max-age=3600';\
-              window.__hotjarLoaded=(window.__hotjarLoaded||0)+1;",
-        )
+        "document.cookie='_hjSessionUser_3456789=abc; path=/; max-age=3600';\
+          window.__hotjarLoaded=(window.__hotjarLoaded||0)+1;\
+          (function(){var q=(window.hj&&window.hj.q)||[];\
+          function run(a){new Image().src='https://in.hotjar.com/hit?c='+a[0]+'&e='+(a[1]||'');}\
+          window.hj=function(){run(arguments);};q.forEach(run);})();"
+            .to_owned()
     } else if host == "connect.facebook.net" {
-        Some(
-            "document.cookie='_fbp=fb.1.123.456; path=/; max-age=3600';\
-              new Image().src='https://www.facebook.com/tr?id=1234567890123456&ev=PageView';\
-              window.__fbLoaded=(window.__fbLoaded||0)+1;",
-        )
+        // fbevents.js: takes over the fbq queue; a /tr hit per `track`, after `init`.
+        "document.cookie='_fbp=fb.1.123.456; path=/; max-age=3600';\
+          window.__fbLoaded=(window.__fbLoaded||0)+1;\
+          (function(){var f=window.fbq,id='';if(!f)return;\
+          function run(a){if(a[0]==='init')id=a[1];else if(a[0]==='track'||a[0]==='trackCustom')\
+            new Image().src='https://www.facebook.com/tr?id='+id+'&ev='+a[1];}\
+          f.callMethod=function(){run(arguments);};(f.queue||[]).splice(0).forEach(run);})();"
+            .to_owned()
     } else {
-        None
-    }
+        return None;
+    };
+    Some(js)
 }
 
 impl Sink {
@@ -107,7 +144,7 @@ impl Sink {
                 })
                 .unwrap_or_default();
             let host = host.split(':').next().unwrap_or("").to_owned();
-            let body = script_for(&host, &path).unwrap_or("");
+            let body = script_for(&host, &path).unwrap_or_default();
             let ctype = if body.is_empty() {
                 "image/gif"
             } else {
@@ -130,6 +167,11 @@ impl Sink {
     /// Every request so far.
     pub fn hits(&self) -> Vec<Hit> {
         self.hits.lock().expect("hits").clone()
+    }
+
+    /// Requests to any tracker host ([`ALL`]).
+    pub fn tracker_hits(&self) -> Vec<Hit> {
+        self.hits_to(ALL)
     }
 
     /// Requests whose host ends with one of `suffixes`.
@@ -171,6 +213,20 @@ impl Sink {
 }
 
 /// Analytics hosts of the built-in catalogue.
-pub const ANALYTICS: &[&str] = &["googletagmanager.com", "google-analytics.com", "hotjar.com"];
+pub const ANALYTICS: &[&str] = &[
+    "googletagmanager.com",
+    "google-analytics.com",
+    "hotjar.com",
+    "doubleclick.net",
+];
 /// Marketing hosts of the built-in catalogue.
 pub const MARKETING: &[&str] = &["facebook.net", "facebook.com"];
+/// Every tracker host.
+pub const ALL: &[&str] = &[
+    "googletagmanager.com",
+    "google-analytics.com",
+    "hotjar.com",
+    "doubleclick.net",
+    "facebook.net",
+    "facebook.com",
+];

@@ -1,0 +1,339 @@
+//! What every dashboard page shares: the paths of the pages and the links to records (built
+//! from fixed paths and percent-encoded ids), the layout data ([`Chrome`]) with navigation by
+//! role, paging, and the helpers that word times and spans.
+
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Serialize;
+
+use crate::config::dashboard::{Language, Role};
+use crate::consent::rfc3339;
+use crate::dashboard::auth::Permission;
+
+/// Name of the hidden form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+
+/// Paths of the dashboard's pages on the admin listener. The routes mount these; the views
+/// link to them.
+pub mod paths {
+    pub const FIGURES: &str = "/";
+    pub const SIGN_IN: &str = "/sign-in";
+    pub const SIGN_OUT: &str = "/sign-out";
+    pub const INBOX: &str = "/inbox";
+    pub const PERSON: &str = "/person";
+    pub const PERSON_CONFIRM: &str = "/person/confirm";
+    pub const PERSON_DELETE: &str = "/person/delete";
+    pub const PERSON_EXPORT: &str = "/person/export";
+    pub const CONSENT: &str = "/consent";
+    pub const RECEIPTS: &str = "/receipts";
+    pub const RECEIPTS_JSONL: &str = "/receipts/export.jsonl";
+    pub const RECEIPTS_CSV: &str = "/receipts/export.csv";
+    pub const AUDIT: &str = "/audit";
+    pub const AUDIT_CSV: &str = "/audit/export.csv";
+    pub const HEALTH: &str = "/health";
+}
+
+/// Characters kept as they are in a path segment: unreserved ones (RFC 3986).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `s` as one path segment.
+fn seg(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// `path` with a query built from `pairs` (empty values left out).
+pub(crate) fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    let mut any = false;
+    for (k, v) in pairs {
+        if !v.is_empty() {
+            q.append_pair(k, v);
+            any = true;
+        }
+    }
+    if any {
+        format!("{path}?{}", q.finish())
+    } else {
+        path.to_owned()
+    }
+}
+
+/// Links to the pages that take ids.
+pub mod links {
+    use super::{paths, seg};
+
+    pub fn form(form: &str) -> String {
+        format!("{}/{}", paths::INBOX, seg(form))
+    }
+    pub fn form_export(form: &str) -> String {
+        format!("{}/{}/export", paths::INBOX, seg(form))
+    }
+    pub fn entry(form: &str, id: &str) -> String {
+        format!("{}/{}/e/{}", paths::INBOX, seg(form), seg(id))
+    }
+    /// `what`: `handled`, `delete` or `export`.
+    pub fn entry_action(form: &str, id: &str, what: &str) -> String {
+        format!("{}/{}", entry(form, id), what)
+    }
+    pub fn consent(id: &str) -> String {
+        format!("{}/{}", paths::CONSENT, seg(id))
+    }
+    /// `what`: `export` or `erase`.
+    pub fn consent_action(id: &str, what: &str) -> String {
+        format!("{}/{}", consent(id), what)
+    }
+}
+
+/// Where to go after signing in: `next` if it is a path on this dashboard, else the start page.
+/// Refuses absolute URLs, `//host` and backslash tricks, so the sign-in page cannot be used to
+/// send an operator elsewhere.
+pub fn safe_return_path(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control())
+        && next != paths::SIGN_IN
+        && next.len() <= 2048;
+    if ok {
+        next.to_owned()
+    } else {
+        paths::FIGURES.to_owned()
+    }
+}
+
+/// The page language: the operator's own, else the first of the browser's ranked
+/// Accept-Language tags that is nl or en, else `default`.
+pub fn choose_language<'a>(
+    operator: Option<Language>,
+    accepted: impl IntoIterator<Item = &'a str>,
+    default: Language,
+) -> Language {
+    operator
+        .or_else(|| accepted.into_iter().find_map(Language::from_tag))
+        .unwrap_or(default)
+}
+
+/// A calendar day `YYYY-MM-DD` (as an `<input type=date>` sends it).
+pub fn parse_day(text: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), &format).ok()
+}
+
+/// The unix-millisecond range from the start of `from` to the end of `to` (UTC), both
+/// included; `None` when `to` is before `from`.
+pub fn day_range_ms(from: time::Date, to: time::Date) -> Option<(u64, u64)> {
+    if to < from {
+        return None;
+    }
+    let start = from.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000;
+    let end = to
+        .next_day()?
+        .midnight()
+        .assume_utc()
+        .unix_timestamp_nanos()
+        / 1_000_000
+        - 1;
+    Some((u64::try_from(start).ok()?, u64::try_from(end).ok()?))
+}
+
+pub(crate) fn day_text(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// A time for people: `2026-11-22 14:03 UTC`.
+pub fn human_time(unix: u64) -> String {
+    let text = rfc3339(unix);
+    match text.get(..16) {
+        Some(minutes) if text.len() >= 20 => format!("{} UTC", minutes.replace('T', " ")),
+        _ => text,
+    }
+}
+
+/// A span of time as the templates word it: `t[unit] | fill(n=n)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    /// Message key: `days`, `hours` or `under_an_hour`.
+    pub unit: &'static str,
+    pub n: u64,
+}
+
+impl Span {
+    pub fn of(d: Duration) -> Span {
+        let secs = d.as_secs();
+        if secs >= 2 * 86_400 {
+            Span {
+                unit: "days",
+                n: secs / 86_400,
+            }
+        } else if secs >= 3600 {
+            Span {
+                unit: "hours",
+                n: secs / 3600,
+            }
+        } else {
+            Span {
+                unit: "under_an_hour",
+                n: 0,
+            }
+        }
+    }
+}
+
+/// Which page the operator is on (for the navigation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Figures,
+    Inbox,
+    Person,
+    Consent,
+    Receipts,
+    Audit,
+    Health,
+}
+
+impl Area {
+    pub(crate) const NAV: [(Area, &'static str, &'static str); 7] = [
+        (Area::Figures, paths::FIGURES, "nav_figures"),
+        (Area::Inbox, paths::INBOX, "nav_inbox"),
+        (Area::Person, paths::PERSON, "nav_person"),
+        (Area::Consent, paths::CONSENT, "nav_consent"),
+        (Area::Receipts, paths::RECEIPTS, "nav_receipts"),
+        (Area::Audit, paths::AUDIT, "nav_audit"),
+        (Area::Health, paths::HEALTH, "nav_health"),
+    ];
+
+    /// What an operator needs to see this page.
+    pub fn permission(self) -> Permission {
+        match self {
+            Area::Figures => Permission::Figures,
+            Area::Inbox => Permission::Inbox,
+            Area::Person => Permission::DataSubjectRequests,
+            Area::Consent | Area::Receipts => Permission::ConsentRecords,
+            Area::Audit => Permission::AuditLog,
+            Area::Health => Permission::Health,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OperatorView {
+    pub name: String,
+    pub role: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    pub href: &'static str,
+    /// Message key.
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// Layout data of every page: language, stylesheet, who is signed in, navigation, CSRF token.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chrome {
+    pub lang: &'static str,
+    pub css_href: String,
+    pub operator: Option<OperatorView>,
+    pub nav: Vec<NavItem>,
+    pub csrf: String,
+    pub csrf_field: &'static str,
+    pub sign_out_action: &'static str,
+}
+
+impl Chrome {
+    /// For a signed-in operator on `current`: navigation shows only what `role` may open.
+    pub fn signed_in(
+        lang: Language,
+        css_href: &str,
+        operator: &str,
+        role: Role,
+        current: Area,
+        csrf: String,
+    ) -> Chrome {
+        let nav = Area::NAV
+            .into_iter()
+            .filter(|(area, _, _)| area.permission().granted_to(role))
+            .map(|(area, href, label)| NavItem {
+                href,
+                label,
+                current: area == current,
+            })
+            .collect();
+        Chrome {
+            lang: lang.as_str(),
+            css_href: css_href.to_owned(),
+            operator: Some(OperatorView {
+                name: operator.to_owned(),
+                role: role.as_str(),
+            }),
+            nav,
+            csrf,
+            csrf_field: CSRF_FIELD,
+            sign_out_action: paths::SIGN_OUT,
+        }
+    }
+
+    /// For pages without a session (sign-in, errors before sign-in).
+    pub fn anonymous(lang: Language, css_href: &str) -> Chrome {
+        Chrome {
+            lang: lang.as_str(),
+            css_href: css_href.to_owned(),
+            operator: None,
+            nav: Vec::new(),
+            csrf: String::new(),
+            csrf_field: CSRF_FIELD,
+            sign_out_action: paths::SIGN_OUT,
+        }
+    }
+}
+
+/// A view model and the template that shows it.
+pub trait Page: Serialize {
+    const TEMPLATE: &'static str;
+}
+
+/// Links to the neighbouring pages of a list, and what this page shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Pager {
+    /// 1-based position of the first and last item shown; 0 when none.
+    pub first: usize,
+    pub last: usize,
+    pub total: usize,
+    pub previous_href: Option<String>,
+    pub next_href: Option<String>,
+}
+
+impl Pager {
+    /// For items `offset..offset + shown` of `total`, `limit` per page, at `path` with `query`
+    /// (to which `offset` is added).
+    pub fn new(
+        path: &str,
+        query: &[(&str, &str)],
+        offset: usize,
+        shown: usize,
+        limit: usize,
+        total: usize,
+    ) -> Pager {
+        let link = |at: usize| {
+            let at = at.to_string();
+            let mut pairs = query.to_vec();
+            if at != "0" {
+                pairs.push(("offset", &at));
+            }
+            with_query(path, &pairs)
+        };
+        Pager {
+            first: if shown == 0 { 0 } else { offset + 1 },
+            last: offset + shown,
+            total,
+            previous_href: (offset > 0).then(|| link(offset.saturating_sub(limit))),
+            next_href: (offset + shown < total && shown > 0).then(|| link(offset + shown)),
+        }
+    }
+}

@@ -1,0 +1,580 @@
+//! Every template rendered with hostile strings in every field it shows; message tables
+//! complete; no inline style or script; links always stay on the dashboard.
+
+use std::time::Duration;
+
+use super::frame::with_query;
+use super::*;
+use crate::config::dashboard::Role;
+use crate::config::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode};
+use crate::consent::{
+    Action, OwnRecord, Receipt, ReceiptList, ShownCategory, ShownContent, ShownTexts, ShownVendor,
+};
+use crate::dashboard::audit::{AuditAction, AuditEvent, AuditFilter, AuditPage as AuditLogPage};
+use crate::forms::{Entry, EntryField, EntryPage};
+use crate::store::AuditId;
+
+/// Markup, both quote kinds, an event handler and a script URL in one string.
+const HOSTILE: &str = "<script>alert(1)</script>\"'onmouseover=\"x\" javascript:alert(1)";
+
+fn views() -> Views {
+    Views::new().expect("templates and messages parse")
+}
+
+fn chrome(lang: Language, role: Role, area: Area) -> Chrome {
+    Chrome::signed_in(
+        lang,
+        "/_dash/dashboard.0123.css",
+        HOSTILE,
+        role,
+        area,
+        HOSTILE.into(),
+    )
+}
+
+fn form() -> FormConfig {
+    FormConfig {
+        id: HOSTILE.into(),
+        path: "/contact".into(),
+        path_case_sensitive: false,
+        mode: FormMode::Store,
+        fields: vec![FormFieldConfig {
+            name: "email".into(),
+            kind: FieldType::Email,
+            required: true,
+            max_length: None,
+            label: Some(HOSTILE.into()),
+        }],
+        retention: Duration::from_secs(30 * 86_400),
+        redirect: "/bedankt".into(),
+        language: FormLanguage::Nl,
+        max_body_bytes: 65_536,
+        honeypot_field: "cg_website".into(),
+        min_fill_time: Duration::from_secs(3),
+        rate_limit_max: 5,
+        rate_limit_window: Duration::from_secs(600),
+        notify_webhook: None,
+    }
+}
+
+fn entry() -> Entry {
+    Entry {
+        id: HOSTILE.into(),
+        form: HOSTILE.into(),
+        created: 1_700_000_000,
+        country: Some(HOSTILE.into()),
+        fields: vec![EntryField {
+            name: HOSTILE.into(),
+            label: HOSTILE.into(),
+            value: format!("{HOSTILE}\nsecond line"),
+        }],
+        unreadable: None,
+    }
+}
+
+fn receipt() -> Receipt {
+    Receipt {
+        id: HOSTILE.into(),
+        time: "2026-11-22T14:03:05Z".into(),
+        action: Action::Custom,
+        granted: vec![HOSTILE.into()],
+        refused: vec![HOSTILE.into()],
+        policy_revision: 3,
+        language: HOSTILE.into(),
+        texts_hash: HOSTILE.into(),
+        country: Some(HOSTILE.into()),
+        gpc: true,
+    }
+}
+
+fn shown() -> ShownTexts {
+    ShownTexts {
+        hash: HOSTILE.into(),
+        verified: false,
+        revision: 3,
+        language: HOSTILE.into(),
+        first_used: 1_700_000_000,
+        last_used: 1_700_000_100,
+        content: ShownContent {
+            texts: BTreeMap::from([(HOSTILE.to_owned(), HOSTILE.to_owned())]),
+            categories: vec![ShownCategory {
+                id: HOSTILE.into(),
+                name: HOSTILE.into(),
+                description: HOSTILE.into(),
+            }],
+            vendors: vec![ShownVendor {
+                id: HOSTILE.into(),
+                name: HOSTILE.into(),
+                description: HOSTILE.into(),
+                category: HOSTILE.into(),
+                cookies: vec![HOSTILE.into()],
+                hosts: vec![HOSTILE.into()],
+            }],
+            privacy: HOSTILE.into(),
+        },
+    }
+}
+
+/// Values of every `name="…"` attribute in `html`.
+fn attributes<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let needle = format!(" {name}=\"");
+    html.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &html[at + needle.len()..];
+            &rest[..rest.find('"').unwrap_or(rest.len())]
+        })
+        .collect()
+}
+
+/// What must hold for every rendered page.
+fn assert_safe(page: &str, html: &str) {
+    assert!(!html.contains("<script"), "{page}: a script element");
+    assert!(!html.contains("<style"), "{page}: a style element");
+    assert!(!html.contains(" style="), "{page}: a style attribute");
+    assert!(
+        !html.contains("{&#34;"),
+        "{page}: a structure printed as it is"
+    );
+    assert!(
+        !html.contains("\"onmouseover") && !html.contains(" onmouseover"),
+        "{page}: an event handler got through"
+    );
+    for attr in ["href", "action", "src"] {
+        for value in attributes(html, attr) {
+            // minijinja writes `/` as `&#x2f;`; either way the link is a path here.
+            assert!(
+                value.starts_with('/') || value.starts_with("&#x2f;") || value == "#main",
+                "{page}: {attr}=\"{value}\" leaves the dashboard"
+            );
+            assert!(!value.contains("javascript:"), "{page}: {attr}=\"{value}\"");
+        }
+    }
+}
+
+/// The hostile string shows up as text, escaped.
+fn assert_shown_escaped(page: &str, html: &str) {
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;"),
+        "{page}: hostile text not shown escaped"
+    );
+}
+
+fn render_all(lang: Language) -> Vec<(&'static str, String)> {
+    let v = views();
+    let mut out = Vec::new();
+
+    let mut sign_in = SignInPage::new(HOSTILE);
+    sign_in.name = HOSTILE.into();
+    sign_in.refused = true;
+    sign_in.retry_after = Some(42);
+    sign_in.notice = Some(SignInNotice::Idle);
+    let anon = Chrome::anonymous(lang, "/_dash/dashboard.0123.css");
+    out.push(("sign_in", v.render(&anon, &sign_in).unwrap()));
+
+    let f = form();
+    let page = EntryPage {
+        entries: vec![entry()],
+        total: 7,
+    };
+    let inbox = InboxPage::new(&[(&f, 7), (&form(), 0)], &f, &page, 1, 1, 1_700_000_500);
+    out.push((
+        "inbox",
+        v.render(&chrome(lang, Role::Inbox, Area::Inbox), &inbox)
+            .unwrap(),
+    ));
+
+    let e = EntryView::new(&f, &entry(), 1_700_000_500);
+    out.push((
+        "entry",
+        v.render(&chrome(lang, Role::Inbox, Area::Inbox), &e)
+            .unwrap(),
+    ));
+
+    let found = [entry(), entry()];
+    for confirm in [false, true] {
+        let mut person = PersonPage::new(HOSTILE, Some(&found), confirm);
+        person.deleted = Some(2);
+        out.push((
+            "person",
+            v.render(&chrome(lang, Role::Admin, Area::Person), &person)
+                .unwrap(),
+        ));
+    }
+
+    let record = OwnRecord {
+        current: Some(receipt()),
+        history: vec![receipt(), receipt()],
+        history_total: 2,
+    };
+    let archived = BTreeMap::from([(HOSTILE.to_owned(), shown())]);
+    let consent = ConsentPage::new(HOSTILE, Lookup::Found(&record, &archived));
+    out.push((
+        "consent",
+        v.render(&chrome(lang, Role::Inbox, Area::Consent), &consent)
+            .unwrap(),
+    ));
+    let not_archived = BTreeMap::new();
+    let consent = ConsentPage::new(HOSTILE, Lookup::Found(&record, &not_archived));
+    out.push((
+        "consent",
+        v.render(&chrome(lang, Role::Inbox, Area::Consent), &consent)
+            .unwrap(),
+    ));
+    for lookup in [Lookup::Invalid, Lookup::NotFound, Lookup::Nothing] {
+        let page = ConsentPage::new(HOSTILE, lookup);
+        out.push((
+            "consent",
+            v.render(&chrome(lang, Role::Inbox, Area::Consent), &page)
+                .unwrap(),
+        ));
+    }
+
+    let day = |s| parse_day(s).unwrap();
+    let list = ReceiptList {
+        receipts: vec![receipt()],
+        total: 3,
+        unreadable: 0,
+    };
+    let counts = [(Action::AcceptAll, 2), (Action::Custom, 1)];
+    let receipts = ReceiptsPage::new(
+        day("2026-11-01"),
+        day("2026-11-30"),
+        Some(Action::Custom),
+        &counts,
+        &list,
+        1,
+        1,
+    );
+    out.push((
+        "receipts",
+        v.render(&chrome(lang, Role::Admin, Area::Receipts), &receipts)
+            .unwrap(),
+    ));
+
+    let log = AuditLogPage {
+        events: vec![(
+            AuditId { ms: 1, seq: 0 },
+            AuditEvent::new(1_700_000_000, HOSTILE, AuditAction::ConsentErased)
+                .object(HOSTILE)
+                .count(3),
+        )],
+        next: Some(AuditId { ms: 1, seq: 0 }),
+        unreadable: 1,
+    };
+    let filter = AuditFilter {
+        operator: Some(HOSTILE.into()),
+        action: Some(AuditAction::SignIn),
+    };
+    let audit = AuditView::new(&filter, &[HOSTILE, "ann"], &log);
+    out.push((
+        "audit",
+        v.render(&chrome(lang, Role::Admin, Area::Audit), &audit)
+            .unwrap(),
+    ));
+
+    let health = HealthPage::new(
+        vec![HealthCheck {
+            label: HOSTILE.into(),
+            ok: false,
+            detail: HOSTILE.into(),
+        }],
+        Duration::from_secs(3_725),
+        &[form()],
+        HOSTILE.into(),
+    );
+    out.push((
+        "health",
+        v.render(&chrome(lang, Role::Admin, Area::Health), &health)
+            .unwrap(),
+    ));
+
+    for status in ERROR_STATUSES.into_iter().chain([418]) {
+        let mut error = ErrorPage::new(status, HOSTILE);
+        error.detail = Some(HOSTILE.into());
+        out.push(("error", v.render(&anon, &error).unwrap()));
+    }
+    out
+}
+
+#[test]
+fn every_page_renders_hostile_strings_escaped_in_both_languages() {
+    for lang in [Language::Nl, Language::En] {
+        for (page, html) in render_all(lang) {
+            assert_safe(page, &html);
+            assert!(
+                html.contains(&format!("<html lang=\"{}\">", lang.as_str())),
+                "{page}"
+            );
+            if page != "error" || html.contains("<p>&lt;") {
+                assert_shown_escaped(page, &html);
+            }
+        }
+    }
+}
+
+#[test]
+fn pages_carry_the_words_of_their_language() {
+    let nl = render_all(Language::Nl);
+    let en = render_all(Language::En);
+    let find = |pages: &[(&str, String)], name: &str| {
+        pages
+            .iter()
+            .find(|(p, _)| *p == name)
+            .map(|(_, h)| h.clone())
+            .unwrap()
+    };
+    assert!(find(&nl, "sign_in").contains("Inloggen"));
+    assert!(find(&en, "sign_in").contains("Sign in"));
+    assert!(find(&nl, "inbox").contains("Wordt automatisch verwijderd over"));
+    assert!(find(&en, "receipts").contains("chose per category"));
+}
+
+#[test]
+fn entry_page_shows_every_field_and_the_list_reveals_no_content() {
+    let v = views();
+    let f = form();
+    let mut e = entry();
+    e.fields[0].value = "Graag een afspraak, groet Ans".into();
+    let page = EntryPage {
+        entries: vec![e.clone()],
+        total: 1,
+    };
+    let inbox = InboxPage::new(&[(&f, 1)], &f, &page, 0, 20, 1_700_000_000 + 86_400);
+    let html = v
+        .render(&chrome(Language::Nl, Role::Inbox, Area::Inbox), &inbox)
+        .unwrap();
+    assert!(
+        !html.contains("afspraak"),
+        "the list shows no field content"
+    );
+    assert!(html.contains("Ingevulde velden: 1; tekens: 29"), "{html}");
+    assert!(html.contains("29 dagen"), "retention left");
+    let entry = EntryView::new(&f, &e, 1_700_000_000);
+    let html = v
+        .render(&chrome(Language::Nl, Role::Inbox, Area::Inbox), &entry)
+        .unwrap();
+    assert!(html.contains("Graag een afspraak, groet Ans"));
+    assert!(html.contains(&format!("name=\"{CSRF_FIELD}\"")));
+}
+
+#[test]
+fn person_confirmation_names_how_many_entries_go() {
+    let v = views();
+    let found = [entry(), entry(), entry()];
+    let page = PersonPage::new("ans@example.org", Some(&found), true);
+    let html = v
+        .render(&chrome(Language::En, Role::Inbox, Area::Person), &page)
+        .unwrap();
+    assert!(
+        html.contains("sent with this address: 3 in total"),
+        "{html}"
+    );
+    assert!(html.contains("Yes, delete all 3"));
+    assert!(html.contains("name=\"expected\" value=\"3\""));
+    // The address only travels in form fields, never in a link.
+    for href in attributes(&html, "href") {
+        assert!(!href.contains("example.org"), "{href}");
+    }
+}
+
+#[test]
+fn navigation_lists_only_what_the_role_may_open() {
+    let labels = |role| -> Vec<&'static str> {
+        Chrome::signed_in(
+            Language::En,
+            "/x.css",
+            "ann",
+            role,
+            Area::Figures,
+            String::new(),
+        )
+        .nav
+        .into_iter()
+        .map(|i| i.label)
+        .collect()
+    };
+    assert_eq!(labels(Role::Analyst), ["nav_figures"]);
+    assert_eq!(
+        labels(Role::Inbox),
+        ["nav_inbox", "nav_person", "nav_consent", "nav_receipts"]
+    );
+    assert_eq!(labels(Role::Admin).len(), 7);
+    assert!(Chrome::anonymous(Language::En, "/x.css").nav.is_empty());
+}
+
+#[test]
+fn message_tables_have_the_same_keys_and_every_key_the_templates_use() {
+    let v = views();
+    let nl = &v.messages["nl"];
+    let en = &v.messages["en"];
+    assert_eq!(
+        nl.keys().collect::<Vec<_>>(),
+        en.keys().collect::<Vec<_>>(),
+        "nl and en differ"
+    );
+    let mut used: Vec<String> = Vec::new();
+    for (name, source) in TEMPLATES {
+        for (at, _) in source.match_indices("t.") {
+            let before = source[..at].chars().last().unwrap_or(' ');
+            if before.is_alphanumeric() || before == '_' || before == '.' {
+                continue;
+            }
+            let key: String = source[at + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !key.is_empty() {
+                used.push(format!("{name}: {key}"));
+                assert!(
+                    en.contains_key(&key),
+                    "{name} uses t.{key}, which is missing"
+                );
+            }
+        }
+    }
+    assert!(used.len() > 50, "found only {} uses", used.len());
+    // Keys the templates build from values.
+    let mut dynamic: Vec<String> = Vec::new();
+    dynamic
+        .extend([Role::Admin, Role::Inbox, Role::Analyst].map(|r| format!("role_{}", r.as_str())));
+    dynamic.extend(Action::ALL.map(|a| format!("action_{}", a.as_str())));
+    dynamic.extend(AuditAction::ALL.map(|a| format!("audit_{}", a.as_str())));
+    dynamic.extend(ERROR_STATUSES.map(|s| format!("error_{s}")));
+    dynamic.extend(Area::NAV.map(|(_, _, label)| label.to_owned()));
+    dynamic.extend(["days", "hours", "under_an_hour"].map(str::to_owned));
+    for notice in [
+        SignInNotice::Ended,
+        SignInNotice::Idle,
+        SignInNotice::Expired,
+        SignInNotice::Revoked,
+    ] {
+        dynamic.push(
+            serde_json::to_value(notice)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for key in dynamic {
+        assert!(en.contains_key(&key), "{key} is missing");
+    }
+}
+
+#[test]
+fn templates_have_no_inline_style_script_or_handlers() {
+    for (name, source) in TEMPLATES {
+        let lower = source.to_ascii_lowercase();
+        for bad in ["<script", "<style", " style=", "javascript:"] {
+            assert!(!lower.contains(bad), "{name} contains {bad}");
+        }
+        for (at, _) in lower.match_indices(" on") {
+            let attr: String = lower[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
+            assert!(
+                !lower[at + 1 + attr.len()..].starts_with('='),
+                "{name} has an event handler {attr}"
+            );
+        }
+    }
+    assert!(STYLESHEET.contains(":focus-visible"));
+}
+
+#[test]
+fn return_paths_stay_on_the_dashboard() {
+    assert_eq!(
+        safe_return_path("/inbox/contact?offset=20"),
+        "/inbox/contact?offset=20"
+    );
+    for bad in [
+        "",
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/sign-in",
+        "/a\nb",
+    ] {
+        assert_eq!(safe_return_path(bad), "/", "{bad:?}");
+    }
+}
+
+#[test]
+fn links_percent_encode_ids() {
+    assert_eq!(links::consent("a/b?c"), "/consent/a%2Fb%3Fc");
+    assert_eq!(
+        links::entry_action("contact", "../x", "handled"),
+        "/inbox/contact/e/..%2Fx/handled"
+    );
+    assert_eq!(
+        with_query("/audit", &[("operator", "a&b=c"), ("action", "")]),
+        "/audit?operator=a%26b%3Dc"
+    );
+}
+
+#[test]
+fn language_is_the_operators_then_the_browsers_then_the_default() {
+    assert_eq!(
+        choose_language(Some(Language::En), ["nl-NL"], Language::Nl),
+        Language::En
+    );
+    assert_eq!(
+        choose_language(None, ["de", "en-GB", "nl"], Language::Nl),
+        Language::En
+    );
+    assert_eq!(choose_language(None, ["fr"], Language::Nl), Language::Nl);
+}
+
+#[test]
+fn day_ranges_cover_whole_utc_days() {
+    let from = parse_day("2026-11-01").unwrap();
+    let to = parse_day(" 2026-11-02 ").unwrap();
+    let (a, b) = day_range_ms(from, to).unwrap();
+    assert_eq!(a, 1_793_491_200_000);
+    assert_eq!(b, a + 2 * 86_400_000 - 1);
+    assert_eq!(day_range_ms(to, from), None);
+    for bad in ["", "2026-13-01", "1-11-2026", "2026-11-01T00:00"] {
+        assert_eq!(parse_day(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn pager_links_neighbouring_pages() {
+    let p = Pager::new("/receipts", &[("from", "2026-11-01")], 20, 20, 20, 55);
+    assert_eq!((p.first, p.last, p.total), (21, 40, 55));
+    assert_eq!(
+        p.previous_href.as_deref(),
+        Some("/receipts?from=2026-11-01")
+    );
+    assert_eq!(
+        p.next_href.as_deref(),
+        Some("/receipts?from=2026-11-01&offset=40")
+    );
+    let last = Pager::new("/x", &[], 40, 15, 20, 55);
+    assert_eq!(last.next_href, None);
+    let empty = Pager::new("/x", &[], 0, 0, 20, 0);
+    assert_eq!((empty.first, empty.last), (0, 0));
+    assert_eq!((empty.previous_href, empty.next_href), (None, None));
+}
+
+#[test]
+fn times_and_spans_read_well() {
+    assert_eq!(human_time(1_700_000_000), "2023-11-14 22:13 UTC");
+    assert_eq!(
+        Span::of(Duration::from_secs(30 * 86_400)),
+        Span {
+            unit: "days",
+            n: 30
+        }
+    );
+    assert_eq!(
+        Span::of(Duration::from_secs(36 * 3600)),
+        Span {
+            unit: "hours",
+            n: 36
+        }
+    );
+    assert_eq!(Span::of(Duration::from_secs(59)).unit, "under_an_hour");
+}
