@@ -1,8 +1,12 @@
-//! `[limits]`: sizes that bound memory per request.
+//! `[limits]`: sizes that bound memory per request, and the times and connection counts that
+//! bound what one slow or greedy client can hold.
+
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::problem::ConfigProblem;
+use super::values::de_duration;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, expecting = "a [limits] table")]
@@ -18,6 +22,27 @@ pub struct LimitsConfig {
     /// Memory for remembering finished page rewrites (pages up to 1 MiB, confirmed byte for
     /// byte before reuse), in bytes; 0 turns it off. Default 64 MiB.
     pub rewrite_memo_bytes: usize,
+    /// Time a client has to send a request's head (request line and headers), on both
+    /// listeners; beyond it, 408 and the connection is closed. Default 5 s.
+    #[serde(deserialize_with = "de_duration")]
+    pub header_timeout: Duration,
+    /// How long an idle connection is kept open for the client's next request. Default 5 s.
+    #[serde(deserialize_with = "de_duration")]
+    pub keep_alive: Duration,
+    /// Time the whole body of a consent decision or form submission may take to arrive; beyond
+    /// it, 408. Default 20 s.
+    #[serde(deserialize_with = "de_duration")]
+    pub body_timeout: Duration,
+    /// Slowest average rate such a body may arrive at after its first 2 seconds, in bytes per
+    /// second; 0 = no minimum. Default 512.
+    pub body_min_rate: usize,
+    /// Most connections the public listener keeps open at once (all workers together); more
+    /// wait in the backlog, and the gate logs that the cap was reached. Keep it below the
+    /// process's open-file limit. Default 1024.
+    pub max_connections: usize,
+    /// Connections the kernel queues for the public listener while the gate is at its cap.
+    /// Default 1024.
+    pub backlog: u32,
 }
 
 impl Default for LimitsConfig {
@@ -28,6 +53,12 @@ impl Default for LimitsConfig {
             rewrite_max_memory_bytes: 1024 * 1024,
             inline_script_max_bytes: 256 * 1024,
             rewrite_memo_bytes: 64 * 1024 * 1024,
+            header_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(20),
+            body_min_rate: 512,
+            max_connections: 1024,
+            backlog: 1024,
         }
     }
 }
@@ -40,6 +71,20 @@ impl LimitsConfig {
             problems.push(ConfigProblem::new(
                 "limits.max_gate_body_bytes",
                 "must be greater than 0",
+            ));
+        }
+        for (key, value) in [
+            ("limits.header_timeout", self.header_timeout),
+            ("limits.body_timeout", self.body_timeout),
+        ] {
+            if value.is_zero() {
+                problems.push(ConfigProblem::new(key, "must be greater than 0"));
+            }
+        }
+        if self.max_connections == 0 {
+            problems.push(ConfigProblem::new(
+                "limits.max_connections",
+                "must be at least 1",
             ));
         }
         if self.rewrite_max_memory_bytes < 16 * 1024 {

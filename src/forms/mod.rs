@@ -14,6 +14,7 @@ pub mod crypto;
 mod notify;
 pub mod page;
 pub mod parse;
+pub mod path;
 mod script;
 mod service;
 mod submit;

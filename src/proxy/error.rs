@@ -45,7 +45,15 @@ impl From<ProxyError> for EdgeError {
             ProxyError::RequestTooLarge { limit } => EdgeError::too_large(*limit),
             other => EdgeError::new(other.code()),
         };
-        tracing::debug!(error = %e, "request not proxied");
+        match &e {
+            // The site is down, slow or broke off: the operator must hear of it, with the cause
+            // (refused, reset, timed out), not only as a 502 in a request line.
+            ProxyError::UpstreamUnreachable(_)
+            | ProxyError::UpstreamIncomplete(_)
+            | ProxyError::UpstreamTimeout(_) => tracing::warn!(error = %e, "upstream failed"),
+            // The visitor's request: theirs to fix.
+            _ => tracing::debug!(error = %e, "request not proxied"),
+        }
         error.html_by_default()
     }
 }

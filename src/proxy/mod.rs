@@ -23,6 +23,7 @@ pub use error::{ProxyError, TlsConfigError};
 pub use headers::{end_to_end, upstream_request_headers, ForwardedInfo};
 
 use crate::config::{Config, HostPolicy, IpForwarding};
+use crate::http::SiteHost;
 use crate::metrics::Metrics;
 use crate::privacy::Visitor;
 
@@ -37,6 +38,9 @@ pub struct ProxySettings {
     pub pool_max_connections: usize,
     pub pool_idle_timeout: Duration,
     pub max_request_body: usize,
+    /// Request headers never forwarded besides the built-in lists: the configured
+    /// client-address header and `privacy.strip_headers`.
+    pub strip_headers: Vec<header::HeaderName>,
     /// TLS client configuration for an https upstream.
     pub tls: Arc<rustls::ClientConfig>,
     /// `host[:port]` of the upstream (the Host header under `host_header = "upstream"`).
@@ -73,6 +77,9 @@ impl ProxySettings {
             pool_max_connections: cfg.upstream.pool_max_connections,
             pool_idle_timeout: cfg.upstream.pool_idle_timeout,
             max_request_body: cfg.limits.max_request_body_bytes,
+            strip_headers: std::iter::once(cfg.privacy.client_ip_header.clone())
+                .chain(cfg.privacy.strip_headers.iter().cloned())
+                .collect(),
             metrics: None,
         })
     }
@@ -210,10 +217,9 @@ impl Proxy {
         if req.headers().contains_key(header::UPGRADE) {
             return Err(ProxyError::UpgradeNotSupported);
         }
-        let visitor_host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok());
+        // Only a Host that is one of the site's configured names goes on (`listen.hosts`).
+        let site = SiteHost::of(req);
+        let visitor_host = site.authority.as_deref();
         let host = match (self.settings.host_policy, visitor_host) {
             (HostPolicy::Client, Some(h)) => h.to_owned(),
             _ => self.settings.authority.clone(),
@@ -225,6 +231,8 @@ impl Proxy {
             },
             proto: if visitor.https { "https" } else { "http" },
             host: visitor_host,
+            strip: &self.settings.strip_headers,
+            mentions: &visitor.address_mentions,
         };
         let out_headers =
             upstream_request_headers(req.headers(), &host, &forwarded, policy.keep_cookie);
