@@ -36,6 +36,12 @@ const URL_MARKERS: &[&str] = &[
     "connect.facebook.net",
     "facebook.com/tr",
     "/gtm.js?id=gtm-",
+    "doubleclick.net",
+    "googlesyndication.com",
+    "googletagservices.com",
+    "googleadservices.com",
+    "google.com/pagead",
+    "facebook.com/",
 ];
 
 /// Vendor snippets in inline script text, lower-case.
@@ -50,6 +56,12 @@ const INLINE_MARKERS: &[&str] = &[
     "googletagmanager.com",
     "connect.facebook.net",
     "static.hotjar.com",
+    "stats.g.doubleclick.net",
+    "securepubads.g.doubleclick.net",
+    "googleads.g.doubleclick.net",
+    "googlesyndication.com",
+    "googletagservices.com",
+    "googleadservices.com",
 ];
 
 /// The URL a browser makes of an attribute value: character references decoded, then parsed
@@ -85,6 +97,67 @@ pub fn text_is_tracker(text: &str) -> bool {
     INLINE_MARKERS.iter().any(|m| t.contains(m))
 }
 
+/// Whether a script is nothing but calls into tracker APIs (`ga('send', …)`, `_gaq.push(…)`,
+/// `googletag.cmd.push(function(){ … })`), read with regular expressions — comments and
+/// strings dropped, every parenthesised group collapsed, then each statement matched — a
+/// different reading from the gate's, so the two check each other. `lenient` also accepts
+/// calls on any object's underscore methods (`pageTracker._trackPageview()`), which only a
+/// script that also creates that tracker object makes tracker code.
+pub fn is_api_calls_only(text: &str, lenient: bool) -> bool {
+    use regex::Regex;
+    use std::sync::OnceLock;
+    static RES: OnceLock<[Regex; 5]> = OnceLock::new();
+    let [noise, group, queue, call, wrapper] = RES.get_or_init(|| {
+        let names = r"ga|gtag|fbq|_fbq|hj|__gaTracker|urchinTracker|_gaq|_gat|dataLayer|googletag";
+        let api = r"(?:window\.)?(?:ga|gtag|fbq|hj|__gaTracker|urchinTracker|_gaq\.push|_fbq\.push|_gat\._\w+|dataLayer\.push|googletag(?:\.\w+)+)";
+        [
+            // strings (kept as '') and comments (dropped), whichever starts first
+            Regex::new(r#"'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|(?s:/\*.*?\*/)|//[^\n]*|<!--[^\n]*|(?m:^\s*-->[^\n]*)|<!\[CDATA\[|\]\]>"#).unwrap(),
+            Regex::new(r"\([^()]*\)").unwrap(),
+            Regex::new(&format!(r"^(?:(?:var|let|const)\s+)?(?:window\.)?(?:{names})(?:\.\w+)?\s*=\s*(?:window\.)?(?:{names})(?:\.\w+)?\s*\|\|\s*(?:\[\s*\]|\{{\s*\}}|\{{\s*cmd\s*:\s*\[\s*\]\s*\}})$")).unwrap(),
+            Regex::new(&format!(r"^(?:(?:var|let|const)\s+[\w$]+\s*=\s*)?{api}\s*@(?:\s*\.\s*[\w$]+\s*@)*$")).unwrap(),
+            Regex::new(r"^(?:try\s*\{|\}|\}\s*catch\s*@\s*\{\s*\}?|\}\s*finally\s*\{)$").unwrap(),
+        ]
+    });
+    let mut plain = noise
+        .replace_all(text, |c: &regex::Captures| {
+            let m = &c[0];
+            if m.starts_with(['\'', '"']) {
+                "''"
+            } else {
+                ""
+            }
+        })
+        .into_owned();
+    loop {
+        let collapsed = group.replace_all(&plain, "@").into_owned();
+        if collapsed == plain {
+            break;
+        }
+        plain = collapsed;
+    }
+    let plain = plain.replace("\n.", ".").replace("\r", "");
+    let call_ok = |piece: &str| {
+        if lenient {
+            let generic = Regex::new(r"^[\w$]+\._\w+\s*@(?:\s*\.\s*[\w$]+\s*@)*$").unwrap();
+            call.is_match(piece) || generic.is_match(piece)
+        } else {
+            call.is_match(piece)
+        }
+    };
+    let mut calls = 0;
+    for piece in plain.split([';', '\n']).map(str::trim) {
+        if piece.is_empty() || queue.is_match(piece) || wrapper.is_match(piece) {
+            continue;
+        }
+        if !call_ok(piece) {
+            return false;
+        }
+        calls += 1;
+    }
+    calls > 0
+}
+
 fn executable(ty: Option<&str>) -> bool {
     match ty.map(|t| t.trim().to_ascii_lowercase()) {
         None => true,
@@ -117,6 +190,7 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
     {
         let (l1, l2, l3, l4) = (live.clone(), live.clone(), live.clone(), live.clone());
         let (s1, s2) = (scripts.clone(), scripts.clone());
+        let mut noscript_text = String::new();
         let mut rewriter = HtmlRewriter::new(
             Settings::new()
                 .append_element_content_handler(element!("script", move |el: &mut Element| {
@@ -165,7 +239,12 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                     }
                 ))
                 .append_element_content_handler(text!("noscript", move |t: &mut TextChunk| {
-                    let text = t.as_str().to_ascii_lowercase();
+                    // the whole noscript text at once: chunks can end inside a tag
+                    noscript_text.push_str(t.as_str());
+                    if !t.last_in_text_node() {
+                        return Ok(());
+                    }
+                    let text = std::mem::take(&mut noscript_text).to_ascii_lowercase();
                     for m in URL_MARKERS {
                         let mut from = 0;
                         while let Some(i) = text[from..].find(m) {
@@ -182,7 +261,15 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                             let escaped = before
                                 .rfind("&lt;")
                                 .is_some_and(|e| before.rfind('<').is_none_or(|l| e > l));
+                            // a link's href is followed on a click, not fetched
+                            let tag = before
+                                .rfind('<')
+                                .map(|l| &before[l + 1..])
+                                .and_then(|t| t.split(|c: char| c.is_whitespace()).next())
+                                .unwrap_or("");
+                            let followed = name == "href" && matches!(tag, "a" | "area");
                             if !escaped
+                                && !followed
                                 && !name.starts_with("data-cg-")
                                 && matches!(name, "src" | "srcset" | "href")
                             {
@@ -203,7 +290,7 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
     for s in &scripts_out {
         if executable(s.attrs.get("type").map(String::as_str))
             && !s.attrs.contains_key("src")
-            && text_is_tracker(&s.text)
+            && (text_is_tracker(&s.text) || is_api_calls_only(&s.text, false))
         {
             live.borrow_mut().push(format!(
                 "line {}: inline script {:.60}",
@@ -258,8 +345,9 @@ pub fn script_changes(input: &[Script], output: &[Script]) -> Vec<String> {
             ));
             continue;
         }
-        let tracker =
-            a.attrs.get("src").is_some_and(|s| url_is_tracker(s)) || text_is_tracker(&a.text);
+        let tracker = a.attrs.get("src").is_some_and(|s| url_is_tracker(s))
+            || text_is_tracker(&a.text)
+            || is_api_calls_only(&a.text, true);
         if !tracker {
             problems.push(format!(
                 "line {}: non-tracker script neutralised: {:?} {:.80}",
