@@ -44,7 +44,7 @@ impl Category {
 
     /// How strict the category is, for a script that holds several vendors: marketing is the
     /// strictest, then operator categories, then analytics.
-    fn strictness(&self) -> u8 {
+    pub fn strictness(&self) -> u8 {
         match self {
             Category::Marketing => 2,
             Category::Other(_) => 1,
@@ -429,6 +429,14 @@ impl Catalogue {
             .as_ref()?
             .find(Input::new(head).anchored(Anchored::Yes))?;
         self.usage_vendor.get(found.pattern().as_usize()).copied()
+    }
+
+    /// Whether `text` mentions a tracker host or loader path anywhere (case-insensitive): the
+    /// cheap, conservative test for text the rewriter can no longer hold back.
+    pub fn mentions_tracker_host(&self, text: &str) -> bool {
+        self.url_prefilter
+            .as_ref()
+            .is_none_or(|prefilter| prefilter.is_match(text))
     }
 
     /// The vendor that sets a cookie of this name (exact names first, then prefixes).

@@ -14,11 +14,20 @@ use lol_html::html_content::{Element, TextChunk};
 use lol_html::{element, text, HtmlRewriter, Settings};
 
 pub const INJECT: &str = "<script src=\"/_gate/banner.abc123.js\" defer></script><link rel=\"stylesheet\" href=\"/_gate/banner.abc123.css\">";
+/// The synchronous guard, injected first.
+pub const GUARD: &str = "<script src=\"/_gate/guard.abc123.js\"></script>";
+/// Everything [`rewriter`] injects into a page, in order.
+pub const INJECTED: &str = concat!(
+    "<script src=\"/_gate/guard.abc123.js\"></script>",
+    "<script src=\"/_gate/banner.abc123.js\" defer></script><link rel=\"stylesheet\" href=\"/_gate/banner.abc123.css\">"
+);
 
+/// The built-in catalogue with the guard and banner tags as a gate injects them.
 pub fn rewriter() -> Rewriter {
     Rewriter::new(
         Arc::new(Catalogue::builtin()),
         RewriteSettings {
+            inject_head_first_html: GUARD.to_owned(),
             inject_head_html: INJECT.to_owned(),
             ..RewriteSettings::default()
         },
