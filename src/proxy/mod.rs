@@ -630,6 +630,8 @@ struct UpstreamBody<S> {
     idle: Duration,
     announced: Option<u64>,
     seen: u64,
+    /// The end was reached: awc's payload must not be polled again.
+    ended: bool,
 }
 
 impl<S> UpstreamBody<S>
@@ -642,11 +644,15 @@ where
             idle,
             announced,
             seen: 0,
+            ended: false,
         }
     }
 
     /// The next chunk; `None` once the body is complete.
     async fn next(&mut self) -> Result<Option<Bytes>, BodyBreak> {
+        if self.ended {
+            return Ok(None);
+        }
         match tokio::time::timeout(self.idle, self.stream.next()).await {
             Err(_) => Err(BodyBreak::Stalled(self.idle)),
             Ok(Some(Err(e))) => Err(BodyBreak::BrokeOff(e.to_string())),
@@ -654,13 +660,16 @@ where
                 self.seen += chunk.len() as u64;
                 Ok(Some(chunk))
             }
-            Ok(None) => match self.announced {
-                Some(announced) if announced != self.seen => Err(BodyBreak::Short {
-                    seen: self.seen,
-                    announced,
-                }),
-                _ => Ok(None),
-            },
+            Ok(None) => {
+                self.ended = true;
+                match self.announced {
+                    Some(announced) if announced != self.seen => Err(BodyBreak::Short {
+                        seen: self.seen,
+                        announced,
+                    }),
+                    _ => Ok(None),
+                }
+            }
         }
     }
 }
