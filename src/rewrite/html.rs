@@ -626,14 +626,16 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, mode: Mod
             el.before(&injection(ctx, &st), ContentType::Html);
         }
     }
-    // SVG scripts load from href / xlink:href.
-    if el.namespace_uri() == SVG_NS {
+    // SVG scripts load from href / xlink:href (and then never run their text).
+    if el.namespace_uri() == SVG_NS && (el.has_attribute("href") || el.has_attribute("xlink:href"))
+    {
         on_fetching(
             ctx,
             state,
             el,
             &[("href", Kind::Url), ("xlink:href", Kind::Url)],
         );
+        return;
     }
     let mut st = lock(state);
     // A script with a src attribute (even an empty one) never runs its text.

@@ -101,6 +101,34 @@ fn marked(url: &str) -> bool {
     })
 }
 
+/// Whether CSS text fetches from a tracker: a marker inside `url(…)`, an `@import` string or
+/// an `image-set()`, read plainly (independent of the gate's CSS tokenizer).
+pub fn css_fetches_tracker(css: &str) -> bool {
+    // comments fetch nothing
+    let mut lower = css.to_ascii_lowercase();
+    while let Some(start) = lower.find("/*") {
+        let end = lower[start + 2..]
+            .find("*/")
+            .map_or(lower.len(), |e| start + 2 + e + 2);
+        lower.replace_range(start..end, "");
+    }
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find(['(', '@']) {
+        let after = &rest[i + 1..];
+        let fetching = rest[..i].ends_with("url")
+            || rest[..i].ends_with("image-set")
+            || (rest.as_bytes()[i] == b'@' && after.starts_with("import"));
+        if fetching {
+            let end = after.find([')', ';']).unwrap_or(after.len());
+            if URL_MARKERS.iter().any(|m| after[..end].contains(m)) {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
+}
+
 pub fn text_is_tracker(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     INLINE_MARKERS.iter().any(|m| t.contains(m))
@@ -200,6 +228,7 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
         let (l1, l2, l3, l4) = (live.clone(), live.clone(), live.clone(), live.clone());
         let (s1, s2) = (scripts.clone(), scripts.clone());
         let mut noscript_text = String::new();
+        let mut style_text = String::new();
         let mut rewriter = HtmlRewriter::new(
             Settings::new()
                 .append_element_content_handler(element!("script", move |el: &mut Element| {
@@ -210,7 +239,7 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                         .collect();
                     let line = line_of(el.source_location().bytes().start);
                     if executable(attrs.get("type").map(String::as_str)) {
-                        if let Some(src) = attrs.get("src") {
+                        if let Some(src) = attrs.get("src").or(attrs.get("href")) {
                             if url_is_tracker(src) {
                                 l1.borrow_mut()
                                     .push(format!("line {line}: <script src={src}>"));
@@ -230,23 +259,68 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                     }
                     Ok(())
                 }))
-                .append_element_content_handler(element!(
-                    "img, iframe, source, link",
-                    move |el: &mut Element| {
-                        let line = line_of(el.source_location().bytes().start);
-                        for attr in ["src", "srcset", "href"] {
-                            if let Some(v) = el.get_attribute(attr) {
-                                if url_is_tracker(&v) {
-                                    l2.borrow_mut().push(format!(
-                                        "line {line}: <{} {attr}={v}>",
-                                        el.tag_name()
-                                    ));
-                                }
+                .append_element_content_handler(element!("*", move |el: &mut Element| {
+                    let line = line_of(el.source_location().bytes().start);
+                    let tag = el.tag_name();
+                    // every attribute a browser fetches from (a link's href is followed
+                    // on a click, not fetched)
+                    for attr in [
+                        "src",
+                        "srcset",
+                        "href",
+                        "xlink:href",
+                        "poster",
+                        "data",
+                        "ping",
+                        "imagesrcset",
+                        "background",
+                    ] {
+                        if attr == "href" && matches!(tag.as_str(), "a" | "area") {
+                            continue;
+                        }
+                        if attr == "src" && tag == "script" {
+                            continue; // checked with its type above
+                        }
+                        if let Some(v) = el.get_attribute(attr) {
+                            let urls: Vec<&str> = match attr {
+                                "srcset" | "imagesrcset" => v
+                                    .split(',')
+                                    .filter_map(|c| c.split_whitespace().next())
+                                    .collect(),
+                                "ping" => v.split_whitespace().collect(),
+                                _ => vec![v.as_str()],
+                            };
+                            if urls.iter().any(|u| url_is_tracker(u)) {
+                                l2.borrow_mut()
+                                    .push(format!("line {line}: <{tag} {attr}={v}>"));
                             }
                         }
-                        Ok(())
                     }
-                ))
+                    if let Some(style) = el.get_attribute("style") {
+                        if css_fetches_tracker(&htmlize::unescape_attribute(&style)) {
+                            l2.borrow_mut()
+                                .push(format!("line {line}: <{tag} style={style}>"));
+                        }
+                    }
+                    if let Some(doc) = el.get_attribute("srcdoc") {
+                        let (inner, _) = inspect(&htmlize::unescape_attribute(&doc));
+                        for l in inner {
+                            l2.borrow_mut().push(format!("line {line}: srcdoc {l}"));
+                        }
+                    }
+                    Ok(())
+                }))
+                .append_element_content_handler(text!("style", move |t: &mut TextChunk| {
+                    style_text.push_str(t.as_str());
+                    if t.last_in_text_node() {
+                        let sheet = std::mem::take(&mut style_text);
+                        if css_fetches_tracker(&sheet) {
+                            l4.borrow_mut()
+                                .push(format!("<style> {:.80}", sheet.trim()));
+                        }
+                    }
+                    Ok(())
+                }))
                 .append_element_content_handler(text!("noscript", move |t: &mut TextChunk| {
                     // the whole noscript text at once: chunks can end inside a tag
                     noscript_text.push_str(t.as_str());
@@ -293,7 +367,6 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
         );
         rewriter.write(html.as_bytes()).unwrap();
         rewriter.end().unwrap();
-        let _ = l4;
     }
     let mut scripts_out = scripts.borrow().clone();
     for s in &scripts_out {
@@ -313,23 +386,34 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
     (live_out, scripts_out)
 }
 
-/// Undo the neutralisation format of DESIGN.md on a script's attributes.
+/// Undo the neutralisation format of DESIGN.md on a script's attributes: `data-cg-X` back to
+/// `X` (`data-cg-xlink-href` to `xlink:href`), `data-cg-type` back to `type`.
 pub fn restore(script: &Script) -> Script {
     let mut s = script.clone();
     if s.attrs.contains_key("data-cg-vendor") {
-        if let Some(src) = s.attrs.remove("data-cg-src") {
-            s.attrs.insert("src".into(), src);
-        }
         match s.attrs.remove("data-cg-type") {
             Some(ty) => {
                 s.attrs.insert("type".into(), ty);
             }
-            None => {
+            None if s.attrs.get("type").is_some_and(|t| t == "text/plain") => {
                 s.attrs.remove("type");
             }
+            None => {}
         }
         s.attrs.remove("data-cg-category");
         s.attrs.remove("data-cg-vendor");
+        let moved: Vec<String> = s
+            .attrs
+            .keys()
+            .filter(|k| k.starts_with("data-cg-"))
+            .cloned()
+            .collect();
+        for key in moved {
+            if let Some(value) = s.attrs.remove(&key) {
+                let name = key["data-cg-".len()..].replace("xlink-", "xlink:");
+                s.attrs.insert(name, value);
+            }
+        }
     }
     s
 }
@@ -354,7 +438,9 @@ pub fn script_changes(input: &[Script], output: &[Script]) -> Vec<String> {
             ));
             continue;
         }
-        let tracker = a.attrs.get("src").is_some_and(|s| url_is_tracker(s))
+        let tracker = ["src", "href", "xlink:href"]
+            .iter()
+            .any(|k| a.attrs.get(*k).is_some_and(|s| url_is_tracker(s)))
             || text_is_tracker(&a.text)
             || is_api_calls_only(&a.text, true);
         if !tracker {
