@@ -154,14 +154,18 @@ impl DecodeChain {
 
     /// Decode `input`, appending the plain bytes to `out`.
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
-        let mut data = input.to_vec();
-        for stage in &mut self.stages {
+        let Some((last, first)) = self.stages.split_last_mut() else {
+            // Identity: one copy, as before there were stages.
+            out.extend_from_slice(input);
+            return Ok(());
+        };
+        let mut data: Option<Vec<u8>> = None;
+        for stage in first {
             let mut next = Vec::new();
-            stage.push(&data, &mut next)?;
-            data = next;
+            stage.push(data.as_deref().unwrap_or(input), &mut next)?;
+            data = Some(next);
         }
-        out.append(&mut data);
-        Ok(())
+        last.push(data.as_deref().unwrap_or(input), out)
     }
 
     /// End of input: what is left, through the remaining stages.

@@ -17,9 +17,19 @@ pub(crate) struct CssHit<'c> {
     pub vendor: &'c Vendor,
 }
 
-/// Whether `css` could hold a URL at all: the cheap test before tokenizing.
-pub(crate) fn may_fetch(css: &str) -> bool {
-    css.contains('(') || css.contains("@import") || css.contains("@IMPORT")
+/// Whether `css` could fetch from a tracker: the cheap test before tokenizing. It must name a
+/// tracker host or loader path literally, unless something could disguise one — a CSS escape
+/// (`\\`), a percent-encoded byte or a non-ASCII character (IDNA maps full-width letters).
+pub(crate) fn may_fetch_tracker(catalogue: &Catalogue, css: &str) -> bool {
+    let fetches = css.contains('(') || css.contains("@import") || css.contains("@IMPORT");
+    if !fetches {
+        return false;
+    }
+    let percent_encoded = css
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit());
+    css.contains('\\') || !css.is_ascii() || percent_encoded || catalogue.mentions_tracker_host(css)
 }
 
 /// Every tracker URL in `css`, in order.

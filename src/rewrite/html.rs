@@ -64,26 +64,33 @@ enum Kind {
     List,
 }
 
-/// Elements that fetch from attributes, and which attributes.
-const FETCHING: &[(&str, &[(&str, Kind)])] = &[
-    (
-        "img, iframe, frame, source, embed, video, audio, track, input[src], object",
-        &[
+/// Elements that fetch from attributes (one selector, so lol_html compiles one program).
+const FETCHING: &str =
+    "img, iframe, frame, source, embed, video, audio, track, input[src], object, \
+     a[ping], area[ping], base[href], image, use, feimage, [background], [style]";
+
+/// The attributes an element (by lower-case tag name) fetches from.
+fn fetching_attrs(tag: &str) -> &'static [(&'static str, Kind)] {
+    match tag {
+        "a" | "area" => &[("ping", Kind::List), ("background", Kind::Url)],
+        "base" => &[("href", Kind::Url)],
+        // SVG: lol_html matches tag names case-insensitively (feImage).
+        "image" | "use" | "feimage" => &[
+            ("href", Kind::Url),
+            ("xlink:href", Kind::Url),
+            ("background", Kind::Url),
+        ],
+        "img" | "iframe" | "frame" | "source" | "embed" | "video" | "audio" | "track" | "input"
+        | "object" => &[
             ("src", Kind::Url),
             ("srcset", Kind::SrcSet),
             ("poster", Kind::Url),
             ("data", Kind::Url),
+            ("background", Kind::Url),
         ],
-    ),
-    ("a[ping], area[ping]", &[("ping", Kind::List)]),
-    ("base[href]", &[("href", Kind::Url)]),
-    // SVG: lol_html matches tag names case-insensitively (feImage).
-    (
-        "image, use, feimage",
-        &[("href", Kind::Url), ("xlink:href", Kind::Url)],
-    ),
-    ("[background]", &[("background", Kind::Url)]),
-];
+        _ => &[("background", Kind::Url)],
+    }
+}
 
 /// Parsed once per gate: lol_html compiles them into each rewriter.
 pub(crate) struct Selectors {
@@ -91,13 +98,12 @@ pub(crate) struct Selectors {
     /// Scripts whose text can matter: lol_html decodes text only for these.
     script_text: Selector,
     style: Selector,
-    fetching: Vec<(Selector, &'static [(&'static str, Kind)])>,
+    fetching: Selector,
     link: Selector,
-    style_attr: Selector,
     srcdoc: Selector,
     noscript: Selector,
     head: Selector,
-    head_first: Selector,
+    meta: Selector,
     body: Selector,
     early: Selector,
     form: Selector,
@@ -111,20 +117,17 @@ impl Selectors {
             script: p("script"),
             script_text: p("script:not([src]):not([type=\"application/ld+json\"])"),
             style: p("style"),
-            fetching: FETCHING.iter().map(|(sel, attrs)| (p(sel), *attrs)).collect(),
+            fetching: p(FETCHING),
             link: p("link"),
-            style_attr: p("[style]"),
             srcdoc: p("iframe[srcdoc]"),
             noscript: p("noscript"),
             head: p("head"),
-            head_first: p("head > :first-child"),
+            meta: p("meta"),
             body: p("body"),
             // Content that can run or fetch something in a document whose <head> and <body>
             // tags are omitted: the gate's tags go before it. Not <meta charset>, which should
             // stay first, nor the dozens of other metas a page carries.
-            early: p(
-                "title, base, style, template, meta[http-equiv]:not([http-equiv=\"content-type\" i])",
-            ),
+            early: p("title, base, style, template"),
             form: p("form"),
         }
     }
@@ -303,15 +306,19 @@ pub(crate) fn build(
         ));
     }
     // Every element that fetches from an attribute.
-    for (selector, attrs) in &sel.fetching {
-        let (c, s, attrs) = (ctx.clone(), state.clone(), *attrs);
+    {
+        let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
-            Cow::Owned(selector.clone()),
+            Cow::Owned(sel.fetching.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                if injects {
+                let tag = el.tag_name();
+                let attrs = fetching_attrs(&tag);
+                // `[style]` alone matches anything: only what fetches by itself places the tags.
+                if injects && (attrs.len() > 1 || el.has_attribute("background")) {
                     inject_before(&c, &s, el);
                 }
                 on_fetching(&c, &s, el, attrs);
+                on_style_attr(&c, &s, el);
                 Ok(())
             }),
         ));
@@ -326,17 +333,6 @@ pub(crate) fn build(
                     inject_before(&c, &s, el);
                 }
                 on_link(&c, &s, el);
-                Ok(())
-            }),
-        ));
-    }
-    // style="…url(…)"
-    {
-        let (c, s) = (ctx.clone(), state.clone());
-        settings = settings.append_element_content_handler((
-            Cow::Owned(sel.style_attr.clone()),
-            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                on_style_attr(&c, &s, el);
                 Ok(())
             }),
         ));
@@ -403,9 +399,14 @@ fn injection_handlers(
 ) -> Settings<'static, 'static> {
     let sel = &ctx.selectors;
     {
+        // A <meta> is the first thing the tags may meet (the first child of <head>): after a
+        // charset declaration, before anything else. Every other element that can open a
+        // head (title, base, style, script, link, noscript, template) has its own handler;
+        // tag-name selectors keep lol_html on its fast path, where `head > :first-child`
+        // would make it track every element.
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
-            Cow::Owned(sel.head_first.clone()),
+            Cow::Owned(sel.meta.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 let mut st = lock(&s);
                 if !st.injected {
@@ -445,7 +446,8 @@ fn injection_handlers(
             Cow::Owned(selector.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 let mut st = lock(&s);
-                if !st.injected {
+                // A charset declaration stays ahead of the tags (the prescan reads 1024 bytes).
+                if !st.injected && !declares_charset(el) {
                     st.injected = true;
                     let html = injection(&c, &st);
                     if prepend {
@@ -860,7 +862,7 @@ fn decide_inline(ctx: &Ctx, st: &mut PassState, pending: &Pending) -> String {
 /// `data-cg-css` for banner.js to put back on consent.
 fn decide_style(ctx: &Ctx, st: &mut PassState, pending: &Pending) -> String {
     let unchanged = || format!("{}{}", pending.raw_start, pending.text);
-    if !css::may_fetch(&pending.text) {
+    if !css::may_fetch_tracker(&ctx.catalogue, &pending.text) {
         return unchanged();
     }
     let hits = css::tracker_urls(&ctx.catalogue, &pending.text);
@@ -1015,10 +1017,10 @@ fn on_style_attr(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
         return;
     };
     // A browser decodes references first: `url&#40;…&#41;` is `url(…)`.
-    if !css::may_fetch(&raw) && !raw.contains('&') {
+    let decoded = htmlize::unescape_attribute(&raw);
+    if !css::may_fetch_tracker(&ctx.catalogue, &decoded) {
         return;
     }
-    let decoded = htmlize::unescape_attribute(&raw);
     let hits = css::tracker_urls(&ctx.catalogue, &decoded);
     let Some(vendor) = strictest(hits.iter().map(|h| h.vendor)) else {
         return;

@@ -354,6 +354,11 @@ impl BodyRewriter {
     /// Feed plain (decoded) bytes to the HTML stage; `last` at the end of the body.
     fn stage_push(&mut self, plain: &[u8], last: bool) -> Result<Vec<u8>, RewriteError> {
         if let Stage::Start(buf) = &mut self.stage {
+            if buf.is_empty() && (plain.len() >= 3 || last) {
+                // The usual case: the first chunk shows the BOM or its absence.
+                self.start(plain);
+                return self.stage_push(plain, last);
+            }
             buf.extend_from_slice(plain);
             if buf.len() < 3 && !last {
                 return Ok(Vec::new());
@@ -615,6 +620,86 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "<html><head><script src=\"/_gate/banner.js\" defer></script><title>x</title></head><body></body></html>"
+        );
+    }
+
+    /// The test rewriter with a guard as well.
+    fn rw_with_guard() -> Rewriter {
+        Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_head_first_html: "<script src=\"/_gate/guard.js\"></script>".into(),
+                inject_head_html: "<script src=\"/_gate/banner.js\" defer></script><link rel=stylesheet href=\"/_gate/b.css\">".into(),
+                ..RewriteSettings::default()
+            },
+        )
+    }
+
+    #[test]
+    fn the_guard_goes_first_into_head_but_after_a_leading_meta_charset() {
+        let tags = "<script src=\"/_gate/guard.js\"></script><script src=\"/_gate/banner.js\" defer></script><link rel=stylesheet href=\"/_gate/b.css\">";
+        for (page, expected) in [
+            (
+                "<head><script>site()</script></head>",
+                format!("<head>{tags}<script>site()</script></head>"),
+            ),
+            (
+                "<head><meta charset=utf-8><script>site()</script></head>",
+                format!("<head><meta charset=utf-8>{tags}<script>site()</script></head>"),
+            ),
+            (
+                "<head><meta http-equiv=Content-Type content=\"text/html; charset=utf-8\"><title>t</title></head>",
+                format!("<head><meta http-equiv=Content-Type content=\"text/html; charset=utf-8\">{tags}<title>t</title></head>"),
+            ),
+            ("<head></head><p>x</p>", format!("<head>{tags}</head><p>x</p>")),
+            (
+                "<meta charset=utf-8><meta http-equiv=refresh content=5><p>x",
+                format!("<meta charset=utf-8>{tags}<meta http-equiv=refresh content=5><p>x"),
+            ),
+        ] {
+            let out = String::from_utf8(rewrite_document(&rw_with_guard(), page.as_bytes()).unwrap())
+                .unwrap();
+            assert_eq!(out, expected, "{page}");
+        }
+    }
+
+    #[test]
+    fn xhtml_pages_get_the_tags_as_well_formed_xml() {
+        let spec = BodySpec {
+            xhtml: true,
+            ..BodySpec::default()
+        };
+        let mut body = BodyRewriter::with_spec(&rw_with_guard(), &spec);
+        let mut out = body
+            .push(b"<html><head><title>t</title></head></html>")
+            .unwrap()
+            .to_vec();
+        out.extend_from_slice(&body.finish().unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<html><head><script src=\"/_gate/guard.js\"></script><script src=\"/_gate/banner.js\" defer=\"defer\"></script><link rel=\"stylesheet\" href=\"/_gate/b.css\"/><title>t</title></head></html>"
+        );
+    }
+
+    #[test]
+    fn a_browser_renders_by_the_last_type_and_sniffs_a_missing_one() {
+        let r = |types: &[&str], nosniff| rendering("GET", 200, types.iter().copied(), nosniff);
+        assert!(matches!(
+            r(&["text/plain", "text/html"], false),
+            Rendering::Html(_)
+        ));
+        assert_eq!(r(&["text/html", "text/plain"], false), Rendering::Other);
+        assert_eq!(r(&[], false), Rendering::Sniffed);
+        assert_eq!(r(&["nonsense"], false), Rendering::Sniffed);
+        assert_eq!(r(&["unknown/unknown"], false), Rendering::Sniffed);
+        assert_eq!(r(&[], true), Rendering::Other);
+        assert!(matches!(
+            r(&["application/xhtml+xml"], false),
+            Rendering::Html(HtmlBody { xhtml: true, .. })
+        ));
+        assert_eq!(
+            rendering("HEAD", 200, ["text/html"], false),
+            Rendering::Other
         );
     }
 
