@@ -96,6 +96,11 @@ fn try_run(
     Ok(out)
 }
 
+/// [`try_run`] for an uncompressed page without a charset label.
+fn try_plain(rw: &Rewriter, page: &[u8], chunk: usize) -> Result<Vec<u8>, (RewriteError, Vec<u8>)> {
+    try_run(rw, Coding::Identity, Coding::Identity, None, page, chunk)
+}
+
 fn run(
     rw: &Rewriter,
     upstream: Coding,
@@ -108,16 +113,19 @@ fn run(
         .unwrap_or_else(|(e, _)| panic!("refused: {e}"))
 }
 
+/// The test rewriter (banner tags only) with one setting changed.
+fn rewriter_with(change: impl FnOnce(&mut RewriteSettings)) -> Rewriter {
+    let mut settings = RewriteSettings {
+        inject_head_html: INJECT.to_owned(),
+        ..RewriteSettings::default()
+    };
+    change(&mut settings);
+    Rewriter::new(Arc::new(Catalogue::builtin()), settings)
+}
+
 /// lol_html limited to 16 KiB, so large markup makes it give up mid-page.
 fn memory_limited_rewriter() -> Rewriter {
-    Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: INJECT.to_owned(),
-            max_memory: 16 * 1024,
-            ..RewriteSettings::default()
-        },
-    )
+    rewriter_with(|s| s.max_memory = 16 * 1024)
 }
 
 /// An uncompressed UTF-8 page fed in `chunk`-byte pieces, as text.
@@ -198,15 +206,7 @@ fn a_page_past_the_memory_limit_is_refused_not_passed_on() {
     // In pieces the tag must be held across chunks, past the limit. (Fed whole, lol_html
     // needs no buffer, and the page is simply rewritten.)
     for chunk in [7, 4096, 64 * 1024] {
-        let (err, sent) = try_run(
-            &rw,
-            Coding::Identity,
-            Coding::Identity,
-            None,
-            page.as_bytes(),
-            chunk,
-        )
-        .expect_err("refused");
+        let (err, sent) = try_plain(&rw, page.as_bytes(), chunk).expect_err("refused");
         assert!(matches!(err, RewriteError::Rewrite(_)), "{err}");
         let text = String::from_utf8_lossy(&sent);
         assert!(!text.contains("the end"), "chunk {chunk}: rest passed on");
@@ -234,14 +234,7 @@ fn a_page_with_a_megabyte_inline_image_works_with_its_trackers_inert() {
 
 #[test]
 fn a_compressed_body_past_the_decoded_cap_is_refused() {
-    let rw = Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: INJECT.to_owned(),
-            max_decoded_body: 1 << 20,
-            ..RewriteSettings::default()
-        },
-    );
+    let rw = rewriter_with(|s| s.max_decoded_body = 1 << 20);
     let page = format!(
         "<html><body>{}</body></html>",
         "<p>padding</p>".repeat(200_000)
@@ -277,14 +270,7 @@ fn stacked_codings_are_decoded_in_reverse_order() {
 
 #[test]
 fn inline_script_longer_than_the_bound_streams_through_unchanged() {
-    let rw = Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: INJECT.to_owned(),
-            inline_script_max: 1024,
-            ..RewriteSettings::default()
-        },
-    );
+    let rw = rewriter_with(|s| s.inline_script_max = 1024);
     let script = format!(
         "<script data-a='1'>var app = {{}};{}</script>",
         "app.x = 1;\n".repeat(500)
@@ -301,14 +287,7 @@ fn inline_script_longer_than_the_bound_streams_through_unchanged() {
 
 #[test]
 fn a_tracker_past_the_inline_script_bound_fails_the_page() {
-    let rw = Rewriter::new(
-        Arc::new(Catalogue::builtin()),
-        RewriteSettings {
-            inject_head_html: INJECT.to_owned(),
-            inline_script_max: 1024,
-            ..RewriteSettings::default()
-        },
-    );
+    let rw = rewriter_with(|s| s.inline_script_max = 1024);
     for tracker in [
         "<script>var app = {};APP;s.src='https://www.googletagmanager.com/gtag/js?id=G-1';</script>",
         "<style>p{color:red}APP;a{background:url(https://www.facebook.com/tr?id=1)}</style>",
@@ -318,14 +297,7 @@ fn a_tracker_past_the_inline_script_bound_fails_the_page() {
             tracker.replace("APP", &"app.x = 1;\n".repeat(500))
         );
         for chunk in [1, 7, 4096] {
-            let refused = try_run(
-                &rw,
-                Coding::Identity,
-                Coding::Identity,
-                None,
-                page.as_bytes(),
-                chunk,
-            );
+            let refused = try_plain(&rw, page.as_bytes(), chunk);
             assert!(
                 matches!(refused, Err((RewriteError::Rewrite(_), _))),
                 "chunk {chunk}: {tracker:.30}"
@@ -452,15 +424,7 @@ fn noscript_past_the_memory_limit_is_refused() {
         "<html><head></head><body><noscript><p>before</p><img data-x=\"{huge}\" src=\"/a.gif\"><p>after</p></noscript><img src=\"https://www.facebook.com/tr?id=1\"><p>end</p></body></html>"
     );
     for chunk in [7, 4096] {
-        let (_, sent) = try_run(
-            &rw,
-            Coding::Identity,
-            Coding::Identity,
-            None,
-            page.as_bytes(),
-            chunk,
-        )
-        .expect_err("refused");
+        let (_, sent) = try_plain(&rw, page.as_bytes(), chunk).expect_err("refused");
         let text = String::from_utf8_lossy(&sent);
         assert!(!text.contains("facebook.com/tr"), "chunk {chunk}");
     }
