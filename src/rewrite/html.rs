@@ -64,33 +64,33 @@ enum Kind {
     List,
 }
 
-/// Elements that fetch from attributes (one selector, so lol_html compiles one program).
+/// Elements that fetch from attributes by their tag name (one selector, so lol_html compiles
+/// one program).
 const FETCHING: &str =
     "img, iframe, frame, source, embed, video, audio, track, input[src], object, \
-     a[ping], area[ping], base[href], image, use, feimage, [background], [style]";
+     base[href], image, use, feimage";
 
-/// The attributes an element (by lower-case tag name) fetches from.
+/// Attributes that fetch on any element: lol_html must read every tag's attributes for these,
+/// so they are a selector of their own, apart from the tag-name ones.
+const ANY_ELEMENT: &str = "[style], [background], a[ping], area[ping]";
+
+/// The attributes an element (by lower-case tag name) fetches from, besides [`ANY_ELEMENT`]'s.
 fn fetching_attrs(tag: &str) -> &'static [(&'static str, Kind)] {
     match tag {
-        "a" | "area" => &[("ping", Kind::List), ("background", Kind::Url)],
         "base" => &[("href", Kind::Url)],
         // SVG: lol_html matches tag names case-insensitively (feImage).
-        "image" | "use" | "feimage" => &[
-            ("href", Kind::Url),
-            ("xlink:href", Kind::Url),
-            ("background", Kind::Url),
-        ],
-        "img" | "iframe" | "frame" | "source" | "embed" | "video" | "audio" | "track" | "input"
-        | "object" => &[
+        "image" | "use" | "feimage" => &[("href", Kind::Url), ("xlink:href", Kind::Url)],
+        _ => &[
             ("src", Kind::Url),
             ("srcset", Kind::SrcSet),
             ("poster", Kind::Url),
             ("data", Kind::Url),
-            ("background", Kind::Url),
         ],
-        _ => &[("background", Kind::Url)],
     }
 }
+
+/// `ping` and `background`, wherever they are.
+const ANY_ELEMENT_ATTRS: &[(&str, Kind)] = &[("ping", Kind::List), ("background", Kind::Url)];
 
 /// Parsed once per gate: lol_html compiles them into each rewriter.
 pub(crate) struct Selectors {
@@ -99,6 +99,7 @@ pub(crate) struct Selectors {
     script_text: Selector,
     style: Selector,
     fetching: Selector,
+    any_element: Selector,
     link: Selector,
     srcdoc: Selector,
     noscript: Selector,
@@ -118,6 +119,7 @@ impl Selectors {
             script_text: p("script:not([src]):not([type=\"application/ld+json\"])"),
             style: p("style"),
             fetching: p(FETCHING),
+            any_element: p(ANY_ELEMENT),
             link: p("link"),
             srcdoc: p("iframe[srcdoc]"),
             noscript: p("noscript"),
@@ -311,13 +313,25 @@ pub(crate) fn build(
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.fetching.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                let tag = el.tag_name();
-                let attrs = fetching_attrs(&tag);
-                // `[style]` alone matches anything: only what fetches by itself places the tags.
-                if injects && (attrs.len() > 1 || el.has_attribute("background")) {
+                if injects {
                     inject_before(&c, &s, el);
                 }
-                on_fetching(&c, &s, el, attrs);
+                on_fetching(&c, &s, el, fetching_attrs(&el.tag_name()));
+                Ok(())
+            }),
+        ));
+    }
+    {
+        let (c, s) = (ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.any_element.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                // A style attribute alone fetches nothing once its tracker URLs are gone:
+                // only a ping or background places the gate's tags.
+                if injects && (el.has_attribute("ping") || el.has_attribute("background")) {
+                    inject_before(&c, &s, el);
+                }
+                on_fetching(&c, &s, el, ANY_ELEMENT_ATTRS);
                 on_style_attr(&c, &s, el);
                 Ok(())
             }),
