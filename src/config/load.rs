@@ -291,11 +291,17 @@ fn category_problems(trackers: &TrackersConfig, consent: &ConsentConfig) -> Vec<
     let vendors = trackers.resolved_vendors();
     // Where each vendor's category was written; built-in vendors without an override are
     // checked by the built-in file's own test.
-    let mut written: Vec<(String, &str)> = trackers
+    let mut written: Vec<(String, &str, &str)> = trackers
         .categories
         .iter()
         .filter(|(id, _)| vendors.iter().any(|v| &v.id == *id))
-        .map(|(id, category)| (format!("trackers.categories.{id}"), category.as_str()))
+        .map(|(id, category)| {
+            (
+                format!("trackers.categories.{id}"),
+                id.as_str(),
+                category.as_str(),
+            )
+        })
         .collect();
     written.extend(
         trackers
@@ -306,13 +312,15 @@ fn category_problems(trackers: &TrackersConfig, consent: &ConsentConfig) -> Vec<
             .map(|(i, v)| {
                 (
                     format!("trackers.vendors[{i}].category"),
+                    v.id.as_str(),
                     v.category.as_str(),
                 )
             }),
     );
     let mut problems = Vec::new();
-    for (key, category) in written {
-        if valid_category(category) && !offered.contains(&category) {
+    for (key, vendor, category) in written {
+        // A vendor in a category of its own is named by the vendor itself.
+        if valid_category(category) && category != vendor && !offered.contains(&category) {
             problems.push(ConfigProblem::new(
                 key,
                 format!(
@@ -679,7 +687,7 @@ mod tests {
     fn declared_categories_with_vendors_are_accepted() {
         let text = format!(
             "{UPSTREAM}[trackers.categories]\nhotjar = \"recordings\"\n\
-             [[trackers.vendors]]\nid = \"vimeo\"\ncategory = \"video\"\nhosts = [\"player.vimeo.com\"]\n\
+             [[trackers.vendors]]\nid = \"peertube\"\ncategory = \"video\"\nhosts = [\"video.example.org\"]\n\
              [[consent.categories]]\nid = \"recordings\"\n\
              name = {{ nl = \"Opnames\", en = \"Recordings\" }}\n\
              description = {{ nl = \"Opnames.\", en = \"Recordings.\" }}\n\

@@ -44,7 +44,8 @@ pub use privacy::{IpForwarding, PrivacyConfig};
 pub use problem::{ConfigError, ConfigProblem};
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
-    builtin_vendor_ids, builtin_vendors, PathRuleConfig, TrackersConfig, VendorConfig,
+    builtin_vendor_ids, builtin_vendors, EmbedConfig, EmbedKind, LocalText, PathRuleConfig,
+    TrackersConfig, VendorConfig, NECESSARY,
 };
 pub(crate) use trackers::{parse_host_spec, valid_category};
 pub use upstream::{HostPolicy, UpstreamConfig};
