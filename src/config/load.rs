@@ -12,6 +12,7 @@ use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
+use super::dsr::DsrConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
 use super::forms::{validate_forms, FormConfig};
 use super::limits::LimitsConfig;
@@ -38,6 +39,8 @@ pub struct Config {
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
     pub dashboard: DashboardConfig,
+    /// `[dsr]`: the register of data-subject requests.
+    pub dsr: DsrConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -153,6 +156,7 @@ impl Config {
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
             dashboard: reading.section(&mut table, "dashboard"),
+            dsr: reading.section(&mut table, "dsr"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -222,6 +226,9 @@ impl Config {
         }
         if read("dashboard") {
             problems.extend(self.dashboard.validate());
+        }
+        if read("dsr") {
+            problems.extend(self.dsr.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

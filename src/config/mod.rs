@@ -12,6 +12,7 @@
 
 mod consent;
 pub mod dashboard;
+mod dsr;
 mod env;
 mod forms;
 mod limits;
@@ -29,10 +30,14 @@ mod values;
 pub use consent::{
     ConsentCategoryConfig, ConsentConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES, CONSENT_TEXT_KEYS,
 };
+pub use dsr::{Deadline, DsrConfig};
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
-pub use forms::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FORM_TOKEN_FIELD};
+pub use forms::{
+    AgeNotes, AgeRules, FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode,
+    FORM_TOKEN_FIELD, MAX_AGE_NOTE,
+};
 pub use limits::LimitsConfig;
 pub use listen::ListenConfig;
 pub use load::{Config, LoadNotes};

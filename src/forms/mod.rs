@@ -10,6 +10,7 @@
 //! `store_and_forward` forms, and the optional notification webhook (ids and time only, never
 //! field contents). The HTTP routes live in the server; this module is what they call.
 
+pub mod age;
 pub mod crypto;
 mod notify;
 pub mod page;

@@ -104,7 +104,8 @@ impl FormsService {
         let kind =
             parse::body_kind(submission.content_type.as_deref()).map_err(refusal_of_parse)?;
         let submitted = parse::parse(&kind, body).await.map_err(refusal_of_parse)?;
-        let checked = validate::check(form, &submitted);
+        let today = crate::clock::utc_date(self.clock().unix_secs());
+        let checked = validate::check(form, &submitted, today);
         let field = |name: &str| {
             submitted
                 .iter()

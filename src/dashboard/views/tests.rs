@@ -53,6 +53,7 @@ fn form() -> FormConfig {
         rate_limit_max: 5,
         rate_limit_window: Duration::from_secs(600),
         notify_webhook: None,
+        age_rules: Default::default(),
     }
 }
 
