@@ -149,7 +149,13 @@ impl FormsService {
                 return Err(Refusal::with(Code::RateLimited, checked));
             }
         }
-        let record = self.seal(form, &checked, submission.visitor.country.clone());
+        let record = match self
+            .seal(form, &checked, submission.visitor.country.clone())
+            .await
+        {
+            Ok(record) => record,
+            Err(e) => return Err(store_down(checked)(e)),
+        };
         let stored = Stored {
             id: record.id.clone(),
             created: record.created,

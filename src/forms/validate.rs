@@ -4,7 +4,7 @@
 use time::Date;
 
 use super::age::plausible_birth_date;
-use crate::config::{FieldType, FormConfig};
+use crate::config::{FieldType, FormConfig, FormFieldConfig};
 
 /// What is wrong with one field's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +55,7 @@ pub fn check(form: &FormConfig, submitted: &[(String, String)], today: Date) -> 
             .find(|(n, _)| *n == field.name)
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
-        let value = normalise(field.kind, raw);
-        let problem = problem_of(
-            field.kind,
-            field.required,
-            field.max_length(),
-            &value,
-            today,
-        );
+        let (value, problem) = check_field(field, raw, today);
         if let Some(problem) = problem {
             checked.errors.push(FieldError {
                 field: field.name.clone(),
@@ -72,6 +65,20 @@ pub fn check(form: &FormConfig, submitted: &[(String, String)], today: Date) -> 
         checked.values.push((field.name.clone(), value));
     }
     checked
+}
+
+/// One field's value as it would be stored (normalised), and what is wrong with it, if
+/// anything. `today` as in [`check`].
+pub fn check_field(field: &FormFieldConfig, raw: &str, today: Date) -> (String, Option<Problem>) {
+    let value = normalise(field.kind, raw);
+    let problem = problem_of(
+        field.kind,
+        field.required,
+        field.max_length(),
+        &value,
+        today,
+    );
+    (value, problem)
 }
 
 fn normalise(kind: FieldType, raw: &str) -> String {
@@ -152,7 +159,6 @@ pub fn parse_date(v: &str) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FormFieldConfig;
 
     const TODAY: Date = time::macros::date!(2026 - 11 - 22);
 

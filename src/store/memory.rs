@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use crate::clock::{Clock, SystemClock};
 
 use super::{
-    AuditId, FormEntryRecord, FormPage, KeyLayout, ReceiptIndexEntry, ReceiptPage, ReceiptQuery,
-    StoreError, TextVersionRecord,
+    AuditId, DsrRecord, DsrWrite, FormEntryRecord, FormPage, KeyLayout, ReceiptIndexEntry,
+    ReceiptPage, ReceiptQuery, StoreError, TextVersionRecord, MAX_DSR_REQUESTS,
 };
 
 /// Bounds of the embedded store.
@@ -62,8 +62,11 @@ struct StoredEntry {
 #[derive(Default)]
 struct Form {
     entries: HashMap<String, StoredEntry>,
-    /// (created, id); iterated in reverse for newest first — the order of Redis `ZREVRANGE`.
+    /// (created, id) of unrestricted entries; iterated in reverse for newest first — the order
+    /// of Redis `ZREVRANGE`.
     index: BTreeSet<(u64, String)>,
+    /// (created, id) of restricted entries: kept, never listed.
+    restricted: BTreeSet<(u64, String)>,
     /// Expired entries the periodic purge dropped since the last list or sweep of this form;
     /// reported by `sweep_form_index` as Redis would report them.
     swept_pending: usize,
@@ -72,11 +75,13 @@ struct Form {
 impl Form {
     fn remove(&mut self, id: &str) -> Option<StoredEntry> {
         let old = self.entries.remove(id)?;
-        self.index.remove(&(old.record.created, id.to_owned()));
+        let key = (old.record.created, id.to_owned());
+        self.index.remove(&key);
+        self.restricted.remove(&key);
         Some(old)
     }
 
-    /// Removes expired entries; returns them so the caller can clean the e-mail index.
+    /// Removes expired entries; returns them so the caller can clean the hash index.
     fn sweep(&mut self, now: Instant) -> Vec<StoredEntry> {
         let expired: Vec<String> = self
             .entries
@@ -156,6 +161,13 @@ struct Expiring {
     expires: Instant,
 }
 
+struct StoredRequest {
+    version: u64,
+    data: Vec<u8>,
+    due_day: Option<u64>,
+    expires: Instant,
+}
+
 struct RateWindow {
     count: u64,
     expires: Instant,
@@ -165,8 +177,11 @@ struct RateWindow {
 struct State {
     receipts: HashMap<String, Receipt>,
     forms: HashMap<String, Form>,
-    /// email hash → (form, id)
+    /// e-mail, name or phone hash → (form, id)
     emails: HashMap<String, BTreeSet<(String, String)>>,
+    /// (form, name) → wrapped data key.
+    data_keys: HashMap<(String, String), Expiring>,
+    dsr: HashMap<String, StoredRequest>,
     counters: HashMap<(String, String), BTreeMap<String, i64>>,
     uniques: HashMap<(String, String), Unique>,
     sessions: HashMap<String, Expiring>,
@@ -229,6 +244,8 @@ impl MemoryStore {
         st.receipt_index.swept_pending += swept;
         st.texts.retain(|_, (_, expires)| *expires > now);
         st.sessions.retain(|_, s| s.expires > now);
+        st.data_keys.retain(|_, k| k.expires > now);
+        st.dsr.retain(|_, r| r.expires > now);
         st.rate.retain(|_, r| r.expires > now);
         let mut gone = Vec::new();
         for (form, f) in st.forms.iter_mut() {
@@ -450,7 +467,12 @@ impl MemoryStore {
         let mut st = self.lock();
         let f = st.forms.entry(form.to_owned()).or_default();
         let old = f.remove(&record.id);
-        f.index.insert((record.created, record.id.clone()));
+        let listed = if record.restricted {
+            &mut f.restricted
+        } else {
+            &mut f.index
+        };
+        listed.insert((record.created, record.id.clone()));
         f.entries.insert(
             record.id.clone(),
             StoredEntry {
@@ -461,9 +483,9 @@ impl MemoryStore {
         if let Some(old) = old {
             unlink_email(&mut st.emails, form, &old.record);
         }
-        if let Some(h) = &record.email_hash {
+        for h in record.indexed_hashes() {
             st.emails
-                .entry(h.clone())
+                .entry(h)
                 .or_default()
                 .insert((form.to_owned(), record.id.clone()));
         }
@@ -511,7 +533,7 @@ impl MemoryStore {
             .collect();
         Ok(FormPage {
             entries,
-            total: f.entries.len(),
+            total: f.index.len(),
         })
     }
 
@@ -525,13 +547,13 @@ impl MemoryStore {
         Ok(old.expires > now)
     }
 
-    pub fn find_form_entries_by_email(
+    pub fn find_form_entries_by_hash(
         &self,
-        email_hash: &str,
+        hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let now = Instant::now();
         let st = self.lock();
-        let Some(set) = st.emails.get(email_hash) else {
+        let Some(set) = st.emails.get(hash) else {
             return Ok(Vec::new());
         };
         Ok(set
@@ -546,6 +568,68 @@ impl MemoryStore {
             .collect())
     }
 
+    pub fn set_form_entry_restricted(
+        &self,
+        form: &str,
+        id: &str,
+        restricted: bool,
+    ) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let Some(f) = st.forms.get_mut(form) else {
+            return Ok(false);
+        };
+        let Some(e) = f.entries.get_mut(id).filter(|e| e.expires > now) else {
+            return Ok(false);
+        };
+        e.record.restricted = restricted;
+        let key = (e.record.created, id.to_owned());
+        let (into, from) = if restricted {
+            (&mut f.restricted, &mut f.index)
+        } else {
+            (&mut f.index, &mut f.restricted)
+        };
+        from.remove(&key);
+        into.insert(key);
+        Ok(true)
+    }
+
+    pub fn ensure_form_data_key(
+        &self,
+        form: &str,
+        name: &str,
+        wrapped: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let key = st
+            .data_keys
+            .entry((form.to_owned(), name.to_owned()))
+            .or_insert_with(|| Expiring {
+                data: wrapped.to_vec(),
+                expires: now + ttl,
+            });
+        if key.expires <= now {
+            *key = Expiring {
+                data: wrapped.to_vec(),
+                expires: now + ttl,
+            };
+        }
+        key.expires = key.expires.max(now + ttl);
+        Ok(key.data.clone())
+    }
+
+    pub fn get_form_data_key(&self, form: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .data_keys
+            .get(&(form.to_owned(), name.to_owned()))
+            .filter(|k| k.expires > now)
+            .map(|k| k.data.clone()))
+    }
+
     pub fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
         let now = Instant::now();
         let mut st = self.lock();
@@ -558,6 +642,77 @@ impl MemoryStore {
             unlink_email(emails, form, &e.record);
         }
         Ok(gone.len() + std::mem::take(&mut f.swept_pending))
+    }
+
+    // ---- data-subject requests ----
+
+    pub fn put_dsr_request(&self, w: &DsrWrite<'_>) -> Result<Option<u64>, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let current = st
+            .dsr
+            .get(w.id)
+            .filter(|r| r.expires > now)
+            .map(|r| r.version);
+        if current != w.expected_version {
+            return Ok(None);
+        }
+        let version = current.unwrap_or(0) + 1;
+        st.dsr.insert(
+            w.id.to_owned(),
+            StoredRequest {
+                version,
+                data: w.data.to_vec(),
+                due_day: w.due_day,
+                expires: now + w.ttl,
+            },
+        );
+        Ok(Some(version))
+    }
+
+    pub fn get_dsr_request(&self, id: &str) -> Result<Option<DsrRecord>, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .get(id)
+            .filter(|r| r.expires > now)
+            .map(|r| DsrRecord {
+                id: id.to_owned(),
+                version: r.version,
+                data: r.data.clone(),
+            }))
+    }
+
+    pub fn list_dsr_requests(&self) -> Result<Vec<DsrRecord>, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .iter()
+            .filter(|(_, r)| r.expires > now)
+            .take(MAX_DSR_REQUESTS)
+            .map(|(id, r)| DsrRecord {
+                id: id.clone(),
+                version: r.version,
+                data: r.data.clone(),
+            })
+            .collect())
+    }
+
+    pub fn count_dsr_due(&self, day: u64) -> Result<u64, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .values()
+            .filter(|r| r.expires > now && r.due_day.is_some_and(|d| d <= day))
+            .count() as u64)
+    }
+
+    pub fn delete_dsr_request(&self, id: &str) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        Ok(self.lock().dsr.remove(id).is_some_and(|r| r.expires > now))
     }
 
     // ---- counters ----
@@ -736,11 +891,12 @@ fn unlink_email(
     form: &str,
     record: &FormEntryRecord,
 ) {
-    let Some(h) = &record.email_hash else { return };
-    if let Some(set) = emails.get_mut(h) {
-        set.remove(&(form.to_owned(), record.id.clone()));
-        if set.is_empty() {
-            emails.remove(h);
+    for h in record.indexed_hashes() {
+        if let Some(set) = emails.get_mut(&h) {
+            set.remove(&(form.to_owned(), record.id.clone()));
+            if set.is_empty() {
+                emails.remove(&h);
+            }
         }
     }
 }
@@ -756,6 +912,8 @@ mod tests {
             created,
             ciphertext: id.as_bytes().to_vec(),
             email_hash: email.map(str::to_owned),
+            lookup_hashes: Vec::new(),
+            restricted: false,
         }
     }
 
@@ -833,11 +991,11 @@ mod tests {
             .unwrap();
         s.put_form_entry("other", &entry("c", 3, Some("h1")), LONG)
             .unwrap();
-        assert_eq!(s.find_form_entries_by_email("h1").unwrap().len(), 3);
+        assert_eq!(s.find_form_entries_by_hash("h1").unwrap().len(), 3);
         wait_past(SHORT);
         assert!(s.delete_form_entry("contact", "a").unwrap());
         assert_eq!(
-            s.find_form_entries_by_email("h1").unwrap(),
+            s.find_form_entries_by_hash("h1").unwrap(),
             vec![("other".to_owned(), "c".to_owned())]
         );
         assert!(s.get_form_entry("contact", "a").unwrap().is_none());

@@ -69,6 +69,8 @@ fn entry() -> Entry {
             value: format!("{HOSTILE}\nsecond line"),
         }],
         unreadable: None,
+        restricted: false,
+        age_band: None,
     }
 }
 
