@@ -64,6 +64,45 @@ impl FormsService {
             .await?)
     }
 
+    /// What would stop correcting `field` of `entry` to `value`, if anything: an unknown
+    /// field, an entry that cannot be decrypted, or a value the form would refuse.
+    pub fn rectification_problem(
+        &self,
+        entry: &Entry,
+        field: &str,
+        value: &str,
+    ) -> Option<Rectification> {
+        if let Err(problem) = self.checked_value(&entry.form, field, value, entry.created) {
+            return Some(problem);
+        }
+        entry.unreadable.as_ref().map(|_| Rectification::Unreadable)
+    }
+
+    /// `value` for `field` of an entry of `form` created at `created`, normalised as a
+    /// submission would store it, or why it cannot be.
+    fn checked_value(
+        &self,
+        form: &str,
+        field: &str,
+        value: &str,
+        created: u64,
+    ) -> Result<String, Rectification> {
+        let config = self
+            .forms()
+            .iter()
+            .find(|f| f.id == form)
+            .ok_or(Rectification::NotFound)?;
+        let field = config
+            .fields
+            .iter()
+            .find(|f| f.name == field)
+            .ok_or(Rectification::UnknownField)?;
+        match check_field(field, value, utc_date(created)) {
+            (_, Some(problem)) => Err(Rectification::Refused(problem)),
+            (value, None) => Ok(value),
+        }
+    }
+
     /// Replace the value of `field` in an entry (an empty value removes it, unless the field
     /// is required), checked as the form checks it. The entry is sealed again with a new
     /// nonce and keeps its id, time, restriction and expiry.
@@ -75,17 +114,13 @@ impl FormsService {
         value: &str,
     ) -> Result<Rectification, FormsError> {
         let config = self.form_by_id(form)?.clone();
-        let Some(field_config) = config.fields.iter().find(|f| f.name == field) else {
-            return Ok(Rectification::UnknownField);
-        };
         let Some(record) = self.store().get_form_entry(form, id).await? else {
             return Ok(Rectification::NotFound);
         };
-        let now = self.clock().unix_secs();
-        let (value, problem) = check_field(field_config, value, utc_date(record.created));
-        if let Some(problem) = problem {
-            return Ok(Rectification::Refused(problem));
-        }
+        let value = match self.checked_value(form, field, value, record.created) {
+            Ok(value) => value,
+            Err(problem) => return Ok(problem),
+        };
         let Ok(mut payload) = self.open_payload(&record, &mut KeyCache::new()).await? else {
             return Ok(Rectification::Unreadable);
         };
@@ -100,6 +135,7 @@ impl FormsService {
                 .count();
             payload.fields.insert(at, (field.to_owned(), value));
         }
+        let now = self.clock().unix_secs();
         let left = (record.created + config.retention.as_secs()).saturating_sub(now);
         if left == 0 {
             return Ok(Rectification::NotFound);
