@@ -15,6 +15,7 @@ pub mod dashboard;
 mod dsr;
 mod env;
 mod forms;
+mod hosts;
 mod limits;
 mod listen;
 mod load;
@@ -28,7 +29,8 @@ mod upstream;
 mod values;
 
 pub use consent::{
-    ConsentCategoryConfig, ConsentConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES, CONSENT_TEXT_KEYS,
+    ConsentCategoryConfig, ConsentConfig, RateLimitConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES,
+    CONSENT_TEXT_KEYS,
 };
 pub use dsr::{Deadline, DsrConfig};
 pub use env::{
@@ -38,6 +40,7 @@ pub use forms::{
     AgeNotes, AgeRules, FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode,
     FORM_TOKEN_FIELD, MAX_AGE_NOTE,
 };
+pub use hosts::{split_host, HostPattern};
 pub use limits::LimitsConfig;
 pub use listen::ListenConfig;
 pub use load::{Config, LoadNotes};

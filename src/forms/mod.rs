@@ -19,6 +19,7 @@ pub mod lookup;
 mod notify;
 pub mod page;
 pub mod parse;
+pub mod path;
 mod person;
 mod script;
 mod service;
@@ -33,7 +34,7 @@ pub use script::TOKEN_PATH;
 pub use service::{
     Entry, EntryField, EntryPage, FormsService, Stored, DATA_KEY_MARGIN, MAX_PAGE, SWEEP_INTERVAL,
 };
-pub use submit::{Redirect, Refusal, Submission};
+pub use submit::{Redirect, Refusal, Submission, Upstream};
 
 use crate::store::StoreError;
 

@@ -36,6 +36,7 @@ fn form() -> FormConfig {
     FormConfig {
         id: HOSTILE.into(),
         path: "/contact".into(),
+        path_case_sensitive: false,
         mode: FormMode::Store,
         fields: vec![FormFieldConfig {
             name: "email".into(),
@@ -206,6 +207,7 @@ fn render_all(lang: Language) -> Vec<(&'static str, String)> {
     let record = OwnRecord {
         current: Some(receipt()),
         history: vec![receipt(), receipt()],
+        history_total: 2,
     };
     let archived = BTreeMap::from([(HOSTILE.to_owned(), shown())]);
     let consent = ConsentPage::new(HOSTILE, Lookup::Found(&record, &archived));
