@@ -170,4 +170,38 @@ mod tests {
         notifier.send_json(&url, "dsr", serde_json::json!({}));
         assert_eq!(notifier.dropped(), 1);
     }
+
+    #[actix_web::test]
+    async fn restricted_and_erased_entries_are_not_notified() {
+        let store = Store::memory();
+        let record = |id: &str, restricted: bool| crate::store::FormEntryRecord {
+            id: id.to_owned(),
+            form: "contact".to_owned(),
+            created: 1,
+            ciphertext: vec![1, 2, 3],
+            email_hash: None,
+            lookup_hashes: Vec::new(),
+            restricted,
+        };
+        let hour = Duration::from_secs(3600);
+        for (id, restricted) in [("open", false), ("kept", true)] {
+            store
+                .put_form_entry("contact", &record(id, restricted), hour)
+                .await
+                .unwrap();
+        }
+        let payload = |id: &str| EntryPayload {
+            form: "contact".to_owned(),
+            entry_id: id.to_owned(),
+            created: 1,
+        };
+        assert!(still_listed(&store, &payload("open")).await);
+        assert!(!still_listed(&store, &payload("kept")).await);
+        assert!(!still_listed(&store, &payload("erased")).await);
+        store
+            .set_form_entry_restricted("contact", "kept", false)
+            .await
+            .unwrap();
+        assert!(still_listed(&store, &payload("kept")).await);
+    }
 }

@@ -31,7 +31,8 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 /// Largest page [`FormsService::list`] returns.
 pub const MAX_PAGE: usize = 200;
 /// How long a day's data key outlives the last entry of its day, for clocks of several gates
-/// and Redis that differ a little.
+/// and Redis that differ a little; never more than the form's retention itself, so a copy of
+/// an entry stays readable at most twice its retention after its day ends.
 pub const DATA_KEY_MARGIN: Duration = Duration::from_secs(300);
 
 /// What is sealed inside a stored entry.
@@ -345,7 +346,8 @@ impl FormsService {
         let rest_of_day = period
             .day_end()
             .saturating_sub(self.inner.clock.unix_secs());
-        let ttl = Duration::from_secs(rest_of_day) + form.retention + DATA_KEY_MARGIN;
+        let margin = DATA_KEY_MARGIN.min(form.retention);
+        let ttl = Duration::from_secs(rest_of_day) + form.retention + margin;
         let stored = self
             .inner
             .store
