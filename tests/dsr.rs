@@ -667,3 +667,104 @@ async fn an_entry_copied_out_of_redis_cannot_be_read_once_its_days_key_expired()
         assert!(crypto::open_in_period(key, &record.ciphertext, aad.as_bytes()).is_err());
     }
 }
+
+/// A youth-care intake form with a date of birth, and the dashboard's operators.
+fn intake_gate(clock: SharedClock) -> support::gate::TestGate {
+    support::gate::TestGate::new()
+        .clock(clock)
+        .config_toml(
+            "[[forms]]\nid = \"contact\"\npath = \"/contact\"\nredirect = \"/bedankt.html\"\n\
+             language = \"nl\"\n\
+             [forms.age_rules.nl]\nfrom_12 = \"Jongere en ouder tekenen allebei.\"\n\
+             [[forms.fields]]\nname = \"naam\"\ntype = \"text\"\nrequired = true\n\
+             [[forms.fields]]\nname = \"email\"\ntype = \"email\"\n\
+             [[forms.fields]]\nname = \"geboortedatum\"\ntype = \"date_of_birth\"\nrequired = true\n",
+        )
+        .config_toml(&support::dashboard::users_toml())
+}
+
+#[actix_web::test]
+async fn the_age_band_at_submission_changes_on_the_12th_and_16th_birthday() {
+    let clock: SharedClock = TestClock::at_unix_ms(MARCH_31_NOON);
+    let gate = intake_gate(clock).start().await;
+    let ida = Operator::signed_in(&gate, "ida").await;
+    for (born, band, note) in [
+        (
+            "2014-04-01",
+            "Jonger dan 12 bij het insturen",
+            "een ouder of voogd beslist",
+        ),
+        (
+            "2014-03-31",
+            "12 tot 16 bij het insturen",
+            "Jongere en ouder tekenen allebei.",
+        ),
+        (
+            "2010-04-01",
+            "12 tot 16 bij het insturen",
+            "Jongere en ouder tekenen allebei.",
+        ),
+        (
+            "2010-03-31",
+            "16 of ouder bij het insturen",
+            "de persoon beslist zelf",
+        ),
+    ] {
+        let id = submit_contact(&gate, &[("naam", "Sam"), ("geboortedatum", born)]).await;
+        let page = ida.get(&format!("/inbox/contact/e/{id}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains(band), "born {born}: {band} expected");
+        assert!(page.body.contains(note), "born {born}: {note} expected");
+    }
+    // An implausible date of birth is refused like any invalid field.
+    let client = awc::Client::default();
+    let token = consentgate::forms::token::FillToken::new(gate.keys().form_token)
+        .issue("contact", MARCH_31_NOON - 60_000);
+    let res = client
+        .post(gate.url("/contact"))
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .insert_header(("accept", "application/json"))
+        .send_body(support::dashboard::urlencode(&[
+            (consentgate::config::FORM_TOKEN_FIELD, token.as_str()),
+            ("naam", "Sam"),
+            ("geboortedatum", "2026-04-01"),
+        ]))
+        .await
+        .expect("the gate answers");
+    assert_eq!(res.status().as_u16(), 422);
+}
+
+#[actix_web::test]
+async fn the_register_shows_the_age_band_of_an_attached_entry() {
+    let clock: SharedClock = TestClock::at_unix_ms(MARCH_31_NOON);
+    let gate = intake_gate(clock).start().await;
+    let entry = submit_contact(
+        &gate,
+        &[
+            ("naam", "Sam Jansen"),
+            ("email", "ouder@example.org"),
+            ("geboortedatum", "2013-06-15"),
+        ],
+    )
+    .await;
+    let ann = Operator::signed_in(&gate, "ann").await;
+    let id = register(&ann, "access", "2026-03-31", "ouder@example.org").await;
+    let found = ann
+        .post(
+            &format!("/requests/{id}/search"),
+            &[("by", "name"), ("value", "sam jansen")],
+        )
+        .await;
+    assert!(found.text().contains(&format!("contact/{entry}")));
+    assert!(found.body.contains("12 tot 16 bij het insturen"));
+    act_ok(
+        &ann,
+        &id,
+        "attach",
+        &[("entry", &format!("contact/{entry}"))],
+    )
+    .await;
+    let page = ann.get(&format!("/requests/{id}")).await;
+    assert!(page.body.contains("12 tot 16 bij het insturen"));
+    assert!(page.body.contains("Jongere en ouder tekenen allebei."));
+}
