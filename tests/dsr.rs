@@ -15,38 +15,16 @@ use consentgate::forms::crypto::{self, KeyRing};
 use consentgate::store::KeyLayout;
 
 use forms_common::start_site;
-use support::dashboard::{contact_fields, dashboard_gate, decide, pairs, submit_contact};
-use support::dashboard::{Operator, Page};
+use support::dashboard::{
+    assert_escaped, audit_events, contact_fields, dashboard_gate, decide, pairs, submit_contact,
+    Operator, Page, HOSTILE,
+};
 use support::gate::{RunningTestGate, StoreChoice};
 use support::redis::RedisServer;
 use support::wait;
 
-/// Markup, both quote kinds and a script URL.
-const HOSTILE: &str =
-    "<script>alert(1)</script>\"'><img src=x onerror=alert(2)> javascript:alert(3)";
-
 /// 2026-03-31 12:00 UTC, in ms.
 const MARCH_31_NOON: u64 = 1_774_958_400_000;
-
-async fn audit_events(gate: &RunningTestGate) -> Vec<AuditEvent> {
-    gate.store()
-        .read_audit(1000)
-        .await
-        .expect("audit log readable")
-        .into_iter()
-        .map(|(_, bytes)| serde_json::from_slice(&bytes).expect("audit entry"))
-        .collect()
-}
-
-fn assert_escaped(page: &Page, what: &str) {
-    for raw in ["<script>alert(1)", "<img src=x"] {
-        assert!(
-            !page.body.contains(raw),
-            "{what}: {raw} appears unescaped:\n{}",
-            page.body
-        );
-    }
-}
 
 /// The version of the request its page shows (every action form carries it).
 fn version(page: &Page) -> String {

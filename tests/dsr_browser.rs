@@ -10,28 +10,15 @@ mod support;
 
 use std::time::Duration;
 
-use fantoccini::Locator;
-
 use consentgate::clock::utc_date;
-use consentgate::dashboard::audit::{AuditAction, AuditEvent};
+use consentgate::dashboard::audit::AuditAction;
 use consentgate::server::demo::serve_demo_site;
 use support::axe;
 use support::browser::{self, Browser};
-use support::dashboard::{dashboard_gate, PASSWORD};
+use support::dashboard::{audit_events, dashboard_gate, PASSWORD};
 use support::gate::RunningTestGate;
 use support::sink::Sink;
 use support::wait;
-
-async fn open(b: &Browser, url: &str) {
-    b.client.goto(url).await.expect("goto");
-    b.wait_js("document.readyState === 'complete'").await;
-}
-
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let field = b.client.find(Locator::Css(css)).await.expect(css);
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
 
 /// Choose `value` in the select or date field `css`.
 async fn choose(b: &Browser, css: &str, value: &str) {
@@ -66,18 +53,7 @@ async fn audited(gate: &RunningTestGate, action: AuditAction) {
     wait::until(
         &format!("{action:?} in the audit log"),
         wait::DEADLINE,
-        || {
-            let store = gate.store().clone();
-            async move {
-                store
-                    .read_audit(1000)
-                    .await
-                    .expect("audit log")
-                    .iter()
-                    .filter_map(|(_, b)| serde_json::from_slice::<AuditEvent>(b).ok())
-                    .any(|e| e.action == action)
-            }
-        },
+        || async { audit_events(gate).await.iter().any(|e| e.action == action) },
     )
     .await;
 }
@@ -96,19 +72,11 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
     let b = Browser::start(sink.addr, "nl").await;
 
     // A visitor accepts the banner and writes through the real contact page.
-    open(&b, &gate.url("/contact.html")).await;
+    b.goto(&gate.url("/contact.html")).await;
     b.click("#cg-banner button[data-a=accept]").await;
     b.wait_js("document.cookie.indexOf('cg_consent=') >= 0")
         .await;
-    let cookie = b.js("return document.cookie").await;
-    let consent = cookie
-        .as_str()
-        .unwrap_or_default()
-        .split("; ")
-        .find_map(|c| c.strip_prefix("cg_consent=v2."))
-        .and_then(|rest| rest.split('.').next())
-        .expect("a consent cookie")
-        .to_owned();
+    let consent = b.consent_id().await;
     b.wait_js("document.querySelector('form.contact-form input[name=cg_t]') && document.querySelector('form.contact-form input[name=cg_t]').value.indexOf('.') > 0")
         .await;
     for (css, text) in [
@@ -116,7 +84,7 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
         ("#email", "Anouk@Example.nl"),
         ("#bericht", "Wilt u mijn gegevens verwijderen?"),
     ] {
-        type_into(&b, css, text).await;
+        b.type_into(css, text).await;
     }
     b.wait_js("Date.now() - Number(document.querySelector('form.contact-form input[name=cg_t]').value.split('.')[0]) > 1000")
         .await;
@@ -127,9 +95,9 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
     let entry = stored.entries[0].id.clone();
 
     // The operator registers the request the person sent by e-mail.
-    open(&b, &gate.admin_url("/requests/new")).await;
-    type_into(&b, "#name", "ann").await;
-    type_into(&b, "#password", PASSWORD).await;
+    b.goto(&gate.admin_url("/requests/new")).await;
+    b.type_into("#name", "ann").await;
+    b.type_into("#password", PASSWORD).await;
     b.click("form.stack button[type=submit]").await;
     b.wait_js("document.querySelector('#kind')").await;
     look(&b, "request-new").await;
@@ -137,17 +105,19 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
     choose(&b, "#kind", "erasure").await;
     choose(&b, "#received", &today.to_string()).await;
     choose(&b, "#channel", "email").await;
-    type_into(&b, "#contact", "anouk@example.nl, 06 12345678").await;
+    b.type_into("#contact", "anouk@example.nl, 06 12345678")
+        .await;
     b.click("form.stack button[type=submit]").await;
     b.wait_js("location.search === '?done=registered'").await;
     look(&b, "request").await;
 
     // Identity checked, then the person's entries found by their address and attached.
     choose(&b, "#status", "identity_checked").await;
-    type_into(&b, "#note", "Teruggebeld op het bekende nummer").await;
+    b.type_into("#note", "Teruggebeld op het bekende nummer")
+        .await;
     submit(&b, "status", "status").await;
     choose(&b, "#by", "email").await;
-    type_into(&b, "#value", "anouk@example.nl").await;
+    b.type_into("#value", "anouk@example.nl").await;
     b.click("form[action$='/search'] button[type=submit]").await;
     b.wait_js("document.querySelector('#found-1')").await;
     look(&b, "request-search").await;
@@ -155,7 +125,7 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
     b.click("form[action$='/attach']:has(table) button[type=submit]")
         .await;
     b.wait_js("location.search === '?done=attached'").await;
-    type_into(&b, "#consent", &consent).await;
+    b.type_into("#consent", &consent).await;
     b.click("form[action$='/attach']:not(:has(table)) button[type=submit]")
         .await;
     b.wait_js("location.search === '?done=attached'").await;
@@ -165,7 +135,7 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
     // The export for the person (a download), then erasure.
     b.click("form[action$='/export'] button[type=submit]").await;
     audited(&gate, AuditAction::RequestExported).await;
-    open(&b, &gate.admin_url("/requests")).await;
+    b.goto(&gate.admin_url("/requests")).await;
     look(&b, "requests").await;
     b.click("main a[href^='/requests/']:not([href='/requests/new'])")
         .await;
@@ -192,7 +162,7 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
     b.wait_js("!document.querySelector('form[action$=\"/erase\"]')")
         .await;
     look(&b, "request-done").await;
-    open(&b, &gate.admin_url("/inbox/contact")).await;
+    b.goto(&gate.admin_url("/inbox/contact")).await;
     assert!(!text(&b).await.contains("Anouk"));
     assert_eq!(
         b.js(&format!(
@@ -203,13 +173,13 @@ async fn an_operator_answers_an_erasure_request_from_the_register_in_the_browser
     );
 
     // A request received 25 days ago is due within a week: it stands out on the overview.
-    open(&b, &gate.admin_url("/requests/new")).await;
+    b.goto(&gate.admin_url("/requests/new")).await;
     let earlier = today - time::Duration::days(25);
     choose(&b, "#received", &earlier.to_string()).await;
-    type_into(&b, "#contact", "per brief").await;
+    b.type_into("#contact", "per brief").await;
     b.click("form.stack button[type=submit]").await;
     b.wait_js("location.search === '?done=registered'").await;
-    open(&b, &gate.admin_url("/")).await;
+    b.goto(&gate.admin_url("/")).await;
     b.wait_js("document.querySelector('section.attention')")
         .await;
     b.wait_js("document.querySelector('nav.main-nav .badge')")

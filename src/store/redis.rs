@@ -216,6 +216,11 @@ fn map_err(e: RedisError) -> StoreError {
     }
 }
 
+/// The decimal number in hash field `name`, if it holds one.
+fn number_field(fields: &HashMap<String, Vec<u8>>, name: &str) -> Option<u64> {
+    std::str::from_utf8(fields.get(name)?).ok()?.parse().ok()
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
@@ -760,10 +765,7 @@ impl RedisStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        let created = fields
-            .get("created")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|s| s.parse::<u64>().ok())
+        let created = number_field(&fields, "created")
             .ok_or_else(|| corrupt("form entry without a valid `created`"))?;
         let ciphertext = fields
             .remove("ct")
@@ -1065,11 +1067,8 @@ impl RedisStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        let version = fields
-            .get("v")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| corrupt("request without a valid `v`"))?;
+        let version =
+            number_field(&fields, "v").ok_or_else(|| corrupt("request without a valid `v`"))?;
         let data = fields
             .remove("d")
             .ok_or_else(|| corrupt("request without `d`"))?;

@@ -165,6 +165,37 @@ impl Browser {
         self.wait_started().await;
     }
 
+    /// Go to `url` and wait until the page has loaded (pages without the banner, such as the
+    /// dashboard).
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("goto");
+        self.wait_js("document.readyState === 'complete'").await;
+    }
+
+    /// The consent id the gate's cookie carries (`cg_consent=v2.<id>.…`).
+    pub async fn consent_id(&self) -> String {
+        let cookie = self.js("return document.cookie").await;
+        cookie
+            .as_str()
+            .unwrap_or_default()
+            .split("; ")
+            .find_map(|c| c.strip_prefix("cg_consent=v2."))
+            .and_then(|rest| rest.split('.').next())
+            .expect("a consent cookie")
+            .to_owned()
+    }
+
+    /// Replace the text of the field `css` with `text`, typed.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .expect(css);
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
     /// Wait until the current page has loaded and banner.js has started.
     pub async fn wait_started(&self) {
         self.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")
