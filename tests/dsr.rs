@@ -132,6 +132,13 @@ async fn acting_on_a_persons_data(store: StoreChoice) {
     let (e1, e2) = (format!("contact/{first}"), format!("contact/{second}"));
     act_ok(&ann, &id, "attach", &[("entry", &e1), ("entry", &e2)]).await;
     act_ok(&ann, &id, "attach", &[("consent", &consent)]).await;
+    // Taken off and attached again.
+    act_ok(&ann, &id, "detach", &[("consent", &consent)]).await;
+    let page = ann.get(&format!("/requests/{id}")).await.body;
+    let consents = &page[page.find("consents-title").expect("a consent section")..];
+    let consents = &consents[..consents.find("</section>").expect("its end")];
+    assert!(!consents.contains(&consent), "{consents}");
+    act_ok(&ann, &id, "attach", &[("consent", &consent)]).await;
 
     // Access: one JSON file and one readable page, in Dutch or English.
     let json = act(&ann, &id, "export", &[("format", "json")]).await;
@@ -254,6 +261,7 @@ async fn acting_on_a_persons_data(store: StoreChoice) {
         AuditAction::RequestStatusChanged,
         AuditAction::PersonSearched,
         AuditAction::RequestAttached,
+        AuditAction::RequestDetached,
         AuditAction::RequestExported,
         AuditAction::EntryRestricted,
         AuditAction::EntryRestrictionLifted,
