@@ -817,16 +817,26 @@ async fn a_shared_value_goes_to_the_first_writer_and_expires(store: Store) {
     assert_eq!(held[0].len(), 32);
     // A later writer does not replace it, and other names are separate.
     assert_eq!(
-        store.put_if_absent("secret:7", b"later", LONG).await.unwrap(),
+        store
+            .put_if_absent("secret:7", b"later", LONG)
+            .await
+            .unwrap(),
         held[0]
     );
     assert_eq!(
-        store.put_if_absent("secret:8", b"other", TTL).await.unwrap(),
+        store
+            .put_if_absent("secret:8", b"other", TTL)
+            .await
+            .unwrap(),
         b"other"
     );
     // Its TTL was not extended by the later call: once it passes, a new value is stored.
     wait::until("the shared value to expire", wait::DEADLINE, || async {
-        store.put_if_absent("secret:7", b"next", LONG).await.unwrap() == b"next"
+        store
+            .put_if_absent("secret:7", b"next", LONG)
+            .await
+            .unwrap()
+            == b"next"
     })
     .await;
 }

@@ -45,6 +45,7 @@ pub use privacy::{IpForwarding, PrivacyConfig};
 pub use problem::{ConfigError, ConfigProblem};
 pub use relay::{
     GaRelayConfig, ReferrerPolicy, RelayConfig, DEFAULT_COLLECT_URL, DEFAULT_SCRIPT_ORIGIN,
+    GA_VENDOR, GTM_VENDOR, RELAY_PREFIX,
 };
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{

@@ -74,6 +74,13 @@ pub struct GaRelayConfig {
     pub rate_limit: RateLimitConfig,
 }
 
+/// Where the relay's routes live on the public listener.
+pub const RELAY_PREFIX: &str = "/_gate/relay";
+/// The built-in vendor whose scripts and hits the relay takes over.
+pub const GA_VENDOR: &str = "google_analytics";
+/// The built-in vendor whose container script the relay serves.
+pub const GTM_VENDOR: &str = "google_tag_manager";
+
 /// `collect_url` by default: Google's EU collection endpoint.
 pub const DEFAULT_COLLECT_URL: &str = "https://region1.google-analytics.com/g/collect";
 /// `script_origin` by default.
@@ -252,7 +259,14 @@ mod tests {
     fn ids_are_upper_case_with_their_prefix() {
         assert!(is_id("G-ABC123XYZ", "G-"));
         assert!(is_id("GTM-AB12CD3", "GTM-"));
-        for bad in ["g-abc123xyz", "G-", "G-AB", "GT-ABC1234", "G-ABC 123", "UA-1234-1"] {
+        for bad in [
+            "g-abc123xyz",
+            "G-",
+            "G-AB",
+            "GT-ABC1234",
+            "G-ABC 123",
+            "UA-1234-1",
+        ] {
             assert!(!is_id(bad, "G-"), "{bad}");
         }
     }
