@@ -328,15 +328,19 @@ fn read_input(input: &Path) -> anyhow::Result<Vec<u8>> {
 fn rewrite_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<()> {
     let rewriter = offline_rewriter(config)?;
     let page = read_input(input)?;
+    // A page the gate would refuse (502) is not printed half-rewritten.
+    let out = rewrite::rewrite_document_at(&rewriter, &page, path)
+        .context("the gate would refuse this page (502)")?;
     std::io::stdout()
-        .write_all(&rewrite::rewrite_document_at(&rewriter, &page, path))
+        .write_all(&out)
         .context("cannot write to standard output")
 }
 
 fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
     let rewriter = offline_rewriter(config)?;
     let page = read_input(input)?;
-    let findings = rewrite::scan_document(&rewriter, &page);
+    let findings = rewrite::scan_document(&rewriter, &page)
+        .context("the gate would refuse this page (502)")?;
     for finding in &findings {
         println!("{finding}");
     }

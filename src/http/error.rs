@@ -49,6 +49,7 @@ pub enum Code {
     StoreCorrupt,
     UpstreamUnreachable,
     UpstreamIncomplete,
+    UpstreamUnreadable,
     UpstreamTimeout,
     UpgradeNotSupported,
     NotRelayed,
@@ -70,7 +71,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 29] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -94,6 +95,7 @@ impl Code {
         Code::StoreCorrupt,
         Code::UpstreamUnreachable,
         Code::UpstreamIncomplete,
+        Code::UpstreamUnreadable,
         Code::UpstreamTimeout,
         Code::UpgradeNotSupported,
         Code::NotRelayed,
@@ -126,6 +128,7 @@ impl Code {
             Code::StoreCorrupt => "store_corrupt",
             Code::UpstreamUnreachable => "upstream_unreachable",
             Code::UpstreamIncomplete => "upstream_incomplete",
+            Code::UpstreamUnreadable => "upstream_unreadable",
             Code::UpstreamTimeout => "upstream_timeout",
             Code::UpgradeNotSupported => "upgrade_not_supported",
             Code::NotRelayed => "not_relayed",
@@ -154,9 +157,10 @@ impl Code {
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StoreCorrupt | Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::UpstreamUnreachable | Code::UpstreamIncomplete | Code::RelayUnavailable => {
-                StatusCode::BAD_GATEWAY
-            }
+            Code::UpstreamUnreachable
+            | Code::UpstreamIncomplete
+            | Code::UpstreamUnreadable
+            | Code::RelayUnavailable => StatusCode::BAD_GATEWAY,
             Code::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
         }
@@ -212,6 +216,8 @@ impl Code {
             (Code::UpstreamUnreachable, En) => m("Website unreachable", "The website behind this gateway cannot be reached right now. Please try again in a few minutes."),
             (Code::UpstreamIncomplete, Nl) => m("Onvolledige pagina", "De website achter deze gateway stuurde een onvolledige pagina. Probeer het opnieuw."),
             (Code::UpstreamIncomplete, En) => m("Incomplete page", "The website behind this gateway sent an incomplete page. Please try again."),
+            (Code::UpstreamUnreadable, Nl) => m("Pagina niet getoond", "De website achter deze gateway stuurde een pagina die de gateway niet kon controleren op trackers. Om uw privacy te beschermen wordt hij niet getoond. Probeer het later opnieuw."),
+            (Code::UpstreamUnreadable, En) => m("Page not shown", "The website behind this gateway sent a page the gateway could not check for trackers. To protect your privacy it is not shown. Please try again later."),
             (Code::UpstreamTimeout, Nl) => m("Geen antwoord op tijd", "De website achter deze gateway antwoordde niet op tijd. Probeer het over enkele minuten opnieuw."),
             (Code::UpstreamTimeout, En) => m("No answer in time", "The website behind this gateway did not answer in time. Please try again in a few minutes."),
             (Code::UpgradeNotSupported, Nl) => m("Niet ondersteund", "Dit soort verbinding (WebSocket) wordt door de gateway van deze website niet ondersteund."),

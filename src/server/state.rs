@@ -187,6 +187,7 @@ pub(super) fn areas(
         form_paths: forms.paths(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
+        max_decoded_body: config.limits.max_decoded_body_bytes,
     };
     Ok((Rewriter::new(catalogue, settings), consent, forms))
 }
