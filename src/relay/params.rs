@@ -326,6 +326,21 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_table_names_every_parameter_of_this_table() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("| parameter | what Google gets | why |")
+            .unwrap();
+        let table = &readme[start..start + readme[start..].find("\n\n").unwrap()];
+        for name in KEPT.iter().chain(EVENT_PARAMS).chain(REMOVED) {
+            assert!(
+                table.contains(&format!("`{name}`")),
+                "{name} missing from README"
+            );
+        }
+    }
+
+    #[test]
     fn non_web_urls_are_removed() {
         assert_eq!(page_location("javascript:alert(1)", false), None);
         assert_eq!(page_location("/relative", false), None);
