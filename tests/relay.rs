@@ -472,3 +472,33 @@ async fn with_the_relay_off_its_paths_are_unknown() {
     assert_eq!(res.status().as_u16(), 404);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "not_found");
 }
+
+#[actix_web::test]
+async fn the_hashed_client_id_holds_within_a_rotation_period_and_changes_after_it() {
+    let rec = Recorder::default();
+    let google = google(rec.clone(), false);
+    // On an hour boundary, with hourly rotation.
+    let clock = consentgate::clock::TestClock::at_unix_ms(500_000 * 3_600_000);
+    let gate = TestGate::new()
+        .config_toml(&relay_toml(&google, "cid_rotation = \"1h\"\n"))
+        .clock(clock.clone())
+        .start()
+        .await;
+    let cookie = consent(&gate, &["analytics"]).await;
+    let mut cids = Vec::new();
+    for step in [0, 59 * 60, 60] {
+        clock.advance(std::time::Duration::from_secs(step));
+        assert_eq!(send_hit(&gate, HIT, "", Some(&cookie)).await.0, 204);
+        let n = cids.len() + 1;
+        let seen = wait::until_some("the hit", wait::DEADLINE, || {
+            std::future::ready(rec.to("/g/collect").get(n - 1).cloned())
+        })
+        .await;
+        cids.push(get(&pairs(&seen.query), "cid").map(str::to_owned));
+    }
+    assert_eq!(cids[0], cids[1], "same period, same hash");
+    assert_ne!(cids[1], cids[2], "a new period, a new hash");
+    assert!(cids
+        .iter()
+        .all(|c| c.as_deref() != Some("1234567.1700000000")));
+}
