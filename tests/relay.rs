@@ -121,24 +121,11 @@ async fn relay_gate(google: &upstream::Upstream, extra: &str) -> RunningTestGate
 
 /// The `cg_consent=…` pair of a decision granting `granted`.
 async fn consent(gate: &RunningTestGate, granted: &[&str]) -> String {
-    let res = awc::Client::new()
-        .post(gate.url("/_gate/consent"))
-        .insert_header(("origin", gate.origin()))
-        .send_json(
-            &json!({"action": "custom", "granted": granted, "language": "nl",
-            "texts_hash": gate.texts_hash("nl")}),
-        )
-        .await
-        .expect("consent decision");
-    assert_eq!(res.status().as_u16(), 200);
-    let set = res
-        .headers()
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("cg_consent="))
-        .expect("cg_consent set")
-        .to_owned();
-    set.split(';').next().unwrap_or_default().to_owned()
+    gate.decide(
+        &json!({"action": "custom", "granted": granted, "language": "nl",
+        "texts_hash": gate.texts_hash("nl")}),
+    )
+    .await
 }
 
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
