@@ -18,6 +18,10 @@ use support::{upstream, wait};
 
 const PAGE: &str =
     "<!DOCTYPE html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>t</title>\
+<script>(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':new Date().getTime(),event:'gtm.js'});\
+var f=d.getElementsByTagName(s)[0],j=d.createElement(s);j.async=true;\
+j.src='https://www.googletagmanager.com/gtm.js?id='+i;f.parentNode.insertBefore(j,f);\
+})(window,document,'script','dataLayer','GTM-TEST1');</script>\
 <script async src=\"https://www.googletagmanager.com/gtag/js?id=G-TEST1\"></script>\
 <script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}\
 gtag('js',new Date());gtag('config','G-TEST1');</script>\
@@ -87,6 +91,7 @@ impl Fixture {
         if relay {
             gate = gate.config_toml(&format!(
                 "[relay.google_analytics]\nmeasurement_ids = [\"G-TEST1\"]\n\
+                 container_ids = [\"GTM-TEST1\"]\n\
                  collect_url = \"{0}/g/collect\"\nscript_origin = \"{0}\"\n",
                 google.url()
             ));
@@ -111,7 +116,9 @@ impl Fixture {
         self.b.click("#cg-banner button[data-a=settings]").await;
         self.b.click("input[name=cg-cat][value=analytics]").await;
         self.b.click("#cg-banner button[data-a=save]").await;
-        self.b.wait_js("window.__gtagLoaded === 1").await;
+        self.b
+            .wait_js("window.__gtagLoaded === 1 && window.__gtmLoaded === 1")
+            .await;
     }
 
     fn collected(&self) -> Vec<Seen> {
@@ -134,16 +141,34 @@ async fn with_the_relay_no_google_host_is_contacted_and_the_hit_carries_no_addre
     let f = Fixture::new(true).await;
     f.consent_to_analytics().await;
     let hit = wait::until_some("the relayed page view", wait::DEADLINE, || {
-        std::future::ready(f.collected().pop())
+        std::future::ready(
+            f.collected()
+                .into_iter()
+                .find(|(_, q, _)| q.contains("en=page_view")),
+        )
+    })
+    .await;
+    // Hits gtag sends by beacon and fetch take the same way.
+    f.b.js(
+        "var u = 'https://region1.google-analytics.com/g/collect?v=2&tid=G-TEST1&cid=555.666&en=';
+         navigator.sendBeacon(u + 'beacon', 'en=scroll&epn.percent_scrolled=90');
+         fetch(u + 'fetched', {method: 'POST', body: '', keepalive: true, mode: 'no-cors'});",
+    )
+    .await;
+    wait::until_true("the beacon and fetch hits", wait::DEADLINE, || {
+        let queries: Vec<String> = f.collected().into_iter().map(|(_, q, _)| q).collect();
+        queries.iter().any(|q| q.contains("en=beacon"))
+            && queries.iter().any(|q| q.contains("en=fetched"))
     })
     .await;
     f.sink.settle(&f.b).await;
     let google = f.sink.hits_to(GOOGLE);
     assert!(google.is_empty(), "Google contacted: {google:?}");
-    // gtag.js came from the gate (which fetched it from its script origin).
+    // gtag.js and the GTM container came from the gate (which fetched them from its script
+    // origin).
     assert_eq!(
-        f.b.js("return [].some.call(document.scripts, s => s.src.indexOf('/_gate/relay/gtag/js?id=G-TEST1') > 0)").await,
-        json!(true)
+        f.b.js("return ['/_gate/relay/gtag/js?id=G-TEST1', '/_gate/relay/gtm.js?id=GTM-TEST1'].map(p => [].some.call(document.scripts, s => s.src.indexOf(p) > 0))").await,
+        json!([true, true])
     );
 
     let (_, query, headers) = hit;
@@ -198,7 +223,17 @@ async fn without_the_relay_the_browser_contacts_google_itself_the_control() {
             .any(|h| h.path.starts_with("/g/collect?v=2&tid=G-TEST1"))
     })
     .await;
-    assert!(!f.sink.hits_to(&["googletagmanager.com"]).is_empty());
+    let loaded: Vec<String> = f
+        .sink
+        .hits_to(&["googletagmanager.com"])
+        .into_iter()
+        .map(|h| h.path)
+        .collect();
+    assert!(
+        loaded.iter().any(|p| p.starts_with("/gtm.js?id=GTM-TEST1"))
+            && loaded.iter().any(|p| p.starts_with("/gtag/js?id=G-TEST1")),
+        "{loaded:?}"
+    );
     assert!(f.collected().is_empty());
 }
 
