@@ -246,13 +246,15 @@ fn body_lines(body: &[u8]) -> impl Iterator<Item = &str> {
         .filter(|line| !line.is_empty())
 }
 
+/// A store failure, logged here; the visitor learns only its code (the store's own message
+/// may name servers).
 fn store_error(e: StoreError) -> EdgeError {
-    let code = if e.is_transient() {
+    tracing::warn!(error = %e, "relay: store failed");
+    EdgeError::new(if e.is_transient() {
         Code::StoreUnavailable
     } else {
         Code::StoreCorrupt
-    };
-    EdgeError::new(code).detail(e.to_string())
+    })
 }
 
 /// The relay's routes under `/_gate/relay/`; nothing when the relay is off (those paths are
