@@ -20,6 +20,7 @@ use super::log::LogConfig;
 use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
+use super::relay::RelayConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
 use super::upstream::{HostPolicy, UpstreamConfig};
@@ -38,6 +39,8 @@ pub struct Config {
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
     pub dashboard: DashboardConfig,
+    /// First-party analytics relays (`[relay.google_analytics]`); off by default.
+    pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -153,6 +156,7 @@ impl Config {
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
             dashboard: reading.section(&mut table, "dashboard"),
+            relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -222,6 +226,9 @@ impl Config {
         }
         if read("dashboard") {
             problems.extend(self.dashboard.validate());
+        }
+        if read("relay") {
+            problems.extend(self.relay.google_analytics.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {
