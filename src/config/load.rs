@@ -21,6 +21,7 @@ use super::log::LogConfig;
 use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
+use super::relay::RelayConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
 use super::upstream::{HostPolicy, UpstreamConfig};
@@ -41,6 +42,8 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     /// `[dsr]`: the register of data-subject requests.
     pub dsr: DsrConfig,
+    /// First-party analytics relays (`[relay.google_analytics]`); off by default.
+    pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -157,6 +160,7 @@ impl Config {
             forms: reading.section(&mut table, "forms"),
             dashboard: reading.section(&mut table, "dashboard"),
             dsr: reading.section(&mut table, "dsr"),
+            relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -229,6 +233,9 @@ impl Config {
         }
         if read("dsr") {
             problems.extend(self.dsr.validate());
+        }
+        if read("relay") {
+            problems.extend(self.relay.google_analytics.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

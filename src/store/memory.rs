@@ -253,6 +253,8 @@ struct State {
     /// (unix ms, seq, entry), oldest first.
     audit: VecDeque<(u64, u64, Arc<[u8]>)>,
     rate: HashMap<String, RateWindow>,
+    /// Values put with `put_if_absent`, with their expiry.
+    shared: HashMap<String, Expiring>,
     last_purge: Option<u64>,
     /// Bytes held, as counted by the `size` rules above.
     used: usize,
@@ -399,6 +401,13 @@ impl MemoryStore {
             let keep = r.expires > now;
             if !keep {
                 freed += StoredRequest::size(id, &r.data);
+            }
+            keep
+        });
+        st.shared.retain(|name, v| {
+            let keep = v.expires > now;
+            if !keep {
+                freed += OVERHEAD + name.len() + v.data.len();
             }
             keep
         });
@@ -1167,6 +1176,35 @@ impl MemoryStore {
         }
         Ok(())
     }
+
+    // ---- shared values ----
+
+    pub fn put_if_absent(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        if let Some(held) = st.shared.get(name).filter(|v| v.expires > now) {
+            return Ok(held.data.to_vec());
+        }
+        let old = st
+            .shared
+            .remove(name)
+            .map_or(0, |v| OVERHEAD + name.len() + v.data.len());
+        st.free(old);
+        self.reserve(&mut st, OVERHEAD + name.len() + value.len())?;
+        st.shared.insert(
+            name.to_owned(),
+            Expiring {
+                data: Arc::from(value),
+                expires: deadline(now, ttl),
+            },
+        );
+        Ok(value.to_vec())
+    }
 }
 
 fn unlink_email(
@@ -1432,6 +1470,19 @@ mod tests {
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 2);
         clock.advance(PAST_SHORT);
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_shared_value_is_kept_until_it_expires_then_replaced() {
+        let (s, clock) = store();
+        assert_eq!(s.put_if_absent("k", b"first", SHORT).unwrap(), b"first");
+        assert_eq!(s.put_if_absent("k", b"second", LONG).unwrap(), b"first");
+        clock.advance(PAST_SHORT);
+        assert_eq!(s.put_if_absent("k", b"second", LONG).unwrap(), b"second");
+        let before = s.used_bytes();
+        clock.advance(LONG);
+        s.ping().unwrap();
+        assert!(s.used_bytes() < before, "expired value purged");
     }
 
     #[test]
