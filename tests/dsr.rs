@@ -754,3 +754,45 @@ async fn the_register_shows_the_age_band_of_an_attached_entry() {
     assert!(page.body.contains("12 tot 16 bij het insturen"));
     assert!(page.body.contains("Jongere en ouder tekenen allebei."));
 }
+
+#[actix_web::test]
+async fn a_closed_request_is_kept_for_the_retention_then_deleted_its_audit_entries_stay() {
+    let clock = TestClock::at_unix_ms(MARCH_31_NOON);
+    let shared: SharedClock = clock.clone();
+    // The embedded store on the same clock, so its expiry moves with it.
+    let store = consentgate::store::Store::memory_with_clock(Default::default(), shared.clone());
+    let gate = dashboard_gate()
+        .clock(shared)
+        .store(StoreChoice::Shared(store))
+        .config_toml("[dsr]\nretention = \"30d\"\n")
+        .start()
+        .await;
+    let ann = Operator::signed_in(&gate, "ann").await;
+    let closed = register(&ann, "objection", "2026-03-31", "a@example.org").await;
+    let open = register(&ann, "access", "2026-03-31", "b@example.org").await;
+    act_ok(
+        &ann,
+        &closed,
+        "status",
+        &[
+            ("status", "withdrawn"),
+            ("note", "per telefoon ingetrokken"),
+        ],
+    )
+    .await;
+    clock.advance(Duration::from_secs(29 * 86_400));
+    let ann = Operator::signed_in(&gate, "ann").await;
+    assert_eq!(ann.get(&format!("/requests/{closed}")).await.status, 200);
+    clock.advance(Duration::from_secs(2 * 86_400));
+    let ann = Operator::signed_in(&gate, "ann").await;
+    assert_eq!(ann.get(&format!("/requests/{closed}")).await.status, 404);
+    let list = ann.get("/requests").await;
+    assert!(!list.text().contains(&closed));
+    // The open one, overdue now, is kept until the retention after its due date.
+    assert!(list.text().contains(&open), "{}", list.body);
+    let audit = audit_events(&gate).await;
+    assert!(audit
+        .iter()
+        .any(|e| e.action == AuditAction::RequestRegistered
+            && e.object.as_deref() == Some(closed.as_str())));
+}
