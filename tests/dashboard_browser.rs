@@ -52,24 +52,16 @@ async fn an_operator_handles_a_message_and_erases_a_consent_record_in_the_browse
     let b = Browser::start(sink.addr, "nl").await;
 
     // A visitor: accepts the banner, then writes through the real contact page.
-    b.goto(&gate.url("/contact.html")).await;
-    b.click("#cg-banner button[data-a=accept]").await;
-    b.wait_js("document.cookie.indexOf('cg_consent=') >= 0")
+    let consent = b
+        .accept_and_write(
+            &gate.url("/contact.html"),
+            &[
+                ("#naam", "Anouk Visser"),
+                ("#email", "anouk@example.nl"),
+                ("#bericht", "Kan ik mijn dochter aanmelden voor de zwemles?"),
+            ],
+        )
         .await;
-    let consent = b.consent_id().await;
-    b.wait_js("document.querySelector('form.contact-form input[name=cg_t]') && document.querySelector('form.contact-form input[name=cg_t]').value.indexOf('.') > 0")
-        .await;
-    for (css, text) in [
-        ("#naam", "Anouk Visser"),
-        ("#email", "anouk@example.nl"),
-        ("#bericht", "Kan ik mijn dochter aanmelden voor de zwemles?"),
-    ] {
-        b.type_into(css, text).await;
-    }
-    b.wait_js("Date.now() - Number(document.querySelector('form.contact-form input[name=cg_t]').value.split('.')[0]) > 1000")
-        .await;
-    b.click("form.contact-form button[type=submit]").await;
-    b.wait_js("location.pathname === '/bedankt.html'").await;
     let stored = gate.forms().list("contact", 0, 10).await.unwrap();
     assert_eq!(stored.total, 1);
     let entry_id = stored.entries[0].id.clone();

@@ -185,6 +185,30 @@ impl Browser {
             .to_owned()
     }
 
+    /// A visitor on the demo site's contact page at `page_url`: accepts the banner, fills in
+    /// `fields` (CSS selector, text), waits out the form's fill time (1 s in these tests) and
+    /// sends it, ending on the thank-you page. Returns the consent id the click made.
+    pub async fn accept_and_write(&self, page_url: &str, fields: &[(&str, &str)]) -> String {
+        self.goto(page_url).await;
+        self.click("#cg-banner button[data-a=accept]").await;
+        self.wait_js("document.cookie.indexOf('cg_consent=') >= 0")
+            .await;
+        let consent = self.consent_id().await;
+        let token = "document.querySelector('form.contact-form input[name=cg_t]')";
+        self.wait_js(&format!("{token} && {token}.value.indexOf('.') > 0"))
+            .await;
+        for (css, text) in fields {
+            self.type_into(css, text).await;
+        }
+        self.wait_js(&format!(
+            "Date.now() - Number({token}.value.split('.')[0]) > 1000"
+        ))
+        .await;
+        self.click("form.contact-form button[type=submit]").await;
+        self.wait_js("location.pathname === '/bedankt.html'").await;
+        consent
+    }
+
     /// Replace the text of the field `css` with `text`, typed.
     pub async fn type_into(&self, css: &str, text: &str) {
         let field = self
