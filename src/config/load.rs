@@ -12,6 +12,7 @@ use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
+use super::dsr::DsrConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
 use super::forms::{validate_forms, FormConfig};
 use super::limits::LimitsConfig;
@@ -39,6 +40,8 @@ pub struct Config {
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
     pub dashboard: DashboardConfig,
+    /// `[dsr]`: the register of data-subject requests.
+    pub dsr: DsrConfig,
     /// First-party analytics relays (`[relay.google_analytics]`); off by default.
     pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
@@ -156,6 +159,7 @@ impl Config {
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
             dashboard: reading.section(&mut table, "dashboard"),
+            dsr: reading.section(&mut table, "dsr"),
             relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
@@ -226,6 +230,9 @@ impl Config {
         }
         if read("dashboard") {
             problems.extend(self.dashboard.validate());
+        }
+        if read("dsr") {
+            problems.extend(self.dsr.validate());
         }
         if read("relay") {
             problems.extend(self.relay.google_analytics.validate());
