@@ -176,6 +176,12 @@ struct State {
     /// (unix ms, seq, entry), oldest first.
     audit: VecDeque<(u64, u64, Vec<u8>)>,
     rate: HashMap<String, RateWindow>,
+    /// Values admitted per (name, day), with their expiry.
+    admitted: HashMap<(String, String), (HashSet<String>, Instant)>,
+    /// Daily salts by day.
+    salts: HashMap<String, Expiring>,
+    /// API tokens by hash.
+    api_tokens: HashMap<String, Expiring>,
     last_purge: Option<Instant>,
 }
 
@@ -230,6 +236,9 @@ impl MemoryStore {
         st.texts.retain(|_, (_, expires)| *expires > now);
         st.sessions.retain(|_, s| s.expires > now);
         st.rate.retain(|_, r| r.expires > now);
+        st.admitted.retain(|_, (_, expires)| *expires > now);
+        st.salts.retain(|_, s| s.expires > now);
+        st.api_tokens.retain(|_, t| t.expires > now);
         let mut gone = Vec::new();
         for (form, f) in st.forms.iter_mut() {
             let swept = f.sweep(now);
@@ -597,23 +606,34 @@ impl MemoryStore {
             .collect())
     }
 
-    pub fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
+    pub fn add_uniques(
+        &self,
+        name: &str,
+        day: &str,
+        members: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
         let now = Instant::now();
-        let h = hash64(member);
         let mut st = self.lock();
-        match st
+        let set = st
             .uniques
             .entry((name.to_owned(), day.to_owned()))
             .or_insert_with(|| Unique::Live {
                 members: HashSet::new(),
                 touched: now,
-            }) {
-            Unique::Live { members, touched } => {
-                members.insert(h);
-                *touched = now;
-            }
-            Unique::Frozen { late, .. } => {
-                late.insert(h);
+            });
+        for member in members {
+            let h = hash64(member);
+            match set {
+                Unique::Live { members, touched } => {
+                    members.insert(h);
+                    *touched = now;
+                }
+                Unique::Frozen { late, .. } => {
+                    late.insert(h);
+                }
             }
         }
         Ok(())
@@ -621,11 +641,134 @@ impl MemoryStore {
 
     pub fn count_unique(&self, name: &str, day: &str) -> Result<u64, StoreError> {
         let st = self.lock();
-        Ok(match st.uniques.get(&(name.to_owned(), day.to_owned())) {
-            None => 0,
-            Some(Unique::Live { members, .. }) => members.len() as u64,
-            Some(Unique::Frozen { count, late }) => count + late.len() as u64,
-        })
+        Ok(unique_count(&st, name, day))
+    }
+
+    pub fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {
+        let st = self.lock();
+        Ok(keys
+            .iter()
+            .map(|(name, day)| unique_count(&st, name, day))
+            .collect())
+    }
+
+    pub fn admit(
+        &self,
+        name: &str,
+        day: &str,
+        values: &[&str],
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let (set, expires) = st
+            .admitted
+            .entry((name.to_owned(), day.to_owned()))
+            .or_insert_with(|| (HashSet::new(), now + ttl));
+        *expires = now + ttl;
+        Ok(values
+            .iter()
+            .map(|v| {
+                if set.contains(*v) {
+                    true
+                } else if set.len() < max {
+                    set.insert((*v).to_owned());
+                    true
+                } else {
+                    false
+                }
+            })
+            .collect())
+    }
+
+    // ---- daily salts ----
+
+    pub fn daily_salt(
+        &self,
+        day: &str,
+        candidate: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let salt = st.salts.entry(day.to_owned()).or_insert_with(|| Expiring {
+            data: candidate.to_vec(),
+            expires: now + ttl,
+        });
+        if salt.expires <= now {
+            *salt = Expiring {
+                data: candidate.to_vec(),
+                expires: now + ttl,
+            };
+        }
+        Ok(salt.data.clone())
+    }
+
+    pub fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .salts
+            .get(day)
+            .filter(|s| s.expires > now)
+            .map(|s| s.data.clone()))
+    }
+
+    pub fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
+        self.lock().salts.remove(day);
+        Ok(())
+    }
+
+    // ---- API tokens ----
+
+    pub fn put_api_token(
+        &self,
+        hash: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        self.lock().api_tokens.insert(
+            hash.to_owned(),
+            Expiring {
+                data: record.to_vec(),
+                expires: now + ttl,
+            },
+        );
+        Ok(())
+    }
+
+    pub fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        Ok(st
+            .api_tokens
+            .get(hash)
+            .filter(|t| t.expires > now)
+            .map(|t| t.data.clone()))
+    }
+
+    pub fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let now = Instant::now();
+        let st = self.lock();
+        let mut all: Vec<(String, Vec<u8>)> = st
+            .api_tokens
+            .iter()
+            .filter(|(_, t)| t.expires > now)
+            .map(|(h, t)| (h.clone(), t.data.clone()))
+            .collect();
+        all.sort();
+        Ok(all)
+    }
+
+    pub fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        Ok(self
+            .lock()
+            .api_tokens
+            .remove(hash)
+            .is_some_and(|t| t.expires > now))
     }
 
     // ---- sessions ----
@@ -728,6 +871,14 @@ impl MemoryStore {
     pub fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
         self.lock().rate.remove(key);
         Ok(())
+    }
+}
+
+fn unique_count(st: &State, name: &str, day: &str) -> u64 {
+    match st.uniques.get(&(name.to_owned(), day.to_owned())) {
+        None => 0,
+        Some(Unique::Live { members, .. }) => members.len() as u64,
+        Some(Unique::Frozen { count, late }) => count + late.len() as u64,
     }
 }
 
@@ -888,9 +1039,8 @@ mod tests {
             unique_freeze_after: Duration::ZERO,
             ..MemoryLimits::default()
         });
-        s.add_unique("v", "2026-01-01", b"a").unwrap();
-        s.add_unique("v", "2026-01-01", b"b").unwrap();
-        s.add_unique("v", "2026-01-01", b"c").unwrap();
+        s.add_uniques("v", "2026-01-01", &[b"a", b"b"]).unwrap();
+        s.add_uniques("v", "2026-01-01", &[b"c"]).unwrap();
         assert_eq!(s.count_unique("v", "2026-01-01").unwrap(), 3);
         assert_eq!(s.count_unique("v", "2026-01-02").unwrap(), 0);
     }
