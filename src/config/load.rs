@@ -20,6 +20,7 @@ use super::log::LogConfig;
 use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
+use super::stats::StatsConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
 use super::upstream::UpstreamConfig;
@@ -38,6 +39,7 @@ pub struct Config {
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
     pub dashboard: DashboardConfig,
+    pub stats: StatsConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -153,6 +155,7 @@ impl Config {
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
             dashboard: reading.section(&mut table, "dashboard"),
+            stats: reading.section(&mut table, "stats"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -222,6 +225,9 @@ impl Config {
         }
         if read("dashboard") {
             problems.extend(self.dashboard.validate());
+        }
+        if read("stats") {
+            problems.extend(self.stats.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

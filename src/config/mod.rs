@@ -21,6 +21,7 @@ mod log;
 mod privacy;
 mod problem;
 mod read;
+mod stats;
 mod store;
 mod trackers;
 mod upstream;
@@ -39,6 +40,7 @@ pub use load::{Config, LoadNotes};
 pub use log::{LogConfig, LogFormat};
 pub use privacy::{IpForwarding, PrivacyConfig};
 pub use problem::{ConfigError, ConfigProblem};
+pub use stats::StatsConfig;
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
     builtin_vendor_ids, builtin_vendors, PathRuleConfig, TrackersConfig, VendorConfig,

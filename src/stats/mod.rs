@@ -1,39 +1,69 @@
-//! Counters of what happened, per day, without personal data: consent decisions and contact-form
-//! outcomes now, page views in a later issue. This is the one module that writes and reads
-//! them, with one schema — typed [`Event`]s become counter fields here and nowhere else — and
-//! one day key (UTC `YYYY-MM-DD`, from the injected [`Clock`](crate::clock::Clock)).
+//! Counters of what happened, per day, without personal data: consent decisions, contact-form
+//! outcomes, and cookieless page views with their unique visitors. This is the one module that
+//! writes and reads them, with one schema — typed [`Event`]s become counter fields here and
+//! nowhere else — and one day key (UTC `YYYY-MM-DD`, from the injected
+//! [`Clock`](crate::clock::Clock)).
 //!
 //! Recording never waits on the store: [`Stats::record`] puts the event on a bounded channel
-//! and a writer task adds up what arrived and writes it in batches. When the channel is full
-//! the event is dropped and the drop counted (and written, as `stats` / `dropped`, with the
-//! next batch).
+//! and a writer task ([`writer`]) adds up what arrived and writes it in batches. When the
+//! channel is full the event is dropped and the drop counted (and written, as `stats` /
+//! `dropped`, with the next batch).
 //!
-//! Store layout: one counter hash per area and day (`consent`, `forms`, `stats`); fields
-//! `action:<action>`, `granted:<category>`, `refused:<category>`, `country:<CC>` for consent,
-//! `<form id>:stored` and `<form id>:<error code>` for forms, `dropped` for the writer itself.
+//! **Page views** ([`Stats::page_view`], called by the page filter for every HTML page the gate
+//! serves with status 200 to a GET): a prefetch is not counted, a bot ([`agent`]) is counted
+//! apart by name, and a person's view becomes one count of its combination of host, path (no
+//! query), entry or not, referrer host, UTM source/medium/campaign, country, browser family,
+//! device class and what the consent cookie granted ([`visit::ViewKey`]). Each day admits at
+//! most `stats.max_paths_per_day` distinct values per dimension and
+//! `stats.max_combinations_per_day` combinations, across all gates (the store decides); the
+//! rest counts as "(other)". Unique visitors: the request computes a BLAKE3 hash keyed with a
+//! key derived from the secret over the full address, the user agent and the host (the address
+//! never leaves the request); the writer hashes that again under the day's random salt
+//! ([`salt`]) and adds the result to the day's HyperLogLog of the site host. Neither hash is
+//! stored or logged; the salt is deleted within 48 hours, after which the day's members cannot
+//! be linked to anyone.
+//!
+//! Store layout: one counter hash per area and day — `consent` (fields `action:<action>`,
+//! `granted:<category>`, `refused:<category>`, `country:<CC>`,
+//! `country:<CC>:granted:<category>`), `forms` (`<form id>:stored`, `<form id>:<error code>`),
+//! `views` (one field per combination, [`visit::ViewKey::encode`]), `bots`
+//! (`<host>\t<bot name>`), `stats` (`dropped`); unique counts `visitors:<host>` per day.
 
-use std::collections::BTreeMap;
+pub mod agent;
+pub mod salt;
+pub mod visit;
+mod writer;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::SharedClock;
+use crate::config::StatsConfig;
 use crate::http::Code;
+use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
+use agent::Agents;
+use visit::{PageView, Seen, Sighting, ViewKey};
+use writer::{Bounds, Msg, Writer};
 
 /// Events the channel holds before new ones are dropped.
 pub const CHANNEL_CAPACITY: usize = 4096;
-/// Most events the writer adds up into one round of store writes.
-const MAX_BATCH: usize = 512;
 
 /// A counter hash in the store: one per area and day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Area {
     Consent,
     Forms,
+    /// Page views, one field per combination ([`visit::ViewKey`]).
+    Views,
+    /// Bot requests, `<host>\t<bot name>`.
+    Bots,
     /// The statistics' own bookkeeping (dropped events).
     Stats,
 }
@@ -44,6 +74,8 @@ impl Area {
         match self {
             Area::Consent => "consent",
             Area::Forms => "forms",
+            Area::Views => "views",
+            Area::Bots => "bots",
             Area::Stats => "stats",
         }
     }
@@ -109,6 +141,10 @@ pub enum Event {
     },
     /// A contact-form submission was stored or refused.
     Form { form: String, outcome: FormOutcome },
+    /// A person viewed an HTML page.
+    PageView(Box<PageView>),
+    /// A bot fetched an HTML page (`host`: the site host asked for).
+    Bot { host: String, name: &'static str },
 }
 
 impl Event {
@@ -124,12 +160,18 @@ impl Event {
                 let mut fields = vec![format!("action:{}", action.as_str())];
                 fields.extend(granted.iter().map(|c| format!("granted:{c}")));
                 fields.extend(refused.iter().map(|c| format!("refused:{c}")));
-                fields.extend(country.iter().map(|c| format!("country:{c}")));
+                if let Some(cc) = country {
+                    fields.push(format!("country:{cc}"));
+                    fields.extend(granted.iter().map(|c| format!("country:{cc}:granted:{c}")));
+                }
                 (Area::Consent, fields)
             }
             Event::Form { form, outcome } => {
                 (Area::Forms, vec![format!("{form}:{}", outcome.as_str())])
             }
+            // Counted by the writer, which bounds their values first.
+            Event::PageView(_) => (Area::Views, Vec::new()),
+            Event::Bot { .. } => (Area::Bots, Vec::new()),
         }
     }
 
@@ -138,6 +180,7 @@ impl Event {
         match self {
             Event::Consent { action, .. } => metrics.consent_decision(action.as_str()),
             Event::Form { form, outcome } => metrics.form_submission(form, outcome.as_str()),
+            Event::PageView(_) | Event::Bot { .. } => {}
         }
     }
 }
@@ -150,15 +193,6 @@ pub fn day_key(unix_secs: u64) -> String {
         .unwrap_or_else(|_| "9999-12-31".to_owned())
 }
 
-enum Msg {
-    Event {
-        unix_secs: u64,
-        event: Event,
-    },
-    /// Answered once everything sent before it is written.
-    Flush(oneshot::Sender<()>),
-}
-
 struct Inner {
     tx: mpsc::Sender<Msg>,
     /// Taken by the writer task when it starts.
@@ -168,6 +202,46 @@ struct Inner {
     dropped: Arc<AtomicU64>,
     /// Where every event is also counted for `/metrics`, if anywhere.
     metrics: Option<Arc<Metrics>>,
+    settings: StatsSettings,
+    agents: Agents,
+}
+
+/// How page views are counted (from `[stats]`) and the key of the visitor hash.
+#[derive(Debug, Clone)]
+pub struct StatsSettings {
+    /// `stats.count_page_views`.
+    pub count_page_views: bool,
+    /// `stats.max_paths_per_day`: distinct values per dimension and day.
+    pub max_values_per_day: usize,
+    /// `stats.max_combinations_per_day`.
+    pub max_combinations_per_day: usize,
+    /// Key of the in-request visitor hash; derived from the secret so every gate computes the
+    /// same hash for the same visitor.
+    pub visitor_key: [u8; 32],
+}
+
+impl StatsSettings {
+    pub fn new(cfg: &StatsConfig, keys: &Keys) -> StatsSettings {
+        StatsSettings {
+            count_page_views: cfg.count_page_views,
+            max_values_per_day: cfg.max_paths_per_day,
+            max_combinations_per_day: cfg.max_combinations_per_day,
+            visitor_key: keys.visitor_hash.0,
+        }
+    }
+}
+
+impl Default for StatsSettings {
+    /// The `[stats]` defaults with a random visitor key (one process only).
+    fn default() -> Self {
+        let cfg = StatsConfig::default();
+        StatsSettings {
+            count_page_views: cfg.count_page_views,
+            max_values_per_day: cfg.max_paths_per_day,
+            max_combinations_per_day: cfg.max_combinations_per_day,
+            visitor_key: rand::random(),
+        }
+    }
 }
 
 /// Records and reads counters; cheap to clone, shared by every worker.
@@ -186,12 +260,38 @@ impl Stats {
 
     /// Like [`Stats::new`] with a channel of `capacity` events.
     pub fn with_capacity(store: Store, clock: SharedClock, capacity: usize) -> Stats {
-        Stats::build(store, clock, capacity, None)
+        Stats::build(store, clock, capacity, None, StatsSettings::default())
     }
 
     /// Like [`Stats::new`], also counting every event (and every drop) in `metrics` at once.
     pub fn with_metrics(store: Store, clock: SharedClock, metrics: Arc<Metrics>) -> Stats {
-        Stats::build(store, clock, CHANNEL_CAPACITY, Some(metrics))
+        Stats::build(
+            store,
+            clock,
+            CHANNEL_CAPACITY,
+            Some(metrics),
+            StatsSettings::default(),
+        )
+    }
+
+    /// The gate's statistics: counted in `metrics` too, page views as `settings` say.
+    pub fn for_gate(
+        store: Store,
+        clock: SharedClock,
+        metrics: Arc<Metrics>,
+        settings: StatsSettings,
+    ) -> Stats {
+        Stats::build(store, clock, CHANNEL_CAPACITY, Some(metrics), settings)
+    }
+
+    /// Like [`Stats::with_capacity`], page views as `settings` say (tests, benchmarks).
+    pub fn with_settings(
+        store: Store,
+        clock: SharedClock,
+        capacity: usize,
+        settings: StatsSettings,
+    ) -> Stats {
+        Stats::build(store, clock, capacity, None, settings)
     }
 
     fn build(
@@ -199,6 +299,7 @@ impl Stats {
         clock: SharedClock,
         capacity: usize,
         metrics: Option<Arc<Metrics>>,
+        settings: StatsSettings,
     ) -> Stats {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         Stats {
@@ -209,7 +310,38 @@ impl Stats {
                 clock,
                 dropped: Arc::new(AtomicU64::new(0)),
                 metrics,
+                settings,
+                agents: Agents::new(),
             }),
+        }
+    }
+
+    /// Whether HTML page views are counted (`stats.count_page_views`).
+    pub fn counts_page_views(&self) -> bool {
+        self.inner.settings.count_page_views
+    }
+
+    /// Count an HTML page the gate served (GET, status 200) to `req`: nothing for a prefetch,
+    /// a bot by name, else a page view. `visitor_hash(key, parts)` must return the BLAKE3 hash
+    /// keyed with `key` over the full client address followed by `parts` (the user agent and
+    /// the host); it is called for a person's view only. Never waits.
+    pub fn page_view(
+        &self,
+        req: &HttpRequest,
+        seen: &Seen<'_>,
+        visitor_hash: impl FnOnce(&[u8; 32], &[&[u8]]) -> [u8; 32],
+    ) {
+        if !self.counts_page_views() {
+            return;
+        }
+        let key = &self.inner.settings.visitor_key;
+        let sighting = PageView::of_request(req, &self.inner.agents, seen, |ua, host| {
+            visitor_hash(key, &[ua, host])
+        });
+        match sighting {
+            Sighting::Prefetch => {}
+            Sighting::Bot { host, name } => self.record(Event::Bot { host, name }),
+            Sighting::View(view) => self.record(Event::PageView(view)),
         }
     }
 
@@ -249,14 +381,17 @@ impl Stats {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()?;
-        let writer = Writer {
+        let settings = &self.inner.settings;
+        let writer = Writer::new(
             rx,
-            store: self.inner.store.clone(),
-            clock: self.inner.clock.clone(),
-            dropped: self.inner.dropped.clone(),
-            dropped_written: 0,
-            failing: false,
-        };
+            self.inner.store.clone(),
+            self.inner.clock.clone(),
+            self.inner.dropped.clone(),
+            Bounds {
+                values: settings.max_values_per_day,
+                combinations: settings.max_combinations_per_day,
+            },
+        );
         Some(tokio::spawn(writer.run()))
     }
 
@@ -291,73 +426,69 @@ impl Stats {
     ) -> Result<Vec<BTreeMap<String, i64>>, StoreError> {
         self.inner.store.read_counters(area.key(), days).await
     }
-}
 
-struct Writer {
-    rx: mpsc::Receiver<Msg>,
-    store: Store,
-    clock: SharedClock,
-    dropped: Arc<AtomicU64>,
-    dropped_written: u64,
-    /// The last write failed: the next failure is not logged again.
-    failing: bool,
-}
-
-impl Writer {
-    async fn run(mut self) {
-        // Ends when every `Stats` handle is gone.
-        while let Some(first) = self.rx.recv().await {
-            let mut counts: BTreeMap<(Area, String), BTreeMap<String, i64>> = BTreeMap::new();
-            let mut flushes = Vec::new();
-            let mut next = Some(first);
-            let mut taken = 0;
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::Event { unix_secs, event } => {
-                        let (area, fields) = event.fields();
-                        let day = counts.entry((area, day_key(unix_secs))).or_default();
-                        for field in fields {
-                            *day.entry(field).or_default() += 1;
-                        }
-                    }
-                    Msg::Flush(done) => flushes.push(done),
-                }
-                taken += 1;
-                if taken < MAX_BATCH {
-                    next = self.rx.try_recv().ok();
-                }
-            }
-            let dropped = self.dropped.load(Ordering::Relaxed);
-            if dropped > self.dropped_written {
-                let delta = i64::try_from(dropped - self.dropped_written).unwrap_or(i64::MAX);
-                counts
-                    .entry((Area::Stats, day_key(self.clock.unix_secs())))
-                    .or_default()
-                    .insert("dropped".to_owned(), delta);
-                self.dropped_written = dropped;
-            }
-            self.write(counts).await;
-            for done in flushes {
-                let _ = done.send(());
+    /// The page views, unique visitors and bots of each of `days` (day keys), in the same
+    /// order. Fields this version cannot read are skipped.
+    pub async fn read_visits(&self, days: &[String]) -> Result<Vec<DayVisits>, StoreError> {
+        let store = &self.inner.store;
+        let (views, bots) = futures_util::future::try_join(
+            store.read_counters(Area::Views.key(), days),
+            store.read_counters(Area::Bots.key(), days),
+        )
+        .await?;
+        let mut out: Vec<DayVisits> = days
+            .iter()
+            .zip(views)
+            .zip(bots)
+            .map(|((day, views), bots)| DayVisits {
+                day: day.clone(),
+                views: views
+                    .iter()
+                    .filter_map(|(field, n)| {
+                        Some((ViewKey::decode(field)?, u64::try_from(*n).ok()?))
+                    })
+                    .collect(),
+                visitors: BTreeMap::new(),
+                bots: bots
+                    .iter()
+                    .filter_map(|(field, n)| {
+                        let (host, name) = field.split_once('\t')?;
+                        Some(((host.to_owned(), name.to_owned()), u64::try_from(*n).ok()?))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut wanted = Vec::new();
+        for d in &out {
+            let hosts: BTreeSet<&str> = d.views.iter().map(|(k, _)| k.host.as_str()).collect();
+            wanted.extend(
+                hosts
+                    .into_iter()
+                    .map(|h| (writer::visitors_name(h), d.day.clone())),
+            );
+        }
+        let counts = store.count_uniques(&wanted).await?;
+        for ((name, day), n) in wanted.into_iter().zip(counts) {
+            let host = name.strip_prefix("visitors:").unwrap_or(&name).to_owned();
+            if let Some(d) = out.iter_mut().find(|d| d.day == day) {
+                d.visitors.insert(host, n);
             }
         }
+        Ok(out)
     }
+}
 
-    async fn write(&mut self, counts: BTreeMap<(Area, String), BTreeMap<String, i64>>) {
-        for ((area, day), fields) in counts {
-            let pairs: Vec<(&str, i64)> = fields.iter().map(|(f, n)| (f.as_str(), *n)).collect();
-            match self.store.incr_counters(area.key(), &day, &pairs).await {
-                Ok(()) => self.failing = false,
-                Err(e) => {
-                    // Counters are best effort: lost during an outage, logged once per outage.
-                    if !self.failing {
-                        tracing::warn!(error = %e, "statistics not written");
-                    }
-                    self.failing = true;
-                }
-            }
-        }
-    }
+/// One day of page views as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayVisits {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Views per combination.
+    pub views: Vec<(ViewKey, u64)>,
+    /// Unique visitors per site host (HyperLogLog estimates on Redis).
+    pub visitors: BTreeMap<String, u64>,
+    /// Bot requests per (site host, bot name).
+    pub bots: BTreeMap<(String, String), u64>,
 }
 
 #[cfg(test)]
@@ -395,7 +526,8 @@ mod tests {
                     "action:custom".to_owned(),
                     "granted:analytics".to_owned(),
                     "refused:marketing".to_owned(),
-                    "country:NL".to_owned()
+                    "country:NL".to_owned(),
+                    "country:NL:granted:analytics".to_owned()
                 ]
             )
         );
@@ -445,5 +577,123 @@ mod tests {
         assert_eq!(written[0].get("contact:stored"), Some(&2));
         let own = stats.read(Area::Stats, &[today]).await.unwrap();
         assert_eq!(own[0].get("dropped"), Some(&3));
+    }
+
+    fn view(path: &str, referrer: &str, visitor: u8) -> Event {
+        Event::PageView(Box::new(PageView {
+            key: ViewKey {
+                host: "s.example".into(),
+                path: path.into(),
+                entry: true,
+                referrer: referrer.into(),
+                utm_source: String::new(),
+                utm_medium: String::new(),
+                utm_campaign: String::new(),
+                country: "NL".into(),
+                browser: "Firefox".into(),
+                device: "desktop".into(),
+                consent: None,
+            },
+            visitor: [visitor; 32],
+        }))
+    }
+
+    fn settings(values: usize, combinations: usize) -> StatsSettings {
+        StatsSettings {
+            max_values_per_day: values,
+            max_combinations_per_day: combinations,
+            ..StatsSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn page_views_are_counted_per_combination_with_unique_visitors() {
+        let store = Store::memory();
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let stats = Stats::with_settings(store, clock, 64, settings(10, 100));
+        stats.spawn_writer();
+        for (path, visitor) in [("/", 1), ("/", 1), ("/", 2), ("/contact", 2)] {
+            stats.record(view(path, "", visitor));
+        }
+        stats.record(Event::Bot {
+            host: "s.example".into(),
+            name: "Googlebot",
+        });
+        stats.flush().await;
+        let day = stats.read_visits(&[stats.today()]).await.unwrap().remove(0);
+        let views: BTreeMap<&str, u64> = day
+            .views
+            .iter()
+            .map(|(k, n)| (k.path.as_str(), *n))
+            .collect();
+        assert_eq!(views, BTreeMap::from([("/", 3), ("/contact", 1)]));
+        assert_eq!(day.visitors.get("s.example"), Some(&2));
+        assert_eq!(
+            day.bots.get(&("s.example".to_owned(), "Googlebot".to_owned())),
+            Some(&1)
+        );
+    }
+
+    #[tokio::test]
+    async fn values_past_the_daily_bound_count_as_other() {
+        let store = Store::memory();
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let stats = Stats::with_settings(store, clock.clone(), 64, settings(2, 100));
+        stats.spawn_writer();
+        for path in ["/a", "/b", "/c", "/a", "/d"] {
+            stats.record(view(path, "", 1));
+        }
+        stats.flush().await;
+        // A new day has room again.
+        clock.advance(Duration::from_secs(86_400));
+        stats.record(view("/c", "", 1));
+        stats.flush().await;
+        let days = [day_key(1_700_000_000), stats.today()];
+        let read = stats.read_visits(&days).await.unwrap();
+        let paths = |d: &DayVisits| -> BTreeMap<String, u64> {
+            d.views.iter().map(|(k, n)| (k.path.clone(), *n)).collect()
+        };
+        assert_eq!(
+            paths(&read[0]),
+            BTreeMap::from([("/a".into(), 2), ("/b".into(), 1), (visit::OTHER.into(), 2)])
+        );
+        assert_eq!(paths(&read[1]), BTreeMap::from([("/c".into(), 1)]));
+    }
+
+    #[tokio::test]
+    async fn combinations_past_the_daily_bound_keep_country_and_drop_detail() {
+        let store = Store::memory();
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let stats = Stats::with_settings(store, clock, 64, settings(100, 2));
+        stats.spawn_writer();
+        for (path, referrer) in [("/a", "x.example"), ("/b", ""), ("/c", "y.example")] {
+            stats.record(view(path, referrer, 1));
+        }
+        stats.flush().await;
+        let day = stats.read_visits(&[stats.today()]).await.unwrap().remove(0);
+        let coarse: Vec<&ViewKey> = day
+            .views
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.path == visit::OTHER)
+            .collect();
+        assert_eq!(coarse.len(), 1);
+        assert_eq!(coarse[0].referrer, visit::OTHER);
+        assert_eq!(coarse[0].country, "NL");
+        assert_eq!(day.views.iter().map(|(_, n)| n).sum::<u64>(), 3);
+    }
+
+    #[test]
+    fn settings_follow_the_configuration() {
+        let keys = Keys::derive(&crate::config::Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()));
+        let cfg = StatsConfig {
+            count_page_views: false,
+            max_paths_per_day: 7,
+            max_combinations_per_day: 700,
+        };
+        let s = StatsSettings::new(&cfg, &keys);
+        assert!(!s.count_page_views);
+        assert_eq!((s.max_values_per_day, s.max_combinations_per_day), (7, 700));
+        assert_eq!(s.visitor_key, keys.visitor_hash.0);
     }
 }
