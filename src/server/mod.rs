@@ -8,6 +8,7 @@ pub mod admin;
 pub mod demo;
 mod metered;
 mod page_filter;
+mod page_views;
 pub mod public;
 pub mod state;
 
