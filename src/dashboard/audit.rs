@@ -51,11 +51,15 @@ pub enum AuditAction {
     ReceiptsExported,
     /// Exported the audit log (count: entries).
     AuditExported,
+    /// Made a read-only API token (object: the token's id, never the token).
+    ApiTokenCreated,
+    /// Revoked an API token (object: the token's id).
+    ApiTokenRevoked,
 }
 
 impl AuditAction {
     /// Every action, in the order the filter offers them.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -72,6 +76,8 @@ impl AuditAction {
         AuditAction::ConsentErased,
         AuditAction::ReceiptsExported,
         AuditAction::AuditExported,
+        AuditAction::ApiTokenCreated,
+        AuditAction::ApiTokenRevoked,
     ];
 
     /// The snake_case name used in storage, CSV and URLs.
@@ -93,6 +99,8 @@ impl AuditAction {
             AuditAction::ConsentErased => "consent_erased",
             AuditAction::ReceiptsExported => "receipts_exported",
             AuditAction::AuditExported => "audit_exported",
+            AuditAction::ApiTokenCreated => "api_token_created",
+            AuditAction::ApiTokenRevoked => "api_token_revoked",
         }
     }
 

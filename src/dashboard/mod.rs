@@ -2,20 +2,26 @@
 //! ([`audit`]), the audited actions on personal data shared by the pages and the command line
 //! ([`desk`]), the pages ([`views`]: minijinja templates under assets/dashboard, rendered from
 //! typed view models with auto-escaping), the exports operators hand over ([`export`]), the
-//! figures ([`figures`]) and what the health page reports ([`health`]).
+//! overview of visits and consent ([`overview`], from the [`figures`] of the counters, with
+//! [`charts`] as inline SVG), the read-only API tokens ([`api_tokens`]) and what the health
+//! page reports ([`health`]).
 //!
 //! This module owns everything of the dashboard that does not need the HTTP edge; the routes
 //! (server/admin.rs) mount on top of it through [`Dashboard`]. It calls the feature services
 //! below it (the forms inbox, consent look-up, statistics) and alone writes the audit log.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
+pub mod charts;
 pub mod desk;
 pub mod export;
 pub mod figures;
 pub mod health;
+pub mod overview;
 pub mod views;
 
+use api_tokens::ApiTokens;
 use audit::{AuditAction, AuditError, AuditEvent, AuditLog, UNKNOWN_OPERATOR};
 use auth::{Attempt, Auth, AuthError, Session, SignIn};
 use desk::Desk;
@@ -64,6 +70,8 @@ pub struct Dashboard {
     pub auth: Auth,
     pub views: Views,
     pub audit: AuditLog,
+    /// Operators' read-only API tokens (the overview's JSON API).
+    pub tokens: ApiTokens,
     /// The stylesheet, content-hashed, served on the admin listener at its `url()`.
     pub css: HashedAsset,
     /// Page language when neither the operator's setting nor the browser decides.
@@ -88,7 +96,8 @@ impl Dashboard {
         Ok(Dashboard {
             auth: Auth::new(cfg, keys, store.clone())?,
             views: Views::new()?,
-            audit: AuditLog::new(store),
+            audit: AuditLog::new(store.clone()),
+            tokens: ApiTokens::new(store),
             css: HashedAsset::new(
                 "dashboard",
                 "css",

@@ -9,6 +9,7 @@
 
 mod frame;
 mod pages;
+mod visits;
 
 use std::collections::BTreeMap;
 
@@ -20,13 +21,14 @@ pub use frame::{
     Area, Chrome, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
 };
 pub use pages::*;
+pub use visits::*;
 
 use crate::config::dashboard::Language;
 
 /// The dashboard stylesheet (served by the routes as a content-hashed asset).
 pub const STYLESHEET: &str = include_str!("../../assets/dashboard/dashboard.css");
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 14] = [
     (
         "layout.html",
         include_str!("../../assets/dashboard/layout.html"),
@@ -72,8 +74,16 @@ const TEMPLATES: [(&str, &str); 12] = [
         include_str!("../../assets/dashboard/error.html"),
     ),
     (
-        "figures.html",
-        include_str!("../../assets/dashboard/figures.html"),
+        "overview.html",
+        include_str!("../../assets/dashboard/overview.html"),
+    ),
+    (
+        "how_we_count.html",
+        include_str!("../../assets/dashboard/how_we_count.html"),
+    ),
+    (
+        "api_tokens.html",
+        include_str!("../../assets/dashboard/api_tokens.html"),
     ),
 ];
 const MESSAGES: [(Language, &str); 2] = [
@@ -129,6 +139,15 @@ impl Views {
             messages.insert(lang.as_str(), table);
         }
         Ok(Views { env, messages })
+    }
+
+    /// The message `key` in `lang` (for words that go into charts); the key itself when the
+    /// table has no such message (a bug the tests catch).
+    pub fn word<'a>(&'a self, lang: &str, key: &'a str) -> &'a str {
+        self.messages
+            .get(lang)
+            .and_then(|t| t.get(key))
+            .map_or(key, String::as_str)
     }
 
     /// The page as HTML, in the chrome's language.

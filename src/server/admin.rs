@@ -9,6 +9,7 @@ mod account;
 mod edge;
 mod inbox;
 mod oversight;
+mod overview;
 mod records;
 
 use actix_web::dev::HttpServiceFactory;
@@ -23,6 +24,14 @@ use crate::dashboard::views::paths;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     super::public::health(cfg);
     cfg.route("/metrics", web::get().to(super::metered::metrics));
+    // The read-only API for tokens: outside the dashboard's scope, so every refusal is the
+    // standard JSON body rather than the dashboard's page.
+    cfg.service(
+        web::resource(paths::API_OVERVIEW)
+            .wrap(edge::security_headers())
+            .route(web::get().to(overview::api_overview))
+            .default_service(web::to(edge::method_not_allowed)),
+    );
     dashboard(cfg);
 }
 
@@ -43,7 +52,7 @@ where
 /// The dashboard: one scope over everything the routes above did not take, with the security
 /// headers and the dashboard's error pages.
 pub fn dashboard(cfg: &mut web::ServiceConfig) {
-    use Permission::{AuditLog, ConsentRecords, DataSubjectRequests, Health, Inbox};
+    use Permission::{AuditLog, ConsentRecords, DataSubjectRequests, Figures, Health, Inbox};
     let may = Need::Permission;
     cfg.service(
         web::scope("")
@@ -57,7 +66,38 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                 paths::FIGURES,
                 Need::SignedIn,
                 web::get(),
-                account::home,
+                overview::home,
+            ))
+            .service(only(
+                paths::OVERVIEW_ZIP,
+                may(Figures),
+                web::get(),
+                overview::export_zip,
+            ))
+            .service(only(
+                paths::OVERVIEW_JSON,
+                may(Figures),
+                web::get(),
+                overview::export_json,
+            ))
+            .service(only(
+                paths::HOW_WE_COUNT,
+                may(Figures),
+                web::get(),
+                overview::how_we_count,
+            ))
+            .service(
+                web::resource(paths::API_TOKENS)
+                    .app_data(may(Figures))
+                    .route(web::get().to(overview::tokens))
+                    .route(web::post().to(overview::create_token))
+                    .default_service(web::to(edge::method_not_allowed)),
+            )
+            .service(only(
+                "/api-tokens/{id}/revoke",
+                may(Figures),
+                web::post(),
+                overview::revoke_token,
             ))
             .service(
                 web::resource(paths::SIGN_IN)

@@ -24,7 +24,7 @@
 //! be linked to anyone.
 //!
 //! Store layout: one counter hash per area and day — `consent` (fields `action:<action>`,
-//! `granted:<category>`, `refused:<category>`, `country:<CC>`,
+//! `granted:<category>`, `refused:<category>`, `country:<CC>`, `country:<CC>:action:<action>`,
 //! `country:<CC>:granted:<category>`), `forms` (`<form id>:stored`, `<form id>:<error code>`),
 //! `views` (one field per combination, [`visit::ViewKey::encode`]), `bots`
 //! (`<host>\t<bot name>`), `stats` (`dropped`); unique counts `visitors:<host>` per day.
@@ -162,6 +162,7 @@ impl Event {
                 fields.extend(refused.iter().map(|c| format!("refused:{c}")));
                 if let Some(cc) = country {
                     fields.push(format!("country:{cc}"));
+                    fields.push(format!("country:{cc}:action:{}", action.as_str()));
                     fields.extend(granted.iter().map(|c| format!("country:{cc}:granted:{c}")));
                 }
                 (Area::Consent, fields)
@@ -527,6 +528,7 @@ mod tests {
                     "granted:analytics".to_owned(),
                     "refused:marketing".to_owned(),
                     "country:NL".to_owned(),
+                    "country:NL:action:custom".to_owned(),
                     "country:NL:granted:analytics".to_owned()
                 ]
             )
