@@ -11,6 +11,7 @@ mod page_filter;
 mod page_views;
 pub mod public;
 pub mod state;
+pub mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
