@@ -224,19 +224,39 @@ fn problems_report(path: &Path, problems: &[String]) -> String {
 
 /// Load the configuration; its warnings are printed whether or not it has problems.
 fn load(path: &Path, env: &dyn EnvSource) -> anyhow::Result<Config> {
-    let (config, notes) = Config::check(path, env);
-    for warning in notes.warnings {
+    let (config, warnings) = load_with_warnings(path, env);
+    for warning in warnings {
         eprintln!("warning: {warning}");
     }
-    config.map_err(|ConfigError(problems)| {
+    config
+}
+
+/// Load the configuration; its warnings are returned for the caller to report.
+fn load_with_warnings(path: &Path, env: &dyn EnvSource) -> (anyhow::Result<Config>, Vec<String>) {
+    let (config, notes) = Config::check(path, env);
+    let config = config.map_err(|ConfigError(problems)| {
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::anyhow!(problems_report(path, &problems))
-    })
+    });
+    (config, notes.warnings)
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
-    let config = load(path, &ProcessEnv)?;
+    let (config, warnings) = load_with_warnings(path, &ProcessEnv);
+    let config = match config {
+        Ok(config) => config,
+        Err(e) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            return Err(e);
+        }
+    };
     consentgate::telemetry::init(&config.log);
+    // In the gate's own log (text or JSON), where the operator looks.
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     let gate = server::start(config).await.context("cannot start")?;
     gate.wait().await.context("server stopped with an error")
 }
@@ -316,15 +336,19 @@ fn read_input(input: &Path) -> anyhow::Result<Vec<u8>> {
 fn rewrite_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<()> {
     let rewriter = offline_rewriter(config)?;
     let page = read_input(input)?;
+    // A page the gate would refuse (502) is not printed half-rewritten.
+    let out = rewrite::rewrite_document_at(&rewriter, &page, path)
+        .context("the gate would refuse this page (502)")?;
     std::io::stdout()
-        .write_all(&rewrite::rewrite_document_at(&rewriter, &page, path))
+        .write_all(&out)
         .context("cannot write to standard output")
 }
 
 fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
     let rewriter = offline_rewriter(config)?;
     let page = read_input(input)?;
-    let findings = rewrite::scan_document(&rewriter, &page);
+    let findings = rewrite::scan_document(&rewriter, &page)
+        .context("the gate would refuse this page (502)")?;
     for finding in &findings {
         println!("{finding}");
     }
@@ -649,6 +673,7 @@ async fn demo(public: SocketAddr, admin: SocketAddr, traffic: bool) -> anyhow::R
     config.upstream.url = Some(format!("http://{}/", site.addr).parse()?);
     config.listen.public = public;
     config.listen.admin = admin;
+    demo_hosts(&mut config.listen.hosts, public);
     config.privacy.geo_database =
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/geo/test-country.mmdb"));
     if traffic {
@@ -704,6 +729,18 @@ async fn demo(public: SocketAddr, admin: SocketAddr, traffic: bool) -> anyhow::R
     }
     println!("Stop with Ctrl-C.");
     gate.wait().await.context("server stopped with an error")
+}
+
+/// The demo is opened by its listener's address: add it to the site's names, or accept any
+/// name when it listens on every interface (it is then opened by a name the demo cannot know).
+fn demo_hosts(hosts: &mut Vec<config::HostPattern>, public: SocketAddr) {
+    if public.ip().is_unspecified() {
+        hosts.clear();
+    } else if let Ok(own) = config::HostPattern::parse(&public.ip().to_string()) {
+        if !hosts.contains(&own) {
+            hosts.push(own);
+        }
+    }
 }
 
 fn random_secret() -> String {

@@ -151,7 +151,7 @@ impl Metrics {
         let store_errors = Family::<KindLabels, Counter>::default();
         // Every kind `StoreError::kind` names, at 0 from the start: an alert on "errors rose"
         // needs the series to exist before the first error.
-        for kind in ["unavailable", "timeout", "corrupt"] {
+        for kind in ["unavailable", "timeout", "full", "corrupt"] {
             drop(store_errors.get_or_create(&KindLabels { kind }));
         }
         registry.register(

@@ -24,13 +24,35 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Libraries whose own log lines (workers starting, signals received, connection errors a
+/// visitor caused) say nothing an operator can act on: only their warnings and errors are
+/// shown, unless the filter names them itself.
+const QUIET: &[&str] = &[
+    "actix_server",
+    "actix_http",
+    "actix_web",
+    "awc",
+    "h2",
+    "mio",
+    "rustls",
+];
+
+/// `filter` with [`QUIET`]'s libraries at `warn`, except those it names.
+fn with_quiet_libraries(filter: &str) -> String {
+    let mut out = filter.to_owned();
+    for target in QUIET.iter().filter(|t| !filter.contains(*t)) {
+        out.push_str(&format!(",{target}=warn"));
+    }
+    out
+}
+
 /// Install the global subscriber. `CONSENTGATE_LOG` overrides the configured filter.
 /// Calling it twice (tests) is harmless: the second call is ignored.
 pub fn init(cfg: &LogConfig) {
     let filter = std::env::var("CONSENTGATE_LOG")
         .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(&cfg.level));
+        .and_then(|f| EnvFilter::try_new(with_quiet_libraries(&f)).ok())
+        .unwrap_or_else(|| EnvFilter::new(with_quiet_libraries(&cfg.level)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -72,5 +94,22 @@ pub async fn request_log(
             tracing::warn!(%method, %path, error = %err, elapsed_ms, "request failed");
             Err(err)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_quiet_libraries;
+
+    #[test]
+    fn framework_lines_are_quiet_unless_asked_for() {
+        let f = with_quiet_libraries("info");
+        assert!(
+            f.starts_with("info,") && f.contains(",actix_server=warn"),
+            "{f}"
+        );
+        let f = with_quiet_libraries("info,actix_server=debug");
+        assert!(!f.contains("actix_server=warn"), "{f}");
+        assert!(f.contains("actix_http=warn"), "{f}");
     }
 }

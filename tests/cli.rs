@@ -123,7 +123,8 @@ fn check_config_explains_a_new_operators_mistakes_one_line_each() {
 #[test]
 fn check_config_warns_about_an_upstream_that_is_the_gate_itself() {
     let (code, stderr) = check_config_on(
-        "[listen]\npublic = \"127.0.0.1:8080\"\n[upstream]\nurl = \"http://localhost:8080/\"\n",
+        "[listen]\npublic = \"127.0.0.1:8080\"\nhosts = [\"localhost\"]\n\
+         [upstream]\nurl = \"http://localhost:8080/\"\n",
         Some(SECRET),
     );
     assert_eq!(code, Some(0), "a warning is no failure:\n{stderr}");

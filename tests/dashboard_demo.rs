@@ -79,7 +79,7 @@ async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_mes
         .unwrap()
         .as_millis() as u64
         - 60_000;
-    let token = FillToken::new(keys.form_token).issue(minute_ago);
+    let token = FillToken::new(keys.form_token).issue("contact", minute_ago);
     let body = urlencode(&[
         (FORM_TOKEN_FIELD, token.as_str()),
         ("naam", "Bram Visser"),

@@ -81,7 +81,7 @@ async fn forms_script_and_token_are_served_for_configured_forms() {
     assert!(body.contains("\"/contact\"") && body.contains("cg_website"));
 
     let mut tok = client()
-        .get(gate.url("/_gate/forms/token"))
+        .get(gate.url("/_gate/forms/token?form=contact"))
         .send()
         .await
         .unwrap();

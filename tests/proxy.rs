@@ -64,7 +64,7 @@ async fn hop_by_hop_request_headers_are_not_forwarded() {
     let gate = TestGate::new().upstream(&up.url()).start().await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
-        "GET /echo HTTP/1.1\r\nHost: site.example\r\nConnection: close, X-Hop-Secret\r\n\
+        "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close, X-Hop-Secret\r\n\
          X-Hop-Secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Authorization: Basic eDp5\r\n\
          X-End-To-End: kept\r\n\r\n",
     )
@@ -112,7 +112,12 @@ async fn hop_by_hop_response_headers_are_removed_and_repeated_set_cookie_kept() 
 #[actix_web::test]
 async fn host_header_follows_the_configured_policy() {
     let up = upstream::start();
-    let gate = TestGate::new().upstream(&up.url()).start().await;
+    let site = "[listen]\nhosts = [\"www.stichting.example\"]\n";
+    let gate = TestGate::new()
+        .upstream(&up.url())
+        .config_toml(site)
+        .start()
+        .await;
     let echo = get_echo(&gate.url("/echo"), &[("host", "www.stichting.example")]).await;
     assert_eq!(seen(&echo, "host"), vec![up.addr.to_string()]);
     assert_eq!(
@@ -124,6 +129,7 @@ async fn host_header_follows_the_configured_policy() {
 
     let gate = TestGate::new()
         .upstream(&up.url())
+        .config_toml(site)
         .config(|c| c.upstream.host_header = HostPolicy::Client)
         .start()
         .await;
@@ -184,7 +190,9 @@ async fn ipv6_visitor_reaches_the_upstream_as_its_48_prefix() {
     let up = upstream::start();
     let gate = TestGate::new()
         .upstream(&up.url())
-        .config_toml("[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\n")
+        .config_toml(
+            "[privacy]\ntrusted_proxies = [\"127.0.0.1/32\"]\nclient_ip_header = \"forwarded\"\n",
+        )
         .start()
         .await;
     let echo = get_echo(
@@ -292,7 +300,7 @@ async fn unreachable_upstream_gives_a_502_page_and_the_gate_stays_up() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let res = client()
-        .get(gate.url("/_gate/readyz"))
+        .get(gate.admin_url("/_gate/readyz"))
         .send()
         .await
         .unwrap();
@@ -323,18 +331,16 @@ async fn slow_upstream_gives_a_504_page() {
 }
 
 #[actix_web::test]
-async fn health_endpoints_answer_on_both_listeners_and_are_never_proxied() {
+async fn health_endpoints_answer_on_their_listeners_and_are_never_proxied() {
     let up = upstream::start();
     let gate = TestGate::new().upstream(&up.url()).start().await;
-    for base in [gate.public_addr, gate.admin_addr] {
-        for path in ["/_gate/healthz", "/_gate/readyz"] {
-            let res = client()
-                .get(format!("http://{base}{path}"))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), 200, "{base}{path}");
-        }
+    for url in [
+        gate.url("/_gate/healthz"),
+        gate.admin_url("/_gate/healthz"),
+        gate.admin_url("/_gate/readyz"),
+    ] {
+        let res = client().get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{url}");
     }
     let res = client()
         .get(gate.url("/_gate/nothing-here"))
@@ -351,7 +357,7 @@ async fn websocket_upgrade_is_refused_clearly() {
     let gate = TestGate::new().upstream(&up.url()).start().await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
-        "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
     )
     .await;

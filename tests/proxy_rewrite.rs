@@ -153,7 +153,7 @@ async fn head_request_for_html_gets_headers_only() {
     let gate = TestGate::new().upstream(&up.url()).start().await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
-        "HEAD /tracker.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "HEAD /tracker.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
@@ -267,7 +267,7 @@ async fn a_streamed_page_cut_short_upstream_is_not_passed_off_as_complete() {
         .await;
     let raw = upstream::raw_exchange(
         gate.public_addr,
-        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     )
     .await;
     // Depending on how far the head got before the break, the visitor sees a cut chunked

@@ -21,6 +21,8 @@ use consentgate::store::{
 use redis_support::{free_port, RedisCluster, RedisServer};
 
 const TTL: Duration = Duration::from_secs(1);
+/// `store.receipt_history_max` of the contract's stores.
+const HISTORY_MAX: usize = 25;
 const LONG: Duration = Duration::from_secs(600);
 
 static PREFIX_SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -33,6 +35,7 @@ fn config(backend: StoreBackend, url: Option<String>, test: &str) -> StoreConfig
         timeout: Duration::from_secs(2),
         key_prefix: format!("t{n}-{test}-{}", std::process::id()),
         audit_max_entries: 3,
+        receipt_history_max: HISTORY_MAX,
         ..StoreConfig::default()
     }
 }
@@ -116,6 +119,8 @@ macro_rules! contract {
 contract!(
     ping_succeeds,
     receipt_history_is_kept_oldest_first_until_deleted,
+    receipt_history_keeps_the_newest_and_reads_by_page,
+    decisions_past_the_history_cap_keep_their_own_numbers_and_are_erased,
     receipt_and_history_expire_together,
     concurrent_receipt_puts_all_land_in_history,
     form_entries_list_newest_first_with_paging,
@@ -174,19 +179,65 @@ async fn receipt_history_is_kept_oldest_first_until_deleted(store: Store) {
             Some(&b"v2:analytics=yes"[..])
         );
         assert_eq!(
-            store.receipt_history(id).await.unwrap(),
+            history(&store, id).await,
             vec![b"v1:analytics=no".to_vec(), b"v2:analytics=yes".to_vec()]
         );
     }
     assert!(store.delete_receipt("visitor-1").await.unwrap());
     assert_eq!(store.get_receipt("visitor-1").await.unwrap(), None);
-    assert!(store.receipt_history("visitor-1").await.unwrap().is_empty());
+    assert!(history(&store, "visitor-1").await.is_empty());
     assert!(!store.delete_receipt("visitor-1").await.unwrap());
     assert_eq!(
-        store.receipt_history("odd{id}").await.unwrap().len(),
+        history(&store, "odd{id}").await.len(),
         2,
         "deleting one id leaves others alone"
     );
+}
+
+/// The whole history of `id`, oldest first.
+async fn history(store: &Store, id: &str) -> Vec<Vec<u8>> {
+    store.receipt_history(id, 0, 1000).await.unwrap().receipts
+}
+
+async fn receipt_history_keeps_the_newest_and_reads_by_page(store: Store) {
+    for i in 0..30u8 {
+        store.put_receipt("often", &[i], LONG).await.unwrap();
+    }
+    let all = store.receipt_history("often", 0, 100).await.unwrap();
+    assert_eq!(all.total, HISTORY_MAX);
+    let expected: Vec<Vec<u8>> = (5..30u8).map(|i| vec![i]).collect();
+    assert_eq!(all.receipts, expected, "the oldest five were dropped");
+    let page = store.receipt_history("often", 10, 3).await.unwrap();
+    assert_eq!(page.receipts, [[15], [16], [17]]);
+    assert_eq!(page.total, HISTORY_MAX);
+    let past_the_end = store.receipt_history("often", 40, 3).await.unwrap();
+    assert!(past_the_end.receipts.is_empty());
+    assert_eq!(
+        store.receipt_history("often", 0, 0).await.unwrap().total,
+        HISTORY_MAX
+    );
+    assert_eq!(
+        store.get_receipt("often").await.unwrap(),
+        Some(vec![29]),
+        "the current receipt is the newest"
+    );
+}
+
+async fn decisions_past_the_history_cap_keep_their_own_numbers_and_are_erased(store: Store) {
+    // Numbered on past the cap, so the time index keeps every decision apart...
+    for i in 0..(HISTORY_MAX as u64 + 5) {
+        decide(&store, "often", "custom", 10_000 + i, LONG).await;
+    }
+    let all = listed(&store, (0, u64::MAX), None, true).await;
+    assert_eq!(all.total, HISTORY_MAX + 5);
+    assert_eq!(
+        store.put_receipt("often", b"next", LONG).await.unwrap(),
+        HISTORY_MAX as u64 + 6
+    );
+    // ...and an erasure takes every one of them out, not only those the history still holds.
+    assert!(store.delete_receipt("often").await.unwrap());
+    assert_eq!(listed(&store, (0, u64::MAX), None, true).await.total, 0);
+    assert_eq!(store.put_receipt("often", b"anew", LONG).await.unwrap(), 1);
 }
 
 async fn receipt_and_history_expire_together(store: Store) {
@@ -198,7 +249,7 @@ async fn receipt_and_history_expire_together(store: Store) {
     wait::until(
         "the short receipt's history to expire",
         wait::DEADLINE,
-        || async { store.receipt_history("short").await.unwrap().is_empty() },
+        || async { history(&store, "short").await.is_empty() },
     )
     .await;
     assert_eq!(store.get_receipt("short").await.unwrap(), None);
@@ -208,10 +259,7 @@ async fn receipt_and_history_expire_together(store: Store) {
     );
     // A new receipt after expiry starts a new history.
     store.put_receipt("short", b"three", LONG).await.unwrap();
-    assert_eq!(
-        store.receipt_history("short").await.unwrap(),
-        vec![b"three".to_vec()]
-    );
+    assert_eq!(history(&store, "short").await, vec![b"three".to_vec()]);
 }
 
 async fn concurrent_receipt_puts_all_land_in_history(store: Store) {
@@ -224,7 +272,7 @@ async fn concurrent_receipt_puts_all_land_in_history(store: Store) {
     for t in tasks {
         t.await.expect("task").expect("put");
     }
-    let history = store.receipt_history("busy").await.unwrap();
+    let history = history(&store, "busy").await;
     assert_eq!(history.len(), 20);
     let current = store.get_receipt("busy").await.unwrap().expect("current");
     assert_eq!(

@@ -1,19 +1,30 @@
 /* consentgate forms: adds the fill-time token and the honeypot field to the forms the gate
    captures. No dependencies, no cookies, nothing sent anywhere but the gate itself.
-   CG_CONFIG is filled in by the gate: {tokenUrl, tokenField, forms: {path: {honeypot, token}}}. */
+   CG_CONFIG is filled in by the gate: {tokenUrl, tokenField,
+   forms: {canonical path: {id, honeypot, token, caseSensitive}}}. A token opens one form once:
+   each form gets its own, and a fresh one after every submission. */
 (function () {
   'use strict';
   var CFG = /*CG_CONFIG*/null;
   if (!CFG || !window.document) { return; }
-  var token = null;
-  var waiting = [];
 
   function pathOf(form) {
     try {
-      return new URL(form.getAttribute('action') || window.location.href, window.location.href).pathname;
+      var url = new URL(form.getAttribute('action') || window.location.href, window.location.href);
+      // As the gate compares paths: slashes merged, no trailing slash.
+      return url.pathname.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
     } catch (e) {
       return null;
     }
+  }
+
+  function specOf(form) {
+    var path = pathOf(form);
+    if (path === null) { return null; }
+    var spec = CFG.forms[path];
+    if (spec) { return spec; }
+    spec = CFG.forms[path.toLowerCase()];
+    return spec && !spec.caseSensitive ? spec : null;
   }
 
   function field(form, name) {
@@ -24,23 +35,18 @@
     return null;
   }
 
-  function requestToken() {
-    if (token !== null || waiting.requested) { return; }
-    waiting.requested = true;
-    window.fetch(CFG.tokenUrl, { credentials: 'same-origin', cache: 'no-store' })
+  // Fetch a token for `spec`'s form into `input`.
+  function fillToken(spec, input) {
+    window.fetch(CFG.tokenUrl + '?form=' + encodeURIComponent(spec.id),
+      { credentials: 'same-origin', cache: 'no-store' })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (j) {
-        if (!j || !j.token) { return; }
-        token = j.token;
-        for (var i = 0; i < waiting.length; i++) { waiting[i].value = token; }
-        waiting.length = 0;
-      })
+      .then(function (j) { if (j && j.token) { input.value = j.token; } })
       .catch(function () { /* the gate then asks the visitor to send once more */ });
   }
 
   function prepare(form) {
     if (form.getAttribute('data-cg-form') === '1') { return; }
-    var spec = CFG.forms[pathOf(form)];
+    var spec = specOf(form);
     if (!spec || (form.getAttribute('method') || '').toLowerCase() !== 'post') { return; }
     form.setAttribute('data-cg-form', '1');
     if (spec.honeypot && !field(form, spec.honeypot)) {
@@ -63,7 +69,12 @@
         input.name = CFG.tokenField;
         form.appendChild(input);
       }
-      if (token !== null) { input.value = token; } else { waiting.push(input); requestToken(); }
+      fillToken(spec, input);
+      // A token is used up by a stored submission; a form sent by script stays on the page
+      // and needs a new one for the next message (taken after this submission read its own).
+      form.addEventListener('submit', function () {
+        window.setTimeout(function () { fillToken(spec, input); }, 0);
+      });
     }
   }
 

@@ -37,6 +37,20 @@ pub struct ConsentConfig {
     pub texts: BTreeMap<String, BTreeMap<String, String>>,
     /// Operator-defined categories besides necessary, analytics and marketing.
     pub categories: Vec<ConsentCategoryConfig>,
+    /// Decisions (POST and DELETE `/_gate/consent`) allowed per anonymised address per window;
+    /// beyond, 429. Default `{ max = 30, window = "1m" }`; `max = 0` turns it off.
+    pub rate_limit: RateLimitConfig,
+}
+
+/// A rate limit per anonymised address: at most `max` requests per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, expecting = "a table like { max = 30, window = \"1m\" }")]
+pub struct RateLimitConfig {
+    /// Requests allowed per window; 0 turns the limit off.
+    pub max: u64,
+    /// Length of the window, counted from the first request in it.
+    #[serde(deserialize_with = "de_duration")]
+    pub window: Duration,
 }
 
 impl Default for ConsentConfig {
@@ -51,6 +65,17 @@ impl Default for ConsentConfig {
             honour_gpc: true,
             texts: BTreeMap::new(),
             categories: Vec::new(),
+            rate_limit: RateLimitConfig::default(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    /// 30 per minute: far above what a person clicking the banner does.
+    fn default() -> Self {
+        Self {
+            max: 30,
+            window: Duration::from_secs(60),
         }
     }
 }
@@ -129,6 +154,12 @@ impl ConsentConfig {
             problem(
                 "consent.cookie_lifetime".into(),
                 "must be at most 400 days (browsers cap cookies there)".into(),
+            );
+        }
+        if self.rate_limit.max > 0 && self.rate_limit.window.is_zero() {
+            problem(
+                "consent.rate_limit.window".into(),
+                "must be greater than 0".into(),
             );
         }
         let url = &self.privacy_statement_url;

@@ -15,7 +15,13 @@ pub struct FormConfig {
     /// Short stable name (`[a-z0-9_-]`, ≤ 32 chars); part of storage keys. Required.
     pub id: String,
     /// Request path the form posts to, e.g. `"/contact"`. Required; never under `/_gate/`.
+    /// POSTs to the same path written another way (`//contact`, `/contact/`, `/./contact`,
+    /// `/%63ontact`, and `/Contact` unless `path_case_sensitive`) are captured too.
     pub path: String,
+    /// Whether `/Contact` is another path than `/contact` for the site. Default false: most
+    /// CMSs find a page whatever the case, so a POST in any case is captured.
+    #[serde(default)]
+    pub path_case_sensitive: bool,
     /// `"store"` (default: the upstream never sees the submission) or `"store_and_forward"`.
     #[serde(default = "default_form_mode")]
     pub mode: FormMode,

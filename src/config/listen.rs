@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+use super::hosts::HostPattern;
 use super::problem::ConfigProblem;
-use super::values::de_socket_addr;
+use super::values::{de_host_patterns, de_socket_addr};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, expecting = "a [listen] table")]
@@ -18,6 +19,13 @@ pub struct ListenConfig {
     pub admin: SocketAddr,
     /// Worker threads per listener; 0 = one per CPU core. Default 0.
     pub workers: usize,
+    /// The names (and addresses) the site is reached by, each optionally with a port;
+    /// `*.example.org` stands for any one label in front. A request for any other Host gets
+    /// 421 and is never forwarded; cookie deletions cover the matched name and its parent
+    /// domains. Empty (the default) accepts any Host but derives nothing from it: no
+    /// `X-Forwarded-Host` upstream, host-only cookie deletions.
+    #[serde(deserialize_with = "de_host_patterns")]
+    pub hosts: Vec<HostPattern>,
 }
 
 impl Default for ListenConfig {
@@ -26,6 +34,7 @@ impl Default for ListenConfig {
             public: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
             workers: 0,
+            hosts: Vec::new(),
         }
     }
 }
@@ -47,6 +56,15 @@ impl ListenConfig {
     /// Legal but most likely unintended: the dashboard reachable from other machines.
     pub fn warnings(&self) -> Vec<ConfigProblem> {
         let mut warnings = Vec::new();
+        if self.hosts.is_empty() {
+            warnings.push(ConfigProblem::new(
+                "listen.hosts",
+                "not set: requests for any Host are served, so nothing is derived from the Host \
+                 header (no X-Forwarded-Host for the site, cookie deletions for the exact host \
+                 only); list the site's names, e.g. hosts = [\"www.example.org\", \
+                 \"example.org\"], so other names get 421",
+            ));
+        }
         if !self.admin.ip().is_loopback() {
             warnings.push(ConfigProblem::new(
                 "listen.admin",

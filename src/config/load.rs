@@ -23,7 +23,7 @@ use super::read::{read_value, unknown_key};
 use super::stats::StatsConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
-use super::upstream::UpstreamConfig;
+use super::upstream::{HostPolicy, UpstreamConfig};
 
 /// The whole, validated configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -232,6 +232,18 @@ impl Config {
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {
             problems.extend(category_problems(&self.trackers, &self.consent));
+        }
+        if complete("listen")
+            && complete("upstream")
+            && self.upstream.host_header == HostPolicy::Client
+            && self.listen.hosts.is_empty()
+        {
+            problems.push(ConfigProblem::new(
+                "listen.hosts",
+                "required with upstream.host_header = \"client\": the site would pick its pages \
+                 by a Host header any visitor can write; list the site's names, e.g. \
+                 hosts = [\"www.example.org\", \"example.org\"]",
+            ));
         }
         problems
     }
@@ -687,7 +699,7 @@ mod tests {
     #[test]
     fn an_admin_listener_on_a_public_address_is_a_warning() {
         let (_, notes) = Config::from_toml(
-            &format!("{UPSTREAM}[listen]\nadmin = \"0.0.0.0:8081\"\n"),
+            &format!("{UPSTREAM}[listen]\nadmin = \"0.0.0.0:8081\"\nhosts = [\"example.org\"]\n"),
             &env(&[SECRET]),
         )
         .unwrap();
@@ -722,11 +734,49 @@ mod tests {
             );
         }
         let (_, notes) = Config::from_toml(
-            "[upstream]\nurl = \"http://127.0.0.1:8000/\"\n[listen]\npublic = \"127.0.0.1:8080\"\n",
+            "[upstream]\nurl = \"http://127.0.0.1:8000/\"\n[listen]\npublic = \"127.0.0.1:8080\"\n\
+             hosts = [\"example.org\"]\n",
             &env(&[SECRET]),
         )
         .unwrap();
         assert!(notes.warnings.is_empty(), "{:?}", notes.warnings);
+    }
+
+    #[test]
+    fn site_names_are_typed_and_an_empty_list_is_a_warning() {
+        let (config, notes) = Config::from_toml(
+            &format!("{UPSTREAM}[listen]\nhosts = [\"WWW.Example.org\", \"*.example.org:8443\"]\n"),
+            &env(&[SECRET]),
+        )
+        .unwrap();
+        let hosts: Vec<String> = config
+            .listen
+            .hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(hosts, ["www.example.org", "*.example.org:8443"]);
+        assert!(notes.warnings.is_empty(), "{:?}", notes.warnings);
+        let problems = problems_of(&format!(
+            "{UPSTREAM}[listen]\nhosts = [\"ok.example\", \"x/y\"]\n"
+        ));
+        assert!(message_for(&problems, "listen.hosts[1]").starts_with("expected a host name"));
+        let (_, notes) = Config::from_toml(UPSTREAM, &env(&[SECRET])).unwrap();
+        assert!(
+            notes
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("listen.hosts: not set")),
+            "{:?}",
+            notes.warnings
+        );
+    }
+
+    #[test]
+    fn passing_the_visitors_host_on_needs_the_site_names() {
+        let problems = problems_of(&format!("{UPSTREAM}host_header = \"client\"\n"));
+        let msg = message_for(&problems, "listen.hosts");
+        assert!(msg.contains("upstream.host_header = \"client\""), "{msg}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod consent;
 pub mod dashboard;
 mod env;
 mod forms;
+mod hosts;
 mod limits;
 mod listen;
 mod load;
@@ -28,12 +29,14 @@ mod upstream;
 mod values;
 
 pub use consent::{
-    ConsentCategoryConfig, ConsentConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES, CONSENT_TEXT_KEYS,
+    ConsentCategoryConfig, ConsentConfig, RateLimitConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES,
+    CONSENT_TEXT_KEYS,
 };
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
 pub use forms::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FORM_TOKEN_FIELD};
+pub use hosts::{split_host, HostPattern};
 pub use limits::LimitsConfig;
 pub use listen::ListenConfig;
 pub use load::{Config, LoadNotes};

@@ -39,6 +39,12 @@ pub struct StoreConfig {
     /// Audit entries older than this are dropped. Default 180 days.
     #[serde(deserialize_with = "de_duration")]
     pub audit_retention: Duration,
+    /// Most decisions kept in one visitor's consent history; the oldest are dropped first.
+    /// Default 50.
+    pub receipt_history_max: usize,
+    /// Embedded store only: most memory it may hold, in bytes; beyond it, writes are refused
+    /// (503) until records expire. Default 268435456 (256 MiB), minimum 1 MiB.
+    pub memory_max_bytes: usize,
 }
 
 impl Default for StoreConfig {
@@ -50,6 +56,8 @@ impl Default for StoreConfig {
             key_prefix: "cg".to_owned(),
             audit_max_entries: 10_000,
             audit_retention: Duration::from_secs(180 * 24 * 3600),
+            receipt_history_max: 50,
+            memory_max_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -99,6 +107,15 @@ impl StoreConfig {
         }
         if self.audit_max_entries == 0 {
             problem("store.audit_max_entries", "must be at least 1".into());
+        }
+        if self.receipt_history_max == 0 {
+            problem("store.receipt_history_max", "must be at least 1".into());
+        }
+        if self.memory_max_bytes < 1024 * 1024 {
+            problem(
+                "store.memory_max_bytes",
+                "must be at least 1048576 (1 MiB)".into(),
+            );
         }
         problems
     }

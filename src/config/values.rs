@@ -7,10 +7,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
+use actix_web::http::header::HeaderName;
 use ipnet::IpNet;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use url::Url;
+
+use super::hosts::HostPattern;
 
 /// Parses the text of a value, or says what was expected (without the "got …" part).
 type Parse<T> = fn(&str) -> Result<T, String>;
@@ -156,6 +159,48 @@ impl<'de> Deserialize<'de> for NetEntry {
 pub(crate) fn de_ip_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
     let entries = Vec::<NetEntry>::deserialize(d)?;
     Ok(entries.into_iter().map(|NetEntry(net)| net).collect())
+}
+
+struct HostEntry(HostPattern);
+
+impl<'de> Deserialize<'de> for HostEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        text(d, "a host name or address", HostPattern::parse).map(HostEntry)
+    }
+}
+
+/// `listen.hosts`: host names and addresses, each optionally with a port.
+pub(crate) fn de_host_patterns<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<HostPattern>, D::Error> {
+    let entries = Vec::<HostEntry>::deserialize(d)?;
+    Ok(entries.into_iter().map(|HostEntry(p)| p).collect())
+}
+
+fn parse_header_name(text: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(text.trim().to_ascii_lowercase().as_bytes())
+        .map_err(|_| "expected an HTTP header name like \"x-forwarded-for\"".into())
+}
+
+/// An HTTP header name, stored lower-case (`"X-Forwarded-For"` → `x-forwarded-for`).
+pub(crate) fn de_header_name<'de, D: Deserializer<'de>>(d: D) -> Result<HeaderName, D::Error> {
+    text(d, "an HTTP header name", parse_header_name)
+}
+
+struct HeaderEntry(HeaderName);
+
+impl<'de> Deserialize<'de> for HeaderEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_header_name(d).map(HeaderEntry)
+    }
+}
+
+/// A list of HTTP header names, each stored lower-case.
+pub(crate) fn de_header_names<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<HeaderName>, D::Error> {
+    let entries = Vec::<HeaderEntry>::deserialize(d)?;
+    Ok(entries.into_iter().map(|HeaderEntry(name)| name).collect())
 }
 
 /// Whether a configured file can be opened at start, said once in plain words (the OS text of

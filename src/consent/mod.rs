@@ -11,6 +11,7 @@ mod archive;
 mod banner;
 mod cookie;
 pub mod iso27560;
+mod limit;
 mod model;
 mod record;
 mod records;
@@ -25,12 +26,14 @@ pub use archive::{ShownCategory, ShownContent, ShownTexts, ShownVendor};
 pub use banner::{category_id, Bundle, BundleError};
 pub use cookie::{ConsentCookie, CookieCodec, CookieRejection, COOKIE_NAME};
 pub use model::{Action, Decision, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
-pub use record::{DecisionAnswer, OwnRecord, RecordContext, RecordError, Recorded};
+pub use record::{
+    DecisionAnswer, OwnRecord, RecordContext, RecordError, Recorded, HISTORY_PAGE_MAX,
+};
 pub use records::{valid_consent_id, ReceiptFilter, ReceiptList, MAX_RECEIPT_PAGE};
 pub use wire::{ancestor_paths, WirePolicy};
 
 use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::config::{Config, RateLimitConfig};
 use crate::http::extract::request_cookies;
 use crate::keys::Keys;
 use crate::stats::Stats;
@@ -62,6 +65,8 @@ pub struct ConsentService {
     privacy_statement: String,
     /// Largest accepted request body, bytes (`limits.max_gate_body_bytes`).
     max_body: usize,
+    /// Decisions per anonymised address per window (`consent.rate_limit`).
+    rate_limit: RateLimitConfig,
 }
 
 impl ConsentService {
@@ -95,6 +100,7 @@ impl ConsentService {
             default_language: c.default_language.clone(),
             privacy_statement: c.privacy_statement_url.clone(),
             max_body: cfg.limits.max_gate_body_bytes,
+            rate_limit: c.rate_limit,
         })
     }
 
@@ -265,7 +271,7 @@ mod tests {
         assert!(policy.keep_cookie("_ga"));
         assert!(!policy.keep_cookie("_fbp"));
         let names: Vec<String> = policy
-            .deletions("127.0.0.1")
+            .deletions(&crate::http::SiteHost::default())
             .iter()
             .map(|c| c.name().to_owned())
             .collect();
@@ -281,7 +287,7 @@ mod tests {
             let policy = svc.wire_policy(&req(&format!("{COOKIE_NAME}={bad}; _ga=1")));
             assert!(!policy.keep_cookie("_ga"));
             let names: Vec<String> = policy
-                .deletions("127.0.0.1")
+                .deletions(&crate::http::SiteHost::default())
                 .iter()
                 .map(|c| c.name().to_owned())
                 .collect();
@@ -341,7 +347,7 @@ mod tests {
         assert_eq!(svc.verified_state(&both).granted, None);
         let deleted: Vec<String> = svc
             .wire_policy(&both)
-            .deletions("127.0.0.1")
+            .deletions(&crate::http::SiteHost::default())
             .iter()
             .filter(|c| c.name() == COOKIE_NAME)
             .filter_map(|c| c.path().map(str::to_owned))

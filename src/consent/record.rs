@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::model::{Action, DecisionError, DecisionRequest, Receipt, WithdrawRequest};
 use super::{ConsentCookie, ConsentService, WirePolicy, COOKIE_NAME};
-use crate::http::extract::{host, request_cookie, request_cookies};
-use crate::http::{Code, EdgeError};
+use crate::http::extract::{request_cookie, request_cookies};
+use crate::http::{Code, EdgeError, SiteHost};
 use crate::privacy::Visitor;
 use crate::stats::Event;
 use crate::store::{ReceiptIndexEntry, StoreError};
@@ -26,15 +26,15 @@ pub struct RecordContext {
     pub gpc: bool,
     /// The visitor reached the site over HTTPS (the cookie gets `Secure`).
     pub https: bool,
-    /// The Host the visitor asked for (deletions cover it and its parent domains).
-    pub host: String,
+    /// The site name the request was for (deletions cover the domains it allows).
+    pub site: SiteHost,
     /// Names of the cookies sent with the decision.
     pub sent_cookies: Vec<String>,
 }
 
 impl RecordContext {
-    /// The context of a decision request from `visitor`.
-    pub fn of(req: &HttpRequest, visitor: &Visitor) -> Self {
+    /// The context of a decision request from `visitor` for `site`.
+    pub fn of(req: &HttpRequest, visitor: &Visitor, site: SiteHost) -> Self {
         Self {
             previous_cookie: request_cookie(req, COOKIE_NAME).map(str::to_owned),
             country: visitor.country.clone(),
@@ -43,7 +43,7 @@ impl RecordContext {
                 .get("sec-gpc")
                 .is_some_and(|v| v.as_bytes() == b"1"),
             https: visitor.https,
-            host: host(req).to_owned(),
+            site,
             sent_cookies: request_cookies(req)
                 .filter_map(|c| c.name_raw())
                 .map(str::to_owned)
@@ -112,11 +112,16 @@ impl Recorded {
     }
 }
 
-/// A visitor's own record: the current receipt and every receipt of the id, oldest first.
+/// Most history receipts one answer carries ([`ConsentService::own_record`]).
+pub const HISTORY_PAGE_MAX: usize = 50;
+
+/// A visitor's own record: the current receipt and one page of the id's history, oldest first.
 #[derive(Serialize)]
 pub struct OwnRecord {
     pub current: Option<Receipt>,
     pub history: Vec<Receipt>,
+    /// Receipts in the whole history (the store keeps the newest `store.receipt_history_max`).
+    pub history_total: usize,
 }
 
 impl ConsentService {
@@ -195,7 +200,7 @@ impl ConsentService {
             ctx.sent_cookies.iter().map(String::as_str),
         );
         Ok(Recorded {
-            deletions: wire.deletions(&ctx.host),
+            deletions: wire.deletions(&ctx.site),
             receipt,
             cookie,
         })
@@ -227,35 +232,55 @@ impl ConsentService {
     }
 
     /// The record behind a `cg_consent` value (MAC checked; expired, old-revision and
-    /// old-format cookies still show their record). `None` when the cookie does not verify or
-    /// nothing is stored.
-    pub async fn own_record(&self, cookie_value: &str) -> Result<Option<OwnRecord>, RecordError> {
+    /// old-format cookies still show their record), with the history receipts from `offset` on,
+    /// at most `limit` (capped at [`HISTORY_PAGE_MAX`]). `None` when the cookie does not verify
+    /// or nothing is stored.
+    pub async fn own_record(
+        &self,
+        cookie_value: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<OwnRecord>, RecordError> {
         let Some(id) = self.codec.receipt_id(cookie_value) else {
             return Ok(None);
         };
-        self.record_of(&id).await
+        self.read_record(&id, offset, limit.min(HISTORY_PAGE_MAX))
+            .await
     }
 
-    /// The record of a consent id: what a visitor sees of their own, and what an operator
-    /// looks up by the id the visitor reads in the banner. `None` when nothing is stored.
+    /// The record of a consent id with its whole history (the newest
+    /// `store.receipt_history_max`): what an operator looks up by the id the visitor reads in
+    /// the banner. `None` when nothing is stored.
     pub async fn record_of(&self, id: &str) -> Result<Option<OwnRecord>, RecordError> {
+        self.read_record(id, 0, usize::MAX).await
+    }
+
+    async fn read_record(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<OwnRecord>, RecordError> {
         let parse =
             |b: Vec<u8>| serde_json::from_slice::<Receipt>(&b).map_err(|_| RecordError::Corrupt);
         let current = match self.store.get_receipt(id).await? {
             Some(b) => Some(parse(b)?),
             None => None,
         };
-        let history = self
-            .store
-            .receipt_history(id)
-            .await?
+        let page = self.store.receipt_history(id, offset, limit).await?;
+        let history = page
+            .receipts
             .into_iter()
             .map(parse)
             .collect::<Result<Vec<_>, _>>()?;
-        if current.is_none() && history.is_empty() {
+        if current.is_none() && page.total == 0 {
             return Ok(None);
         }
-        Ok(Some(OwnRecord { current, history }))
+        Ok(Some(OwnRecord {
+            current,
+            history,
+            history_total: page.total,
+        }))
     }
 
     /// Archive the texts `receipt` refers to (always the current bundle's: a decision with
@@ -291,7 +316,12 @@ mod tests {
 
     fn ctx(cookies: &[&str]) -> RecordContext {
         RecordContext {
-            host: "www.stichting.example".into(),
+            site: SiteHost {
+                authority: None,
+                cookie_domains: ["www.stichting.example", "stichting.example"]
+                    .map(String::from)
+                    .into(),
+            },
             sent_cookies: cookies.iter().map(|c| c.to_string()).collect(),
             ..RecordContext::default()
         }

@@ -1,16 +1,26 @@
 //! On the wire: tracker cookies of categories without consent are not forwarded upstream, and
-//! the browser is told to delete them (for the host and each parent domain, path /), so
-//! refusal or withdrawal also removes cookies set HttpOnly or on the registrable domain. An
-//! invalid consent cookie is deleted at every path it could have been set on for the request.
+//! the browser is told to delete them (host-only and for each domain the site's configured
+//! name allows, path /), so refusal or withdrawal also removes cookies set HttpOnly or on the
+//! registrable domain. An invalid consent cookie is deleted at every path it could have been
+//! set on for the request. How many deletions one response carries is bounded by the
+//! configuration, never by the request: each name once, domains from `listen.hosts` only, and a
+//! hard cap on headers and bytes.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderValue;
 use cookie::Cookie;
 
 use super::banner::category_id;
+use crate::http::SiteHost;
 use crate::trackers::Catalogue;
+
+/// Most `Set-Cookie` deletions one response carries (an invalid consent cookie at 17 paths on
+/// three domains fits). Tracker cookies left over are still kept from the site, and deleted on
+/// a later response.
+pub const MAX_DELETIONS: usize = 64;
+/// Most bytes of `Set-Cookie` deletions one response carries.
+pub const MAX_DELETION_BYTES: usize = 8 * 1024;
 
 /// The cookie decisions for one request.
 pub struct WirePolicy {
@@ -80,38 +90,37 @@ impl WirePolicy {
         }
     }
 
-    /// `Set-Cookie` deletions for every tracker cookie the visitor sent without consent (path
-    /// `/`) and every cookie added with [`Self::also_delete`] (at its paths): one host-only and
-    /// one per domain from `request_host` up to its last two labels.
-    pub fn deletions(&self, request_host: &str) -> Vec<Cookie<'static>> {
-        let host = strip_port(request_host).to_ascii_lowercase();
-        let mut domains: Vec<String> = Vec::new();
-        let is_ip = host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok();
-        if !is_ip && host.contains('.') {
-            let labels: Vec<&str> = host.split('.').collect();
-            // Without a public-suffix list, stop at two labels: a browser ignores a Domain it
-            // considers a public suffix, so an extra attempt is harmless.
-            for i in 0..labels.len().saturating_sub(1) {
-                domains.push(labels[i..].join("."));
-            }
-        }
+    /// `Set-Cookie` deletions for every cookie added with [`Self::also_delete`] (at its paths)
+    /// and every tracker cookie the visitor sent without consent (path `/`), each name once:
+    /// one host-only and one per domain of `site` ([`SiteHost::cookie_domains`]); at most
+    /// [`MAX_DELETIONS`] of them and [`MAX_DELETION_BYTES`] together. An invalid consent cookie
+    /// goes first: the page must not read it again.
+    pub fn deletions(&self, site: &SiteHost) -> Vec<Cookie<'static>> {
         let root = vec!["/".to_owned()];
         let targets = self
-            .unconsented
+            .invalid
             .iter()
-            .map(|name| (name, &root))
-            .chain(self.invalid.iter().map(|(name, paths)| (name, paths)))
+            .map(|(name, paths)| (name, paths))
+            .chain(self.unconsented.iter().map(|name| (name, &root)))
             .flat_map(|(name, paths)| paths.iter().map(move |path| (name, path)));
         let mut out = Vec::new();
+        let mut bytes = 0;
         for (name, path) in targets {
             let mut base = Cookie::build((name.clone(), ""))
                 .path(path.clone())
                 .max_age(cookie::time::Duration::ZERO)
                 .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
                 .build();
-            out.push(base.clone());
-            for d in &domains {
-                base.set_domain(d.clone());
+            let domains = site.cookie_domains.iter().map(Some);
+            for domain in std::iter::once(None).chain(domains) {
+                if let Some(d) = domain {
+                    base.set_domain(d.clone());
+                }
+                let size = base.to_string().len();
+                if out.len() == MAX_DELETIONS || bytes + size > MAX_DELETION_BYTES {
+                    return out;
+                }
+                bytes += size;
                 out.push(base.clone());
             }
         }
@@ -121,8 +130,8 @@ impl WirePolicy {
 
 impl WirePolicy {
     /// [`Self::deletions`] as `Set-Cookie` header values, ready for the proxy's response.
-    pub fn deletion_headers(&self, request_host: &str) -> Vec<HeaderValue> {
-        self.deletions(request_host)
+    pub fn deletion_headers(&self, site: &SiteHost) -> Vec<HeaderValue> {
+        self.deletions(site)
             .iter()
             // Names come from the request's own Cookie header, so they are valid header text;
             // anything that is not is skipped rather than failing the page.
@@ -154,17 +163,6 @@ pub fn ancestor_paths(path: &str) -> Vec<String> {
     out
 }
 
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        // [v6]:port
-        return host.split_once(']').map(|(h, _)| &h[1..]).unwrap_or(host);
-    }
-    match host.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
-        _ => host,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,11 +188,22 @@ mod tests {
         assert!(!p.keep_cookie("_fbp"));
     }
 
+    fn site(domains: &[&str]) -> SiteHost {
+        SiteHost {
+            authority: None,
+            cookie_domains: domains.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn stichting() -> SiteHost {
+        site(&["www.stichting.example", "stichting.example"])
+    }
+
     #[test]
     fn deletions_cover_host_and_parent_domains() {
         let p = policy(&["analytics"], "_ga=1; _fbp=2; session=abc");
         let dels: Vec<String> = p
-            .deletions("www.stichting.example:8443")
+            .deletions(&stichting())
             .iter()
             .map(|c| c.to_string())
             .collect();
@@ -210,11 +219,33 @@ mod tests {
     }
 
     #[test]
-    fn ip_hosts_get_host_only_deletions() {
+    fn without_site_domains_deletions_are_host_only() {
         let p = policy(&[], "_ga=1");
-        let dels = p.deletions("127.0.0.1:8080");
+        let dels = p.deletions(&SiteHost::default());
         assert_eq!(dels.len(), 1);
         assert_eq!(dels[0].domain(), None);
+    }
+
+    #[test]
+    fn deletions_are_one_per_name_and_domain_and_capped() {
+        let names: Vec<String> = (0..40).map(|i| format!("_hj{i}")).collect();
+        let header = format!("_ga=1; _ga=2; {}", names.join("=1; "));
+        let p = policy(&[], &header);
+        let dels = p.deletions(&stichting());
+        assert_eq!(dels.len(), MAX_DELETIONS);
+        let ga: Vec<_> = dels.iter().filter(|c| c.name() == "_ga").collect();
+        assert_eq!(ga.len(), 3, "_ga sent twice, deleted once per domain");
+        // Long names fill the byte budget before the count.
+        let long: Vec<String> = (0..20)
+            .map(|i| format!("_hj{i}{}", "x".repeat(400)))
+            .collect();
+        let p = policy(&[], &format!("{}=1", long.join("=1; ")));
+        let bytes: usize = p
+            .deletions(&stichting())
+            .iter()
+            .map(|c| c.to_string().len())
+            .sum();
+        assert!(bytes <= MAX_DELETION_BYTES, "{bytes}");
     }
 
     #[test]
@@ -245,7 +276,7 @@ mod tests {
         let mut p = policy(&[], "cg_consent=forged");
         p.also_delete("cg_consent", ancestor_paths("/blog/post"));
         let dels: Vec<String> = p
-            .deletions("www.stichting.example")
+            .deletions(&stichting())
             .iter()
             .map(|c| c.to_string())
             .collect();

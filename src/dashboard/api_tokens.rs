@@ -118,7 +118,9 @@ impl ApiTokens {
         now: u64,
     ) -> Result<(String, String), TokenError> {
         let label = label.trim();
-        if label.is_empty() || label.chars().count() > MAX_LABEL || label.chars().any(char::is_control)
+        if label.is_empty()
+            || label.chars().count() > MAX_LABEL
+            || label.chars().any(char::is_control)
         {
             return Err(TokenError::BadLabel);
         }
@@ -186,9 +188,7 @@ impl ApiTokens {
             return Ok(None);
         };
         let record: Option<Record> = serde_json::from_slice(&bytes).ok();
-        Ok(record
-            .filter(|r| r.expires > now)
-            .map(|r| r.operator))
+        Ok(record.filter(|r| r.expires > now).map(|r| r.operator))
     }
 }
 
@@ -201,9 +201,15 @@ mod tests {
         let store = Store::memory();
         let tokens = ApiTokens::new(store.clone());
         let audit = AuditLog::new(store.clone());
-        let (token, id) = tokens.create(&audit, "ali", "monthly report", 1_000).await.unwrap();
+        let (token, id) = tokens
+            .create(&audit, "ali", "monthly report", 1_000)
+            .await
+            .unwrap();
         assert!(token.starts_with(TOKEN_PREFIX) && token.len() == 4 + 43);
-        assert_eq!(tokens.verify(&token, 1_001).await.unwrap().as_deref(), Some("ali"));
+        assert_eq!(
+            tokens.verify(&token, 1_001).await.unwrap().as_deref(),
+            Some("ali")
+        );
         assert_eq!(tokens.verify("cgt_guess", 1_001).await.unwrap(), None);
         assert_eq!(tokens.verify(&token[1..], 1_001).await.unwrap(), None);
         let later = 1_000 + TOKEN_LIFETIME.as_secs();
@@ -213,7 +219,10 @@ mod tests {
         assert_ne!(stored[0].0, token);
         assert!(!String::from_utf8_lossy(&stored[0].1).contains(&token));
         let listed = tokens.list("ali", 1_001).await.unwrap();
-        assert_eq!((listed[0].id.as_str(), listed[0].label.as_str()), (id.as_str(), "monthly report"));
+        assert_eq!(
+            (listed[0].id.as_str(), listed[0].label.as_str()),
+            (id.as_str(), "monthly report")
+        );
         assert!(tokens.list("ann", 1_001).await.unwrap().is_empty());
         // Another operator cannot revoke it.
         assert!(!tokens.revoke(&audit, "ann", &id, 1_002).await.unwrap());
@@ -221,7 +230,9 @@ mod tests {
         assert_eq!(tokens.verify(&token, 1_003).await.unwrap(), None);
         let log = store.read_audit(10).await.unwrap();
         assert_eq!(log.len(), 2);
-        assert!(!log.iter().any(|(_, e)| String::from_utf8_lossy(e).contains(&token)));
+        assert!(!log
+            .iter()
+            .any(|(_, e)| String::from_utf8_lossy(e).contains(&token)));
     }
 
     #[tokio::test]
@@ -236,7 +247,10 @@ mod tests {
             ));
         }
         for i in 0..MAX_TOKENS_PER_OPERATOR {
-            tokens.create(&audit, "ali", &format!("t{i}"), 1).await.unwrap();
+            tokens
+                .create(&audit, "ali", &format!("t{i}"), 1)
+                .await
+                .unwrap();
         }
         assert!(matches!(
             tokens.create(&audit, "ali", "one more", 1).await,

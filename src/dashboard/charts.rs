@@ -213,8 +213,10 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
             LEFT + plot_width() * i as f64 / (n - 1) as f64
         }
     };
-    let legend: Vec<(&str, &str, Stroke)> =
-        series.iter().map(|s| (s.name, s.colour, s.stroke)).collect();
+    let legend: Vec<(&str, &str, Stroke)> = series
+        .iter()
+        .map(|s| (s.name, s.colour, s.stroke))
+        .collect();
     let mut out = String::new();
     open(&mut out, frame, &legend, top, step);
     x_labels(&mut out, frame.x_labels, x_of);
@@ -256,14 +258,21 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
 pub fn bar_chart(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
     let n = frame.x_labels.len();
     let totals: Vec<u64> = (0..n)
-        .map(|i| series.iter().map(|s| s.values.get(i).copied().unwrap_or(0)).sum())
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.values.get(i).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let (top, step) = scale(totals.iter().copied().max().unwrap_or(0));
     let slot = plot_width() / n.max(1) as f64;
     let bar = (slot * 0.7).max(1.0);
     let x_of = |i: usize| LEFT + slot * (i as f64 + 0.5);
-    let legend: Vec<(&str, &str, Stroke)> =
-        series.iter().map(|s| (s.name, s.colour, s.stroke)).collect();
+    let legend: Vec<(&str, &str, Stroke)> = series
+        .iter()
+        .map(|s| (s.name, s.colour, s.stroke))
+        .collect();
     let mut out = String::new();
     open(&mut out, frame, &legend, top, step);
     x_labels(&mut out, frame.x_labels, x_of);

@@ -81,8 +81,7 @@ impl ConsentDay {
                         day.by_country.entry(cc.to_owned()).or_default().actions[i] += n;
                     }
                 } else if let Some((cc, cat)) = rest.split_once(":granted:") {
-                    *day
-                        .by_country
+                    *day.by_country
                         .entry(cc.to_owned())
                         .or_default()
                         .granted

@@ -201,8 +201,7 @@ pub fn day_text(d: Date) -> String {
 }
 
 fn parse_day(text: &str, name: &str) -> Result<Date, BadQuery> {
-    super::views::parse_day(text)
-        .ok_or_else(|| BadQuery(format!("{name}: a day as YYYY-MM-DD")))
+    super::views::parse_day(text).ok_or_else(|| BadQuery(format!("{name}: a day as YYYY-MM-DD")))
 }
 
 /// The day of a unix time (UTC).
@@ -227,7 +226,9 @@ fn filter_value(text: &str, name: &str, max: usize) -> Result<Option<String>, Ba
         return Ok(None);
     }
     if text.len() > max || text.chars().any(char::is_control) {
-        return Err(BadQuery(format!("{name}: at most {max} characters, no control characters")));
+        return Err(BadQuery(format!(
+            "{name}: at most {max} characters, no control characters"
+        )));
     }
     Ok(Some(text.to_owned()))
 }
@@ -562,11 +563,9 @@ pub struct Data {
 
 async fn read_period(stats: &Stats, period: &Period) -> Result<PeriodData, StoreError> {
     let days: Vec<String> = period.days().into_iter().map(day_text).collect();
-    let (visits, consent) = futures_util::future::try_join(
-        stats.read_visits(&days),
-        stats.read(Area::Consent, &days),
-    )
-    .await?;
+    let (visits, consent) =
+        futures_util::future::try_join(stats.read_visits(&days), stats.read(Area::Consent, &days))
+            .await?;
     Ok(PeriodData { visits, consent })
 }
 
@@ -662,7 +661,14 @@ fn tally(visits: &[DayVisits], filters: &Filters, categories: &[String]) -> Tall
             add("paths", &k.path);
             if k.entry {
                 add("entries", &k.path);
-                add("referrers", if k.referrer.is_empty() { DIRECT } else { &k.referrer });
+                add(
+                    "referrers",
+                    if k.referrer.is_empty() {
+                        DIRECT
+                    } else {
+                        &k.referrer
+                    },
+                );
             }
             for (panel, value) in [
                 ("utm_source", &k.utm_source),
@@ -703,7 +709,10 @@ fn tally(visits: &[DayVisits], filters: &Filters, categories: &[String]) -> Tall
 }
 
 /// The decisions of a period under the country filter, per day and in total.
-fn decisions(consent: &[BTreeMap<String, i64>], country: Option<&str>) -> (Vec<Decisions>, Decisions) {
+fn decisions(
+    consent: &[BTreeMap<String, i64>],
+    country: Option<&str>,
+) -> (Vec<Decisions>, Decisions) {
     let mut total = Decisions::default();
     let days: Vec<Decisions> = consent
         .iter()
@@ -821,9 +830,8 @@ pub fn build(q: &OverviewQuery, categories: &[String], data: &Data) -> Overview 
             views: *views,
             visitors: *visitors,
             banner_views: *banner,
-            decisions: counted.then(|| {
-                ActionCounts::of(days_decided.get(i).map_or([0; 4], |d| d.actions))
-            }),
+            decisions: counted
+                .then(|| ActionCounts::of(days_decided.get(i).map_or([0; 4], |d| d.actions))),
         })
         .collect();
     let category_rows = categories
@@ -887,7 +895,9 @@ fn by_country(
     let mut per: BTreeMap<String, Decisions> = BTreeMap::new();
     for fields in consent {
         for (cc, d) in ConsentDay::read(fields).by_country {
-            per.entry(country_label(&cc).to_owned()).or_default().add(&d);
+            per.entry(country_label(&cc).to_owned())
+                .or_default()
+                .add(&d);
         }
     }
     let mut names: BTreeSet<String> = per.keys().cloned().collect();
@@ -964,8 +974,7 @@ fn csv_file(header: &[&str], rows: Vec<Vec<(bool, String)>>) -> Result<Vec<u8>, 
             }
         }))?;
     }
-    w.into_inner()
-        .map_err(|e| ExportError::Io(e.into_error()))
+    w.into_inner().map_err(|e| ExportError::Io(e.into_error()))
 }
 
 fn text(s: &str) -> (bool, String) {
@@ -982,7 +991,14 @@ pub fn csv_files(o: &Overview) -> Result<Vec<(String, Vec<u8>)>, ExportError> {
     files.push((
         "summary.csv".to_owned(),
         csv_file(
-            &["metric", "value", "previous", "change", "last_year", "change_last_year"],
+            &[
+                "metric",
+                "value",
+                "previous",
+                "change",
+                "last_year",
+                "change_last_year",
+            ],
             o.summary
                 .iter()
                 .map(|r| {
@@ -1025,7 +1041,14 @@ pub fn csv_files(o: &Overview) -> Result<Vec<(String, Vec<u8>)>, ExportError> {
     files.push((
         "categories.csv".to_owned(),
         csv_file(
-            &["category", "granted", "consent_rate", "opt_in_rate", "views_granted", "coverage"],
+            &[
+                "category",
+                "granted",
+                "consent_rate",
+                "opt_in_rate",
+                "views_granted",
+                "coverage",
+            ],
             o.categories
                 .iter()
                 .map(|c| {
@@ -1083,7 +1106,10 @@ pub fn csv_files(o: &Overview) -> Result<Vec<(String, Vec<u8>)>, ExportError> {
                 num(pct(percent(rest.views, p.total))),
             ]);
         }
-        files.push((format!("{}.csv", p.id), csv_file(&["value", "views", "share"], rows)?));
+        files.push((
+            format!("{}.csv", p.id),
+            csv_file(&["value", "views", "share"], rows)?,
+        ));
     }
     files.push((
         "forms.csv".to_owned(),

@@ -235,6 +235,7 @@ mod tests {
         FormConfig {
             id: "contact".into(),
             path: "/contact".into(),
+            path_case_sensitive: false,
             mode: FormMode::Store,
             fields: vec![FormFieldConfig {
                 name: "bericht".into(),

@@ -2,12 +2,13 @@
 //! field to the forms the gate captures. Served as a content-hashed asset; the rewriter puts it
 //! only into pages that hold such a form.
 
+use super::path::canonical;
 use crate::config::{FormConfig, FORM_TOKEN_FIELD};
 use crate::http::HashedAsset;
 
 const TEMPLATE: &str = include_str!("../../assets/forms/forms.js");
 const CONFIG_SLOT: &str = "/*CG_CONFIG*/null";
-/// Path of the fill-time token endpoint (GET → `{"token": "…"}`).
+/// Path of the fill-time token endpoint (`GET …?form=<id>` → `{"token": "…"}`).
 pub const TOKEN_PATH: &str = "/_gate/forms/token";
 
 /// `forms.<hash>.js`; `None` when no form is configured.
@@ -19,10 +20,12 @@ pub(crate) fn build(forms: &[FormConfig]) -> Option<HashedAsset> {
         .iter()
         .map(|f| {
             (
-                f.path.clone(),
+                canonical(&f.path, f.path_case_sensitive),
                 serde_json::json!({
+                    "id": f.id,
                     "honeypot": f.honeypot_field,
                     "token": !f.min_fill_time.is_zero(),
+                    "caseSensitive": f.path_case_sensitive,
                 }),
             )
         })

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::crypto::{email_hash, KeyRing, OpenError};
 use super::notify::{Notifier, QUEUE_CAPACITY};
 use super::page::Pages;
+use super::path::canonical;
 use super::token::FillToken;
 use super::validate::Checked;
 use super::FormsError;
@@ -73,6 +74,8 @@ pub struct Stored {
 
 struct Inner {
     forms: Vec<FormConfig>,
+    /// Each form's path in canonical form ([`super::path::canonical`]), in `forms` order.
+    canonical_paths: Vec<String>,
     store: Store,
     ring: KeyRing,
     /// Current e-mail index key first, then keys of previous secrets.
@@ -124,6 +127,11 @@ impl FormsService {
         Self {
             inner: Arc::new(Inner {
                 script: super::script::build(&cfg.forms),
+                canonical_paths: cfg
+                    .forms
+                    .iter()
+                    .map(|f| canonical(&f.path, f.path_case_sensitive))
+                    .collect(),
                 forms: cfg.forms.clone(),
                 store,
                 ring: KeyRing::new(&keys.form_encryption, &previous),
@@ -145,6 +153,26 @@ impl FormsService {
     /// The form at `index` in configuration order.
     pub fn form(&self, index: usize) -> Option<&FormConfig> {
         self.inner.forms.get(index)
+    }
+
+    /// The form a POST to `path` (as sent, percent-encoded) is for: its configured path in any
+    /// spelling a CMS would read as the same path. The first in configuration order wins.
+    pub fn form_for_path(&self, path: &str) -> Option<&FormConfig> {
+        let inner = &self.inner;
+        let (sensitive, folded) = (canonical(path, true), canonical(path, false));
+        inner
+            .forms
+            .iter()
+            .zip(&inner.canonical_paths)
+            .find(|(form, wanted)| {
+                let seen = if form.path_case_sensitive {
+                    &sensitive
+                } else {
+                    &folded
+                };
+                seen == *wanted
+            })
+            .map(|(form, _)| form)
     }
 
     fn form_by_id(&self, id: &str) -> Result<&FormConfig, FormsError> {
@@ -198,9 +226,12 @@ impl FormsService {
         self.inner.forms.iter().map(|f| f.path.clone()).collect()
     }
 
-    /// A fresh fill-time token (what forms.js fetches and the gate's own pages embed).
-    pub fn issue_token(&self) -> String {
-        self.inner.tokens.issue(self.inner.clock.unix_ms())
+    /// A fresh fill-time token for `form` (what forms.js fetches and the gate's own pages
+    /// embed); it opens that form once.
+    pub fn issue_token(&self, form: &FormConfig) -> String {
+        self.inner
+            .tokens
+            .issue(&form.id, self.inner.clock.unix_ms())
     }
 
     /// Webhook notifications dropped because the queue was full.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::page::problem_text;
 use super::parse::{self, ParseError};
 use super::service::{FormsService, Stored};
-use super::token::TokenCheck;
+use super::token::{TokenCheck, MAX_AGE_MS};
 use super::validate::{self, Checked};
 use crate::config::{FormConfig, FormMode, FORM_TOKEN_FIELD};
 use crate::http::extract::content_type;
@@ -21,6 +21,9 @@ use crate::privacy::Visitor;
 use crate::proxy::Proxy;
 use crate::stats::{Event, FormOutcome};
 use crate::store::StoreError;
+
+/// How long a used token's nonce is remembered: as long as the token is valid.
+const TOKEN_MEMORY: std::time::Duration = std::time::Duration::from_millis(MAX_AGE_MS);
 
 /// A submission as the handler read it.
 #[derive(Debug, Clone)]
@@ -63,6 +66,13 @@ impl Refusal {
             typed: Some(typed),
         }
     }
+}
+
+/// Where a `store_and_forward` submission goes: the worker's upstream client, and which of the
+/// visitor's cookies may go with it (the proxy's consent policy).
+pub struct Upstream<'a> {
+    pub proxy: &'a Proxy,
+    pub keep_cookie: &'a dyn Fn(&str) -> bool,
 }
 
 /// Where the upstream sent the visitor after a forwarded submission.
@@ -116,13 +126,21 @@ impl FormsService {
         {
             return Err(Refusal::with(Code::Honeypot, checked));
         }
-        if !form.min_fill_time.is_zero() {
+        let nonce = if form.min_fill_time.is_zero() {
+            None
+        } else {
             let min_ms = u64::try_from(form.min_fill_time.as_millis()).unwrap_or(u64::MAX);
             let token = field(FORM_TOKEN_FIELD);
-            if self.tokens().check(token, self.clock().unix_ms(), min_ms) != TokenCheck::Ok {
-                return Err(Refusal::with(Code::TooFast, checked));
+            match self
+                .tokens()
+                .check(&form.id, token, self.clock().unix_ms(), min_ms)
+            {
+                TokenCheck::Ok { nonce } => Some(nonce),
+                TokenCheck::Missing | TokenCheck::TooFast => {
+                    return Err(Refusal::with(Code::TooFast, checked))
+                }
             }
-        }
+        };
         if !checked.errors.is_empty() {
             return Err(Refusal::with(Code::InvalidFields, checked));
         }
@@ -148,6 +166,18 @@ impl FormsService {
                 return Err(Refusal::with(Code::RateLimited, checked));
             }
         }
+        // A token opens one submission: its nonce is remembered (first use of a key in a
+        // window of the token's lifetime) until the token would have expired anyway. Checked
+        // last, so only a submission about to be stored uses its token up and a visitor
+        // correcting a typo keeps theirs.
+        if let Some(nonce) = nonce {
+            let key = format!("form-token:{}:{nonce}", form.id);
+            match self.store().hit_rate_limit(&key, TOKEN_MEMORY).await {
+                Ok(1) => {}
+                Ok(_) => return Err(Refusal::with(Code::TooFast, checked)),
+                Err(e) => return Err(store_down(checked)(e)),
+            }
+        }
         let record = self.seal(form, &checked, submission.visitor.country.clone());
         let stored = Stored {
             id: record.id.clone(),
@@ -158,7 +188,12 @@ impl FormsService {
             .put_form_entry(&form.id, &record, form.retention)
             .await
         {
-            Ok(()) => Ok(stored),
+            Ok(()) => {
+                // Ids only: the operator can match a webhook call or a support request to
+                // this line; what the visitor wrote never reaches the log.
+                tracing::info!(form = %form.id, entry = %stored.id, "form entry stored");
+                Ok(stored)
+            }
             Err(e) => Err(store_down(checked)(e)),
         }
     }
@@ -185,7 +220,7 @@ impl FormsService {
             error = error.fields(fields);
         }
         if format == Format::Html {
-            let token = self.issue_token();
+            let token = self.issue_token(form);
             let page = self
                 .pages()
                 .render(form, &error, refusal.typed.as_ref(), Some(&token));
@@ -195,7 +230,8 @@ impl FormsService {
     }
 
     /// After a confirmed write: tell the webhook (queued, never waited for) and, for a
-    /// `store_and_forward` form, hand the submission to the upstream. When the upstream
+    /// `store_and_forward` form, hand the submission to the upstream with only the cookies
+    /// `keep_cookie` allows (the proxy's consent policy: no unconsented tracker cookies). When the upstream
     /// answers a page visitor with a redirect (the usual post/redirect/get of a CMS form), that
     /// redirect is returned so the CMS's own flow keeps working. Any other answer is not
     /// passed on — an HTML page from this path would reach the visitor without the tracker
@@ -206,7 +242,7 @@ impl FormsService {
         stored: &Stored,
         submission: &Submission,
         req: &HttpRequest,
-        upstream: &Proxy,
+        upstream: Upstream<'_>,
         format: Format,
     ) -> Option<Redirect> {
         if let Some(url) = &form.notify_webhook {
@@ -218,7 +254,8 @@ impl FormsService {
         }
         let body = submission.body.clone().ok()?;
         match upstream
-            .forward_buffered(req, body, &submission.visitor)
+            .proxy
+            .forward_buffered(req, body, &submission.visitor, upstream.keep_cookie)
             .await
         {
             Ok(resp) if resp.status().is_redirection() => {

@@ -1,7 +1,9 @@
-//! The fill-time token: the time a form was handed out, signed, so the gate can tell a person
-//! (who needs a few seconds to fill in a form) from a bot that posts at once — without a
-//! third-party captcha. forms.js fetches one when the page loads; the gate's own 422 page
-//! embeds one, so the form also works without JavaScript (a second submit after the wait).
+//! The fill-time token: the form and the time it was handed out, with a random nonce, signed,
+//! so the gate can tell a person (who needs a few seconds to fill in a form) from a bot that
+//! posts at once — without a third-party captcha. forms.js fetches one per form when the page
+//! loads; the gate's own 422 page embeds one, so the form also works without JavaScript (a
+//! second submit after the wait). A token opens one form only, and only once: the nonce of a
+//! stored submission is remembered in the store until the token would have expired anyway.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -14,12 +16,15 @@ use crate::keys::Key;
 pub const MAX_AGE_MS: u64 = 24 * 3600 * 1000;
 const MAC_LEN: usize = 16;
 
+/// Random bytes per token, so each one can be used once.
+const NONCE_LEN: usize = 12;
+
 /// What a submitted token says about the submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenCheck {
-    /// Issued long enough ago.
-    Ok,
-    /// No token, a forged one, or one older than [`MAX_AGE_MS`].
+pub enum TokenCheck<'t> {
+    /// Issued for this form long enough ago; `nonce` marks it used once the entry is stored.
+    Ok { nonce: &'t str },
+    /// No token, a forged one, one for another form, or one older than [`MAX_AGE_MS`].
     Missing,
     /// Genuine, but the form was submitted sooner than the minimum fill time.
     TooFast,
@@ -35,35 +40,54 @@ impl FillToken {
         Self { key }
     }
 
-    fn mac(&self, issued_ms: u64) -> [u8; MAC_LEN] {
+    fn mac(&self, form: &str, issued_ms: u64, nonce: &str) -> Hmac<Sha256> {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.key.0).expect("HMAC takes any key length");
-        mac.update(b"cg-fill/v1|");
+        mac.update(b"cg-fill/v2|");
+        mac.update(form.as_bytes());
+        mac.update(b"|");
         mac.update(issued_ms.to_string().as_bytes());
-        let mut out = [0u8; MAC_LEN];
-        out.copy_from_slice(&mac.finalize().into_bytes()[..MAC_LEN]);
-        out
+        mac.update(b"|");
+        mac.update(nonce.as_bytes());
+        mac
     }
 
-    /// A token saying "handed out at `now_ms`" (Unix milliseconds).
-    pub fn issue(&self, now_ms: u64) -> String {
-        format!("{now_ms}.{}", URL_SAFE_NO_PAD.encode(self.mac(now_ms)))
+    /// A token saying "form `form` handed out at `now_ms`" (Unix milliseconds):
+    /// `<issued>.<nonce>.<mac>`.
+    pub fn issue(&self, form: &str, now_ms: u64) -> String {
+        let nonce = URL_SAFE_NO_PAD.encode(rand::random::<[u8; NONCE_LEN]>());
+        let mac = self.mac(form, now_ms, &nonce).finalize().into_bytes();
+        format!(
+            "{now_ms}.{nonce}.{}",
+            URL_SAFE_NO_PAD.encode(&mac[..MAC_LEN])
+        )
     }
 
-    /// Check a submitted token at `now_ms` against the minimum fill time `min_ms`.
-    pub fn check(&self, token: Option<&str>, now_ms: u64, min_ms: u64) -> TokenCheck {
-        let Some((issued, mac)) = token.and_then(|t| t.split_once('.')) else {
+    /// Check a token submitted with form `form` at `now_ms` against the minimum fill time
+    /// `min_ms`. Whether it was used before is for the caller to ask the store.
+    pub fn check<'t>(
+        &self,
+        form: &str,
+        token: Option<&'t str>,
+        now_ms: u64,
+        min_ms: u64,
+    ) -> TokenCheck<'t> {
+        let mut parts = token.unwrap_or("").split('.');
+        let (Some(issued), Some(nonce), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return TokenCheck::Missing;
         };
         let (Ok(issued), Ok(mac)) = (issued.parse::<u64>(), URL_SAFE_NO_PAD.decode(mac)) else {
             return TokenCheck::Missing;
         };
         // Constant-time comparison through the hmac crate's verifier.
-        let mut verifier =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key.0).expect("HMAC takes any key length");
-        verifier.update(b"cg-fill/v1|");
-        verifier.update(issued.to_string().as_bytes());
-        if verifier.verify_truncated_left(&mac).is_err() || mac.len() != MAC_LEN {
+        if mac.len() != MAC_LEN
+            || self
+                .mac(form, issued, nonce)
+                .verify_truncated_left(&mac)
+                .is_err()
+        {
             return TokenCheck::Missing;
         }
         // A token from the future (clock skew between gates) counts as just issued.
@@ -73,7 +97,7 @@ impl FillToken {
         } else if elapsed < min_ms {
             TokenCheck::TooFast
         } else {
-            TokenCheck::Ok
+            TokenCheck::Ok { nonce }
         }
     }
 }
@@ -90,30 +114,47 @@ mod tests {
     #[test]
     fn token_passes_after_the_minimum_fill_time() {
         let t = tokens();
-        let token = t.issue(1_000_000);
-        assert_eq!(t.check(Some(&token), 1_000_500, 3000), TokenCheck::TooFast);
-        assert_eq!(t.check(Some(&token), 1_003_000, 3000), TokenCheck::Ok);
+        let token = t.issue("contact", 1_000_000);
+        assert_eq!(
+            t.check("contact", Some(&token), 1_000_500, 3000),
+            TokenCheck::TooFast
+        );
+        assert!(matches!(
+            t.check("contact", Some(&token), 1_003_000, 3000),
+            TokenCheck::Ok { nonce } if token.contains(nonce) && nonce.len() == 16
+        ));
+        assert_ne!(token, t.issue("contact", 1_000_000), "every token is new");
+    }
+
+    /// Whether `token` counts as missing for `form` at `now` (minimum fill time 3 s).
+    fn missing(t: &FillToken, form: &str, token: Option<&str>, now: u64) -> bool {
+        t.check(form, token, now, 3000) == TokenCheck::Missing
     }
 
     #[test]
-    fn forged_or_stale_tokens_count_as_missing() {
+    fn forged_stale_or_other_forms_tokens_count_as_missing() {
         let t = tokens();
-        let token = t.issue(1_000_000);
+        let token = t.issue("contact", 1_000_000);
         let forged = token.replacen("1000000", "0999000", 1);
-        assert_eq!(t.check(Some(&forged), 1_003_000, 3000), TokenCheck::Missing);
-        assert_eq!(
-            t.check(Some("garbage"), 1_003_000, 3000),
-            TokenCheck::Missing
-        );
-        assert_eq!(t.check(None, 1_003_000, 3000), TokenCheck::Missing);
-        assert_eq!(
-            t.check(Some(&token), 1_000_000 + MAX_AGE_MS + 1, 3000),
-            TokenCheck::Missing
+        for bad in [
+            Some(forged.as_str()),
+            Some("garbage"),
+            Some("1.2.3.4"),
+            None,
+        ] {
+            assert!(missing(&t, "contact", bad, 1_003_000), "{bad:?}");
+        }
+        assert!(missing(
+            &t,
+            "contact",
+            Some(&token),
+            1_000_000 + MAX_AGE_MS + 1
+        ));
+        assert!(
+            missing(&t, "newsletter", Some(&token), 1_003_000),
+            "a token opens its own form only"
         );
         let other = FillToken::new(derive(b"other", "t"));
-        assert_eq!(
-            other.check(Some(&token), 1_003_000, 3000),
-            TokenCheck::Missing
-        );
+        assert!(missing(&other, "contact", Some(&token), 1_003_000));
     }
 }

@@ -147,6 +147,7 @@ mod tests {
         FormConfig {
             id: "contact".into(),
             path: "/contact".into(),
+            path_case_sensitive: false,
             mode: crate::config::FormMode::Store,
             fields: vec![
                 field("naam", FieldType::Text, true, Some(10)),

@@ -27,12 +27,14 @@ pub const STORE_RETRY_AFTER_SECS: u64 = 30;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Code {
     NotFound,
+    MisdirectedRequest,
     CrossOrigin,
     UnsupportedMediaType,
     BodyTooLarge,
     MalformedBody,
     BadEncoding,
     BadRequest,
+    RequestTimeout,
     InvalidDecision,
     NoConsent,
     FilePart,
@@ -48,6 +50,7 @@ pub enum Code {
     StoreCorrupt,
     UpstreamUnreachable,
     UpstreamIncomplete,
+    UpstreamUnreadable,
     UpstreamTimeout,
     UpgradeNotSupported,
     Internal,
@@ -67,14 +70,16 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 28] = [
         Code::NotFound,
+        Code::MisdirectedRequest,
         Code::CrossOrigin,
         Code::UnsupportedMediaType,
         Code::BodyTooLarge,
         Code::MalformedBody,
         Code::BadEncoding,
         Code::BadRequest,
+        Code::RequestTimeout,
         Code::InvalidDecision,
         Code::NoConsent,
         Code::FilePart,
@@ -90,6 +95,7 @@ impl Code {
         Code::StoreCorrupt,
         Code::UpstreamUnreachable,
         Code::UpstreamIncomplete,
+        Code::UpstreamUnreadable,
         Code::UpstreamTimeout,
         Code::UpgradeNotSupported,
         Code::Internal,
@@ -98,12 +104,14 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Code::NotFound => "not_found",
+            Code::MisdirectedRequest => "misdirected_request",
             Code::CrossOrigin => "cross_origin",
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::BodyTooLarge => "body_too_large",
             Code::MalformedBody => "malformed_body",
             Code::BadEncoding => "bad_encoding",
             Code::BadRequest => "bad_request",
+            Code::RequestTimeout => "request_timeout",
             Code::InvalidDecision => "invalid_decision",
             Code::NoConsent => "no_consent",
             Code::FilePart => "file_part",
@@ -119,6 +127,7 @@ impl Code {
             Code::StoreCorrupt => "store_corrupt",
             Code::UpstreamUnreachable => "upstream_unreachable",
             Code::UpstreamIncomplete => "upstream_incomplete",
+            Code::UpstreamUnreadable => "upstream_unreadable",
             Code::UpstreamTimeout => "upstream_timeout",
             Code::UpgradeNotSupported => "upgrade_not_supported",
             Code::Internal => "internal",
@@ -128,11 +137,13 @@ impl Code {
     pub fn status(self) -> StatusCode {
         match self {
             Code::NotFound | Code::NoConsent => StatusCode::NOT_FOUND,
+            Code::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
             Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed => StatusCode::FORBIDDEN,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::InvalidToken => StatusCode::UNAUTHORIZED,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Code::MalformedBody | Code::BadEncoding | Code::BadRequest | Code::InvalidDecision => {
                 StatusCode::BAD_REQUEST
             }
@@ -142,7 +153,9 @@ impl Code {
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StoreCorrupt | Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::UpstreamUnreachable | Code::UpstreamIncomplete => StatusCode::BAD_GATEWAY,
+            Code::UpstreamUnreachable | Code::UpstreamIncomplete | Code::UpstreamUnreadable => {
+                StatusCode::BAD_GATEWAY
+            }
             Code::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
         }
@@ -154,6 +167,8 @@ impl Code {
         match (self, lang) {
             (Code::NotFound, Nl) => m("Niet gevonden", "Op dit adres is niets te vinden."),
             (Code::NotFound, En) => m("Not found", "There is nothing at this address."),
+            (Code::MisdirectedRequest, Nl) => m("Verkeerd adres", "Deze server hoort niet bij het adres dat u opvroeg. Controleer de spelling van het webadres."),
+            (Code::MisdirectedRequest, En) => m("Wrong address", "This server does not serve the address you asked for. Please check the spelling of the web address."),
             (Code::CrossOrigin, Nl) => m("Verzoek geweigerd", "Dit verzoek kwam van een andere website en is daarom geweigerd."),
             (Code::CrossOrigin, En) => m("Request refused", "This request came from another website and was therefore refused."),
             (Code::UnsupportedMediaType, Nl) => m("Dit kon niet worden gelezen", "Wat er verstuurd is, heeft een vorm die dit adres niet aanneemt."),
@@ -166,6 +181,8 @@ impl Code {
             (Code::BadEncoding, En) => m("This could not be read", "It contained characters that are not readable text (not valid UTF-8)."),
             (Code::BadRequest, Nl) => m("Ongeldig verzoek", "Het verzoek kon niet worden begrepen."),
             (Code::BadRequest, En) => m("Bad request", "The request could not be understood."),
+            (Code::RequestTimeout, Nl) => m("Te langzaam", "Wat u verstuurde kwam te langzaam binnen. Controleer uw verbinding en probeer het opnieuw."),
+            (Code::RequestTimeout, En) => m("Too slow", "What you sent arrived too slowly. Please check your connection and try again."),
             (Code::InvalidDecision, Nl) => m("Keuze niet opgeslagen", "Uw cookiekeuze kon niet worden opgeslagen: de pagina is verouderd. Laad de pagina opnieuw en kies nogmaals."),
             (Code::InvalidDecision, En) => m("Choice not saved", "Your cookie choice could not be saved: the page is out of date. Please reload it and choose again."),
             (Code::NoConsent, Nl) => m("Geen keuze vastgelegd", "Voor deze browser is geen cookiekeuze vastgelegd."),
@@ -196,6 +213,8 @@ impl Code {
             (Code::UpstreamUnreachable, En) => m("Website unreachable", "The website behind this gateway cannot be reached right now. Please try again in a few minutes."),
             (Code::UpstreamIncomplete, Nl) => m("Onvolledige pagina", "De website achter deze gateway stuurde een onvolledige pagina. Probeer het opnieuw."),
             (Code::UpstreamIncomplete, En) => m("Incomplete page", "The website behind this gateway sent an incomplete page. Please try again."),
+            (Code::UpstreamUnreadable, Nl) => m("Pagina niet getoond", "De website achter deze gateway stuurde een pagina die de gateway niet kon controleren op trackers. Om uw privacy te beschermen wordt hij niet getoond. Probeer het later opnieuw."),
+            (Code::UpstreamUnreadable, En) => m("Page not shown", "The website behind this gateway sent a page the gateway could not check for trackers. To protect your privacy it is not shown. Please try again later."),
             (Code::UpstreamTimeout, Nl) => m("Geen antwoord op tijd", "De website achter deze gateway antwoordde niet op tijd. Probeer het over enkele minuten opnieuw."),
             (Code::UpstreamTimeout, En) => m("No answer in time", "The website behind this gateway did not answer in time. Please try again in a few minutes."),
             (Code::UpgradeNotSupported, Nl) => m("Niet ondersteund", "Dit soort verbinding (WebSocket) wordt door de gateway van deze website niet ondersteund."),
@@ -347,6 +366,11 @@ impl EdgeError {
         if self.code == Code::InvalidToken {
             // RFC 6750: the scheme the client should use.
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"consentgate\""));
+        }
+        if self.code == Code::RequestTimeout {
+            // The rest of the body may still be trickling in: nothing more is read from this
+            // connection.
+            res.force_close();
         }
         match format {
             Format::Json => {

@@ -1,8 +1,9 @@
 //! What handlers read from a request, done once for every area: the same-origin check
 //! ([`SameOrigin`]), bodies read within a limit ([`read_bounded`], [`json_body`]), cookies (the
-//! `cookie` crate), the Host and Content-Type.
+//! `cookie` crate) and the Content-Type. The Host is read through [`super::site`] only.
 
 use std::future::{ready, Ready};
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -52,12 +53,41 @@ fn is_same_origin(req: &HttpRequest) -> bool {
     }
 }
 
-/// Read a request body of at most `limit` bytes: refused (`body_too_large`) as soon as the
-/// announced or received length passes the limit, `malformed_body` when it breaks off.
+/// How fast a body the gate reads itself (consent, forms) must arrive: a body trickled in a
+/// byte at a time would otherwise hold a connection open for as long as the sender likes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPace {
+    /// The whole body must have arrived within this time (`limits.body_timeout`).
+    pub timeout: Duration,
+    /// After [`BodyPace::GRACE`], at least this many bytes per second on average
+    /// (`limits.body_min_rate`); 0 = no minimum.
+    pub min_rate: usize,
+}
+
+impl BodyPace {
+    /// How long a body may take before the minimum rate counts (connection set-up, a slow
+    /// first packet on a mobile network).
+    pub const GRACE: Duration = Duration::from_secs(2);
+
+    /// Time allowed from the start until more than `received` bytes must have arrived.
+    fn allowed(&self, received: usize) -> Duration {
+        if self.min_rate == 0 {
+            return self.timeout;
+        }
+        let at_rate = Duration::from_secs_f64(received as f64 / self.min_rate as f64);
+        self.timeout.min(Self::GRACE + at_rate)
+    }
+}
+
+/// Read a request body of at most `limit` bytes, arriving at `pace`: refused
+/// (`body_too_large`) as soon as the announced or received length passes the limit,
+/// `request_timeout` (408, connection closed) when it comes too slowly, `malformed_body` when
+/// it breaks off.
 pub async fn read_bounded(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
+    pace: BodyPace,
 ) -> Result<Bytes, EdgeError> {
     let declared = req
         .headers()
@@ -67,9 +97,19 @@ pub async fn read_bounded(
     if declared.is_some_and(|n| n > limit) {
         return Err(EdgeError::too_large(limit));
     }
+    let start = tokio::time::Instant::now();
     let mut body = BytesMut::new();
     // Each round adds at least one byte or ends, and the total is capped by `limit`.
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let deadline = start + pace.allowed(body.len());
+        let Ok(next) = tokio::time::timeout_at(deadline, payload.next()).await else {
+            return Err(EdgeError::new(Code::RequestTimeout).detail(format!(
+                "{} bytes in {:?}",
+                body.len(),
+                start.elapsed()
+            )));
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| EdgeError::new(Code::MalformedBody).detail(e.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(EdgeError::too_large(limit));
@@ -77,14 +117,6 @@ pub async fn read_bounded(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
-}
-
-/// The Host the visitor asked for, port included (`""` when absent or unreadable).
-pub fn host(req: &HttpRequest) -> &str {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
 }
 
 /// The request's Content-Type, if it is readable text.
@@ -155,6 +187,22 @@ mod tests {
             ("host", "gate.example")
         ])));
         assert!(!is_same_origin(&req(&[])));
+    }
+
+    #[test]
+    fn a_body_must_keep_up_the_minimum_rate_after_the_grace_time() {
+        let pace = BodyPace {
+            timeout: Duration::from_secs(20),
+            min_rate: 1000,
+        };
+        assert_eq!(pace.allowed(0), BodyPace::GRACE);
+        assert_eq!(pace.allowed(3000), BodyPace::GRACE + Duration::from_secs(3));
+        assert_eq!(pace.allowed(1_000_000), Duration::from_secs(20));
+        let no_rate = BodyPace {
+            min_rate: 0,
+            ..pace
+        };
+        assert_eq!(no_rate.allowed(0), Duration::from_secs(20));
     }
 
     #[test]

@@ -8,11 +8,26 @@ pub mod assets;
 pub mod error;
 pub mod extract;
 pub mod negotiate;
+pub mod site;
 
 pub use assets::HashedAsset;
 pub use error::{error_pages, Code, EdgeError};
 pub use extract::SameOrigin;
 pub use negotiate::{Format, Lang};
+pub use site::{SiteHost, SiteHosts};
+
+/// A header map with the given headers (repeats appended), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_headers(pairs: &[(&str, &str)]) -> actix_web::http::header::HeaderMap {
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("a valid test header name");
+        let value = HeaderValue::from_str(value).expect("a valid test header value");
+        map.append(name, value);
+    }
+    map
+}
 
 /// A request with the given headers, for the unit tests of this module.
 #[cfg(test)]

@@ -5,15 +5,18 @@
 
 mod client_ip;
 mod geo;
+mod mentions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use actix_web::http::header::{HeaderMap, HeaderName};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
 pub use client_ip::resolve_client_ip;
 pub use geo::{Geo, GeoError};
+pub use mentions::{find_mentions, AddressMentions};
 
 use crate::config::PrivacyConfig;
 
@@ -26,12 +29,16 @@ pub struct Visitor {
     pub country: Option<String>,
     /// Whether the visitor reached the site over HTTPS (directly or via a trusted terminator).
     pub https: bool,
+    /// Request headers and cookies that repeat the full address (names only): the upstream
+    /// must not receive them.
+    pub address_mentions: AddressMentions,
 }
 
 /// Resolves visitors; shared by all workers as `web::Data<Privacy>`.
 #[derive(Clone)]
 pub struct Privacy {
     trusted_proxies: Arc<[IpNet]>,
+    client_ip_header: HeaderName,
     ipv4_prefix: u8,
     ipv6_prefix: u8,
     geo: Option<Arc<Geo>>,
@@ -46,6 +53,7 @@ impl Privacy {
         };
         Ok(Self {
             trusted_proxies: cfg.trusted_proxies.clone().into(),
+            client_ip_header: cfg.client_ip_header.clone(),
             ipv4_prefix: cfg.ipv4_prefix,
             ipv6_prefix: cfg.ipv6_prefix,
             geo,
@@ -71,13 +79,22 @@ impl Privacy {
     /// address goes out of scope.
     pub fn visitor(&self, req: &HttpRequest) -> Visitor {
         let (peer, client) = self.client(req);
+        let headers = req.headers();
+        let address_mentions = find_mentions(headers, client);
         let country = self.geo.as_ref().and_then(|geo| geo.country(client));
-        // The public listener speaks plain HTTP: only a trusted TLS terminator can vouch for https.
-        let https = self.is_trusted(peer) && forwarded_proto_is_https(req.headers());
+        // The public listener speaks plain HTTP: only a trusted TLS terminator can vouch for
+        // https, in the header family it sets.
+        let https = self.is_trusted(peer)
+            && if self.client_ip_header.as_str() == "forwarded" {
+                forwarded_proto_is_https(headers)
+            } else {
+                x_forwarded_proto_is_https(headers)
+            };
         Visitor {
             anonymized_ip: self.anonymize(client),
             country,
             https,
+            address_mentions,
         }
     }
 
@@ -87,10 +104,15 @@ impl Privacy {
             .peer_addr()
             .map(|a| a.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        (
+        // A 6to4, NAT64 or Teredo address is the IPv4 visitor it carries: looked up and
+        // anonymised as that address.
+        let client = embedded_ipv4(resolve_client_ip(
             peer,
-            resolve_client_ip(peer, req.headers(), &self.trusted_proxies),
-        )
+            req.headers(),
+            &self.trusted_proxies,
+            &self.client_ip_header,
+        ));
+        (peer, client)
     }
 
     /// BLAKE3 keyed with `key` over the request's full client address followed by `parts`
@@ -115,10 +137,12 @@ impl Privacy {
     }
 }
 
-/// Keep the first `v4`/`v6` bits of the address and zero the rest. IPv4-mapped IPv6 addresses
-/// are treated as IPv4, so `::ffff:203.0.113.7` cannot slip through with a /48 that keeps it all.
+/// Keep the first `v4`/`v6` bits of the address and zero the rest. IPv6 addresses that carry
+/// an IPv4 address (IPv4-mapped, 6to4, NAT64, Teredo; see [`embedded_ipv4`]) are treated as
+/// that IPv4 address, so `::ffff:203.0.113.7` or `2002:cb00:7105::1` cannot slip through with a
+/// /48 that keeps all of it.
 pub fn anonymize(ip: IpAddr, v4: u8, v6: u8) -> IpAddr {
-    let ip = ip.to_canonical();
+    let ip = embedded_ipv4(ip);
     let prefix = if ip.is_ipv4() {
         v4.min(32)
     } else {
@@ -128,14 +152,34 @@ pub fn anonymize(ip: IpAddr, v4: u8, v6: u8) -> IpAddr {
     IpNet::new(ip, prefix).map(|n| n.network()).unwrap_or(ip)
 }
 
-fn forwarded_proto_is_https(headers: &actix_web::http::header::HeaderMap) -> bool {
-    if let Some(v) = headers
+/// The IPv4 address an IPv6 transition address stands for, else the address itself:
+/// IPv4-mapped `::ffff:a.b.c.d`; 6to4 `2002:AABB:CCDD::/48` (RFC 3056: the /48 *is* the IPv4
+/// address); the NAT64 well-known prefix `64:ff9b::/96` (RFC 6052, IPv4 in the last 32 bits);
+/// Teredo `2001:0::/32` (RFC 4380: the client's address in the last 32 bits, inverted).
+pub fn embedded_ipv4(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip.to_canonical() else {
+        return ip.to_canonical();
+    };
+    let seg = v6.segments();
+    let last32 = |a: u16, b: u16| std::net::Ipv4Addr::from((u32::from(a) << 16) | u32::from(b));
+    let v4 = match seg {
+        [0x2002, a, b, ..] => last32(a, b),
+        [0x0064, 0xff9b, 0, 0, 0, 0, a, b] => last32(a, b),
+        [0x2001, 0, _, _, _, _, a, b] => last32(!a, !b),
+        _ => return IpAddr::V6(v6),
+    };
+    IpAddr::V4(v4)
+}
+
+fn x_forwarded_proto_is_https(headers: &HeaderMap) -> bool {
+    headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
-    {
         // Several terminators in a row append; the right-most is the one next to us.
-        return v.rsplit(',').next().map(str::trim) == Some("https");
-    }
+        .is_some_and(|v| v.rsplit(',').next().map(str::trim) == Some("https"))
+}
+
+fn forwarded_proto_is_https(headers: &HeaderMap) -> bool {
     headers
         .get_all("forwarded")
         .filter_map(|v| v.to_str().ok())
@@ -173,6 +217,30 @@ mod tests {
             anonymize(ip("2001:db8:abcd:1234::1"), 24, 32),
             ip("2001:db8::")
         );
+    }
+
+    #[test]
+    fn transition_addresses_are_anonymised_as_the_ipv4_they_carry() {
+        // 6to4: 2002:cb00:7105::/48 is 203.0.113.5 itself.
+        assert_eq!(
+            anonymize(ip("2002:cb00:7105:1::1"), 24, 48),
+            ip("203.0.113.0")
+        );
+        // NAT64 well-known prefix.
+        assert_eq!(
+            anonymize(ip("64:ff9b::cb00:714d"), 24, 48),
+            ip("203.0.113.0")
+        );
+        // Teredo: the client address is stored inverted in the last 32 bits.
+        let teredo = ip("2001:0:4136:e378:8000:63bf:34ff:8eb2"); // client !0x34ff8eb2
+        assert_eq!(anonymize(teredo, 24, 48), ip("203.0.113.0"));
+        // Even a long IPv6 prefix keeps no more of them than the IPv4 prefix would.
+        assert_eq!(
+            anonymize(ip("2002:cb00:7105:1::1"), 24, 128),
+            ip("203.0.113.0")
+        );
+        // Ordinary IPv6 addresses are untouched.
+        assert_eq!(embedded_ipv4(ip("2001:db8::1")), ip("2001:db8::1"));
     }
 
     #[test]

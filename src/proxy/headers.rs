@@ -1,6 +1,9 @@
 //! Header policy between visitor and upstream: hop-by-hop headers (RFC 9110 §7.6.1 and those
 //! named in Connection) never cross the gate in either direction; the visitor's address travels
-//! only as its anonymised prefix; tracker cookies without consent are dropped from Cookie.
+//! only as its anonymised prefix — every header that could carry it in full (the forwarding
+//! headers, CDN and load-balancer client-address headers, the operator's own, and any header or
+//! cookie whose value holds it) is removed; tracker cookies without consent are dropped from
+//! Cookie.
 
 use std::net::IpAddr;
 
@@ -9,6 +12,7 @@ use actix_web::http::header::{
 };
 
 use crate::http::extract::cookies_in;
+use crate::privacy::AddressMentions;
 
 /// Hop-by-hop headers of RFC 9110 §7.6.1, plus the legacy ones proxies still meet.
 const HOP_BY_HOP: &[&str] = &[
@@ -31,9 +35,42 @@ const FORWARDING: &[&str] = &[
     "x-forwarded-proto",
     "x-forwarded-host",
     "x-forwarded-port",
-    "x-client-ip",
-    "true-client-ip",
+];
+
+/// Headers CDNs, load balancers, WAFs and application servers use for the client's address
+/// (kept up to date by hand; any header whose value holds the address is removed besides).
+const CLIENT_ADDRESS: &[&str] = &[
+    "akamai-client-ip",
     "cf-connecting-ip",
+    "cf-connecting-ipv6",
+    "cf-pseudo-ipv4",
+    "client-ip",
+    "cloudfront-viewer-address",
+    "fastly-client-ip",
+    "fly-client-ip",
+    "forwarded-for",
+    "incap-client-ip",
+    "proxy-client-ip",
+    "remote-addr",
+    "true-client-ip",
+    "wl-proxy-client-ip",
+    "x-appengine-user-ip",
+    "x-azure-clientip",
+    "x-azure-socketip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-envoy-external-address",
+    "x-forwarded",
+    "x-forwarded-for-original",
+    "x-nf-client-connection-ip",
+    "x-original-forwarded-for",
+    "x-originating-ip",
+    "x-proxyuser-ip",
+    "x-real-client-ip",
+    "x-remote-addr",
+    "x-remote-ip",
+    "x-sucuri-clientip",
+    "x-vercel-forwarded-for",
 ];
 
 /// Codings the rewriter can decode; the upstream is asked for nothing else so an HTML page can
@@ -45,6 +82,7 @@ fn decodable(item: &QualityItem<Preference<Encoding>>) -> bool {
             ContentEncoding::Gzip
                 | ContentEncoding::Deflate
                 | ContentEncoding::Brotli
+                | ContentEncoding::Zstd
                 | ContentEncoding::Identity
         ))
     )
@@ -80,6 +118,23 @@ pub struct ForwardedInfo<'a> {
     pub proto: &'static str,
     /// The Host the visitor asked for.
     pub host: Option<&'a str>,
+    /// Further request headers never to forward (the configured client-address header and
+    /// `privacy.strip_headers`).
+    pub strip: &'a [HeaderName],
+    /// Headers and cookies of this request that repeat the visitor's full address.
+    pub mentions: &'a AddressMentions,
+}
+
+/// Whether a request header must not reach the upstream: the gate sets it itself, or it can
+/// carry the visitor's address.
+fn never_forwarded(name: &HeaderName, forwarded: &ForwardedInfo<'_>) -> bool {
+    let n = name.as_str();
+    name == header::HOST
+        || name == header::EXPECT
+        || FORWARDING.contains(&n)
+        || CLIENT_ADDRESS.contains(&n)
+        || forwarded.strip.contains(name)
+        || forwarded.mentions.headers.contains(name)
 }
 
 /// Headers for the upstream request. `host` is the Host header to send (policy decided by the
@@ -92,8 +147,8 @@ pub fn upstream_request_headers(
 ) -> HeaderMap {
     // Host is set below; the gate handles 100-continue with the visitor itself.
     let mut out = HeaderMap::with_capacity(client.len() + 6);
-    for (name, value) in end_to_end(client, FORWARDING) {
-        if name != header::HOST && name != header::EXPECT {
+    for (name, value) in end_to_end(client, &[]) {
+        if !never_forwarded(name, forwarded) {
             out.append(name.clone(), value.clone());
         }
     }
@@ -101,7 +156,14 @@ pub fn upstream_request_headers(
         out.insert(header::HOST, v);
     }
     filter_accept_encoding(&mut out);
-    filter_cookies(&mut out, keep_cookie);
+    let address_cookies = &forwarded.mentions.cookies;
+    if address_cookies.is_empty() {
+        filter_cookies(&mut out, keep_cookie);
+    } else {
+        filter_cookies(&mut out, &|name| {
+            keep_cookie(name) && !address_cookies.iter().any(|c| c == name)
+        });
+    }
     if let Some(ip) = forwarded.anonymized_ip {
         let address = ip.to_string();
         let mut fwd = String::with_capacity(96);
@@ -235,23 +297,20 @@ fn filter_cookies(headers: &mut HeaderMap, keep: &dyn Fn(&str) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::test_headers as map;
 
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut m = HeaderMap::new();
-        for (k, v) in pairs {
-            m.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        m
-    }
+    static NO_MENTIONS: AddressMentions = AddressMentions {
+        headers: Vec::new(),
+        cookies: Vec::new(),
+    };
 
     fn fwd(ip: Option<&str>) -> ForwardedInfo<'static> {
         ForwardedInfo {
             anonymized_ip: ip.map(|s| s.parse().unwrap()),
             proto: "https",
             host: Some("www.example.org"),
+            strip: &[],
+            mentions: &NO_MENTIONS,
         }
     }
 
@@ -287,6 +346,29 @@ mod tests {
         assert_eq!(out.get("host").unwrap(), "upstream:80");
         assert_eq!(out.get("x-forwarded-proto").unwrap(), "https");
         assert!(!format!("{out:?}").contains(".23"));
+    }
+
+    #[test]
+    fn address_headers_listed_configured_or_found_are_not_forwarded() {
+        let h = map(&[
+            ("fastly-client-ip", "198.51.100.23"),
+            ("x-azure-clientip", "198.51.100.23"),
+            ("x-my-proxy", "198.51.100.23"),
+            ("x-odd", "client 198.51.100.23"),
+            ("cookie", "session=abc; geo=198.51.100.23"),
+            ("accept", "text/html"),
+        ]);
+        let mentions = crate::privacy::find_mentions(&h, "198.51.100.23".parse().unwrap());
+        let strip = [HeaderName::from_static("x-my-proxy")];
+        let info = ForwardedInfo {
+            strip: &strip,
+            mentions: &mentions,
+            ..fwd(Some("198.51.100.0"))
+        };
+        let out = upstream_request_headers(&h, "u", &info, &|_| true);
+        assert!(!format!("{out:?}").contains(".23"), "{out:?}");
+        assert_eq!(out.get("cookie").unwrap(), "session=abc");
+        assert_eq!(out.get("accept").unwrap(), "text/html");
     }
 
     #[test]
@@ -330,13 +412,16 @@ mod tests {
     fn upstream_is_only_asked_for_codings_the_gate_can_decode() {
         let h = map(&[("accept-encoding", "gzip, deflate, br, zstd;q=0.9")]);
         let out = upstream_request_headers(&h, "u", &fwd(None), &|_| true);
-        assert_eq!(out.get("accept-encoding").unwrap(), "gzip, deflate, br");
-        let only_zstd = upstream_request_headers(
-            &map(&[("accept-encoding", "zstd")]),
+        assert_eq!(
+            out.get("accept-encoding").unwrap(),
+            "gzip, deflate, br, zstd;q=0.9"
+        );
+        let unknown = upstream_request_headers(
+            &map(&[("accept-encoding", "compress, dcb")]),
             "u",
             &fwd(None),
             &|_| true,
         );
-        assert!(!only_zstd.contains_key("accept-encoding"));
+        assert!(!unknown.contains_key("accept-encoding"));
     }
 }

@@ -1,8 +1,8 @@
-//! The routes of the admin listener (loopback by default): health checks, `/metrics`, and the
-//! operators' dashboard. Every dashboard route declares what it needs ([`edge::Need`]: signed
-//! in, or a permission of `auth::roles`); its handler parses, calls the dashboard's audited
-//! desk, and renders a page. State-changing routes are POST only and check the origin and the
-//! session's CSRF token ([`edge::Posted`]). Every dashboard answer carries the security
+//! The routes of the admin listener (loopback by default): liveness and readiness, `/metrics`,
+//! and the operators' dashboard. Every dashboard route declares what it needs ([`edge::Need`]:
+//! signed in, or a permission of `auth::roles`); its handler parses, calls the dashboard's
+//! audited desk, and renders a page. State-changing routes are POST only and check the origin and
+//! the session's CSRF token ([`edge::Posted`]). Every dashboard answer carries the security
 //! headers; every refusal is the standard error body or the dashboard's error page.
 
 mod account;
@@ -22,7 +22,8 @@ use crate::dashboard::views::paths;
 
 /// Every admin route. Mount after registering [`Worker::data`](super::state::Worker::data).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    super::public::health(cfg);
+    // Health first: the dashboard's scope below takes every path nothing before it took.
+    super::health::admin(cfg);
     cfg.route("/metrics", web::get().to(super::metered::metrics));
     // The read-only API for tokens: outside the dashboard's scope, so every refusal is the
     // standard JSON body rather than the dashboard's page.

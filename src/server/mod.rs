@@ -1,15 +1,19 @@
 //! The two listeners. [`start`] builds the one [`AppState`] and mounts the areas on them: the
-//! public listener serves `/_gate/*` (health, consent, forms, assets) and proxies everything
-//! else to the upstream ([`public`]); the admin listener (loopback by default) serves health
-//! and, later, the dashboard ([`admin`]). Every error answer is rendered for its request by
+//! public listener serves `/_gate/*` (liveness, consent, forms, assets) and proxies everything
+//! else to the upstream ([`public`]); the admin listener (loopback by default) serves liveness,
+//! readiness ([`health`]), `/metrics` and the dashboard ([`admin`]). Every error answer is
+//! rendered for its request by
 //! [`error_pages`].
 
 pub mod admin;
+mod connections;
 pub mod demo;
+pub mod health;
 mod metered;
 mod page_filter;
 mod page_views;
 pub mod public;
+pub mod readiness;
 pub mod state;
 pub mod traffic;
 
@@ -33,6 +37,7 @@ use crate::rewrite::Rewriter;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::telemetry;
+use connections::Connections;
 
 /// A started gate. [`RunningGate::stop`] stops it gracefully; dropping it stops the
 /// listeners without waiting for requests in flight.
@@ -42,6 +47,8 @@ pub struct RunningGate {
     state: Arc<AppState>,
     handles: Vec<ServerHandle>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Closes public connections that trickle a request head.
+    reaper: tokio::task::JoinHandle<()>,
 }
 
 impl RunningGate {
@@ -55,6 +62,7 @@ impl RunningGate {
         for handle in std::mem::take(&mut self.handles) {
             handle.stop(true).await;
         }
+        self.log_stopped();
     }
 
     /// Run until both listeners stop (Ctrl-C / SIGTERM stop them gracefully).
@@ -62,12 +70,27 @@ impl RunningGate {
         for task in std::mem::take(&mut self.tasks) {
             task.await.map_err(std::io::Error::other)??;
         }
+        self.log_stopped();
         Ok(())
+    }
+
+    /// The last word: what the embedded store loses with the process.
+    fn log_stopped(&self) {
+        match self.state.store.held_in_memory() {
+            Some(held) if held.receipts > 0 || held.form_entries > 0 => tracing::warn!(
+                receipts = held.receipts,
+                form_entries = held.form_entries,
+                "consentgate stopped; the embedded store's consent receipts and form entries \
+                 are lost with it"
+            ),
+            _ => tracing::info!("consentgate stopped"),
+        }
     }
 }
 
 impl Drop for RunningGate {
     fn drop(&mut self) {
+        self.reaper.abort();
         for handle in &self.handles {
             // The stop command is sent right away; the returned future only waits for it.
             drop(handle.stop(false));
@@ -100,17 +123,38 @@ pub async fn start_with_clock(
     crate::proxy::install_tls_provider();
     config.secret.as_ref().ok_or(StartError::MissingSecret)?;
     let state = Arc::new(AppState::build_with_clock(config, store, clock)?);
+    if state.store.held_in_memory().is_some() {
+        let forms = state.forms.forms().len();
+        tracing::warn!(
+            forms,
+            "store.backend = \"memory\": consent receipts{} live in this process only and are \
+             lost when it stops; use Redis to keep them",
+            if forms > 0 {
+                " and contact-form entries"
+            } else {
+                ""
+            }
+        );
+    }
     state.spawn_background();
     let (listen, default_lang) = (state.config.listen.clone(), state.default_lang);
 
+    let limits = &state.config.limits;
+    // A connection with nothing in flight for longer than this is trickling a request head.
+    let connections = Connections::new(
+        limits.max_connections,
+        limits.keep_alive + limits.header_timeout,
+    );
     let public_state = state.clone();
     let public = HttpServer::new(move || {
         let state = public_state.clone();
         App::new()
             .app_data(Worker::data(&state))
+            .wrap(from_fn(public::check_host))
             .wrap(error_pages(default_lang))
             .wrap(from_fn(telemetry::request_log))
             .wrap(from_fn(metered::count_public))
+            .wrap(from_fn(connections::track_request))
             .configure(|cfg| public::configure(cfg, &state))
     });
     let admin_state = state.clone();
@@ -122,39 +166,73 @@ pub async fn start_with_clock(
             .wrap(from_fn(metered::count_admin))
             .configure(admin::configure)
     });
-    // Responses go out as several writes (head, then body chunks); with Nagle's algorithm on, a
-    // keep-alive visitor's delayed ACK would hold each response back ~40 ms.
-    let public = public.on_connect(disable_nagle);
-    let admin = admin.on_connect(disable_nagle);
-    let public = if listen.workers > 0 {
-        public.workers(listen.workers)
-    } else {
-        public
+    let registry = connections.clone();
+    let public = public.on_connect(move |io, data| {
+        disable_nagle(io);
+        registry.on_connect(io, data);
+    });
+    let admin = admin.on_connect(|io, _| disable_nagle(io));
+    let workers = match listen.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     };
     let public = public
+        .workers(workers)
+        .client_request_timeout(limits.header_timeout)
+        .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+        .keep_alive(limits.keep_alive)
+        // actix counts per worker; together they allow about the configured total.
+        .max_connections(limits.max_connections.div_ceil(workers))
+        .backlog(limits.backlog)
         .bind(listen.public)
         .map_err(bind_error("public", listen.public))?;
     let public_addr = first_addr(public.addrs(), listen.public);
-    // The admin side serves a handful of operators: two workers are plenty.
     let admin = admin
-        .workers(2)
+        .workers(ADMIN_WORKERS)
+        .client_request_timeout(limits.header_timeout)
+        .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+        .keep_alive(limits.keep_alive)
+        .max_connections(ADMIN_MAX_CONNECTIONS)
         .bind(listen.admin)
         .map_err(bind_error("admin", listen.admin))?;
     let admin_addr = first_addr(admin.addrs(), listen.admin);
     let (public, admin) = (public.run(), admin.run());
     let handles = vec![public.handle(), admin.handle()];
     let tasks = vec![tokio::spawn(public), tokio::spawn(admin)];
-    tracing::info!(%public_addr, %admin_addr, upstream = %state.config.upstream.base_url(), "consentgate listening");
+    let reaper = connections.spawn_reaper();
+    tracing::info!(
+        listener = "public",
+        addr = %public_addr,
+        workers,
+        upstream = %state.config.upstream.base_url(),
+        "listening"
+    );
+    tracing::info!(
+        listener = "admin",
+        addr = %admin_addr,
+        workers = ADMIN_WORKERS,
+        "listening"
+    );
     Ok(RunningGate {
         public_addr,
         admin_addr,
         state,
         handles,
         tasks,
+        reaper,
     })
 }
 
-fn disable_nagle(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+/// The admin side serves a handful of operators: two workers are plenty.
+const ADMIN_WORKERS: usize = 2;
+/// Connections the admin listener keeps open per worker.
+const ADMIN_MAX_CONNECTIONS: usize = 64;
+/// Time a client has to take the end of a closing connection.
+const DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Responses go out as several writes (head, then body chunks); with Nagle's algorithm on, a
+/// keep-alive visitor's delayed ACK would hold each response back ~40 ms.
+fn disable_nagle(conn: &dyn std::any::Any) {
     if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
         let _ = tcp.set_nodelay(true);
     }

@@ -4,12 +4,13 @@
 //! a small event and puts it on the statistics' bounded channel; it never waits.
 
 use actix_web::http::Method;
+use bytes::Bytes;
 
 use super::page_filter::PageRewrite;
 use super::state::AppState;
 use crate::consent::WirePolicy;
 use crate::privacy::Visitor;
-use crate::proxy::{HtmlFilter, HtmlResponseInfo, StartedFilter};
+use crate::proxy::{HtmlFilter, HtmlResponseInfo, Verdict};
 use crate::stats::visit::Seen;
 
 /// The page filter of one request, counting the page view it filters.
@@ -32,10 +33,14 @@ impl<'a> Counted<'a> {
 }
 
 impl HtmlFilter for Counted<'_> {
-    fn start(&self, info: &HtmlResponseInfo<'_>) -> Option<StartedFilter> {
-        let started = self.page.start(info)?;
+    fn start(&self, info: &HtmlResponseInfo<'_>, prefix: &[Bytes], complete: bool) -> Verdict {
+        let verdict = self.page.start(info, prefix, complete);
         let req = info.request;
-        if info.status == 200 && req.method() == Method::GET {
+        // Only a page that is rewritten is a page the visitor sees; a refused one is not.
+        if matches!(verdict, Verdict::Filter(_))
+            && info.status == 200
+            && req.method() == Method::GET
+        {
             let seen = Seen {
                 country: self.visitor.country.as_deref(),
                 granted: self.wire.consent(),
@@ -45,6 +50,6 @@ impl HtmlFilter for Counted<'_> {
                 privacy.visitor_hash(req, key, parts)
             });
         }
-        Some(started)
+        verdict
     }
 }

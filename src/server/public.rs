@@ -1,25 +1,31 @@
 //! The routes of the public listener, one setup function per area (so a test can mount one
-//! area alone) and [`configure`] for all of them in the order actix must try them: health,
+//! area alone) and [`configure`] for all of them in the order actix must try them: liveness,
 //! consent, forms, the gate's assets, any other `/_gate/` path (never proxied), then the proxy
 //! for everything else. Handlers parse, call a service, and map the result; every error is an
 //! [`EdgeError`], rendered by the `http::error_pages` middleware.
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
-use actix_web::{guard, web, HttpRequest, HttpResponse};
+use actix_web::middleware::Next;
+use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 
+use super::health;
 use super::state::{AppState, State};
 use crate::config::FormConfig;
-use crate::consent::{DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME};
-use crate::forms::{page::stored_json, Redirect, Stored, Submission, TOKEN_PATH};
-use crate::http::extract::{host, json_body, read_bounded, request_cookie};
+use crate::consent::{
+    DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
+};
+use crate::forms::{page::stored_json, Redirect, Stored, Submission, Upstream, TOKEN_PATH};
+use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
-use crate::http::{Code, EdgeError, Format, SameOrigin};
+use crate::http::{Code, EdgeError, Format, SameOrigin, SiteHost};
 use crate::privacy::Visitor;
 use crate::proxy::{ForwardPolicy, RequestBody};
 
 /// Every public route. Mount after registering [`Worker::data`](super::state::Worker::data).
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    health(cfg);
+    health::public(cfg);
     consent(cfg);
     forms(cfg, state);
     assets(cfg);
@@ -27,11 +33,26 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .default_service(web::to(proxy_page));
 }
 
-/// `/_gate/healthz` (process up) and `/_gate/readyz` (upstream reachable, store up); on both
-/// listeners.
-pub fn health(cfg: &mut web::ServiceConfig) {
-    cfg.route("/_gate/healthz", web::get().to(healthz))
-        .route("/_gate/readyz", web::get().to(readyz));
+/// Middleware of the public listener: a request whose Host is not one of the site's names
+/// (`listen.hosts`) is answered `misdirected_request` (421) and reaches no area, the upstream
+/// least of all; the others carry their [`SiteHost`]. `/_gate/healthz` is exempt, so a load
+/// balancer may probe by address.
+pub async fn check_host<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let resolved = match req.app_data::<State>() {
+        Some(state) => state.sites.resolve(req.request()),
+        None => Ok(SiteHost::default()),
+    };
+    match resolved {
+        Ok(site) => {
+            req.extensions_mut().insert(site);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(_) if req.path() == health::HEALTHZ => Ok(next.call(req).await?.map_into_left_body()),
+        Err(misdirected) => Ok(req.error_response(misdirected).map_into_right_body()),
+    }
 }
 
 /// `/_gate/consent`: POST a decision, GET the visitor's own record, DELETE to withdraw;
@@ -46,24 +67,23 @@ pub fn consent(cfg: &mut web::ServiceConfig) {
     .route("/_gate/consent/state", web::get().to(consent_state));
 }
 
-/// Which configured form a route serves (its index in `[[forms]]`).
-#[derive(Debug, Clone, Copy)]
-struct FormIndex(usize);
-
-/// A POST route at each configured form path (other methods fall through to the proxy) and,
-/// when forms exist, `GET /_gate/forms/token`. Mount before the proxy fallback.
+/// POSTs to a configured form path — in any spelling a CMS reads as that path (`//contact`,
+/// `/contact/`, `/Contact`, …) — are captured; other methods fall through to the proxy. When
+/// forms exist, `GET /_gate/forms/token?form=<id>` too. Mount before the proxy fallback.
 pub fn forms(cfg: &mut web::ServiceConfig, state: &AppState) {
-    for (index, form) in state.forms.forms().iter().enumerate() {
-        cfg.service(
-            web::resource(form.path.as_str())
-                .guard(guard::Post())
-                .app_data(FormIndex(index))
-                .to(submit_form),
-        );
+    if state.forms.forms().is_empty() {
+        return;
     }
-    if !state.forms.forms().is_empty() {
-        cfg.route(TOKEN_PATH, web::get().to(form_token));
-    }
+    let forms = state.forms.clone();
+    cfg.service(
+        web::resource("/{path:.*}")
+            .guard(guard::Post())
+            .guard(guard::fn_guard(move |ctx| {
+                forms.form_for_path(ctx.head().uri.path()).is_some()
+            }))
+            .to(submit_form),
+    )
+    .route(TOKEN_PATH, web::get().to(form_token));
 }
 
 /// `GET /_gate/<name>`: the content-hashed assets (banner script and stylesheet, forms.js).
@@ -71,45 +91,18 @@ pub fn assets(cfg: &mut web::ServiceConfig) {
     cfg.route("/_gate/{name}", web::get().to(asset));
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .json(serde_json::json!({ "status": "up", "version": env!("CARGO_PKG_VERSION") }))
-}
-
-#[derive(serde::Serialize)]
-struct Readiness {
-    ready: bool,
-    upstream: &'static str,
-    store: &'static str,
-    store_backend: &'static str,
-}
-
-async fn readyz(state: State) -> HttpResponse {
-    let (upstream_ok, store) = tokio::join!(state.proxy_settings.reachable(), state.store.ping());
-    let store_ok = store.is_ok();
-    let body = Readiness {
-        ready: upstream_ok && store_ok,
-        upstream: if upstream_ok { "ok" } else { "unreachable" },
-        store: if store_ok { "ok" } else { "unavailable" },
-        store_backend: state.store.backend_name(),
-    };
-    if body.ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
-}
-
 /// POST records a decision; DELETE withdraws (its optional body says what the banner showed).
 async fn change_consent(
     state: State,
     visitor: Visitor,
+    site: SiteHost,
     _: SameOrigin,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    let body = read_bounded(&req, payload, state.consent.max_body()).await?;
-    let ctx = RecordContext::of(&req, &visitor);
+    state.consent.admit_decision(&visitor).await?;
+    let body = read_bounded(&req, payload, state.consent.max_body(), state.body_pace()).await?;
+    let ctx = RecordContext::of(&req, &visitor, site);
     let recorded = if req.method() == Method::DELETE {
         let shown: Option<WithdrawRequest> = json_body(&req, &body)?;
         state.consent.withdraw(shown, ctx).await?
@@ -131,11 +124,26 @@ fn decision_answer(recorded: &Recorded) -> HttpResponse {
     res.json(recorded.answer())
 }
 
+/// Which page of the history `GET /_gate/consent` shows (`?offset=&limit=`).
+#[derive(serde::Deserialize)]
+struct HistoryQuery {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "history_page")]
+    limit: usize,
+}
+
+fn history_page() -> usize {
+    HISTORY_PAGE_MAX
+}
+
 async fn get_consent(state: State, req: HttpRequest) -> Result<HttpResponse, EdgeError> {
+    let page = web::Query::<HistoryQuery>::from_query(req.query_string())
+        .map_err(|e| EdgeError::new(Code::BadRequest).detail(e.to_string()))?;
     let cookie = request_cookie(&req, COOKIE_NAME).ok_or(Code::NoConsent)?;
     let record = state
         .consent
-        .own_record(cookie)
+        .own_record(cookie, page.offset, page.limit)
         .await?
         .ok_or(Code::NoConsent)?;
     Ok(HttpResponse::Ok()
@@ -145,10 +153,10 @@ async fn get_consent(state: State, req: HttpRequest) -> Result<HttpResponse, Edg
 
 /// The verified categories for the request's `cg_consent` (MAC, shape, lifetime, revision and
 /// categories checked; no store read), never cached; an invalid cookie is deleted as on pages.
-async fn consent_state(state: State, req: HttpRequest) -> HttpResponse {
+async fn consent_state(state: State, site: SiteHost, req: HttpRequest) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CACHE_CONTROL, "no-store"));
-    for deletion in state.consent.wire_policy(&req).deletion_headers(host(&req)) {
+    for deletion in state.consent.wire_policy(&req).deletion_headers(&site) {
         res.append_header((header::SET_COOKIE, deletion));
     }
     res.json(state.consent.verified_state(&req))
@@ -160,20 +168,26 @@ async fn submit_form(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    let form = req
-        .app_data::<FormIndex>()
-        .and_then(|i| state.forms.form(i.0))
+    let form = state
+        .forms
+        .form_for_path(req.path())
         .ok_or(Code::NotFound)?;
     let format = reply_format(&req, Format::Html);
-    let body = read_bounded(&req, payload, form.max_body_bytes).await;
+    let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
     let submission = Submission::new(&req, body, &visitor);
     let stored = match state.forms.capture(form, &submission).await {
         Ok(stored) => stored,
         Err(refusal) => return Err(state.forms.refusal(form, refusal, format)),
     };
+    let wire = state.consent.wire_policy(&req);
+    let keep_cookie = |name: &str| wire.keep_cookie(name);
+    let upstream = Upstream {
+        proxy: &state.upstream,
+        keep_cookie: &keep_cookie,
+    };
     let redirect = state
         .forms
-        .deliver(form, &stored, &submission, &req, &state.upstream, format)
+        .deliver(form, &stored, &submission, &req, upstream, format)
         .await;
     Ok(thank_you(form, &stored, redirect, format))
 }
@@ -209,10 +223,24 @@ fn thank_you(
     res.finish()
 }
 
-async fn form_token(state: State) -> HttpResponse {
-    HttpResponse::Ok()
+/// `?form=<id>` of `GET /_gate/forms/token`.
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    form: String,
+}
+
+async fn form_token(state: State, req: HttpRequest) -> Result<HttpResponse, EdgeError> {
+    let query = web::Query::<TokenQuery>::from_query(req.query_string())
+        .map_err(|e| EdgeError::new(Code::BadRequest).detail(e.to_string()))?;
+    let form = state
+        .forms
+        .forms()
+        .iter()
+        .find(|f| f.id == query.form)
+        .ok_or(Code::NotFound)?;
+    Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "token": state.forms.issue_token() }))
+        .json(serde_json::json!({ "token": state.forms.issue_token(form) })))
 }
 
 async fn asset(
@@ -233,6 +261,7 @@ async fn unknown_gate_path(req: HttpRequest) -> Result<HttpResponse, EdgeError> 
 async fn proxy_page(
     state: State,
     visitor: Visitor,
+    site: SiteHost,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
@@ -241,7 +270,7 @@ async fn proxy_page(
     let counted = super::page_views::Counted::new(&state, &visitor, &wire);
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
-        set_cookies: wire.deletion_headers(host(&req)),
+        set_cookies: wire.deletion_headers(&site),
         html: Some(&counted),
     };
     Ok(state

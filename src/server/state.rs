@@ -13,12 +13,14 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::page_filter::PageRewrite;
+use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
 use crate::consent::{ConsentError, ConsentService};
 use crate::dashboard::{Dashboard, DashboardError};
 use crate::forms::FormsService;
-use crate::http::{Code, EdgeError, HashedAsset, Lang};
+use crate::http::extract::BodyPace;
+use crate::http::{Code, EdgeError, HashedAsset, Lang, SiteHosts};
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::privacy::{GeoError, Privacy, Visitor};
@@ -74,6 +76,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The operators' dashboard (admin listener): sign-in, sessions, pages, audit log.
     pub dashboard: Dashboard,
+    /// The site's names (`listen.hosts`), which every public request is checked against.
+    pub sites: SiteHosts,
+    /// The last readiness check (admin `/_gate/readyz`).
+    pub readiness: ReadinessCache,
 }
 
 impl AppState {
@@ -113,6 +119,8 @@ impl AppState {
                 metrics: Some(metrics.clone()),
             },
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
+            sites: SiteHosts::new(&config.listen.hosts),
+            readiness: ReadinessCache::default(),
             config: Arc::new(config),
             clock,
             store,
@@ -129,6 +137,14 @@ impl AppState {
     pub fn spawn_background(&self) {
         self.stats.spawn_writer();
         self.forms.spawn_background();
+    }
+
+    /// How fast the bodies the gate reads itself must arrive (`limits.body_*`).
+    pub fn body_pace(&self) -> BodyPace {
+        BodyPace {
+            timeout: self.config.limits.body_timeout,
+            min_rate: self.config.limits.body_min_rate,
+        }
     }
 
     /// The content-hashed file served at `/_gate/<name>`, if there is one.
@@ -167,6 +183,7 @@ pub(super) fn areas(
         form_paths: forms.paths(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
+        max_decoded_body: config.limits.max_decoded_body_bytes,
     };
     Ok((Rewriter::new(catalogue, settings), consent, forms))
 }

@@ -69,10 +69,19 @@ const PAGES: [&str; 4] = ["/", "/over-ons.html", "/contact.html", "/privacy.html
 
 /// Where a visitor came from: a referrer, and a query for the first page.
 const ARRIVALS: [(Option<&str>, &str); 5] = [
-    (Some("https://www.google.com/search?q=stichting+zwemles"), ""),
+    (
+        Some("https://www.google.com/search?q=stichting+zwemles"),
+        "",
+    ),
     (Some("https://duckduckgo.com/"), ""),
-    (Some("https://l.facebook.com/"), "?utm_source=facebook&utm_medium=social&utm_campaign=open-dag"),
-    (None, "?utm_source=nieuwsbrief&utm_medium=email&utm_campaign=najaar"),
+    (
+        Some("https://l.facebook.com/"),
+        "?utm_source=facebook&utm_medium=social&utm_campaign=open-dag",
+    ),
+    (
+        None,
+        "?utm_source=nieuwsbrief&utm_medium=email&utm_campaign=najaar",
+    ),
     (None, ""),
 ];
 

@@ -305,6 +305,9 @@ mod tests {
             assert_eq!(bot(ua), name, "{ua}");
         }
         assert_eq!(Agents::new().classify(None), Agent::Bot(NO_USER_AGENT));
-        assert_eq!(Agents::new().classify(Some("  ")), Agent::Bot(NO_USER_AGENT));
+        assert_eq!(
+            Agents::new().classify(Some("  ")),
+            Agent::Bot(NO_USER_AGENT)
+        );
     }
 }

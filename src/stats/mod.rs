@@ -631,7 +631,8 @@ mod tests {
         assert_eq!(views, BTreeMap::from([("/", 3), ("/contact", 1)]));
         assert_eq!(day.visitors.get("s.example"), Some(&2));
         assert_eq!(
-            day.bots.get(&("s.example".to_owned(), "Googlebot".to_owned())),
+            day.bots
+                .get(&("s.example".to_owned(), "Googlebot".to_owned())),
             Some(&1)
         );
     }
@@ -687,7 +688,9 @@ mod tests {
 
     #[test]
     fn settings_follow_the_configuration() {
-        let keys = Keys::derive(&crate::config::Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()));
+        let keys = Keys::derive(&crate::config::Secret::new(
+            b"0123456789abcdef0123456789abcdef".to_vec(),
+        ));
         let cfg = StatsConfig {
             count_page_views: false,
             max_paths_per_day: 7,

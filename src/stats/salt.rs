@@ -63,7 +63,8 @@ impl Salts {
     /// Whether views of `day` can still be hashed: today's and yesterday's only (an older
     /// salt is gone, and making it again would count its visitors twice).
     pub fn usable(&self, day: i64) -> bool {
-        self.today.is_none_or(|today| day >= today - 1 && day <= today + 1)
+        self.today
+            .is_none_or(|today| day >= today - 1 && day <= today + 1)
     }
 
     /// The salt of `day`: cached, or the store's (made now if no gate has made it yet).

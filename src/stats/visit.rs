@@ -121,7 +121,13 @@ impl ViewKey {
     /// This combination with everything of high cardinality counted as "(other)": what a view
     /// is counted as once the day's combinations are used up.
     pub fn coarse(&self) -> ViewKey {
-        let other = |s: &str| if s.is_empty() { String::new() } else { OTHER.to_owned() };
+        let other = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                OTHER.to_owned()
+            }
+        };
         ViewKey {
             path: OTHER.to_owned(),
             referrer: other(&self.referrer),
@@ -235,13 +241,20 @@ impl PageView {
     }
 }
 
-/// The Host the visitor asked for: lower case, port removed (IPv6 brackets kept).
+/// The Host the visitor asked for: lower case, port removed (IPv6 brackets kept). The name
+/// the host check matched in `listen.hosts`, else (no list) the Host header as sent.
 pub fn site_host(req: &HttpRequest) -> String {
-    let host = crate::http::extract::host(req);
+    let site = crate::http::SiteHost::of(req);
+    let host = match site.authority.as_deref() {
+        Some(name) => name,
+        None => req
+            .headers()
+            .get(actix_web::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or(""),
+    };
     let name = match host.rsplit_once(':') {
-        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
+        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     };
     clean(name, MAX_HOST).to_ascii_lowercase()
@@ -277,10 +290,7 @@ fn utm(query: &str) -> (String, String, String) {
             _ => continue,
         };
         if slot.is_empty() {
-            *slot = clean(v.trim(), MAX_UTM * 4)
-                .chars()
-                .take(MAX_UTM)
-                .collect();
+            *slot = clean(v.trim(), MAX_UTM * 4).chars().take(MAX_UTM).collect();
         }
     }
     out
@@ -362,7 +372,10 @@ mod tests {
             ("Nieuwsbrief", "email", "herfst 2026")
         );
         assert_eq!(v.key.country, "NL");
-        assert_eq!((v.key.browser.as_str(), v.key.device.as_str()), ("Firefox", "desktop"));
+        assert_eq!(
+            (v.key.browser.as_str(), v.key.device.as_str()),
+            ("Firefox", "desktop")
+        );
         assert_eq!(v.key.consent, None);
         let encoded = v.key.encode();
         assert!(!encoded.contains("zwemles") && !encoded.contains("example.org"));
@@ -463,6 +476,9 @@ mod tests {
         assert_eq!(clean("a\tb\nc", 10), "abc");
         assert_eq!(clean("ééé", 5), "éé");
         let coarse = granted.coarse();
-        assert_eq!((coarse.path.as_str(), coarse.referrer.as_str()), (OTHER, ""));
+        assert_eq!(
+            (coarse.path.as_str(), coarse.referrer.as_str()),
+            (OTHER, "")
+        );
     }
 }

@@ -271,8 +271,8 @@ impl Writer {
         let answers = self.answers.get(&day);
         for dim in DIMS {
             let value = dim.of_mut(&mut key);
-            let admitted = value.is_empty()
-                || answers.and_then(|a| a.get(dim.name(), value)) == Some(true);
+            let admitted =
+                value.is_empty() || answers.and_then(|a| a.get(dim.name(), value)) == Some(true);
             if !admitted {
                 *value = OTHER.to_owned();
             }

@@ -5,7 +5,8 @@
 //! | key | type | TTL |
 //! |-----|------|-----|
 //! | `{p:receipt:<id>}:cur` | string, current receipt | put ttl |
-//! | `{p:receipt:<id>}:hist` | list, every receipt, oldest first | put ttl (refreshed) |
+//! | `{p:receipt:<id>}:hist` | list, the newest receipts, oldest first (capped) | put ttl (refreshed) |
+//! | `{p:receipt:<id>}:seq` | integer, decisions ever put for the id | put ttl (refreshed) |
 //! | `{p:rcpts}:t` | zset `<id>:<seq>` → decision time (unix ms), every action | longest member ttl |
 //! | `{p:rcpts}:t:<action>` | zset, the same for one action | longest member ttl |
 //! | `{p:rcpts}:exp` | zset `<id>:<seq>` → expiry (unix ms) | longest member ttl |
@@ -66,6 +67,9 @@ impl KeyLayout {
     }
     pub fn receipt_history(&self, id: &str) -> String {
         format!("{{{}:receipt:{}}}:hist", self.prefix, part(id))
+    }
+    pub fn receipt_seq(&self, id: &str) -> String {
+        format!("{{{}:receipt:{}}}:seq", self.prefix, part(id))
     }
     fn receipts_tag(&self) -> String {
         format!("{{{}:rcpts}}", self.prefix)
@@ -158,6 +162,10 @@ mod tests {
         assert_eq!(
             hash_tag(&k.receipt_current("abc")),
             hash_tag(&k.receipt_history("abc"))
+        );
+        assert_eq!(
+            hash_tag(&k.receipt_current("abc")),
+            hash_tag(&k.receipt_seq("abc"))
         );
         let index = hash_tag(&k.receipt_index()).to_owned();
         for key in [

@@ -1,27 +1,37 @@
 //! The embedded store: everything in one in-process map behind a mutex, with the same
 //! semantics as the Redis backend — TTL expiry, newest-first form index, multi-key updates that
-//! are atomic (one lock), bounded audit log. Uniques are counted exactly (a 64-bit hash per
-//! member, never the member itself).
+//! are atomic (one lock), bounded audit log, receipt histories capped to the newest
+//! [`MemoryLimits::receipt_history_max`]. Uniques are counted exactly (a 64-bit hash per member,
+//! never the member itself).
 //!
 //! What it does not give: data does not survive a restart, and several gates cannot share it
 //! (each would see only its own receipts, entries, sessions and rate limits). Use Redis for
 //! either.
 //!
-//! Growth is bounded: expired records are invisible at once and purged from memory at most
+//! Growth is bounded: what it holds is counted in bytes (keys, values and a fixed overhead per
+//! record), and a write that would take it past [`MemoryLimits::max_bytes`] is refused with
+//! [`StoreError::Full`] (HTTP 503) instead of growing without end; deletions and expiry make room
+//! again. Expired records are invisible at once and purged from memory at most
 //! [`MemoryLimits::purge_interval`] after they expire (checked on every call, no background
 //! task, so `Store::memory()` needs no runtime). Unique-member sets of a day that has not been
 //! written for [`MemoryLimits::unique_freeze_after`] are reduced to their count.
+//!
+//! Values are shared (`Arc`) between the map and a reader, so a read holds the lock only for
+//! reference counts, never for copying a record.
+//!
+//! Time comes from the injected [`Clock`](crate::clock::Clock) (wall-clock milliseconds, like
+//! the deadlines Redis keeps), so tests move a `TestClock` instead of sleeping.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{SharedClock, SystemClock};
 
 use super::{
-    AuditId, FormEntryRecord, FormPage, KeyLayout, ReceiptIndexEntry, ReceiptPage, ReceiptQuery,
-    StoreError, TextVersionRecord,
+    AuditId, FormEntryRecord, FormPage, KeyLayout, ReceiptHistory, ReceiptIndexEntry, ReceiptPage,
+    ReceiptQuery, StoreError, TextVersionRecord,
 };
 
 /// Bounds of the embedded store.
@@ -35,6 +45,11 @@ pub struct MemoryLimits {
     pub purge_interval: Duration,
     /// A day's unique set untouched this long keeps only its count. Default 48 h.
     pub unique_freeze_after: Duration,
+    /// Most receipts kept in one id's history, the oldest dropped first. Default 50.
+    pub receipt_history_max: usize,
+    /// Most bytes held (keys, values, a fixed overhead per record); writes beyond are refused
+    /// with [`StoreError::Full`]. Default 256 MiB.
+    pub max_bytes: usize,
 }
 
 impl Default for MemoryLimits {
@@ -44,19 +59,43 @@ impl Default for MemoryLimits {
             audit_retention: Duration::from_secs(180 * 24 * 3600),
             purge_interval: Duration::from_secs(1),
             unique_freeze_after: Duration::from_secs(48 * 3600),
+            receipt_history_max: 50,
+            max_bytes: 256 * 1024 * 1024,
         }
     }
 }
 
+/// What a record costs besides its keys and values (map slot, allocation headers, deadline):
+/// an estimate, so the bound holds for many small records too.
+const OVERHEAD: usize = 64;
+/// What one member of a unique set or one item of a list costs.
+const ITEM: usize = 16;
+
+/// The receipts of one id, oldest first; the current receipt is the last one put.
 struct Receipt {
-    current: Option<Vec<u8>>,
-    history: Vec<Vec<u8>>,
-    expires: Instant,
+    history: VecDeque<Arc<[u8]>>,
+    /// Decisions ever put for the id (the history stops growing at its cap; this does not).
+    seq: u64,
+    expires: u64,
+}
+
+impl Receipt {
+    fn size(id: &str, history: &VecDeque<Arc<[u8]>>) -> usize {
+        OVERHEAD + id.len() + history.iter().map(|r| r.len() + ITEM).sum::<usize>()
+    }
 }
 
 struct StoredEntry {
-    record: FormEntryRecord,
-    expires: Instant,
+    record: Arc<FormEntryRecord>,
+    expires: u64,
+}
+
+impl StoredEntry {
+    /// The entry, its place in the form index and in the e-mail index.
+    fn size(record: &FormEntryRecord) -> usize {
+        let email = record.email_hash.as_ref().map_or(0, |h| OVERHEAD + h.len());
+        2 * OVERHEAD + 2 * record.id.len() + record.form.len() + record.ciphertext.len() + email
+    }
 }
 
 #[derive(Default)]
@@ -77,7 +116,7 @@ impl Form {
     }
 
     /// Removes expired entries; returns them so the caller can clean the e-mail index.
-    fn sweep(&mut self, now: Instant) -> Vec<StoredEntry> {
+    fn sweep(&mut self, now: u64) -> Vec<StoredEntry> {
         let expired: Vec<String> = self
             .entries
             .iter()
@@ -91,8 +130,14 @@ impl Form {
 struct IndexedReceipt {
     time_ms: u64,
     action: String,
-    receipt: Vec<u8>,
-    expires: Instant,
+    receipt: Arc<[u8]>,
+    expires: u64,
+}
+
+impl IndexedReceipt {
+    fn size(&self, member: &str) -> usize {
+        OVERHEAD + member.len() + self.action.len() + self.receipt.len()
+    }
 }
 
 /// The receipt time index: one ordering for every action (Redis keeps one zset per action
@@ -108,27 +153,27 @@ struct ReceiptIndex {
 }
 
 impl ReceiptIndex {
-    fn remove(&mut self, member: &str) -> bool {
+    /// Take a member out; the bytes it held (0 if it was not there).
+    fn remove(&mut self, member: &str) -> usize {
         match self.members.remove(member) {
             Some(old) => {
                 self.by_time.remove(&(old.time_ms, member.to_owned()));
-                true
+                old.size(member)
             }
-            None => false,
+            None => 0,
         }
     }
 
-    fn sweep(&mut self, now: Instant) -> usize {
+    /// Take the expired members out: how many, and the bytes they held.
+    fn sweep(&mut self, now: u64) -> (usize, usize) {
         let expired: Vec<String> = self
             .members
             .iter()
             .filter(|(_, m)| m.expires <= now)
             .map(|(k, _)| k.clone())
             .collect();
-        for member in &expired {
-            self.remove(member);
-        }
-        expired.len()
+        let freed = expired.iter().map(|member| self.remove(member)).sum();
+        (expired.len(), freed)
     }
 
     /// Unexpired members in `[from_ms, to_ms]`, oldest first, optionally of one action.
@@ -142,23 +187,30 @@ impl ReceiptIndex {
     }
 }
 
+fn text_size(hash: &str, record: &TextVersionRecord) -> usize {
+    OVERHEAD + hash.len() + record.body.len() + record.language.len()
+}
+
 enum Unique {
     Live {
         members: HashSet<u64>,
-        touched: Instant,
+        touched: u64,
     },
     /// Count of a set that was frozen, plus members added after that.
-    Frozen { count: u64, late: HashSet<u64> },
+    Frozen {
+        count: u64,
+        late: HashSet<u64>,
+    },
 }
 
 struct Expiring {
-    data: Vec<u8>,
-    expires: Instant,
+    data: Arc<[u8]>,
+    expires: u64,
 }
 
 struct RateWindow {
     count: u64,
-    expires: Instant,
+    expires: u64,
 }
 
 #[derive(Default)]
@@ -171,31 +223,63 @@ struct State {
     uniques: HashMap<(String, String), Unique>,
     sessions: HashMap<String, Expiring>,
     receipt_index: ReceiptIndex,
-    /// Banner texts by hash, with their expiry.
-    texts: HashMap<String, (TextVersionRecord, Instant)>,
+    /// Banner texts by hash, with their expiry (unix ms).
+    texts: HashMap<String, (TextVersionRecord, u64)>,
     /// (unix ms, seq, entry), oldest first.
-    audit: VecDeque<(u64, u64, Vec<u8>)>,
+    audit: VecDeque<(u64, u64, Arc<[u8]>)>,
     rate: HashMap<String, RateWindow>,
     /// Values admitted per (name, day), with their expiry.
-    admitted: HashMap<(String, String), (HashSet<String>, Instant)>,
+    admitted: HashMap<(String, String), (HashSet<String>, u64)>,
     /// Daily salts by day.
     salts: HashMap<String, Expiring>,
     /// API tokens by hash.
     api_tokens: HashMap<String, Expiring>,
-    last_purge: Option<Instant>,
+    last_purge: Option<u64>,
+    /// Bytes held, as counted by the `size` rules above.
+    used: usize,
+}
+
+impl State {
+    fn free(&mut self, bytes: usize) {
+        self.used = self.used.saturating_sub(bytes);
+    }
+
+    /// Drop the expired entries of `form` (with their bytes and e-mail index links); how many,
+    /// or `None` when the form holds nothing.
+    fn sweep_form(&mut self, form: &str, now: u64) -> Option<usize> {
+        let gone = self.forms.get_mut(form)?.sweep(now);
+        for e in &gone {
+            self.free(StoredEntry::size(&e.record));
+            unlink_email(&mut self.emails, form, &e.record);
+        }
+        Some(gone.len())
+    }
+}
+
+/// How many receipts and form entries the embedded store holds (what a restart loses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Held {
+    /// Consent ids with an unexpired receipt.
+    pub receipts: usize,
+    /// Unexpired contact-form entries.
+    pub form_entries: usize,
 }
 
 /// See the module documentation.
 pub struct MemoryStore {
     state: Mutex<State>,
     limits: MemoryLimits,
+    clock: SharedClock,
 }
 
-/// Wall-clock milliseconds for audit ids and retention. The system clock, not an injected one:
-/// these must follow the same real time as Redis (which stamps its stream ids itself), and
-/// expiry here runs on `Instant` like Redis's TTLs.
-fn unix_ms() -> u64 {
-    SystemClock.unix_ms()
+/// The deadline `ttl` after `now` (unix ms), at least 1 ms away as Redis rounds a TTL.
+fn deadline(now: u64, ttl: Duration) -> u64 {
+    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+    now.saturating_add(ms)
+}
+
+fn ms_of(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn hash64(bytes: &[u8]) -> u64 {
@@ -206,11 +290,22 @@ fn hash64(bytes: &[u8]) -> u64 {
 }
 
 impl MemoryStore {
+    /// An empty store on the system clock.
     pub fn new(limits: MemoryLimits) -> Self {
+        Self::with_clock(limits, SystemClock::shared())
+    }
+
+    /// An empty store whose expiry, audit ids and retention follow `clock`.
+    pub fn with_clock(limits: MemoryLimits, clock: SharedClock) -> Self {
         Self {
             state: Mutex::new(State::default()),
             limits,
+            clock,
         }
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.unix_ms()
     }
 
     /// Locks the state and purges expired data if the last purge is older than the interval.
@@ -218,10 +313,11 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a half-applied update visible to callers
         // in a way that matters more than losing the store, so recover the guard.
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
+        let now = self.now();
+        // A clock set back counts as due, so a purge is never postponed by a step backwards.
         let due = st
             .last_purge
-            .is_none_or(|t| now.duration_since(t) >= self.limits.purge_interval);
+            .is_none_or(|t| now < t || now - t >= ms_of(self.limits.purge_interval));
         if due {
             self.purge(&mut st, now);
             st.last_purge = Some(now);
@@ -229,31 +325,80 @@ impl MemoryStore {
         st
     }
 
-    fn purge(&self, st: &mut State, now: Instant) {
-        st.receipts.retain(|_, r| r.expires > now);
-        let swept = st.receipt_index.sweep(now);
+    /// Room for `grow` more bytes, or [`StoreError::Full`].
+    fn reserve(&self, st: &mut State, grow: usize) -> Result<(), StoreError> {
+        if st.used.saturating_add(grow) > self.limits.max_bytes {
+            return Err(StoreError::Full {
+                limit_bytes: self.limits.max_bytes,
+            });
+        }
+        st.used += grow;
+        Ok(())
+    }
+
+    fn purge(&self, st: &mut State, now: u64) {
+        let mut freed = 0;
+        st.receipts.retain(|id, r| {
+            let keep = r.expires > now;
+            if !keep {
+                freed += Receipt::size(id, &r.history);
+            }
+            keep
+        });
+        let (swept, index_bytes) = st.receipt_index.sweep(now);
         st.receipt_index.swept_pending += swept;
-        st.texts.retain(|_, (_, expires)| *expires > now);
-        st.sessions.retain(|_, s| s.expires > now);
-        st.rate.retain(|_, r| r.expires > now);
-        st.admitted.retain(|_, (_, expires)| *expires > now);
-        st.salts.retain(|_, s| s.expires > now);
-        st.api_tokens.retain(|_, t| t.expires > now);
-        let mut gone = Vec::new();
-        for (form, f) in st.forms.iter_mut() {
-            let swept = f.sweep(now);
-            f.swept_pending += swept.len();
-            gone.extend(swept.into_iter().map(|e| (form.clone(), e)));
+        freed += index_bytes;
+        st.texts.retain(|hash, (record, expires)| {
+            let keep = *expires > now;
+            if !keep {
+                freed += text_size(hash, record);
+            }
+            keep
+        });
+        st.sessions.retain(|id, s| {
+            let keep = s.expires > now;
+            if !keep {
+                freed += OVERHEAD + id.len() + s.data.len();
+            }
+            keep
+        });
+        st.rate.retain(|key, r| {
+            let keep = r.expires > now;
+            if !keep {
+                freed += OVERHEAD + key.len();
+            }
+            keep
+        });
+        st.admitted.retain(|(name, day), (set, expires)| {
+            let keep = *expires > now;
+            if !keep {
+                freed += admitted_size(name, day, set);
+            }
+            keep
+        });
+        for map in [&mut st.salts, &mut st.api_tokens] {
+            map.retain(|k, e| {
+                let keep = e.expires > now;
+                if !keep {
+                    freed += OVERHEAD + k.len() + e.data.len();
+                }
+                keep
+            });
+        }
+        let names: Vec<String> = st.forms.keys().cloned().collect();
+        for form in names {
+            let swept = st.sweep_form(&form, now).unwrap_or(0);
+            if let Some(f) = st.forms.get_mut(&form) {
+                f.swept_pending += swept;
+            }
         }
         st.forms
             .retain(|_, f| !f.entries.is_empty() || f.swept_pending > 0);
-        for (form, e) in gone {
-            unlink_email(&mut st.emails, &form, &e.record);
-        }
-        let freeze = self.limits.unique_freeze_after;
+        let freeze = ms_of(self.limits.unique_freeze_after);
         for u in st.uniques.values_mut() {
             if let Unique::Live { members, touched } = u {
-                if now.duration_since(*touched) >= freeze {
+                if now.saturating_sub(*touched) >= freeze {
+                    freed += members.len() * ITEM;
                     *u = Unique::Frozen {
                         count: members.len() as u64,
                         late: HashSet::new(),
@@ -261,15 +406,18 @@ impl MemoryStore {
                 }
             }
         }
-        self.trim_audit(st);
+        st.free(freed);
+        self.trim_audit(st, now);
     }
 
-    fn trim_audit(&self, st: &mut State) {
-        let min_ms = unix_ms().saturating_sub(self.limits.audit_retention.as_millis() as u64);
+    fn trim_audit(&self, st: &mut State, now: u64) {
+        let min_ms = now.saturating_sub(ms_of(self.limits.audit_retention));
         while st.audit.len() > self.limits.audit_max_entries
             || st.audit.front().is_some_and(|(ms, _, _)| *ms < min_ms)
         {
-            st.audit.pop_front();
+            if let Some((_, _, entry)) = st.audit.pop_front() {
+                st.free(OVERHEAD + entry.len());
+            }
         }
     }
 
@@ -277,56 +425,96 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Bytes held now, as counted against [`MemoryLimits::max_bytes`].
+    pub fn used_bytes(&self) -> usize {
+        self.lock().used
+    }
+
+    /// How many receipts and form entries are held (what stopping the process loses).
+    pub fn held(&self) -> Held {
+        let st = self.lock();
+        Held {
+            receipts: st.receipts.len(),
+            form_entries: st.forms.values().map(|f| f.entries.len()).sum(),
+        }
+    }
+
     // ---- receipts ----
 
     pub fn put_receipt(&self, id: &str, receipt: &[u8], ttl: Duration) -> Result<u64, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
-        let r = st.receipts.entry(id.to_owned()).or_insert(Receipt {
-            current: None,
-            history: Vec::new(),
-            expires: now,
-        });
-        if r.expires <= now {
-            r.current = None;
-            r.history.clear();
+        let (old_size, mut history, seq) = match st.receipts.get(id) {
+            Some(r) if r.expires > now => (Receipt::size(id, &r.history), r.history.clone(), r.seq),
+            // Expired: like the Redis keys, history and counter start again.
+            Some(r) => (Receipt::size(id, &r.history), VecDeque::new(), 0),
+            None => (0, VecDeque::new(), 0),
+        };
+        history.push_back(Arc::from(receipt));
+        // LTRIM to the newest `receipt_history_max`, as the Redis backend does.
+        while history.len() > self.limits.receipt_history_max.max(1) {
+            history.pop_front();
         }
-        r.current = Some(receipt.to_vec());
-        r.history.push(receipt.to_vec());
-        r.expires = now + ttl;
-        Ok(r.history.len() as u64)
+        let new_size = Receipt::size(id, &history);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.receipts.insert(
+            id.to_owned(),
+            Receipt {
+                history,
+                seq: seq + 1,
+                expires: deadline(now, ttl),
+            },
+        );
+        Ok(seq + 1)
     }
 
     pub fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = Instant::now();
-        let st = self.lock();
-        Ok(st
-            .receipts
-            .get(id)
-            .filter(|r| r.expires > now)
-            .and_then(|r| r.current.clone()))
+        let now = self.now();
+        let current = {
+            let st = self.lock();
+            st.receipts
+                .get(id)
+                .filter(|r| r.expires > now)
+                .and_then(|r| r.history.back().cloned())
+        };
+        Ok(current.map(|r| r.to_vec()))
     }
 
-    pub fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let now = Instant::now();
-        let st = self.lock();
-        Ok(st
-            .receipts
-            .get(id)
-            .filter(|r| r.expires > now)
-            .map(|r| r.history.clone())
-            .unwrap_or_default())
+    pub fn receipt_history(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ReceiptHistory, StoreError> {
+        let now = self.now();
+        let (page, total): (Vec<Arc<[u8]>>, usize) = {
+            let st = self.lock();
+            match st.receipts.get(id).filter(|r| r.expires > now) {
+                Some(r) => (
+                    r.history.iter().skip(offset).take(limit).cloned().collect(),
+                    r.history.len(),
+                ),
+                None => (Vec::new(), 0),
+            }
+        };
+        Ok(ReceiptHistory {
+            receipts: page.iter().map(|r| r.to_vec()).collect(),
+            total,
+        })
     }
 
     pub fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         let Some(old) = st.receipts.remove(id) else {
             return Ok(false);
         };
-        for seq in 1..=old.history.len() as u64 {
-            st.receipt_index.remove(&KeyLayout::receipt_member(id, seq));
+        let mut freed = Receipt::size(id, &old.history);
+        for seq in 1..=old.seq {
+            freed += st.receipt_index.remove(&KeyLayout::receipt_member(id, seq));
         }
+        st.free(freed);
         Ok(old.expires > now)
     }
 
@@ -335,43 +523,57 @@ impl MemoryStore {
         entry: &ReceiptIndexEntry<'_>,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let member = KeyLayout::receipt_member(entry.id, entry.seq);
+        let indexed = IndexedReceipt {
+            time_ms: entry.time_ms,
+            action: entry.action.to_owned(),
+            receipt: Arc::from(entry.receipt),
+            expires: deadline(now, ttl),
+        };
         let mut st = self.lock();
-        let index = &mut st.receipt_index;
         // Like ZADD on an existing member: the newer decision replaces it.
-        index.remove(&member);
+        let old_size = st.receipt_index.remove(&member);
+        let new_size = indexed.size(&member);
+        if let Err(full) = self.reserve(&mut st, new_size.saturating_sub(old_size)) {
+            st.free(old_size);
+            return Err(full);
+        }
+        st.free(old_size.saturating_sub(new_size));
+        let index = &mut st.receipt_index;
         index.by_time.insert((entry.time_ms, member.clone()));
-        index.members.insert(
-            member,
-            IndexedReceipt {
-                time_ms: entry.time_ms,
-                action: entry.action.to_owned(),
-                receipt: entry.receipt.to_vec(),
-                expires: now + ttl,
-            },
-        );
+        index.members.insert(member, indexed);
         Ok(())
     }
 
+    /// Sweep the receipt index now (as Redis listing does), forgetting what purges reported.
+    fn sweep_receipt_index_now(&self, st: &mut State, now: u64) {
+        let (_, freed) = st.receipt_index.sweep(now);
+        st.receipt_index.swept_pending = 0;
+        st.free(freed);
+    }
+
     pub fn list_receipts(&self, q: &ReceiptQuery<'_>) -> Result<ReceiptPage, StoreError> {
-        let now = Instant::now();
-        let mut st = self.lock();
-        let index = &mut st.receipt_index;
-        index.sweep(now);
-        index.swept_pending = 0;
-        let mut matching = index.range(q.from_ms, q.to_ms, q.action);
-        if q.newest_first {
-            matching.reverse();
-        }
-        Ok(ReceiptPage {
-            total: matching.len(),
-            receipts: matching
+        let now = self.now();
+        let (page, total): (Vec<Arc<[u8]>>, usize) = {
+            let mut st = self.lock();
+            self.sweep_receipt_index_now(&mut st, now);
+            let mut matching = st.receipt_index.range(q.from_ms, q.to_ms, q.action);
+            if q.newest_first {
+                matching.reverse();
+            }
+            let total = matching.len();
+            let page = matching
                 .into_iter()
                 .skip(q.offset)
                 .take(q.limit)
                 .map(|m| m.receipt.clone())
-                .collect(),
+                .collect();
+            (page, total)
+        };
+        Ok(ReceiptPage {
+            total,
+            receipts: page.iter().map(|r| r.to_vec()).collect(),
         })
     }
 
@@ -380,24 +582,22 @@ impl MemoryStore {
         from_ms: u64,
         to_ms: u64,
     ) -> Result<BTreeMap<String, u64>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
-        let index = &mut st.receipt_index;
-        index.sweep(now);
-        index.swept_pending = 0;
+        self.sweep_receipt_index_now(&mut st, now);
         let mut counts = BTreeMap::new();
-        for m in index.range(from_ms, to_ms, None) {
+        for m in st.receipt_index.range(from_ms, to_ms, None) {
             *counts.entry(m.action.clone()).or_insert(0) += 1;
         }
         Ok(counts)
     }
 
     pub fn sweep_receipt_index(&self) -> Result<usize, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
-        let index = &mut st.receipt_index;
-        let swept = index.sweep(now);
-        Ok(swept + std::mem::take(&mut index.swept_pending))
+        let (swept, freed) = st.receipt_index.sweep(now);
+        st.free(freed);
+        Ok(swept + std::mem::take(&mut st.receipt_index.swept_pending))
     }
 
     // ---- banner text archive ----
@@ -411,31 +611,35 @@ impl MemoryStore {
         used_at: u64,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
+        let until = deadline(now, ttl);
         let mut st = self.lock();
-        let fresh = || TextVersionRecord {
+        let live = st.texts.get(hash).filter(|(_, expires)| *expires > now);
+        if let Some((record, expires)) = live {
+            // Kept as first stored: only the uses and the expiry move.
+            let (mut record, expires) = (record.clone(), (*expires).max(until));
+            record.first_used = record.first_used.min(used_at);
+            record.last_used = record.last_used.max(used_at);
+            st.texts.insert(hash.to_owned(), (record, expires));
+            return Ok(());
+        }
+        let fresh = TextVersionRecord {
             body: body.to_vec(),
             revision,
             language: language.to_owned(),
             first_used: used_at,
             last_used: used_at,
         };
-        let entry = st
-            .texts
-            .entry(hash.to_owned())
-            .or_insert_with(|| (fresh(), now + ttl));
-        if entry.1 <= now {
-            *entry = (fresh(), now + ttl);
-        }
-        let (record, expires) = entry;
-        record.first_used = record.first_used.min(used_at);
-        record.last_used = record.last_used.max(used_at);
-        *expires = (*expires).max(now + ttl);
+        let old_size = st.texts.get(hash).map_or(0, |(r, _)| text_size(hash, r));
+        let new_size = text_size(hash, &fresh);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.texts.insert(hash.to_owned(), (fresh, until));
         Ok(())
     }
 
     pub fn get_texts(&self, hash: &str) -> Result<Option<TextVersionRecord>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         Ok(st
             .texts
@@ -452,11 +656,20 @@ impl MemoryStore {
         entry: &FormEntryRecord,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut record = entry.clone();
         // The key decides the form, as on Redis.
         record.form = form.to_owned();
         let mut st = self.lock();
+        let old_size = st
+            .forms
+            .get(form)
+            .and_then(|f| f.entries.get(&record.id))
+            .map_or(0, |e| StoredEntry::size(&e.record));
+        let new_size = StoredEntry::size(&record);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        let record = Arc::new(record);
         let f = st.forms.entry(form.to_owned()).or_default();
         let old = f.remove(&record.id);
         f.index.insert((record.created, record.id.clone()));
@@ -464,7 +677,7 @@ impl MemoryStore {
             record.id.clone(),
             StoredEntry {
                 record: record.clone(),
-                expires: now + ttl,
+                expires: deadline(now, ttl),
             },
         );
         if let Some(old) = old {
@@ -484,14 +697,16 @@ impl MemoryStore {
         form: &str,
         id: &str,
     ) -> Result<Option<FormEntryRecord>, StoreError> {
-        let now = Instant::now();
-        let st = self.lock();
-        Ok(st
-            .forms
-            .get(form)
-            .and_then(|f| f.entries.get(id))
-            .filter(|e| e.expires > now)
-            .map(|e| e.record.clone()))
+        let now = self.now();
+        let found = {
+            let st = self.lock();
+            st.forms
+                .get(form)
+                .and_then(|f| f.entries.get(id))
+                .filter(|e| e.expires > now)
+                .map(|e| e.record.clone())
+        };
+        Ok(found.map(|r| (*r).clone()))
     }
 
     pub fn list_form_entries(
@@ -500,36 +715,37 @@ impl MemoryStore {
         offset: usize,
         limit: usize,
     ) -> Result<FormPage, StoreError> {
-        let now = Instant::now();
-        let mut st = self.lock();
-        let State { forms, emails, .. } = &mut *st;
-        let Some(f) = forms.get_mut(form) else {
-            return Ok(FormPage::default());
+        let now = self.now();
+        let (page, total) = {
+            let mut st = self.lock();
+            st.sweep_form(form, now);
+            let Some(f) = st.forms.get_mut(form) else {
+                return Ok(FormPage::default());
+            };
+            f.swept_pending = 0;
+            let page: Vec<Arc<FormEntryRecord>> = f
+                .index
+                .iter()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|(_, id)| f.entries.get(id).map(|e| e.record.clone()))
+                .collect();
+            (page, f.entries.len())
         };
-        for e in f.sweep(now) {
-            unlink_email(emails, form, &e.record);
-        }
-        f.swept_pending = 0;
-        let entries = f
-            .index
-            .iter()
-            .rev()
-            .skip(offset)
-            .take(limit)
-            .filter_map(|(_, id)| f.entries.get(id).map(|e| e.record.clone()))
-            .collect();
         Ok(FormPage {
-            entries,
-            total: f.entries.len(),
+            entries: page.into_iter().map(|r| (*r).clone()).collect(),
+            total,
         })
     }
 
     pub fn delete_form_entry(&self, form: &str, id: &str) -> Result<bool, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
         let Some(old) = st.forms.get_mut(form).and_then(|f| f.remove(id)) else {
             return Ok(false);
         };
+        st.free(StoredEntry::size(&old.record));
         unlink_email(&mut st.emails, form, &old.record);
         Ok(old.expires > now)
     }
@@ -538,7 +754,7 @@ impl MemoryStore {
         &self,
         email_hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         let Some(set) = st.emails.get(email_hash) else {
             return Ok(Vec::new());
@@ -556,17 +772,16 @@ impl MemoryStore {
     }
 
     pub fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
-        let State { forms, emails, .. } = &mut *st;
-        let Some(f) = forms.get_mut(form) else {
+        let Some(swept) = st.sweep_form(form, now) else {
             return Ok(0);
         };
-        let gone = f.sweep(now);
-        for e in &gone {
-            unlink_email(emails, form, &e.record);
-        }
-        Ok(gone.len() + std::mem::take(&mut f.swept_pending))
+        let pending = st
+            .forms
+            .get_mut(form)
+            .map_or(0, |f| std::mem::take(&mut f.swept_pending));
+        Ok(swept + pending)
     }
 
     // ---- counters ----
@@ -578,10 +793,16 @@ impl MemoryStore {
         fields: &[(&str, i64)],
     ) -> Result<(), StoreError> {
         let mut st = self.lock();
-        let map = st
-            .counters
-            .entry((name.to_owned(), day.to_owned()))
-            .or_default();
+        let key = (name.to_owned(), day.to_owned());
+        let existing = st.counters.get(&key);
+        let grow = existing.map_or(OVERHEAD + name.len() + day.len(), |_| 0)
+            + fields
+                .iter()
+                .filter(|(field, _)| existing.is_none_or(|m| !m.contains_key(*field)))
+                .map(|(field, _)| field.len() + ITEM)
+                .sum::<usize>();
+        self.reserve(&mut st, grow)?;
+        let map = st.counters.entry(key).or_default();
         for (field, delta) in fields {
             let v = map.entry((*field).to_owned()).or_insert(0);
             *v = v.saturating_add(*delta);
@@ -606,35 +827,30 @@ impl MemoryStore {
             .collect())
     }
 
-    pub fn add_uniques(
-        &self,
-        name: &str,
-        day: &str,
-        members: &[&[u8]],
-    ) -> Result<(), StoreError> {
+    pub fn add_uniques(&self, name: &str, day: &str, members: &[&[u8]]) -> Result<(), StoreError> {
         if members.is_empty() {
             return Ok(());
         }
-        let now = Instant::now();
+        let now = self.now();
+        let hashes: HashSet<u64> = members.iter().map(|m| hash64(m)).collect();
         let mut st = self.lock();
-        let set = st
-            .uniques
-            .entry((name.to_owned(), day.to_owned()))
-            .or_insert_with(|| Unique::Live {
-                members: HashSet::new(),
-                touched: now,
-            });
-        for member in members {
-            let h = hash64(member);
-            match set {
-                Unique::Live { members, touched } => {
-                    members.insert(h);
-                    *touched = now;
-                }
-                Unique::Frozen { late, .. } => {
-                    late.insert(h);
-                }
+        let key = (name.to_owned(), day.to_owned());
+        let grow = match st.uniques.get(&key) {
+            None => OVERHEAD + name.len() + day.len() + hashes.len() * ITEM,
+            Some(Unique::Live { members: set, .. }) | Some(Unique::Frozen { late: set, .. }) => {
+                hashes.iter().filter(|h| !set.contains(h)).count() * ITEM
             }
+        };
+        self.reserve(&mut st, grow)?;
+        match st.uniques.entry(key).or_insert_with(|| Unique::Live {
+            members: HashSet::new(),
+            touched: now,
+        }) {
+            Unique::Live { members, touched } => {
+                members.extend(hashes);
+                *touched = now;
+            }
+            Unique::Frozen { late, .. } => late.extend(hashes),
         }
         Ok(())
     }
@@ -660,26 +876,46 @@ impl MemoryStore {
         max: usize,
         ttl: Duration,
     ) -> Result<Vec<bool>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
+        let key = (name.to_owned(), day.to_owned());
+        // Decide first, so exactly the bytes of what is added are reserved.
+        let (admitted, added, grow) = {
+            let empty = HashSet::new();
+            let (held, new_set) = st
+                .admitted
+                .get(&key)
+                .map_or((&empty, true), |(set, _)| (set, false));
+            let mut added: HashSet<&str> = HashSet::new();
+            let admitted: Vec<bool> = values
+                .iter()
+                .map(|v| {
+                    if held.contains(*v) || added.contains(v) {
+                        true
+                    } else if held.len() + added.len() < max {
+                        added.insert(v);
+                        true
+                    } else {
+                        false
+                    }
+                })
+                .collect();
+            let grow = added.iter().map(|v| v.len() + ITEM).sum::<usize>()
+                + if new_set {
+                    OVERHEAD + name.len() + day.len()
+                } else {
+                    0
+                };
+            (admitted, added, grow)
+        };
+        self.reserve(&mut st, grow)?;
         let (set, expires) = st
             .admitted
-            .entry((name.to_owned(), day.to_owned()))
-            .or_insert_with(|| (HashSet::new(), now + ttl));
-        *expires = now + ttl;
-        Ok(values
-            .iter()
-            .map(|v| {
-                if set.contains(*v) {
-                    true
-                } else if set.len() < max {
-                    set.insert((*v).to_owned());
-                    true
-                } else {
-                    false
-                }
-            })
-            .collect())
+            .entry(key)
+            .or_insert_with(|| (HashSet::new(), 0));
+        *expires = deadline(now, ttl);
+        set.extend(added.into_iter().map(str::to_owned));
+        Ok(admitted)
     }
 
     // ---- daily salts ----
@@ -690,33 +926,41 @@ impl MemoryStore {
         candidate: &[u8],
         ttl: Duration,
     ) -> Result<Vec<u8>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
-        let salt = st.salts.entry(day.to_owned()).or_insert_with(|| Expiring {
-            data: candidate.to_vec(),
-            expires: now + ttl,
-        });
-        if salt.expires <= now {
-            *salt = Expiring {
-                data: candidate.to_vec(),
-                expires: now + ttl,
-            };
+        if let Some(salt) = st.salts.get(day).filter(|s| s.expires > now) {
+            return Ok(salt.data.to_vec());
         }
-        Ok(salt.data.clone())
+        let size = OVERHEAD + day.len() + candidate.len();
+        self.reserve(&mut st, size)?;
+        let old = st.salts.insert(
+            day.to_owned(),
+            Expiring {
+                data: Arc::from(candidate),
+                expires: deadline(now, ttl),
+            },
+        );
+        if let Some(old) = old {
+            st.free(OVERHEAD + day.len() + old.data.len());
+        }
+        Ok(candidate.to_vec())
     }
 
     pub fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         Ok(st
             .salts
             .get(day)
             .filter(|s| s.expires > now)
-            .map(|s| s.data.clone()))
+            .map(|s| s.data.to_vec()))
     }
 
     pub fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
-        self.lock().salts.remove(day);
+        let mut st = self.lock();
+        if let Some(old) = st.salts.remove(day) {
+            st.free(OVERHEAD + day.len() + old.data.len());
+        }
         Ok(())
     }
 
@@ -728,97 +972,124 @@ impl MemoryStore {
         record: &[u8],
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now = Instant::now();
-        self.lock().api_tokens.insert(
+        let now = self.now();
+        let mut st = self.lock();
+        let old_size = st
+            .api_tokens
+            .get(hash)
+            .map_or(0, |t| OVERHEAD + hash.len() + t.data.len());
+        let new_size = OVERHEAD + hash.len() + record.len();
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.api_tokens.insert(
             hash.to_owned(),
             Expiring {
-                data: record.to_vec(),
-                expires: now + ttl,
+                data: Arc::from(record),
+                expires: deadline(now, ttl),
             },
         );
         Ok(())
     }
 
     pub fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         Ok(st
             .api_tokens
             .get(hash)
             .filter(|t| t.expires > now)
-            .map(|t| t.data.clone()))
+            .map(|t| t.data.to_vec()))
     }
 
     pub fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         let mut all: Vec<(String, Vec<u8>)> = st
             .api_tokens
             .iter()
             .filter(|(_, t)| t.expires > now)
-            .map(|(h, t)| (h.clone(), t.data.clone()))
+            .map(|(h, t)| (h.clone(), t.data.to_vec()))
             .collect();
         all.sort();
         Ok(all)
     }
 
     pub fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
-        let now = Instant::now();
-        Ok(self
-            .lock()
-            .api_tokens
-            .remove(hash)
-            .is_some_and(|t| t.expires > now))
+        let now = self.now();
+        let mut st = self.lock();
+        Ok(match st.api_tokens.remove(hash) {
+            Some(old) => {
+                st.free(OVERHEAD + hash.len() + old.data.len());
+                old.expires > now
+            }
+            None => false,
+        })
     }
 
     // ---- sessions ----
 
     pub fn put_session(&self, id: &str, data: &[u8], idle: Duration) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
+        let old_size = st
+            .sessions
+            .get(id)
+            .map_or(0, |s| OVERHEAD + id.len() + s.data.len());
+        let new_size = OVERHEAD + id.len() + data.len();
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
         st.sessions.insert(
             id.to_owned(),
             Expiring {
-                data: data.to_vec(),
-                expires: now + idle,
+                data: Arc::from(data),
+                expires: deadline(now, idle),
             },
         );
         Ok(())
     }
 
     pub fn get_session(&self, id: &str, idle: Duration) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = Instant::now();
-        let mut st = self.lock();
-        match st.sessions.get_mut(id) {
-            Some(s) if s.expires > now => {
-                s.expires = now + idle;
-                Ok(Some(s.data.clone()))
+        let now = self.now();
+        let found = {
+            let mut st = self.lock();
+            match st.sessions.get_mut(id) {
+                Some(s) if s.expires > now => {
+                    s.expires = deadline(now, idle);
+                    Some(s.data.clone())
+                }
+                Some(_) => {
+                    if let Some(old) = st.sessions.remove(id) {
+                        st.free(OVERHEAD + id.len() + old.data.len());
+                    }
+                    None
+                }
+                None => None,
             }
-            Some(_) => {
-                st.sessions.remove(id);
-                Ok(None)
-            }
-            None => Ok(None),
-        }
+        };
+        Ok(found.map(|d| d.to_vec()))
     }
 
     pub fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        self.lock().sessions.remove(id);
+        let mut st = self.lock();
+        if let Some(old) = st.sessions.remove(id) {
+            st.free(OVERHEAD + id.len() + old.data.len());
+        }
         Ok(())
     }
 
     // ---- audit ----
 
     pub fn append_audit(&self, entry: &[u8]) -> Result<String, StoreError> {
-        let ms = unix_ms();
+        let ms = self.now();
         let mut st = self.lock();
+        self.reserve(&mut st, OVERHEAD + entry.len())?;
         // Ids increase even if the wall clock steps back, like Redis stream ids.
         let (ms, seq) = match st.audit.back() {
             Some(&(last_ms, last_seq, _)) if last_ms >= ms => (last_ms, last_seq + 1),
             _ => (ms, 0),
         };
-        st.audit.push_back((ms, seq, entry.to_vec()));
-        self.trim_audit(&mut st);
+        st.audit.push_back((ms, seq, Arc::from(entry)));
+        self.trim_audit(&mut st, ms);
         Ok(format!("{ms}-{seq}"))
     }
 
@@ -827,39 +1098,53 @@ impl MemoryStore {
         before: Option<AuditId>,
         limit: usize,
     ) -> Result<Vec<(AuditId, Vec<u8>)>, StoreError> {
-        let st = self.lock();
-        Ok(st
-            .audit
-            .iter()
-            .rev()
-            .map(|(ms, seq, e)| (AuditId { ms: *ms, seq: *seq }, e))
-            .filter(|(id, _)| before.is_none_or(|b| *id < b))
-            .take(limit)
-            .map(|(id, e)| (id, e.clone()))
-            .collect())
+        let page: Vec<(AuditId, Arc<[u8]>)> = {
+            let st = self.lock();
+            st.audit
+                .iter()
+                .rev()
+                .map(|(ms, seq, e)| (AuditId { ms: *ms, seq: *seq }, e))
+                .filter(|(id, _)| before.is_none_or(|b| *id < b))
+                .take(limit)
+                .map(|(id, e)| (id, e.clone()))
+                .collect()
+        };
+        Ok(page.into_iter().map(|(id, e)| (id, e.to_vec())).collect())
     }
 
     // ---- rate limits ----
 
     pub fn hit_rate_limit(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let mut st = self.lock();
-        let w = st.rate.entry(key.to_owned()).or_insert(RateWindow {
-            count: 0,
-            expires: now + window,
-        });
-        if w.expires <= now {
-            *w = RateWindow {
-                count: 0,
-                expires: now + window,
-            };
+        match st.rate.get_mut(key) {
+            Some(w) if w.expires > now => {
+                w.count += 1;
+                Ok(w.count)
+            }
+            Some(w) => {
+                *w = RateWindow {
+                    count: 1,
+                    expires: deadline(now, window),
+                };
+                Ok(1)
+            }
+            None => {
+                self.reserve(&mut st, OVERHEAD + key.len())?;
+                st.rate.insert(
+                    key.to_owned(),
+                    RateWindow {
+                        count: 1,
+                        expires: deadline(now, window),
+                    },
+                );
+                Ok(1)
+            }
         }
-        w.count += 1;
-        Ok(w.count)
     }
 
     pub fn peek_rate_limit(&self, key: &str) -> Result<u64, StoreError> {
-        let now = Instant::now();
+        let now = self.now();
         let st = self.lock();
         Ok(st
             .rate
@@ -869,9 +1154,16 @@ impl MemoryStore {
     }
 
     pub fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
-        self.lock().rate.remove(key);
+        let mut st = self.lock();
+        if st.rate.remove(key).is_some() {
+            st.free(OVERHEAD + key.len());
+        }
         Ok(())
     }
+}
+
+fn admitted_size(name: &str, day: &str, set: &HashSet<String>) -> usize {
+    OVERHEAD + name.len() + day.len() + set.iter().map(|v| v.len() + ITEM).sum::<usize>()
 }
 
 fn unique_count(st: &State, name: &str, day: &str) -> u64 {
@@ -899,6 +1191,8 @@ fn unlink_email(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::TestClock;
+    use std::sync::Arc;
 
     fn entry(id: &str, created: u64, email: Option<&str>) -> FormEntryRecord {
         FormEntryRecord {
@@ -910,55 +1204,146 @@ mod tests {
         }
     }
 
-    fn store() -> MemoryStore {
-        MemoryStore::new(MemoryLimits {
+    /// A store on a clock of its own, purging on every call.
+    fn store() -> (MemoryStore, Arc<TestClock>) {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let limits = MemoryLimits {
             purge_interval: Duration::ZERO,
             ..MemoryLimits::default()
-        })
+        };
+        (MemoryStore::with_clock(limits, clock.clone()), clock)
     }
 
     const LONG: Duration = Duration::from_secs(3600);
     const SHORT: Duration = Duration::from_millis(30);
-
-    fn wait_past(d: Duration) {
-        std::thread::sleep(d + Duration::from_millis(20));
-    }
+    const PAST_SHORT: Duration = Duration::from_millis(31);
 
     #[test]
     fn receipt_history_keeps_every_put_oldest_first() {
-        let s = store();
+        let (s, _clock) = store();
         s.put_receipt("r", b"one", LONG).unwrap();
         s.put_receipt("r", b"two", LONG).unwrap();
         assert_eq!(s.get_receipt("r").unwrap().as_deref(), Some(&b"two"[..]));
         assert_eq!(
-            s.receipt_history("r").unwrap(),
+            s.receipt_history("r", 0, 10).unwrap().receipts,
             vec![b"one".to_vec(), b"two".to_vec()]
         );
         assert!(s.delete_receipt("r").unwrap());
         assert_eq!(s.get_receipt("r").unwrap(), None);
-        assert!(s.receipt_history("r").unwrap().is_empty());
+        assert_eq!(s.receipt_history("r", 0, 10).unwrap().total, 0);
         assert!(!s.delete_receipt("r").unwrap());
     }
 
     #[test]
+    fn receipt_history_keeps_the_newest_and_reads_by_page() {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let limits = MemoryLimits {
+            receipt_history_max: 3,
+            ..MemoryLimits::default()
+        };
+        let s = MemoryStore::with_clock(limits, clock);
+        for i in 0..10u8 {
+            s.put_receipt("r", &[i], LONG).unwrap();
+        }
+        let all = s.receipt_history("r", 0, 10).unwrap();
+        assert_eq!(all.receipts, [[7], [8], [9]]);
+        assert_eq!(all.total, 3);
+        let page = s.receipt_history("r", 1, 1).unwrap();
+        assert_eq!((page.receipts, page.total), (vec![vec![8]], 3));
+        assert_eq!(s.get_receipt("r").unwrap(), Some(vec![9]));
+    }
+
+    #[test]
+    fn a_full_store_refuses_writes_until_records_expire_or_go() {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let limits = MemoryLimits {
+            purge_interval: Duration::ZERO,
+            max_bytes: 4096,
+            ..MemoryLimits::default()
+        };
+        let s = MemoryStore::with_clock(limits, clock.clone());
+        let receipt = [b'x'; 500];
+        let mut stored = 0;
+        let refused = loop {
+            match s.put_receipt(&format!("id-{stored}"), &receipt, SHORT) {
+                Ok(_) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(stored < 100, "never refused");
+        };
+        assert!(
+            matches!(refused, StoreError::Full { limit_bytes: 4096 }),
+            "{refused:?}"
+        );
+        assert!(refused.is_transient());
+        assert!(s.used_bytes() <= 4096);
+        // Every kind of write is refused, reads and deletions still work.
+        assert!(s.put_session("s", &receipt, LONG).is_err());
+        assert!(s.hit_rate_limit("k", LONG).is_err());
+        assert_eq!(s.get_receipt("id-0").unwrap(), Some(receipt.to_vec()));
+        assert!(s.delete_receipt("id-0").unwrap());
+        s.put_receipt("after-delete", &receipt, LONG).unwrap();
+        // Expiry gives the rest back.
+        clock.advance(PAST_SHORT);
+        s.ping().unwrap();
+        let one_receipt = s.used_bytes();
+        assert!(one_receipt < 1024, "{one_receipt}");
+        assert!(s.delete_receipt("after-delete").unwrap());
+        assert_eq!(s.used_bytes(), 0);
+    }
+
+    #[test]
+    fn every_kind_of_record_gives_its_bytes_back() {
+        let (s, clock) = store();
+        s.put_receipt("r", b"receipt", SHORT).unwrap();
+        s.put_receipt("r", b"again", SHORT).unwrap();
+        s.put_form_entry("contact", &entry("a", 1, Some("h")), SHORT)
+            .unwrap();
+        s.put_form_entry("contact", &entry("a", 1, Some("h2")), SHORT)
+            .unwrap();
+        s.put_session("s", b"data", SHORT).unwrap();
+        s.hit_rate_limit("k", SHORT).unwrap();
+        let entry = ReceiptIndexEntry {
+            id: "r",
+            seq: 2,
+            action: "custom",
+            time_ms: 1,
+            receipt: b"again",
+        };
+        s.index_receipt(&entry, SHORT).unwrap();
+        s.index_receipt(&entry, SHORT).unwrap();
+        s.archive_texts("hash", b"texts", 1, "nl", 1, SHORT)
+            .unwrap();
+        s.archive_texts("hash", b"texts", 1, "nl", 2, SHORT)
+            .unwrap();
+        assert!(s.used_bytes() > 0);
+        clock.advance(PAST_SHORT);
+        s.ping().unwrap();
+        assert_eq!(s.used_bytes(), 0);
+    }
+
+    #[test]
     fn expired_receipt_and_history_are_gone_and_purged() {
-        let s = store();
+        let (s, clock) = store();
         s.put_receipt("r", b"one", SHORT).unwrap();
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         assert_eq!(s.get_receipt("r").unwrap(), None);
-        assert!(s.receipt_history("r").unwrap().is_empty());
+        assert_eq!(s.receipt_history("r", 0, 10).unwrap().total, 0);
         s.put_receipt("r", b"two", LONG).unwrap();
-        assert_eq!(s.receipt_history("r").unwrap(), vec![b"two".to_vec()]);
-        wait_past(Duration::ZERO);
+        assert_eq!(
+            s.receipt_history("r", 0, 10).unwrap().receipts,
+            vec![b"two".to_vec()]
+        );
+        clock.advance(Duration::from_millis(1));
         s.put_receipt("other", b"x", SHORT).unwrap();
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         s.ping().unwrap();
         assert_eq!(s.lock().receipts.len(), 1, "expired receipt purged");
     }
 
     #[test]
     fn form_list_is_newest_first_paged_and_skips_expired() {
-        let s = store();
+        let (s, clock) = store();
         s.put_form_entry("contact", &entry("a", 100, None), LONG)
             .unwrap();
         s.put_form_entry("contact", &entry("b", 300, None), LONG)
@@ -968,7 +1353,7 @@ mod tests {
         let page = s.list_form_entries("contact", 0, 10).unwrap();
         let ids: Vec<_> = page.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["b", "c", "a"]);
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         let page = s.list_form_entries("contact", 1, 10).unwrap();
         let ids: Vec<_> = page.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["a"]);
@@ -977,7 +1362,7 @@ mod tests {
 
     #[test]
     fn email_index_follows_put_delete_and_expiry() {
-        let s = store();
+        let (s, clock) = store();
         s.put_form_entry("contact", &entry("a", 1, Some("h1")), LONG)
             .unwrap();
         s.put_form_entry("contact", &entry("b", 2, Some("h1")), SHORT)
@@ -985,7 +1370,7 @@ mod tests {
         s.put_form_entry("other", &entry("c", 3, Some("h1")), LONG)
             .unwrap();
         assert_eq!(s.find_form_entries_by_email("h1").unwrap().len(), 3);
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         assert!(s.delete_form_entry("contact", "a").unwrap());
         assert_eq!(
             s.find_form_entries_by_email("h1").unwrap(),
@@ -996,14 +1381,14 @@ mod tests {
 
     #[test]
     fn session_idle_expiry_is_refreshed_by_reads() {
-        let s = store();
+        let (s, clock) = store();
         let idle = Duration::from_millis(150);
         s.put_session("s", b"d", idle).unwrap();
         for _ in 0..4 {
-            std::thread::sleep(Duration::from_millis(60));
+            clock.advance(Duration::from_millis(100));
             assert!(s.get_session("s", idle).unwrap().is_some());
         }
-        wait_past(idle);
+        clock.advance(idle);
         assert!(s.get_session("s", idle).unwrap().is_none());
     }
 
@@ -1024,11 +1409,30 @@ mod tests {
     }
 
     #[test]
+    fn audit_entries_older_than_the_retention_are_dropped() {
+        let clock = TestClock::at_unix_ms(1_700_000_000_000);
+        let s = MemoryStore::with_clock(
+            MemoryLimits {
+                audit_retention: Duration::from_secs(60),
+                ..MemoryLimits::default()
+            },
+            clock.clone(),
+        );
+        let old = s.append_audit(b"old").unwrap();
+        assert!(old.starts_with("1700000000000-"), "{old}");
+        clock.advance(Duration::from_secs(61));
+        s.append_audit(b"new").unwrap();
+        let read = s.read_audit_page(None, 10).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].1, b"new".to_vec());
+    }
+
+    #[test]
     fn rate_limit_window_restarts_after_expiry() {
-        let s = store();
+        let (s, clock) = store();
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 1);
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 2);
-        wait_past(SHORT);
+        clock.advance(PAST_SHORT);
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 1);
     }
 

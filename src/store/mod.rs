@@ -32,6 +32,7 @@ use crate::config::{StoreBackend, StoreConfig};
 use crate::metrics::Metrics;
 
 pub use layout::KeyLayout;
+pub use memory::{Held, MemoryLimits};
 
 /// Why a store operation failed. Callers map `Unavailable` and `Timeout` to 503.
 #[derive(Debug, thiserror::Error)]
@@ -47,22 +48,38 @@ pub enum StoreError {
     /// The backend answered with something this version cannot read (wrong type, bad field).
     #[error("store data corrupt: {0}")]
     Corrupt(String),
+    /// The embedded store holds `store.memory_max_bytes` already; nothing was written. Room comes
+    /// back as records expire or are deleted.
+    #[error("embedded store full ({limit_bytes} bytes, store.memory_max_bytes)")]
+    Full { limit_bytes: usize },
 }
 
 impl StoreError {
     /// True for the errors that mean "try again later" (HTTP 503), false for `Corrupt`.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::Timeout)
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Timeout | StoreError::Full { .. }
+        )
     }
 
-    /// `unavailable`, `timeout` or `corrupt` (the metrics' label).
+    /// `unavailable`, `timeout`, `full` or `corrupt` (the metrics' label).
     pub fn kind(&self) -> &'static str {
         match self {
             StoreError::Unavailable(_) => "unavailable",
             StoreError::Timeout => "timeout",
+            StoreError::Full { .. } => "full",
             StoreError::Corrupt(_) => "corrupt",
         }
     }
+}
+
+/// One page of a consent id's receipt history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiptHistory {
+    pub receipts: Vec<Vec<u8>>,
+    /// Receipts in the whole (capped) history.
+    pub total: usize,
 }
 
 /// One captured contact-form submission. `ciphertext` is opaque to the store.
@@ -221,8 +238,16 @@ impl Store {
 
     /// A fresh embedded store with the given limits.
     pub fn memory_with(limits: memory::MemoryLimits) -> Store {
+        Store::memory_with_clock(limits, crate::clock::SystemClock::shared())
+    }
+
+    /// A fresh embedded store whose expiry follows `clock` (tests move a `TestClock`).
+    pub fn memory_with_clock(
+        limits: memory::MemoryLimits,
+        clock: crate::clock::SharedClock,
+    ) -> Store {
         Store {
-            backend: Backend::Memory(Arc::new(memory::MemoryStore::new(limits))),
+            backend: Backend::Memory(Arc::new(memory::MemoryStore::with_clock(limits, clock))),
             metrics: None,
         }
     }
@@ -242,6 +267,8 @@ impl Store {
                 Backend::Memory(Arc::new(memory::MemoryStore::new(memory::MemoryLimits {
                     audit_max_entries: cfg.audit_max_entries,
                     audit_retention: cfg.audit_retention,
+                    receipt_history_max: cfg.receipt_history_max,
+                    max_bytes: cfg.memory_max_bytes,
                     ..memory::MemoryLimits::default()
                 })))
             }
@@ -294,12 +321,22 @@ impl Store {
         dispatch!(self.ping())
     }
 
+    /// For the embedded store, how many receipts and form entries it holds — what stopping
+    /// the process loses; `None` for Redis, which keeps them.
+    pub fn held_in_memory(&self) -> Option<Held> {
+        match &self.backend {
+            Backend::Memory(m) => Some(m.held()),
+            Backend::Redis(_) => None,
+        }
+    }
+
     // ---- consent receipts ----
 
     /// Make `receipt` the current receipt of `id` and append it to the id's history, in one
-    /// atomic step. Both expire `ttl` after this call (the history's TTL is refreshed).
-    /// Returns the receipt's position in the history, 1-based (what
-    /// [`ReceiptIndexEntry::seq`] wants).
+    /// atomic step; the history keeps the newest `store.receipt_history_max` (the oldest are
+    /// dropped). Both expire `ttl` after this call (the history's TTL is refreshed).
+    /// Returns the decision's number among all the id's decisions, 1-based, counted on even
+    /// when the oldest fall out of the history (what [`ReceiptIndexEntry::seq`] wants).
     pub async fn put_receipt(
         &self,
         id: &str,
@@ -314,9 +351,16 @@ impl Store {
         dispatch!(self.get_receipt(id))
     }
 
-    /// Every receipt ever put for `id` (until it expired or was deleted), oldest first.
-    pub async fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        dispatch!(self.receipt_history(id))
+    /// A page of the receipts put for `id` (until they expired or were deleted, at most the
+    /// newest `store.receipt_history_max`), oldest first: `limit` receipts from `offset`, and the
+    /// length of the whole history.
+    pub async fn receipt_history(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ReceiptHistory, StoreError> {
+        dispatch!(self.receipt_history(id, offset, limit))
     }
 
     /// Delete the current receipt and the history of `id`, and take its decisions out of the

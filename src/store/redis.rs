@@ -27,8 +27,8 @@ use tokio::sync::OnceCell;
 
 use super::layout::KeyLayout;
 use super::{
-    AuditId, FormEntryRecord, FormPage, ReceiptIndexEntry, ReceiptPage, ReceiptQuery, StoreError,
-    TextVersionRecord,
+    AuditId, FormEntryRecord, FormPage, ReceiptHistory, ReceiptIndexEntry, ReceiptPage,
+    ReceiptQuery, StoreError, TextVersionRecord,
 };
 use crate::config::{StoreBackend, StoreConfig};
 
@@ -147,6 +147,7 @@ pub struct RedisStore {
     timeout: Duration,
     audit_max_entries: usize,
     audit_retention: Duration,
+    receipt_history_max: usize,
     sweep: redis::Script,
     receipt_sweep: redis::Script,
     archive_texts: redis::Script,
@@ -229,6 +230,7 @@ impl RedisStore {
             timeout: cfg.timeout,
             audit_max_entries: cfg.audit_max_entries.max(1),
             audit_retention: cfg.audit_retention,
+            receipt_history_max: cfg.receipt_history_max.max(1),
             sweep: redis::Script::new(SWEEP_SCRIPT),
             receipt_sweep: redis::Script::new(RECEIPT_SWEEP_SCRIPT),
             archive_texts: redis::Script::new(ARCHIVE_TEXTS_SCRIPT),
@@ -297,6 +299,7 @@ impl RedisStore {
         ttl: Duration,
     ) -> Result<u64, StoreError> {
         let (cur, hist) = (self.keys.receipt_current(id), self.keys.receipt_history(id));
+        let seq = self.keys.receipt_seq(id);
         let mut p = redis::pipe();
         p.atomic()
             .cmd("SET")
@@ -306,11 +309,20 @@ impl RedisStore {
             .arg(ms(ttl))
             .ignore()
             .rpush(&hist, receipt)
+            .ignore()
+            // One id's history stays bounded however often it is written.
+            .ltrim(&hist, -(self.receipt_history_max as isize), -1)
+            .ignore()
             .pexpire(&hist, ms(ttl) as i64)
+            .ignore()
+            // Decisions are numbered by a counter of their own: the history's length stops
+            // growing at the cap.
+            .incr(&seq, 1)
+            .pexpire(&seq, ms(ttl) as i64)
             .ignore();
         self.run(|mut c| async move {
-            let (len,): (u64,) = p.query_async(&mut c).await.map_err(map_err)?;
-            Ok(len)
+            let (n,): (u64,) = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(n)
         })
         .await
     }
@@ -327,32 +339,60 @@ impl RedisStore {
         .await
     }
 
-    pub async fn receipt_history(&self, id: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    pub async fn receipt_history(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ReceiptHistory, StoreError> {
         let key = self.keys.receipt_history(id);
+        if limit == 0 {
+            let total = self
+                .run(|mut c| async move {
+                    redis::cmd("LLEN")
+                        .arg(&key)
+                        .query_async(&mut c)
+                        .await
+                        .map_err(map_err)
+                })
+                .await?;
+            return Ok(ReceiptHistory {
+                receipts: Vec::new(),
+                total,
+            });
+        }
+        let stop = offset.saturating_add(limit - 1).min(i64::MAX as usize);
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("LLEN")
+            .arg(&key)
+            .cmd("LRANGE")
+            .arg(&key)
+            .arg(offset)
+            .arg(stop);
         self.run(|mut c| async move {
-            redis::cmd("LRANGE")
-                .arg(&key)
-                .arg(0)
-                .arg(-1)
-                .query_async(&mut c)
-                .await
-                .map_err(map_err)
+            let (total, receipts): (usize, Vec<Vec<u8>>) =
+                p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(ReceiptHistory { receipts, total })
         })
         .await
     }
 
     pub async fn delete_receipt(&self, id: &str) -> Result<bool, StoreError> {
         let (cur, hist) = (self.keys.receipt_current(id), self.keys.receipt_history(id));
+        let seq = self.keys.receipt_seq(id);
         let k = &self.keys;
         self.run(|mut c| async move {
             // The index lives in its own slot, so it cannot share the DEL's MULTI. It goes
             // first: an erasure that fails half-way leaves a record that is not listed, and
             // running it again finishes it.
-            let len: u64 = redis::cmd("LLEN")
-                .arg(&hist)
-                .query_async(&mut c)
+            // Every decision ever numbered, also those the capped history no longer holds.
+            let len: u64 = redis::cmd("GET")
+                .arg(&seq)
+                .query_async::<Option<u64>>(&mut c)
                 .await
-                .map_err(map_err)?;
+                .map_err(map_err)?
+                .unwrap_or(0);
             if len > 0 {
                 let actions = self.receipt_actions(&mut c).await?;
                 let members: Vec<String> = (1..=len)
@@ -372,6 +412,7 @@ impl RedisStore {
             let n: u64 = redis::cmd("DEL")
                 .arg(&cur)
                 .arg(&hist)
+                .arg(&seq)
                 .query_async(&mut c)
                 .await
                 .map_err(map_err)?;
@@ -898,7 +939,7 @@ impl RedisStore {
             cmd.arg(*member);
         }
         self.run(|mut c| async move { cmd.exec_async(&mut c).await.map_err(map_err) })
-        .await
+            .await
     }
 
     pub async fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {

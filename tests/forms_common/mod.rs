@@ -80,14 +80,22 @@ pub fn service(cfg: &Config, store: Store) -> FormsService {
     state(cfg, store).forms.clone()
 }
 
-/// A fill-time token issued a minute ago (what forms.js would have fetched at page load).
+/// A fill-time token for the first configured form, issued a minute ago (what forms.js would
+/// have fetched at page load). Each call gives a new one: a token opens one stored submission.
 pub fn aged_token(cfg: &Config) -> String {
+    token_issued_ago(cfg, std::time::Duration::from_secs(60))
+}
+
+/// A fill-time token for the first configured form, issued `ago` before now.
+pub fn token_issued_ago(cfg: &Config, ago: std::time::Duration) -> String {
     let keys = Keys::derive(cfg.secret.as_ref().expect("secret set"));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    consentgate::forms::token::FillToken::new(keys.form_token).issue(now - 60_000)
+    let form = &cfg.forms.first().expect("a form is configured").id;
+    consentgate::forms::token::FillToken::new(keys.form_token)
+        .issue(form, now - ago.as_millis() as u64)
 }
 
 /// What a loopback site received.

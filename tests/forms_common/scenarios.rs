@@ -194,15 +194,7 @@ pub async fn every_refusal_is_explained_counted_and_not_stored(store: StoreChoic
     assert_eq!(a.status, 422);
     assert!(a.body.contains("nog één keer"), "{}", a.body);
     assert!(a.body.contains("name=\"cg_t\" value=\""));
-    let fresh = consentgate::forms::token::FillToken::new(
-        consentgate::keys::Keys::derive(cfg.secret.as_ref().unwrap()).form_token,
-    );
-    let just_now = fresh.issue(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
-    );
+    let just_now = token_issued_ago(&cfg, std::time::Duration::ZERO);
     let a = post_form(&url, &good(&just_now)).await;
     assert_eq!(a.status, 422, "a token issued this instant is too fast");
 
@@ -266,14 +258,15 @@ pub async fn typed_markup_is_escaped_on_the_error_page(store: StoreChoice) {
 /// The third stored message from one network within the window is refused with 429.
 pub async fn rate_limit_per_anonymised_address(store: StoreChoice) {
     let (cfg, gate) = setup(store, "rate_limit_max = 2\nrate_limit_window = \"10m\"").await;
-    let token = aged_token(&cfg);
     for _ in 0..2 {
         assert_eq!(
-            post_form(&gate.url("/contact"), &good(&token)).await.status,
+            post_form(&gate.url("/contact"), &good(&aged_token(&cfg)))
+                .await
+                .status,
             303
         );
     }
-    let a = post_form(&gate.url("/contact"), &good(&token)).await;
+    let a = post_form(&gate.url("/contact"), &good(&aged_token(&cfg))).await;
     assert_eq!(a.status, 429);
     assert!(a.body.contains("thuiszorg"), "text kept on the 429 page");
     assert_eq!(gate.service.list("contact", 0, 10).await.unwrap().total, 2);
@@ -318,13 +311,13 @@ pub async fn entry_expires_after_retention(store: StoreChoice) {
 pub async fn inbox_api_handles_deletes_exports_and_erases(store: StoreChoice) {
     let (cfg, gate) = setup(store, "rate_limit_max = 0").await;
     let store = gate.store().clone();
-    let token = aged_token(&cfg);
     for email in [
         "jan@example.nl",
         "piet@example.nl",
         "JAN@example.nl",
         "jan@example.nl",
     ] {
+        let token = aged_token(&cfg);
         let mut pairs = good(&token);
         pairs[1].1 = email;
         assert_eq!(post_form(&gate.url("/contact"), &pairs).await.status, 303);

@@ -232,7 +232,13 @@ impl Operator {
 pub async fn submit_contact(gate: &RunningTestGate, fields: &[(&str, &str)]) -> String {
     let keys = gate.keys();
     let minute_ago = gate.state().clock.unix_ms().saturating_sub(60_000);
-    let token = consentgate::forms::token::FillToken::new(keys.form_token).issue(minute_ago);
+    let form = &gate
+        .config()
+        .forms
+        .first()
+        .expect("a form is configured")
+        .id;
+    let token = consentgate::forms::token::FillToken::new(keys.form_token).issue(form, minute_ago);
     let mut all = vec![(FORM_TOKEN_FIELD, token.as_str())];
     all.extend_from_slice(fields);
     let client = awc::Client::builder()

@@ -25,10 +25,13 @@ pub const TEST_SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
 pub const NO_UPSTREAM: &str = "http://127.0.0.1:9";
 
 /// What every test gate starts from; a test's own TOML is merged over it. One worker keeps the
-/// suite light on a small machine; short upstream timeouts keep failing tests quick.
+/// suite light on a small machine; short upstream timeouts keep failing tests quick. The site's
+/// names are the loopback ones the tests (and the browser) reach the gate by, as an operator
+/// would list theirs.
 fn defaults() -> String {
     format!(
-        "[listen]\nworkers = 1\n[upstream]\nurl = \"{NO_UPSTREAM}\"\n\
+        "[listen]\nworkers = 1\nhosts = [\"127.0.0.1\", \"[::1]\", \"localhost\"]\n\
+         [upstream]\nurl = \"{NO_UPSTREAM}\"\n\
          connect_timeout = \"1s\"\nresponse_timeout = \"2s\"\n"
     )
 }

@@ -1,5 +1,5 @@
 //! The integration-test harness, one module for every test file (`mod support;`): the gate
-//! ([`gate::TestGate`]), the sites in front of which it runs ([`upstream`], the HTTPS
+//! ([`gate::TestGate`]; the real binary, for its log and signals: [`binary::GateProcess`]), the sites in front of which it runs ([`upstream`], the HTTPS
 //! [`tls_server`]), Redis servers and clusters ([`redis`]), headless Chromium ([`browser`]) with
 //! its tracker [`sink`] and the accessibility checker ([`axe`]), the real-world [`corpus`],
 //! the operators' side of a gate ([`dashboard`]), and waiting for events ([`wait`]).
@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod axe;
+pub mod binary;
 pub mod browser;
 pub mod corpus;
 pub mod dashboard;

@@ -19,25 +19,41 @@ fn query(pairs: &[(&str, &str)]) -> OverviewQuery {
 #[test]
 fn ranges_are_the_last_days_a_month_or_custom() {
     let q = query(&[]);
-    assert_eq!((q.range, day_text(q.period.from)), (RangeKind::Last(30), "2026-10-24".into()));
+    assert_eq!(
+        (q.range, day_text(q.period.from)),
+        (RangeKind::Last(30), "2026-10-24".into())
+    );
     assert_eq!(q.period.len(), 30);
     let q = query(&[("days", "7")]);
     assert_eq!(day_text(q.period.from), "2026-11-16");
     let q = query(&[("range", "90d")]);
     assert_eq!(q.period.len(), 90);
     let q = query(&[("range", "month"), ("month", "2024-02")]);
-    assert_eq!((day_text(q.period.from), day_text(q.period.to)), ("2024-02-01".into(), "2024-02-29".into()));
+    assert_eq!(
+        (day_text(q.period.from), day_text(q.period.to)),
+        ("2024-02-01".into(), "2024-02-29".into())
+    );
     let q = query(&[("range", "month"), ("month", "2025-12")]);
     assert_eq!(day_text(q.period.to), "2025-12-31");
     let q = query(&[("range", "month")]);
     assert_eq!(day_text(q.period.from), "2026-11-01");
-    let q = query(&[("range", "custom"), ("from", "2026-01-10"), ("to", "2026-01-12")]);
+    let q = query(&[
+        ("range", "custom"),
+        ("from", "2026-01-10"),
+        ("to", "2026-01-12"),
+    ]);
     assert_eq!(q.period.len(), 3);
     assert_eq!(day_text(q.period.previous().from), "2026-01-07");
     assert_eq!(day_text(q.period.previous().to), "2026-01-09");
-    let leap = Period { from: day("2024-02-29"), to: day("2024-03-01") };
+    let leap = Period {
+        from: day("2024-02-29"),
+        to: day("2024-03-01"),
+    };
     let back = leap.year_before().unwrap();
-    assert_eq!((day_text(back.from), day_text(back.to)), ("2023-02-28".into(), "2023-03-01".into()));
+    assert_eq!(
+        (day_text(back.from), day_text(back.to)),
+        ("2023-02-28".into(), "2023-03-01".into())
+    );
 }
 
 #[test]
@@ -48,8 +64,22 @@ fn bad_queries_name_their_parameter() {
         (vec![("range", "forever")], "range"),
         (vec![("range", "month"), ("month", "2026-13")], "month"),
         (vec![("range", "custom"), ("from", "2026-01-10")], "to"),
-        (vec![("range", "custom"), ("from", "2026-01-10"), ("to", "2026-01-09")], "to"),
-        (vec![("range", "custom"), ("from", "2020-01-01"), ("to", "2026-01-09")], "to"),
+        (
+            vec![
+                ("range", "custom"),
+                ("from", "2026-01-10"),
+                ("to", "2026-01-09"),
+            ],
+            "to",
+        ),
+        (
+            vec![
+                ("range", "custom"),
+                ("from", "2020-01-01"),
+                ("to", "2026-01-09"),
+            ],
+            "to",
+        ),
         (vec![("path", "/a\nb")], "path"),
     ] {
         let err = OverviewQuery::parse(&params(&pairs), day("2026-11-22")).unwrap_err();
@@ -59,7 +89,13 @@ fn bad_queries_name_their_parameter() {
 
 #[test]
 fn parameters_survive_a_round_trip() {
-    let q = query(&[("range", "custom"), ("from", "2026-01-10"), ("to", "2026-01-12"), ("path", "/a b"), ("country", "NL")]);
+    let q = query(&[
+        ("range", "custom"),
+        ("from", "2026-01-10"),
+        ("to", "2026-01-12"),
+        ("path", "/a b"),
+        ("country", "NL"),
+    ]);
     let pairs: Vec<(&str, String)> = q.params();
     let again: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(query(&again), q);
@@ -71,7 +107,11 @@ fn key(path: &str, referrer: &str, country: &str, consent: Option<&[&str]>) -> V
         path: path.into(),
         entry: !referrer.starts_with('='),
         referrer: referrer.trim_start_matches('=').into(),
-        utm_source: if referrer == "news.example" { "nieuwsbrief".into() } else { String::new() },
+        utm_source: if referrer == "news.example" {
+            "nieuwsbrief".into()
+        } else {
+            String::new()
+        },
         utm_medium: String::new(),
         utm_campaign: String::new(),
         country: country.into(),
@@ -95,28 +135,57 @@ fn consent(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
 }
 
 fn sample() -> (OverviewQuery, Data) {
-    let q = query(&[("range", "custom"), ("from", "2026-11-21"), ("to", "2026-11-22")]);
+    let q = query(&[
+        ("range", "custom"),
+        ("from", "2026-11-21"),
+        ("to", "2026-11-22"),
+    ]);
     let current = PeriodData {
         visits: vec![
-            visits("2026-11-21", vec![
-                (key("/", "", "NL", None), 6),
-                (key("/", "google.com", "DE", Some(&["analytics"])), 2),
-                (key("/contact", "=", "NL", Some(&[])), 2),
-            ], 5),
-            visits("2026-11-22", vec![
-                (key("/", "news.example", "", None), 4),
-                (key("/over", "=", "NL", Some(&["analytics", "marketing"])), 6),
-            ], 7),
+            visits(
+                "2026-11-21",
+                vec![
+                    (key("/", "", "NL", None), 6),
+                    (key("/", "google.com", "DE", Some(&["analytics"])), 2),
+                    (key("/contact", "=", "NL", Some(&[])), 2),
+                ],
+                5,
+            ),
+            visits(
+                "2026-11-22",
+                vec![
+                    (key("/", "news.example", "", None), 4),
+                    (
+                        key("/over", "=", "NL", Some(&["analytics", "marketing"])),
+                        6,
+                    ),
+                ],
+                7,
+            ),
         ],
         consent: vec![
-            consent(&[("action:accept_all", 2), ("action:reject_all", 1), ("granted:analytics", 2), ("granted:marketing", 2),
-                      ("country:NL:action:accept_all", 1), ("country:NL:action:reject_all", 1), ("country:NL:granted:analytics", 1), ("country:NL:granted:marketing", 1)]),
+            consent(&[
+                ("action:accept_all", 2),
+                ("action:reject_all", 1),
+                ("granted:analytics", 2),
+                ("granted:marketing", 2),
+                ("country:NL:action:accept_all", 1),
+                ("country:NL:action:reject_all", 1),
+                ("country:NL:granted:analytics", 1),
+                ("country:NL:granted:marketing", 1),
+            ]),
             consent(&[("action:custom", 1), ("granted:analytics", 1)]),
         ],
     };
     let previous = PeriodData {
-        visits: vec![visits("2026-11-19", vec![(key("/", "", "NL", None), 5)], 4), DayVisits::default()],
-        consent: vec![consent(&[("action:accept_all", 1), ("granted:analytics", 1)]), BTreeMap::new()],
+        visits: vec![
+            visits("2026-11-19", vec![(key("/", "", "NL", None), 5)], 4),
+            DayVisits::default(),
+        ],
+        consent: vec![
+            consent(&[("action:accept_all", 1), ("granted:analytics", 1)]),
+            BTreeMap::new(),
+        ],
     };
     let data = Data {
         current,
@@ -161,10 +230,18 @@ fn views_visitors_consent_and_coverage_add_up() {
     assert_eq!(o.days[1].visitors, Some(7));
     assert_eq!(o.days[1].decisions.unwrap().custom, 1);
     assert_eq!(o.previous_views, [5, 0]);
-    let nl = o.consent_by_country.iter().find(|c| c.country == "NL").unwrap();
+    let nl = o
+        .consent_by_country
+        .iter()
+        .find(|c| c.country == "NL")
+        .unwrap();
     assert_eq!((nl.decisions, nl.banner_views), (2, 6));
     assert_eq!(nl.categories[0].consent_rate, Some(50.0));
-    let unknown = o.consent_by_country.iter().find(|c| c.country == UNKNOWN).unwrap();
+    let unknown = o
+        .consent_by_country
+        .iter()
+        .find(|c| c.country == UNKNOWN)
+        .unwrap();
     assert_eq!((unknown.decisions, unknown.banner_views), (2, 4));
     assert_eq!(o.forms[0].stored, 2);
 }
@@ -174,12 +251,35 @@ fn tables_count_paths_entries_referrers_and_utm() {
     let (q, data) = sample();
     let o = build(&q, &categories(), &data);
     let p = |id: &str| o.panels.iter().find(|p| p.id == id).unwrap();
-    let rows = |id: &str| -> Vec<(String, u64)> { p(id).rows.iter().map(|r| (r.value.clone(), r.views)).collect() };
-    assert_eq!(rows("paths"), [("/".into(), 12), ("/over".into(), 6), ("/contact".into(), 2)]);
+    let rows = |id: &str| -> Vec<(String, u64)> {
+        p(id)
+            .rows
+            .iter()
+            .map(|r| (r.value.clone(), r.views))
+            .collect()
+    };
+    assert_eq!(
+        rows("paths"),
+        [
+            ("/".into(), 12),
+            ("/over".into(), 6),
+            ("/contact".into(), 2)
+        ]
+    );
     assert_eq!(rows("entries"), [("/".into(), 12)]);
-    assert_eq!(rows("referrers"), [(DIRECT.into(), 6), ("news.example".into(), 4), ("google.com".into(), 2)]);
+    assert_eq!(
+        rows("referrers"),
+        [
+            (DIRECT.into(), 6),
+            ("news.example".into(), 4),
+            ("google.com".into(), 2)
+        ]
+    );
     assert_eq!(rows("utm_source"), [("nieuwsbrief".into(), 4)]);
-    assert_eq!(rows("countries"), [("NL".into(), 14), (UNKNOWN.into(), 4), ("DE".into(), 2)]);
+    assert_eq!(
+        rows("countries"),
+        [("NL".into(), 14), (UNKNOWN.into(), 4), ("DE".into(), 2)]
+    );
     assert_eq!(p("paths").rows[0].share, Some(60.0));
     assert_eq!(p("paths").filter(), Some("path"));
 }
@@ -216,9 +316,13 @@ fn filters_apply_to_views_and_say_what_they_cannot_filter() {
 #[test]
 fn long_tables_sum_the_rest_in_one_line() {
     let (q, mut data) = sample();
-    let many: Vec<(ViewKey, u64)> = (0..15).map(|i| (key(&format!("/p{i:02}"), "", "NL", None), 20 - i)).collect();
+    let many: Vec<(ViewKey, u64)> = (0..15)
+        .map(|i| (key(&format!("/p{i:02}"), "", "NL", None), 20 - i))
+        .collect();
     data.current.visits[0].views = many;
-    data.current.visits[0].views.push((key(OTHER, "", "NL", None), 1));
+    data.current.visits[0]
+        .views
+        .push((key(OTHER, "", "NL", None), 1));
     data.current.visits[1].views.clear();
     let o = build(&q, &categories(), &data);
     let paths = &o.panels[0];
@@ -233,7 +337,11 @@ fn long_tables_sum_the_rest_in_one_line() {
 fn a_year_before_is_compared_when_it_has_data() {
     let (q, mut data) = sample();
     data.last_year = Some(PeriodData {
-        visits: vec![visits("2025-11-21", vec![(key("/", "", "NL", None), 40)], 30)],
+        visits: vec![visits(
+            "2025-11-21",
+            vec![(key("/", "", "NL", None), 40)],
+            30,
+        )],
         consent: vec![],
     });
     let o = build(&q, &categories(), &data);
@@ -249,7 +357,11 @@ fn the_csv_files_hold_the_same_figures_as_the_json() {
     let o = build(&q, &categories(), &data);
     let files = csv_files(&o).unwrap();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(names.contains(&"summary.csv") && names.contains(&"paths.csv") && names.contains(&"forms.csv"));
+    assert!(
+        names.contains(&"summary.csv")
+            && names.contains(&"paths.csv")
+            && names.contains(&"forms.csv")
+    );
     let summary = String::from_utf8(files[0].1.clone()).unwrap();
     assert!(summary.contains("views,20,5,300.0,,"), "{summary}");
     assert!(summary.contains("coverage,40.0,"), "{summary}");
@@ -263,5 +375,8 @@ fn the_csv_files_hold_the_same_figures_as_the_json() {
     assert_eq!(archive.len(), files.len());
     let mut paths = String::new();
     std::io::Read::read_to_string(&mut archive.by_name("paths.csv").unwrap(), &mut paths).unwrap();
-    assert_eq!(paths, "value,views,share\n/,12,60.0\n/over,6,30.0\n/contact,2,10.0\n");
+    assert_eq!(
+        paths,
+        "value,views,share\n/,12,60.0\n/over,6,30.0\n/contact,2,10.0\n"
+    );
 }

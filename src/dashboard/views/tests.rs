@@ -36,6 +36,7 @@ fn form() -> FormConfig {
     FormConfig {
         id: HOSTILE.into(),
         path: "/contact".into(),
+        path_case_sensitive: false,
         mode: FormMode::Store,
         fields: vec![FormFieldConfig {
             name: "email".into(),
@@ -203,6 +204,7 @@ fn render_all(lang: Language) -> Vec<(&'static str, String)> {
     let record = OwnRecord {
         current: Some(receipt()),
         history: vec![receipt(), receipt()],
+        history_total: 2,
     };
     let archived = BTreeMap::from([(HOSTILE.to_owned(), shown())]);
     let consent = ConsentPage::new(HOSTILE, Lookup::Found(&record, &archived));
@@ -353,7 +355,16 @@ fn overview_pages() -> Vec<(&'static str, OverviewPage)> {
     };
     let day = DayVisits {
         day: "2026-11-22".into(),
-        views: vec![(key.clone(), 3), (ViewKey { consent: None, ..key }, 2)],
+        views: vec![
+            (key.clone(), 3),
+            (
+                ViewKey {
+                    consent: None,
+                    ..key
+                },
+                2,
+            ),
+        ],
         visitors: BTreeMap::from([(HOSTILE.to_owned(), 2)]),
         bots: BTreeMap::new(),
     };
@@ -458,10 +469,16 @@ fn the_overview_shows_its_charts_with_a_table_and_links_that_set_filters() {
     assert!(html.contains("role=\"img\" aria-labelledby=\"visits-chart-title visits-chart-desc\""));
     assert!(html.contains("<details><summary>Show the figures as a table</summary>"));
     // A path row links to the overview filtered by it, the period kept.
-    assert!(html.contains("range=custom&amp;from=2026-11-21&amp;to=2026-11-22&amp;path="), "{html}");
+    assert!(
+        html.contains("range=custom&amp;from=2026-11-21&amp;to=2026-11-22&amp;path="),
+        "{html}"
+    );
     let (_, filtered) = overview_pages().remove(1);
     let html = views()
-        .render(&chrome(Language::En, Role::Analyst, Area::Figures), &filtered)
+        .render(
+            &chrome(Language::En, Role::Analyst, Area::Figures),
+            &filtered,
+        )
         .unwrap();
     assert!(html.contains("not shown under these filters"));
     assert!(html.contains("(direct, or no referrer sent)"));
@@ -583,8 +600,15 @@ fn message_tables_have_the_same_keys_and_every_key_the_templates_use() {
     use crate::dashboard::overview::RangeKind;
     dynamic.extend(RangeKind::CHOICES.map(|r| format!("range_{r}")));
     dynamic.extend(
-        ["views", "visitors", "banner_views", "decisions", "coverage", "bots"]
-            .map(|m| format!("metric_{m}")),
+        [
+            "views",
+            "visitors",
+            "banner_views",
+            "decisions",
+            "coverage",
+            "bots",
+        ]
+        .map(|m| format!("metric_{m}")),
     );
     for panel in [
         "paths",
@@ -601,7 +625,15 @@ fn message_tables_have_the_same_keys_and_every_key_the_templates_use() {
         dynamic.push(format!("column_{panel}"));
     }
     dynamic.extend(["host", "path", "country", "referrer"].map(|f| format!("filter_{f}")));
-    dynamic.extend(["value_other", "value_direct", "value_unknown", "token_revoked"].map(str::to_owned));
+    dynamic.extend(
+        [
+            "value_other",
+            "value_direct",
+            "value_unknown",
+            "token_revoked",
+        ]
+        .map(str::to_owned),
+    );
     dynamic.extend(SignInNotice::ALL.map(|n| n.as_str().to_owned()));
     dynamic.extend(Done::ALL.map(|d| d.message().to_owned()));
     dynamic.extend(["store", "geo", "geo_off", "upstream", "stats"].map(|k| format!("check_{k}")));

@@ -341,7 +341,12 @@ impl OverviewPage {
         });
         let params = q.params();
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let max_granted = o.categories.iter().map(|c| c.views_granted).max().unwrap_or(0);
+        let max_granted = o
+            .categories
+            .iter()
+            .map(|c| c.views_granted)
+            .max()
+            .unwrap_or(0);
         OverviewPage {
             action: paths::FIGURES,
             ranges: RangeKind::CHOICES
@@ -410,9 +415,7 @@ impl OverviewPage {
                 .map(|d| DayView {
                     day: d.day.clone(),
                     views: d.views,
-                    visitors: d
-                        .visitors
-                        .map_or_else(|| "–".to_owned(), |v| v.to_string()),
+                    visitors: d.visitors.map_or_else(|| "–".to_owned(), |v| v.to_string()),
                     banner_views: d.banner_views,
                     decisions: d.decisions.map(|a| a.list().to_vec()).unwrap_or_default(),
                     decisions_total: d.decisions.map_or(0, |a| a.total()),

@@ -51,7 +51,7 @@ pub async fn sign_in(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    let body = read_bounded(&req, payload, MAX_FORM_BYTES).await?;
+    let body = read_bounded(&req, payload, MAX_FORM_BYTES, state.body_pace()).await?;
     let form: SignInForm = form_fields(&req, &body)?;
     let visitor = state.privacy.visitor(&req);
     let secure = state.dashboard.auth.secure_cookie(visitor.https);

@@ -275,11 +275,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Posted<T> {
         Box::pin(async move {
             SameOrigin::extract(&req).await?;
             let op = signed_in(&req).await?;
-            let body = read_bounded(&req, payload?, MAX_FORM_BYTES).await?;
-            let csrf: CsrfOnly = form_fields(&req, &body)?;
             let state = req
                 .app_data::<State>()
                 .ok_or_else(|| internal("no application state registered"))?;
+            let body = read_bounded(&req, payload?, MAX_FORM_BYTES, state.body_pace()).await?;
+            let csrf: CsrfOnly = form_fields(&req, &body)?;
             let valid = csrf
                 .token
                 .is_some_and(|t| state.dashboard.auth.csrf_valid(&op.session, &t));

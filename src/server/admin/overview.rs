@@ -10,9 +10,7 @@ use super::edge::{download, page, query, see_other, NoFields, Operator, Posted};
 use crate::dashboard::api_tokens::TokenError;
 use crate::dashboard::auth::Permission;
 use crate::dashboard::overview::{self, date_of, Overview, OverviewQuery, QueryParams};
-use crate::dashboard::views::{
-    paths, Area, ChartWords, HonestyPage, OverviewPage, TokensPage,
-};
+use crate::dashboard::views::{paths, Area, ChartWords, HonestyPage, OverviewPage, TokensPage};
 use crate::dashboard::DashboardError;
 use crate::http::{Code, EdgeError};
 use crate::store::StoreError;
@@ -107,7 +105,11 @@ pub async fn export_zip(
 ) -> Result<HttpResponse, EdgeError> {
     let (o, _) = overview_of(&state, &req, op.now).await?;
     let zip = export(overview::csv_zip(&o))?;
-    Ok(download(zip, "application/zip", &overview::file_name(&o, "zip")))
+    Ok(download(
+        zip,
+        "application/zip",
+        &overview::file_name(&o, "zip"),
+    ))
 }
 
 /// `GET /overview/export.json`: what the page shows, as JSON.
@@ -118,7 +120,11 @@ pub async fn export_json(
 ) -> Result<HttpResponse, EdgeError> {
     let (o, _) = overview_of(&state, &req, op.now).await?;
     let json = export(overview::json(&o))?;
-    Ok(download(json, "application/json", &overview::file_name(&o, "json")))
+    Ok(download(
+        json,
+        "application/json",
+        &overview::file_name(&o, "json"),
+    ))
 }
 
 /// `GET /how-we-count`.
@@ -159,7 +165,11 @@ async fn tokens_view(
 }
 
 /// `GET /api-tokens`: the operator's tokens.
-pub async fn tokens(state: State, op: Operator, req: HttpRequest) -> Result<HttpResponse, EdgeError> {
+pub async fn tokens(
+    state: State,
+    op: Operator,
+    req: HttpRequest,
+) -> Result<HttpResponse, EdgeError> {
     let q: TokensQuery = query(&req)?;
     let mut view = tokens_view(&state, &op, None).await?;
     if q.done == "revoked" {
@@ -182,7 +192,12 @@ pub async fn create_token(
     let (token, _) = state
         .dashboard
         .tokens
-        .create(&state.dashboard.audit, op.name(), &posted.form.label, op.now)
+        .create(
+            &state.dashboard.audit,
+            op.name(),
+            &posted.form.label,
+            op.now,
+        )
         .await
         .map_err(token_error)?;
     let view = tokens_view(&state, op, Some(token)).await?;
@@ -212,9 +227,7 @@ pub async fn revoke_token(
 fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// `GET /api/v1/overview`: the overview as JSON, for a live token of an operator who may
