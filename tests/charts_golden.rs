@@ -4,24 +4,40 @@
 
 use std::path::PathBuf;
 
-use consentgate::dashboard::charts::{bar_cell, bar_chart, line_chart, Frame, Series, Stroke, PALETTE};
+use consentgate::dashboard::charts::{
+    bar_cell, bar_chart, line_chart, Frame, Series, Stroke, PALETTE,
+};
 
 fn check(name: &str, svg: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden_svg")
         .join(format!("{name}.svg"));
     // Every chart is one element with nothing the dashboard's CSP forbids.
-    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{name}");
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{name}"
+    );
     assert!(svg.ends_with("</svg>"), "{name}");
-    assert!(!svg.contains("style=") && !svg.contains("<script"), "{name}");
+    assert!(
+        !svg.contains("style=") && !svg.contains("<script"),
+        "{name}"
+    );
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, format!("{svg}\n")).expect("write golden file");
         return;
     }
     let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display())
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
     });
-    assert_eq!(golden.trim_end(), svg, "{name} differs from {}", path.display());
+    assert_eq!(
+        golden.trim_end(),
+        svg,
+        "{name} differs from {}",
+        path.display()
+    );
 }
 
 fn days(n: usize) -> Vec<String> {
@@ -48,9 +64,24 @@ fn a_month_of_views_visitors_and_the_period_before() {
     let svg = line_chart(
         &frame("visits", &labels),
         &[
-            Series { name: "Page views", values: &views, colour: PALETTE[0], stroke: Stroke::Solid },
-            Series { name: "Unique visitors", values: &visitors, colour: PALETTE[1], stroke: Stroke::Solid },
-            Series { name: "Page views, period before", values: &before, colour: PALETTE[3], stroke: Stroke::Dashed },
+            Series {
+                name: "Page views",
+                values: &views,
+                colour: PALETTE[0],
+                stroke: Stroke::Solid,
+            },
+            Series {
+                name: "Unique visitors",
+                values: &visitors,
+                colour: PALETTE[1],
+                stroke: Stroke::Solid,
+            },
+            Series {
+                name: "Page views, period before",
+                values: &before,
+                colour: PALETTE[3],
+                stroke: Stroke::Dashed,
+            },
         ],
     );
     check("line_month", &svg);
@@ -69,10 +100,30 @@ fn a_week_of_decisions_stacked_by_action() {
             ..frame("decisions", &labels)
         },
         &[
-            Series { name: "accepted all", values: &accept, colour: PALETTE[1], stroke: Stroke::Solid },
-            Series { name: "refused all", values: &reject, colour: PALETTE[2], stroke: Stroke::Solid },
-            Series { name: "chose per category", values: &custom, colour: PALETTE[0], stroke: Stroke::Solid },
-            Series { name: "withdrew", values: &withdraw, colour: PALETTE[3], stroke: Stroke::Solid },
+            Series {
+                name: "accepted all",
+                values: &accept,
+                colour: PALETTE[1],
+                stroke: Stroke::Solid,
+            },
+            Series {
+                name: "refused all",
+                values: &reject,
+                colour: PALETTE[2],
+                stroke: Stroke::Solid,
+            },
+            Series {
+                name: "chose per category",
+                values: &custom,
+                colour: PALETTE[0],
+                stroke: Stroke::Solid,
+            },
+            Series {
+                name: "withdrew",
+                values: &withdraw,
+                colour: PALETTE[3],
+                stroke: Stroke::Solid,
+            },
         ],
     );
     check("bar_week", &svg);
@@ -83,7 +134,12 @@ fn one_day_is_a_dot_and_no_data_is_an_empty_frame() {
     let one = days(1);
     let svg = line_chart(
         &frame("one", &one),
-        &[Series { name: "Page views", values: &[12], colour: PALETTE[0], stroke: Stroke::Solid }],
+        &[Series {
+            name: "Page views",
+            values: &[12],
+            colour: PALETTE[0],
+            stroke: Stroke::Solid,
+        }],
     );
     assert!(svg.contains("<circle"));
     check("line_one_day", &svg);
@@ -91,7 +147,12 @@ fn one_day_is_a_dot_and_no_data_is_an_empty_frame() {
     let zeros = [0u64; 7];
     let svg = bar_chart(
         &frame("none", &none),
-        &[Series { name: "accepted all", values: &zeros, colour: PALETTE[1], stroke: Stroke::Solid }],
+        &[Series {
+            name: "accepted all",
+            values: &zeros,
+            colour: PALETTE[1],
+            stroke: Stroke::Solid,
+        }],
     );
     assert!(!svg.contains("<rect"));
     check("bar_empty", &svg);

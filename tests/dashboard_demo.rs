@@ -217,14 +217,19 @@ async fn demo_traffic_fills_the_overview_within_a_minute() {
             .collect()
     };
     for country in ["NL", "DE", "BE"] {
-        assert!(panel("countries").contains(&country.to_owned()), "{country}");
+        assert!(
+            panel("countries").contains(&country.to_owned()),
+            "{country}"
+        );
     }
     assert!(panel("referrers").contains(&"google.com".to_owned()));
     assert!(panel("utm_source").contains(&"nieuwsbrief".to_owned()));
     assert_eq!(panel("devices").len(), 3);
     // The page itself shows them too.
     let page = op.get("/?range=7d").await;
-    assert!(page.body.contains(&format!("<td class=\"value\">{views}</td>")));
+    assert!(page
+        .body
+        .contains(&format!("<td class=\"value\">{views}</td>")));
 }
 
 #[actix_web::test]

@@ -85,8 +85,15 @@ fn csv_rows(files: &BTreeMap<String, String>, name: &str) -> Vec<Vec<String>> {
 
 /// Visits and decisions from three countries, one bot.
 async fn traffic(gate: &RunningTestGate) {
-    for (i, address) in ["192.0.2.10", "192.0.2.11", "192.0.2.12"].into_iter().enumerate() {
-        let ua = if i == 0 { SAFARI_IPHONE } else { CHROME_ANDROID };
+    for (i, address) in ["192.0.2.10", "192.0.2.11", "192.0.2.12"]
+        .into_iter()
+        .enumerate()
+    {
+        let ua = if i == 0 {
+            SAFARI_IPHONE
+        } else {
+            CHROME_ANDROID
+        };
         Visit::to("/")
             .by(ua)
             .at(address)
@@ -204,7 +211,11 @@ async fn the_csv_files_and_the_json_hold_exactly_what_the_overview_shows() {
         assert_eq!(cells[1], shown(&m["value"], percent), "{name} on the page");
         assert_eq!(cells[2], shown(&m["previous"], percent), "{name} before");
         assert_eq!(summary_csv[i][0], name);
-        assert_eq!(summary_csv[i][1], csv_form(&m["value"], percent), "{name} in CSV");
+        assert_eq!(
+            summary_csv[i][1],
+            csv_form(&m["value"], percent),
+            "{name} in CSV"
+        );
         assert_eq!(summary_csv[i][2], csv_form(&m["previous"], percent));
     }
 
@@ -228,18 +239,30 @@ async fn the_csv_files_and_the_json_hold_exactly_what_the_overview_shows() {
             assert_eq!(csv_row[2], csv_form(&row["share"], true), "{id} {value}");
         }
     }
-    let paths: Vec<String> = table(html, "table-paths").into_iter().map(|r| r[0].clone()).collect();
+    let paths: Vec<String> = table(html, "table-paths")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
     assert_eq!(paths, ["/", "/over-ons", "/nieuws", "/contact"]);
     let referrers = table(html, "table-referrers");
-    assert!(referrers.iter().any(|r| r[..2] == ["google.com".to_owned(), "3".to_owned()]));
-    assert_eq!(table(html, "table-utm_campaign")[0][..2], ["herfst".to_owned(), "2".to_owned()]);
+    assert!(referrers
+        .iter()
+        .any(|r| r[..2] == ["google.com".to_owned(), "3".to_owned()]));
+    assert_eq!(
+        table(html, "table-utm_campaign")[0][..2],
+        ["herfst".to_owned(), "2".to_owned()]
+    );
     let countries: Vec<(String, String)> = table(html, "table-countries")
         .into_iter()
         .map(|r| (r[0].clone(), r[1].clone()))
         .collect();
     assert_eq!(
         countries,
-        [("NL".into(), "6".into()), ("DE".into(), "2".into()), ("BE".into(), "1".into())]
+        [
+            ("NL".into(), "6".into()),
+            ("DE".into(), "2".into()),
+            ("BE".into(), "1".into())
+        ]
     );
 
     // Per category and per country.
@@ -260,7 +283,10 @@ async fn the_csv_files_and_the_json_hold_exactly_what_the_overview_shows() {
         assert_eq!(csv_row[2], csv_form(&c["consent_rate"], true));
         assert_eq!(csv_row[3], csv_form(&c["opt_in_rate"], true));
     }
-    assert_eq!(categories[0][..5], ["analytics", "1", "1", "50.0 %", "12.5 %"].map(str::to_owned));
+    assert_eq!(
+        categories[0][..5],
+        ["analytics", "1", "1", "50.0 %", "12.5 %"].map(str::to_owned)
+    );
     let by_country = table(html, "table-consent-countries");
     let json_countries = json["consent_by_country"].as_array().unwrap();
     assert_eq!(by_country.len(), json_countries.len());
@@ -273,7 +299,13 @@ async fn the_csv_files_and_the_json_hold_exactly_what_the_overview_shows() {
     // Day by day.
     let days = table(html, "table-days");
     let days_csv = csv_rows(&files, "days.csv");
-    for ((d, page_row), csv_row) in json["days"].as_array().unwrap().iter().zip(&days).zip(&days_csv) {
+    for ((d, page_row), csv_row) in json["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&days)
+        .zip(&days_csv)
+    {
         assert_eq!(page_row[0], d["day"].as_str().unwrap());
         assert_eq!(page_row[1], d["views"].to_string());
         assert_eq!(page_row[2], shown(&d["visitors"], false));
@@ -309,22 +341,36 @@ async fn a_filter_narrows_the_page_and_the_exports_alike() {
     let ali = Operator::signed_in(&gate, "ali").await;
     let query = "range=7d&country=NL";
     let page = ali.get(&format!("/?{query}")).await;
-    let json: Value = serde_json::from_str(&ali.get(&format!("/overview/export.json?{query}")).await.body).unwrap();
+    let json: Value = serde_json::from_str(
+        &ali.get(&format!("/overview/export.json?{query}"))
+            .await
+            .body,
+    )
+    .unwrap();
     assert_eq!(json["filters"]["country"], "NL");
     assert_eq!(summary_row(&page.body, "views")[1], "6");
     assert_eq!(json["summary"][0]["value"], 6);
     // Visitors are not counted per country: the page says so instead of a figure.
     assert_eq!(summary_row(&page.body, "visitors")[1], "–");
     assert!(page.body.contains("not per page, country or referrer"));
-    let paths: Vec<String> = table(&page.body, "table-paths").into_iter().map(|r| r[0].clone()).collect();
+    let paths: Vec<String> = table(&page.body, "table-paths")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
     assert_eq!(paths, ["/", "/over-ons"]);
     // A row of the table links to the same period with its filter added.
-    assert!(page.text().contains("href=\"/?range=7d&amp;path=%2Fover-ons&amp;country=NL\""));
+    assert!(page
+        .text()
+        .contains("href=\"/?range=7d&amp;path=%2Fover-ons&amp;country=NL\""));
 }
 
 /// The token the page shows once, after it was made.
 fn new_token(page: &Page) -> String {
-    let start = page.body.find("<code id=\"new-token\">").expect("a new token") + 21;
+    let start = page
+        .body
+        .find("<code id=\"new-token\">")
+        .expect("a new token")
+        + 21;
     let rest = &page.body[start..];
     rest[..rest.find("</code>").unwrap()].to_owned()
 }
@@ -335,7 +381,9 @@ async fn an_api_token_reads_the_figures_and_opens_nothing_else() {
     traffic(&gate).await;
     let ali = Operator::signed_in(&gate, "ali").await;
     ali.get("/api-tokens").await;
-    let made = ali.post("/api-tokens", &[("label", "monthly report")]).await;
+    let made = ali
+        .post("/api-tokens", &[("label", "monthly report")])
+        .await;
     assert_eq!(made.status, 200);
     let token = new_token(&made);
     assert!(token.starts_with("cgt_"));
@@ -345,7 +393,12 @@ async fn an_api_token_reads_the_figures_and_opens_nothing_else() {
     let bearer = format!("Bearer {token}");
     let base = gate.admin_url("");
 
-    let (status, body) = get_bytes(&base, "/api/v1/overview?range=7d", &[("authorization", &bearer)]).await;
+    let (status, body) = get_bytes(
+        &base,
+        "/api/v1/overview?range=7d",
+        &[("authorization", &bearer)],
+    )
+    .await;
     assert_eq!(status, 200);
     let api: Value = serde_json::from_slice(&body).unwrap();
     let export: Value =
@@ -354,7 +407,13 @@ async fn an_api_token_reads_the_figures_and_opens_nothing_else() {
     assert_eq!(api["summary"][0]["value"], 9);
 
     // The token is no session: every dashboard page still wants a sign-in.
-    for path in ["/", "/overview/export.json", "/inbox", "/audit", "/api-tokens"] {
+    for path in [
+        "/",
+        "/overview/export.json",
+        "/inbox",
+        "/audit",
+        "/api-tokens",
+    ] {
         let (status, _) = get_bytes(&base, path, &[("authorization", &bearer)]).await;
         assert_eq!(status, 303, "{path} with a token");
     }
@@ -367,18 +426,37 @@ async fn an_api_token_reads_the_figures_and_opens_nothing_else() {
         .unwrap();
     assert_eq!(post.status().as_u16(), 405);
     // A bad query is a 400 with the standard body.
-    let (status, body) = get_bytes(&base, "/api/v1/overview?range=forever", &[("authorization", &bearer)]).await;
+    let (status, body) = get_bytes(
+        &base,
+        "/api/v1/overview?range=forever",
+        &[("authorization", &bearer)],
+    )
+    .await;
     assert_eq!(status, 400);
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["error"], "bad_request");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["error"],
+        "bad_request"
+    );
     // No token, a made-up one, or one of another kind.
     for auth in [None, Some("Bearer cgt_made-up"), Some("Basic YWxpOnB3")] {
         let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
         let res = awc::Client::new()
             .get(format!("{base}/api/v1/overview"))
             .insert_header(("accept", "application/json"));
-        let mut res = headers.iter().fold(res, |r, h| r.insert_header(*h)).send().await.unwrap();
+        let mut res = headers
+            .iter()
+            .fold(res, |r, h| r.insert_header(*h))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status().as_u16(), 401, "{auth:?}");
-        assert!(res.headers().get("www-authenticate").unwrap().to_str().unwrap().starts_with("Bearer"));
+        assert!(res
+            .headers()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "invalid_token");
     }
@@ -395,7 +473,12 @@ async fn an_api_token_reads_the_figures_and_opens_nothing_else() {
         })
         .start()
         .await;
-    let (status, _) = get_bytes(&demoted.admin_url(""), "/api/v1/overview", &[("authorization", &bearer)]).await;
+    let (status, _) = get_bytes(
+        &demoted.admin_url(""),
+        "/api/v1/overview",
+        &[("authorization", &bearer)],
+    )
+    .await;
     assert_eq!(status, 401);
     // Nor can an inbox operator make one.
     let ida = Operator::signed_in(&gate, "ida").await;
@@ -411,5 +494,9 @@ async fn an_api_token_reads_the_figures_and_opens_nothing_else() {
     assert_eq!(ali.post(&revoke, &[]).await.status, 303);
     let (status, _) = get_bytes(&base, "/api/v1/overview", &[("authorization", &bearer)]).await;
     assert_eq!(status, 401);
-    assert!(ali.get("/api-tokens?done=revoked").await.body.contains("The token was revoked."));
+    assert!(ali
+        .get("/api-tokens?done=revoked")
+        .await
+        .body
+        .contains("The token was revoked."));
 }

@@ -8,8 +8,8 @@ mod support;
 
 use support::gate::TestGate;
 use support::visits::{
-    consent_cookie, site, today, total_views, trusting_loopback, views_by, Visit,
-    CHROME_ANDROID, GOOGLEBOT, SAFARI_IPHONE,
+    consent_cookie, site, today, total_views, trusting_loopback, views_by, Visit, CHROME_ANDROID,
+    GOOGLEBOT, SAFARI_IPHONE,
 };
 
 use consentgate::stats::visit::OTHER;
@@ -29,7 +29,12 @@ async fn a_page_view_keeps_its_path_without_query_and_only_the_referrer_host() {
     assert_eq!(total_views(&day), 3);
     assert_eq!(
         views_by(&day, |k| k.path.clone()),
-        [("/".into(), 1), ("/contact".into(), 1), ("/nieuws/zwemles".into(), 1)].into()
+        [
+            ("/".into(), 1),
+            ("/contact".into(), 1),
+            ("/nieuws/zwemles".into(), 1)
+        ]
+        .into()
     );
     let entry = |path: &str| {
         day.views
@@ -42,16 +47,26 @@ async fn a_page_view_keeps_its_path_without_query_and_only_the_referrer_host() {
     assert!(news.entry);
     assert_eq!(news.referrer, "google.com");
     assert_eq!(
-        (news.utm_source.as_str(), news.utm_medium.as_str(), news.utm_campaign.as_str()),
+        (
+            news.utm_source.as_str(),
+            news.utm_medium.as_str(),
+            news.utm_campaign.as_str()
+        ),
         ("nieuwsbrief", "email", "herfst")
     );
-    assert_eq!((news.browser.as_str(), news.device.as_str()), ("Firefox", "desktop"));
+    assert_eq!(
+        (news.browser.as_str(), news.device.as_str()),
+        ("Firefox", "desktop")
+    );
     // A click inside the site is no entry and has no referrer.
     let contact = entry("/contact");
     assert!(!contact.entry);
     assert_eq!(contact.referrer, "");
     let home = entry("/");
-    assert_eq!((home.browser.as_str(), home.device.as_str()), ("Safari", "mobile"));
+    assert_eq!(
+        (home.browser.as_str(), home.device.as_str()),
+        ("Safari", "mobile")
+    );
     assert_eq!(home.host, "127.0.0.1");
 
     // Nothing of the query, the search terms or the full referrer is stored anywhere.
@@ -61,7 +76,14 @@ async fn a_page_view_keeps_its_path_without_query_and_only_the_referrer_host() {
         .await
         .unwrap();
     let text = format!("{raw:?}");
-    for secret in ["id=7", "example.org", "zwemles+voor", "search", "ref=menu", "Mozilla"] {
+    for secret in [
+        "id=7",
+        "example.org",
+        "zwemles+voor",
+        "search",
+        "ref=menu",
+        "Mozilla",
+    ] {
         assert!(!text.contains(secret), "{secret} stored: {text}");
     }
 }
@@ -212,7 +234,10 @@ async fn counting_can_be_switched_off() {
     let consent = gate
         .state()
         .stats
-        .read(consentgate::stats::Area::Consent, &[gate.state().stats.today()])
+        .read(
+            consentgate::stats::Area::Consent,
+            &[gate.state().stats.today()],
+        )
         .await
         .unwrap();
     assert_eq!(consent[0].get("action:accept_all"), Some(&1));

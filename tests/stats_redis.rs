@@ -15,7 +15,9 @@ use consentgate::store::Store;
 
 use support::gate::{StoreChoice, TestGate};
 use support::redis::RedisServer;
-use support::visits::{site, today, total_views, trusting_loopback, views_by, Visit, SAFARI_IPHONE};
+use support::visits::{
+    site, today, total_views, trusting_loopback, views_by, Visit, SAFARI_IPHONE,
+};
 
 /// 2026-11-22 12:00 UTC.
 const NOON: u64 = 1_795_348_800_000;
@@ -27,7 +29,11 @@ fn salt_key(day: &str) -> String {
 
 /// What Redis holds under a day's salt key: its length (0 when gone) and TTL in seconds.
 fn salt_in_redis(redis: &RedisServer, day: &str) -> (usize, i64) {
-    let len: usize = redis.cli(&["STRLEN", &salt_key(day)]).trim().parse().unwrap();
+    let len: usize = redis
+        .cli(&["STRLEN", &salt_key(day)])
+        .trim()
+        .parse()
+        .unwrap();
     let ttl: i64 = redis.cli(&["TTL", &salt_key(day)]).trim().parse().unwrap();
     (len, ttl)
 }
@@ -56,7 +62,10 @@ async fn the_daily_salt_is_made_at_the_day_shared_and_gone_two_days_later() {
     assert_eq!(first.visitors.get("127.0.0.1"), Some(&1));
     let (len, ttl) = salt_in_redis(&redis, "2026-11-22");
     assert_eq!(len, 32, "32 random bytes");
-    assert!((47 * 3600..=48 * 3600).contains(&ttl), "kept at most 48 h, ttl {ttl}");
+    assert!(
+        (47 * 3600..=48 * 3600).contains(&ttl),
+        "kept at most 48 h, ttl {ttl}"
+    );
     let day_one = salt_bytes(&redis, "2026-11-22");
 
     // Past midnight: a new salt, and the same visitor is a visitor of the new day too.
@@ -74,7 +83,11 @@ async fn the_daily_salt_is_made_at_the_day_shared_and_gone_two_days_later() {
     clock.set_unix_ms(NOON + 2 * DAY_MS - DAY_MS / 2 + 5_000);
     visitor().send(&gate).await;
     today(&gate).await;
-    assert_eq!(salt_in_redis(&redis, "2026-11-22"), (0, -2), "the old salt is deleted");
+    assert_eq!(
+        salt_in_redis(&redis, "2026-11-22"),
+        (0, -2),
+        "the old salt is deleted"
+    );
     assert_eq!(salt_in_redis(&redis, "2026-11-23").0, 32);
     assert_eq!(salt_in_redis(&redis, "2026-11-24").0, 32);
     // The day's counts stay.
@@ -107,7 +120,11 @@ async fn two_gates_on_one_redis_count_into_the_same_figures() {
     for gate in [&a, &b] {
         let day = today(gate).await;
         assert_eq!(total_views(&day), 3);
-        assert_eq!(day.visitors.get("127.0.0.1"), Some(&2), "the same visitor once");
+        assert_eq!(
+            day.visitors.get("127.0.0.1"),
+            Some(&2),
+            "the same visitor once"
+        );
         // The bound on paths holds for both gates together: /c came third.
         assert_eq!(
             views_by(&day, |k| k.path.clone()),

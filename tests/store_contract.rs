@@ -527,7 +527,10 @@ async fn uniques_are_added_in_batches_and_counted_per_name_and_day_at_once(store
         .add_uniques("visitors:b", "2026-11-22", &refs[..5])
         .await
         .unwrap();
-    store.add_uniques("visitors:b", "2026-11-23", &[]).await.unwrap();
+    store
+        .add_uniques("visitors:b", "2026-11-23", &[])
+        .await
+        .unwrap();
     let keys: Vec<(String, String)> = [
         ("visitors:a", "2026-11-22"),
         ("visitors:b", "2026-11-22"),
@@ -556,7 +559,10 @@ async fn admitted_values_are_bounded_per_name_and_day(store: Store) {
         .unwrap();
     assert_eq!(second, [true, false, true]);
     assert_eq!(
-        store.admit("path", day, &["/d", "/a"], 3, LONG).await.unwrap(),
+        store
+            .admit("path", day, &["/d", "/a"], 3, LONG)
+            .await
+            .unwrap(),
         [false, true]
     );
     // Another day and another name start empty.
@@ -568,10 +574,17 @@ async fn admitted_values_are_bounded_per_name_and_day(store: Store) {
         [true]
     );
     assert_eq!(
-        store.admit("referrer", day, &["/d"], 3, LONG).await.unwrap(),
+        store
+            .admit("referrer", day, &["/d"], 3, LONG)
+            .await
+            .unwrap(),
         [true]
     );
-    assert!(store.admit("path", day, &[], 3, LONG).await.unwrap().is_empty());
+    assert!(store
+        .admit("path", day, &[], 3, LONG)
+        .await
+        .unwrap()
+        .is_empty());
     // Concurrent callers together admit no more than the bound.
     let calls = (0..10).map(|i| {
         let store = store.clone();
@@ -600,7 +613,10 @@ async fn a_daily_salt_is_set_once_shared_and_deleted_on_request(store: Store) {
     let second = store.daily_salt(day, &[2u8; 32], LONG).await.unwrap();
     assert_eq!(second, vec![1u8; 32]);
     assert_eq!(
-        store.daily_salt("2026-11-23", &[3u8; 32], LONG).await.unwrap(),
+        store
+            .daily_salt("2026-11-23", &[3u8; 32], LONG)
+            .await
+            .unwrap(),
         vec![3u8; 32]
     );
     store.delete_salt(day).await.unwrap();
@@ -613,7 +629,10 @@ async fn a_daily_salt_is_set_once_shared_and_deleted_on_request(store: Store) {
 }
 
 async fn daily_salts_expire(store: Store) {
-    store.daily_salt("2026-11-22", &[1u8; 32], TTL).await.unwrap();
+    store
+        .daily_salt("2026-11-22", &[1u8; 32], TTL)
+        .await
+        .unwrap();
     wait::until("the salt expires", Duration::from_secs(5), || {
         let store = store.clone();
         async move { store.get_salt("2026-11-22").await.unwrap().is_none() }
@@ -621,7 +640,10 @@ async fn daily_salts_expire(store: Store) {
     .await;
     // Once gone, a new candidate becomes the salt.
     assert_eq!(
-        store.daily_salt("2026-11-22", &[9u8; 32], LONG).await.unwrap(),
+        store
+            .daily_salt("2026-11-22", &[9u8; 32], LONG)
+            .await
+            .unwrap(),
         vec![9u8; 32]
     );
 }
