@@ -97,13 +97,13 @@ async fn traffic(gate: &RunningTestGate) {
         Visit::to("/")
             .by(ua)
             .at(address)
-            .from_page("https://www.google.com/search?q=stichting")
+            .referred_by("https://www.google.com/search?q=stichting")
             .send(gate)
             .await;
         Visit::to("/over-ons")
             .by(ua)
             .at(address)
-            .from_page(&gate.url("/"))
+            .referred_by(&gate.url("/"))
             .send(gate)
             .await;
     }

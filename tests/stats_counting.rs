@@ -19,9 +19,9 @@ async fn a_page_view_keeps_its_path_without_query_and_only_the_referrer_host() {
     let site = site();
     let gate = TestGate::new().upstream(&site.url()).start().await;
     let from_search = Visit::to("/nieuws/zwemles?id=7&email=ans%40example.org&utm_source=nieuwsbrief&utm_medium=email&utm_campaign=herfst")
-        .from_page("https://www.google.com/search?q=zwemles+voor+mijn+dochter");
+        .referred_by("https://www.google.com/search?q=zwemles+voor+mijn+dochter");
     assert_eq!(from_search.send(&gate).await, 200);
-    let inside = Visit::to("/contact?ref=menu").from_page(&gate.url("/nieuws/zwemles?id=7"));
+    let inside = Visit::to("/contact?ref=menu").referred_by(&gate.url("/nieuws/zwemles?id=7"));
     assert_eq!(inside.send(&gate).await, 200);
     assert_eq!(Visit::to("/").by(SAFARI_IPHONE).send(&gate).await, 200);
 

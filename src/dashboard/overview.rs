@@ -778,8 +778,11 @@ fn headline(t: &Tally, d: &Decisions, counted: bool) -> Headline {
     }
 }
 
+/// How one summary figure is read from a period's headline.
+type Metric = (&'static str, fn(&Headline) -> Option<Figure>);
+
 fn summary(now: &Headline, before: &Headline, year: Option<&Headline>) -> Vec<SummaryRow> {
-    let metrics: [(&'static str, fn(&Headline) -> Option<Figure>); 6] = [
+    let metrics: [Metric; 6] = [
         ("views", |h| Some(Figure::Count(h.views))),
         ("visitors", |h| h.visitors.map(Figure::Count)),
         ("banner_views", |h| Some(Figure::Count(h.banner_views))),

@@ -92,7 +92,7 @@ impl Visit {
         self
     }
 
-    pub fn from_page(mut self, referer: &str) -> Visit {
+    pub fn referred_by(mut self, referer: &str) -> Visit {
         self.referer = Some(referer.to_owned());
         self
     }
