@@ -7,6 +7,11 @@
 #   DURATION=5 REPS=1 scripts/bench-proxy.sh    # quick look (~3 min)
 #   CONFIGS="a c" SIZES="p60k" scripts/bench-proxy.sh
 #   REWRITE_MEMO_BYTES=0 CONFIGS="c cand" scripts/bench-proxy.sh   # every page fully rewritten
+#   COUNT_PAGE_VIEWS=false CONFIGS="c cand" scripts/bench-proxy.sh  # page views not counted
+#
+# wrk sends no User-Agent, and the gate counts a request without one as a bot, not as a page
+# view; so wrk is run with a desktop browser's User-Agent (BENCH_USER_AGENT; empty: none) and
+# every request takes the whole page-view path when counting is on.
 #
 # Loopback only (127.0.0.1), bounded by the harness's MAX_TOTAL_S, one worker for consentgate
 # and for nginx, same CPU pinning (PROXY_CPU). nginx and wrk come from Debian; when missing they
@@ -58,11 +63,22 @@ level = "warn"
 ${REWRITE_MEMO_BYTES:+
 [limits]
 rewrite_memo_bytes = $REWRITE_MEMO_BYTES}
+${COUNT_PAGE_VIEWS:+
+[stats]
+count_page_views = $COUNT_PAGE_VIEWS}
 TOML
 export CONSENTGATE_SECRET=\${CONSENTGATE_SECRET:-bench-only-secret-0123456789abcdef0123456789}
 exec "$BIN" serve --config "$WORK/gate.toml"
 WRAP
 chmod +x "$WORK/start.sh"
+
+BENCH_USER_AGENT=${BENCH_USER_AGENT-Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36}
+if [[ -n $BENCH_USER_AGENT ]]; then
+  REAL_WRK=${WRK:-$(command -v wrk)}
+  printf '#!/usr/bin/env bash\nexec %q -H %q "$@"\n' "$REAL_WRK" "User-Agent: $BENCH_USER_AGENT" >"$WORK/wrk"
+  chmod +x "$WORK/wrk"
+  export WRK=$WORK/wrk
+fi
 
 export BASE_PORT
 export CANDIDATE_NAME=${CANDIDATE_NAME:-consentgate}
