@@ -31,18 +31,16 @@ fn free_port() -> u16 {
         .unwrap()
 }
 
-#[actix_web::test]
-async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_messages() {
+/// Start `consentgate demo` (with `extra` arguments) on two free ports; returns the process,
+/// its public and admin ports and what it printed up to "Stop with" (once the gate listens).
+fn start_demo(extra: &[&str]) -> (Demo, u16, u16, String) {
     let (public, admin) = (free_port(), free_port());
+    let (public_at, admin_at) = (format!("127.0.0.1:{public}"), format!("127.0.0.1:{admin}"));
     let mut demo = Demo(
         Command::new(env!("CARGO_BIN_EXE_consentgate"))
-            .args([
-                "demo",
-                "--public",
-                &format!("127.0.0.1:{public}"),
-                "--admin",
-                &format!("127.0.0.1:{admin}"),
-            ])
+            .arg("demo")
+            .args(extra)
+            .args(["--public", &public_at, "--admin", &admin_at])
             // A known secret lets the test sign a fill-time token as forms.js would fetch it.
             .env("CONSENTGATE_SECRET", SECRET)
             .env_remove("CONSENTGATE_REDIS_URL")
@@ -51,9 +49,9 @@ async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_mes
             .spawn()
             .unwrap(),
     );
-    // The lines are printed once the gate listens.
     let mut printed = String::new();
-    let mut lines = std::io::BufReader::new(demo.0.stdout.take().unwrap()).lines();
+    // Read through a borrow: the pipe stays open while the demo runs, so it can go on printing.
+    let mut lines = std::io::BufReader::new(demo.0.stdout.as_mut().unwrap()).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
         printed.push_str(&line);
@@ -62,6 +60,12 @@ async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_mes
             break;
         }
     }
+    (demo, public, admin, printed)
+}
+
+#[actix_web::test]
+async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_messages() {
+    let (_demo, public, admin, printed) = start_demo(&[]);
     let dashboard = format!("http://127.0.0.1:{admin}/");
     assert!(printed.contains(&dashboard), "{printed}");
     let password = printed
@@ -118,35 +122,8 @@ async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_mes
 
 #[actix_web::test]
 async fn demo_traffic_fills_the_overview_within_a_minute() {
-    let (public, admin) = (free_port(), free_port());
-    let mut demo = Demo(
-        Command::new(env!("CARGO_BIN_EXE_consentgate"))
-            .args([
-                "demo",
-                "--traffic",
-                "--public",
-                &format!("127.0.0.1:{public}"),
-                "--admin",
-                &format!("127.0.0.1:{admin}"),
-            ])
-            .env("CONSENTGATE_SECRET", SECRET)
-            .env_remove("CONSENTGATE_REDIS_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
     let started = std::time::Instant::now();
-    let mut printed = String::new();
-    let mut lines = std::io::BufReader::new(demo.0.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.starts_with("Stop with") {
-            break;
-        }
-    }
+    let (_demo, _public, admin, printed) = start_demo(&["--traffic"]);
     let number_before = |word: &str| -> u64 {
         let sent = printed
             .lines()

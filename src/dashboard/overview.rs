@@ -614,7 +614,8 @@ struct Tally {
     hosts: BTreeSet<String>,
 }
 
-const PANELS: [&str; 9] = [
+/// The overview's tables, in the order they are shown (their ids on the page and in exports).
+pub const PANELS: [&str; 9] = [
     "paths",
     "entries",
     "referrers",

@@ -610,17 +610,7 @@ fn message_tables_have_the_same_keys_and_every_key_the_templates_use() {
         ]
         .map(|m| format!("metric_{m}")),
     );
-    for panel in [
-        "paths",
-        "entries",
-        "referrers",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "countries",
-        "browsers",
-        "devices",
-    ] {
+    for panel in crate::dashboard::overview::PANELS {
         dynamic.push(format!("panel_{panel}"));
         dynamic.push(format!("column_{panel}"));
     }
