@@ -8,7 +8,7 @@
 //! per-visitor value, [`PageView::visitor`], is a keyed hash that the writer hashes again
 //! under the day's salt before it goes into a HyperLogLog (see the module documentation).
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderName};
 use actix_web::HttpRequest;
 
 use super::agent::{Agent, Agents};
@@ -169,17 +169,22 @@ pub enum Sighting {
 /// Whether the request is a speculative load (`Sec-Purpose: prefetch`/`prerender`,
 /// `Purpose: prefetch`, `X-Moz: prefetch`).
 pub fn is_prefetch(req: &HttpRequest) -> bool {
+    // Names made once, at compile time: a `&str` name would be parsed on every look-up.
+    const SEC_PURPOSE: HeaderName = HeaderName::from_static("sec-purpose");
+    const PURPOSE: HeaderName = HeaderName::from_static("purpose");
+    const X_MOZ: HeaderName = HeaderName::from_static("x-moz");
+    const X_PURPOSE: HeaderName = HeaderName::from_static("x-purpose");
     let h = req.headers();
-    let says = |name: &str, word: &str| {
-        h.get(name)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().contains(word))
+    let says = |name: &HeaderName, words: &[&str]| {
+        h.get(name).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            words.iter().any(|w| v.contains(w))
+        })
     };
-    says("sec-purpose", "prefetch")
-        || says("sec-purpose", "prerender")
-        || says("purpose", "prefetch")
-        || says("x-moz", "prefetch")
-        || says("x-purpose", "preview")
+    says(&SEC_PURPOSE, &["prefetch", "prerender"])
+        || says(&PURPOSE, &["prefetch"])
+        || says(&X_MOZ, &["prefetch"])
+        || says(&X_PURPOSE, &["preview"])
 }
 
 /// What the request tells beyond its headers: from the visitor's resolved address and
