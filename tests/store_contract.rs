@@ -142,6 +142,7 @@ contract!(
     receipt_index_lists_a_time_range_per_action_newest_or_oldest_first,
     receipt_index_forgets_expired_and_erased_decisions,
     banner_texts_are_archived_once_and_their_use_is_tracked,
+    a_shared_value_goes_to_the_first_writer_and_expires,
 );
 
 fn entry(id: &str, form: &str, created: u64, email: Option<&str>) -> FormEntryRecord {
@@ -962,6 +963,46 @@ async fn rate_limit_counts_hits_and_restarts_after_the_window(store: Store) {
     .await;
 }
 
+async fn a_shared_value_goes_to_the_first_writer_and_expires(store: Store) {
+    // Several gates racing for the same absent name all get the one value that was stored.
+    let racers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.put_if_absent("secret:7", &[i; 32], TTL).await })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for racer in racers {
+        held.push(racer.await.unwrap().unwrap());
+    }
+    assert!(held.iter().all(|v| *v == held[0]), "{held:?}");
+    assert_eq!(held[0].len(), 32);
+    // A later writer does not replace it, and other names are separate.
+    assert_eq!(
+        store
+            .put_if_absent("secret:7", b"later", LONG)
+            .await
+            .unwrap(),
+        held[0]
+    );
+    assert_eq!(
+        store
+            .put_if_absent("secret:8", b"other", TTL)
+            .await
+            .unwrap(),
+        b"other"
+    );
+    // Its TTL was not extended by the later call: once it passes, a new value is stored.
+    wait::until("the shared value to expire", wait::DEADLINE, || async {
+        store
+            .put_if_absent("secret:7", b"next", LONG)
+            .await
+            .unwrap()
+            == b"next"
+    })
+    .await;
+}
+
 // ---- outages (standalone Redis; each test owns its server) ----
 
 fn is_transient(result: &Result<impl std::fmt::Debug, StoreError>) -> bool {
@@ -1179,6 +1220,7 @@ async fn exercise_every_operation(store: &Store) {
         .await
         .unwrap();
     store.put_api_token("h", b"ann", LONG).await.unwrap();
+    store.put_if_absent("secret", b"k", LONG).await.unwrap();
 }
 
 /// Keys under `prefix` on the given nodes that have no TTL.

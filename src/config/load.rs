@@ -21,6 +21,7 @@ use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
 use super::stats::StatsConfig;
+use super::relay::RelayConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
 use super::upstream::{HostPolicy, UpstreamConfig};
@@ -40,6 +41,8 @@ pub struct Config {
     pub forms: Vec<FormConfig>,
     pub dashboard: DashboardConfig,
     pub stats: StatsConfig,
+    /// First-party analytics relays (`[relay.google_analytics]`); off by default.
+    pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -156,6 +159,7 @@ impl Config {
             forms: reading.section(&mut table, "forms"),
             dashboard: reading.section(&mut table, "dashboard"),
             stats: reading.section(&mut table, "stats"),
+            relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -228,6 +232,9 @@ impl Config {
         }
         if read("stats") {
             problems.extend(self.stats.validate());
+        }
+        if read("relay") {
+            problems.extend(self.relay.google_analytics.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

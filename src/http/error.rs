@@ -53,6 +53,8 @@ pub enum Code {
     UpstreamUnreadable,
     UpstreamTimeout,
     UpgradeNotSupported,
+    NotRelayed,
+    RelayUnavailable,
     Internal,
 }
 
@@ -70,7 +72,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 30] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -98,6 +100,8 @@ impl Code {
         Code::UpstreamUnreadable,
         Code::UpstreamTimeout,
         Code::UpgradeNotSupported,
+        Code::NotRelayed,
+        Code::RelayUnavailable,
         Code::Internal,
     ];
 
@@ -130,6 +134,8 @@ impl Code {
             Code::UpstreamUnreadable => "upstream_unreadable",
             Code::UpstreamTimeout => "upstream_timeout",
             Code::UpgradeNotSupported => "upgrade_not_supported",
+            Code::NotRelayed => "not_relayed",
+            Code::RelayUnavailable => "relay_unavailable",
             Code::Internal => "internal",
         }
     }
@@ -138,7 +144,9 @@ impl Code {
         match self {
             Code::NotFound | Code::NoConsent => StatusCode::NOT_FOUND,
             Code::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
-            Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed => StatusCode::FORBIDDEN,
+            Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed | Code::NotRelayed => {
+                StatusCode::FORBIDDEN
+            }
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::InvalidToken => StatusCode::UNAUTHORIZED,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -153,9 +161,10 @@ impl Code {
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StoreCorrupt | Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::UpstreamUnreachable | Code::UpstreamIncomplete | Code::UpstreamUnreadable => {
-                StatusCode::BAD_GATEWAY
-            }
+            Code::UpstreamUnreachable
+            | Code::UpstreamIncomplete
+            | Code::UpstreamUnreadable
+            | Code::RelayUnavailable => StatusCode::BAD_GATEWAY,
             Code::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
         }
@@ -219,6 +228,10 @@ impl Code {
             (Code::UpstreamTimeout, En) => m("No answer in time", "The website behind this gateway did not answer in time. Please try again in a few minutes."),
             (Code::UpgradeNotSupported, Nl) => m("Niet ondersteund", "Dit soort verbinding (WebSocket) wordt door de gateway van deze website niet ondersteund."),
             (Code::UpgradeNotSupported, En) => m("Not supported", "This connection type (WebSocket) is not supported by this website's gateway."),
+            (Code::NotRelayed, Nl) => m("Niet doorgestuurd", "Deze website stuurt alleen metingen en scripts van haar eigen Google Analytics door, en metingen alleen na toestemming voor analyse."),
+            (Code::NotRelayed, En) => m("Not passed on", "This website passes on only the measurements and scripts of its own Google Analytics, and measurements only after consent to analytics."),
+            (Code::RelayUnavailable, Nl) => m("Script niet beschikbaar", "Het analysescript kon nu niet bij Google worden opgehaald. De website werkt gewoon; probeer het later opnieuw."),
+            (Code::RelayUnavailable, En) => m("Script unavailable", "The analytics script could not be fetched from Google right now. The website works as usual; please try again later."),
             (Code::Internal, Nl) => m("Er ging iets mis", "De gateway van deze website kon dit verzoek niet afhandelen. Probeer het later opnieuw."),
             (Code::Internal, En) => m("Something went wrong", "The website's gateway could not handle this request. Please try again later."),
         }

@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     consent(cfg);
     forms(cfg, state);
     assets(cfg);
+    crate::relay::configure(cfg, state.relay.as_ref());
     cfg.service(web::scope("/_gate").default_service(web::to(unknown_gate_path)))
         .default_service(web::to(proxy_page));
 }

@@ -16,7 +16,7 @@ use super::page_filter::PageRewrite;
 use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
-use crate::consent::{ConsentError, ConsentService};
+use crate::consent::{ConsentError, ConsentService, Granted};
 use crate::dashboard::{Dashboard, DashboardError};
 use crate::forms::FormsService;
 use crate::http::extract::BodyPace;
@@ -25,6 +25,7 @@ use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::privacy::{GeoError, Privacy, Visitor};
 use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
+use crate::relay::Relay;
 use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
 use crate::stats::{Stats, StatsSettings};
 use crate::store::{Store, StoreError};
@@ -80,6 +81,8 @@ pub struct AppState {
     pub sites: SiteHosts,
     /// The last readiness check (admin `/_gate/readyz`).
     pub readiness: ReadinessCache,
+    /// The Google Analytics relay, when `[relay.google_analytics]` turns it on.
+    pub relay: Option<Relay>,
 }
 
 impl AppState {
@@ -107,6 +110,7 @@ impl AppState {
         let (rewriter, consent, forms) =
             areas(&config, &keys, store.clone(), stats.clone(), clock.clone())?;
         let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;
+        let relay = Relay::new(&config, store.clone(), clock.clone(), metrics.clone());
         let memo_bytes = config.limits.rewrite_memo_bytes;
         let mut proxy_settings = ProxySettings::from_config(&config)?;
         proxy_settings.metrics = Some(metrics.clone());
@@ -121,6 +125,7 @@ impl AppState {
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
             sites: SiteHosts::new(&config.listen.hosts),
             readiness: ReadinessCache::default(),
+            relay,
             config: Arc::new(config),
             clock,
             store,
@@ -137,6 +142,9 @@ impl AppState {
     pub fn spawn_background(&self) {
         self.stats.spawn_writer();
         self.forms.spawn_background();
+        if let Some(relay) = &self.relay {
+            relay.spawn_background();
+        }
     }
 
     /// How fast the bodies the gate reads itself must arrive (`limits.body_*`).
@@ -152,6 +160,7 @@ impl AppState {
         let bundle = self.consent.bundle();
         [&bundle.guard, &bundle.js, &bundle.css]
             .into_iter()
+            .chain(&bundle.relay)
             .chain(self.forms.script())
             .find(|a| a.name == name)
     }
@@ -228,6 +237,20 @@ impl FromRequest for Visitor {
             Some(state) => Ok(state.privacy.visitor(req)),
             None => Err(EdgeError::new(Code::Internal).detail("no application state registered")),
         })
+    }
+}
+
+/// The categories the request's consent cookie grants, verified by the state's consent
+/// service; none (never a panic) if no state is registered.
+impl FromRequest for Granted {
+    type Error = EdgeError;
+    type Future = Ready<Result<Granted, EdgeError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(req
+            .app_data::<State>()
+            .map(|state| state.consent.granted(req))
+            .unwrap_or_default()))
     }
 }
 

@@ -26,6 +26,7 @@
 //! | `{p:sess:<id>}` | string | idle, refreshed on read |
 //! | `{p:audit}` | stream, field `e` | retention (refreshed); trimmed by MAXLEN/MINID |
 //! | `{p:rl:<key>}` | integer | window |
+//! | `{p:shared:<name>}` | string, a value every gate uses alike (a rotating secret) | put ttl, never extended |
 //!
 //! Braces and `%` in caller-supplied parts are percent-encoded so a part can never end the hash
 //! tag early or collide with another record's keys.
@@ -137,6 +138,9 @@ impl KeyLayout {
     }
     pub fn rate_limit(&self, key: &str) -> String {
         format!("{{{}:rl:{}}}", self.prefix, part(key))
+    }
+    pub fn shared(&self, name: &str) -> String {
+        format!("{{{}:shared:{}}}", self.prefix, part(name))
     }
 }
 

@@ -234,6 +234,8 @@ struct State {
     salts: HashMap<String, Expiring>,
     /// API tokens by hash.
     api_tokens: HashMap<String, Expiring>,
+    /// Values put with `put_if_absent`, with their expiry.
+    shared: HashMap<String, Expiring>,
     last_purge: Option<u64>,
     /// Bytes held, as counted by the `size` rules above.
     used: usize,
@@ -385,6 +387,13 @@ impl MemoryStore {
                 keep
             });
         }
+        st.shared.retain(|name, v| {
+            let keep = v.expires > now;
+            if !keep {
+                freed += OVERHEAD + name.len() + v.data.len();
+            }
+            keep
+        });
         let names: Vec<String> = st.forms.keys().cloned().collect();
         for form in names {
             let swept = st.sweep_form(&form, now).unwrap_or(0);
@@ -1160,6 +1169,35 @@ impl MemoryStore {
         }
         Ok(())
     }
+
+    // ---- shared values ----
+
+    pub fn put_if_absent(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        if let Some(held) = st.shared.get(name).filter(|v| v.expires > now) {
+            return Ok(held.data.to_vec());
+        }
+        let old = st
+            .shared
+            .remove(name)
+            .map_or(0, |v| OVERHEAD + name.len() + v.data.len());
+        st.free(old);
+        self.reserve(&mut st, OVERHEAD + name.len() + value.len())?;
+        st.shared.insert(
+            name.to_owned(),
+            Expiring {
+                data: Arc::from(value),
+                expires: deadline(now, ttl),
+            },
+        );
+        Ok(value.to_vec())
+    }
 }
 
 fn admitted_size(name: &str, day: &str, set: &HashSet<String>) -> usize {
@@ -1434,6 +1472,19 @@ mod tests {
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 2);
         clock.advance(PAST_SHORT);
         assert_eq!(s.hit_rate_limit("k", SHORT).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_shared_value_is_kept_until_it_expires_then_replaced() {
+        let (s, clock) = store();
+        assert_eq!(s.put_if_absent("k", b"first", SHORT).unwrap(), b"first");
+        assert_eq!(s.put_if_absent("k", b"second", LONG).unwrap(), b"first");
+        clock.advance(PAST_SHORT);
+        assert_eq!(s.put_if_absent("k", b"second", LONG).unwrap(), b"second");
+        let before = s.used_bytes();
+        clock.advance(LONG);
+        s.ping().unwrap();
+        assert!(s.used_bytes() < before, "expired value purged");
     }
 
     #[test]

@@ -644,6 +644,22 @@ impl Store {
         dispatch!(self.read_audit_page(before, limit))
     }
 
+    // ---- shared values ----
+
+    /// The value stored under `name`, or, if there is none, `value`, stored now to expire
+    /// `ttl` from now. Atomic: every caller (every gate on one Redis) that races for an absent
+    /// name gets back the one value that was stored, and a stored value is never changed or
+    /// kept longer. For secrets that every gate must use alike for a while and that must then
+    /// be gone (the analytics relay's client-id key).
+    pub async fn put_if_absent(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self.put_if_absent(name, value, ttl))
+    }
+
     // ---- rate limits ----
 
     /// Count a hit on `key` in a fixed window that starts with the first hit and lasts `window`;

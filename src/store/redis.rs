@@ -1261,6 +1261,36 @@ impl RedisStore {
     pub async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
         self.delete_key(self.keys.rate_limit(key)).await
     }
+
+    // ---- shared values ----
+
+    pub async fn put_if_absent(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = self.keys.shared(name);
+        let mut p = redis::pipe();
+        // SET NX keeps the first writer's value and TTL; the GET in the same MULTI reads
+        // whichever value won (Redis 6.2's SET … GET would do, but older servers lack it).
+        p.atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("PX")
+            .arg(ms(ttl).max(1))
+            .arg("NX")
+            .ignore()
+            .cmd("GET")
+            .arg(&key);
+        self.run(|mut c| async move {
+            let (held,): (Option<Vec<u8>>,) = p.query_async(&mut c).await.map_err(map_err)?;
+            // Only a TTL shorter than the round trip leaves nothing to read.
+            held.ok_or_else(|| corrupt("shared value expired as it was stored"))
+        })
+        .await
+    }
 }
 
 /// `XREVRANGE` reply: `[[id, [field, value, …]], …]`; the entry is the value of field `e`.
