@@ -22,8 +22,8 @@ mod log;
 mod privacy;
 mod problem;
 mod read;
-mod stats;
 mod relay;
+mod stats;
 mod store;
 mod trackers;
 mod upstream;
@@ -44,11 +44,11 @@ pub use load::{Config, LoadNotes};
 pub use log::{LogConfig, LogFormat};
 pub use privacy::{IpForwarding, PrivacyConfig};
 pub use problem::{ConfigError, ConfigProblem};
-pub use stats::StatsConfig;
 pub use relay::{
     GaRelayConfig, ReferrerPolicy, RelayConfig, DEFAULT_COLLECT_URL, DEFAULT_SCRIPT_ORIGIN,
     GA_VENDOR, GTM_VENDOR, RELAY_PREFIX,
 };
+pub use stats::StatsConfig;
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
     builtin_vendor_ids, builtin_vendors, PathRuleConfig, TrackersConfig, VendorConfig,
