@@ -11,9 +11,11 @@ pub mod demo;
 pub mod health;
 mod metered;
 mod page_filter;
+mod page_views;
 pub mod public;
 pub mod readiness;
 pub mod state;
+pub mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

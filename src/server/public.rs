@@ -267,10 +267,12 @@ async fn proxy_page(
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
     let wire = state.consent.wire_policy(&req);
+    // The page filter, counting the view of an HTML page (issue 14, statistics).
+    let counted = super::page_views::Counted::new(&state, &visitor, &wire);
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
         set_cookies: wire.deletion_headers(&site),
-        html: Some(&state.page),
+        html: Some(&counted),
     };
     Ok(state
         .upstream
