@@ -3,6 +3,7 @@
 //! (the rewriter, supplied by the caller through [`HtmlFilter`]), everything else passes byte
 //! for byte. Redirects are passed on, never followed.
 
+mod connect;
 mod error;
 mod headers;
 
@@ -174,6 +175,7 @@ pub struct Proxy {
 impl Proxy {
     pub fn new(settings: Arc<ProxySettings>) -> Self {
         let connector = awc::Connector::new()
+            .connector(connect::Connector)
             .rustls_0_23(settings.tls.clone())
             .timeout(settings.connect_timeout)
             .limit(settings.pool_max_connections)
@@ -361,7 +363,11 @@ impl Proxy {
         if bodiless {
             return Ok(builder.body(actix_web::body::None::new()));
         }
-        let mut body = UpstreamBody::new(upstream, self.settings.response_timeout, content_length);
+        let chunked = up_headers
+            .get_all(header::TRANSFER_ENCODING)
+            .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
+        let mut body = UpstreamBody::new(upstream, self.settings.response_timeout, content_length)
+            .ending_with_close(connect::ends_body(chunked, content_length));
         let Some(mut started) = filter else {
             let stream = filtered_body(body, None);
             return Ok(match content_length {
@@ -513,12 +519,15 @@ impl From<BodyBreak> for std::io::Error {
 
 /// An upstream response body, read chunk by chunk: each wait is bounded by `idle`, and the end
 /// is checked against the announced Content-Length, because awc ends a body the upstream cut
-/// short as if it were complete.
+/// short as if it were complete. A connection that closes ([`connect::PeerClosed`]) ends only a
+/// body delimited by the close; any other body it cuts.
 struct UpstreamBody<S> {
     stream: S,
     idle: Duration,
     announced: Option<u64>,
     seen: u64,
+    /// The body has neither length nor chunks: the connection's close is its end.
+    ends_with_close: bool,
 }
 
 impl<S> UpstreamBody<S>
@@ -531,13 +540,20 @@ where
             idle,
             announced,
             seen: 0,
+            ends_with_close: false,
         }
+    }
+
+    fn ending_with_close(mut self, ends_with_close: bool) -> Self {
+        self.ends_with_close = ends_with_close;
+        self
     }
 
     /// The next chunk; `None` once the body is complete.
     async fn next(&mut self) -> Result<Option<Bytes>, BodyBreak> {
         match tokio::time::timeout(self.idle, self.stream.next()).await {
             Err(_) => Err(BodyBreak::Stalled(self.idle)),
+            Ok(Some(Err(e))) if connect::is_peer_closed(&e) && self.ends_with_close => Ok(None),
             Ok(Some(Err(e))) => Err(BodyBreak::BrokeOff(e.to_string())),
             Ok(Some(Ok(chunk))) => {
                 self.seen += chunk.len() as u64;
