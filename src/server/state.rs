@@ -1,6 +1,7 @@
 //! The one application state: every service the handlers use, built once from the
 //! configuration ([`AppState::build`]) — the store, privacy with its geo reader (opened once),
-//! statistics, consent, forms, the upstream settings and the page filter. Each worker registers
+//! statistics, the upstream settings, and the [`Areas`] a SIGHUP reload replaces (consent,
+//! forms and the page filter, read once per request with [`AppState::areas`]). Each worker registers
 //! it as its one `web::Data` ([`Worker`]), together with that worker's upstream client (awc
 //! clients are bound to their thread). Handlers take [`State`] or a narrow extractor built on it
 //! ([`Visitor`]); nothing in a handler can panic for want of state.
@@ -10,6 +11,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
+use arc_swap::ArcSwap;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::page_filter::PageRewrite;
@@ -63,12 +65,12 @@ pub struct AppState {
     /// Client addresses, countries (the geo database is opened here, once), anonymisation.
     pub privacy: Privacy,
     pub stats: Stats,
-    pub consent: ConsentService,
-    pub forms: FormsService,
     /// What each worker's upstream client is built from.
     pub proxy_settings: Arc<ProxySettings>,
-    /// The rewrite every proxied HTML page goes through.
-    pub page: PageRewrite,
+    /// Consent, forms and the page filter as last (re)loaded; see [`AppState::areas`].
+    areas: ArcSwap<Areas>,
+    /// The keys derived from the secret, to build reloaded areas with.
+    keys: Keys,
     /// Language of the gate's own pages when neither the page nor the browser decides
     /// (`consent.default_language`).
     pub default_lang: Lang,
@@ -99,39 +101,66 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let store = store.observed_by(metrics.clone());
         let stats = Stats::with_metrics(store.clone(), clock.clone(), metrics.clone());
-        let (rewriter, consent, forms) =
-            areas(&config, &keys, store.clone(), stats.clone(), clock.clone())?;
         let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;
-        let memo_bytes = config.limits.rewrite_memo_bytes;
         let mut proxy_settings = ProxySettings::from_config(&config)?;
         proxy_settings.metrics = Some(metrics.clone());
+        let config = Arc::new(config);
+        let areas = Areas::build(
+            config.clone(),
+            &keys,
+            store.clone(),
+            stats.clone(),
+            clock.clone(),
+            &metrics,
+        )?;
         Ok(AppState {
             privacy: Privacy::new(&config.privacy)?,
             proxy_settings: Arc::new(proxy_settings),
-            page: PageRewrite {
-                rewriter,
-                memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
-                metrics: Some(metrics.clone()),
-            },
+            areas: ArcSwap::from_pointee(areas),
+            keys,
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
             sites: SiteHosts::new(&config.listen.hosts),
             readiness: ReadinessCache::default(),
-            config: Arc::new(config),
+            config,
             clock,
             store,
             stats,
-            consent,
-            forms,
             metrics,
             dashboard,
         })
+    }
+
+    /// Consent, forms and the page filter in force: one atomic load. A request takes them once
+    /// and keeps them to its end, so a reload never changes them halfway through a request.
+    pub fn areas(&self) -> Arc<Areas> {
+        self.areas.load_full()
+    }
+
+    /// Replace consent, forms and the page filter with ones built from `config` (SIGHUP):
+    /// requests already running finish with the old ones, every later one gets the new ones,
+    /// and no connection is touched. Only `[trackers]`, `[consent]` and `[[forms]]` are read
+    /// from `config`; the caller keeps everything else as started. The forms' background work
+    /// starts for the new areas and ends by itself with the old ones. Must run inside an actix
+    /// system.
+    pub fn reload(&self, config: Config) -> Result<Arc<Areas>, StartError> {
+        let areas = Arc::new(Areas::build(
+            Arc::new(config),
+            &self.keys,
+            self.store.clone(),
+            self.stats.clone(),
+            self.clock.clone(),
+            &self.metrics,
+        )?);
+        areas.forms.spawn_background();
+        self.areas.store(areas.clone());
+        Ok(areas)
     }
 
     /// Start the background work: the statistics writer, the forms' webhook sender and index
     /// sweep. Call once, inside an actix system. Each ends by itself once the state is gone.
     pub fn spawn_background(&self) {
         self.stats.spawn_writer();
-        self.forms.spawn_background();
+        self.areas().forms.spawn_background();
     }
 
     /// How fast the bodies the gate reads itself must arrive (`limits.body_*`).
@@ -140,6 +169,44 @@ impl AppState {
             timeout: self.config.limits.body_timeout,
             min_rate: self.config.limits.body_min_rate,
         }
+    }
+
+}
+
+/// What a SIGHUP reload replaces: everything built from `[trackers]`, `[consent]` and
+/// `[[forms]]` — the consent service with its banner bundle and cookie codec, the forms, and
+/// the page filter with its catalogue, injected tags and its own rewrite memo (a page rewritten
+/// under the old catalogue must not be served under the new one).
+pub struct Areas {
+    /// The configuration in force: as started, with the reloadable sections as last loaded.
+    pub config: Arc<Config>,
+    pub consent: ConsentService,
+    pub forms: FormsService,
+    /// The rewrite every proxied HTML page goes through.
+    pub page: PageRewrite,
+}
+
+impl Areas {
+    fn build(
+        config: Arc<Config>,
+        keys: &Keys,
+        store: Store,
+        stats: Stats,
+        clock: SharedClock,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Areas, StartError> {
+        let (rewriter, consent, forms) = areas(&config, keys, store, stats, clock)?;
+        let memo_bytes = config.limits.rewrite_memo_bytes;
+        Ok(Areas {
+            page: PageRewrite {
+                rewriter,
+                memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
+                metrics: Some(metrics.clone()),
+            },
+            config,
+            consent,
+            forms,
+        })
     }
 
     /// The content-hashed file served at `/_gate/<name>`, if there is one.
