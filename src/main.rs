@@ -239,8 +239,8 @@ fn reported(path: &Path, config: Result<Config, ConfigError>) -> anyhow::Result<
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
     // Read once: what the gate starts with is what a reload (SIGHUP) compares the file with.
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (config, notes) = Config::check_toml(&text, &ProcessEnv);
     let (config, warnings) = (reported(path, config), notes.warnings);
     let config = match config {
@@ -339,15 +339,19 @@ fn read_input(input: &Path) -> anyhow::Result<Vec<u8>> {
 fn rewrite_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<()> {
     let rewriter = offline_rewriter(config)?;
     let page = read_input(input)?;
+    // A page the gate would refuse (502) is not printed half-rewritten.
+    let out = rewrite::rewrite_document_at(&rewriter, &page, path)
+        .context("the gate would refuse this page (502)")?;
     std::io::stdout()
-        .write_all(&rewrite::rewrite_document_at(&rewriter, &page, path))
+        .write_all(&out)
         .context("cannot write to standard output")
 }
 
 fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
     let rewriter = offline_rewriter(config)?;
     let page = read_input(input)?;
-    let findings = rewrite::scan_document(&rewriter, &page);
+    let findings = rewrite::scan_document(&rewriter, &page)
+        .context("the gate would refuse this page (502)")?;
     for finding in &findings {
         println!("{finding}");
     }

@@ -32,8 +32,8 @@ fn corpus_pages_have_no_live_tracker_and_no_other_script_changed() {
             .to_string_lossy()
             .to_string();
         let input = std::fs::read(page).unwrap();
-        let output = rewrite_document(&rw, &input);
-        let findings = scan_document(&rw, &input);
+        let output = rewrite_document(&rw, &input).unwrap();
+        let findings = scan_document(&rw, &input).unwrap();
         neutralised += findings
             .iter()
             .filter(|f| f.action == Action::Neutralised)

@@ -57,7 +57,10 @@ fn the_systemd_unit_is_hardened_and_verifies() {
     ] {
         assert_eq!(get(key), value, "{key}");
     }
-    assert!(get("MemoryMax").ends_with(['M', 'G']), "MemoryMax bounds memory");
+    assert!(
+        get("MemoryMax").ends_with(['M', 'G']),
+        "MemoryMax bounds memory"
+    );
     // Room for the connection cap (limits.max_connections, 1024) and the upstream's.
     assert!(get("LimitNOFILE").parse::<u64>().unwrap() >= 4096);
     assert!(get("ExecStart").contains("serve --config /etc/consentgate/"));
@@ -87,7 +90,10 @@ fn the_systemd_unit_is_hardened_and_verifies() {
     let copy = dir.path().join("consentgate.service");
     std::fs::write(
         &copy,
-        unit.replace("/usr/local/bin/consentgate", env!("CARGO_BIN_EXE_consentgate")),
+        unit.replace(
+            "/usr/local/bin/consentgate",
+            env!("CARGO_BIN_EXE_consentgate"),
+        ),
     )
     .unwrap();
     let out = Command::new("systemd-analyze")
@@ -131,8 +137,23 @@ fn the_container_image_is_debian_slim_non_root_and_starts_the_gate() {
     let file = read("deploy/Containerfile");
     let all = instructions(&file);
     const KNOWN: &[&str] = &[
-        "FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME",
-        "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
     ];
     for (word, _) in &all {
         assert!(KNOWN.contains(&word.as_str()), "unknown instruction {word}");
@@ -181,10 +202,16 @@ fn the_container_image_is_debian_slim_non_root_and_starts_the_gate() {
             .any(|(w, a)| w == "COPY" && a.starts_with("--from=") && a.ends_with(binary.as_str())),
         "{binary} is copied from the build stage"
     );
-    let cmd = stage.iter().find(|(w, _)| w == "CMD").map(|(_, a)| a).unwrap();
+    let cmd = stage
+        .iter()
+        .find(|(w, _)| w == "CMD")
+        .map(|(_, a)| a)
+        .unwrap();
     let cmd: Vec<String> = serde_json::from_str(cmd).unwrap();
     assert_eq!(cmd[0], "serve");
-    assert!(stage.iter().any(|(w, a)| w == "STOPSIGNAL" && a == "SIGTERM"));
+    assert!(stage
+        .iter()
+        .any(|(w, a)| w == "STOPSIGNAL" && a == "SIGTERM"));
     // The run line documented in the file keeps the root file system read-only.
     assert!(file.contains("--read-only"));
 }

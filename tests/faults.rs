@@ -60,7 +60,8 @@ async fn post_json(req: awc::ClientRequest, body: awc::body::BoxBody) -> Answer 
 }
 
 async fn decide(gate: &RunningTestGate, texts_hash: &str) -> Answer {
-    let body = serde_json::json!({"action": "accept_all", "language": "nl", "texts_hash": texts_hash});
+    let body =
+        serde_json::json!({"action": "accept_all", "language": "nl", "texts_hash": texts_hash});
     post_json(
         client()
             .post(gate.url("/_gate/consent"))
@@ -133,8 +134,12 @@ async fn redis_killed_and_restarted_under_load_pages_load_posts_503_then_succeed
     let running = Arc::new(AtomicBool::new(true));
     let workers: Vec<_> = (0..3)
         .map(|_| {
-            let (gate, load, running, texts_hash) =
-                (gate.clone(), load.clone(), running.clone(), texts_hash.clone());
+            let (gate, load, running, texts_hash) = (
+                gate.clone(),
+                load.clone(),
+                running.clone(),
+                texts_hash.clone(),
+            );
             actix_web::rt::spawn(async move {
                 // Bounded: the test stops it, and no run goes past 2 000 rounds.
                 for _ in 0..2_000 {
@@ -156,7 +161,10 @@ async fn redis_killed_and_restarted_under_load_pages_load_posts_503_then_succeed
         let load = load.lock().unwrap();
         (
             load.decisions.iter().filter(|a| a.status == status).count(),
-            load.submissions.iter().filter(|a| a.status == status).count(),
+            load.submissions
+                .iter()
+                .filter(|a| a.status == status)
+                .count(),
         )
     };
     wait::until_true("posts to succeed under load", wait::DEADLINE, || {
@@ -165,17 +173,25 @@ async fn redis_killed_and_restarted_under_load_pages_load_posts_503_then_succeed
     })
     .await;
     redis.stop();
-    wait::until_true("posts to be refused while Redis is down", wait::DEADLINE, || {
-        let (d, s) = count(503);
-        d > 3 && s > 3
-    })
+    wait::until_true(
+        "posts to be refused while Redis is down",
+        wait::DEADLINE,
+        || {
+            let (d, s) = count(503);
+            d > 3 && s > 3
+        },
+    )
     .await;
     let before = count(200);
     redis.start();
-    wait::until_true("posts to succeed again after the restart", wait::DEADLINE, || {
-        let (d, s) = count(200);
-        d > before.0 + 3 && s > before.1 + 3
-    })
+    wait::until_true(
+        "posts to succeed again after the restart",
+        wait::DEADLINE,
+        || {
+            let (d, s) = count(200);
+            d > before.0 + 3 && s > before.1 + 3
+        },
+    )
     .await;
     running.store(false, Ordering::SeqCst);
     for w in workers {
@@ -184,8 +200,14 @@ async fn redis_killed_and_restarted_under_load_pages_load_posts_503_then_succeed
 
     let load = std::mem::take(&mut *load.lock().unwrap());
     let broken: Vec<&String> = load.pages.iter().filter_map(|p| p.as_ref().err()).collect();
-    assert!(broken.is_empty(), "pages failed during the outage: {broken:?}");
-    for (what, answers) in [("decision", &load.decisions), ("submission", &load.submissions)] {
+    assert!(
+        broken.is_empty(),
+        "pages failed during the outage: {broken:?}"
+    );
+    for (what, answers) in [
+        ("decision", &load.decisions),
+        ("submission", &load.submissions),
+    ] {
         for a in answers.iter() {
             match a.status {
                 200 => assert!(a.id.is_some(), "a {what} acknowledged without an id: {a:?}"),
@@ -198,13 +220,19 @@ async fn redis_killed_and_restarted_under_load_pages_load_posts_503_then_succeed
     for a in load.decisions.iter().filter(|a| a.status == 200) {
         let id = a.id.as_deref().unwrap();
         let record = gate.consent().record_of(id).await.unwrap();
-        assert!(record.is_some(), "decision {id} was acknowledged but is not stored");
+        assert!(
+            record.is_some(),
+            "decision {id} was acknowledged but is not stored"
+        );
     }
     let forms = gate.forms();
     for a in load.submissions.iter().filter(|a| a.status == 200) {
         let id = a.id.as_deref().unwrap();
         let entry = forms.get("contact", id).await.unwrap();
-        assert!(entry.is_some(), "entry {id} was acknowledged but is not stored");
+        assert!(
+            entry.is_some(),
+            "entry {id} was acknowledged but is not stored"
+        );
     }
 }
 
@@ -234,7 +262,13 @@ async fn misbehave(mut sock: TcpStream, how: Misbehaviour) {
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
-    let kind = |html: bool| if html { "text/html" } else { "application/octet-stream" };
+    let kind = |html: bool| {
+        if html {
+            "text/html"
+        } else {
+            "application/octet-stream"
+        }
+    };
     match how {
         Misbehaviour::ResetMidBody { html } => {
             let head = format!(
@@ -260,7 +294,9 @@ async fn misbehave(mut sock: TcpStream, how: Misbehaviour) {
             );
             let _ = sock.write_all(head.as_bytes()).await;
             // A chunk of 0x2000 bytes announced, a few hundred sent, then a clean close.
-            let _ = sock.write_all(format!("2000\r\n{HEAD_HTML}hallo").as_bytes()).await;
+            let _ = sock
+                .write_all(format!("2000\r\n{HEAD_HTML}hallo").as_bytes())
+                .await;
             let _ = sock.shutdown().await;
         }
         Misbehaviour::BadChunkSize => {
@@ -322,7 +358,11 @@ async fn error_code(gate: &RunningTestGate) -> (u16, String) {
 
 /// The gate still answers (its own health check) after a fault.
 async fn still_up(gate: &RunningTestGate) {
-    let res = client().get(gate.url("/_gate/healthz")).send().await.unwrap();
+    let res = client()
+        .get(gate.url("/_gate/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "the gate stays up");
 }
 
@@ -356,7 +396,10 @@ async fn an_upstream_reset_mid_download_cuts_the_visitors_transfer_too() {
         .map_or(raw.len(), |p| p + 4);
     let head = String::from_utf8_lossy(&raw[..head_end]);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-length: 100000"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-length: 100000"),
+        "{head}"
+    );
     assert!(
         raw.len() - head_end < 100_000,
         "the visitor must not get a body that looks complete"
@@ -489,7 +532,10 @@ async fn a_store_slower_than_its_timeout_gives_503_pages_keep_loading_and_it_rec
     assert_eq!(refused.status, 503, "{refused:?}");
     assert!(refused.retry_after.is_some());
     let refused = submit(&gate).await;
-    assert_eq!(refused.status, 503, "no thank-you for what the store did not confirm");
+    assert_eq!(
+        refused.status, 503,
+        "no thank-you for what the store did not confirm"
+    );
     assert!(refused.retry_after.is_some());
     page_with_trackers_blocked(&gate).await.unwrap();
 

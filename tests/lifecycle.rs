@@ -38,7 +38,9 @@ fn held_site() -> HeldSite {
                 async move {
                     a.fetch_add(1, Ordering::SeqCst);
                     r.notified().await;
-                    HttpResponse::Ok().content_type("text/plain").body("finished")
+                    HttpResponse::Ok()
+                        .content_type("text/plain")
+                        .body("finished")
                 }
             }),
         )
@@ -102,7 +104,10 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0_within_the_deadline
         .await;
     // Stopping: no new connection is taken.
     let refused = TcpStream::connect(("127.0.0.1", gate.public_port)).await;
-    assert!(refused.is_err(), "a stopping gate accepted a new connection");
+    assert!(
+        refused.is_err(),
+        "a stopping gate accepted a new connection"
+    );
     // The request in flight finishes, whole.
     site.release.notify_one();
     let (status, body) = held.await.unwrap();
@@ -112,7 +117,10 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0_within_the_deadline
     wait::until_true("the gate to exit", wait::DEADLINE, || !gate.is_running()).await;
     let (exit, log) = gate.exit_status_and_log();
     assert!(exit.success(), "exit status {exit}:\n{log}");
-    assert!(!stuck.await.unwrap(), "a request stalled upstream cannot finish");
+    assert!(
+        !stuck.await.unwrap(),
+        "a request stalled upstream cannot finish"
+    );
     assert!(log.contains("consentgate stopped"), "{log}");
 }
 
@@ -173,7 +181,11 @@ async fn exchange(conn: &mut TcpStream, request: &str) -> (u16, Vec<(String, Str
             return (status, headers, body);
         }
         let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "the connection was closed (after {} bytes)", buf.len());
+        assert!(
+            n > 0,
+            "the connection was closed (after {} bytes)",
+            buf.len()
+        );
         buf.extend_from_slice(&chunk[..n]);
     }
 }
@@ -198,13 +210,18 @@ async fn sighup_reloads_catalogue_texts_and_forms_on_open_connections_and_keeps_
         let seen = seen.clone();
         cfg.route(
             "/page",
-            web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(ACME_PAGE) }),
+            web::get()
+                .to(|| async { HttpResponse::Ok().content_type("text/html").body(ACME_PAGE) }),
         )
         .route(
             "/contact",
             web::post().to(move || {
                 seen.fetch_add(1, Ordering::SeqCst);
-                async { HttpResponse::Ok().content_type("text/plain").body("the CMS got it") }
+                async {
+                    HttpResponse::Ok()
+                        .content_type("text/plain")
+                        .body("the CMS got it")
+                }
             }),
         );
     });
@@ -253,7 +270,10 @@ async fn sighup_reloads_catalogue_texts_and_forms_on_open_connections_and_keeps_
         "{page}"
     );
     let banner_b = banner_url(&page);
-    assert_ne!(banner_a, banner_b, "the banner's texts changed, so its URL did");
+    assert_ne!(
+        banner_a, banner_b,
+        "the banner's texts changed, so its URL did"
+    );
     let (status, _, js) = exchange(
         &mut conn,
         &format!("GET {banner_b} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n"),
@@ -264,7 +284,11 @@ async fn sighup_reloads_catalogue_texts_and_forms_on_open_connections_and_keeps_
     let (status, _, body) = exchange(&mut conn, POST_FORM).await;
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("too_fast"), "{body}");
-    assert_eq!(posts.load(Ordering::SeqCst), 1, "the form's post stayed at the gate");
+    assert_eq!(
+        posts.load(Ordering::SeqCst),
+        1,
+        "the form's post stayed at the gate"
+    );
 
     // An invalid file: nothing changes, and every problem is logged with its key.
     gate.rewrite_config(&format!(
@@ -272,10 +296,8 @@ async fn sighup_reloads_catalogue_texts_and_forms_on_open_connections_and_keeps_
         reload_toml(&site.url(), "Cookies C", true)
     ));
     gate.signal("HUP");
-    gate.wait_for_line("the refusal", |l| {
-        l.contains("configuration not reloaded")
-    })
-    .await;
+    gate.wait_for_line("the refusal", |l| l.contains("configuration not reloaded"))
+        .await;
     let log = gate.log();
     for key in ["consent.policy_revison", "forms[0].fields[1].type"] {
         assert!(

@@ -1,6 +1,6 @@
 //! Golden files: tests/golden/NAME.in.html → NAME.out.html, each fed to the streaming rewriter
 //! in chunks of 1, 7 and 4096 bytes (streaming bugs hide at chunk boundaries). `neg_*` inputs
-//! must come out byte-identical apart from the injected banner tags.
+//! must come out byte-identical apart from the injected guard and banner tags.
 //! Regenerate after a deliberate change with `UPDATE_GOLDEN=1 cargo test --test rewrite_golden`
 //! and review the diff.
 
@@ -9,7 +9,7 @@ mod rewrite_support;
 use std::path::{Path, PathBuf};
 
 use consentgate::rewrite::{BodyRewriter, Coding, Rewriter};
-use rewrite_support::{inspect, rewriter, script_changes, INJECT};
+use rewrite_support::{inspect, rewriter, script_changes, INJECTED};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -19,9 +19,9 @@ fn stream(rw: &Rewriter, input: &[u8], chunk: usize) -> Vec<u8> {
     let mut body = BodyRewriter::new(rw, Coding::Identity, Coding::Identity, None);
     let mut out = Vec::new();
     for piece in input.chunks(chunk) {
-        out.extend_from_slice(&body.push(piece));
+        out.extend_from_slice(&body.push(piece).unwrap());
     }
-    out.extend_from_slice(&body.finish());
+    out.extend_from_slice(&body.finish().unwrap());
     out
 }
 
@@ -57,12 +57,12 @@ fn golden_pages_rewrite_identically_at_every_chunk_size() {
         }
         let text = String::from_utf8(whole.clone()).unwrap();
         assert_eq!(
-            text.matches(INJECT).count(),
+            text.matches(INJECTED).count(),
             1,
-            "{name}: banner injected exactly once:\n{text}"
+            "{name}: guard and banner injected exactly once:\n{text}"
         );
         if name.starts_with("neg_") {
-            if text.replacen(INJECT, "", 1).as_bytes() != input.as_slice() {
+            if text.replacen(INJECTED, "", 1).as_bytes() != input.as_slice() {
                 failures.push(format!("{name}: negative case changed:\n{text}"));
             }
             continue;

@@ -83,7 +83,10 @@ async fn two_gates_share_one_store(store: StoreChoice) {
         .await
         .unwrap();
     let state: Value = res.json().await.unwrap();
-    assert_eq!(state["granted"], serde_json::json!(["analytics", "marketing"]));
+    assert_eq!(
+        state["granted"],
+        serde_json::json!(["analytics", "marketing"])
+    );
     let mut res = client()
         .get(b.url("/_gate/consent"))
         .insert_header(("cookie", cookie.as_str()))
@@ -92,14 +95,24 @@ async fn two_gates_share_one_store(store: StoreChoice) {
         .unwrap();
     assert_eq!(res.status(), 200, "B finds the receipt A stored");
     let record: Value = res.json().await.unwrap();
-    assert!(record.to_string().contains(decision["id"].as_str().unwrap()), "{record}");
+    assert!(
+        record
+            .to_string()
+            .contains(decision["id"].as_str().unwrap()),
+        "{record}"
+    );
 
     // A form entry through A is in B's inbox, readable.
     let first = token(&a);
     let (status, stored) = submit(&a, &first, "via+A").await;
     assert_eq!(status, 200, "{stored}");
     let id = stored["id"].as_str().unwrap();
-    let entry = b.forms().get("contact", id).await.unwrap().expect("in B's inbox");
+    let entry = b
+        .forms()
+        .get("contact", id)
+        .await
+        .unwrap()
+        .expect("in B's inbox");
     assert_eq!(entry.fields[0].value, "via A");
     // The token A took cannot open the form again at B.
     let (status, refused) = submit(&b, &first, "again").await;

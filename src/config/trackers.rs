@@ -44,9 +44,15 @@ pub struct VendorConfig {
     /// Loaders the site serves from its own domain, on any host. Default none.
     #[serde(default)]
     pub paths: Vec<PathRuleConfig>,
-    /// Substrings identifying the vendor's inline snippet (case-insensitive). Default none.
+    /// Text identifying the vendor's loader or set-up snippet anywhere in an inline script
+    /// (case, spacing and kind of quote ignored). Default none.
     #[serde(default)]
     pub inline_signatures: Vec<String>,
+    /// Calls into the vendor's API, like `"ga('send'"` or `"_paq.push("` (case, spacing and
+    /// kind of quote ignored): an inline script made only of such calls is the vendor's too.
+    /// Default none.
+    #[serde(default)]
+    pub usage_signatures: Vec<String>,
     /// Cookie names set by the vendor. Default none.
     #[serde(default)]
     pub cookie_names: Vec<String>,
@@ -182,7 +188,10 @@ fn validate_vendors(
                 format!("{CATEGORY_EXPECTED}, got {:?}", vendor.category),
             );
         }
-        if vendor.hosts.is_empty() && vendor.paths.is_empty() && vendor.inline_signatures.is_empty()
+        if vendor.hosts.is_empty()
+            && vendor.paths.is_empty()
+            && vendor.inline_signatures.is_empty()
+            && vendor.usage_signatures.is_empty()
         {
             problem(
                 "hosts",
@@ -219,6 +228,18 @@ fn validate_vendors(
                 problem(
                     &format!("inline_signatures[{j}]"),
                     "too short to identify a snippet (at least 4 characters)".into(),
+                );
+            }
+        }
+        for (j, sig) in vendor.usage_signatures.iter().enumerate() {
+            let name_len = sig.split(['(', '.']).next().unwrap_or("").trim().len();
+            if !sig.contains('(') || name_len < 2 {
+                problem(
+                    &format!("usage_signatures[{j}]"),
+                    format!(
+                        "expected the start of a call, like \"ga('send'\" or \"_paq.push(\", \
+                         got {sig:?}"
+                    ),
                 );
             }
         }
@@ -289,8 +310,10 @@ mod tests {
             [
                 "google_analytics",
                 "google_tag_manager",
+                "google_ads",
                 "hotjar",
-                "meta_pixel"
+                "meta_pixel",
+                "facebook_social"
             ]
         );
         // Operators put vendors only in declared categories; the built-in ones must be in
@@ -340,6 +363,7 @@ mod tests {
             category = "analytics"
             hosts = ["ok.example", "not a host"]
             paths = [{ path_suffix = "matomo.js" }]
+            usage_signatures = ["_paq.push(", "trackPageView"]
             "#,
         )
         .unwrap();
@@ -353,6 +377,14 @@ mod tests {
         assert!(keys.contains(&"trackers.vendors[0].hosts[1]"), "{keys:?}");
         assert!(
             keys.contains(&"trackers.vendors[0].paths[0].path_suffix"),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"trackers.vendors[0].usage_signatures[1]"),
+            "{keys:?}"
+        );
+        assert!(
+            !keys.contains(&"trackers.vendors[0].usage_signatures[0]"),
             "{keys:?}"
         );
     }

@@ -24,7 +24,7 @@ pub mod validate;
 pub use notify::{QUEUE_CAPACITY, WEBHOOK_TIMEOUT};
 pub use script::TOKEN_PATH;
 pub use service::{Entry, EntryField, EntryPage, FormsService, Stored, MAX_PAGE, SWEEP_INTERVAL};
-pub use submit::{Redirect, Refusal, Submission};
+pub use submit::{Redirect, Refusal, Submission, Upstream};
 
 use crate::store::StoreError;
 

@@ -68,6 +68,13 @@ impl Refusal {
     }
 }
 
+/// Where a `store_and_forward` submission goes: the worker's upstream client, and which of the
+/// visitor's cookies may go with it (the proxy's consent policy).
+pub struct Upstream<'a> {
+    pub proxy: &'a Proxy,
+    pub keep_cookie: &'a dyn Fn(&str) -> bool,
+}
+
 /// Where the upstream sent the visitor after a forwarded submission.
 #[derive(Debug, Clone)]
 pub struct Redirect {
@@ -223,7 +230,8 @@ impl FormsService {
     }
 
     /// After a confirmed write: tell the webhook (queued, never waited for) and, for a
-    /// `store_and_forward` form, hand the submission to the upstream. When the upstream
+    /// `store_and_forward` form, hand the submission to the upstream with only the cookies
+    /// `keep_cookie` allows (the proxy's consent policy: no unconsented tracker cookies). When the upstream
     /// answers a page visitor with a redirect (the usual post/redirect/get of a CMS form), that
     /// redirect is returned so the CMS's own flow keeps working. Any other answer is not
     /// passed on — an HTML page from this path would reach the visitor without the tracker
@@ -234,7 +242,7 @@ impl FormsService {
         stored: &Stored,
         submission: &Submission,
         req: &HttpRequest,
-        upstream: &Proxy,
+        upstream: Upstream<'_>,
         format: Format,
     ) -> Option<Redirect> {
         if let Some(url) = &form.notify_webhook {
@@ -246,7 +254,8 @@ impl FormsService {
         }
         let body = submission.body.clone().ok()?;
         match upstream
-            .forward_buffered(req, body, &submission.visitor)
+            .proxy
+            .forward_buffered(req, body, &submission.visitor, upstream.keep_cookie)
             .await
         {
             Ok(resp) if resp.status().is_redirection() => {

@@ -49,6 +49,7 @@ pub enum Code {
     StoreCorrupt,
     UpstreamUnreachable,
     UpstreamIncomplete,
+    UpstreamUnreadable,
     UpstreamTimeout,
     UpgradeNotSupported,
     Internal,
@@ -68,7 +69,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 27] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -92,6 +93,7 @@ impl Code {
         Code::StoreCorrupt,
         Code::UpstreamUnreachable,
         Code::UpstreamIncomplete,
+        Code::UpstreamUnreadable,
         Code::UpstreamTimeout,
         Code::UpgradeNotSupported,
         Code::Internal,
@@ -122,6 +124,7 @@ impl Code {
             Code::StoreCorrupt => "store_corrupt",
             Code::UpstreamUnreachable => "upstream_unreachable",
             Code::UpstreamIncomplete => "upstream_incomplete",
+            Code::UpstreamUnreadable => "upstream_unreadable",
             Code::UpstreamTimeout => "upstream_timeout",
             Code::UpgradeNotSupported => "upgrade_not_supported",
             Code::Internal => "internal",
@@ -146,7 +149,9 @@ impl Code {
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StoreCorrupt | Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::UpstreamUnreachable | Code::UpstreamIncomplete => StatusCode::BAD_GATEWAY,
+            Code::UpstreamUnreachable | Code::UpstreamIncomplete | Code::UpstreamUnreadable => {
+                StatusCode::BAD_GATEWAY
+            }
             Code::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
         }
@@ -202,6 +207,8 @@ impl Code {
             (Code::UpstreamUnreachable, En) => m("Website unreachable", "The website behind this gateway cannot be reached right now. Please try again in a few minutes."),
             (Code::UpstreamIncomplete, Nl) => m("Onvolledige pagina", "De website achter deze gateway stuurde een onvolledige pagina. Probeer het opnieuw."),
             (Code::UpstreamIncomplete, En) => m("Incomplete page", "The website behind this gateway sent an incomplete page. Please try again."),
+            (Code::UpstreamUnreadable, Nl) => m("Pagina niet getoond", "De website achter deze gateway stuurde een pagina die de gateway niet kon controleren op trackers. Om uw privacy te beschermen wordt hij niet getoond. Probeer het later opnieuw."),
+            (Code::UpstreamUnreadable, En) => m("Page not shown", "The website behind this gateway sent a page the gateway could not check for trackers. To protect your privacy it is not shown. Please try again later."),
             (Code::UpstreamTimeout, Nl) => m("Geen antwoord op tijd", "De website achter deze gateway antwoordde niet op tijd. Probeer het over enkele minuten opnieuw."),
             (Code::UpstreamTimeout, En) => m("No answer in time", "The website behind this gateway did not answer in time. Please try again in a few minutes."),
             (Code::UpgradeNotSupported, Nl) => m("Niet ondersteund", "Dit soort verbinding (WebSocket) wordt door de gateway van deze website niet ondersteund."),

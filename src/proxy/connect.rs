@@ -36,7 +36,9 @@ pub struct PeerClosed;
 /// Whether an awc payload error is the connection's end rather than a failure.
 pub fn is_peer_closed(e: &awc::error::PayloadError) -> bool {
     match e {
-        awc::error::PayloadError::Io(io) => io.get_ref().is_some_and(|inner| inner.is::<PeerClosed>()),
+        awc::error::PayloadError::Io(io) => {
+            io.get_ref().is_some_and(|inner| inner.is::<PeerClosed>())
+        }
         _ => false,
     }
 }
@@ -60,7 +62,10 @@ impl AsyncRead for EndIsError {
         let before = buf.filled().len();
         match Pin::new(&mut self.0).poll_read(cx, buf) {
             Poll::Ready(Ok(())) if buf.remaining() > 0 && buf.filled().len() == before => {
-                Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, PeerClosed)))
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    PeerClosed,
+                )))
             }
             other => other,
         }

@@ -1,5 +1,5 @@
 //! Proxy errors, tagged by where they came from so the answer is chosen by type: the upstream
-//! (502 unreachable or incomplete, 504 too slow) or the visitor's request (400, 413, 501).
+//! (502 unreachable, incomplete or unreadable, 504 too slow) or the visitor's request (400, 413, 501).
 //! Request-time errors map into the edge's vocabulary; the one start-time error (the upstream
 //! TLS settings) is a type of its own.
 
@@ -13,6 +13,10 @@ pub enum ProxyError {
     /// The upstream's answer broke off before its body was complete.
     #[error("upstream response incomplete: {0}")]
     UpstreamIncomplete(String),
+    /// An HTML page the gate cannot make safe (an undecodable or unknown coding, a partial
+    /// page, past a size or memory limit): refused rather than delivered with trackers live.
+    #[error("upstream page not delivered: {0}")]
+    UpstreamUnreadable(String),
     #[error("upstream did not answer within {0:?}")]
     UpstreamTimeout(std::time::Duration),
     #[error("request body larger than {limit} bytes")]
@@ -29,6 +33,7 @@ impl ProxyError {
         match self {
             Self::UpstreamUnreachable(_) => Code::UpstreamUnreachable,
             Self::UpstreamIncomplete(_) => Code::UpstreamIncomplete,
+            Self::UpstreamUnreadable(_) => Code::UpstreamUnreadable,
             Self::UpstreamTimeout(_) => Code::UpstreamTimeout,
             Self::RequestTooLarge { .. } => Code::BodyTooLarge,
             Self::BadRequest(_) => Code::BadRequest,
@@ -51,6 +56,7 @@ impl From<ProxyError> for EdgeError {
             ProxyError::UpstreamUnreachable(_)
             | ProxyError::UpstreamIncomplete(_)
             | ProxyError::UpstreamTimeout(_) => tracing::warn!(error = %e, "upstream failed"),
+            ProxyError::UpstreamUnreadable(_) => tracing::warn!(error = %e, "page refused"),
             // The visitor's request: theirs to fix.
             _ => tracing::debug!(error = %e, "request not proxied"),
         }

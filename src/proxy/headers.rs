@@ -82,6 +82,7 @@ fn decodable(item: &QualityItem<Preference<Encoding>>) -> bool {
             ContentEncoding::Gzip
                 | ContentEncoding::Deflate
                 | ContentEncoding::Brotli
+                | ContentEncoding::Zstd
                 | ContentEncoding::Identity
         ))
     )
@@ -411,13 +412,16 @@ mod tests {
     fn upstream_is_only_asked_for_codings_the_gate_can_decode() {
         let h = map(&[("accept-encoding", "gzip, deflate, br, zstd;q=0.9")]);
         let out = upstream_request_headers(&h, "u", &fwd(None), &|_| true);
-        assert_eq!(out.get("accept-encoding").unwrap(), "gzip, deflate, br");
-        let only_zstd = upstream_request_headers(
-            &map(&[("accept-encoding", "zstd")]),
+        assert_eq!(
+            out.get("accept-encoding").unwrap(),
+            "gzip, deflate, br, zstd;q=0.9"
+        );
+        let unknown = upstream_request_headers(
+            &map(&[("accept-encoding", "compress, dcb")]),
             "u",
             &fwd(None),
             &|_| true,
         );
-        assert!(!only_zstd.contains_key("accept-encoding"));
+        assert!(!unknown.contains_key("accept-encoding"));
     }
 }

@@ -2,10 +2,17 @@
 //! response back. Bodies are never buffered whole; only HTML responses go through a body filter
 //! (the rewriter, supplied by the caller through [`HtmlFilter`]), everything else passes byte
 //! for byte. Redirects are passed on, never followed.
+//!
+//! Fail closed: the filter sees the first bytes of every response before its head is sent
+//! (enough to sniff a missing Content-Type and to find a BOM) and may refuse it; a page it
+//! cannot rewrite is answered with the 502 page, or — once part of it went out — broken off,
+//! never passed on unrewritten. Ranges are not asked for on page requests, and tracker cookies
+//! the upstream sets are dropped for visitors who did not consent to them.
 
 mod connect;
 mod error;
 mod headers;
+mod range;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -27,6 +34,7 @@ use crate::config::{Config, HostPolicy, IpForwarding};
 use crate::http::SiteHost;
 use crate::metrics::Metrics;
 use crate::privacy::Visitor;
+use range::{prefers_html, strip_range};
 
 /// Settings shared by every worker's [`Proxy`].
 #[derive(Debug, Clone)]
@@ -103,13 +111,17 @@ impl ProxySettings {
     }
 }
 
+/// Why a body filter stopped: the page must not be passed on.
+pub type FilterError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A filter over an HTML response body, fed chunk by chunk.
 pub trait BodyFilter {
     /// Bytes to send for this chunk (may be empty while the filter buffers). The chunk is
-    /// handed over, so a filter that holds it back need not copy it.
-    fn push(&mut self, chunk: Bytes) -> Bytes;
+    /// handed over, so a filter that holds it back need not copy it. An error ends the
+    /// response: a 502 page if nothing was sent yet, else a broken-off transfer.
+    fn push(&mut self, chunk: Bytes) -> Result<Bytes, FilterError>;
     /// Whatever remains at the end of the body.
-    fn finish(&mut self) -> Bytes;
+    fn finish(&mut self) -> Result<Bytes, FilterError>;
     /// How many body bytes the filter holds back before it sends anything (0: it streams). A
     /// body no longer than this is read whole first, so the visitor gets it with a
     /// Content-Length in one write instead of chunked — at no cost in latency.
@@ -123,28 +135,47 @@ pub struct HtmlResponseInfo<'a> {
     /// The visitor's request (method, path, Accept-Encoding).
     pub request: &'a HttpRequest,
     pub status: u16,
-    pub content_type: Option<&'a str>,
-    pub content_encoding: Option<&'a str>,
-    /// The upstream's ETag, if any (a strong one identifies the body's bytes).
-    pub etag: Option<&'a str>,
+    /// The upstream's response headers (every Content-Type, Content-Encoding, ETag …).
+    pub headers: &'a HeaderMap,
 }
 
-/// A filter started for one response, with the Content-Encoding its output is in.
+/// A filter started for one response, with the headers its output needs.
 pub struct StartedFilter {
     pub body: Box<dyn BodyFilter>,
+    /// The Content-Encoding of the output (`None`: identity).
     pub content_encoding: Option<&'static str>,
+    /// The Content-Type to send instead of the upstream's (a sniffed page, a page transcoded
+    /// to UTF-8, several Content-Type headers); `None` keeps the upstream's.
+    pub content_type: Option<HeaderValue>,
+}
+
+/// What a filter makes of a response from its head and the first bytes of its body.
+pub enum Verdict {
+    /// Not a page a browser renders as HTML: the body streams through untouched.
+    Pass,
+    /// An HTML page the gate cannot make safe: answered with the 502 page, with the reason
+    /// for the log.
+    Refuse(String),
+    /// Rewritten through this filter.
+    Filter(StartedFilter),
+    /// More of the body is needed to decide (the filter asks for at most a few KiB).
+    NeedMore,
 }
 
 /// Decides, per response with a body, whether (is it HTML?) and how its body is filtered.
 pub trait HtmlFilter {
-    fn start(&self, info: &HtmlResponseInfo<'_>) -> Option<StartedFilter>;
+    /// The verdict on a response: `prefix` holds the body's first chunks as received,
+    /// `complete` whether that is the whole body. Never `NeedMore` when `complete`.
+    fn start(&self, info: &HtmlResponseInfo<'_>, prefix: &[Bytes], complete: bool) -> Verdict;
 }
 
 /// Per-request choices made by the caller (consent policy, rewriting).
 pub struct ForwardPolicy<'a> {
-    /// Cookies for which this returns false are not sent upstream.
+    /// Cookies for which this returns false are not sent upstream, and the upstream's
+    /// `Set-Cookie` for them is not passed to the visitor.
     pub keep_cookie: &'a dyn Fn(&str) -> bool,
-    /// Extra `Set-Cookie` values for the visitor (e.g. deletions of refused tracker cookies).
+    /// Extra `Set-Cookie` values for the visitor (e.g. deletions of refused tracker cookies);
+    /// a response carrying them is made `Cache-Control: private`.
     pub set_cookies: Vec<HeaderValue>,
     pub html: Option<&'a dyn HtmlFilter>,
 }
@@ -236,8 +267,12 @@ impl Proxy {
             strip: &self.settings.strip_headers,
             mentions: &visitor.address_mentions,
         };
-        let out_headers =
+        let mut out_headers =
             upstream_request_headers(req.headers(), &host, &forwarded, policy.keep_cookie);
+        // A range of a page cannot be rewritten (and is not what a browser navigates to).
+        if policy.html.is_some() && req.method() == Method::GET && prefers_html(req) {
+            strip_range(&mut out_headers);
+        }
         let mut upstream_req = self
             .client
             .request(req.method().clone(), self.upstream_url(req));
@@ -288,20 +323,21 @@ impl Proxy {
         self.respond(req, response, policy).await
     }
 
-    /// Forward a body the gate has already read (e.g. a form it also stored).
+    /// Forward a body the gate has already read (e.g. a form it also stored), sending only the
+    /// cookies `keep_cookie` allows (the visitor's consent applies here too).
     pub async fn forward_buffered(
         &self,
         req: &HttpRequest,
         body: Bytes,
         visitor: &Visitor,
+        keep_cookie: &dyn Fn(&str) -> bool,
     ) -> Result<HttpResponse, ProxyError> {
-        self.forward(
-            req,
-            RequestBody::Buffered(body),
-            visitor,
-            ForwardPolicy::passthrough(),
-        )
-        .await
+        let policy = ForwardPolicy {
+            keep_cookie,
+            ..ForwardPolicy::passthrough()
+        };
+        self.forward(req, RequestBody::Buffered(body), visitor, policy)
+            .await
     }
 
     fn map_send_error(&self, e: awc::error::SendRequestError) -> ProxyError {
@@ -324,52 +360,96 @@ impl Proxy {
         S: Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin + 'static,
     {
         let status = upstream.status();
-        let up_headers = upstream.headers();
+        let up_headers = upstream.headers().clone();
         let bodiless = req.method() == Method::HEAD
             || status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
-        // The filter decides from method and status too (no body, no filter; 206 is a part).
-        let filter = policy.html.and_then(|html| {
-            html.start(&HtmlResponseInfo {
+        let content_length: Option<u64> =
+            header_str(&up_headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+        let cache_control = private_cache_control(&upstream, !policy.set_cookies.is_empty());
+        let chunked = up_headers.get_all(header::TRANSFER_ENCODING).any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+        });
+        let mut body = UpstreamBody::new(upstream, self.settings.response_timeout, content_length)
+            .ending_with_close(connect::ends_body(chunked, content_length));
+        // The filter decides from the head and the first bytes of the body; nothing is sent
+        // before it has.
+        let mut prefix: Vec<Bytes> = Vec::new();
+        let mut filter = None;
+        if let (Some(html), false) = (policy.html, bodiless) {
+            let info = HtmlResponseInfo {
                 request: req,
                 status: status.as_u16(),
-                content_type: header_str(up_headers, header::CONTENT_TYPE),
-                content_encoding: header_str(up_headers, header::CONTENT_ENCODING),
-                etag: header_str(up_headers, header::ETAG),
-            })
-        });
+                headers: &up_headers,
+            };
+            let mut complete = false;
+            loop {
+                match html.start(&info, &prefix, complete) {
+                    Verdict::Pass => break,
+                    Verdict::Refuse(why) => return Err(ProxyError::UpstreamUnreadable(why)),
+                    Verdict::Filter(started) => {
+                        filter = Some(started);
+                        break;
+                    }
+                    Verdict::NeedMore if complete => {
+                        return Err(ProxyError::UpstreamUnreadable(
+                            "the page filter could not decide".into(),
+                        ))
+                    }
+                    Verdict::NeedMore => match body.next().await? {
+                        Some(chunk) => prefix.push(chunk),
+                        None => complete = true,
+                    },
+                }
+            }
+        }
 
         let mut builder = HttpResponse::build(status);
-        let drop: &[&str] = if bodiless {
-            &[]
-        } else if filter.is_some() {
-            &["content-length", "content-encoding"]
-        } else {
-            &["content-length"]
+        let drop: &[&str] = match (&filter, bodiless) {
+            (_, true) => &[],
+            // The body changes: its length, coding and ranges no longer describe it.
+            (Some(_), false) => &[
+                "content-length",
+                "content-encoding",
+                "content-range",
+                "accept-ranges",
+            ],
+            (None, false) => &["content-length"],
         };
-        for (name, value) in end_to_end(up_headers, drop) {
+        let new_type = filter.as_ref().and_then(|f| f.content_type.clone());
+        for (name, value) in end_to_end(&up_headers, drop) {
             if filter.is_some() && name == header::ETAG && !is_weak_etag(value) {
                 // The body changes, so a strong validator would be a lie.
                 continue;
             }
+            if new_type.is_some() && name == header::CONTENT_TYPE {
+                continue;
+            }
+            if name == header::SET_COOKIE && !keeps_set_cookie(value, policy.keep_cookie) {
+                continue;
+            }
+            if cache_control.is_some() && name == header::CACHE_CONTROL {
+                continue;
+            }
             builder.append_header((name.clone(), value.clone()));
+        }
+        if let Some(content_type) = new_type {
+            builder.insert_header((header::CONTENT_TYPE, content_type));
         }
         for cookie in policy.set_cookies {
             builder.append_header((header::SET_COOKIE, cookie));
         }
-        let content_length: Option<u64> =
-            header_str(up_headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+        if let Some(cache_control) = cache_control {
+            builder.insert_header((header::CACHE_CONTROL, cache_control));
+        }
         if bodiless {
             return Ok(builder.body(actix_web::body::None::new()));
         }
-        let chunked = up_headers
-            .get_all(header::TRANSFER_ENCODING)
-            .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
-        let mut body = UpstreamBody::new(upstream, self.settings.response_timeout, content_length)
-            .ending_with_close(connect::ends_body(chunked, content_length));
         let Some(mut started) = filter else {
-            let stream = filtered_body(body, None);
+            let first = futures_util::stream::iter(prefix.into_iter().map(Ok));
+            let stream = first.chain(filtered_body(body, None));
             return Ok(match content_length {
                 Some(len) => builder.body(SizedStream::new(len, stream)),
                 None => builder.body(BodyStream::new(stream)),
@@ -380,15 +460,23 @@ impl Proxy {
         }
         builder.append_header((header::VARY, "Accept-Encoding"));
         let held = started.body.holds_back() as u64;
+        let mut out = Vec::new();
+        for chunk in prefix {
+            out.push(started.body.push(chunk).map_err(unreadable)?);
+        }
         if held == 0 || content_length.is_some_and(|len| len > held) {
-            return Ok(builder.body(BodyStream::new(filtered_body(body, Some(started.body)))));
+            let first = joined(out);
+            let first = (!first.is_empty()).then_some(Ok(first));
+            let rest = filtered_body(body, Some(started.body));
+            return Ok(builder.body(BodyStream::new(
+                futures_util::stream::iter(first).chain(rest),
+            )));
         }
         // The filter sends nothing before it has the whole body anyway: read it here, so the
-        // visitor gets a Content-Length, and a body that breaks off becomes an error page
-        // instead of a cut connection.
-        let mut out = Vec::new();
+        // visitor gets a Content-Length, and a body that breaks off or cannot be rewritten
+        // becomes an error page instead of a cut connection.
         while let Some(chunk) = body.next().await? {
-            out.push(started.body.push(chunk));
+            out.push(started.body.push(chunk).map_err(unreadable)?);
             if body.seen > held {
                 // No length announced and more than the filter holds back: what it has let
                 // through so far goes first, the rest streams behind it.
@@ -400,9 +488,49 @@ impl Proxy {
                 )));
             }
         }
-        out.push(started.body.finish());
+        out.push(started.body.finish().map_err(unreadable)?);
         Ok(builder.body(joined(out)))
     }
+}
+
+fn unreadable(e: FilterError) -> ProxyError {
+    ProxyError::UpstreamUnreadable(e.to_string())
+}
+
+/// Whether an upstream `Set-Cookie` may reach the visitor: not when it sets a cookie the
+/// visitor's consent does not allow (a tracker cookie of a refused category). A value whose
+/// name cannot be read is passed on (the browser files it under no tracker's name).
+fn keeps_set_cookie(value: &HeaderValue, keep_cookie: &dyn Fn(&str) -> bool) -> bool {
+    let Ok(text) = value.to_str() else {
+        return true;
+    };
+    match cookie::Cookie::parse(text) {
+        Ok(c) => keep_cookie(c.name()),
+        Err(_) => true,
+    }
+}
+
+/// When the gate adds `Set-Cookie`, the response must not be stored by a shared cache (one
+/// visitor's cookie deletions would be replayed to others): the upstream's Cache-Control
+/// without `public` and `s-maxage`, plus `private`. `None` when nothing is added.
+fn private_cache_control<S>(
+    upstream: &awc::ClientResponse<S>,
+    adds_cookies: bool,
+) -> Option<HeaderValue> {
+    use actix_web::http::header::{CacheControl, CacheDirective, Header};
+    if !adds_cookies {
+        return None;
+    }
+    let mut directives: Vec<CacheDirective> = CacheControl::parse(upstream)
+        .map(|cc| cc.0)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| !matches!(d, CacheDirective::Public | CacheDirective::SMaxAge(_)))
+        .collect();
+    if !directives.contains(&CacheDirective::Private) {
+        directives.push(CacheDirective::Private);
+    }
+    HeaderValue::from_str(&CacheControl(directives).to_string()).ok()
 }
 
 /// rustls needs one process-wide crypto provider for its https clients (the upstream, form
@@ -528,6 +656,8 @@ struct UpstreamBody<S> {
     seen: u64,
     /// The body has neither length nor chunks: the connection's close is its end.
     ends_with_close: bool,
+    /// The end was reached: awc's payload must not be polled again.
+    ended: bool,
 }
 
 impl<S> UpstreamBody<S>
@@ -541,6 +671,7 @@ where
             announced,
             seen: 0,
             ends_with_close: false,
+            ended: false,
         }
     }
 
@@ -551,21 +682,30 @@ where
 
     /// The next chunk; `None` once the body is complete.
     async fn next(&mut self) -> Result<Option<Bytes>, BodyBreak> {
+        if self.ended {
+            return Ok(None);
+        }
         match tokio::time::timeout(self.idle, self.stream.next()).await {
             Err(_) => Err(BodyBreak::Stalled(self.idle)),
-            Ok(Some(Err(e))) if connect::is_peer_closed(&e) && self.ends_with_close => Ok(None),
+            Ok(Some(Err(e))) if connect::is_peer_closed(&e) && self.ends_with_close => {
+                self.ended = true;
+                Ok(None)
+            }
             Ok(Some(Err(e))) => Err(BodyBreak::BrokeOff(e.to_string())),
             Ok(Some(Ok(chunk))) => {
                 self.seen += chunk.len() as u64;
                 Ok(Some(chunk))
             }
-            Ok(None) => match self.announced {
-                Some(announced) if announced != self.seen => Err(BodyBreak::Short {
-                    seen: self.seen,
-                    announced,
-                }),
-                _ => Ok(None),
-            },
+            Ok(None) => {
+                self.ended = true;
+                match self.announced {
+                    Some(announced) if announced != self.seen => Err(BodyBreak::Short {
+                        seen: self.seen,
+                        announced,
+                    }),
+                    _ => Ok(None),
+                }
+            }
         }
     }
 }
@@ -576,9 +716,20 @@ struct BodyState<S> {
     done: bool,
 }
 
+impl<S> BodyState<S> {
+    /// The filter refused the rest of a page already partly sent: end the transfer with an
+    /// error, so the visitor's browser sees a broken page, not a complete one.
+    fn refused(&mut self, e: FilterError) -> std::io::Error {
+        self.done = true;
+        tracing::warn!(error = %e, "page broken off: the rest cannot be rewritten");
+        std::io::Error::other(e.to_string())
+    }
+}
+
 /// The response body for the visitor: upstream chunks, through the filter if any. A body that
-/// stalls, breaks off or falls short of its announced length ends with an error (the visitor's
-/// connection is closed rather than a truncated body passed off as complete).
+/// stalls, breaks off or falls short of its announced length, or that the filter refuses, ends
+/// with an error (the visitor's connection is closed rather than a truncated or unrewritten
+/// body passed off as complete).
 fn filtered_body<S>(
     body: UpstreamBody<S>,
     filter: Option<Box<dyn BodyFilter>>,
@@ -597,17 +748,24 @@ where
                 Ok(Some(chunk)) => {
                     let out = match st.filter.as_mut() {
                         Some(f) => f.push(chunk),
-                        None => chunk,
+                        None => Ok(chunk),
                     };
-                    if !out.is_empty() {
-                        return Some((Ok(out), st));
+                    match out {
+                        Ok(out) if out.is_empty() => {}
+                        Ok(out) => return Some((Ok(out), st)),
+                        Err(e) => return Some((Err(st.refused(e)), st)),
                     }
                 }
                 Ok(None) => {
                     st.done = true;
-                    let tail = st.filter.as_mut().map(|f| f.finish()).unwrap_or_default();
-                    if !tail.is_empty() {
-                        return Some((Ok(tail), st));
+                    let tail = match st.filter.as_mut() {
+                        Some(f) => f.finish(),
+                        None => Ok(Bytes::new()),
+                    };
+                    match tail {
+                        Ok(tail) if tail.is_empty() => {}
+                        Ok(tail) => return Some((Ok(tail), st)),
+                        Err(e) => return Some((Err(st.refused(e)), st)),
                     }
                 }
                 Err(e) => {

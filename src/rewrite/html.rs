@@ -1,10 +1,15 @@
-//! The lol_html pass: banner injection, tracker neutralisation and (on pages with a configured
-//! contact form) the forms script, over one HTML document.
+//! The lol_html pass: injection of the gate's tags, tracker neutralisation and (on pages with a
+//! configured contact form) the forms script, over one HTML document — and, nested, over the
+//! text of each `<noscript>` and the document of each `<iframe srcdoc>`.
 //!
 //! Everything the pass decides lives in [`PassState`], shared by the element/text handlers
 //! (lol_html calls them while `write` runs) and by the caller, which feeds raw input into the
-//! state's [`InputTail`] so that an inline script's start tag can be re-emitted byte for byte
-//! once its text has shown whether it is a tracker.
+//! state's [`InputTail`] so that a held-back start tag (inline `<script>`, `<style>`) can be
+//! re-emitted byte for byte once its text has shown whether it is a tracker's.
+//!
+//! Nothing fails open: a handler that meets something it cannot make safe returns an error,
+//! and lol_html's graceful bail-outs are off, so the caller gets the error and never the rest
+//! of the page unchanged.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,29 +19,92 @@ use lol_html::html_content::{ContentType, DocumentEnd, EndTag, TextChunk};
 use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
 use lol_html::{AsciiCompatibleEncoding, DocumentContentHandlers, MemorySettings, Selector};
 
+use super::css;
+use super::inject::{escape_attr, Injection};
 use super::{Action, RawFinding};
 use crate::trackers::{Catalogue, Vendor};
 
 /// Immutable per-gate context shared by every pass.
 pub(crate) struct Ctx {
     pub catalogue: Arc<Catalogue>,
-    pub inject_head_html: String,
-    pub inject_form_html: String,
+    /// The guard and the banner tags, injected together (guard first).
+    pub inject_head: Injection,
+    /// The guard alone: what an `<iframe srcdoc>` document gets.
+    pub inject_first: Injection,
+    pub inject_form: Injection,
     pub form_paths: Vec<String>,
     pub max_memory: usize,
     pub inline_script_max: usize,
     pub selectors: Selectors,
 }
 
+/// Deepest `<iframe srcdoc>` nesting rewritten; a deeper one fails the page (fail closed).
+const MAX_SRCDOC_DEPTH: u8 = 8;
+
+/// Which document a pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A whole page: gets the guard and banner (and the forms script when it has a form).
+    Document,
+    /// The text of a `<noscript>`: trackers neutralised, nothing injected.
+    Noscript,
+    /// The document of an `<iframe srcdoc>` at this depth: trackers neutralised, the guard
+    /// injected.
+    Srcdoc(u8),
+}
+
+/// How a fetching attribute's value is read.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// One URL.
+    Url,
+    /// A `srcset`: comma-separated candidates, each a URL and a descriptor.
+    SrcSet,
+    /// Space-separated URLs (`ping`).
+    List,
+}
+
+/// Elements that fetch from attributes by their tag name (one selector, so lol_html compiles
+/// one program).
+const FETCHING: &str =
+    "img, iframe, frame, source, embed, video, audio, track, input[src], object, \
+     base[href], image, use, feimage";
+
+/// Attributes that fetch on any element: lol_html must read every tag's attributes for these,
+/// so they are a selector of their own, apart from the tag-name ones.
+const ANY_ELEMENT: &str = "[style], [background], a[ping], area[ping]";
+
+/// The attributes an element (by lower-case tag name) fetches from, besides [`ANY_ELEMENT`]'s.
+fn fetching_attrs(tag: &str) -> &'static [(&'static str, Kind)] {
+    match tag {
+        "base" => &[("href", Kind::Url)],
+        // SVG: lol_html matches tag names case-insensitively (feImage).
+        "image" | "use" | "feimage" => &[("href", Kind::Url), ("xlink:href", Kind::Url)],
+        _ => &[
+            ("src", Kind::Url),
+            ("srcset", Kind::SrcSet),
+            ("poster", Kind::Url),
+            ("data", Kind::Url),
+        ],
+    }
+}
+
+/// `ping` and `background`, wherever they are.
+const ANY_ELEMENT_ATTRS: &[(&str, Kind)] = &[("ping", Kind::List), ("background", Kind::Url)];
+
 /// Parsed once per gate: lol_html compiles them into each rewriter.
 pub(crate) struct Selectors {
     script: Selector,
     /// Scripts whose text can matter: lol_html decodes text only for these.
     script_text: Selector,
-    urls: Selector,
+    style: Selector,
+    fetching: Selector,
+    any_element: Selector,
     link: Selector,
+    srcdoc: Selector,
     noscript: Selector,
     head: Selector,
+    meta: Selector,
     body: Selector,
     early: Selector,
     form: Selector,
@@ -49,13 +117,18 @@ impl Selectors {
         Selectors {
             script: p("script"),
             script_text: p("script:not([src]):not([type=\"application/ld+json\"])"),
-            urls: p("img, iframe, source, embed, video, audio, track, input[src]"),
-            link: p("link[href]"),
+            style: p("style"),
+            fetching: p(FETCHING),
+            any_element: p(ANY_ELEMENT),
+            link: p("link"),
+            srcdoc: p("iframe[srcdoc]"),
             noscript: p("noscript"),
             head: p("head"),
+            meta: p("meta"),
             body: p("body"),
-            // Head content that can open a document whose <head> and <body> tags are omitted.
-            // Not <meta>: a <meta charset> should stay first, and pages carry dozens of metas.
+            // Content that can run or fetch something in a document whose <head> and <body>
+            // tags are omitted: the gate's tags go before it. Not <meta charset>, which should
+            // stay first, nor the dozens of other metas a page carries.
             early: p("title, base, style, template"),
             form: p("form"),
         }
@@ -89,22 +162,31 @@ impl InputTail {
     }
 }
 
-/// An inline script whose start tag is held back until its text is known.
-struct PendingScript {
+/// What a held-back element is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeldKind {
+    Script,
+    Style,
+}
+
+/// An inline `<script>` or a `<style>` whose start tag is held back until its text is known.
+struct Pending {
+    kind: HeldKind,
     /// The start tag as written (decoded to text), or rebuilt when not available.
     raw_start: String,
     attrs: Vec<(String, Option<String>)>,
     original_type: Option<String>,
     text: String,
     offset: usize,
-    /// The text outgrew `inline_script_max`: already emitted unchanged.
+    /// The text outgrew `inline_script_max`: already emitted unchanged, the rest streams and is
+    /// only watched (`carry`: the end of what was seen, so a signature across chunks is found).
     flushed: bool,
+    carry: String,
 }
 
 /// A nested rewriter for the content of a `<noscript>` (plain text to lol_html).
 struct NoscriptPass {
-    /// `None` once it failed: lol_html panics if a failed rewriter is used again.
-    rewriter: Option<PageRewriter>,
+    rewriter: PageRewriter,
     out: Arc<Mutex<Vec<u8>>>,
     state: Shared,
 }
@@ -118,6 +200,8 @@ struct InertScript {
 
 pub(crate) struct PassState {
     pub injected: bool,
+    /// An `application/xhtml+xml` page: injected tags in their XML form.
+    pub xhtml: bool,
     /// The page's request path, for relative form actions; `None` = `/`.
     pub page_path: Option<Box<str>>,
     /// A form posting to a configured form path was seen: the forms script goes in at the end.
@@ -128,10 +212,10 @@ pub(crate) struct PassState {
     pub tail: InputTail,
     pub findings: Vec<RawFinding>,
     pub encoding: &'static Encoding,
-    pending: Option<PendingScript>,
+    pending: Option<Pending>,
     noscript: Option<NoscriptPass>,
-    /// Inside a `<noscript>`: offsets are relative to `offset_base` and labels say so.
-    in_noscript: bool,
+    /// In a nested pass: finding labels start with this, offsets with `offset_base`.
+    label_prefix: &'static str,
     offset_base: usize,
 }
 
@@ -148,6 +232,7 @@ impl PassState {
     pub fn new(encoding: &'static Encoding) -> Shared {
         Arc::new(Mutex::new(PassState {
             injected: false,
+            xhtml: false,
             page_path: None,
             form_found: false,
             scan: false,
@@ -157,7 +242,7 @@ impl PassState {
             encoding,
             pending: None,
             noscript: None,
-            in_noscript: false,
+            label_prefix: "",
             offset_base: 0,
         }))
     }
@@ -168,25 +253,30 @@ pub(crate) type Sink = Box<dyn FnMut(&[u8]) + Send>;
 /// A lol_html rewriter as this module builds it.
 pub(crate) type PageRewriter = HtmlRewriter<'static, Sink>;
 
-/// Build the rewriter for a whole document (`noscript == false`) or a noscript fragment.
+/// Why a handler refused to go on.
+type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+fn refuse(why: impl Into<String>) -> HandlerError {
+    why.into().into()
+}
+
+/// Build the rewriter for a document, a noscript fragment or a srcdoc document.
 pub(crate) fn build(
     ctx: &Arc<Ctx>,
     state: &Shared,
     encoding: AsciiCompatibleEncoding,
     adjust_charset: bool,
     sink: Sink,
-    noscript: bool,
+    mode: Mode,
 ) -> PageRewriter {
     let sel = &ctx.selectors;
+    // No graceful bail-out: past the memory limit, or when a handler refuses, the caller gets
+    // an error instead of the rest of the page passed through unchanged.
     let mut settings = Settings::new_send()
         .with_encoding(encoding)
         .with_adjust_charset_on_meta_tag(adjust_charset)
-        .with_memory_settings(
-            MemorySettings::new()
-                .with_max_allowed_memory_usage(ctx.max_memory)
-                .with_graceful_bail_out_on_memory_limit_exceeded(true),
-        )
-        .with_graceful_bail_out_on_content_handler_error(true);
+        .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(ctx.max_memory));
+    let injects = mode != Mode::Noscript;
 
     // <script>
     {
@@ -194,39 +284,66 @@ pub(crate) fn build(
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.script.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                on_script(&c1, &s1, el, noscript);
+                on_script(&c1, &s1, el, mode);
                 Ok(())
             }),
         ));
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.script_text.clone()),
-            ElementContentHandlers::default().text(move |chunk: &mut TextChunk<'_>| {
-                on_script_text(&c2, &s2, chunk);
-                Ok(())
-            }),
+            ElementContentHandlers::default()
+                .text(move |chunk: &mut TextChunk<'_>| on_held_text(&c2, &s2, chunk)),
         ));
     }
-    // <img>, <iframe>, <source> and the rarer embeds that fetch their src
+    // <style>: held back like an inline script, its sheet read for tracker url()s.
+    {
+        let (c1, s1, c2, s2) = (ctx.clone(), state.clone(), ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.style.clone()),
+            ElementContentHandlers::default()
+                .element(move |el: &mut Element<'_, '_>| {
+                    hold_start_tag(&c1, &s1, el, HeldKind::Style);
+                    Ok(())
+                })
+                .text(move |chunk: &mut TextChunk<'_>| on_held_text(&c2, &s2, chunk)),
+        ));
+    }
+    // Every element that fetches from an attribute.
     {
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
-            Cow::Owned(sel.urls.clone()),
+            Cow::Owned(sel.fetching.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                if !noscript {
+                if injects {
                     inject_before(&c, &s, el);
                 }
-                on_url_element(&c, &s, el);
+                on_fetching(&c, &s, el, fetching_attrs(&el.tag_name()));
                 Ok(())
             }),
         ));
     }
-    // <link href>
+    {
+        let (c, s) = (ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.any_element.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                // A style attribute alone fetches nothing once its tracker URLs are gone:
+                // only a ping or background places the gate's tags.
+                if injects && (el.has_attribute("ping") || el.has_attribute("background")) {
+                    inject_before(&c, &s, el);
+                }
+                on_fetching(&c, &s, el, ANY_ELEMENT_ATTRS);
+                on_style_attr(&c, &s, el);
+                Ok(())
+            }),
+        ));
+    }
+    // <link>
     {
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.link.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                if !noscript {
+                if injects {
                     inject_before(&c, &s, el);
                 }
                 on_link(&c, &s, el);
@@ -234,7 +351,16 @@ pub(crate) fn build(
             }),
         ));
     }
-    if !noscript {
+    // <iframe srcdoc>: its document rewritten like a page.
+    {
+        let (c, s) = (ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.srcdoc.clone()),
+            ElementContentHandlers::default()
+                .element(move |el: &mut Element<'_, '_>| on_srcdoc(&c, &s, el, mode)),
+        ));
+    }
+    if mode == Mode::Document {
         // <noscript> content is text to lol_html: rewrite it with a nested fragment pass.
         let (c1, s1, c2, s2) = (ctx.clone(), state.clone(), ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
@@ -244,94 +370,154 @@ pub(crate) fn build(
                     inject_before(&c1, &s1, el);
                     Ok(())
                 })
-                .text(move |chunk: &mut TextChunk<'_>| {
-                    on_noscript_text(&c2, &s2, chunk);
-                    Ok(())
-                }),
+                .text(move |chunk: &mut TextChunk<'_>| on_noscript_text(&c2, &s2, chunk)),
         ));
-        for (selector, prepend) in [(&sel.head, true), (&sel.body, true), (&sel.early, false)] {
-            let (c, s) = (ctx.clone(), state.clone());
-            settings = settings.append_element_content_handler((
-                Cow::Owned(selector.clone()),
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                    let mut st = lock(&s);
-                    if !st.injected {
-                        st.injected = true;
-                        if prepend {
-                            el.prepend(&c.inject_head_html, ContentType::Html);
-                        } else {
-                            el.before(&c.inject_head_html, ContentType::Html);
-                        }
-                    }
-                    Ok(())
-                }),
-            ));
-        }
-        if !ctx.form_paths.is_empty() {
-            let (c, s) = (ctx.clone(), state.clone());
-            settings = settings.append_element_content_handler((
-                Cow::Owned(sel.form.clone()),
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                    let mut st = lock(&s);
-                    if !st.form_found {
-                        st.form_found = posts_to_a_form_path(&c, st.page_path.as_deref(), el);
-                    }
-                    Ok(())
-                }),
-            ));
-        }
+    }
+    if injects {
+        settings = injection_handlers(ctx, state, settings, mode);
+    }
+    if mode == Mode::Document && !ctx.form_paths.is_empty() {
         let (c, s) = (ctx.clone(), state.clone());
-        settings = settings.append_document_content_handler(
-            DocumentContentHandlers::default().end(move |end: &mut DocumentEnd<'_>| {
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.form.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 let mut st = lock(&s);
-                let tail = flush_pending(&c, &mut st);
-                if !tail.is_empty() {
-                    end.append(&tail, ContentType::Html);
-                }
-                if !st.injected {
-                    st.injected = true;
-                    end.append(&c.inject_head_html, ContentType::Html);
-                }
-                // forms.js is deferred, so the end of the page is as good as the form itself.
-                if st.form_found {
-                    end.append(&c.inject_form_html, ContentType::Html);
+                if !st.form_found {
+                    st.form_found = posts_to_a_form_path(&c, st.page_path.as_deref(), el);
                 }
                 Ok(())
             }),
-        );
+        ));
     }
-    let (c, s) = (ctx.clone(), state.clone());
-    settings = settings.append_bail_out_handler(
-        move |err: &lol_html::errors::RewritingError,
-              bail: &mut lol_html::html_content::BailOut<'_>| {
-            tracing::warn!(
-                "HTML rewriting stopped, rest of the page passes through unchanged: {err}"
-            );
-            let mut st = lock(&s);
-            let tail = flush_pending(&c, &mut st);
-            if !tail.is_empty() {
-                bail.append(&tail, ContentType::Html);
-            }
-        },
-    );
     HtmlRewriter::new(settings, sink)
 }
 
-/// Everything held back (an undecided inline script, an unfinished noscript pass), decided now.
-fn flush_pending(ctx: &Ctx, st: &mut PassState) -> String {
+/// The markup a pass injects: guard and banner for a page, the guard alone for a srcdoc.
+fn injection(ctx: &Ctx, st: &PassState) -> String {
+    let inj = if st.label_prefix.is_empty() {
+        &ctx.inject_head
+    } else {
+        &ctx.inject_first
+    };
+    inj.for_page(st.xhtml).to_owned()
+}
+
+/// Where the gate's tags go: as the first element of `<head>` (after a leading `<meta
+/// charset>`, which must stay within the first 1024 bytes), else before the first element
+/// that can run or fetch anything, else at the end.
+fn injection_handlers(
+    ctx: &Arc<Ctx>,
+    state: &Shared,
+    mut settings: Settings<'static, 'static>,
+    mode: Mode,
+) -> Settings<'static, 'static> {
+    let sel = &ctx.selectors;
+    {
+        // A <meta> is the first thing the tags may meet (the first child of <head>): after a
+        // charset declaration, before anything else. Every other element that can open a
+        // head (title, base, style, script, link, noscript, template) has its own handler;
+        // tag-name selectors keep lol_html on its fast path, where `head > :first-child`
+        // would make it track every element.
+        let (c, s) = (ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.meta.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                let mut st = lock(&s);
+                if !st.injected {
+                    st.injected = true;
+                    let html = injection(&c, &st);
+                    if declares_charset(el) {
+                        el.after(&html, ContentType::Html);
+                    } else {
+                        el.before(&html, ContentType::Html);
+                    }
+                }
+                Ok(())
+            }),
+        ));
+    }
+    {
+        // A <head> without elements: before its end tag.
+        let (c, s) = (ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.head.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                let (c, s) = (c.clone(), s.clone());
+                el.on_end_tag(Box::new(move |end: &mut EndTag<'_>| {
+                    let mut st = lock(&s);
+                    if !st.injected {
+                        st.injected = true;
+                        end.before(&injection(&c, &st), ContentType::Html);
+                    }
+                    Ok(())
+                }))
+            }),
+        ));
+    }
+    for (selector, prepend) in [(&sel.body, true), (&sel.early, false)] {
+        let (c, s) = (ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(selector.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                let mut st = lock(&s);
+                // A charset declaration stays ahead of the tags (the prescan reads 1024 bytes).
+                if !st.injected && !declares_charset(el) {
+                    st.injected = true;
+                    let html = injection(&c, &st);
+                    if prepend {
+                        el.prepend(&html, ContentType::Html);
+                    } else {
+                        el.before(&html, ContentType::Html);
+                    }
+                }
+                Ok(())
+            }),
+        ));
+    }
+    let (c, s) = (ctx.clone(), state.clone());
+    settings.append_document_content_handler(DocumentContentHandlers::default().end(
+        move |end: &mut DocumentEnd<'_>| {
+            let mut st = lock(&s);
+            let tail = flush_pending(&c, &mut st)?;
+            if !tail.is_empty() {
+                end.append(&tail, ContentType::Html);
+            }
+            if !st.injected {
+                st.injected = true;
+                end.append(&injection(&c, &st), ContentType::Html);
+            }
+            // forms.js is deferred, so the end of the page is as good as the form itself.
+            if mode == Mode::Document && st.form_found {
+                end.append(c.inject_form.for_page(st.xhtml), ContentType::Html);
+            }
+            Ok(())
+        },
+    ))
+}
+
+/// `<meta charset>` or `<meta http-equiv="content-type">`: what the charset prescan reads.
+fn declares_charset(el: &Element<'_, '_>) -> bool {
+    el.tag_name() == "meta"
+        && (el.has_attribute("charset")
+            || el
+                .get_attribute("http-equiv")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")))
+}
+
+/// Everything held back (an undecided inline script or style, an unfinished noscript pass),
+/// decided now.
+fn flush_pending(ctx: &Arc<Ctx>, st: &mut PassState) -> Result<String, HandlerError> {
     let mut out = String::new();
     if let Some(pending) = st.pending.take() {
         if !pending.flushed {
-            out.push_str(&decide_inline(ctx, st, &pending));
-            out.push_str(&pending.text);
+            out.push_str(&decide_held(ctx, st, &pending));
         }
     }
     if let Some(pass) = st.noscript.take() {
-        out.push_str(&finish_noscript(st, pass));
+        out.push_str(&finish_noscript(st, pass)?);
     }
-    out
+    Ok(out)
 }
-
 /// Whether a `<form>` posts to a configured form path: method POST (forms.js handles no
 /// other), and the action, resolved against the page's path as forms.js resolves it (empty or
 /// missing = the page itself), has a configured path. An absolute action counts by its path
@@ -364,7 +550,7 @@ fn inject_before(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
     let mut st = lock(state);
     if !st.injected {
         st.injected = true;
-        el.before(&ctx.inject_head_html, ContentType::Html);
+        el.before(&injection(ctx, &st), ContentType::Html);
     }
 }
 
@@ -414,37 +600,60 @@ fn script_kind(ty: Option<&str>) -> ScriptKind {
 }
 
 fn record(st: &mut PassState, vendor: &Vendor, element: &str, offset: usize, action: Action) {
-    let element = if st.in_noscript {
-        format!("noscript {element}")
-    } else {
-        element.to_owned()
-    };
     st.findings.push(RawFinding {
         vendor_id: vendor.id.clone(),
         vendor_name: vendor.name.clone(),
         category: vendor.category.as_str().to_owned(),
-        element,
+        element: format!("{}{element}", st.label_prefix),
         offset: st.offset_base + offset,
         action,
     });
 }
 
-fn mark(el: &mut Element<'_, '_>, vendor: &Vendor) {
+/// Label the element with the vendor whose consent releases it; an element that holds URLs
+/// of several vendors keeps the strictest category.
+fn mark(ctx: &Ctx, el: &mut Element<'_, '_>, vendor: &Vendor) {
+    let earlier = el
+        .get_attribute("data-cg-vendor")
+        .and_then(|id| ctx.catalogue.vendor(&id));
+    if earlier.is_some_and(|e| e.category.strictness() >= vendor.category.strictness()) {
+        return;
+    }
     // Names are constants, so setting cannot fail.
     let _ = el.set_attribute("data-cg-category", vendor.category.as_str());
     let _ = el.set_attribute("data-cg-vendor", &vendor.id);
 }
 
-fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript: bool) {
+/// `data-cg-<name>`: where the original value of a fetching attribute goes (`xlink:href` →
+/// `data-cg-xlink-href`).
+fn data_name(name: &str) -> String {
+    format!("data-cg-{}", name.replace(':', "-"))
+}
+
+fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, mode: Mode) {
     let offset = el.source_location().bytes().start;
     let ty = el.get_attribute("type");
     let kind = script_kind(ty.as_deref());
     let src = el.get_attribute("src");
-    let mut st = lock(state);
-    if !noscript && !st.injected {
-        st.injected = true;
-        el.before(&ctx.inject_head_html, ContentType::Html);
+    {
+        let mut st = lock(state);
+        if mode != Mode::Noscript && !st.injected {
+            st.injected = true;
+            el.before(&injection(ctx, &st), ContentType::Html);
+        }
     }
+    // SVG scripts load from href / xlink:href (and then never run their text).
+    if el.namespace_uri() == SVG_NS && (el.has_attribute("href") || el.has_attribute("xlink:href"))
+    {
+        on_fetching(
+            ctx,
+            state,
+            el,
+            &[("href", Kind::Url), ("xlink:href", Kind::Url)],
+        );
+        return;
+    }
+    let mut st = lock(state);
     // A script with a src attribute (even an empty one) never runs its text.
     if let Some(src) = src.as_deref() {
         let Some(vendor) = ctx.catalogue.vendor_for_url(src) else {
@@ -464,14 +673,14 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
         el.remove_attribute("src");
         let _ = el.set_attribute("type", "text/plain");
         let _ = el.set_attribute("data-cg-src", src);
-        mark(el, vendor);
+        mark(ctx, el, vendor);
         if let Some(ty) = &ty {
             let _ = el.set_attribute("data-cg-type", ty);
         }
         record(&mut st, vendor, "script src", offset, Action::Neutralised);
         return;
     }
-    if kind == ScriptKind::Inert && st.scan && !noscript {
+    if kind == ScriptKind::Inert && st.scan && mode == Mode::Document {
         st.inert = Some(InertScript {
             text: String::new(),
             offset,
@@ -482,21 +691,38 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
         let _ = el.on_end_tag(Box::new(move |_end: &mut EndTag<'_>| {
             let mut st = lock(&s);
             if let Some(script) = st.inert.take() {
-                if let Some(vendor) = c.catalogue.vendor_for_inline(&script.text) {
-                    let vendor = vendor.clone();
+                if let Some(found) = c.catalogue.inline_tracker(&script.text) {
                     let action = Action::AlreadyInert(script.original_type);
-                    record(&mut st, &vendor, "inline script", script.offset, action);
+                    let label = inline_label(found.usage_only);
+                    record(&mut st, found.vendor, label, script.offset, action);
                 }
             }
             Ok(())
         }));
         return;
     }
-    if kind == ScriptKind::Inert || noscript {
+    if kind == ScriptKind::Inert || mode == Mode::Noscript {
         return;
     }
-    // Inline script: hold the start tag back until the text shows whether it is a tracker.
+    drop(st);
+    hold_start_tag(ctx, state, el, HeldKind::Script);
+}
+
+const SVG_NS: &str = "http://www.w3.org/2000/svg";
+
+fn inline_label(usage_only: bool) -> &'static str {
+    if usage_only {
+        "inline script (API calls)"
+    } else {
+        "inline script"
+    }
+}
+
+/// Hold an element's start tag back until its text shows whether it is a tracker's.
+fn hold_start_tag(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, kind: HeldKind) {
+    let mut st = lock(state);
     let location = el.source_location().bytes();
+    let offset = location.start;
     let encoding = st.encoding;
     let raw_start = st
         .tail
@@ -510,15 +736,18 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
             (a.name_preserve_case(), value)
         })
         .collect();
-    let raw_start = raw_start.unwrap_or_else(|| rebuild_start_tag(&attrs, &[]));
+    let tag = el.tag_name_preserve_case();
+    let raw_start = raw_start.unwrap_or_else(|| rebuild_start_tag(&tag, &attrs, &[]));
     el.start_tag().remove();
-    st.pending = Some(PendingScript {
+    st.pending = Some(Pending {
+        kind,
         raw_start,
         attrs,
-        original_type: ty,
+        original_type: el.get_attribute("type"),
         text: String::new(),
         offset,
         flushed: false,
+        carry: String::new(),
     });
     drop(st);
     let (ctx_ptr, s) = (ctx.clone(), state.clone());
@@ -526,16 +755,14 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
         let mut st = lock(&s);
         if let Some(pending) = st.pending.take() {
             if !pending.flushed {
-                let start = decide_inline(&ctx_ptr, &mut st, &pending);
-                let mut out = start;
-                out.push_str(&pending.text);
+                let out = decide_held(&ctx_ptr, &mut st, &pending);
                 end.before(&out, ContentType::Html);
             }
         }
         Ok(())
     };
     if el.on_end_tag(Box::new(handler)).is_err() {
-        // Cannot happen for <script>; keep the page intact if it somehow does.
+        // Cannot happen for <script> or <style>; keep the page intact if it somehow does.
         let mut st = lock(state);
         if let Some(p) = st.pending.take() {
             el.before(&p.raw_start, ContentType::Html);
@@ -543,42 +770,88 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, noscript:
     }
 }
 
-fn on_script_text(ctx: &Ctx, state: &Shared, chunk: &mut TextChunk<'_>) {
+/// Text of a held-back element: collected, or — once it outgrew `inline_script_max` — passed
+/// on and watched: a tracker in the part already let through fails the page.
+fn on_held_text(ctx: &Ctx, state: &Shared, chunk: &mut TextChunk<'_>) -> Result<(), HandlerError> {
     let mut st = lock(state);
     if let Some(inert) = st.inert.as_mut() {
         if inert.text.len() < ctx.inline_script_max {
             inert.text.push_str(chunk.as_str());
         }
-        return;
+        return Ok(());
     }
     let Some(pending) = st.pending.as_mut() else {
-        return;
+        return Ok(());
     };
     if pending.flushed {
-        return;
+        return watch_streamed(ctx, pending, chunk.as_str());
     }
     if pending.text.len() + chunk.as_str().len() > ctx.inline_script_max {
         // Too long to hold back: decide on what we have and let the rest stream through.
         let Some(mut p) = st.pending.take() else {
-            return;
+            return Ok(());
         };
-        let mut out = decide_inline(ctx, &mut st, &p);
-        out.push_str(&p.text);
+        let out = decide_held(ctx, &mut st, &p);
         chunk.before(&out, ContentType::Html);
         p.flushed = true;
         p.text.clear();
+        let result = watch_streamed(ctx, &mut p, chunk.as_str());
         st.pending = Some(p);
-        return;
+        return result;
     }
     pending.text.push_str(chunk.as_str());
     chunk.remove();
+    Ok(())
 }
 
-/// The start tag to emit for a held-back inline script: the original, or a neutralised one.
-fn decide_inline(ctx: &Ctx, st: &mut PassState, pending: &PendingScript) -> String {
-    let Some(vendor) = ctx.catalogue.vendor_for_inline(&pending.text) else {
-        return pending.raw_start.clone();
+/// Bytes of text kept across chunks so a signature or host split by a chunk boundary is seen.
+const CARRY: usize = 128;
+
+/// Look at streamed text of an over-long script or style: a tracker loader or tracker URL in
+/// it cannot be made inert any more (its start tag went out live), so the page fails.
+fn watch_streamed(ctx: &Ctx, pending: &mut Pending, text: &str) -> Result<(), HandlerError> {
+    let mut seen = std::mem::take(&mut pending.carry);
+    seen.push_str(text);
+    let found = match pending.kind {
+        HeldKind::Script => ctx
+            .catalogue
+            .inline_tracker(&seen)
+            .is_some_and(|m| !m.usage_only),
+        HeldKind::Style => ctx.catalogue.mentions_tracker_host(&seen),
     };
+    if found {
+        return Err(refuse(format!(
+            "a tracker appears in an inline {} after its first {} bytes",
+            if pending.kind == HeldKind::Script {
+                "script"
+            } else {
+                "stylesheet"
+            },
+            ctx.inline_script_max
+        )));
+    }
+    let keep = seen.len().saturating_sub(CARRY);
+    let keep = (keep..=seen.len())
+        .find(|&i| seen.is_char_boundary(i))
+        .unwrap_or(seen.len());
+    pending.carry = seen[keep..].to_owned();
+    Ok(())
+}
+
+/// The markup to emit for a held-back element: as it was, or neutralised.
+fn decide_held(ctx: &Ctx, st: &mut PassState, pending: &Pending) -> String {
+    match pending.kind {
+        HeldKind::Script => decide_inline(ctx, st, pending),
+        HeldKind::Style => decide_style(ctx, st, pending),
+    }
+}
+
+/// An inline script: the original, or re-typed to `text/plain` with its vendor.
+fn decide_inline(ctx: &Ctx, st: &mut PassState, pending: &Pending) -> String {
+    let Some(found) = ctx.catalogue.inline_tracker(&pending.text) else {
+        return format!("{}{}", pending.raw_start, pending.text);
+    };
+    let vendor = found.vendor;
     let mut extra: Vec<(&str, &str)> = vec![
         ("type", "text/plain"),
         ("data-cg-category", vendor.category.as_str()),
@@ -593,18 +866,50 @@ fn decide_inline(ctx: &Ctx, st: &mut PassState, pending: &PendingScript) -> Stri
         .filter(|(name, _)| !name.eq_ignore_ascii_case("type"))
         .cloned()
         .collect();
-    let tag = rebuild_start_tag(&kept, &extra);
-    let vendor = vendor.clone();
+    let tag = rebuild_start_tag("script", &kept, &extra);
+    let label = inline_label(found.usage_only);
+    record(st, vendor, label, pending.offset, Action::Neutralised);
+    format!("{tag}{}", pending.text)
+}
+
+/// A `<style>`: as it was, or without its tracker URLs — the original sheet kept in
+/// `data-cg-css` for banner.js to put back on consent.
+fn decide_style(ctx: &Ctx, st: &mut PassState, pending: &Pending) -> String {
+    let unchanged = || format!("{}{}", pending.raw_start, pending.text);
+    if !css::may_fetch_tracker(&ctx.catalogue, &pending.text) {
+        return unchanged();
+    }
+    let hits = css::tracker_urls(&ctx.catalogue, &pending.text);
+    let Some(vendor) = strictest(hits.iter().map(|h| h.vendor)) else {
+        return unchanged();
+    };
+    // Escaped for an attribute here; `rebuild_start_tag` escapes only the quotes.
+    let original = escape_attr(&pending.text).replace("&quot;", "\"");
+    let extra = [
+        ("data-cg-category", vendor.category.as_str()),
+        ("data-cg-vendor", vendor.id.as_str()),
+        ("data-cg-css", original.as_str()),
+    ];
+    let tag = rebuild_start_tag("style", &pending.attrs, &extra);
     record(
         st,
-        &vendor,
-        "inline script",
+        vendor,
+        "style element",
         pending.offset,
         Action::Neutralised,
     );
-    tag
+    format!("{tag}{}", css::without(&pending.text, &hits))
 }
 
+/// The vendor with the strictest category among `vendors` (the first of those).
+fn strictest<'v>(vendors: impl Iterator<Item = &'v Vendor>) -> Option<&'v Vendor> {
+    vendors.fold(None, |best: Option<&Vendor>, v| match best {
+        Some(b) if b.category.strictness() >= v.category.strictness() => Some(b),
+        _ => Some(v),
+    })
+}
+
+/// Append ` name="value"` (the value as written: only quotes need escaping).
 fn push_attr(out: &mut String, name: &str, value: Option<&str>) {
     out.push(' ');
     out.push_str(name);
@@ -615,8 +920,12 @@ fn push_attr(out: &mut String, name: &str, value: Option<&str>) {
     }
 }
 
-fn rebuild_start_tag(attrs: &[(String, Option<String>)], extra: &[(&str, &str)]) -> String {
-    let mut out = String::from("<script");
+fn rebuild_start_tag(
+    tag: &str,
+    attrs: &[(String, Option<String>)],
+    extra: &[(&str, &str)],
+) -> String {
+    let mut out = format!("<{tag}");
     for (name, value) in attrs {
         push_attr(&mut out, name, value.as_deref());
     }
@@ -627,139 +936,240 @@ fn rebuild_start_tag(attrs: &[(String, Option<String>)], extra: &[(&str, &str)])
     out
 }
 
-fn on_url_element(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
-    let src = el.get_attribute("src");
-    let srcset = el.get_attribute("srcset");
-    let by_src = src.as_deref().and_then(|s| ctx.catalogue.vendor_for_url(s));
-    let by_srcset = srcset.as_deref().and_then(|set| {
-        set.split(',').find_map(|candidate| {
+/// The vendor a fetching attribute's value leads to.
+fn vendor_of<'c>(catalogue: &'c Catalogue, value: &str, kind: Kind) -> Option<&'c Vendor> {
+    match kind {
+        Kind::Url => catalogue.vendor_for_url(value),
+        Kind::SrcSet => strictest(value.split(',').filter_map(|candidate| {
             let url = candidate.split_ascii_whitespace().next()?;
-            ctx.catalogue.vendor_for_url(url)
-        })
-    });
-    let Some(vendor) = by_src.or(by_srcset) else {
+            catalogue.vendor_for_url(url)
+        })),
+        Kind::List => strictest(
+            value
+                .split_ascii_whitespace()
+                .filter_map(|url| catalogue.vendor_for_url(url)),
+        ),
+    }
+}
+
+/// Move every listed attribute that leads to a tracker to `data-cg-<name>` and label the
+/// element. Scan label: the tag for `src`/`srcset` (as always), else `tag attribute`.
+fn on_fetching(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>, attrs: &[(&str, Kind)]) {
+    let mut moved: Vec<(&str, String)> = Vec::new();
+    let mut best: Option<&Vendor> = None;
+    for (name, kind) in attrs {
+        let Some(value) = el.get_attribute(name) else {
+            continue;
+        };
+        if let Some(vendor) = vendor_of(&ctx.catalogue, &value, *kind) {
+            best = strictest(best.into_iter().chain([vendor]));
+            moved.push((name, value));
+        }
+    }
+    let Some(vendor) = best else {
         return;
     };
     let tag = el.tag_name();
     let offset = el.source_location().bytes().start;
-    if let (Some(src), Some(_)) = (&src, by_src) {
-        el.remove_attribute("src");
-        let _ = el.set_attribute("data-cg-src", src);
+    for (name, value) in &moved {
+        el.remove_attribute(name);
+        let _ = el.set_attribute(&data_name(name), value);
     }
-    if let (Some(set), Some(_)) = (&srcset, by_srcset) {
-        el.remove_attribute("srcset");
-        let _ = el.set_attribute("data-cg-srcset", set);
-    }
-    mark(el, vendor);
-    let mut st = lock(state);
-    record(&mut st, vendor, &tag, offset, Action::Neutralised);
-}
-
-fn on_link(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
-    let Some(href) = el.get_attribute("href") else {
-        return;
-    };
-    let Some(vendor) = ctx.catalogue.vendor_for_url(&href) else {
-        return;
-    };
-    // Any link to a tracker host: preload/prefetch/preconnect/dns-prefetch contact it, and
-    // stylesheets, icons or manifests would too.
-    let offset = el.source_location().bytes().start;
-    let rel = el
-        .get_attribute("rel")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    el.remove_attribute("href");
-    let _ = el.set_attribute("data-cg-href", &href);
-    mark(el, vendor);
-    let label = if rel.trim().is_empty() {
-        "link".to_owned()
-    } else {
-        format!("link rel={}", rel.trim())
+    mark(ctx, el, vendor);
+    let label = match moved.iter().find(|(n, _)| !matches!(*n, "src" | "srcset")) {
+        None => tag,
+        Some((name, _)) if el.namespace_uri() == SVG_NS => format!("svg {tag} {name}"),
+        Some((name, _)) => format!("{tag} {name}"),
     };
     let mut st = lock(state);
     record(&mut st, vendor, &label, offset, Action::Neutralised);
 }
 
-fn on_noscript_text(ctx: &Arc<Ctx>, state: &Shared, chunk: &mut TextChunk<'_>) {
+fn on_link(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
+    // Any link to a tracker host: preload/prefetch/preconnect/dns-prefetch contact it, and
+    // stylesheets, icons or manifests would too; `imagesrcset` preloads images.
+    let href = el.get_attribute("href");
+    let by_href = href
+        .as_deref()
+        .and_then(|h| ctx.catalogue.vendor_for_url(h));
+    let set = el.get_attribute("imagesrcset");
+    let by_set = set
+        .as_deref()
+        .and_then(|s| vendor_of(&ctx.catalogue, s, Kind::SrcSet));
+    let Some(vendor) = strictest(by_href.into_iter().chain(by_set)) else {
+        return;
+    };
+    let offset = el.source_location().bytes().start;
+    let rel = el
+        .get_attribute("rel")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if let (Some(href), Some(_)) = (&href, by_href) {
+        el.remove_attribute("href");
+        let _ = el.set_attribute("data-cg-href", href);
+    }
+    if let (Some(set), Some(_)) = (&set, by_set) {
+        el.remove_attribute("imagesrcset");
+        let _ = el.set_attribute("data-cg-imagesrcset", set);
+    }
+    mark(ctx, el, vendor);
+    let mut label = if rel.trim().is_empty() {
+        "link".to_owned()
+    } else {
+        format!("link rel={}", rel.trim())
+    };
+    if by_href.is_none() {
+        label.push_str(" imagesrcset");
+    }
+    let mut st = lock(state);
+    record(&mut st, vendor, &label, offset, Action::Neutralised);
+}
+
+/// `style="background:url(…)"`: the tracker URLs removed, the original in `data-cg-style`.
+fn on_style_attr(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
+    let Some(raw) = el.get_attribute("style") else {
+        return;
+    };
+    // A browser decodes references first: `url&#40;…&#41;` is `url(…)`.
+    let decoded = htmlize::unescape_attribute(&raw);
+    if !css::may_fetch_tracker(&ctx.catalogue, &decoded) {
+        return;
+    }
+    let hits = css::tracker_urls(&ctx.catalogue, &decoded);
+    let Some(vendor) = strictest(hits.iter().map(|h| h.vendor)) else {
+        return;
+    };
+    let kept = css::without(&decoded, &hits);
+    let offset = el.source_location().bytes().start;
+    let _ = el.set_attribute("data-cg-style", &raw);
+    // lol_html escapes the quotes of a value it is given; the rest is escaped here.
+    let _ = el.set_attribute("style", &escape_attr(&kept).replace("&quot;", "\""));
+    mark(ctx, el, vendor);
+    let label = format!("{} style", el.tag_name());
+    let mut st = lock(state);
+    record(&mut st, vendor, &label, offset, Action::Neutralised);
+}
+
+/// `<iframe srcdoc>`: the document in the attribute rewritten like a page (trackers inert,
+/// the guard injected), nested up to [`MAX_SRCDOC_DEPTH`].
+fn on_srcdoc(
+    ctx: &Arc<Ctx>,
+    state: &Shared,
+    el: &mut Element<'_, '_>,
+    mode: Mode,
+) -> Result<(), HandlerError> {
+    let depth = match mode {
+        Mode::Srcdoc(d) => d + 1,
+        _ => 1,
+    };
+    if depth > MAX_SRCDOC_DEPTH {
+        return Err(refuse("iframe srcdoc nested too deep to rewrite"));
+    }
+    let Some(raw) = el.get_attribute("srcdoc") else {
+        return Ok(());
+    };
+    let decoded = htmlize::unescape_attribute(&raw);
+    let inner = PassState::new(encoding_rs::UTF_8);
+    lock(&inner).label_prefix = "iframe srcdoc ";
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sink_out = out.clone();
+    let sink: Sink = Box::new(move |bytes: &[u8]| lock_bytes(&sink_out).extend_from_slice(bytes));
+    let mut rewriter = build(
+        ctx,
+        &inner,
+        AsciiCompatibleEncoding::utf_8(),
+        false,
+        sink,
+        Mode::Srcdoc(depth),
+    );
+    lock(&inner).tail.push(decoded.as_bytes());
+    rewriter.write(decoded.as_bytes())?;
+    rewriter.end()?;
+    let rewritten = take_utf8(&out);
+    let offset = el.source_location().bytes().start;
+    let mut inner_st = lock(&inner);
+    let mut st = lock(state);
+    for mut finding in inner_st.findings.drain(..) {
+        finding.element = format!("{}{}", st.label_prefix, finding.element);
+        finding.offset = st.offset_base + offset;
+        st.findings.push(finding);
+    }
+    if rewritten != decoded {
+        // lol_html escapes the quotes of a value it is given; the rest is escaped here.
+        let _ = el.set_attribute("srcdoc", &escape_attr(&rewritten).replace("&quot;", "\""));
+    }
+    Ok(())
+}
+
+fn lock_bytes(v: &Mutex<Vec<u8>>) -> MutexGuard<'_, Vec<u8>> {
+    v.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn on_noscript_text(
+    ctx: &Arc<Ctx>,
+    state: &Shared,
+    chunk: &mut TextChunk<'_>,
+) -> Result<(), HandlerError> {
     let mut st = lock(state);
     if st.noscript.is_none() {
         let inner = PassState::new(encoding_rs::UTF_8);
         {
             let mut inner_st = lock(&inner);
-            inner_st.in_noscript = true;
+            inner_st.label_prefix = "noscript ";
             inner_st.offset_base = chunk.source_location().bytes().start;
         }
         let out = Arc::new(Mutex::new(Vec::new()));
         let sink_out = out.clone();
-        let sink: Sink = Box::new(move |bytes: &[u8]| {
-            sink_out
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .extend_from_slice(bytes)
-        });
+        let sink: Sink =
+            Box::new(move |bytes: &[u8]| lock_bytes(&sink_out).extend_from_slice(bytes));
         let rewriter = build(
             ctx,
             &inner,
             AsciiCompatibleEncoding::utf_8(),
             false,
             sink,
-            true,
+            Mode::Noscript,
         );
         st.noscript = Some(NoscriptPass {
-            rewriter: Some(rewriter),
+            rewriter,
             out,
             state: inner,
         });
     }
     let last = chunk.last_in_text_node();
     let mut produced = String::new();
-    let mut untouched = false;
     if let Some(pass) = st.noscript.as_mut() {
-        match pass.rewriter.as_mut() {
-            Some(rewriter) => {
-                if rewriter.write(chunk.as_str().as_bytes()).is_err() {
-                    // It bailed out and flushed its input unchanged; the rest passes as is.
-                    pass.rewriter = None;
-                }
-                produced = take_utf8(&pass.out);
-            }
-            None => untouched = true,
-        }
+        lock(&pass.state).tail.push(chunk.as_str().as_bytes());
+        // A fragment the nested pass cannot rewrite fails the page: it is not passed on.
+        pass.rewriter.write(chunk.as_str().as_bytes())?;
+        produced = take_utf8(&pass.out);
     }
     if last {
         if let Some(pass) = st.noscript.take() {
-            produced.push_str(&finish_noscript(&mut st, pass));
+            produced.push_str(&finish_noscript(&mut st, pass)?);
         }
-    }
-    if untouched {
-        if !produced.is_empty() {
-            chunk.before(&produced, ContentType::Html);
-        }
-        return;
     }
     chunk.replace(&produced, ContentType::Html);
+    Ok(())
 }
 
 fn take_utf8(out: &Arc<Mutex<Vec<u8>>>) -> String {
-    let bytes = std::mem::take(&mut *out.lock().unwrap_or_else(|p| p.into_inner()));
+    let bytes = std::mem::take(&mut *lock_bytes(out));
     // The nested pass only ever saw UTF-8 and writes UTF-8.
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn finish_noscript(st: &mut PassState, pass: NoscriptPass) -> String {
+fn finish_noscript(st: &mut PassState, pass: NoscriptPass) -> Result<String, HandlerError> {
     let NoscriptPass {
         rewriter,
         out,
         state,
     } = pass;
-    if let Some(rewriter) = rewriter {
-        let _ = rewriter.end();
-    }
+    rewriter.end()?;
     let produced = take_utf8(&out);
     let mut inner = lock(&state);
     st.findings.append(&mut inner.findings);
-    produced
+    Ok(produced)
 }
 
 #[cfg(test)]

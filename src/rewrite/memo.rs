@@ -15,7 +15,7 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{BodyRewriter, Coding, Rewriter};
+use super::{BodyRewriter, BodySpec, Coding, RewriteError, Rewriter};
 
 /// Largest body the memo collects before deciding; anything longer streams.
 pub const MEMO_MAX_BODY: usize = 1024 * 1024;
@@ -24,9 +24,10 @@ pub const MEMO_MAX_BODY: usize = 1024 * 1024;
 struct Key {
     hash: u64,
     by_etag: bool,
-    upstream: Coding,
+    upstream: Vec<Coding>,
     client: Coding,
     charset: Option<String>,
+    xhtml: bool,
     /// Hash of the page path when the rewrite depends on it, else 0.
     path: u64,
 }
@@ -74,9 +75,7 @@ impl RewriteMemo {
 pub struct MemoBodyRewriter {
     rewriter: Rewriter,
     memo: Arc<RewriteMemo>,
-    upstream: Coding,
-    client: Coding,
-    charset: Option<String>,
+    spec: BodySpec,
     /// Chunks held back while the body may still be memoised (no copies: `Bytes` are shared).
     collected: Vec<Bytes>,
     collected_len: usize,
@@ -92,9 +91,7 @@ impl MemoBodyRewriter {
     pub fn new(
         rewriter: &Rewriter,
         memo: Arc<RewriteMemo>,
-        upstream: Coding,
-        client: Coding,
-        charset: Option<&str>,
+        spec: BodySpec,
         strong_etag: Option<&str>,
     ) -> Self {
         Self {
@@ -103,9 +100,7 @@ impl MemoBodyRewriter {
                 xxhash_rust::xxh3::xxh3_64_with_seed(etag.as_bytes(), memo.seed ^ 0x45_54_41_47)
             }),
             rewriter: rewriter.clone(),
-            upstream,
-            client,
-            charset: charset.map(str::to_owned),
+            spec,
             collected: Vec::new(),
             collected_len: 0,
             hasher: Xxh3::with_seed(memo.seed),
@@ -125,19 +120,14 @@ impl MemoBodyRewriter {
     }
 
     fn fresh(&self) -> BodyRewriter {
-        let rewriter = BodyRewriter::new(
-            &self.rewriter,
-            self.upstream,
-            self.client,
-            self.charset.as_deref(),
-        );
+        let rewriter = BodyRewriter::with_spec(&self.rewriter, &self.spec);
         match &self.path {
             Some(path) => rewriter.at_path(path),
             None => rewriter,
         }
     }
 
-    pub fn push(&mut self, chunk: Bytes) -> Bytes {
+    pub fn push(&mut self, chunk: Bytes) -> Result<Bytes, RewriteError> {
         if let Some(streaming) = self.streaming.as_mut() {
             return streaming.push(&chunk);
         }
@@ -147,17 +137,17 @@ impl MemoBodyRewriter {
             }
             self.collected_len += chunk.len();
             self.collected.push(chunk);
-            return Bytes::new();
+            return Ok(Bytes::new());
         }
         // Too big to memoise: stream from here on, starting with what was collected.
         let mut streaming = self.fresh();
         let mut out = BytesMut::new();
         for held in std::mem::take(&mut self.collected) {
-            out.extend_from_slice(&streaming.push(&held));
+            out.extend_from_slice(&streaming.push(&held)?);
         }
-        out.extend_from_slice(&streaming.push(&chunk));
+        out.extend_from_slice(&streaming.push(&chunk)?);
         self.streaming = Some(streaming);
-        out.freeze()
+        Ok(out.freeze())
     }
 
     /// Whether the held-back chunks are exactly `stored`.
@@ -173,23 +163,24 @@ impl MemoBodyRewriter {
         })
     }
 
-    pub fn finish(mut self) -> Bytes {
+    pub fn finish(mut self) -> Result<Bytes, RewriteError> {
         if let Some(streaming) = self.streaming.take() {
             return streaming.finish();
         }
         let key = Key {
             hash: self.validator.unwrap_or_else(|| self.hasher.digest()),
             by_etag: self.validator.is_some(),
-            upstream: self.upstream,
-            client: self.client,
-            charset: self.charset.clone(),
+            upstream: self.spec.upstream.clone(),
+            client: self.spec.client,
+            charset: self.spec.charset.clone(),
+            xhtml: self.spec.xhtml,
             path: self.path.as_deref().map_or(0, |p| {
                 xxhash_rust::xxh3::xxh3_64_with_seed(p.as_bytes(), self.memo.seed)
             }),
         };
         if let Some(done) = self.memo.cache.get(&key) {
             if done.path == self.path && self.collected_equals(&done.input) {
-                return done.output;
+                return Ok(done.output);
             }
         }
         let mut input = BytesMut::with_capacity(self.collected_len);
@@ -197,10 +188,10 @@ impl MemoBodyRewriter {
         let mut output = BytesMut::new();
         for chunk in &self.collected {
             input.extend_from_slice(chunk);
-            output.extend_from_slice(&rewriter.push(chunk));
+            output.extend_from_slice(&rewriter.push(chunk)?);
         }
         let input = input.freeze();
-        output.extend_from_slice(&rewriter.finish());
+        output.extend_from_slice(&rewriter.finish()?);
         let output = output.freeze();
         self.memo.cache.insert(
             key,
@@ -210,7 +201,7 @@ impl MemoBodyRewriter {
                 path: self.path.take(),
             },
         );
-        output
+        Ok(output)
     }
 }
 
@@ -242,27 +233,20 @@ mod tests {
         etag: Option<&str>,
         path: &str,
     ) -> Vec<u8> {
-        let mut m = MemoBodyRewriter::new(
-            rw,
-            memo.clone(),
-            Coding::Identity,
-            Coding::Identity,
-            None,
-            etag,
-        )
-        .at_path(path);
+        let mut m =
+            MemoBodyRewriter::new(rw, memo.clone(), BodySpec::default(), etag).at_path(path);
         let mut out = Vec::new();
         for c in page.chunks(chunk) {
-            out.extend_from_slice(&m.push(Bytes::copy_from_slice(c)));
+            out.extend_from_slice(&m.push(Bytes::copy_from_slice(c)).unwrap());
         }
-        out.extend_from_slice(&m.finish());
+        out.extend_from_slice(&m.finish().unwrap());
         out
     }
 
     fn direct(rw: &Rewriter, page: &[u8]) -> Vec<u8> {
         let mut r = BodyRewriter::new(rw, Coding::Identity, Coding::Identity, None);
-        let mut out = r.push(page).to_vec();
-        out.extend_from_slice(&r.finish());
+        let mut out = r.push(page).unwrap().to_vec();
+        out.extend_from_slice(&r.finish().unwrap());
         out
     }
 
@@ -320,22 +304,15 @@ mod tests {
         let rw = rewriter();
         let memo = Arc::new(RewriteMemo::new(1 << 20));
         let big = PAGE.replace("hallo", &"<p>tekst</p>".repeat(MEMO_MAX_BODY / 8));
-        let mut m = MemoBodyRewriter::new(
-            &rw,
-            memo.clone(),
-            Coding::Identity,
-            Coding::Identity,
-            None,
-            None,
-        );
+        let mut m = MemoBodyRewriter::new(&rw, memo.clone(), BodySpec::default(), None);
         let mut out = Vec::new();
         let mut streamed_before_end = false;
         for c in big.as_bytes().chunks(16 * 1024) {
-            let piece = m.push(Bytes::copy_from_slice(c));
+            let piece = m.push(Bytes::copy_from_slice(c)).unwrap();
             streamed_before_end |= !piece.is_empty();
             out.extend_from_slice(&piece);
         }
-        out.extend_from_slice(&m.finish());
+        out.extend_from_slice(&m.finish().unwrap());
         assert!(
             streamed_before_end,
             "a large page must not be held back whole"

@@ -1,20 +1,40 @@
-//! HTML rewriting: the one streaming pass over every HTML response that injects the banner tags
-//! and makes every tracker inert before consent, plus the Content-Encoding layer around it.
+//! HTML rewriting: the one streaming pass over every HTML response that injects the gate's
+//! tags and makes every tracker inert before consent, plus the layers around it — content
+//! codings, character encodings, and deciding whether a response is HTML at all.
 //!
 //! The output depends only on the input and the configuration, never on the visitor, so shared
 //! caches stay correct; consent is applied in the browser by banner.js, which turns the
-//! neutralised tags (format below, fixed by DESIGN.md) back into live ones:
+//! neutralised markup back into live markup, in document order, for the granted categories.
+//! The neutralised forms (the contract with banner.js and guard.js, also in the README):
 //! * external script → `type="text/plain" data-cg-src="…" data-cg-category="…"
 //!   data-cg-vendor="…" [data-cg-type="<original type>"]`, `src` removed;
-//! * inline script → the same without `data-cg-src`, text kept;
-//! * `<img>`/`<iframe>`/`<source>` → `data-cg-src` / `data-cg-srcset`, `data-cg-category`,
-//!   `data-cg-vendor`; `<link>` → `data-cg-href`; also inside `<noscript>`.
+//! * inline script (a loader, or a script made only of tracker API calls) → the same without
+//!   `data-cg-src`, text kept;
+//! * any other fetching attribute `X` (`src`, `srcset`, `href` of `<link>`/`<base>`/SVG
+//!   `<image>`/`<use>`, `poster`, `data` of `<object>`, `imagesrcset`, `ping`, `background`)
+//!   whose URL leads to a tracker → moved to `data-cg-X` (`xlink:href` → `data-cg-xlink-href`),
+//!   plus `data-cg-category` and `data-cg-vendor` on the element; also inside `<noscript>`;
+//! * `style="…url(tracker)…"` → the whole original value in `data-cg-style`, `style` keeps
+//!   the value without those `url()` tokens;
+//! * `<style>` with tracker `url()`s → `data-cg-category`, `data-cg-vendor` and `data-cg-css`
+//!   (the original sheet) on the element, its text the sheet without those `url()`s;
+//! * `<iframe srcdoc>` → the document in it rewritten the same way (nested, bounded), with the
+//!   guard tag injected into it.
 //!
-//! Everything else passes byte-identical. Nothing outside this module knows lol_html.
+//! The guard (`inject_head_first_html`) and the banner tags go first into `<head>`, after a
+//! leading `<meta charset>`; in `application/xhtml+xml` pages as well-formed XML.
+//!
+//! Nothing fails open: a body that cannot be decoded, decodes past its cap, or cannot be
+//! rewritten (lol_html's memory limit, a tracker past the inline-script bound) is an error
+//! ([`RewriteError`]), and the caller refuses the page or breaks off the transfer — the rest of
+//! the page is never passed on unchanged. Nothing outside this module knows lol_html.
 
 mod coding;
+mod css;
 mod html;
+mod inject;
 mod memo;
+mod sniff;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -22,22 +42,31 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use lol_html::AsciiCompatibleEncoding;
 
-pub use coding::{coding_from_header, Coding};
+pub use coding::{
+    coding_from_header, codings_from_headers, Coding, DecodeChain, MAX_STACKED_CODINGS,
+};
 pub use memo::{MemoBodyRewriter, RewriteMemo, MEMO_MAX_BODY};
+pub use sniff::{
+    extract_mime_type, page_encoding, sniffs_as_html, MimeType, PageEncoding, SNIFF_LEN,
+};
 
 use crate::config::LimitsConfig;
 use crate::trackers::Catalogue;
-use coding::{Decoder, Encoder};
-use html::{Ctx, PageRewriter, PassState, Selectors, Shared, Sink};
+use coding::{too_large, Encoder};
+use html::{Ctx, Mode, PageRewriter, PassState, Selectors, Shared, Sink};
+use inject::Injection;
 
 /// Per-gate rewriting settings.
 #[derive(Debug, Clone)]
 pub struct RewriteSettings {
-    /// HTML that must be the very first thing in `<head>`, before any site script: the guard
-    /// `<script>` (synchronous). Default empty.
+    /// HTML put as the very first thing in `<head>` (after a leading `<meta charset>`), before
+    /// any site script: the synchronous guard script. Also injected into `<iframe srcdoc>`
+    /// documents. Must be valid as HTML; its XML form for XHTML pages is derived. Default
+    /// empty.
     pub inject_head_first_html: String,
-    /// HTML prepended into `<head>` (the banner `<script>` and `<link rel=stylesheet>` with
-    /// their content-hashed `/_gate/` URLs and CSP nonce), given by the caller. Default empty.
+    /// HTML injected right after `inject_head_first_html` (the banner `<script defer>` and
+    /// `<link rel=stylesheet>` with their content-hashed `/_gate/` URLs and CSP nonce), given
+    /// by the caller. Default empty.
     pub inject_head_html: String,
     /// HTML appended to a page that holds a `<form method="post">` whose action (resolved
     /// against the page's path; empty = the page itself) is one of `form_paths`: the forms
@@ -46,13 +75,16 @@ pub struct RewriteSettings {
     /// The configured contact-form paths (`/contact`). Default none: no page gets
     /// `inject_form_html`.
     pub form_paths: Vec<String>,
-    /// Memory lol_html may use per response, in bytes; past it the rest of the page passes
-    /// through unchanged. Default 1 MiB (`limits.rewrite_max_memory_bytes`).
+    /// Memory lol_html may use per response, in bytes; a page that needs more is refused (fail
+    /// closed). Default 8 MiB (`limits.rewrite_max_memory_bytes`).
     pub max_memory: usize,
-    /// Longest inline script text held back to look for tracker signatures, in bytes; a longer
-    /// script is decided on its first `inline_script_max` bytes. Default 256 KiB
-    /// (`limits.inline_script_max_bytes`).
+    /// Longest inline script or `<style>` text held back to look for trackers, in bytes; a
+    /// longer one is decided on its first `inline_script_max` bytes and the rest is watched: a
+    /// tracker in it fails the page. Default 256 KiB (`limits.inline_script_max_bytes`).
     pub inline_script_max: usize,
+    /// Largest decoded size of a compressed body, in bytes; past it the page is refused.
+    /// Default 64 MiB (`limits.max_decoded_body_bytes`).
+    pub max_decoded_body: usize,
 }
 
 impl Default for RewriteSettings {
@@ -65,6 +97,7 @@ impl Default for RewriteSettings {
             form_paths: Vec::new(),
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
+            max_decoded_body: limits.max_decoded_body_bytes,
         }
     }
 }
@@ -73,16 +106,22 @@ impl Default for RewriteSettings {
 #[derive(Clone)]
 pub struct Rewriter {
     ctx: Arc<Ctx>,
+    max_decoded_body: usize,
 }
 
 impl Rewriter {
     pub fn new(catalogue: Arc<Catalogue>, settings: RewriteSettings) -> Self {
+        let head = format!(
+            "{}{}",
+            settings.inject_head_first_html, settings.inject_head_html
+        );
         Self {
+            max_decoded_body: settings.max_decoded_body,
             ctx: Arc::new(Ctx {
                 catalogue,
-                // Injected where the head tags go, first of them.
-                inject_head_html: settings.inject_head_first_html + &settings.inject_head_html,
-                inject_form_html: settings.inject_form_html,
+                inject_head: Injection::new(head),
+                inject_first: Injection::new(settings.inject_head_first_html),
+                inject_form: Injection::new(settings.inject_form_html),
                 form_paths: settings.form_paths,
                 max_memory: settings.max_memory,
                 inline_script_max: settings.inline_script_max,
@@ -99,6 +138,11 @@ impl Rewriter {
     /// form posts to one of them can depend on where the page is).
     pub fn depends_on_path(&self) -> bool {
         !self.ctx.form_paths.is_empty()
+    }
+
+    /// Largest decoded size of a compressed body, in bytes.
+    pub fn max_decoded_body(&self) -> usize {
+        self.max_decoded_body
     }
 }
 
@@ -128,7 +172,9 @@ pub struct Finding {
     pub vendor_id: String,
     pub vendor_name: String,
     pub category: String,
-    /// e.g. `script src`, `inline script`, `noscript img`, `link rel=preconnect`.
+    /// e.g. `script src`, `inline script`, `inline script (API calls)`, `noscript img`,
+    /// `link rel=preconnect`, `video poster`, `div style`, `style element`,
+    /// `iframe srcdoc img`, `base href`, `a ping`.
     pub element: String,
     /// 1-based line in the input.
     pub line: usize,
@@ -149,23 +195,66 @@ impl fmt::Display for Finding {
     }
 }
 
-enum HtmlStage {
+/// Why a body was not (or not wholly) rewritten. The caller must not pass the page on: before
+/// anything was sent it answers with an error page, after that it breaks off the transfer.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    #[error("the body cannot be decoded: {0}")]
+    Decode(std::io::Error),
+    #[error("the body decodes to more than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the page cannot be rewritten safely: {0}")]
+    Rewrite(String),
+    #[error("the body was already refused")]
+    AlreadyFailed,
+}
+
+impl RewriteError {
+    fn decoding(e: std::io::Error) -> Self {
+        match too_large(&e) {
+            Some(limit) => RewriteError::TooLarge { limit },
+            None => RewriteError::Decode(e),
+        }
+    }
+}
+
+/// How one response body is read and written.
+#[derive(Debug, Clone, Default)]
+pub struct BodySpec {
+    /// The codings the upstream applied, in order (from [`codings_from_headers`]).
+    pub upstream: Vec<Coding>,
+    /// The coding to produce for the client (negotiated at the edge; never zstd).
+    pub client: Coding,
+    /// The `charset` of the upstream Content-Type, if any.
+    pub charset: Option<String>,
+    /// An `application/xhtml+xml` page: injected tags in XML form.
+    pub xhtml: bool,
+}
+
+enum Stage {
+    /// Plain bytes before the encoding is chosen (a BOM needs the first three).
+    Start(Vec<u8>),
     Rewriting {
         rewriter: Box<PageRewriter>,
         state: Shared,
         out: Arc<Mutex<Vec<u8>>>,
+        /// For pages not in an ASCII-compatible encoding: to UTF-8 before lol_html.
+        transcoder: Option<encoding_rs::Decoder>,
     },
-    /// Unsupported charset, or rewriting failed: bytes pass unchanged.
-    PassThrough,
+    Failed,
 }
 
 /// Rewrites one response body. Feed upstream chunks as they arrive with [`push`](Self::push),
 /// end with [`finish`](Self::finish); each returns the bytes to send the client (possibly
-/// empty). Never fails the response: if decoding or rewriting breaks mid-stream the rest passes
-/// through unchanged and a warning is logged. `Send`, not `Sync`.
+/// empty), or the error that means the page must not be delivered. `Send`, not `Sync`.
 pub struct BodyRewriter {
-    decoder: Option<Decoder>,
-    stage: HtmlStage,
+    ctx: Arc<Ctx>,
+    decoder: Option<DecodeChain>,
+    charset: Option<String>,
+    xhtml: bool,
+    page_path: Option<Box<str>>,
+    scan: bool,
+    stage: Stage,
     encoder: Option<Encoder>,
     plain: Vec<u8>,
 }
@@ -175,20 +264,36 @@ fn lock_vec(v: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
 }
 
 impl BodyRewriter {
-    /// `upstream`: the body's coding (from [`coding_from_header`]); `client`: the coding to
-    /// produce (negotiated at the edge); `charset_from_content_type`: the `charset` parameter of the
-    /// upstream Content-Type, if any (otherwise UTF-8 and `<meta charset>` are honoured).
+    /// `upstream`: the body's coding; `client`: the coding to produce (negotiated at the edge);
+    /// `charset_from_content_type`: the `charset` parameter of the upstream Content-Type, if any.
     pub fn new(
         rw: &Rewriter,
         upstream: Coding,
         client: Coding,
         charset_from_content_type: Option<&str>,
     ) -> Self {
-        let (stage, _) = html_stage(&rw.ctx, charset_from_content_type);
+        Self::with_spec(
+            rw,
+            &BodySpec {
+                upstream: vec![upstream],
+                client,
+                charset: charset_from_content_type.map(str::to_owned),
+                xhtml: false,
+            },
+        )
+    }
+
+    /// A rewriter for a body described by `spec`.
+    pub fn with_spec(rw: &Rewriter, spec: &BodySpec) -> Self {
         Self {
-            decoder: Some(Decoder::new(upstream)),
-            stage,
-            encoder: Some(Encoder::new(client)),
+            ctx: rw.ctx.clone(),
+            decoder: Some(DecodeChain::new(&spec.upstream, rw.max_decoded_body)),
+            charset: spec.charset.clone(),
+            xhtml: spec.xhtml,
+            page_path: None,
+            scan: false,
+            stage: Stage::Start(Vec::new()),
+            encoder: Some(Encoder::new(spec.client)),
             plain: Vec::new(),
         }
     }
@@ -196,77 +301,139 @@ impl BodyRewriter {
     /// Say where the page is (its request path, without query): a relative or empty form
     /// action is resolved against it. Call before the first [`push`](Self::push); without it
     /// the page counts as being at `/`.
-    pub fn at_path(self, path: &str) -> Self {
-        if let HtmlStage::Rewriting { state, .. } = &self.stage {
-            html::lock(state).page_path = Some(path.into());
-        }
+    pub fn at_path(mut self, path: &str) -> Self {
+        self.page_path = Some(path.into());
         self
     }
 
     /// Process one upstream chunk; returns the client bytes ready so far.
-    pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Bytes, RewriteError> {
+        if matches!(self.stage, Stage::Failed) {
+            return Err(RewriteError::AlreadyFailed);
+        }
         let mut plain = std::mem::take(&mut self.plain);
         plain.clear();
         if let Some(decoder) = self.decoder.as_mut() {
             if let Err(e) = decoder.push(chunk, &mut plain) {
-                tracing::warn!(
-                    "cannot decode the upstream HTML body ({e}); sending what was decoded"
-                );
-                self.decoder = None;
+                self.stage = Stage::Failed;
+                return Err(RewriteError::decoding(e));
             }
         }
-        let html = self.stage_push(&plain);
+        let html = self.stage_push(&plain, false);
         self.plain = plain;
-        self.encode(html, false)
+        let html = html?;
+        Ok(self.encode(html, false))
     }
 
     /// End of the upstream body; returns the last client bytes.
-    pub fn finish(mut self) -> Bytes {
+    pub fn finish(mut self) -> Result<Bytes, RewriteError> {
+        if matches!(self.stage, Stage::Failed) {
+            return Err(RewriteError::AlreadyFailed);
+        }
         let mut plain = Vec::new();
         if let Some(decoder) = self.decoder.take() {
-            if let Err(e) = decoder.finish(&mut plain) {
-                tracing::warn!("upstream HTML body ended early or is corrupt ({e})");
-            }
+            decoder.finish(&mut plain).map_err(RewriteError::decoding)?;
         }
-        let mut html = self.stage_push(&plain);
-        match std::mem::replace(&mut self.stage, HtmlStage::PassThrough) {
-            HtmlStage::Rewriting {
-                rewriter,
-                out,
-                state,
-            } => {
-                if let Err(e) = rewriter.end() {
-                    tracing::warn!("HTML rewriting failed at the end of the page: {e}");
-                }
-                drop(state);
-                html.append(&mut lock_vec(&out));
-            }
-            HtmlStage::PassThrough => {}
+        let mut html = self.stage_push(&plain, true)?;
+        if let Stage::Rewriting {
+            rewriter,
+            out,
+            state,
+            ..
+        } = std::mem::replace(&mut self.stage, Stage::Failed)
+        {
+            rewriter
+                .end()
+                .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
+            drop(state);
+            html.append(&mut lock_vec(&out));
         }
-        self.encode(html, true)
+        Ok(self.encode(html, true))
     }
 
-    fn stage_push(&mut self, plain: &[u8]) -> Vec<u8> {
-        match &mut self.stage {
-            HtmlStage::PassThrough => plain.to_vec(),
-            HtmlStage::Rewriting {
-                rewriter,
-                state,
-                out,
-            } => {
-                if plain.is_empty() {
-                    return Vec::new();
-                }
-                html::lock(state).tail.push(plain);
-                let result = rewriter.write(plain);
-                let html = std::mem::take(&mut *lock_vec(out));
-                if result.is_err() {
-                    // The bail-out handler logged it and lol_html flushed the unparsed input.
-                    self.stage = HtmlStage::PassThrough;
-                }
-                html
+    /// Feed plain (decoded) bytes to the HTML stage; `last` at the end of the body.
+    fn stage_push(&mut self, plain: &[u8], last: bool) -> Result<Vec<u8>, RewriteError> {
+        if let Stage::Start(buf) = &mut self.stage {
+            if buf.is_empty() && (plain.len() >= 3 || last) {
+                // The usual case: the first chunk shows the BOM or its absence.
+                self.start(plain);
+                return self.stage_push(plain, last);
             }
+            buf.extend_from_slice(plain);
+            if buf.len() < 3 && !last {
+                return Ok(Vec::new());
+            }
+            let buf = std::mem::take(buf);
+            self.start(&buf);
+            return self.stage_push(&buf, last);
         }
+        let Stage::Rewriting {
+            rewriter,
+            state,
+            out,
+            transcoder,
+        } = &mut self.stage
+        else {
+            return Err(RewriteError::AlreadyFailed);
+        };
+        let transcoded;
+        let input: &[u8] = match transcoder {
+            Some(decoder) => {
+                let mut text = String::with_capacity(
+                    decoder
+                        .max_utf8_buffer_length(plain.len())
+                        .unwrap_or(plain.len() * 3 + 16),
+                );
+                let _ = decoder.decode_to_string(plain, &mut text, last);
+                transcoded = text;
+                transcoded.as_bytes()
+            }
+            None => plain,
+        };
+        if input.is_empty() {
+            return Ok(Vec::new());
+        }
+        html::lock(state).tail.push(input);
+        let result = rewriter.write(input);
+        let html = std::mem::take(&mut *lock_vec(out));
+        if let Err(e) = result {
+            tracing::warn!("HTML rewriting failed, the page is not passed on: {e}");
+            self.stage = Stage::Failed;
+            return Err(RewriteError::Rewrite(e.to_string()));
+        }
+        Ok(html)
+    }
+
+    /// Choose the page's encoding from the charset label and the first plain bytes, and start
+    /// the lol_html pass.
+    fn start(&mut self, prefix: &[u8]) {
+        let choice = page_encoding(self.charset.as_deref(), prefix);
+        let (encoding, transcoder) = match AsciiCompatibleEncoding::new(choice.encoding) {
+            Some(ascii) if !choice.transcode => (ascii, None),
+            // encoding_rs's decoder removes the BOM and yields UTF-8.
+            _ => (
+                AsciiCompatibleEncoding::utf_8(),
+                Some(choice.encoding.new_decoder()),
+            ),
+        };
+        let state = PassState::new(encoding.into());
+        {
+            let mut st = html::lock(&state);
+            st.xhtml = self.xhtml;
+            st.scan = self.scan;
+            st.page_path = self.page_path.clone();
+        }
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink_out = out.clone();
+        let sink: Sink = Box::new(move |bytes: &[u8]| lock_vec(&sink_out).extend_from_slice(bytes));
+        let adjust = choice.meta_may_change && transcoder.is_none();
+        let rewriter = html::build(&self.ctx, &state, encoding, adjust, sink, Mode::Document);
+        self.stage = Stage::Rewriting {
+            rewriter: Box::new(rewriter),
+            state,
+            out,
+            transcoder,
+        };
     }
 
     fn encode(&mut self, html: Vec<u8>, last: bool) -> Bytes {
@@ -291,81 +458,86 @@ impl BodyRewriter {
     }
 }
 
-/// The HTML stage for a charset: rewriting if lol_html supports it, else pass-through.
-fn html_stage(ctx: &Arc<Ctx>, charset: Option<&str>) -> (HtmlStage, Option<Shared>) {
-    let (encoding, adjust) = match charset.map(str::trim).filter(|c| !c.is_empty()) {
-        None => (AsciiCompatibleEncoding::utf_8(), true),
-        Some(label) => {
-            let Some(encoding) =
-                encoding_rs::Encoding::for_label(label.trim_matches('"').as_bytes())
-            else {
-                tracing::info!("unknown charset {label:?}: HTML passes through without rewriting");
-                return (HtmlStage::PassThrough, None);
-            };
-            let Some(ascii) = AsciiCompatibleEncoding::new(encoding) else {
-                tracing::info!(
-                    "charset {} is not ASCII-compatible: HTML passes through without rewriting",
-                    encoding.name()
-                );
-                return (HtmlStage::PassThrough, None);
-            };
-            (ascii, false)
-        }
-    };
-    let encoding_rs: &'static encoding_rs::Encoding = encoding.into();
-    let state = PassState::new(encoding_rs);
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let sink_out = out.clone();
-    let sink: Sink = Box::new(move |bytes: &[u8]| lock_vec(&sink_out).extend_from_slice(bytes));
-    let rewriter = html::build(ctx, &state, encoding, adjust, sink, false);
-    (
-        HtmlStage::Rewriting {
-            rewriter: Box::new(rewriter),
-            state: state.clone(),
-            out,
-        },
-        Some(state),
-    )
-}
-
 /// What the rewriter needs to know about a response it rewrites.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HtmlBody {
     /// The `charset` parameter of its Content-Type, if any.
     pub charset: Option<String>,
+    /// `application/xhtml+xml`: parsed as XML by browsers.
+    pub xhtml: bool,
 }
 
-/// Whether a response goes through the rewriter: HTML (`text/html` or `application/xhtml+xml`)
-/// with a body — not a HEAD request, not 1xx/204/304, not a 206 partial body. `None` when not.
-pub fn html_body(method: &str, status: u16, content_type: Option<&str>) -> Option<HtmlBody> {
-    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 206 | 304) {
-        return None;
+/// Whether a response is one a browser renders as HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rendering {
+    /// `text/html` or `application/xhtml+xml` by its Content-Type.
+    Html(HtmlBody),
+    /// No usable Content-Type: a browser sniffs the body ([`sniffs_as_html`]).
+    Sniffed,
+    /// Not HTML, or no body.
+    Other,
+}
+
+/// How a browser treats a response: `content_types` are all its Content-Type header values,
+/// `nosniff` whether it sent `X-Content-Type-Options: nosniff` (which stops a browser from
+/// sniffing HTML in a body without a usable type). HEAD, 1xx, 204 and 304 have no body. A 206
+/// counts like any other: the caller refuses partial HTML.
+pub fn rendering<'a>(
+    method: &str,
+    status: u16,
+    content_types: impl IntoIterator<Item = &'a str>,
+    nosniff: bool,
+) -> Rendering {
+    if method.eq_ignore_ascii_case("HEAD") || matches!(status, 100..=199 | 204 | 304) {
+        return Rendering::Other;
     }
-    let mime: mime::Mime = content_type?.parse().ok()?;
-    let html = matches!(mime.essence_str(), "text/html" | "application/xhtml+xml");
-    html.then(|| HtmlBody {
-        charset: mime
-            .get_param(mime::CHARSET)
-            .map(|c| c.as_str().to_owned())
-            .filter(|c| !c.is_empty()),
-    })
+    match extract_mime_type(content_types) {
+        Some(m) if m.essence == "text/html" || m.essence == "application/xhtml+xml" => {
+            Rendering::Html(HtmlBody {
+                xhtml: m.essence == "application/xhtml+xml",
+                charset: m.charset,
+            })
+        }
+        Some(m)
+            if !matches!(
+                m.essence.as_str(),
+                "unknown/unknown" | "application/unknown"
+            ) =>
+        {
+            Rendering::Other
+        }
+        _ if nosniff => Rendering::Other,
+        _ => Rendering::Sniffed,
+    }
+}
+
+/// [`rendering`] for one Content-Type: the HTML body, when it is one (not sniffed).
+pub fn html_body(method: &str, status: u16, content_type: Option<&str>) -> Option<HtmlBody> {
+    match rendering(method, status, content_type, true) {
+        Rendering::Html(body) if status != 206 => Some(body),
+        _ => None,
+    }
 }
 
 /// Rewrite a whole UTF-8 (or `<meta charset>`-declared) document, as the gate would send it
 /// for a page at `/`.
-pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Vec<u8> {
+pub fn rewrite_document(rw: &Rewriter, html: &[u8]) -> Result<Vec<u8>, RewriteError> {
     rewrite_document_at(rw, html, "/")
 }
 
 /// [`rewrite_document`] for a page at `path` (where relative form actions point).
-pub fn rewrite_document_at(rw: &Rewriter, html: &[u8], path: &str) -> Vec<u8> {
-    run_document(rw, html, false, path).0
+pub fn rewrite_document_at(
+    rw: &Rewriter,
+    html: &[u8],
+    path: &str,
+) -> Result<Vec<u8>, RewriteError> {
+    run_document(rw, html, false, path).map(|(out, _)| out)
 }
 
 /// The trackers in a document and what the gate does with each, in document order; includes
 /// trackers another consent tool already made inert (left as they are).
-pub fn scan_document(rw: &Rewriter, html: &[u8]) -> Vec<Finding> {
-    let (_, raw) = run_document(rw, html, true, "/");
+pub fn scan_document(rw: &Rewriter, html: &[u8]) -> Result<Vec<Finding>, RewriteError> {
+    let (_, raw) = run_document(rw, html, true, "/")?;
     let mut findings: Vec<Finding> = raw
         .into_iter()
         .map(|f| Finding {
@@ -378,7 +550,7 @@ pub fn scan_document(rw: &Rewriter, html: &[u8]) -> Vec<Finding> {
         })
         .collect();
     findings.sort_by_key(|f| f.line);
-    findings
+    Ok(findings)
 }
 
 fn line_of(html: &[u8], offset: usize) -> usize {
@@ -386,31 +558,33 @@ fn line_of(html: &[u8], offset: usize) -> usize {
     1 + html[..end].iter().filter(|&&b| b == b'\n').count()
 }
 
-fn run_document(rw: &Rewriter, html: &[u8], scan: bool, path: &str) -> (Vec<u8>, Vec<RawFinding>) {
-    let (stage, state) = html_stage(&rw.ctx, None);
-    if let Some(state) = &state {
-        let mut st = html::lock(state);
-        st.scan = scan;
-        st.page_path = Some(path.into());
+fn run_document(
+    rw: &Rewriter,
+    html: &[u8],
+    scan: bool,
+    path: &str,
+) -> Result<(Vec<u8>, Vec<RawFinding>), RewriteError> {
+    let mut body = BodyRewriter::new(rw, Coding::Identity, Coding::Identity, None).at_path(path);
+    body.scan = scan;
+    let mut out = body.push(html)?.to_vec();
+    // Findings live in the pass state, which `finish` consumes: end the pass here.
+    let mut tail = body.stage_push(&[], true)?;
+    let mut findings = Vec::new();
+    if let Stage::Rewriting {
+        rewriter,
+        out: sink,
+        state,
+        ..
+    } = std::mem::replace(&mut body.stage, Stage::Failed)
+    {
+        rewriter
+            .end()
+            .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
+        tail.append(&mut lock_vec(&sink));
+        findings = std::mem::take(&mut html::lock(&state).findings);
     }
-    let mut body = BodyRewriter {
-        decoder: None,
-        stage,
-        encoder: Some(Encoder::new(Coding::Identity)),
-        plain: Vec::new(),
-    };
-    let mut out = body.push_plain(html);
-    out.extend_from_slice(&body.finish());
-    let findings = state
-        .map(|s| std::mem::take(&mut html::lock(&s).findings))
-        .unwrap_or_default();
-    (out, findings)
-}
-
-impl BodyRewriter {
-    fn push_plain(&mut self, plain: &[u8]) -> Vec<u8> {
-        self.stage_push(plain)
-    }
+    out.extend_from_slice(&tail);
+    Ok((out, findings))
 }
 
 #[cfg(test)]
@@ -441,10 +615,91 @@ mod tests {
         let out = rewrite_document(
             &rw(),
             b"<html><head><title>x</title></head><body></body></html>",
-        );
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "<html><head><script src=\"/_gate/banner.js\" defer></script><title>x</title></head><body></body></html>"
+        );
+    }
+
+    /// The test rewriter with a guard as well.
+    fn rw_with_guard() -> Rewriter {
+        Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_head_first_html: "<script src=\"/_gate/guard.js\"></script>".into(),
+                inject_head_html: "<script src=\"/_gate/banner.js\" defer></script><link rel=stylesheet href=\"/_gate/b.css\">".into(),
+                ..RewriteSettings::default()
+            },
+        )
+    }
+
+    #[test]
+    fn the_guard_goes_first_into_head_but_after_a_leading_meta_charset() {
+        let tags = "<script src=\"/_gate/guard.js\"></script><script src=\"/_gate/banner.js\" defer></script><link rel=stylesheet href=\"/_gate/b.css\">";
+        for (page, expected) in [
+            (
+                "<head><script>site()</script></head>",
+                format!("<head>{tags}<script>site()</script></head>"),
+            ),
+            (
+                "<head><meta charset=utf-8><script>site()</script></head>",
+                format!("<head><meta charset=utf-8>{tags}<script>site()</script></head>"),
+            ),
+            (
+                "<head><meta http-equiv=Content-Type content=\"text/html; charset=utf-8\"><title>t</title></head>",
+                format!("<head><meta http-equiv=Content-Type content=\"text/html; charset=utf-8\">{tags}<title>t</title></head>"),
+            ),
+            ("<head></head><p>x</p>", format!("<head>{tags}</head><p>x</p>")),
+            (
+                "<meta charset=utf-8><meta http-equiv=refresh content=5><p>x",
+                format!("<meta charset=utf-8>{tags}<meta http-equiv=refresh content=5><p>x"),
+            ),
+        ] {
+            let out = String::from_utf8(rewrite_document(&rw_with_guard(), page.as_bytes()).unwrap())
+                .unwrap();
+            assert_eq!(out, expected, "{page}");
+        }
+    }
+
+    #[test]
+    fn xhtml_pages_get_the_tags_as_well_formed_xml() {
+        let spec = BodySpec {
+            xhtml: true,
+            ..BodySpec::default()
+        };
+        let mut body = BodyRewriter::with_spec(&rw_with_guard(), &spec);
+        let mut out = body
+            .push(b"<html><head><title>t</title></head></html>")
+            .unwrap()
+            .to_vec();
+        out.extend_from_slice(&body.finish().unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<html><head><script src=\"/_gate/guard.js\"></script><script src=\"/_gate/banner.js\" defer=\"defer\"></script><link rel=\"stylesheet\" href=\"/_gate/b.css\"/><title>t</title></head></html>"
+        );
+    }
+
+    #[test]
+    fn a_browser_renders_by_the_last_type_and_sniffs_a_missing_one() {
+        let r = |types: &[&str], nosniff| rendering("GET", 200, types.iter().copied(), nosniff);
+        assert!(matches!(
+            r(&["text/plain", "text/html"], false),
+            Rendering::Html(_)
+        ));
+        assert_eq!(r(&["text/html", "text/plain"], false), Rendering::Other);
+        assert_eq!(r(&[], false), Rendering::Sniffed);
+        assert_eq!(r(&["nonsense"], false), Rendering::Sniffed);
+        assert_eq!(r(&["unknown/unknown"], false), Rendering::Sniffed);
+        assert_eq!(r(&[], true), Rendering::Other);
+        assert!(matches!(
+            r(&["application/xhtml+xml"], false),
+            Rendering::Html(HtmlBody { xhtml: true, .. })
+        ));
+        assert_eq!(
+            rendering("HEAD", 200, ["text/html"], false),
+            Rendering::Other
         );
     }
 
@@ -474,7 +729,7 @@ mod tests {
             "<script>var a = 1;</script><p>x</p>",
             "<script>gtag('config', 'G-1'); function gtag(){}</script><p>x</p>",
         ] {
-            let out = String::from_utf8(rewrite_document(&rw(), page.as_bytes())).unwrap();
+            let out = String::from_utf8(rewrite_document(&rw(), page.as_bytes()).unwrap()).unwrap();
             assert!(
                 out.starts_with("<script src=\"/_gate/banner.js\" defer></script><script"),
                 "{out}"
@@ -499,7 +754,7 @@ mod tests {
     fn forms_script_goes_only_into_pages_with_a_form_posting_to_a_form_path() {
         let with_form = rw_with_form();
         let count = |page: &str, path: &str| {
-            String::from_utf8(rewrite_document_at(&with_form, page.as_bytes(), path))
+            String::from_utf8(rewrite_document_at(&with_form, page.as_bytes(), path).unwrap())
                 .unwrap()
                 .matches("/_gate/forms.js")
                 .count()
@@ -546,11 +801,14 @@ mod tests {
         ] {
             assert_eq!(count(page, path), 0, "{page} at {path}");
         }
-        let without_forms = String::from_utf8(rewrite_document_at(
-            &rw(),
-            br#"<form method="post" action="/contact"></form>"#,
-            "/",
-        ))
+        let without_forms = String::from_utf8(
+            rewrite_document_at(
+                &rw(),
+                br#"<form method="post" action="/contact"></form>"#,
+                "/",
+            )
+            .unwrap(),
+        )
         .unwrap();
         assert!(!without_forms.contains("forms.js"), "{without_forms}");
     }
@@ -558,7 +816,7 @@ mod tests {
     #[test]
     fn scan_reports_line_and_action() {
         let page = b"<html><head>\n<script async src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>\n<script type=\"text/plain\" src=\"https://static.hotjar.com/c/hotjar-1.js\"></script>\n<script type=\"text/plain\" data-cookieconsent=\"marketing\">fbq('init', '1');</script></head></html>";
-        let findings = scan_document(&rw(), page);
+        let findings = scan_document(&rw(), page).unwrap();
         assert_eq!(findings.len(), 3, "{findings:?}");
         assert_eq!(findings[2].vendor_id, "meta_pixel");
         assert_eq!(

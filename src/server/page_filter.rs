@@ -1,18 +1,21 @@
-//! The page filter: glue between the proxy and the rewriter. For each HTML response it picks
-//! the codings (the visitor's through actix's typed Accept-Encoding) and starts a streaming
-//! rewrite, through the memo when it is on. Kept here so the proxy knows nothing of lol_html
-//! and the rewriter nothing of HTTP.
+//! The page filter: glue between the proxy and the rewriter. For each response it decides, as
+//! a browser would, whether it is a page rendered as HTML (the last Content-Type, a sniffed
+//! body, the charset or BOM), refuses the ones it cannot make safe (an unknown or corrupt
+//! coding, a partial page), picks the codings (the visitor's through actix's typed
+//! Accept-Encoding) and starts a streaming rewrite, through the memo when it is on. Kept here
+//! so the proxy knows nothing of lol_html and the rewriter nothing of HTTP.
 
 use std::sync::Arc;
 
-use actix_web::http::header::ContentEncoding;
+use actix_web::http::header::{self, ContentEncoding, HeaderMap, HeaderValue};
 use bytes::Bytes;
 
 use crate::http::negotiate::preferred_encoding;
 use crate::metrics::{Metrics, RewriteMeter};
-use crate::proxy::{BodyFilter, HtmlFilter, HtmlResponseInfo, StartedFilter};
+use crate::proxy::{BodyFilter, FilterError, HtmlFilter, HtmlResponseInfo, StartedFilter, Verdict};
 use crate::rewrite::{
-    coding_from_header, html_body, BodyRewriter, Coding, MemoBodyRewriter, RewriteMemo, Rewriter,
+    codings_from_headers, page_encoding, rendering, sniffs_as_html, BodyRewriter, BodySpec, Coding,
+    MemoBodyRewriter, Rendering, RewriteMemo, Rewriter, SNIFF_LEN,
 };
 
 /// Codings the gate compresses pages in, in its order of preference when the visitor accepts
@@ -23,6 +26,10 @@ const PAGE_CODINGS: [ContentEncoding; 3] = [
     ContentEncoding::Deflate,
 ];
 
+/// Most raw body bytes read before deciding; a body whose first decoded bytes do not show up
+/// within it is decided on what it has (a compressed body this poor is refused if HTML).
+const PREFIX_MAX: usize = 64 * 1024;
+
 /// The gate's HTML filter: every HTML page gets the same rewrite, whoever asks.
 pub struct PageRewrite {
     pub rewriter: Rewriter,
@@ -32,43 +39,105 @@ pub struct PageRewrite {
     pub metrics: Option<Arc<Metrics>>,
 }
 
+fn header_values<'h>(
+    headers: &'h HeaderMap,
+    name: header::HeaderName,
+) -> impl Iterator<Item = &'h str> + 'h {
+    headers.get_all(name).filter_map(|v| v.to_str().ok())
+}
+
 impl HtmlFilter for PageRewrite {
-    fn start(&self, info: &HtmlResponseInfo<'_>) -> Option<StartedFilter> {
+    fn start(&self, info: &HtmlResponseInfo<'_>, prefix: &[Bytes], complete: bool) -> Verdict {
         let req = info.request;
-        let html = html_body(req.method().as_str(), info.status, info.content_type)?;
-        let Some(upstream) = coding_from_header(info.content_encoding) else {
-            // The upstream is only asked for decodable codings, so this is a misbehaving
-            // upstream; the page cannot be inspected and is passed on as it is.
-            tracing::warn!(
-                content_encoding = info.content_encoding.unwrap_or(""),
-                "HTML in an unsupported Content-Encoding passed through without rewriting"
-            );
-            return None;
+        let headers = info.headers;
+        let nosniff = header_values(headers, header::X_CONTENT_TYPE_OPTIONS)
+            .any(|v| v.trim().eq_ignore_ascii_case("nosniff"));
+        let html = match rendering(
+            req.method().as_str(),
+            info.status,
+            header_values(headers, header::CONTENT_TYPE),
+            nosniff,
+        ) {
+            Rendering::Other => return Verdict::Pass,
+            Rendering::Html(html) => Some(html),
+            Rendering::Sniffed => None,
         };
+        // Fail closed from here: a body that may be a page and cannot be read is refused.
+        let codings = match codings_from_headers(header_values(headers, header::CONTENT_ENCODING)) {
+            Ok(codings) => codings,
+            Err(why) => return Verdict::Refuse(why),
+        };
+        // A BOM needs 3 decoded bytes, sniffing the standard's resource header.
+        let need = if html.is_some() { 3 } else { SNIFF_LEN };
+        let plain = match first_bytes(&codings, prefix, need, self.rewriter.max_decoded_body()) {
+            Ok(plain) => plain,
+            Err(e) => return Verdict::Refuse(format!("the body cannot be decoded: {e}")),
+        };
+        let raw: usize = prefix.iter().map(Bytes::len).sum();
+        if plain.len() < need && !complete && raw < PREFIX_MAX {
+            return Verdict::NeedMore;
+        }
+        if html.is_none() && !sniffs_as_html(&plain) {
+            return Verdict::Pass;
+        }
+        if info.status == 206 {
+            return Verdict::Refuse("a part (206) of an HTML page cannot be rewritten".into());
+        }
+        let sniffed = html.is_none();
+        let (charset, xhtml) = html.map_or((None, false), |h| (h.charset, h.xhtml));
+        let encoding = page_encoding(charset.as_deref(), &plain);
+        // A page sent as it was read keeps its Content-Type; one the browser would read
+        // otherwise gets the one the gate read it as.
+        let several = headers.get_all(header::CONTENT_TYPE).count() > 1;
+        let content_type = (sniffed || encoding.transcode || several).then(|| {
+            let essence = if xhtml {
+                "application/xhtml+xml"
+            } else {
+                "text/html"
+            };
+            let charset = if encoding.transcode {
+                Some("utf-8")
+            } else {
+                charset.as_deref()
+            };
+            let value = match charset {
+                Some(c)
+                    if c.bytes()
+                        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b';') =>
+                {
+                    format!("{essence}; charset={c}")
+                }
+                _ => essence.to_owned(),
+            };
+            HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("text/html"))
+        });
         // Compression stays the upstream's choice: a page it sent uncompressed (often because a
         // TLS terminator in front compresses) is not compressed here, which would cost more CPU
         // than the rewrite itself; a compressed page is re-encoded in what the visitor accepts.
-        let client = match upstream {
-            Coding::Identity => Coding::Identity,
-            _ => match preferred_encoding(req, &PAGE_CODINGS) {
+        let client = if codings.is_empty() {
+            Coding::Identity
+        } else {
+            match preferred_encoding(req, &PAGE_CODINGS) {
                 ContentEncoding::Gzip => Coding::Gzip,
                 ContentEncoding::Brotli => Coding::Brotli,
                 ContentEncoding::Deflate => Coding::Deflate,
                 _ => Coding::Identity,
-            },
+            }
         };
-        let charset = html.charset.as_deref();
+        let spec = BodySpec {
+            upstream: codings,
+            client,
+            charset,
+            xhtml,
+        };
         let path = self.rewriter.depends_on_path().then(|| req.path());
+        let etag = headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .filter(|e| !e.trim_start().starts_with("W/"));
         let body = match &self.memo {
             Some(memo) => {
-                let rewriter = MemoBodyRewriter::new(
-                    &self.rewriter,
-                    memo.clone(),
-                    upstream,
-                    client,
-                    charset,
-                    info.etag.filter(|e| !e.trim_start().starts_with("W/")),
-                );
+                let rewriter = MemoBodyRewriter::new(&self.rewriter, memo.clone(), spec, etag);
                 let rewriter = match path {
                     Some(path) => rewriter.at_path(path),
                     None => rewriter,
@@ -76,7 +145,7 @@ impl HtmlFilter for PageRewrite {
                 RewriteBody::Memo(Box::new(rewriter))
             }
             None => {
-                let rewriter = BodyRewriter::new(&self.rewriter, upstream, client, charset);
+                let rewriter = BodyRewriter::with_spec(&self.rewriter, &spec);
                 RewriteBody::Stream(match path {
                     Some(path) => rewriter.at_path(path),
                     None => rewriter,
@@ -90,11 +159,41 @@ impl HtmlFilter for PageRewrite {
             }),
             None => Box::new(Some(body)),
         };
-        Some(StartedFilter {
+        Verdict::Filter(StartedFilter {
             body,
             content_encoding: client.header_value(),
+            content_type,
         })
     }
+}
+
+/// The first `need` decoded bytes of a body from its first chunks (fewer if they hold no
+/// more). Decoded in small pieces so a compressed body is not inflated further than needed.
+fn first_bytes(
+    codings: &[Coding],
+    prefix: &[Bytes],
+    need: usize,
+    cap: usize,
+) -> Result<Vec<u8>, std::io::Error> {
+    let mut plain = Vec::new();
+    if codings.is_empty() {
+        for chunk in prefix {
+            let take = (need - plain.len()).min(chunk.len());
+            plain.extend_from_slice(&chunk[..take]);
+            if plain.len() >= need {
+                break;
+            }
+        }
+        return Ok(plain);
+    }
+    let mut chain = crate::rewrite::DecodeChain::new(codings, cap);
+    for piece in prefix.iter().flat_map(|chunk| chunk.chunks(256)) {
+        chain.push(piece, &mut plain)?;
+        if plain.len() >= need {
+            break;
+        }
+    }
+    Ok(plain)
 }
 
 enum RewriteBody {
@@ -104,12 +203,12 @@ enum RewriteBody {
 }
 
 impl BodyFilter for Option<RewriteBody> {
-    fn push(&mut self, chunk: Bytes) -> Bytes {
-        match self {
-            Some(RewriteBody::Stream(r)) => r.push(&chunk),
-            Some(RewriteBody::Memo(r)) => r.push(chunk),
+    fn push(&mut self, chunk: Bytes) -> Result<Bytes, FilterError> {
+        Ok(match self {
+            Some(RewriteBody::Stream(r)) => r.push(&chunk)?,
+            Some(RewriteBody::Memo(r)) => r.push(chunk)?,
             None => Bytes::new(),
-        }
+        })
     }
 
     fn holds_back(&self) -> usize {
@@ -119,12 +218,12 @@ impl BodyFilter for Option<RewriteBody> {
         }
     }
 
-    fn finish(&mut self) -> Bytes {
-        match self.take() {
-            Some(RewriteBody::Stream(r)) => r.finish(),
-            Some(RewriteBody::Memo(r)) => (*r).finish(),
+    fn finish(&mut self) -> Result<Bytes, FilterError> {
+        Ok(match self.take() {
+            Some(RewriteBody::Stream(r)) => r.finish()?,
+            Some(RewriteBody::Memo(r)) => (*r).finish()?,
             None => Bytes::new(),
-        }
+        })
     }
 }
 
@@ -135,7 +234,7 @@ struct Metered<F> {
 }
 
 impl<F: BodyFilter> BodyFilter for Metered<F> {
-    fn push(&mut self, chunk: Bytes) -> Bytes {
+    fn push(&mut self, chunk: Bytes) -> Result<Bytes, FilterError> {
         let inner = &mut self.inner;
         self.meter.measure(chunk.len(), || inner.push(chunk))
     }
@@ -144,7 +243,7 @@ impl<F: BodyFilter> BodyFilter for Metered<F> {
         self.inner.holds_back()
     }
 
-    fn finish(&mut self) -> Bytes {
+    fn finish(&mut self) -> Result<Bytes, FilterError> {
         let inner = &mut self.inner;
         self.meter.measure(0, || inner.finish())
     }

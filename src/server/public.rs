@@ -16,7 +16,7 @@ use crate::config::FormConfig;
 use crate::consent::{
     DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
 };
-use crate::forms::{page::stored_json, Redirect, Stored, Submission, TOKEN_PATH};
+use crate::forms::{page::stored_json, Redirect, Stored, Submission, Upstream, TOKEN_PATH};
 use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
 use crate::http::{Code, EdgeError, Format, SameOrigin, SiteHost};
@@ -182,8 +182,14 @@ async fn submit_form(
         Ok(stored) => stored,
         Err(refusal) => return Err(forms.refusal(form, refusal, format)),
     };
+    let wire = areas.consent.wire_policy(&req);
+    let keep_cookie = |name: &str| wire.keep_cookie(name);
+    let upstream = Upstream {
+        proxy: &state.upstream,
+        keep_cookie: &keep_cookie,
+    };
     let redirect = forms
-        .deliver(form, &stored, &submission, &req, &state.upstream, format)
+        .deliver(form, &stored, &submission, &req, upstream, format)
         .await;
     Ok(thank_you(form, &stored, redirect, format))
 }

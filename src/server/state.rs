@@ -11,8 +11,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use arc_swap::ArcSwap;
 use actix_web::{web, FromRequest, HttpRequest};
+use arc_swap::ArcSwap;
 
 use super::page_filter::PageRewrite;
 use super::readiness::ReadinessCache;
@@ -170,7 +170,6 @@ impl AppState {
             min_rate: self.config.limits.body_min_rate,
         }
     }
-
 }
 
 /// What a SIGHUP reload replaces: everything built from `[trackers]`, `[consent]` and
@@ -245,6 +244,7 @@ pub(super) fn areas(
         form_paths: forms.paths(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
+        max_decoded_body: config.limits.max_decoded_body_bytes,
     };
     Ok((Rewriter::new(catalogue, settings), consent, forms))
 }

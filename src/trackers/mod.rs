@@ -9,13 +9,17 @@
 //! and `example.com/?u=google-analytics.com` are not trackers, `//WWW.Google-Analytics.COM:443/x`
 //! and `https://connect。facebook。net/x` are.
 
+mod inline;
 mod target;
 
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind,
+};
 
 use crate::config::{self, TrackersConfig, VendorConfig};
+use inline::{fold, shape, statements, Shape, Stmt};
 use target::UrlReader;
 
 /// Consent category of a vendor. "necessary" is never a tracker and cannot be chosen.
@@ -35,6 +39,16 @@ impl Category {
             "marketing" => Some(Category::Marketing),
             other if config::valid_category(other) => Some(Category::Other(other.to_owned())),
             _ => None,
+        }
+    }
+
+    /// How strict the category is, for a script that holds several vendors: marketing is the
+    /// strictest, then operator categories, then analytics.
+    pub fn strictness(&self) -> u8 {
+        match self {
+            Category::Marketing => 2,
+            Category::Other(_) => 1,
+            Category::Analytics => 0,
         }
     }
 
@@ -114,21 +128,40 @@ pub struct Vendor {
     pub category: Category,
     pub hosts: Vec<HostRule>,
     pub paths: Vec<PathRule>,
-    /// Substrings of an inline script that identify this vendor's snippet (case-insensitive).
+    /// Text of an inline script that identifies this vendor's loader or set-up snippet
+    /// (compared folded: case, spacing and kind of quote ignored).
     pub inline_signatures: Vec<String>,
+    /// Starts of calls into this vendor's API (`ga('send'`), compared folded: a script made
+    /// only of such calls is the vendor's.
+    pub usage_signatures: Vec<String>,
     /// Cookies set by the vendor, by exact name.
     pub cookie_names: Vec<String>,
     /// Cookies set by the vendor, by name prefix (e.g. `_ga_`, `_hj`).
     pub cookie_prefixes: Vec<String>,
 }
 
+/// An inline script that belongs to a tracker.
+#[derive(Debug, Clone, Copy)]
+pub struct InlineMatch<'a> {
+    pub vendor: &'a Vendor,
+    /// Only calls into the vendor's API (no loader): run after the loader on consent.
+    pub usage_only: bool,
+}
+
 /// The vendor catalogue, built once at start and shared read-only.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
     vendors: Vec<Vendor>,
-    /// Every inline signature of every vendor; pattern index → vendor index.
+    /// Every inline signature of every vendor, folded; pattern index → vendor index.
     /// `None` only if the automaton could not be built (it is a few dozen literals).
     signatures: Option<AhoCorasick>,
+    /// Every usage signature, folded, searched anchored at a call's start and unanchored as a
+    /// cheap first test; pattern index → vendor index.
+    usage: Option<AhoCorasick>,
+    usage_vendor: Vec<usize>,
+    /// The first names of the usage signatures (`ga`, `_gaq`, `datalayer`), folded: the
+    /// command queues a usage snippet may set up (`var _gaq = _gaq || []`).
+    api_names: Vec<String>,
     /// Every host and loader-path literal: a URL containing none of them (and nothing a browser
     /// would decode or map first) cannot match, which spares parsing the many first-party URLs.
     url_prefilter: Option<AhoCorasick>,
@@ -159,6 +192,7 @@ impl Vendor {
                 })
                 .collect(),
             inline_signatures: cfg.inline_signatures.clone(),
+            usage_signatures: cfg.usage_signatures.clone(),
             cookie_names: cfg.cookie_names.clone(),
             cookie_prefixes: cfg.cookie_prefixes.clone(),
         }
@@ -187,22 +221,42 @@ impl Catalogue {
     }
 
     fn from_vendors(vendors: Vec<Vendor>) -> Self {
-        let mut patterns = Vec::new();
-        let mut signature_vendor = Vec::new();
-        for (i, vendor) in vendors.iter().enumerate() {
-            for sig in &vendor.inline_signatures {
-                patterns.push(sig.clone());
-                signature_vendor.push(i);
+        let folded = |pick: fn(&Vendor) -> &Vec<String>| {
+            let mut patterns = Vec::new();
+            let mut owner = Vec::new();
+            for (i, vendor) in vendors.iter().enumerate() {
+                for sig in pick(vendor) {
+                    patterns.push(fold(sig));
+                    owner.push(i);
+                }
             }
-        }
+            (patterns, owner)
+        };
+        let (patterns, signature_vendor) = folded(|v| &v.inline_signatures);
+        // A few dozen short literals over text folded to lower case: a full DFA is small and
+        // the fastest to scan with.
         let signatures = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
-            // A few dozen short literals: a full DFA is small and the fastest to scan with.
             .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| tracing::error!("inline tracker signatures unusable: {e}"))
             .ok();
+        let (usage_patterns, usage_vendor) = folded(|v| &v.usage_signatures);
+        let usage = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Both)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&usage_patterns)
+            .map_err(|e| tracing::error!("usage signatures unusable: {e}"))
+            .ok();
+        let mut api_names: Vec<String> = usage_patterns
+            .iter()
+            .filter_map(|p| p.split(['(', '.']).next())
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect();
+        api_names.sort();
+        api_names.dedup();
         // Loader paths without their leading slash: a path-relative `gtm.js?id=…` loads one too.
         let literals: Vec<&str> = vendors
             .iter()
@@ -222,6 +276,9 @@ impl Catalogue {
         Self {
             vendors,
             signatures,
+            usage,
+            usage_vendor,
+            api_names,
             signature_vendor,
             url_prefilter,
             urls: UrlReader::new(),
@@ -249,6 +306,22 @@ impl Catalogue {
             }
         }
         let targets = self.urls.targets(url);
+        // A loader path with a query marker is more specific than any host rule:
+        // `googletagmanager.com/gtag/js?id=AW-…` is Google Ads, not Google Analytics.
+        let by_path = |marked: bool| {
+            self.vendors.iter().find(|v| {
+                v.paths.iter().any(|rule| {
+                    rule.query_contains.is_empty() != marked
+                        && targets.iter().any(|t| {
+                            t.path.ends_with(rule.path_suffix.as_str())
+                                && t.query.contains(rule.query_contains.as_str())
+                        })
+                })
+            })
+        };
+        if let Some(vendor) = by_path(true) {
+            return Some(vendor);
+        }
         let mut best: Option<((usize, usize), &Vendor)> = None;
         for target in &targets {
             let Some(host) = &target.host else {
@@ -267,22 +340,103 @@ impl Catalogue {
         if let Some((_, vendor)) = best {
             return Some(vendor);
         }
-        self.vendors.iter().find(|v| {
-            v.paths.iter().any(|rule| {
-                targets.iter().any(|t| {
-                    t.path.ends_with(rule.path_suffix.as_str())
-                        && t.query.contains(rule.query_contains.as_str())
-                })
-            })
+        by_path(false)
+    }
+
+    /// The vendor of an inline script, if it is a tracker's: it holds a loader signature, or
+    /// it is made only of calls into trackers' APIs. Of several vendors the one with the
+    /// strictest category wins (the first of those in the text).
+    pub fn vendor_for_inline(&self, script: &str) -> Option<&Vendor> {
+        self.inline_tracker(script).map(|m| m.vendor)
+    }
+
+    /// [`Self::vendor_for_inline`], also saying whether the script is only API calls.
+    pub fn inline_tracker(&self, script: &str) -> Option<InlineMatch<'_>> {
+        let folded = fold(script);
+        if let Some(signatures) = &self.signatures {
+            let owners = signatures
+                .find_iter(folded.as_str())
+                .filter_map(|m| self.signature_vendor.get(m.pattern().as_usize()).copied());
+            if let Some(vendor) = self.strictest(owners) {
+                return Some(InlineMatch {
+                    vendor,
+                    usage_only: false,
+                });
+            }
+        }
+        let usage = self.usage.as_ref()?;
+        if !usage.is_match(folded.as_str()) {
+            return None;
+        }
+        let mut found = Vec::new();
+        self.usage_calls(&statements(script)?, &mut Vec::new(), &mut found)?;
+        self.strictest(found.into_iter()).map(|vendor| InlineMatch {
+            vendor,
+            usage_only: true,
         })
     }
 
-    /// The vendor whose signature occurs first in an inline script's text, if any.
-    pub fn vendor_for_inline(&self, script: &str) -> Option<&Vendor> {
-        let found = self.signatures.as_ref()?.find(script)?;
-        self.signature_vendor
-            .get(found.pattern().as_usize())
-            .and_then(|&i| self.vendors.get(i))
+    /// Of the vendors at these indices (in text order), the first with the strictest category.
+    fn strictest(&self, owners: impl Iterator<Item = usize>) -> Option<&Vendor> {
+        let mut best: Option<&Vendor> = None;
+        for vendor in owners.filter_map(|i| self.vendors.get(i)) {
+            if best.is_none_or(|b| vendor.category.strictness() > b.category.strictness()) {
+                best = Some(vendor);
+            }
+        }
+        best
+    }
+
+    /// Check that `stmts` are all tracker API calls (or the queues and tracker objects they
+    /// use), pushing the vendor of each call onto `found`; `None` at the first that is not.
+    /// `bound` holds the names bound to a tracker object so far, with their vendor.
+    fn usage_calls<'s>(
+        &self,
+        stmts: &[Stmt<'s>],
+        bound: &mut Vec<(&'s str, usize)>,
+        found: &mut Vec<usize>,
+    ) -> Option<()> {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Try(inner) => self.usage_calls(inner, bound, found)?,
+                Stmt::Simple(text) => match shape(text) {
+                    Shape::QueueInit(name) => {
+                        let name = name.to_ascii_lowercase();
+                        self.api_names.binary_search(&name).ok()?;
+                    }
+                    Shape::Bind { name, root, call } => {
+                        let vendor = self.call_vendor(root, call, bound)?;
+                        bound.push((name, vendor));
+                        found.push(vendor);
+                    }
+                    Shape::Call { root, call } => found.push(self.call_vendor(root, call, bound)?),
+                    Shape::Other => return None,
+                },
+            }
+        }
+        Some(())
+    }
+
+    /// The vendor whose API `call` (a call chain whose callee starts with `root`) calls.
+    fn call_vendor(&self, root: &str, call: &str, bound: &[(&str, usize)]) -> Option<usize> {
+        if let Some((_, vendor)) = bound.iter().find(|(name, _)| *name == root) {
+            return Some(*vendor);
+        }
+        let folded = fold(call);
+        let head = folded.strip_prefix("window.").unwrap_or(&folded);
+        let found = self
+            .usage
+            .as_ref()?
+            .find(Input::new(head).anchored(Anchored::Yes))?;
+        self.usage_vendor.get(found.pattern().as_usize()).copied()
+    }
+
+    /// Whether `text` mentions a tracker host or loader path anywhere (case-insensitive): the
+    /// cheap, conservative test for text the rewriter can no longer hold back.
+    pub fn mentions_tracker_host(&self, text: &str) -> bool {
+        self.url_prefilter
+            .as_ref()
+            .is_none_or(|prefilter| prefilter.is_match(text))
     }
 
     /// The vendor that sets a cookie of this name (exact names first, then prefixes).
@@ -454,8 +608,6 @@ mod tests {
             "https://example.com/?u=google-analytics.com",
             "https://example.com/google-analytics.com/analytics.js",
             "https://www.google-analytics.com@example.com/x.js",
-            "https://www.facebook.com/travel",
-            "https://www.facebook.com/sharer.php?u=x",
             "https://facebook.net/x",
             "/wp-content/plugins/google-analytics/ga.js",
             "/gtm.js",
@@ -468,10 +620,68 @@ mod tests {
             "https&colon//www.google-analytics.com/analytics.js",
             "https://google-analytics\u{3002}com\u{3002}evil.example/x.js",
             "https://example.com/?u=google-analytics\u{3002}com",
-            "https://www.facebook.com/tr&#97;vel",
         ] {
             assert_eq!(id_for(url), None, "{url}");
         }
+        // Any fetch from facebook.com reaches Meta (social plugins), but only /tr is the pixel.
+        for url in [
+            "https://www.facebook.com/travel",
+            "https://www.facebook.com/sharer.php?u=x",
+            "https://www.facebook.com/tr&#97;vel",
+        ] {
+            assert_eq!(id_for(url).as_deref(), Some("facebook_social"), "{url}");
+        }
+    }
+
+    #[test]
+    fn advertising_hosts_and_ads_tags_are_google_ads_not_analytics() {
+        for (url, vendor) in [
+            (
+                "https://securepubads.g.doubleclick.net/tag/js/gpt.js",
+                "google_ads",
+            ),
+            (
+                "https://www.googletagservices.com/tag/js/gpt.js",
+                "google_ads",
+            ),
+            (
+                "https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js",
+                "google_ads",
+            ),
+            (
+                "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/1/",
+                "google_ads",
+            ),
+            (
+                "https://www.googleadservices.com/pagead/conversion.js",
+                "google_ads",
+            ),
+            (
+                "https://www.google.com/pagead/1p-conversion/1/",
+                "google_ads",
+            ),
+            (
+                "https://www.googletagmanager.com/gtag/js?id=AW-123456",
+                "google_ads",
+            ),
+            (
+                "https://www.googletagmanager.com/gtag/js?id=DC-123456",
+                "google_ads",
+            ),
+            ("/gtag/js?id=AW-123456", "google_ads"),
+            (
+                "https://www.googletagmanager.com/gtag/js?id=G-1",
+                "google_analytics",
+            ),
+            ("https://stats.g.doubleclick.net/dc.js", "google_analytics"),
+            (
+                "//www.facebook.com/plugins/like.php?href=x",
+                "facebook_social",
+            ),
+        ] {
+            assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
+        }
+        assert_eq!(id_for("https://www.google.com/maps/embed?pb=1"), None);
     }
 
     #[test]
@@ -489,12 +699,74 @@ mod tests {
         assert_eq!(v("h._hjSettings={hjid:1,hjsv:6}"), Some("hotjar"));
         assert_eq!(v("fbq('init', '1');"), Some("meta_pixel"));
         assert_eq!(v("var _gaq=_gaq||[];(function(){ga.src='https://ssl.google-analytics.com/ga.js';})();"), Some("google_analytics"));
-        // API calls without a loader contact nobody and stay in first-party code untouched.
+        // The display-features loader builds its URL from pieces.
+        assert_eq!(
+            v("var ga = document.createElement('script'); ga.src = ('https:' == document.location.protocol ? 'https://' : 'http://') + 'stats.g.doubleclick.net/dc.js';"),
+            Some("google_analytics")
+        );
+        // API calls inside first-party code do not make that code a tracker.
         assert_eq!(v("jQuery(function(){ ga('send', 'event', 'x'); fbq('track', 'Lead'); gtag('event', 'y'); });"), None);
         assert_eq!(
             v("document.addEventListener('click', function(){ menu.toggle(); });"),
             None
         );
+    }
+
+    #[test]
+    fn signatures_ignore_spacing_case_and_quotes() {
+        let cat = Catalogue::builtin();
+        let v = |s: &str| cat.vendor_for_inline(s).map(|v| v.id.as_str());
+        assert_eq!(v("FBQ ( \"init\" , '1')"), Some("meta_pixel"));
+        assert_eq!(v("gtag (`config`, 'G-1')"), Some("google_analytics"));
+        assert_eq!(
+            v("gtag( 'config' , \"AW-123\" );"),
+            Some("google_ads"),
+            "an Ads tag is marketing"
+        );
+        // Analytics and Ads in one script: the strictest category wins.
+        assert_eq!(
+            v("function gtag(){dataLayer.push(arguments);} gtag('js', new Date()); gtag('config', 'G-1'); gtag('config', 'AW-2');"),
+            Some("google_ads")
+        );
+    }
+
+    #[test]
+    fn scripts_made_only_of_tracker_calls_are_usage_snippets() {
+        let cat = Catalogue::builtin();
+        let usage = |s: &str| {
+            cat.inline_tracker(s)
+                .filter(|m| m.usage_only)
+                .map(|m| m.vendor.id.as_str())
+        };
+        for (script, vendor) in [
+            ("fbq('set', 'openbridge', '1', window);", "meta_pixel"),
+            ("fbq( \"track\", 'PageView', []);", "meta_pixel"),
+            ("\n  ga('create', 'UA-1-1', 'auto');\n  ga( \"send\" , 'pageview')\n", "google_analytics"),
+            ("var _gaq = _gaq || [];\n_gaq.push(['_setAccount', 'UA-1']);\n_gaq.push(['_trackPageview']);", "google_analytics"),
+            ("try {\nvar pageTracker = _gat._getTracker(\"UA-1\");\npageTracker._trackPageview();\n} catch(err) {}", "google_analytics"),
+            ("<!--\nvar t = _gat._getTracker('UA-1'); t._initData(); t._trackPageview();\n//-->", "google_analytics"),
+            ("gtag ('event', 'sign_up', {method: 'x'});", "google_analytics"),
+            ("gtag('event', 'conversion', {'send_to': 'AW-1/abc'});", "google_ads"),
+            ("window.hj('trigger', 'survey');", "hotjar"),
+            ("window.dataLayer = window.dataLayer || [];\ndataLayer.push({'event': 'x'});", "google_tag_manager"),
+            ("/* <![CDATA[ */ fbq('track', 'Lead'); /* ]]> */", "meta_pixel"),
+        ] {
+            assert_eq!(usage(script), Some(vendor), "{script}");
+        }
+        for first_party in [
+            "ga('send', 'pageview'); initMenu();",
+            "var x = 1; fbq('track', 'Lead');",
+            "if (typeof fbq === 'function') { fbq('track', 'Lead'); }",
+            "document.querySelector('form').addEventListener('submit', function(){ fbq('track', 'Lead'); });",
+            "var menu = _gat._getTracker; menu();",
+            "window.foo = window.foo || []; ga('send');",
+            "mega('send', 'x');",
+            "",
+            "// only a comment",
+        ] {
+            assert_eq!(usage(first_party), None, "{first_party}");
+            assert!(cat.vendor_for_inline(first_party).is_none(), "{first_party}");
+        }
     }
 
     #[test]
@@ -515,7 +787,8 @@ mod tests {
         assert_eq!(v("_ga_ABC123"), Some("google_analytics"));
         assert_eq!(v("_gat_UA-1-1"), Some("google_analytics"));
         assert_eq!(v("__utmz"), Some("google_analytics"));
-        assert_eq!(v("_gcl_au"), Some("google_analytics"));
+        assert_eq!(v("_gcl_au"), Some("google_ads"));
+        assert_eq!(v("__gads"), Some("google_ads"));
         assert_eq!(v("_hjSessionUser_1"), Some("hotjar"));
         assert_eq!(v("_fbp"), Some("meta_pixel"));
         assert_eq!(v("_gallery"), None);

@@ -14,11 +14,20 @@ use lol_html::html_content::{Element, TextChunk};
 use lol_html::{element, text, HtmlRewriter, Settings};
 
 pub const INJECT: &str = "<script src=\"/_gate/banner.abc123.js\" defer></script><link rel=\"stylesheet\" href=\"/_gate/banner.abc123.css\">";
+/// The synchronous guard, injected first.
+pub const GUARD: &str = "<script src=\"/_gate/guard.abc123.js\"></script>";
+/// Everything [`rewriter`] injects into a page, in order.
+pub const INJECTED: &str = concat!(
+    "<script src=\"/_gate/guard.abc123.js\"></script>",
+    "<script src=\"/_gate/banner.abc123.js\" defer></script><link rel=\"stylesheet\" href=\"/_gate/banner.abc123.css\">"
+);
 
+/// The built-in catalogue with the guard and banner tags as a gate injects them.
 pub fn rewriter() -> Rewriter {
     Rewriter::new(
         Arc::new(Catalogue::builtin()),
         RewriteSettings {
+            inject_head_first_html: GUARD.to_owned(),
             inject_head_html: INJECT.to_owned(),
             ..RewriteSettings::default()
         },
@@ -36,6 +45,12 @@ const URL_MARKERS: &[&str] = &[
     "connect.facebook.net",
     "facebook.com/tr",
     "/gtm.js?id=gtm-",
+    "doubleclick.net",
+    "googlesyndication.com",
+    "googletagservices.com",
+    "googleadservices.com",
+    "google.com/pagead",
+    "facebook.com/",
 ];
 
 /// Vendor snippets in inline script text, lower-case.
@@ -50,6 +65,12 @@ const INLINE_MARKERS: &[&str] = &[
     "googletagmanager.com",
     "connect.facebook.net",
     "static.hotjar.com",
+    "stats.g.doubleclick.net",
+    "securepubads.g.doubleclick.net",
+    "googleads.g.doubleclick.net",
+    "googlesyndication.com",
+    "googletagservices.com",
+    "googleadservices.com",
 ];
 
 /// The URL a browser makes of an attribute value: character references decoded, then parsed
@@ -80,9 +101,98 @@ fn marked(url: &str) -> bool {
     })
 }
 
+/// Whether CSS text fetches from a tracker: a marker inside `url(…)`, an `@import` string or
+/// an `image-set()`, read plainly (independent of the gate's CSS tokenizer).
+pub fn css_fetches_tracker(css: &str) -> bool {
+    // comments fetch nothing
+    let mut lower = css.to_ascii_lowercase();
+    while let Some(start) = lower.find("/*") {
+        let end = lower[start + 2..]
+            .find("*/")
+            .map_or(lower.len(), |e| start + 2 + e + 2);
+        lower.replace_range(start..end, "");
+    }
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find(['(', '@']) {
+        let after = &rest[i + 1..];
+        let fetching = rest[..i].ends_with("url")
+            || rest[..i].ends_with("image-set")
+            || (rest.as_bytes()[i] == b'@' && after.starts_with("import"));
+        if fetching {
+            let end = after.find([')', ';']).unwrap_or(after.len());
+            if URL_MARKERS.iter().any(|m| after[..end].contains(m)) {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
+}
+
 pub fn text_is_tracker(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     INLINE_MARKERS.iter().any(|m| t.contains(m))
+}
+
+/// Whether a script is nothing but calls into tracker APIs (`ga('send', …)`, `_gaq.push(…)`,
+/// `googletag.cmd.push(function(){ … })`), read with regular expressions — comments and
+/// strings dropped, every parenthesised group collapsed, then each statement matched — a
+/// different reading from the gate's, so the two check each other. `lenient` also accepts
+/// calls on any object's underscore methods (`pageTracker._trackPageview()`), which only a
+/// script that also creates that tracker object makes tracker code.
+pub fn is_api_calls_only(text: &str, lenient: bool) -> bool {
+    use regex::Regex;
+    use std::sync::OnceLock;
+    static RES: OnceLock<[Regex; 5]> = OnceLock::new();
+    let [noise, group, queue, call, wrapper] = RES.get_or_init(|| {
+        let names = r"ga|gtag|fbq|_fbq|hj|__gaTracker|urchinTracker|_gaq|_gat|dataLayer|googletag";
+        let api = r"(?:window\.)?(?:ga|gtag|fbq|hj|__gaTracker|urchinTracker|_gaq\.push|_fbq\.push|_gat\._\w+|dataLayer\.push|googletag(?:\.\w+)+)";
+        [
+            // strings (kept as '') and comments (dropped), whichever starts first
+            Regex::new(r#"'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|(?s:/\*.*?\*/)|//[^\n]*|<!--[^\n]*|(?m:^\s*-->[^\n]*)|<!\[CDATA\[|\]\]>"#).unwrap(),
+            Regex::new(r"\([^()]*\)").unwrap(),
+            Regex::new(&format!(r"^(?:(?:var|let|const)\s+)?(?:window\.)?(?:{names})(?:\.\w+)?\s*=\s*(?:window\.)?(?:{names})(?:\.\w+)?\s*\|\|\s*(?:\[\s*\]|\{{\s*\}}|\{{\s*cmd\s*:\s*\[\s*\]\s*\}})$")).unwrap(),
+            Regex::new(&format!(r"^(?:(?:var|let|const)\s+[\w$]+\s*=\s*)?{api}\s*@(?:\s*\.\s*[\w$]+\s*@)*$")).unwrap(),
+            Regex::new(r"^(?:try\s*\{|\}|\}\s*catch\s*@\s*\{\s*\}?|\}\s*finally\s*\{)$").unwrap(),
+        ]
+    });
+    let mut plain = noise
+        .replace_all(text, |c: &regex::Captures| {
+            let m = &c[0];
+            if m.starts_with(['\'', '"']) {
+                "''"
+            } else {
+                ""
+            }
+        })
+        .into_owned();
+    loop {
+        let collapsed = group.replace_all(&plain, "@").into_owned();
+        if collapsed == plain {
+            break;
+        }
+        plain = collapsed;
+    }
+    let plain = plain.replace("\n.", ".").replace("\r", "");
+    let call_ok = |piece: &str| {
+        if lenient {
+            let generic = Regex::new(r"^[\w$]+\._\w+\s*@(?:\s*\.\s*[\w$]+\s*@)*$").unwrap();
+            call.is_match(piece) || generic.is_match(piece)
+        } else {
+            call.is_match(piece)
+        }
+    };
+    let mut calls = 0;
+    for piece in plain.split([';', '\n']).map(str::trim) {
+        if piece.is_empty() || queue.is_match(piece) || wrapper.is_match(piece) {
+            continue;
+        }
+        if !call_ok(piece) {
+            return false;
+        }
+        calls += 1;
+    }
+    calls > 0
 }
 
 fn executable(ty: Option<&str>) -> bool {
@@ -117,6 +227,8 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
     {
         let (l1, l2, l3, l4) = (live.clone(), live.clone(), live.clone(), live.clone());
         let (s1, s2) = (scripts.clone(), scripts.clone());
+        let mut noscript_text = String::new();
+        let mut style_text = String::new();
         let mut rewriter = HtmlRewriter::new(
             Settings::new()
                 .append_element_content_handler(element!("script", move |el: &mut Element| {
@@ -127,7 +239,7 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                         .collect();
                     let line = line_of(el.source_location().bytes().start);
                     if executable(attrs.get("type").map(String::as_str)) {
-                        if let Some(src) = attrs.get("src") {
+                        if let Some(src) = attrs.get("src").or(attrs.get("href")) {
                             if url_is_tracker(src) {
                                 l1.borrow_mut()
                                     .push(format!("line {line}: <script src={src}>"));
@@ -147,25 +259,75 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                     }
                     Ok(())
                 }))
-                .append_element_content_handler(element!(
-                    "img, iframe, source, link",
-                    move |el: &mut Element| {
-                        let line = line_of(el.source_location().bytes().start);
-                        for attr in ["src", "srcset", "href"] {
-                            if let Some(v) = el.get_attribute(attr) {
-                                if url_is_tracker(&v) {
-                                    l2.borrow_mut().push(format!(
-                                        "line {line}: <{} {attr}={v}>",
-                                        el.tag_name()
-                                    ));
-                                }
+                .append_element_content_handler(element!("*", move |el: &mut Element| {
+                    let line = line_of(el.source_location().bytes().start);
+                    let tag = el.tag_name();
+                    // every attribute a browser fetches from (a link's href is followed
+                    // on a click, not fetched)
+                    for attr in [
+                        "src",
+                        "srcset",
+                        "href",
+                        "xlink:href",
+                        "poster",
+                        "data",
+                        "ping",
+                        "imagesrcset",
+                        "background",
+                    ] {
+                        if attr == "href" && matches!(tag.as_str(), "a" | "area") {
+                            continue;
+                        }
+                        if attr == "src" && tag == "script" {
+                            continue; // checked with its type above
+                        }
+                        if let Some(v) = el.get_attribute(attr) {
+                            let urls: Vec<&str> = match attr {
+                                "srcset" | "imagesrcset" => v
+                                    .split(',')
+                                    .filter_map(|c| c.split_whitespace().next())
+                                    .collect(),
+                                "ping" => v.split_whitespace().collect(),
+                                _ => vec![v.as_str()],
+                            };
+                            if urls.iter().any(|u| url_is_tracker(u)) {
+                                l2.borrow_mut()
+                                    .push(format!("line {line}: <{tag} {attr}={v}>"));
                             }
                         }
-                        Ok(())
                     }
-                ))
+                    if let Some(style) = el.get_attribute("style") {
+                        if css_fetches_tracker(&htmlize::unescape_attribute(&style)) {
+                            l2.borrow_mut()
+                                .push(format!("line {line}: <{tag} style={style}>"));
+                        }
+                    }
+                    if let Some(doc) = el.get_attribute("srcdoc") {
+                        let (inner, _) = inspect(&htmlize::unescape_attribute(&doc));
+                        for l in inner {
+                            l2.borrow_mut().push(format!("line {line}: srcdoc {l}"));
+                        }
+                    }
+                    Ok(())
+                }))
+                .append_element_content_handler(text!("style", move |t: &mut TextChunk| {
+                    style_text.push_str(t.as_str());
+                    if t.last_in_text_node() {
+                        let sheet = std::mem::take(&mut style_text);
+                        if css_fetches_tracker(&sheet) {
+                            l4.borrow_mut()
+                                .push(format!("<style> {:.80}", sheet.trim()));
+                        }
+                    }
+                    Ok(())
+                }))
                 .append_element_content_handler(text!("noscript", move |t: &mut TextChunk| {
-                    let text = t.as_str().to_ascii_lowercase();
+                    // the whole noscript text at once: chunks can end inside a tag
+                    noscript_text.push_str(t.as_str());
+                    if !t.last_in_text_node() {
+                        return Ok(());
+                    }
+                    let text = std::mem::take(&mut noscript_text).to_ascii_lowercase();
                     for m in URL_MARKERS {
                         let mut from = 0;
                         while let Some(i) = text[from..].find(m) {
@@ -182,7 +344,15 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
                             let escaped = before
                                 .rfind("&lt;")
                                 .is_some_and(|e| before.rfind('<').is_none_or(|l| e > l));
+                            // a link's href is followed on a click, not fetched
+                            let tag = before
+                                .rfind('<')
+                                .map(|l| &before[l + 1..])
+                                .and_then(|t| t.split(|c: char| c.is_whitespace()).next())
+                                .unwrap_or("");
+                            let followed = name == "href" && matches!(tag, "a" | "area");
                             if !escaped
+                                && !followed
                                 && !name.starts_with("data-cg-")
                                 && matches!(name, "src" | "srcset" | "href")
                             {
@@ -197,13 +367,12 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
         );
         rewriter.write(html.as_bytes()).unwrap();
         rewriter.end().unwrap();
-        let _ = l4;
     }
     let mut scripts_out = scripts.borrow().clone();
     for s in &scripts_out {
         if executable(s.attrs.get("type").map(String::as_str))
             && !s.attrs.contains_key("src")
-            && text_is_tracker(&s.text)
+            && (text_is_tracker(&s.text) || is_api_calls_only(&s.text, false))
         {
             live.borrow_mut().push(format!(
                 "line {}: inline script {:.60}",
@@ -217,23 +386,34 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
     (live_out, scripts_out)
 }
 
-/// Undo the neutralisation format of DESIGN.md on a script's attributes.
+/// Undo the neutralisation format of DESIGN.md on a script's attributes: `data-cg-X` back to
+/// `X` (`data-cg-xlink-href` to `xlink:href`), `data-cg-type` back to `type`.
 pub fn restore(script: &Script) -> Script {
     let mut s = script.clone();
     if s.attrs.contains_key("data-cg-vendor") {
-        if let Some(src) = s.attrs.remove("data-cg-src") {
-            s.attrs.insert("src".into(), src);
-        }
         match s.attrs.remove("data-cg-type") {
             Some(ty) => {
                 s.attrs.insert("type".into(), ty);
             }
-            None => {
+            None if s.attrs.get("type").is_some_and(|t| t == "text/plain") => {
                 s.attrs.remove("type");
             }
+            None => {}
         }
         s.attrs.remove("data-cg-category");
         s.attrs.remove("data-cg-vendor");
+        let moved: Vec<String> = s
+            .attrs
+            .keys()
+            .filter(|k| k.starts_with("data-cg-"))
+            .cloned()
+            .collect();
+        for key in moved {
+            if let Some(value) = s.attrs.remove(&key) {
+                let name = key["data-cg-".len()..].replace("xlink-", "xlink:");
+                s.attrs.insert(name, value);
+            }
+        }
     }
     s
 }
@@ -258,8 +438,11 @@ pub fn script_changes(input: &[Script], output: &[Script]) -> Vec<String> {
             ));
             continue;
         }
-        let tracker =
-            a.attrs.get("src").is_some_and(|s| url_is_tracker(s)) || text_is_tracker(&a.text);
+        let tracker = ["src", "href", "xlink:href"]
+            .iter()
+            .any(|k| a.attrs.get(*k).is_some_and(|s| url_is_tracker(s)))
+            || text_is_tracker(&a.text)
+            || is_api_calls_only(&a.text, true);
         if !tracker {
             problems.push(format!(
                 "line {}: non-tracker script neutralised: {:?} {:.80}",
