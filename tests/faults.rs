@@ -395,15 +395,21 @@ async fn an_upstream_reset_mid_download_cuts_the_visitors_transfer_too() {
         .position(|w| w == b"\r\n\r\n")
         .map_or(raw.len(), |p| p + 4);
     let head = String::from_utf8_lossy(&raw[..head_end]);
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(
-        head.to_ascii_lowercase().contains("content-length: 100000"),
-        "{head}"
-    );
-    assert!(
-        raw.len() - head_end < 100_000,
-        "the visitor must not get a body that looks complete"
-    );
+    // Where the reset overtakes the body (the kernel drops what the gate had not read yet),
+    // the gate has nothing to send and answers 502 or closes before its head went out; where
+    // part of the body came first, the head goes out and the transfer is cut.
+    if head.starts_with("HTTP/1.1 200") {
+        assert!(
+            head.to_ascii_lowercase().contains("content-length: 100000"),
+            "{head}"
+        );
+        assert!(
+            raw.len() - head_end < 100_000,
+            "the visitor must not get a body that looks complete"
+        );
+    } else {
+        assert!(raw.is_empty() || head.starts_with("HTTP/1.1 502"), "{head}");
+    }
     still_up(&gate).await;
 }
 
@@ -444,7 +450,11 @@ async fn a_chunked_page_cut_mid_chunk_is_detected_and_never_served_as_whole() {
     // Not a page: passed on as it comes, and cut the same way.
     let gate = gate_before(Misbehaviour::CutMidChunk { html: false }, "").await;
     let raw = String::from_utf8_lossy(&raw_get(&gate).await).into_owned();
-    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    // A head that went out before the cut was seen, or none at all: never a whole body.
+    assert!(
+        raw.is_empty() || raw.starts_with("HTTP/1.1 200") || raw.starts_with("HTTP/1.1 502"),
+        "{raw}"
+    );
     assert!(!raw.ends_with("0\r\n\r\n"), "{raw}");
     still_up(&gate).await;
 }
