@@ -399,8 +399,11 @@ pub fn config(data: &[u8]) {
     );
 }
 
+/// One fuzz check: panics when its property is broken.
+pub type Check = fn(&[u8]);
+
 /// Every check, by the name of its target and corpus directory.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("rewrite", rewrite),
     ("url_matcher", url_matcher),
     ("consent_cookie", consent_cookie),
