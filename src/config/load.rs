@@ -12,6 +12,7 @@ use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
+use super::dsr::DsrConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
 use super::forms::{validate_forms, FormConfig};
 use super::limits::LimitsConfig;
@@ -20,6 +21,7 @@ use super::log::LogConfig;
 use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
+use super::relay::RelayConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
 use super::upstream::{HostPolicy, UpstreamConfig};
@@ -38,6 +40,10 @@ pub struct Config {
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
     pub dashboard: DashboardConfig,
+    /// `[dsr]`: the register of data-subject requests.
+    pub dsr: DsrConfig,
+    /// First-party analytics relays (`[relay.google_analytics]`); off by default.
+    pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -154,6 +160,8 @@ impl Config {
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
             dashboard: reading.section(&mut table, "dashboard"),
+            dsr: reading.section(&mut table, "dsr"),
+            relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -223,6 +231,12 @@ impl Config {
         }
         if read("dashboard") {
             problems.extend(self.dashboard.validate());
+        }
+        if read("dsr") {
+            problems.extend(self.dsr.validate());
+        }
+        if read("relay") {
+            problems.extend(self.relay.google_analytics.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

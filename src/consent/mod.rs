@@ -81,7 +81,7 @@ impl ConsentService {
         clock: SharedClock,
     ) -> Result<Self, ConsentError> {
         let c = &cfg.consent;
-        let bundle = Bundle::build(c, &catalogue)?;
+        let bundle = Bundle::build_with_relay(c, &catalogue, &cfg.relay.google_analytics)?;
         Ok(Self {
             codec: CookieCodec::new(
                 keys.consent_cookie.clone(),
@@ -104,10 +104,16 @@ impl ConsentService {
         })
     }
 
-    /// HTML the rewriter puts first in `<head>`: the guard script, synchronous so it runs
-    /// before any site script, at its content-hashed, immutable URL.
+    /// HTML the rewriter puts first in `<head>`: the guard script (and, when the gate relays
+    /// analytics, relay.js), synchronous so it runs before any site script, at its
+    /// content-hashed, immutable URL.
     pub fn guard_html(&self) -> String {
-        format!("<script src=\"{}\"></script>", self.bundle.guard.url())
+        let mut html = format!("<script src=\"{}\"></script>", self.bundle.guard.url());
+        // The relay's rewrite must be in place before any site script as well.
+        if let Some(relay) = &self.bundle.relay {
+            html.push_str(&format!("<script src=\"{}\"></script>", relay.url()));
+        }
+        html
     }
 
     /// HTML the rewriter injects into `<head>`: the banner script (deferred) and stylesheet
@@ -158,6 +164,11 @@ impl ConsentService {
         }
     }
 
+    /// The categories the request's consent cookie grants (no store read).
+    pub fn granted(&self, req: &HttpRequest) -> Granted {
+        Granted(self.consent_of(req).map(|c| c.granted).unwrap_or_default())
+    }
+
     /// The answer of `GET /_gate/consent/state`: the categories the request's consent cookie
     /// grants, as the gate verified them, with the exact value verified (the page keeps the
     /// answer under it). No store read.
@@ -190,6 +201,19 @@ impl ConsentService {
             policy.also_delete(COOKIE_NAME, ancestor_paths(req.path()));
         }
         policy
+    }
+}
+
+/// The optional categories a request's consent cookie grants, as the gate verified them (MAC,
+/// shape, lifetime, policy revision); none without a valid cookie. Handlers take it as an
+/// extractor (the server implements it with [`ConsentService::granted`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Granted(pub Vec<String>);
+
+impl Granted {
+    /// Whether `category` is granted.
+    pub fn includes(&self, category: &str) -> bool {
+        self.0.iter().any(|c| c == category)
     }
 }
 

@@ -52,6 +52,8 @@ pub enum Code {
     UpstreamUnreadable,
     UpstreamTimeout,
     UpgradeNotSupported,
+    NotRelayed,
+    RelayUnavailable,
     Internal,
 }
 
@@ -69,7 +71,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 27] = [
+    pub const ALL: [Code; 29] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -96,6 +98,8 @@ impl Code {
         Code::UpstreamUnreadable,
         Code::UpstreamTimeout,
         Code::UpgradeNotSupported,
+        Code::NotRelayed,
+        Code::RelayUnavailable,
         Code::Internal,
     ];
 
@@ -127,6 +131,8 @@ impl Code {
             Code::UpstreamUnreadable => "upstream_unreadable",
             Code::UpstreamTimeout => "upstream_timeout",
             Code::UpgradeNotSupported => "upgrade_not_supported",
+            Code::NotRelayed => "not_relayed",
+            Code::RelayUnavailable => "relay_unavailable",
             Code::Internal => "internal",
         }
     }
@@ -135,7 +141,9 @@ impl Code {
         match self {
             Code::NotFound | Code::NoConsent => StatusCode::NOT_FOUND,
             Code::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
-            Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed => StatusCode::FORBIDDEN,
+            Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed | Code::NotRelayed => {
+                StatusCode::FORBIDDEN
+            }
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -149,9 +157,10 @@ impl Code {
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StoreCorrupt | Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::UpstreamUnreachable | Code::UpstreamIncomplete | Code::UpstreamUnreadable => {
-                StatusCode::BAD_GATEWAY
-            }
+            Code::UpstreamUnreachable
+            | Code::UpstreamIncomplete
+            | Code::UpstreamUnreadable
+            | Code::RelayUnavailable => StatusCode::BAD_GATEWAY,
             Code::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
         }
@@ -213,6 +222,10 @@ impl Code {
             (Code::UpstreamTimeout, En) => m("No answer in time", "The website behind this gateway did not answer in time. Please try again in a few minutes."),
             (Code::UpgradeNotSupported, Nl) => m("Niet ondersteund", "Dit soort verbinding (WebSocket) wordt door de gateway van deze website niet ondersteund."),
             (Code::UpgradeNotSupported, En) => m("Not supported", "This connection type (WebSocket) is not supported by this website's gateway."),
+            (Code::NotRelayed, Nl) => m("Niet doorgestuurd", "Deze website stuurt alleen metingen en scripts van haar eigen Google Analytics door, en metingen alleen na toestemming voor analyse."),
+            (Code::NotRelayed, En) => m("Not passed on", "This website passes on only the measurements and scripts of its own Google Analytics, and measurements only after consent to analytics."),
+            (Code::RelayUnavailable, Nl) => m("Script niet beschikbaar", "Het analysescript kon nu niet bij Google worden opgehaald. De website werkt gewoon; probeer het later opnieuw."),
+            (Code::RelayUnavailable, En) => m("Script unavailable", "The analytics script could not be fetched from Google right now. The website works as usual; please try again later."),
             (Code::Internal, Nl) => m("Er ging iets mis", "De gateway van deze website kon dit verzoek niet afhandelen. Probeer het later opnieuw."),
             (Code::Internal, En) => m("Something went wrong", "The website's gateway could not handle this request. Please try again later."),
         }

@@ -24,11 +24,12 @@ use crate::privacy::Visitor;
 use crate::proxy::{ForwardPolicy, RequestBody};
 
 /// Every public route. Mount after registering [`Worker::data`](super::state::Worker::data).
-pub fn configure(cfg: &mut web::ServiceConfig, _state: &AppState) {
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     health::public(cfg);
     consent(cfg);
     forms(cfg);
     assets(cfg);
+    crate::relay::configure(cfg, state.relay.as_ref());
     cfg.service(web::scope("/_gate").default_service(web::to(unknown_gate_path)))
         .default_service(web::to(proxy_page));
 }

@@ -18,7 +18,7 @@ use super::page_filter::PageRewrite;
 use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
-use crate::consent::{ConsentError, ConsentService};
+use crate::consent::{ConsentError, ConsentService, Granted};
 use crate::dashboard::{Dashboard, DashboardError};
 use crate::forms::FormsService;
 use crate::http::extract::BodyPace;
@@ -27,6 +27,7 @@ use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::privacy::{GeoError, Privacy, Visitor};
 use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
+use crate::relay::Relay;
 use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
 use crate::stats::Stats;
 use crate::store::{Store, StoreError};
@@ -82,6 +83,8 @@ pub struct AppState {
     pub sites: SiteHosts,
     /// The last readiness check (admin `/_gate/readyz`).
     pub readiness: ReadinessCache,
+    /// The Google Analytics relay, when `[relay.google_analytics]` turns it on.
+    pub relay: Option<Relay>,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
         let store = store.observed_by(metrics.clone());
         let stats = Stats::with_metrics(store.clone(), clock.clone(), metrics.clone());
         let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;
+        let relay = Relay::new(&config, store.clone(), clock.clone(), metrics.clone());
         let mut proxy_settings = ProxySettings::from_config(&config)?;
         proxy_settings.metrics = Some(metrics.clone());
         let config = Arc::new(config);
@@ -121,6 +125,7 @@ impl AppState {
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
             sites: SiteHosts::new(&config.listen.hosts),
             readiness: ReadinessCache::default(),
+            relay,
             config,
             clock,
             store,
@@ -157,10 +162,19 @@ impl AppState {
     }
 
     /// Start the background work: the statistics writer, the forms' webhook sender and index
-    /// sweep. Call once, inside an actix system. Each ends by itself once the state is gone.
+    /// sweep, the register's daily due-soon notification. Call once, inside an actix system.
+    /// Each ends by itself once the state is gone.
     pub fn spawn_background(&self) {
         self.stats.spawn_writer();
-        self.areas().forms.spawn_background();
+        let forms = self.areas().forms.clone();
+        forms.spawn_background();
+        // The register's notification uses the forms as started (a reload does not restart it).
+        self.dashboard
+            .register
+            .spawn_background(forms, self.clock.clone());
+        if let Some(relay) = &self.relay {
+            relay.spawn_background();
+        }
     }
 
     /// How fast the bodies the gate reads itself must arrive (`limits.body_*`).
@@ -213,6 +227,7 @@ impl Areas {
         let bundle = self.consent.bundle();
         [&bundle.guard, &bundle.js, &bundle.css]
             .into_iter()
+            .chain(&bundle.relay)
             .chain(self.forms.script())
             .find(|a| a.name == name)
     }
@@ -289,6 +304,20 @@ impl FromRequest for Visitor {
             Some(state) => Ok(state.privacy.visitor(req)),
             None => Err(EdgeError::new(Code::Internal).detail("no application state registered")),
         })
+    }
+}
+
+/// The categories the request's consent cookie grants, verified by the state's consent
+/// service; none (never a panic) if no state is registered.
+impl FromRequest for Granted {
+    type Error = EdgeError;
+    type Future = Ready<Result<Granted, EdgeError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(req
+            .app_data::<State>()
+            .map(|state| state.areas().consent.granted(req))
+            .unwrap_or_default()))
     }
 }
 

@@ -299,6 +299,26 @@ impl RunningTestGate {
         self.consent().bundle().texts_hash[language].clone()
     }
 
+    /// Record the consent decision `body` (`/_gate/consent`, same origin) and return the
+    /// `cg_consent=…` pair the answer set, for the requests of a visitor who decided so.
+    pub async fn decide(&self, body: &serde_json::Value) -> String {
+        let res = awc::Client::new()
+            .post(self.url("/_gate/consent"))
+            .insert_header(("origin", self.origin()))
+            .send_json(body)
+            .await
+            .expect("consent decision sent");
+        assert_eq!(res.status().as_u16(), 200, "consent decision recorded");
+        let set = res
+            .headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("cg_consent="))
+            .expect("cg_consent set")
+            .to_owned();
+        set.split(';').next().unwrap_or_default().to_owned()
+    }
+
     /// The running gate's state: its services, statistics and clock.
     pub fn state(&self) -> &AppState {
         self.running
