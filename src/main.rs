@@ -234,15 +234,23 @@ fn load(path: &Path, env: &dyn EnvSource) -> anyhow::Result<Config> {
 /// Load the configuration; its warnings are returned for the caller to report.
 fn load_with_warnings(path: &Path, env: &dyn EnvSource) -> (anyhow::Result<Config>, Vec<String>) {
     let (config, notes) = Config::check(path, env);
-    let config = config.map_err(|ConfigError(problems)| {
+    (reported(path, config), notes.warnings)
+}
+
+/// A configuration, or every problem of `path` in one report.
+fn reported(path: &Path, config: Result<Config, ConfigError>) -> anyhow::Result<Config> {
+    config.map_err(|ConfigError(problems)| {
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::anyhow!(problems_report(path, &problems))
-    });
-    (config, notes.warnings)
+    })
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
-    let (config, warnings) = load_with_warnings(path, &ProcessEnv);
+    // Read once: what the gate starts with is what a reload (SIGHUP) compares the file with.
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (config, notes) = Config::check_toml(&text, &ProcessEnv);
+    let (config, warnings) = (reported(path, config), notes.warnings);
     let config = match config {
         Ok(config) => config,
         Err(e) => {
@@ -258,7 +266,10 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let gate = server::start(config).await.context("cannot start")?;
-    gate.wait().await.context("server stopped with an error")
+    let reloader = server::Reloader::new(path, &text, Box::new(ProcessEnv));
+    gate.run(Some(reloader))
+        .await
+        .context("server stopped with an error")
 }
 
 fn check_config(path: &Path) -> ExitCode {
@@ -709,6 +720,7 @@ async fn demo(public: SocketAddr, admin: SocketAddr, traffic: bool) -> anyhow::R
     if traffic {
         let texts_hash = gate
             .state()
+            .areas()
             .consent
             .bundle()
             .texts_hash

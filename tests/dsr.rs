@@ -519,7 +519,7 @@ async fn requests_due_soon_and_overdue_stand_out_and_are_notified_without_person
     let named = state
         .dashboard
         .register
-        .notify_due_soon(&state.forms, now)
+        .notify_due_soon(&state.areas().forms, now)
         .await
         .expect("notified");
     assert_eq!(named, 2);
@@ -536,7 +536,7 @@ async fn requests_due_soon_and_overdue_stand_out_and_are_notified_without_person
     let again = state
         .dashboard
         .register
-        .notify_due_soon(&state.forms, now)
+        .notify_due_soon(&state.areas().forms, now)
         .await
         .expect("checked");
     assert_eq!(again, 0);

@@ -140,7 +140,8 @@ impl Config {
         config.map(|c| (c, notes))
     }
 
-    fn check_toml(text: &str, env: &dyn EnvSource) -> (Result<Config, ConfigError>, LoadNotes) {
+    /// [`Config::check`] on text already read (a reload compares it with what is running).
+    pub fn check_toml(text: &str, env: &dyn EnvSource) -> (Result<Config, ConfigError>, LoadNotes) {
         let env = EnvOverrides::read(env);
         let mut notes = LoadNotes {
             warnings: env.unknown.iter().map(ToString::to_string).collect(),

@@ -22,9 +22,14 @@ pub struct Counted<'a> {
 }
 
 impl<'a> Counted<'a> {
-    pub fn new(state: &'a AppState, visitor: &'a Visitor, wire: &'a WirePolicy) -> Counted<'a> {
+    pub fn new(
+        state: &'a AppState,
+        page: &'a PageRewrite,
+        visitor: &'a Visitor,
+        wire: &'a WirePolicy,
+    ) -> Counted<'a> {
         Counted {
-            page: &state.page,
+            page,
             state,
             visitor,
             wire,

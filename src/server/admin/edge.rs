@@ -31,7 +31,7 @@ use crate::http::extract::{content_type, read_bounded, request_cookie};
 use crate::http::negotiate::{language, reply_format};
 use crate::http::{Code, EdgeError, Format, SameOrigin};
 
-use super::super::state::State;
+use super::super::state::{Areas, State};
 
 /// Largest body a dashboard form may send, in bytes (an e-mail address and a token).
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -78,18 +78,20 @@ impl Operator {
         &self.session.operator
     }
 
-    /// This operator's audited actions, now.
-    pub fn desk<'a>(&'a self, state: &'a State) -> Desk<'a> {
+    /// This operator's audited actions, now, on the consent and forms in force (`areas`, from
+    /// [`AppState::areas`](crate::server::AppState::areas)).
+    pub fn desk<'a>(&'a self, state: &'a State, areas: &'a Areas) -> Desk<'a> {
         state
             .dashboard
-            .desk(&state.forms, &state.consent, self.name(), self.now)
+            .desk(&areas.forms, &areas.consent, self.name(), self.now)
     }
 
     /// This operator's audited actions on the register of data-subject requests, now.
-    pub fn requests<'a>(&'a self, state: &'a State) -> RequestDesk<'a> {
+    /// On the consent and forms in force (`areas`).
+    pub fn requests<'a>(&'a self, state: &'a State, areas: &'a Areas) -> RequestDesk<'a> {
         state
             .dashboard
-            .requests(&state.forms, &state.consent, self.name(), self.now)
+            .requests(&areas.forms, &areas.consent, self.name(), self.now)
     }
 
     /// The layout of a page in `area`.

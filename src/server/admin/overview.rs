@@ -52,7 +52,7 @@ async fn overview_of(
         .await
         .map_err(store_error)?;
     Ok((
-        overview::build(&q, &state.consent.bundle().optional, &data),
+        overview::build(&q, &state.areas().consent.bundle().optional, &data),
         q,
     ))
 }

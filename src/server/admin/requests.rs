@@ -83,7 +83,11 @@ pub async fn create(state: State, posted: Posted<NewForm>) -> Result<HttpRespons
         channel,
         contact: form.contact.clone(),
     };
-    match op.requests(&state).register_request(new).await {
+    match op
+        .requests(&state, &state.areas())
+        .register_request(new)
+        .await
+    {
         Ok(r) => Ok(see_other(&format!(
             "{}?done=registered",
             links::request(&r.id)
@@ -115,9 +119,13 @@ async fn request_page(
     adjust: impl FnOnce(RequestPage) -> RequestPage,
     status: StatusCode,
 ) -> Result<HttpResponse, EdgeError> {
-    let view = op.requests(state).open(id).await?.ok_or(Code::NotFound)?;
+    let view = op
+        .requests(state, &state.areas())
+        .open(id)
+        .await?
+        .ok_or(Code::NotFound)?;
     let today = utc_date(op.now);
-    let page = adjust(RequestPage::new(&view, state.forms.forms(), today));
+    let page = adjust(RequestPage::new(&view, state.areas().forms.forms(), today));
     render(state, &op.chrome(state, Area::Requests), &page, status)
 }
 
@@ -189,7 +197,7 @@ pub async fn status(
     let (op, f) = (&posted.op, &posted.form);
     let to = Status::from_name(&f.status).ok_or_else(|| bad("status: not a status"))?;
     let result = op
-        .requests(&state)
+        .requests(&state, &state.areas())
         .change_status(&id, f.version, to, &f.note)
         .await;
     outcome(&state, op, &id, result.map(|_| ()), "status").await
@@ -212,7 +220,7 @@ pub async fn extend(
     let (op, f) = (&posted.op, &posted.form);
     let told_on = parse_day(&f.told_on).ok_or_else(|| bad("told_on: expected a date"))?;
     let result = op
-        .requests(&state)
+        .requests(&state, &state.areas())
         .extend(&id, f.version, f.months, &f.reason, told_on)
         .await;
     outcome(&state, op, &id, result.map(|_| ()), "extended").await
@@ -244,12 +252,13 @@ pub async fn search(
         "phone" => ("phone", PersonQuery::Phone(&f.value)),
         _ => return Err(bad("by: email, name or phone")),
     };
-    let desk = op.requests(&state);
+    let areas = state.areas();
+    let desk = op.requests(&state, &areas);
     let found = match desk.search(&id, query).await {
         Ok(found) => found,
         Err(e) => return outcome(&state, op, &id, Err(e), "").await,
     };
-    let forms = state.forms.forms();
+    let forms = areas.forms.forms();
     request_page(
         &state,
         op,
@@ -299,7 +308,7 @@ pub async fn attach(
         .collect::<Result<Vec<_>, _>>()?;
     let consent = field("consent").next();
     let result = op
-        .requests(&state)
+        .requests(&state, &state.areas())
         .attach(&id, version, &entries, consent)
         .await;
     outcome(&state, op, &id, result.map(|_| ()), "attached").await
@@ -326,7 +335,10 @@ pub async fn detach(
     } else {
         Target::Entry(entry_ref(&f.entry)?)
     };
-    let result = op.requests(&state).detach(&id, f.version, &target).await;
+    let result = op
+        .requests(&state, &state.areas())
+        .detach(&id, f.version, &target)
+        .await;
     outcome(&state, op, &id, result.map(|_| ()), "detached").await
 }
 
@@ -345,7 +357,7 @@ async fn restriction(
     let (op, f) = (&posted.op, &posted.form);
     let entry = entry_ref(&f.entry)?;
     let result = op
-        .requests(&state)
+        .requests(&state, &state.areas())
         .restrict(&id, f.version, &entry, restricted)
         .await;
     let done = if restricted { "restricted" } else { "lifted" };
@@ -388,7 +400,7 @@ pub async fn rectify(
     let (op, f) = (&posted.op, &posted.form);
     let entry = entry_ref(&f.entry)?;
     let result = op
-        .requests(&state)
+        .requests(&state, &state.areas())
         .rectify(&id, f.version, &entry, &f.field, &f.value)
         .await;
     outcome(&state, op, &id, result, "rectified").await
@@ -416,7 +428,11 @@ pub async fn export(
         ("html", "en") => Some(Language::En),
         _ => return Err(bad("format: json, or html with lang nl or en")),
     };
-    let (request, contents) = match op.requests(&state).export(&id, f.version).await {
+    let (request, contents) = match op
+        .requests(&state, &state.areas())
+        .export(&id, f.version)
+        .await
+    {
         Ok(found) => found,
         Err(e) => return outcome(&state, op, &id, Err(e), "").await,
     };
@@ -428,7 +444,13 @@ pub async fn export(
             download(json, "application/json", &format!("request-{id}.json"))
         }
         Some(lang) => {
-            let view = ExportPage::new(&request, &contents, state.forms.forms(), op.now, lang);
+            let view = ExportPage::new(
+                &request,
+                &contents,
+                state.areas().forms.forms(),
+                op.now,
+                lang,
+            );
             let html = state
                 .dashboard
                 .views
@@ -454,7 +476,10 @@ pub async fn erase(
     id: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
     let (op, f) = (&posted.op, &posted.form);
-    let result = op.requests(&state).erase(&id, f.version, f.expected).await;
+    let result = op
+        .requests(&state, &state.areas())
+        .erase(&id, f.version, f.expected)
+        .await;
     outcome(&state, op, &id, result.map(|_| ()), "erased").await
 }
 
