@@ -1,7 +1,10 @@
 /* consentgate forms: adds the fill-time token and the honeypot field to the forms the gate
    captures. No dependencies, no cookies, nothing sent anywhere but the gate itself.
    CG_CONFIG is filled in by the gate: {tokenUrl, tokenField,
-   forms: {canonical path: {id, honeypot, token, caseSensitive}}}. A token opens one form once:
+   forms: {canonical path: {id, honeypot, token, caseSensitive}},
+   plugins: {"cf7:<CF7 form id>": spec}}. A plugin's form is found by its markup (CF7: the
+   hidden _wpcf7 field), since its script posts to its own endpoint, not to the action; the
+   fields added here are inside the form, so the plugin's own FormData carries them. A token opens one form once:
    each form gets its own, and a fresh one after every submission. */
 (function () {
   'use strict';
@@ -18,7 +21,18 @@
     }
   }
 
+  function pluginSpecOf(form) {
+    var cf7 = field(form, '_wpcf7');
+    if (cf7 && CFG.plugins) {
+      var id = parseInt(cf7.value, 10);
+      if (id > 0) { return CFG.plugins['cf7:' + id] || null; }
+    }
+    return null;
+  }
+
   function specOf(form) {
+    var plugin = pluginSpecOf(form);
+    if (plugin) { return plugin; }
     var path = pathOf(form);
     if (path === null) { return null; }
     var spec = CFG.forms[path];

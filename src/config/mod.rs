@@ -35,7 +35,9 @@ pub use consent::{
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
-pub use forms::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FORM_TOKEN_FIELD};
+pub use forms::{
+    FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FormPlugin, FORM_TOKEN_FIELD,
+};
 pub use hosts::{split_host, HostPattern};
 pub use limits::LimitsConfig;
 pub use listen::ListenConfig;

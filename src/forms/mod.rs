@@ -8,13 +8,16 @@
 //! (list, read, mark handled, delete, export, find and erase by e-mail address), the forms
 //! script that adds the token and honeypot to pages, forwarding to the upstream for
 //! `store_and_forward` forms, and the optional notification webhook (ids and time only, never
-//! field contents). The HTTP routes live in the server; this module is what they call.
+//! field contents). Form plugins that post by script to their own endpoint (Contact Form 7)
+//! are captured there too and answered in the plugin's format (`plugin`). The HTTP routes
+//! live in the server; this module is what they call.
 
 pub mod crypto;
 mod notify;
 pub mod page;
 pub mod parse;
 pub mod path;
+pub mod plugin;
 mod script;
 mod service;
 mod submit;

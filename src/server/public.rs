@@ -16,6 +16,7 @@ use crate::config::FormConfig;
 use crate::consent::{
     DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
 };
+use crate::forms::plugin::{self, Via};
 use crate::forms::{page::stored_json, Redirect, Stored, Submission, Upstream, TOKEN_PATH};
 use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
@@ -80,7 +81,10 @@ pub fn forms(cfg: &mut web::ServiceConfig, state: &AppState) {
         web::resource("/{path:.*}")
             .guard(guard::Post())
             .guard(guard::fn_guard(move |ctx| {
-                forms.form_for_path(ctx.head().uri.path()).is_some()
+                let uri = &ctx.head().uri;
+                forms
+                    .form_for_request(uri.path(), uri.query().unwrap_or_default())
+                    .is_some()
             }))
             .to(submit_form),
     )
@@ -169,14 +173,32 @@ async fn submit_form(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    let form = state
+    let (form, via) = state
         .forms
-        .form_for_path(req.path())
+        .form_for_request(req.path(), req.query_string())
         .ok_or(Code::NotFound)?;
     let format = reply_format(&req, Format::Html);
     let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
     let submission = Submission::new(&req, body, &visitor);
-    let stored = match state.forms.capture(form, &submission).await {
+    let (result, echo) = state.forms.capture_echoed(form, &submission).await;
+    if via != Via::Page {
+        // The plugin's script reads only its own format; a store_and_forward entry still
+        // goes upstream (to the form's own endpoint, as the plugin sent it).
+        if let Ok(stored) = &result {
+            let wire = state.consent.wire_policy(&req);
+            let keep_cookie = |name: &str| wire.keep_cookie(name);
+            let upstream = Upstream {
+                proxy: &state.upstream,
+                keep_cookie: &keep_cookie,
+            };
+            let _ = state
+                .forms
+                .deliver(form, stored, &submission, &req, upstream, Format::Json)
+                .await;
+        }
+        return Ok(plugin_reply(plugin::answer(form, &result, &echo)));
+    }
+    let stored = match result {
         Ok(stored) => stored,
         Err(refusal) => return Err(state.forms.refusal(form, refusal, format)),
     };
@@ -222,6 +244,16 @@ fn thank_you(
         res.insert_header((header::LOCATION, location));
     }
     res.finish()
+}
+
+/// A plugin's answer as JSON, never cached.
+fn plugin_reply(answer: plugin::PluginAnswer) -> HttpResponse {
+    let mut res = HttpResponse::build(answer.status);
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(secs) = answer.retry_after {
+        res.insert_header((header::RETRY_AFTER, secs));
+    }
+    res.json(answer.body)
 }
 
 /// `?form=<id>` of `GET /_gate/forms/token`.
