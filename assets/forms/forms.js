@@ -86,9 +86,19 @@
       fillToken(spec, input);
       // A token is used up by a stored submission; a form sent by script stays on the page
       // and needs a new one for the next message (taken after this submission read its own).
-      form.addEventListener('submit', function () {
-        window.setTimeout(function () { fillToken(spec, input); }, 0);
-      });
+      // CF7 says when it was stored (wpcf7mailsent, on the form or, before 5.2, its wrapper);
+      // renewing only then keeps a person who corrects a marked field from having to wait out
+      // the minimum fill time again.
+      if (field(form, '_wpcf7')) {
+        document.addEventListener('wpcf7mailsent', function (ev) {
+          var t = ev.target;
+          if (t === form || (t && t.contains && t.contains(form))) { fillToken(spec, input); }
+        });
+      } else {
+        form.addEventListener('submit', function () {
+          window.setTimeout(function () { fillToken(spec, input); }, 0);
+        });
+      }
     }
   }
 
