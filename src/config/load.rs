@@ -17,6 +17,7 @@ use super::forms::{validate_forms, FormConfig};
 use super::limits::LimitsConfig;
 use super::listen::ListenConfig;
 use super::log::LogConfig;
+use super::passthrough::{validate_passthrough, PassthroughConfig};
 use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
@@ -38,6 +39,8 @@ pub struct Config {
     pub trackers: TrackersConfig,
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
+    /// `[[passthrough]]` path prefixes passed by untouched; default none.
+    pub passthrough: Vec<PassthroughConfig>,
     pub dashboard: DashboardConfig,
     /// First-party analytics relays (`[relay.google_analytics]`); off by default.
     pub relay: RelayConfig,
@@ -155,6 +158,7 @@ impl Config {
             trackers: reading.section(&mut table, "trackers"),
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
+            passthrough: reading.section(&mut table, "passthrough"),
             dashboard: reading.section(&mut table, "dashboard"),
             relay: reading.section(&mut table, "relay"),
             secret: env.secret,
@@ -217,6 +221,9 @@ impl Config {
         }
         if read("forms") {
             problems.extend(validate_forms(&self.forms));
+        }
+        if read("passthrough") {
+            problems.extend(validate_passthrough(&self.passthrough));
         }
         if read("consent") {
             problems.extend(self.consent.validate(CONSENT_TEXT_KEYS));

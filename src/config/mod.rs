@@ -19,6 +19,7 @@ mod limits;
 mod listen;
 mod load;
 mod log;
+mod passthrough;
 mod privacy;
 mod problem;
 mod read;
@@ -43,6 +44,7 @@ pub use limits::LimitsConfig;
 pub use listen::ListenConfig;
 pub use load::{Config, LoadNotes};
 pub use log::{LogConfig, LogFormat};
+pub use passthrough::PassthroughConfig;
 pub use privacy::{IpForwarding, PrivacyConfig};
 pub use problem::{ConfigError, ConfigProblem};
 pub use relay::{

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod health;
 mod metered;
 mod page_filter;
+pub mod passthrough;
 pub mod public;
 pub mod readiness;
 pub mod state;

@@ -13,6 +13,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::page_filter::PageRewrite;
+use super::passthrough::Passthroughs;
 use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
@@ -83,6 +84,8 @@ pub struct AppState {
     pub readiness: ReadinessCache,
     /// The Google Analytics relay, when `[relay.google_analytics]` turns it on.
     pub relay: Option<Relay>,
+    /// The operator's `[[passthrough]]` prefixes.
+    pub passthrough: Passthroughs,
 }
 
 impl AppState {
@@ -121,6 +124,7 @@ impl AppState {
             sites: SiteHosts::new(&config.listen.hosts),
             readiness: ReadinessCache::default(),
             relay,
+            passthrough: Passthroughs::new(&config.passthrough),
             config: Arc::new(config),
             clock,
             store,
