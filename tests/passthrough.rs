@@ -158,3 +158,23 @@ async fn a_captured_form_endpoint_under_a_passthrough_prefix_is_still_captured()
     assert!(other.body.starts_with("got "), "{}", other.body);
     gate.stop().await;
 }
+
+#[test]
+fn wordpress_recipe_config_passes_check_config_without_warnings() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_consentgate"))
+        .args(["check-config", "--config"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/wordpress/consentgate.toml"
+        ))
+        .env("CONSENTGATE_SECRET", SECRET)
+        .env("CONSENTGATE_REDIS_URL", "redis://127.0.0.1:6379/")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "check-config failed:\n{stderr}");
+    assert!(
+        !stderr.to_lowercase().contains("warn"),
+        "the recipe should need no excuses:\n{stderr}"
+    );
+}
