@@ -322,3 +322,35 @@ pub(crate) fn validate_forms(forms: &[FormConfig]) -> Vec<ConfigProblem> {
     }
     problems
 }
+
+/// Forms whose `path` is a plugin's AJAX endpoint but that do not name the plugin: captured,
+/// but answered in a shape the plugin's script cannot show, and the page's form is not found
+/// by the forms script (no token: every submission refused as too fast).
+pub(crate) fn form_plugin_warnings(forms: &[FormConfig]) -> Vec<ConfigProblem> {
+    let mut warnings = Vec::new();
+    for (i, form) in forms.iter().enumerate() {
+        if form.plugin != FormPlugin::Html {
+            continue;
+        }
+        let path = form.path.to_ascii_lowercase();
+        let message = if let Some(rest) = path.split("/contact-form-7/v1/contact-forms/").nth(1) {
+            let id = rest.split('/').next().unwrap_or("<id>");
+            format!(
+                "{:?} is Contact Form 7's endpoint: set plugin = \"cf7\", plugin_form_id = {id} \
+                 and path = the page the form is on, so CF7's script can show the answer",
+                form.path
+            )
+        } else if path.ends_with("/admin-ajax.php") {
+            format!(
+                "{:?} is WordPress's AJAX endpoint for many plugins (Gravity Forms, WPForms, \
+                 Elementor): capturing it whole breaks the others, and those form plugins are \
+                 not captured by this version",
+                form.path
+            )
+        } else {
+            continue;
+        };
+        warnings.push(ConfigProblem::new(format!("forms[{i}].path"), message));
+    }
+    warnings
+}

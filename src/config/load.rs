@@ -13,7 +13,7 @@ use url::{Host, Url};
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
-use super::forms::{validate_forms, FormConfig};
+use super::forms::{form_plugin_warnings, validate_forms, FormConfig};
 use super::limits::LimitsConfig;
 use super::listen::ListenConfig;
 use super::log::LogConfig;
@@ -271,6 +271,7 @@ impl Config {
                 ));
             }
         }
+        warnings.extend(form_plugin_warnings(&self.forms));
         warnings
     }
 }

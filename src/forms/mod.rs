@@ -18,6 +18,7 @@ pub mod page;
 pub mod parse;
 pub mod path;
 pub mod plugin;
+pub mod report;
 mod script;
 mod service;
 mod submit;
