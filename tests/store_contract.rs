@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use consentgate::config::{StoreBackend, StoreConfig};
 use consentgate::store::{
-    AuditId, FormEntryRecord, ReceiptIndexEntry, ReceiptQuery, Store, StoreError,
+    AuditId, DsrWrite, FormEntryRecord, ReceiptIndexEntry, ReceiptQuery, Store, StoreError,
 };
 use redis_support::{free_port, RedisCluster, RedisServer};
 
@@ -137,6 +137,11 @@ contract!(
     receipt_index_lists_a_time_range_per_action_newest_or_oldest_first,
     receipt_index_forgets_expired_and_erased_decisions,
     banner_texts_are_archived_once_and_their_use_is_tracked,
+    name_and_phone_hashes_find_entries_and_follow_replacement,
+    restricted_entries_are_kept_but_not_listed_until_lifted,
+    a_days_data_key_is_stored_once_and_expires,
+    requests_are_written_only_over_the_version_read,
+    requests_due_are_counted_while_open_and_expire,
     a_shared_value_goes_to_the_first_writer_and_expires,
 );
 
@@ -147,6 +152,8 @@ fn entry(id: &str, form: &str, created: u64, email: Option<&str>) -> FormEntryRe
         created,
         ciphertext: format!("sealed:{id}").into_bytes(),
         email_hash: email.map(str::to_owned),
+        lookup_hashes: Vec::new(),
+        restricted: false,
     }
 }
 
@@ -356,7 +363,7 @@ async fn expired_form_entries_are_never_listed_found_or_fetched(store: Store) {
     .await;
     assert_eq!(store.get_form_entry("contact", "old1").await.unwrap(), None);
     assert_eq!(
-        store.find_form_entries_by_email("h").await.unwrap(),
+        store.find_form_entries_by_hash("h").await.unwrap(),
         vec![("contact".to_owned(), "kept".to_owned())]
     );
     assert_eq!(store.sweep_form_index("contact").await.unwrap(), 2);
@@ -406,20 +413,20 @@ async fn email_index_finds_entries_across_forms_and_forgets_deleted(store: Store
         .await
         .unwrap();
     assert_eq!(
-        store.find_form_entries_by_email("alice").await.unwrap(),
+        store.find_form_entries_by_hash("alice").await.unwrap(),
         vec![
             ("contact".to_owned(), "c1".to_owned()),
             ("newsletter".to_owned(), "n1".to_owned())
         ]
     );
     assert!(store
-        .find_form_entries_by_email("nobody")
+        .find_form_entries_by_hash("nobody")
         .await
         .unwrap()
         .is_empty());
     assert!(store.delete_form_entry("newsletter", "n1").await.unwrap());
     assert_eq!(
-        store.find_form_entries_by_email("alice").await.unwrap(),
+        store.find_form_entries_by_hash("alice").await.unwrap(),
         vec![("contact".to_owned(), "c1".to_owned())]
     );
     let stored = store.get_form_entry("contact", "c2").await.unwrap();
@@ -440,13 +447,13 @@ async fn replacing_an_entry_moves_it_in_the_email_index(store: Store) {
         .await
         .unwrap();
     assert!(store
-        .find_form_entries_by_email("first")
+        .find_form_entries_by_hash("first")
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
         store
-            .find_form_entries_by_email("second")
+            .find_form_entries_by_hash("second")
             .await
             .unwrap()
             .len(),
@@ -455,6 +462,282 @@ async fn replacing_an_entry_moves_it_in_the_email_index(store: Store) {
     let page = store.list_form_entries("contact", 0, 10).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.entries[0].created, 5);
+}
+
+async fn name_and_phone_hashes_find_entries_and_follow_replacement(store: Store) {
+    let mut e = entry("p1", "contact", 1, Some("mail"));
+    e.lookup_hashes = vec!["name".into(), "phone".into()];
+    store.put_form_entry("contact", &e, LONG).await.unwrap();
+    let mut other = entry("p2", "intake", 2, None);
+    other.lookup_hashes = vec!["name".into()];
+    store.put_form_entry("intake", &other, LONG).await.unwrap();
+    let hits = |found: Vec<(String, String)>| -> Vec<String> {
+        found.into_iter().map(|(f, i)| format!("{f}/{i}")).collect()
+    };
+    assert_eq!(
+        hits(store.find_form_entries_by_hash("name").await.unwrap()),
+        ["contact/p1", "intake/p2"]
+    );
+    assert_eq!(
+        hits(store.find_form_entries_by_hash("phone").await.unwrap()),
+        ["contact/p1"]
+    );
+    let stored = store
+        .get_form_entry("contact", "p1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.lookup_hashes, ["name", "phone"]);
+
+    // A corrected entry is found by its new values only.
+    e.lookup_hashes = vec!["new-name".into()];
+    store.put_form_entry("contact", &e, LONG).await.unwrap();
+    assert!(store
+        .find_form_entries_by_hash("phone")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        hits(store.find_form_entries_by_hash("new-name").await.unwrap()),
+        ["contact/p1"]
+    );
+    assert!(store.delete_form_entry("intake", "p2").await.unwrap());
+    assert!(store
+        .find_form_entries_by_hash("name")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn restricted_entries_are_kept_but_not_listed_until_lifted(store: Store) {
+    for (id, created) in [("a", 1), ("b", 2), ("c", 3)] {
+        store
+            .put_form_entry("contact", &entry(id, "contact", created, Some("h")), LONG)
+            .await
+            .unwrap();
+    }
+    assert!(store
+        .set_form_entry_restricted("contact", "b", true)
+        .await
+        .unwrap());
+    let page = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(ids(&page), ["c", "a"]);
+    assert_eq!(page.total, 2);
+    let kept = store.get_form_entry("contact", "b").await.unwrap().unwrap();
+    assert!(kept.restricted);
+    assert_eq!(store.find_form_entries_by_hash("h").await.unwrap().len(), 3);
+
+    // Rewriting a restricted entry (a correction) keeps it out of the list.
+    store.put_form_entry("contact", &kept, LONG).await.unwrap();
+    assert_eq!(
+        store
+            .list_form_entries("contact", 0, 10)
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+
+    assert!(store
+        .set_form_entry_restricted("contact", "b", false)
+        .await
+        .unwrap());
+    let page = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(ids(&page), ["c", "b", "a"]);
+    assert!(!page.entries[1].restricted);
+    assert!(!store
+        .set_form_entry_restricted("contact", "gone", true)
+        .await
+        .unwrap());
+
+    // A restricted entry still expires and is deleted for good.
+    store
+        .put_form_entry("contact", &entry("d", "contact", 4, None), TTL)
+        .await
+        .unwrap();
+    store
+        .set_form_entry_restricted("contact", "d", true)
+        .await
+        .unwrap();
+    wait::until("the restricted entry to expire", wait::DEADLINE, || async {
+        store
+            .get_form_entry("contact", "d")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    assert!(store
+        .set_form_entry_restricted("contact", "b", true)
+        .await
+        .unwrap());
+    assert!(store.delete_form_entry("contact", "b").await.unwrap());
+    assert!(store
+        .get_form_entry("contact", "b")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.sweep_form_index("contact").await.unwrap(), 1);
+    assert_eq!(
+        ids(&store.list_form_entries("contact", 0, 10).await.unwrap()),
+        ["c", "a"]
+    );
+}
+
+async fn a_days_data_key_is_stored_once_and_expires(store: Store) {
+    let first = store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"wrapped-1", TTL)
+        .await
+        .unwrap();
+    assert_eq!(first, b"wrapped-1");
+    // A second gate offering its own key gets the first one.
+    let second = store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"wrapped-2", TTL)
+        .await
+        .unwrap();
+    assert_eq!(second, b"wrapped-1");
+    assert_eq!(
+        store
+            .get_form_data_key("contact", "2026-11-22:aa")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"wrapped-1"[..])
+    );
+    assert_eq!(
+        store
+            .get_form_data_key("other", "2026-11-22:aa")
+            .await
+            .unwrap(),
+        None
+    );
+    wait::until("the data key to expire", wait::DEADLINE, || async {
+        store
+            .get_form_data_key("contact", "2026-11-22:aa")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    // Its name can hold a new key afterwards (a new day never reuses a name anyway).
+    let again = store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"wrapped-3", LONG)
+        .await
+        .unwrap();
+    assert_eq!(again, b"wrapped-3");
+}
+
+fn dsr_write<'a>(
+    id: &'a str,
+    data: &'a [u8],
+    expected: Option<u64>,
+    due: Option<u64>,
+) -> DsrWrite<'a> {
+    DsrWrite {
+        id,
+        data,
+        expected_version: expected,
+        due_day: due,
+        ttl: LONG,
+    }
+}
+
+async fn requests_are_written_only_over_the_version_read(store: Store) {
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"one", None, Some(100)))
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    // Created once: a second "new" request with the same id changes nothing.
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"other", None, Some(100)))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"two", Some(1), Some(100)))
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    // Two operators read version 2; the second write is refused.
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"three", Some(2), None))
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"lost", Some(2), None))
+            .await
+            .unwrap(),
+        None
+    );
+    let stored = store.get_dsr_request("r1").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.data.as_slice()), (3, &b"three"[..]));
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("nobody", b"x", Some(1), None))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.get_dsr_request("nobody").await.unwrap(), None);
+    store
+        .put_dsr_request(&dsr_write("r2", b"b", None, Some(5)))
+        .await
+        .unwrap();
+    let mut all: Vec<String> = store
+        .list_dsr_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    all.sort();
+    assert_eq!(all, ["r1", "r2"]);
+    assert!(store.delete_dsr_request("r1").await.unwrap());
+    assert!(!store.delete_dsr_request("r1").await.unwrap());
+    assert_eq!(store.get_dsr_request("r1").await.unwrap(), None);
+    assert_eq!(store.list_dsr_requests().await.unwrap().len(), 1);
+}
+
+async fn requests_due_are_counted_while_open_and_expire(store: Store) {
+    for (id, due) in [("a", 10), ("b", 20), ("c", 30)] {
+        store
+            .put_dsr_request(&dsr_write(id, b"x", None, Some(due)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_dsr_due(9).await.unwrap(), 0);
+    assert_eq!(store.count_dsr_due(20).await.unwrap(), 2);
+    // Closing a request takes it out of the count; it is still there.
+    store
+        .put_dsr_request(&dsr_write("a", b"done", Some(1), None))
+        .await
+        .unwrap();
+    assert_eq!(store.count_dsr_due(20).await.unwrap(), 1);
+    assert!(store.get_dsr_request("a").await.unwrap().is_some());
+    let short = DsrWrite {
+        ttl: TTL,
+        ..dsr_write("b", b"short", Some(1), Some(20))
+    };
+    store.put_dsr_request(&short).await.unwrap();
+    wait::until(
+        "the short-lived request to expire",
+        wait::DEADLINE,
+        || async { store.get_dsr_request("b").await.unwrap().is_none() },
+    )
+    .await;
+    assert_eq!(store.count_dsr_due(100).await.unwrap(), 1);
+    assert_eq!(store.list_dsr_requests().await.unwrap().len(), 2);
 }
 
 async fn counters_add_up_per_day_and_read_in_day_order(store: Store) {
@@ -1037,6 +1320,22 @@ async fn exercise_every_operation(store: &Store) {
         .await
         .unwrap();
     store.list_form_entries("contact", 0, 10).await.unwrap();
+    store
+        .set_form_entry_restricted("contact", "e2", true)
+        .await
+        .unwrap();
+    let mut named = entry("e3", "contact", 3, None);
+    named.lookup_hashes = vec!["name".into()];
+    store.put_form_entry("contact", &named, LONG).await.unwrap();
+    store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"k", LONG)
+        .await
+        .unwrap();
+    store
+        .put_dsr_request(&dsr_write("r", b"sealed", None, Some(1)))
+        .await
+        .unwrap();
+    store.count_dsr_due(2).await.unwrap();
     store.put_session("s", b"d", LONG).await.unwrap();
     store.get_session("s", LONG).await.unwrap();
     store.append_audit(b"deleted entry e1").await.unwrap();

@@ -75,6 +75,11 @@ pub struct FormConfig {
     /// verzonden."
     #[serde(default)]
     pub thank_you_message: Option<String>,
+    /// `[forms.age_rules]`: the notes the inbox shows beside the age band of a `date_of_birth`
+    /// field (whose consent counts). Default: the youth-care rules (under 12 a parent decides,
+    /// 12 to 15 the young person and a parent, from 16 the person alone).
+    #[serde(default)]
+    pub age_rules: AgeRules,
 }
 
 /// A form plugin whose AJAX submission the gate captures and answers in the plugin's format.
@@ -107,6 +112,31 @@ impl FormPlugin {
     }
 }
 
+/// `[forms.age_rules]`: one table per language, `[forms.age_rules.nl]` and
+/// `[forms.age_rules.en]`, each with `under_12`, `from_12` (12 to 15) and `from_16`; a note left
+/// out keeps its built-in text.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AgeRules {
+    pub nl: AgeNotes,
+    pub en: AgeNotes,
+}
+
+/// The notes of one language; `None` keeps the built-in text.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AgeNotes {
+    /// Under 12 years old at submission.
+    pub under_12: Option<String>,
+    /// From the 12th birthday up to the 16th.
+    pub from_12: Option<String>,
+    /// From the 16th birthday on.
+    pub from_16: Option<String>,
+}
+
+/// Longest age-rule note, in characters.
+pub const MAX_AGE_NOTE: usize = 500;
+
 /// What happens to a stored submission besides being stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,6 +163,9 @@ pub enum FieldType {
     Email,
     Phone,
     Date,
+    /// A date of birth (YYYY-MM-DD), plausible: not after the day of submission, at most 120
+    /// years old. The inbox shows the age band at submission beside it.
+    DateOfBirth,
     Textarea,
 }
 
@@ -143,7 +176,7 @@ impl FieldType {
             FieldType::Text => 200,
             FieldType::Email => 254,
             FieldType::Phone => 40,
-            FieldType::Date => 10,
+            FieldType::Date | FieldType::DateOfBirth => 10,
             FieldType::Textarea => 5000,
         }
     }
@@ -154,14 +187,15 @@ impl FieldType {
 pub struct FormFieldConfig {
     /// The `name` attribute of the input. Required.
     pub name: String,
-    /// `"text"`, `"email"`, `"phone"`, `"date"` (YYYY-MM-DD) or `"textarea"`. Required.
+    /// `"text"`, `"email"`, `"phone"`, `"date"` (YYYY-MM-DD), `"date_of_birth"` (YYYY-MM-DD, a
+    /// plausible birth date) or `"textarea"`. Required.
     #[serde(rename = "type")]
     pub kind: FieldType,
     /// Whether an empty value is refused. Default false.
     #[serde(default)]
     pub required: bool,
     /// Longest value, in characters. Default by type: text 200, email 254, phone 40,
-    /// date 10, textarea 5000.
+    /// date and date_of_birth 10, textarea 5000.
     #[serde(default)]
     pub max_length: Option<usize>,
     /// What the gate's pages call the field. Default: the name.
@@ -288,6 +322,21 @@ pub(crate) fn validate_forms(forms: &[FormConfig]) -> Vec<ConfigProblem> {
                     form.redirect
                 ),
             );
+        }
+        for (lang, notes) in [("nl", &form.age_rules.nl), ("en", &form.age_rules.en)] {
+            for (name, note) in [
+                ("under_12", &notes.under_12),
+                ("from_12", &notes.from_12),
+                ("from_16", &notes.from_16),
+            ] {
+                let Some(note) = note else { continue };
+                if note.trim().is_empty() || note.chars().count() > MAX_AGE_NOTE {
+                    problem(
+                        key(&format!("age_rules.{lang}.{name}")),
+                        format!("expected a note of 1–{MAX_AGE_NOTE} characters"),
+                    );
+                }
+            }
         }
         if form.max_body_bytes == 0 {
             problem(key("max_body_bytes"), "must be greater than 0".into());

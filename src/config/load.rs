@@ -12,6 +12,7 @@ use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
+use super::dsr::DsrConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
 use super::forms::{form_plugin_warnings, validate_forms, FormConfig};
 use super::limits::LimitsConfig;
@@ -42,6 +43,8 @@ pub struct Config {
     /// `[[passthrough]]` path prefixes passed by untouched; default none.
     pub passthrough: Vec<PassthroughConfig>,
     pub dashboard: DashboardConfig,
+    /// `[dsr]`: the register of data-subject requests.
+    pub dsr: DsrConfig,
     /// First-party analytics relays (`[relay.google_analytics]`); off by default.
     pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
@@ -160,6 +163,7 @@ impl Config {
             forms: reading.section(&mut table, "forms"),
             passthrough: reading.section(&mut table, "passthrough"),
             dashboard: reading.section(&mut table, "dashboard"),
+            dsr: reading.section(&mut table, "dsr"),
             relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
@@ -233,6 +237,9 @@ impl Config {
         }
         if read("dashboard") {
             problems.extend(self.dashboard.validate());
+        }
+        if read("dsr") {
+            problems.extend(self.dsr.validate());
         }
         if read("relay") {
             problems.extend(self.relay.google_analytics.validate());

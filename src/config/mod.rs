@@ -12,6 +12,7 @@
 
 mod consent;
 pub mod dashboard;
+mod dsr;
 mod env;
 mod forms;
 mod hosts;
@@ -33,11 +34,13 @@ pub use consent::{
     ConsentCategoryConfig, ConsentConfig, RateLimitConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES,
     CONSENT_TEXT_KEYS,
 };
+pub use dsr::{Deadline, DsrConfig};
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
 pub use forms::{
-    FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FormPlugin, FORM_TOKEN_FIELD,
+    AgeNotes, AgeRules, FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FormPlugin,
+    FORM_TOKEN_FIELD, MAX_AGE_NOTE,
 };
 pub use hosts::{split_host, HostPattern};
 pub use limits::LimitsConfig;

@@ -6,11 +6,13 @@
 //!
 //! This module owns everything of the dashboard that does not need the HTTP edge; the routes
 //! (server/admin.rs) mount on top of it through [`Dashboard`]. It calls the feature services
-//! below it (the forms inbox, consent look-up, statistics) and alone writes the audit log.
+//! below it (the forms inbox, consent look-up, statistics) and alone writes the audit log. The
+//! register of data-subject requests ([`dsr`]) acts on a person's data through those services.
 
 pub mod audit;
 pub mod auth;
 pub mod desk;
+pub mod dsr;
 pub mod export;
 pub mod figures;
 pub mod health;
@@ -19,6 +21,7 @@ pub mod views;
 use audit::{AuditAction, AuditError, AuditEvent, AuditLog, UNKNOWN_OPERATOR};
 use auth::{Attempt, Auth, AuthError, Session, SignIn};
 use desk::Desk;
+use dsr::{Register, RequestDesk};
 use views::{ViewError, Views};
 
 use crate::config::dashboard::Language;
@@ -64,6 +67,8 @@ pub struct Dashboard {
     pub auth: Auth,
     pub views: Views,
     pub audit: AuditLog,
+    /// The register of data-subject requests.
+    pub register: Register,
     /// The stylesheet, content-hashed, served on the admin listener at its `url()`.
     pub css: HashedAsset,
     /// Page language when neither the operator's setting nor the browser decides.
@@ -88,7 +93,8 @@ impl Dashboard {
         Ok(Dashboard {
             auth: Auth::new(cfg, keys, store.clone())?,
             views: Views::new()?,
-            audit: AuditLog::new(store),
+            audit: AuditLog::new(store.clone()),
+            register: Register::new(config, keys, store),
             css: HashedAsset::new(
                 "dashboard",
                 "css",
@@ -161,6 +167,26 @@ impl Dashboard {
             operator,
             now,
             email_key: &self.email_key,
+        }
+    }
+
+    /// The audited actions of `operator` at `now` (unix s) on the register of data-subject
+    /// requests.
+    pub fn requests<'a>(
+        &'a self,
+        forms: &'a FormsService,
+        consent: &'a ConsentService,
+        operator: &'a str,
+        now: u64,
+    ) -> RequestDesk<'a> {
+        RequestDesk {
+            register: &self.register,
+            forms,
+            consent,
+            audit: &self.audit,
+            operator,
+            now,
+            lookup_key: &self.email_key,
         }
     }
 }

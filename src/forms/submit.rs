@@ -127,7 +127,8 @@ impl FormsService {
             parse::body_kind(submission.content_type.as_deref()).map_err(refusal_of_parse)?;
         let submitted = parse::parse(&kind, body).await.map_err(refusal_of_parse)?;
         *echo = Echo::read(form, &submitted);
-        let checked = validate::check(form, &submitted);
+        let today = crate::clock::utc_date(self.clock().unix_secs());
+        let checked = validate::check(form, &submitted, today);
         let field = |name: &str| {
             submitted
                 .iter()
@@ -191,7 +192,13 @@ impl FormsService {
                 Err(e) => return Err(store_down(checked)(e)),
             }
         }
-        let record = self.seal(form, &checked, submission.visitor.country.clone());
+        let record = match self
+            .seal(form, &checked, submission.visitor.country.clone())
+            .await
+        {
+            Ok(record) => record,
+            Err(e) => return Err(store_down(checked)(e)),
+        };
         let stored = Stored {
             id: record.id.clone(),
             created: record.created,

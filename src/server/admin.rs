@@ -10,6 +10,7 @@ mod edge;
 mod inbox;
 mod oversight;
 mod records;
+mod requests;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
@@ -39,6 +40,72 @@ where
         .app_data(need)
         .route(route.to(handler))
         .default_service(web::to(edge::method_not_allowed))
+}
+
+/// The actions taken from a data-subject request's page: each a POST to
+/// `/requests/{id}/<action>`.
+fn request_actions(cfg: &mut web::ServiceConfig) {
+    let may = Need::Permission(Permission::DataSubjectRequests);
+    cfg.service(only(
+        "/requests/{id}/status",
+        may,
+        web::post(),
+        requests::status,
+    ))
+    .service(only(
+        "/requests/{id}/extend",
+        may,
+        web::post(),
+        requests::extend,
+    ))
+    .service(only(
+        "/requests/{id}/search",
+        may,
+        web::post(),
+        requests::search,
+    ))
+    .service(only(
+        "/requests/{id}/attach",
+        may,
+        web::post(),
+        requests::attach,
+    ))
+    .service(only(
+        "/requests/{id}/detach",
+        may,
+        web::post(),
+        requests::detach,
+    ))
+    .service(only(
+        "/requests/{id}/export",
+        may,
+        web::post(),
+        requests::export,
+    ))
+    .service(only(
+        "/requests/{id}/rectify",
+        may,
+        web::post(),
+        requests::rectify,
+    ))
+    .service(only(
+        "/requests/{id}/restrict",
+        may,
+        web::post(),
+        requests::restrict,
+    ))
+    .service(only(
+        "/requests/{id}/lift",
+        may,
+        web::post(),
+        requests::lift,
+    ))
+    .service(only(
+        "/requests/{id}/erase",
+        may,
+        web::post(),
+        requests::erase,
+    ));
 }
 
 /// The dashboard: one scope over everything the routes above did not take, with the security
@@ -109,6 +176,26 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                 web::post(),
                 inbox::delete,
             ))
+            .service(
+                web::resource(paths::REQUESTS)
+                    .app_data(may(DataSubjectRequests))
+                    .route(web::get().to(requests::list))
+                    .route(web::post().to(requests::create))
+                    .default_service(web::to(edge::method_not_allowed)),
+            )
+            .service(only(
+                paths::REQUEST_NEW,
+                may(DataSubjectRequests),
+                web::get(),
+                requests::new_form,
+            ))
+            .service(only(
+                "/requests/{id}",
+                may(DataSubjectRequests),
+                web::get(),
+                requests::show,
+            ))
+            .configure(request_actions)
             .service(
                 web::resource(paths::PERSON)
                     .app_data(may(DataSubjectRequests))

@@ -137,10 +137,13 @@ impl AppState {
     }
 
     /// Start the background work: the statistics writer, the forms' webhook sender and index
-    /// sweep. Call once, inside an actix system. Each ends by itself once the state is gone.
+    /// sweep, the register's daily due-soon notification. Call once, inside an actix system.
+    /// Each ends by itself once the state is gone.
     pub fn spawn_background(&self) {
         self.stats.spawn_writer();
         self.forms.spawn_background();
+        let (forms, clock) = (self.forms.clone(), self.clock.clone());
+        self.dashboard.register.spawn_background(forms, clock);
         if let Some(relay) = &self.relay {
             relay.spawn_background();
         }

@@ -30,8 +30,8 @@ use std::time::Duration;
 use crate::clock::{SharedClock, SystemClock};
 
 use super::{
-    AuditId, FormEntryRecord, FormPage, KeyLayout, ReceiptHistory, ReceiptIndexEntry, ReceiptPage,
-    ReceiptQuery, StoreError, TextVersionRecord,
+    AuditId, DsrRecord, DsrWrite, FormEntryRecord, FormPage, KeyLayout, ReceiptHistory,
+    ReceiptIndexEntry, ReceiptPage, ReceiptQuery, StoreError, TextVersionRecord, MAX_DSR_REQUESTS,
 };
 
 /// Bounds of the embedded store.
@@ -91,18 +91,25 @@ struct StoredEntry {
 }
 
 impl StoredEntry {
-    /// The entry, its place in the form index and in the e-mail index.
+    /// The entry, its place in the form index and in the lookup (e-mail, name, phone) index.
     fn size(record: &FormEntryRecord) -> usize {
-        let email = record.email_hash.as_ref().map_or(0, |h| OVERHEAD + h.len());
-        2 * OVERHEAD + 2 * record.id.len() + record.form.len() + record.ciphertext.len() + email
+        let lookup: usize = record
+            .indexed_hashes()
+            .iter()
+            .map(|h| OVERHEAD + h.len())
+            .sum();
+        2 * OVERHEAD + 2 * record.id.len() + record.form.len() + record.ciphertext.len() + lookup
     }
 }
 
 #[derive(Default)]
 struct Form {
     entries: HashMap<String, StoredEntry>,
-    /// (created, id); iterated in reverse for newest first — the order of Redis `ZREVRANGE`.
+    /// (created, id) of unrestricted entries; iterated in reverse for newest first — the order
+    /// of Redis `ZREVRANGE`.
     index: BTreeSet<(u64, String)>,
+    /// (created, id) of restricted entries: kept, never listed.
+    restricted: BTreeSet<(u64, String)>,
     /// Expired entries the periodic purge dropped since the last list or sweep of this form;
     /// reported by `sweep_form_index` as Redis would report them.
     swept_pending: usize,
@@ -111,11 +118,13 @@ struct Form {
 impl Form {
     fn remove(&mut self, id: &str) -> Option<StoredEntry> {
         let old = self.entries.remove(id)?;
-        self.index.remove(&(old.record.created, id.to_owned()));
+        let key = (old.record.created, id.to_owned());
+        self.index.remove(&key);
+        self.restricted.remove(&key);
         Some(old)
     }
 
-    /// Removes expired entries; returns them so the caller can clean the e-mail index.
+    /// Removes expired entries; returns them so the caller can clean the lookup index.
     fn sweep(&mut self, now: u64) -> Vec<StoredEntry> {
         let expired: Vec<String> = self
             .entries
@@ -208,6 +217,19 @@ struct Expiring {
     expires: u64,
 }
 
+struct StoredRequest {
+    version: u64,
+    data: Arc<[u8]>,
+    due_day: Option<u64>,
+    expires: u64,
+}
+
+impl StoredRequest {
+    fn size(id: &str, data: &[u8]) -> usize {
+        2 * OVERHEAD + 2 * id.len() + data.len()
+    }
+}
+
 struct RateWindow {
     count: u64,
     expires: u64,
@@ -217,8 +239,11 @@ struct RateWindow {
 struct State {
     receipts: HashMap<String, Receipt>,
     forms: HashMap<String, Form>,
-    /// email hash → (form, id)
+    /// e-mail, name or phone hash → (form, id)
     emails: HashMap<String, BTreeSet<(String, String)>>,
+    /// (form, name) → wrapped data key.
+    data_keys: HashMap<(String, String), Expiring>,
+    dsr: HashMap<String, StoredRequest>,
     counters: HashMap<(String, String), BTreeMap<String, i64>>,
     uniques: HashMap<(String, String), Unique>,
     sessions: HashMap<String, Expiring>,
@@ -362,6 +387,20 @@ impl MemoryStore {
             let keep = r.expires > now;
             if !keep {
                 freed += OVERHEAD + key.len();
+            }
+            keep
+        });
+        st.data_keys.retain(|(form, name), k| {
+            let keep = k.expires > now;
+            if !keep {
+                freed += OVERHEAD + form.len() + name.len() + k.data.len();
+            }
+            keep
+        });
+        st.dsr.retain(|id, r| {
+            let keep = r.expires > now;
+            if !keep {
+                freed += StoredRequest::size(id, &r.data);
             }
             keep
         });
@@ -659,7 +698,12 @@ impl MemoryStore {
         let record = Arc::new(record);
         let f = st.forms.entry(form.to_owned()).or_default();
         let old = f.remove(&record.id);
-        f.index.insert((record.created, record.id.clone()));
+        let listed = if record.restricted {
+            &mut f.restricted
+        } else {
+            &mut f.index
+        };
+        listed.insert((record.created, record.id.clone()));
         f.entries.insert(
             record.id.clone(),
             StoredEntry {
@@ -670,9 +714,9 @@ impl MemoryStore {
         if let Some(old) = old {
             unlink_email(&mut st.emails, form, &old.record);
         }
-        if let Some(h) = &record.email_hash {
+        for h in record.indexed_hashes() {
             st.emails
-                .entry(h.clone())
+                .entry(h)
                 .or_default()
                 .insert((form.to_owned(), record.id.clone()));
         }
@@ -718,7 +762,7 @@ impl MemoryStore {
                 .take(limit)
                 .filter_map(|(_, id)| f.entries.get(id).map(|e| e.record.clone()))
                 .collect();
-            (page, f.entries.len())
+            (page, f.index.len())
         };
         Ok(FormPage {
             entries: page.into_iter().map(|r| (*r).clone()).collect(),
@@ -737,13 +781,13 @@ impl MemoryStore {
         Ok(old.expires > now)
     }
 
-    pub fn find_form_entries_by_email(
+    pub fn find_form_entries_by_hash(
         &self,
-        email_hash: &str,
+        hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let now = self.now();
         let st = self.lock();
-        let Some(set) = st.emails.get(email_hash) else {
+        let Some(set) = st.emails.get(hash) else {
             return Ok(Vec::new());
         };
         Ok(set
@@ -769,6 +813,154 @@ impl MemoryStore {
             .get_mut(form)
             .map_or(0, |f| std::mem::take(&mut f.swept_pending));
         Ok(swept + pending)
+    }
+
+    pub fn set_form_entry_restricted(
+        &self,
+        form: &str,
+        id: &str,
+        restricted: bool,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let Some(f) = st.forms.get_mut(form) else {
+            return Ok(false);
+        };
+        let Some(e) = f.entries.get_mut(id).filter(|e| e.expires > now) else {
+            return Ok(false);
+        };
+        let mut record = (*e.record).clone();
+        record.restricted = restricted;
+        e.record = Arc::new(record);
+        let key = (e.record.created, id.to_owned());
+        let (into, from) = if restricted {
+            (&mut f.restricted, &mut f.index)
+        } else {
+            (&mut f.index, &mut f.restricted)
+        };
+        from.remove(&key);
+        into.insert(key);
+        Ok(true)
+    }
+
+    pub fn ensure_form_data_key(
+        &self,
+        form: &str,
+        name: &str,
+        wrapped: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = self.now();
+        let until = deadline(now, ttl);
+        let mut st = self.lock();
+        let slot = (form.to_owned(), name.to_owned());
+        let live = st.data_keys.get_mut(&slot).filter(|k| k.expires > now);
+        if let Some(key) = live {
+            key.expires = key.expires.max(until);
+            return Ok(key.data.to_vec());
+        }
+        let old_size = st
+            .data_keys
+            .get(&slot)
+            .map_or(0, |k| OVERHEAD + form.len() + name.len() + k.data.len());
+        let new_size = OVERHEAD + form.len() + name.len() + wrapped.len();
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.data_keys.insert(
+            slot,
+            Expiring {
+                data: Arc::from(wrapped),
+                expires: until,
+            },
+        );
+        Ok(wrapped.to_vec())
+    }
+
+    pub fn get_form_data_key(&self, form: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .data_keys
+            .get(&(form.to_owned(), name.to_owned()))
+            .filter(|k| k.expires > now)
+            .map(|k| k.data.to_vec()))
+    }
+
+    // ---- data-subject requests ----
+
+    pub fn put_dsr_request(&self, w: &DsrWrite<'_>) -> Result<Option<u64>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let old = st.dsr.get(w.id);
+        let current = old.filter(|r| r.expires > now).map(|r| r.version);
+        if current != w.expected_version {
+            return Ok(None);
+        }
+        let old_size = old.map_or(0, |r| StoredRequest::size(w.id, &r.data));
+        let new_size = StoredRequest::size(w.id, w.data);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        let version = current.unwrap_or(0) + 1;
+        st.dsr.insert(
+            w.id.to_owned(),
+            StoredRequest {
+                version,
+                data: Arc::from(w.data),
+                due_day: w.due_day,
+                expires: deadline(now, w.ttl),
+            },
+        );
+        Ok(Some(version))
+    }
+
+    pub fn get_dsr_request(&self, id: &str) -> Result<Option<DsrRecord>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .get(id)
+            .filter(|r| r.expires > now)
+            .map(|r| DsrRecord {
+                id: id.to_owned(),
+                version: r.version,
+                data: r.data.to_vec(),
+            }))
+    }
+
+    pub fn list_dsr_requests(&self) -> Result<Vec<DsrRecord>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .iter()
+            .filter(|(_, r)| r.expires > now)
+            .take(MAX_DSR_REQUESTS)
+            .map(|(id, r)| DsrRecord {
+                id: id.clone(),
+                version: r.version,
+                data: r.data.to_vec(),
+            })
+            .collect())
+    }
+
+    pub fn count_dsr_due(&self, day: u64) -> Result<u64, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .values()
+            .filter(|r| r.expires > now && r.due_day.is_some_and(|d| d <= day))
+            .count() as u64)
+    }
+
+    pub fn delete_dsr_request(&self, id: &str) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let Some(old) = st.dsr.remove(id) else {
+            return Ok(false);
+        };
+        st.free(StoredRequest::size(id, &old.data));
+        Ok(old.expires > now)
     }
 
     // ---- counters ----
@@ -1020,11 +1212,12 @@ fn unlink_email(
     form: &str,
     record: &FormEntryRecord,
 ) {
-    let Some(h) = &record.email_hash else { return };
-    if let Some(set) = emails.get_mut(h) {
-        set.remove(&(form.to_owned(), record.id.clone()));
-        if set.is_empty() {
-            emails.remove(h);
+    for h in record.indexed_hashes() {
+        if let Some(set) = emails.get_mut(&h) {
+            set.remove(&(form.to_owned(), record.id.clone()));
+            if set.is_empty() {
+                emails.remove(&h);
+            }
         }
     }
 }
@@ -1042,6 +1235,8 @@ mod tests {
             created,
             ciphertext: id.as_bytes().to_vec(),
             email_hash: email.map(str::to_owned),
+            lookup_hashes: Vec::new(),
+            restricted: false,
         }
     }
 
@@ -1210,11 +1405,11 @@ mod tests {
             .unwrap();
         s.put_form_entry("other", &entry("c", 3, Some("h1")), LONG)
             .unwrap();
-        assert_eq!(s.find_form_entries_by_email("h1").unwrap().len(), 3);
+        assert_eq!(s.find_form_entries_by_hash("h1").unwrap().len(), 3);
         clock.advance(PAST_SHORT);
         assert!(s.delete_form_entry("contact", "a").unwrap());
         assert_eq!(
-            s.find_form_entries_by_email("h1").unwrap(),
+            s.find_form_entries_by_hash("h1").unwrap(),
             vec![("other".to_owned(), "c".to_owned())]
         );
         assert!(s.get_form_entry("contact", "a").unwrap().is_none());

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::frame::{
-    day_text, human_time, links, paths, safe_return_path, with_query, Page, Pager, Span,
+    day_text, human_time, links, paths, safe_return_path, with_query, AgeView, Page, Pager, Span,
 };
 use crate::config::FormConfig;
 use crate::consent::{Action, OwnRecord, Receipt, ReceiptList, ShownTexts};
@@ -256,6 +256,8 @@ pub struct EntryView {
     pub remaining: Span,
     pub fields: Vec<FieldRow>,
     pub unreadable: bool,
+    /// The age band at submission, when the form asks for a date of birth.
+    pub age: Option<AgeView>,
     pub handled_action: String,
     pub delete_action: String,
     pub export_href: String,
@@ -277,6 +279,7 @@ impl EntryView {
                 })
                 .collect(),
             unreadable: entry.unreadable.is_some(),
+            age: AgeView::of(Some(form), entry),
             handled_action: links::entry_action(&form.id, &entry.id, "handled"),
             delete_action: links::entry_action(&form.id, &entry.id, "delete"),
             export_href: links::entry_action(&form.id, &entry.id, "export"),

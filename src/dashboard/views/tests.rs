@@ -57,6 +57,7 @@ fn form() -> FormConfig {
         plugin: Default::default(),
         plugin_form_id: None,
         thank_you_message: None,
+        age_rules: Default::default(),
     }
 }
 
@@ -72,6 +73,8 @@ fn entry() -> Entry {
             value: format!("{HOSTILE}\nsecond line"),
         }],
         unreadable: None,
+        restricted: false,
+        age_band: None,
     }
 }
 
@@ -425,9 +428,15 @@ fn navigation_lists_only_what_the_role_may_open() {
     assert_eq!(labels(Role::Analyst), ["nav_figures"]);
     assert_eq!(
         labels(Role::Inbox),
-        ["nav_inbox", "nav_person", "nav_consent", "nav_receipts"]
+        [
+            "nav_inbox",
+            "nav_requests",
+            "nav_person",
+            "nav_consent",
+            "nav_receipts"
+        ]
     );
-    assert_eq!(labels(Role::Admin).len(), 7);
+    assert_eq!(labels(Role::Admin).len(), 8);
     assert!(Chrome::anonymous(Language::En, "/x.css").nav.is_empty());
 }
 

@@ -10,10 +10,10 @@ use super::edge::{
     NoFields, Operator, Posted, MAX_FORM_BYTES,
 };
 use crate::dashboard::auth::session::{cookie_name, removal_cookie};
-use crate::dashboard::auth::{Attempt, SignIn};
+use crate::dashboard::auth::{Attempt, Permission, SignIn};
 use crate::dashboard::figures::{self, PERIODS};
 use crate::dashboard::views::{
-    paths, safe_return_path, Area, Chrome, FiguresPage, SignInNotice, SignInPage,
+    paths, safe_return_path, Area, AttentionView, Chrome, FiguresPage, SignInNotice, SignInPage,
 };
 use crate::http::extract::{read_bounded, request_cookie};
 use crate::http::{Code, EdgeError, SameOrigin};
@@ -141,11 +141,14 @@ pub async fn home(state: State, op: Operator, req: HttpRequest) -> Result<HttpRe
     let figures = figures::read(&state.stats, op.now, days)
         .await
         .map_err(store_error)?;
-    page(
-        &state,
-        &op.chrome(&state, Area::Figures),
-        &FiguresPage::new(&figures, days, &PERIODS),
-    )
+    let mut chrome = op.chrome(&state, Area::Figures);
+    // Requests overdue or due soon stand out on the overview (for whoever handles them).
+    if op.session.may(Permission::DataSubjectRequests) && op.requests_due.unwrap_or(1) > 0 {
+        let today = crate::clock::utc_date(op.now);
+        let attention = state.dashboard.register.attention(today).await?;
+        chrome.attention = Some(AttentionView::new(&attention));
+    }
+    page(&state, &chrome, &FiguresPage::new(&figures, days, &PERIODS))
 }
 
 /// A store failure while reading figures.

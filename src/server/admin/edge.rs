@@ -21,6 +21,7 @@ use crate::config::dashboard::{Language, Role};
 use crate::dashboard::auth::session::{cookie_name, removal_cookie};
 use crate::dashboard::auth::{Permission, Session, SessionState};
 use crate::dashboard::desk::Desk;
+use crate::dashboard::dsr::RequestDesk;
 use crate::dashboard::views::{
     paths, safe_return_path, with_query, Area, Chrome, ErrorPage, Page, SignInNotice,
 };
@@ -67,6 +68,9 @@ pub struct Operator {
     pub csrf: String,
     /// The time of the request, unix seconds (the gate's clock).
     pub now: u64,
+    /// Data-subject requests overdue or due soon, for the navigation (operators who may see
+    /// them; `None` when the store could not say).
+    pub requests_due: Option<u64>,
 }
 
 impl Operator {
@@ -81,6 +85,13 @@ impl Operator {
             .desk(&state.forms, &state.consent, self.name(), self.now)
     }
 
+    /// This operator's audited actions on the register of data-subject requests, now.
+    pub fn requests<'a>(&'a self, state: &'a State) -> RequestDesk<'a> {
+        state
+            .dashboard
+            .requests(&state.forms, &state.consent, self.name(), self.now)
+    }
+
     /// The layout of a page in `area`.
     pub fn chrome(&self, state: &State, area: Area) -> Chrome {
         Chrome::signed_in(
@@ -91,6 +102,7 @@ impl Operator {
             area,
             self.csrf.clone(),
         )
+        .with_requests_due(self.requests_due)
     }
 }
 
@@ -144,8 +156,9 @@ fn return_path(req: &HttpRequest) -> String {
         };
     }
     let path = req.path();
-    const ACTIONS: [&str; 6] = [
-        "handled", "delete", "erase", "confirm", "export", "sign-out",
+    const ACTIONS: [&str; 14] = [
+        "handled", "delete", "erase", "confirm", "export", "sign-out", "status", "extend",
+        "search", "attach", "detach", "rectify", "restrict", "lift",
     ];
     match path.rsplit_once('/') {
         Some((page, last)) if ACTIONS.contains(&last) && !page.is_empty() => page.to_owned(),
@@ -227,11 +240,19 @@ async fn signed_in_with(req: &HttpRequest, need: Need) -> Result<Operator, actix
             return Err(EdgeError::new(Code::Forbidden).into());
         }
     }
+    // The count is a hint in the navigation: a page still shows when the store cannot say.
+    let requests_due = if session.may(Permission::DataSubjectRequests) {
+        let today = crate::clock::utc_date(now);
+        state.dashboard.register.due_count(today).await.ok()
+    } else {
+        None
+    };
     Ok(Operator {
         session,
         lang,
         csrf,
         now,
+        requests_due,
     })
 }
 
