@@ -124,6 +124,16 @@ fn scan_finds_the_cf7_forms_of_real_pages() {
     assert!(checked > 0, "no CF7 form in the corpus");
 }
 
+fn check_config(file: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_consentgate"))
+        .args(["check-config", "--config"])
+        .arg(file)
+        .env("CONSENTGATE_SECRET", SECRET)
+        .env_remove("CONSENTGATE_REDIS_URL")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn check_config_warns_about_a_form_aimed_at_cf7s_endpoint_without_naming_the_plugin() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,13 +145,7 @@ fn check_config_warns_about_a_form_aimed_at_cf7s_endpoint_without_naming_the_plu
          redirect = \"/contact/\"\n[[forms.fields]]\nname = \"your-name\"\ntype = \"text\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_consentgate"))
-        .args(["check-config", "--config"])
-        .arg(&file)
-        .env("CONSENTGATE_SECRET", SECRET)
-        .env_remove("CONSENTGATE_REDIS_URL")
-        .output()
-        .unwrap();
+    let out = check_config(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("warning: forms[0].path:")
@@ -169,13 +173,7 @@ fn check_config_refuses_plugins_it_does_not_capture_and_cf7_without_its_id() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_consentgate"))
-        .args(["check-config", "--config"])
-        .arg(&file)
-        .env("CONSENTGATE_SECRET", SECRET)
-        .env_remove("CONSENTGATE_REDIS_URL")
-        .output()
-        .unwrap();
+    let out = check_config(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("forms[0].plugin"), "{stderr}");

@@ -181,37 +181,31 @@ async fn submit_form(
     let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
     let submission = Submission::new(&req, body, &visitor);
     let (result, echo) = state.forms.capture_echoed(form, &submission).await;
-    if via != Via::Page {
-        // The plugin's script reads only its own format; a store_and_forward entry still
-        // goes upstream (to the form's own endpoint, as the plugin sent it).
-        if let Ok(stored) = &result {
+    // A plugin's script reads only its own format (JSON); a store_and_forward entry still goes
+    // upstream, to the endpoint the visitor's browser sent it to.
+    let format = match via {
+        Via::Page => format,
+        Via::Plugin(_) => Format::Json,
+    };
+    let redirect = match &result {
+        Ok(stored) => {
             let wire = state.consent.wire_policy(&req);
             let keep_cookie = |name: &str| wire.keep_cookie(name);
             let upstream = Upstream {
                 proxy: &state.upstream,
                 keep_cookie: &keep_cookie,
             };
-            let _ = state
+            state
                 .forms
-                .deliver(form, stored, &submission, &req, upstream, Format::Json)
-                .await;
+                .deliver(form, stored, &submission, &req, upstream, format)
+                .await
         }
+        Err(_) => None,
+    };
+    if via != Via::Page {
         return Ok(plugin_reply(plugin::answer(form, &result, &echo)));
     }
-    let stored = match result {
-        Ok(stored) => stored,
-        Err(refusal) => return Err(state.forms.refusal(form, refusal, format)),
-    };
-    let wire = state.consent.wire_policy(&req);
-    let keep_cookie = |name: &str| wire.keep_cookie(name);
-    let upstream = Upstream {
-        proxy: &state.upstream,
-        keep_cookie: &keep_cookie,
-    };
-    let redirect = state
-        .forms
-        .deliver(form, &stored, &submission, &req, upstream, format)
-        .await;
+    let stored = result.map_err(|refusal| state.forms.refusal(form, refusal, format))?;
     Ok(thank_you(form, &stored, redirect, format))
 }
 
