@@ -16,6 +16,10 @@
 #   (CANDIDATE_TOML adds lines to the candidate's config the same way; GATE_BIN uses a prebuilt
 #   binary instead of building one.) The comparison table is $OUTDIR/compare.md.
 #
+# wrk sends no User-Agent, and the gate counts a request without one as a bot, not as a page
+# view; so wrk is run with a desktop browser's User-Agent (BENCH_USER_AGENT; empty: none) and
+# every request takes the whole page-view path when counting is on.
+#
 # Loopback only (127.0.0.1), bounded by the harness's MAX_TOTAL_S, one worker for consentgate
 # and for nginx, same CPU pinning (PROXY_CPU). nginx and wrk come from Debian; when missing they
 # are installed with apt-get (needs root) after saying so. Results: $OUTDIR/summary.md
@@ -80,6 +84,14 @@ exec "$bin" serve --config "$WORK/gate-$name.toml"
 WRAP
   chmod +x "$WORK/start-$name.sh"
 }
+
+BENCH_USER_AGENT=${BENCH_USER_AGENT-Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36}
+if [[ -n $BENCH_USER_AGENT ]]; then
+  REAL_WRK=${WRK:-$(command -v wrk)}
+  printf '#!/usr/bin/env bash\nexec %q -H %q "$@"\n' "$REAL_WRK" "User-Agent: $BENCH_USER_AGENT" >"$WORK/wrk"
+  chmod +x "$WORK/wrk"
+  export WRK=$WORK/wrk
+fi
 
 export BASE_PORT
 export CANDIDATE_NAME=${CANDIDATE_NAME:-consentgate}

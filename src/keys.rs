@@ -49,6 +49,9 @@ pub struct Keys {
     pub form_token: Key,
     /// Key for hashing e-mail addresses into the erasure index.
     pub email_index: Key,
+    /// Key of the in-request visitor hash of the unique count (hashed again under the
+    /// day's salt before anything is stored).
+    pub visitor_hash: Key,
 }
 
 impl Keys {
@@ -62,6 +65,7 @@ impl Keys {
             session: derive(s, "dashboard-session/v1"),
             form_token: derive(s, "form-fill-token/v1"),
             email_index: derive(s, "form-email-index/v1"),
+            visitor_hash: derive(s, "stats-visitor-hash/v1"),
         }
     }
 }

@@ -114,6 +114,10 @@ enum Command {
         /// Admin (dashboard) address.
         #[arg(long, default_value = "127.0.0.1:8081")]
         admin: SocketAddr,
+        /// Also send a bounded burst of made-up visits and consent decisions to the gate
+        /// (loopback only), so the dashboard's overview shows figures at once.
+        #[arg(long)]
+        traffic: bool,
     },
 }
 
@@ -187,7 +191,11 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve(&config).await,
         Command::CheckConfig { config } => return check_config(&config),
-        Command::Demo { public, admin } => demo(public, admin).await,
+        Command::Demo {
+            public,
+            admin,
+            traffic,
+        } => demo(public, admin, traffic).await,
         Command::Rewrite {
             input,
             config,
@@ -679,7 +687,7 @@ fn or_none(list: &[String]) -> String {
 
 const DEMO_TOML: &str = include_str!("../config/demo.toml");
 
-async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
+async fn demo(public: SocketAddr, admin: SocketAddr, traffic: bool) -> anyhow::Result<()> {
     let site = server::demo::serve_demo_site().context("cannot start the demo site")?;
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     // A fresh secret per run: the demo keeps nothing across restarts anyway.
@@ -695,6 +703,14 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     demo_hosts(&mut config.listen.hosts, public);
     config.privacy.geo_database =
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/geo/test-country.mmdb"));
+    if traffic {
+        // The generator stands in for a TLS terminator: its visitors' made-up addresses come
+        // in X-Forwarded-For from 127.0.0.1.
+        config
+            .privacy
+            .trusted_proxies
+            .push("127.0.0.1/32".parse().context("loopback network")?);
+    }
     let account = server::demo::demo_account()?;
     config.dashboard.users.push(account.user);
     consentgate::telemetry::init(&config.log);
@@ -717,6 +733,27 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
         account.password
     );
     println!("  Messages sent with the contact page land in the dashboard's inbox.");
+    if traffic {
+        let texts_hash = gate
+            .state()
+            .consent
+            .bundle()
+            .texts_hash
+            .get("nl")
+            .cloned()
+            .unwrap_or_default();
+        let report = server::traffic::generate(
+            gate.public_addr,
+            &texts_hash,
+            server::traffic::TrafficPlan::default(),
+        )
+        .await?;
+        println!(
+            "  Demo traffic sent: {} page views, {} consent decisions, {} bot requests \
+             ({} not answered); see the overview.",
+            report.page_views, report.decisions, report.bot_requests, report.failed
+        );
+    }
     println!("Stop with Ctrl-C.");
     gate.wait().await.context("server stopped with an error")
 }

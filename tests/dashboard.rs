@@ -42,6 +42,12 @@ async fn every_route_answers_each_role_as_its_permissions_say() {
         ("/audit".to_owned(), [200, 403, 403, 303]),
         ("/audit/export.csv".to_owned(), [200, 403, 403, 303]),
         ("/health".to_owned(), [200, 403, 403, 303]),
+        ("/overview/export.zip".to_owned(), [200, 403, 200, 303]),
+        ("/overview/export.json".to_owned(), [200, 403, 200, 303]),
+        ("/how-we-count".to_owned(), [200, 403, 200, 303]),
+        ("/api-tokens".to_owned(), [200, 403, 200, 303]),
+        // A session is no API token.
+        ("/api/v1/overview".to_owned(), [401, 401, 401, 401]),
         ("/sign-in".to_owned(), [200, 200, 200, 200]),
         ("/_gate/healthz".to_owned(), [200, 200, 200, 200]),
         ("/metrics".to_owned(), [200, 200, 200, 200]),
@@ -379,6 +385,16 @@ async fn the_audit_log_holds_every_action_and_none_of_the_content() {
     ann.get("/receipts/export.csv").await;
     ann.get("/audit/export.csv").await;
     ann.get("/audit").await;
+    ann.get("/api-tokens").await;
+    let made = ann.post("/api-tokens", &[("label", "rapportage")]).await;
+    assert_eq!(made.status, 200);
+    let revoke = made
+        .text()
+        .split("action=\"")
+        .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+        .find(|a| a.ends_with("/revoke"))
+        .expect("a revoke form");
+    assert_eq!(ann.post(&revoke, &[]).await.status, 303);
     let out = ann.post("/sign-out", &[]).await;
     assert_eq!(out.status, 303);
 
@@ -697,7 +713,7 @@ async fn the_figures_count_decisions_and_submissions() {
     assert!(page.body.contains("refused all</th><td>1</td>"));
     assert!(page
         .body
-        .contains("<th scope=\"row\">analytics</th><td>1</td><td>1</td><td>50 %</td>"));
+        .contains("<th scope=\"row\">analytics</th><td>1</td><td>1</td><td>50.0 %</td>"));
     assert!(page
         .body
         .contains("<th scope=\"row\">contact</th><td>1</td>"));

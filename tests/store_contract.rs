@@ -129,6 +129,11 @@ contract!(
     replacing_an_entry_moves_it_in_the_email_index,
     counters_add_up_per_day_and_read_in_day_order,
     unique_counts_ignore_repeated_members,
+    uniques_are_added_in_batches_and_counted_per_name_and_day_at_once,
+    admitted_values_are_bounded_per_name_and_day,
+    a_daily_salt_is_set_once_shared_and_deleted_on_request,
+    daily_salts_expire,
+    api_tokens_are_stored_found_listed_and_deleted,
     session_expires_after_idle_time_unless_read,
     audit_log_reads_newest_first_and_keeps_only_the_newest,
     audit_log_pages_backwards_from_a_cursor,
@@ -791,6 +796,163 @@ async fn unique_counts_ignore_repeated_members(store: Store) {
     );
 }
 
+async fn uniques_are_added_in_batches_and_counted_per_name_and_day_at_once(store: Store) {
+    let members: Vec<[u8; 4]> = (0..50u32).map(u32::to_be_bytes).collect();
+    let refs: Vec<&[u8]> = members.iter().map(|m| &m[..]).collect();
+    store
+        .add_uniques("visitors:a", "2026-11-22", &refs)
+        .await
+        .unwrap();
+    store
+        .add_uniques("visitors:a", "2026-11-22", &refs[..10])
+        .await
+        .unwrap();
+    store
+        .add_uniques("visitors:b", "2026-11-22", &refs[..5])
+        .await
+        .unwrap();
+    store
+        .add_uniques("visitors:b", "2026-11-23", &[])
+        .await
+        .unwrap();
+    let keys: Vec<(String, String)> = [
+        ("visitors:a", "2026-11-22"),
+        ("visitors:b", "2026-11-22"),
+        ("visitors:b", "2026-11-23"),
+    ]
+    .iter()
+    .map(|(n, d)| ((*n).to_owned(), (*d).to_owned()))
+    .collect();
+    let counts = store.count_uniques(&keys).await.unwrap();
+    assert!((49..=51).contains(&counts[0]), "{counts:?}");
+    assert_eq!(&counts[1..], &[5, 0]);
+    assert!(store.count_uniques(&[]).await.unwrap().is_empty());
+}
+
+async fn admitted_values_are_bounded_per_name_and_day(store: Store) {
+    let day = "2026-11-22";
+    let first = store
+        .admit("path", day, &["/a", "/b", "/a"], 3, LONG)
+        .await
+        .unwrap();
+    assert_eq!(first, [true, true, true]);
+    // Room for one more: /c gets it, /d does not; known values stay admitted.
+    let second = store
+        .admit("path", day, &["/c", "/d", "/b"], 3, LONG)
+        .await
+        .unwrap();
+    assert_eq!(second, [true, false, true]);
+    assert_eq!(
+        store
+            .admit("path", day, &["/d", "/a"], 3, LONG)
+            .await
+            .unwrap(),
+        [false, true]
+    );
+    // Another day and another name start empty.
+    assert_eq!(
+        store
+            .admit("path", "2026-11-23", &["/d"], 3, LONG)
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert_eq!(
+        store
+            .admit("referrer", day, &["/d"], 3, LONG)
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert!(store
+        .admit("path", day, &[], 3, LONG)
+        .await
+        .unwrap()
+        .is_empty());
+    // Concurrent callers together admit no more than the bound.
+    let calls = (0..10).map(|i| {
+        let store = store.clone();
+        async move {
+            let value = format!("/p{i}");
+            store
+                .admit("race", day, &[value.as_str()], 4, LONG)
+                .await
+                .unwrap()[0]
+        }
+    });
+    let admitted = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .filter(|a| *a)
+        .count();
+    assert_eq!(admitted, 4);
+}
+
+async fn a_daily_salt_is_set_once_shared_and_deleted_on_request(store: Store) {
+    let day = "2026-11-22";
+    assert_eq!(store.get_salt(day).await.unwrap(), None);
+    let first = store.daily_salt(day, &[1u8; 32], LONG).await.unwrap();
+    assert_eq!(first, vec![1u8; 32]);
+    // A second gate offering its own candidate gets the first one.
+    let second = store.daily_salt(day, &[2u8; 32], LONG).await.unwrap();
+    assert_eq!(second, vec![1u8; 32]);
+    assert_eq!(
+        store
+            .daily_salt("2026-11-23", &[3u8; 32], LONG)
+            .await
+            .unwrap(),
+        vec![3u8; 32]
+    );
+    store.delete_salt(day).await.unwrap();
+    assert_eq!(store.get_salt(day).await.unwrap(), None);
+    store.delete_salt(day).await.unwrap();
+    assert_eq!(
+        store.get_salt("2026-11-23").await.unwrap(),
+        Some(vec![3u8; 32])
+    );
+}
+
+async fn daily_salts_expire(store: Store) {
+    store
+        .daily_salt("2026-11-22", &[1u8; 32], TTL)
+        .await
+        .unwrap();
+    wait::until("the salt expires", Duration::from_secs(5), || {
+        let store = store.clone();
+        async move { store.get_salt("2026-11-22").await.unwrap().is_none() }
+    })
+    .await;
+    // Once gone, a new candidate becomes the salt.
+    assert_eq!(
+        store
+            .daily_salt("2026-11-22", &[9u8; 32], LONG)
+            .await
+            .unwrap(),
+        vec![9u8; 32]
+    );
+}
+
+async fn api_tokens_are_stored_found_listed_and_deleted(store: Store) {
+    store.put_api_token("h2", b"two", LONG).await.unwrap();
+    store.put_api_token("h1", b"one", LONG).await.unwrap();
+    assert_eq!(
+        store.get_api_token("h1").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(store.get_api_token("h3").await.unwrap(), None);
+    assert_eq!(
+        store.list_api_tokens().await.unwrap(),
+        vec![
+            ("h1".to_owned(), b"one".to_vec()),
+            ("h2".to_owned(), b"two".to_vec())
+        ]
+    );
+    assert!(store.delete_api_token("h1").await.unwrap());
+    assert!(!store.delete_api_token("h1").await.unwrap());
+    assert_eq!(store.get_api_token("h1").await.unwrap(), None);
+    assert_eq!(store.list_api_tokens().await.unwrap().len(), 1);
+}
+
 async fn session_expires_after_idle_time_unless_read(store: Store) {
     let idle = Duration::from_millis(1500);
     store.put_session("s1", b"admin", idle).await.unwrap();
@@ -1348,6 +1510,15 @@ async fn exercise_every_operation(store: &Store) {
         .add_unique("visitors", "2026-11-22", b"v")
         .await
         .unwrap();
+    store
+        .admit("path", "2026-11-22", &["/a"], 10, LONG)
+        .await
+        .unwrap();
+    store
+        .daily_salt("2026-11-22", &[7u8; 32], LONG)
+        .await
+        .unwrap();
+    store.put_api_token("h", b"ann", LONG).await.unwrap();
     store.put_if_absent("secret", b"k", LONG).await.unwrap();
 }
 

@@ -23,6 +23,7 @@ use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
 use super::relay::RelayConfig;
+use super::stats::StatsConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
 use super::upstream::{HostPolicy, UpstreamConfig};
@@ -45,6 +46,7 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     /// `[dsr]`: the register of data-subject requests.
     pub dsr: DsrConfig,
+    pub stats: StatsConfig,
     /// First-party analytics relays (`[relay.google_analytics]`); off by default.
     pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
@@ -164,6 +166,7 @@ impl Config {
             passthrough: reading.section(&mut table, "passthrough"),
             dashboard: reading.section(&mut table, "dashboard"),
             dsr: reading.section(&mut table, "dsr"),
+            stats: reading.section(&mut table, "stats"),
             relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
@@ -240,6 +243,9 @@ impl Config {
         }
         if read("dsr") {
             problems.extend(self.dsr.validate());
+        }
+        if read("stats") {
+            problems.extend(self.stats.validate());
         }
         if read("relay") {
             problems.extend(self.relay.google_analytics.validate());

@@ -25,6 +25,7 @@ mod privacy;
 mod problem;
 mod read;
 mod relay;
+mod stats;
 mod store;
 mod trackers;
 mod upstream;
@@ -54,6 +55,7 @@ pub use relay::{
     GaRelayConfig, ReferrerPolicy, RelayConfig, DEFAULT_COLLECT_URL, DEFAULT_SCRIPT_ORIGIN,
     GA_VENDOR, GTM_VENDOR, RELAY_PREFIX,
 };
+pub use stats::StatsConfig;
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
     builtin_vendor_ids, builtin_vendors, PathRuleConfig, TrackersConfig, VendorConfig,

@@ -185,16 +185,19 @@ impl ConsentService {
 
     /// What the proxy does with this request's cookies.
     pub fn wire_policy(&self, req: &HttpRequest) -> WirePolicy {
-        let (granted, rejected) = match self.sent(req) {
-            Sent::Valid(_, cookie) => (cookie.granted, false),
-            Sent::Nothing => (Vec::new(), false),
-            Sent::Invalid => (Vec::new(), true),
+        let (granted, rejected, valid) = match self.sent(req) {
+            Sent::Valid(_, cookie) => (cookie.granted, false, true),
+            Sent::Nothing => (Vec::new(), false, false),
+            Sent::Invalid => (Vec::new(), true, false),
         };
         let mut policy = WirePolicy::new(
             self.catalogue.clone(),
             granted,
             request_cookies(req).filter_map(|c| c.name_raw()),
         );
+        if valid {
+            policy = policy.verified();
+        }
         if rejected {
             // A forged, tampered, expired or old cookie is deleted before the page reads it,
             // wherever it could have been set for this request, so the banner asks again.

@@ -75,11 +75,15 @@ pub enum AuditAction {
     /// Erased what a request concerns, entries and consent records (object: the request id;
     /// count: records).
     RequestErased,
+    /// Made a read-only API token (object: the token's id, never the token).
+    ApiTokenCreated,
+    /// Revoked an API token (object: the token's id).
+    ApiTokenRevoked,
 }
 
 impl AuditAction {
     /// Every action, in the order the filter offers them.
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -107,6 +111,8 @@ impl AuditAction {
         AuditAction::EntryRestricted,
         AuditAction::EntryRestrictionLifted,
         AuditAction::RequestErased,
+        AuditAction::ApiTokenCreated,
+        AuditAction::ApiTokenRevoked,
     ];
 
     /// The snake_case name used in storage, CSV and URLs.
@@ -139,6 +145,8 @@ impl AuditAction {
             AuditAction::EntryRestricted => "entry_restricted",
             AuditAction::EntryRestrictionLifted => "entry_restriction_lifted",
             AuditAction::RequestErased => "request_erased",
+            AuditAction::ApiTokenCreated => "api_token_created",
+            AuditAction::ApiTokenRevoked => "api_token_revoked",
         }
     }
 

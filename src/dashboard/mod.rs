@@ -2,22 +2,28 @@
 //! ([`audit`]), the audited actions on personal data shared by the pages and the command line
 //! ([`desk`]), the pages ([`views`]: minijinja templates under assets/dashboard, rendered from
 //! typed view models with auto-escaping), the exports operators hand over ([`export`]), the
-//! figures ([`figures`]) and what the health page reports ([`health`]).
+//! overview of visits and consent ([`overview`], from the [`figures`] of the counters, with
+//! [`charts`] as inline SVG), the read-only API tokens ([`api_tokens`]) and what the health
+//! page reports ([`health`]).
 //!
 //! This module owns everything of the dashboard that does not need the HTTP edge; the routes
 //! (server/admin.rs) mount on top of it through [`Dashboard`]. It calls the feature services
 //! below it (the forms inbox, consent look-up, statistics) and alone writes the audit log. The
 //! register of data-subject requests ([`dsr`]) acts on a person's data through those services.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
+pub mod charts;
 pub mod desk;
 pub mod dsr;
 pub mod export;
 pub mod figures;
 pub mod health;
+pub mod overview;
 pub mod views;
 
+use api_tokens::ApiTokens;
 use audit::{AuditAction, AuditError, AuditEvent, AuditLog, UNKNOWN_OPERATOR};
 use auth::{Attempt, Auth, AuthError, Session, SignIn};
 use desk::Desk;
@@ -69,6 +75,8 @@ pub struct Dashboard {
     pub audit: AuditLog,
     /// The register of data-subject requests.
     pub register: Register,
+    /// Operators' read-only API tokens (the overview's JSON API).
+    pub tokens: ApiTokens,
     /// The stylesheet, content-hashed, served on the admin listener at its `url()`.
     pub css: HashedAsset,
     /// Page language when neither the operator's setting nor the browser decides.
@@ -94,7 +102,8 @@ impl Dashboard {
             auth: Auth::new(cfg, keys, store.clone())?,
             views: Views::new()?,
             audit: AuditLog::new(store.clone()),
-            register: Register::new(config, keys, store),
+            register: Register::new(config, keys, store.clone()),
+            tokens: ApiTokens::new(store),
             css: HashedAsset::new(
                 "dashboard",
                 "css",

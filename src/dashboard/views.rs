@@ -10,6 +10,7 @@
 mod frame;
 mod pages;
 mod requests;
+mod visits;
 
 use std::collections::BTreeMap;
 
@@ -22,13 +23,14 @@ pub use frame::{
 };
 pub use pages::*;
 pub use requests::*;
+pub use visits::*;
 
 use crate::config::dashboard::Language;
 
 /// The dashboard stylesheet (served by the routes as a content-hashed asset).
 pub const STYLESHEET: &str = include_str!("../../assets/dashboard/dashboard.css");
 
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 19] = [
     (
         "layout.html",
         include_str!("../../assets/dashboard/layout.html"),
@@ -74,8 +76,16 @@ const TEMPLATES: [(&str, &str); 17] = [
         include_str!("../../assets/dashboard/error.html"),
     ),
     (
-        "figures.html",
-        include_str!("../../assets/dashboard/figures.html"),
+        "overview.html",
+        include_str!("../../assets/dashboard/overview.html"),
+    ),
+    (
+        "how_we_count.html",
+        include_str!("../../assets/dashboard/how_we_count.html"),
+    ),
+    (
+        "api_tokens.html",
+        include_str!("../../assets/dashboard/api_tokens.html"),
     ),
     (
         "attention.html",
@@ -167,6 +177,15 @@ impl Views {
             page => Value::from(Serde(page)),
         };
         Ok(self.env.get_template(P::TEMPLATE)?.render(ctx)?)
+    }
+
+    /// The message `key` in `lang` (for words that go into charts); the key itself when the
+    /// table has no such message (a bug the tests catch).
+    pub fn word<'a>(&'a self, lang: &str, key: &'a str) -> &'a str {
+        self.messages
+            .get(lang)
+            .and_then(|t| t.get(key))
+            .map_or(key, String::as_str)
     }
 
     /// The page as HTML, in the chrome's language.

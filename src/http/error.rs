@@ -44,6 +44,7 @@ pub enum Code {
     RateLimited,
     Forbidden,
     CsrfFailed,
+    InvalidToken,
     MethodNotAllowed,
     StoreUnavailable,
     StoreCorrupt,
@@ -71,7 +72,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -90,6 +91,7 @@ impl Code {
         Code::RateLimited,
         Code::Forbidden,
         Code::CsrfFailed,
+        Code::InvalidToken,
         Code::MethodNotAllowed,
         Code::StoreUnavailable,
         Code::StoreCorrupt,
@@ -123,6 +125,7 @@ impl Code {
             Code::RateLimited => "rate_limited",
             Code::Forbidden => "forbidden",
             Code::CsrfFailed => "csrf_failed",
+            Code::InvalidToken => "invalid_token",
             Code::MethodNotAllowed => "method_not_allowed",
             Code::StoreUnavailable => "store_unavailable",
             Code::StoreCorrupt => "store_corrupt",
@@ -145,6 +148,7 @@ impl Code {
                 StatusCode::FORBIDDEN
             }
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::InvalidToken => StatusCode::UNAUTHORIZED,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -206,6 +210,8 @@ impl Code {
             (Code::Forbidden, En) => m("No access", "Your role does not give access to this page."),
             (Code::CsrfFailed, Nl) => m("Verzoek geweigerd", "Het formulier was verouderd of kwam van elders. Open de pagina opnieuw en probeer het nog eens."),
             (Code::CsrfFailed, En) => m("Request refused", "The form was out of date or came from somewhere else. Open the page again and retry."),
+            (Code::InvalidToken, Nl) => m("Geen geldig token", "Dit verzoek had geen geldig API-token (ontbreekt, ingetrokken, verlopen, of de beheerder mag de cijfers niet meer zien)."),
+            (Code::InvalidToken, En) => m("No valid token", "This request carried no valid API token (missing, revoked, expired, or its operator may no longer see the figures)."),
             (Code::MethodNotAllowed, Nl) => m("Niet toegestaan", "Dit adres neemt dit soort verzoek niet aan."),
             (Code::MethodNotAllowed, En) => m("Not allowed", "This address does not accept this kind of request."),
             (Code::StoreUnavailable, Nl) => m("Tijdelijk niet beschikbaar", "Door een storing bij ons is niets opgeslagen. Probeer het over enkele minuten opnieuw."),
@@ -369,6 +375,10 @@ impl EdgeError {
         };
         if let Some(secs) = retry {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        if self.code == Code::InvalidToken {
+            // RFC 6750: the scheme the client should use.
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"consentgate\""));
         }
         if self.code == Code::RequestTimeout {
             // The rest of the body may still be trickling in: nothing more is read from this

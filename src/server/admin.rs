@@ -9,6 +9,7 @@ mod account;
 mod edge;
 mod inbox;
 mod oversight;
+mod overview;
 mod records;
 mod requests;
 
@@ -25,6 +26,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Health first: the dashboard's scope below takes every path nothing before it took.
     super::health::admin(cfg);
     cfg.route("/metrics", web::get().to(super::metered::metrics));
+    // The read-only API for tokens: outside the dashboard's scope, so every refusal is the
+    // standard JSON body rather than the dashboard's page.
+    cfg.service(
+        web::resource(paths::API_OVERVIEW)
+            .wrap(edge::security_headers())
+            .route(web::get().to(overview::api_overview))
+            .default_service(web::to(edge::method_not_allowed)),
+    );
     dashboard(cfg);
 }
 
@@ -111,7 +120,7 @@ fn request_actions(cfg: &mut web::ServiceConfig) {
 /// The dashboard: one scope over everything the routes above did not take, with the security
 /// headers and the dashboard's error pages.
 pub fn dashboard(cfg: &mut web::ServiceConfig) {
-    use Permission::{AuditLog, ConsentRecords, DataSubjectRequests, Health, Inbox};
+    use Permission::{AuditLog, ConsentRecords, DataSubjectRequests, Figures, Health, Inbox};
     let may = Need::Permission;
     cfg.service(
         web::scope("")
@@ -125,7 +134,38 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                 paths::FIGURES,
                 Need::SignedIn,
                 web::get(),
-                account::home,
+                overview::home,
+            ))
+            .service(only(
+                paths::OVERVIEW_ZIP,
+                may(Figures),
+                web::get(),
+                overview::export_zip,
+            ))
+            .service(only(
+                paths::OVERVIEW_JSON,
+                may(Figures),
+                web::get(),
+                overview::export_json,
+            ))
+            .service(only(
+                paths::HOW_WE_COUNT,
+                may(Figures),
+                web::get(),
+                overview::how_we_count,
+            ))
+            .service(
+                web::resource(paths::API_TOKENS)
+                    .app_data(may(Figures))
+                    .route(web::get().to(overview::tokens))
+                    .route(web::post().to(overview::create_token))
+                    .default_service(web::to(edge::method_not_allowed)),
+            )
+            .service(only(
+                "/api-tokens/{id}/revoke",
+                may(Figures),
+                web::post(),
+                overview::revoke_token,
             ))
             .service(
                 web::resource(paths::SIGN_IN)

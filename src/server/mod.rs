@@ -11,10 +11,12 @@ pub mod demo;
 pub mod health;
 mod metered;
 mod page_filter;
+mod page_views;
 pub mod passthrough;
 pub mod public;
 pub mod readiness;
 pub mod state;
+pub mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -293,15 +293,17 @@ async fn proxy_page(
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
     let wire = state.consent.wire_policy(&req);
-    // A prefix the operator passes by (wp-admin) is not rewritten; its cookies still follow
-    // the visitor's consent.
+    // A prefix the operator passes by (wp-admin) is not rewritten nor counted as a page view;
+    // its cookies still follow the visitor's consent.
     let pass_by = state.passthrough.matching(req.path());
+    // The page filter, counting the view of an HTML page (issue 14, statistics).
+    let counted = super::page_views::Counted::new(&state, &visitor, &wire);
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
         set_cookies: wire.deletion_headers(&site),
         html: match pass_by {
             Some(_) => None,
-            None => Some(&state.page),
+            None => Some(&counted),
         },
         max_request_body: pass_by.and_then(|p| p.max_request_body),
     };

@@ -28,7 +28,7 @@ use crate::privacy::{GeoError, Privacy, Visitor};
 use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
 use crate::relay::Relay;
 use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsSettings};
 use crate::store::{Store, StoreError};
 use crate::trackers::Catalogue;
 
@@ -104,7 +104,12 @@ impl AppState {
         let keys = Keys::derive(config.secret.as_ref().ok_or(StartError::MissingSecret)?);
         let metrics = Arc::new(Metrics::new());
         let store = store.observed_by(metrics.clone());
-        let stats = Stats::with_metrics(store.clone(), clock.clone(), metrics.clone());
+        let stats = Stats::for_gate(
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            StatsSettings::new(&config.stats, &keys),
+        );
         let (rewriter, consent, forms) =
             areas(&config, &keys, store.clone(), stats.clone(), clock.clone())?;
         let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;

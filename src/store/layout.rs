@@ -25,6 +25,9 @@
 //! | `{p:forms}` | set of form ids that ever held entries (no personal data) | none |
 //! | `{p:ctr:<name>:<day>}` | hash field → count | none |
 //! | `{p:uniq:<name>:<day>}` | HyperLogLog | none |
+//! | `{p:adm:<name>:<day>}` | set of values counted on the day (paths, referrer hosts, …) | 3 days, refreshed |
+//! | `{p:salt:<day>}` | string, the day's 32 random bytes (visitor hashing) | 48 h |
+//! | `{p:apitok}` | hash token SHA-256 → token record (operator, label, times) | longest token ttl |
 //! | `{p:sess:<id>}` | string | idle, refreshed on read |
 //! | `{p:audit}` | stream, field `e` | retention (refreshed); trimmed by MAXLEN/MINID |
 //! | `{p:rl:<key>}` | integer | window |
@@ -141,6 +144,15 @@ impl KeyLayout {
     }
     pub fn unique(&self, name: &str, day: &str) -> String {
         format!("{{{}:uniq:{}:{}}}", self.prefix, part(name), part(day))
+    }
+    pub fn admitted(&self, name: &str, day: &str) -> String {
+        format!("{{{}:adm:{}:{}}}", self.prefix, part(name), part(day))
+    }
+    pub fn salt(&self, day: &str) -> String {
+        format!("{{{}:salt:{}}}", self.prefix, part(day))
+    }
+    pub fn api_tokens(&self) -> String {
+        format!("{{{}:apitok}}", self.prefix)
     }
     pub fn session(&self, id: &str) -> String {
         format!("{{{}:sess:{}}}", self.prefix, part(id))

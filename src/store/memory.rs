@@ -253,6 +253,12 @@ struct State {
     /// (unix ms, seq, entry), oldest first.
     audit: VecDeque<(u64, u64, Arc<[u8]>)>,
     rate: HashMap<String, RateWindow>,
+    /// Values admitted per (name, day), with their expiry.
+    admitted: HashMap<(String, String), (HashSet<String>, u64)>,
+    /// Daily salts by day.
+    salts: HashMap<String, Expiring>,
+    /// API tokens by hash.
+    api_tokens: HashMap<String, Expiring>,
     /// Values put with `put_if_absent`, with their expiry.
     shared: HashMap<String, Expiring>,
     last_purge: Option<u64>,
@@ -404,6 +410,22 @@ impl MemoryStore {
             }
             keep
         });
+        st.admitted.retain(|(name, day), (set, expires)| {
+            let keep = *expires > now;
+            if !keep {
+                freed += admitted_size(name, day, set);
+            }
+            keep
+        });
+        for map in [&mut st.salts, &mut st.api_tokens] {
+            map.retain(|k, e| {
+                let keep = e.expires > now;
+                if !keep {
+                    freed += OVERHEAD + k.len() + e.data.len();
+                }
+                keep
+            });
+        }
         st.shared.retain(|name, v| {
             let keep = v.expires > now;
             if !keep {
@@ -1006,16 +1028,19 @@ impl MemoryStore {
             .collect())
     }
 
-    pub fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
+    pub fn add_uniques(&self, name: &str, day: &str, members: &[&[u8]]) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
         let now = self.now();
-        let h = hash64(member);
+        let hashes: HashSet<u64> = members.iter().map(|m| hash64(m)).collect();
         let mut st = self.lock();
         let key = (name.to_owned(), day.to_owned());
         let grow = match st.uniques.get(&key) {
-            None => OVERHEAD + name.len() + day.len() + ITEM,
-            Some(Unique::Live { members, .. }) if !members.contains(&h) => ITEM,
-            Some(Unique::Frozen { late, .. }) if !late.contains(&h) => ITEM,
-            Some(_) => 0,
+            None => OVERHEAD + name.len() + day.len() + hashes.len() * ITEM,
+            Some(Unique::Live { members: set, .. }) | Some(Unique::Frozen { late: set, .. }) => {
+                hashes.iter().filter(|h| !set.contains(h)).count() * ITEM
+            }
         };
         self.reserve(&mut st, grow)?;
         match st.uniques.entry(key).or_insert_with(|| Unique::Live {
@@ -1023,22 +1048,182 @@ impl MemoryStore {
             touched: now,
         }) {
             Unique::Live { members, touched } => {
-                members.insert(h);
+                members.extend(hashes);
                 *touched = now;
             }
-            Unique::Frozen { late, .. } => {
-                late.insert(h);
-            }
+            Unique::Frozen { late, .. } => late.extend(hashes),
         }
         Ok(())
     }
 
     pub fn count_unique(&self, name: &str, day: &str) -> Result<u64, StoreError> {
         let st = self.lock();
-        Ok(match st.uniques.get(&(name.to_owned(), day.to_owned())) {
-            None => 0,
-            Some(Unique::Live { members, .. }) => members.len() as u64,
-            Some(Unique::Frozen { count, late }) => count + late.len() as u64,
+        Ok(unique_count(&st, name, day))
+    }
+
+    pub fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {
+        let st = self.lock();
+        Ok(keys
+            .iter()
+            .map(|(name, day)| unique_count(&st, name, day))
+            .collect())
+    }
+
+    pub fn admit(
+        &self,
+        name: &str,
+        day: &str,
+        values: &[&str],
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let key = (name.to_owned(), day.to_owned());
+        // Decide first, so exactly the bytes of what is added are reserved.
+        let (admitted, added, grow) = {
+            let empty = HashSet::new();
+            let (held, new_set) = st
+                .admitted
+                .get(&key)
+                .map_or((&empty, true), |(set, _)| (set, false));
+            let mut added: HashSet<&str> = HashSet::new();
+            let admitted: Vec<bool> = values
+                .iter()
+                .map(|v| {
+                    if held.contains(*v) || added.contains(v) {
+                        true
+                    } else if held.len() + added.len() < max {
+                        added.insert(v);
+                        true
+                    } else {
+                        false
+                    }
+                })
+                .collect();
+            let grow = added.iter().map(|v| v.len() + ITEM).sum::<usize>()
+                + if new_set {
+                    OVERHEAD + name.len() + day.len()
+                } else {
+                    0
+                };
+            (admitted, added, grow)
+        };
+        self.reserve(&mut st, grow)?;
+        let (set, expires) = st
+            .admitted
+            .entry(key)
+            .or_insert_with(|| (HashSet::new(), 0));
+        *expires = deadline(now, ttl);
+        set.extend(added.into_iter().map(str::to_owned));
+        Ok(admitted)
+    }
+
+    // ---- daily salts ----
+
+    pub fn daily_salt(
+        &self,
+        day: &str,
+        candidate: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        if let Some(salt) = st.salts.get(day).filter(|s| s.expires > now) {
+            return Ok(salt.data.to_vec());
+        }
+        let size = OVERHEAD + day.len() + candidate.len();
+        self.reserve(&mut st, size)?;
+        let old = st.salts.insert(
+            day.to_owned(),
+            Expiring {
+                data: Arc::from(candidate),
+                expires: deadline(now, ttl),
+            },
+        );
+        if let Some(old) = old {
+            st.free(OVERHEAD + day.len() + old.data.len());
+        }
+        Ok(candidate.to_vec())
+    }
+
+    pub fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .salts
+            .get(day)
+            .filter(|s| s.expires > now)
+            .map(|s| s.data.to_vec()))
+    }
+
+    pub fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        if let Some(old) = st.salts.remove(day) {
+            st.free(OVERHEAD + day.len() + old.data.len());
+        }
+        Ok(())
+    }
+
+    // ---- API tokens ----
+
+    pub fn put_api_token(
+        &self,
+        hash: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let old_size = st
+            .api_tokens
+            .get(hash)
+            .map_or(0, |t| OVERHEAD + hash.len() + t.data.len());
+        let new_size = OVERHEAD + hash.len() + record.len();
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.api_tokens.insert(
+            hash.to_owned(),
+            Expiring {
+                data: Arc::from(record),
+                expires: deadline(now, ttl),
+            },
+        );
+        Ok(())
+    }
+
+    pub fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .api_tokens
+            .get(hash)
+            .filter(|t| t.expires > now)
+            .map(|t| t.data.to_vec()))
+    }
+
+    pub fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        let mut all: Vec<(String, Vec<u8>)> = st
+            .api_tokens
+            .iter()
+            .filter(|(_, t)| t.expires > now)
+            .map(|(h, t)| (h.clone(), t.data.to_vec()))
+            .collect();
+        all.sort();
+        Ok(all)
+    }
+
+    pub fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        Ok(match st.api_tokens.remove(hash) {
+            Some(old) => {
+                st.free(OVERHEAD + hash.len() + old.data.len());
+                old.expires > now
+            }
+            None => false,
         })
     }
 
@@ -1204,6 +1389,18 @@ impl MemoryStore {
             },
         );
         Ok(value.to_vec())
+    }
+}
+
+fn admitted_size(name: &str, day: &str, set: &HashSet<String>) -> usize {
+    OVERHEAD + name.len() + day.len() + set.iter().map(|v| v.len() + ITEM).sum::<usize>()
+}
+
+fn unique_count(st: &State, name: &str, day: &str) -> u64 {
+    match st.uniques.get(&(name.to_owned(), day.to_owned())) {
+        None => 0,
+        Some(Unique::Live { members, .. }) => members.len() as u64,
+        Some(Unique::Frozen { count, late }) => count + late.len() as u64,
     }
 }
 
@@ -1492,9 +1689,8 @@ mod tests {
             unique_freeze_after: Duration::ZERO,
             ..MemoryLimits::default()
         });
-        s.add_unique("v", "2026-01-01", b"a").unwrap();
-        s.add_unique("v", "2026-01-01", b"b").unwrap();
-        s.add_unique("v", "2026-01-01", b"c").unwrap();
+        s.add_uniques("v", "2026-01-01", &[b"a", b"b"]).unwrap();
+        s.add_uniques("v", "2026-01-01", &[b"c"]).unwrap();
         assert_eq!(s.count_unique("v", "2026-01-01").unwrap(), 3);
         assert_eq!(s.count_unique("v", "2026-01-02").unwrap(), 0);
     }

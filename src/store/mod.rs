@@ -1,5 +1,6 @@
 //! The one boundary to persistence: consent receipts, contact-form entries and their indexes,
-//! daily counters and unique counts, dashboard sessions, the audit log and rate-limit counters.
+//! daily counters, unique counts and bounded value sets, the daily visitor-hashing salts, dashboard
+//! sessions and API tokens, the audit log and rate-limit counters.
 //!
 //! [`Store`] is a cheap-to-clone handle over one of two backends with the same semantics:
 //! * **Redis** (`backend = "redis"` or `"redis_cluster"`, [`redis`](self::redis)): the production
@@ -608,12 +609,93 @@ impl Store {
     /// Count `member` as seen on `day` (HyperLogLog on Redis, exact in the embedded store; the
     /// embedded store keeps only a 64-bit hash of the member).
     pub async fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
-        dispatch!(self.add_unique(name, day, member))
+        self.add_uniques(name, day, &[member]).await
+    }
+
+    /// [`Store::add_unique`] for several members in one call.
+    pub async fn add_uniques(
+        &self,
+        name: &str,
+        day: &str,
+        members: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        dispatch!(self.add_uniques(name, day, members))
     }
 
     /// Distinct members seen on `day` (Redis: estimate, ~0.81 % standard error).
     pub async fn count_unique(&self, name: &str, day: &str) -> Result<u64, StoreError> {
         dispatch!(self.count_unique(name, day))
+    }
+
+    /// [`Store::count_unique`] of each `(name, day)`, in the same order.
+    pub async fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self.count_uniques(keys))
+    }
+
+    /// Bound the distinct values counted on a day: each of `values` already admitted for
+    /// `(name, day)`, or new while fewer than `max` are, is admitted (`true`), the rest not.
+    /// Atomic, so several gates together admit at most `max`. The set expires `ttl` after its
+    /// last change (only the day itself needs it).
+    pub async fn admit(
+        &self,
+        name: &str,
+        day: &str,
+        values: &[&str],
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        dispatch!(self.admit(name, day, values, max, ttl))
+    }
+
+    // ---- daily salts (visitor hashing; never shown or exported) ----
+
+    /// The salt of `day`: the stored one, or `candidate` when there was none (it is then stored
+    /// and expires `ttl` from now). Every gate on the store gets the same salt for a day.
+    pub async fn daily_salt(
+        &self,
+        day: &str,
+        candidate: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self.daily_salt(day, candidate, ttl))
+    }
+
+    /// The stored salt of `day`, if it is still there.
+    pub async fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.get_salt(day))
+    }
+
+    /// Forget the salt of `day` (deleting a missing one is not an error).
+    pub async fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
+        dispatch!(self.delete_salt(day))
+    }
+
+    // ---- API tokens (stored by their hash) ----
+
+    /// Store a token record under the token's hash, kept at least `ttl` (the record carries
+    /// its own expiry, which callers check).
+    pub async fn put_api_token(
+        &self,
+        hash: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.put_api_token(hash, record, ttl))
+    }
+
+    /// The record stored under `hash`, if any.
+    pub async fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.get_api_token(hash))
+    }
+
+    /// Every token record with its hash, sorted by hash.
+    pub async fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        dispatch!(self.list_api_tokens())
+    }
+
+    /// Delete the record under `hash`; true if it existed.
+    pub async fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
+        dispatch!(self.delete_api_token(hash))
     }
 
     // ---- dashboard sessions ----

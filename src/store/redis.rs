@@ -131,6 +131,26 @@ if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) en
 return 1
 ";
 
+/// Admits values into a day's bounded set: a member, or any value while the set holds fewer
+/// than ARGV[1], is admitted (1), the rest not (0). KEYS[1] = the set; ARGV = max, ttl (ms),
+/// the values. The set's TTL is refreshed.
+const ADMIT_SCRIPT: &str = r"
+local max = tonumber(ARGV[1])
+local out = {}
+for i = 3, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 1 then
+    out[#out + 1] = 1
+  elseif redis.call('SCARD', KEYS[1]) < max then
+    redis.call('SADD', KEYS[1], ARGV[i])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return out
+";
+
 enum Connector {
     Single(ConnectionManager),
     Cluster(Box<LazyCluster>),
@@ -187,6 +207,7 @@ pub struct RedisStore {
     archive_texts: redis::Script,
     restrict: redis::Script,
     dsr_put: redis::Script,
+    admit: redis::Script,
 }
 
 /// Wall-clock milliseconds for index scores and audit retention. The system clock, not an
@@ -276,6 +297,7 @@ impl RedisStore {
             archive_texts: redis::Script::new(ARCHIVE_TEXTS_SCRIPT),
             restrict: redis::Script::new(RESTRICT_SCRIPT),
             dsr_put: redis::Script::new(DSR_PUT_SCRIPT),
+            admit: redis::Script::new(ADMIT_SCRIPT),
         })
     }
 
@@ -1210,15 +1232,169 @@ impl RedisStore {
         .await
     }
 
-    pub async fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
+    pub async fn add_uniques(
+        &self,
+        name: &str,
+        day: &str,
+        members: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
         let key = self.keys.unique(name, day);
+        let mut cmd = redis::cmd("PFADD");
+        cmd.arg(&key);
+        for member in members {
+            cmd.arg(*member);
+        }
+        self.run(|mut c| async move { cmd.exec_async(&mut c).await.map_err(map_err) })
+            .await
+    }
+
+    pub async fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {
+        // Days and names live in different slots on a cluster: concurrently, not pipelined.
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|(name, day)| self.keys.unique(name, day))
+            .collect();
+        self.run(|c| async move {
+            let counts = keys.iter().map(|key| {
+                let mut c = c.clone();
+                async move {
+                    redis::cmd("PFCOUNT")
+                        .arg(key)
+                        .query_async::<u64>(&mut c)
+                        .await
+                        .map_err(map_err)
+                }
+            });
+            futures_util::future::try_join_all(counts).await
+        })
+        .await
+    }
+
+    pub async fn admit(
+        &self,
+        name: &str,
+        day: &str,
+        values: &[&str],
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.keys.admitted(name, day);
         self.run(|mut c| async move {
-            redis::cmd("PFADD")
+            let mut inv = self.admit.key(&key);
+            inv.arg(max).arg(ms(ttl));
+            for v in values {
+                inv.arg(*v);
+            }
+            let flags: Vec<i64> = inv.invoke_async(&mut c).await.map_err(map_err)?;
+            if flags.len() != values.len() {
+                return Err(corrupt("admit: unexpected reply length"));
+            }
+            Ok(flags.into_iter().map(|f| f == 1).collect())
+        })
+        .await
+    }
+
+    // ---- daily salts ----
+
+    pub async fn daily_salt(
+        &self,
+        day: &str,
+        candidate: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = self.keys.salt(day);
+        self.run(|mut c| async move {
+            // Set-if-absent and read in one step (Redis ≥ 7.0): nil means ours was stored.
+            let old: Option<Vec<u8>> = redis::cmd("SET")
                 .arg(&key)
-                .arg(member)
-                .exec_async(&mut c)
+                .arg(candidate)
+                .arg("NX")
+                .arg("GET")
+                .arg("PX")
+                .arg(ms(ttl))
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(old.unwrap_or_else(|| candidate.to_vec()))
+        })
+        .await
+    }
+
+    pub async fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.keys.salt(day);
+        self.run(|mut c| async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut c)
                 .await
                 .map_err(map_err)
+        })
+        .await
+    }
+
+    pub async fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
+        self.delete_key(self.keys.salt(day)).await
+    }
+
+    // ---- API tokens ----
+
+    pub async fn put_api_token(
+        &self,
+        hash: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.api_tokens();
+        let mut p = redis::pipe();
+        p.atomic().hset(&key, hash, record).ignore();
+        // The hash lives as long as its longest-lived token; each record says its own expiry.
+        Self::extend_ttl(&mut p, &key, ms(ttl));
+        self.run(|mut c| async move { p.exec_async(&mut c).await.map_err(map_err) })
+            .await
+    }
+
+    pub async fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.keys.api_tokens();
+        self.run(|mut c| async move {
+            redis::cmd("HGET")
+                .arg(&key)
+                .arg(hash)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    pub async fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let key = self.keys.api_tokens();
+        self.run(|mut c| async move {
+            let all: BTreeMap<String, Vec<u8>> = redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(all.into_iter().collect())
+        })
+        .await
+    }
+
+    pub async fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
+        let key = self.keys.api_tokens();
+        self.run(|mut c| async move {
+            let n: u64 = redis::cmd("HDEL")
+                .arg(&key)
+                .arg(hash)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(n > 0)
         })
         .await
     }

@@ -39,6 +39,11 @@ pub mod paths {
     pub const AUDIT: &str = "/audit";
     pub const AUDIT_CSV: &str = "/audit/export.csv";
     pub const HEALTH: &str = "/health";
+    pub const OVERVIEW_ZIP: &str = "/overview/export.zip";
+    pub const OVERVIEW_JSON: &str = "/overview/export.json";
+    pub const HOW_WE_COUNT: &str = "/how-we-count";
+    pub const API_TOKENS: &str = "/api-tokens";
+    pub const API_OVERVIEW: &str = "/api/v1/overview";
 }
 
 /// Characters kept as they are in a path segment: unreserved ones (RFC 3986).
@@ -101,6 +106,9 @@ pub mod links {
     /// `restrict`, `lift` or `erase`.
     pub fn request_action(id: &str, what: &str) -> String {
         format!("{}/{}", request(id), what)
+    }
+    pub fn token_revoke(id: &str) -> String {
+        format!("{}/{}/revoke", paths::API_TOKENS, seg(id))
     }
 }
 
