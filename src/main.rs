@@ -13,7 +13,7 @@ use consentgate::dashboard::audit::AuditLog;
 use consentgate::dashboard::auth::Permission;
 use consentgate::dashboard::desk::{Desk, Finish, ReceiptFormat};
 use consentgate::dashboard::views::{day_range_ms, human_time, parse_day};
-use consentgate::forms::MAX_PAGE;
+use consentgate::forms::{FormsService, MAX_PAGE};
 use consentgate::keys::Keys;
 use consentgate::privacy::Privacy;
 use consentgate::proxy::ProxySettings;
@@ -63,13 +63,18 @@ enum Command {
         path: String,
     },
     /// List the trackers in an HTML page (vendor, element, line) and what the gate does with each.
+    /// Also lists every form: where it posts (and a form plugin's own endpoint), and whether
+    /// the configuration's [[forms]] capture it.
     Scan {
         /// HTML file, or - for standard input.
         #[arg(default_value = "-")]
         input: PathBuf,
-        /// Use this configuration's tracker catalogue (default: built-in).
+        /// Use this configuration's tracker catalogue and forms (default: built-in, no forms).
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The page's path on the site (a form with a relative or empty action posts there).
+        #[arg(long, default_value = "/")]
+        path: String,
     },
     /// Hash an operator's password for `[[dashboard.users]] password_hash`. Reads it from
     /// standard input: asked twice without echo on a terminal, one line when piped.
@@ -196,7 +201,11 @@ async fn main() -> ExitCode {
             config,
             path,
         } => rewrite_page(&input, config.as_deref(), &path),
-        Command::Scan { input, config } => scan_page(&input, config.as_deref()),
+        Command::Scan {
+            input,
+            config,
+            path,
+        } => scan_page(&input, config.as_deref(), &path),
         Command::HashPassword => hash_password(),
         Command::TotpSecret { user, issuer } => totp_secret(&user, &issuer),
         Command::Inbox { desk, action } => inbox(&desk, action).await,
@@ -326,10 +335,16 @@ fn offline_config(path: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 fn offline_rewriter(config: Option<&Path>) -> anyhow::Result<Rewriter> {
+    Ok(offline_areas(config)?.0)
+}
+
+/// The rewriter and the forms service a gate with `config` would run, without a store.
+fn offline_areas(config: Option<&Path>) -> anyhow::Result<(Rewriter, FormsService)> {
     let config = offline_config(config)?;
     let secret = config.secret.clone().context("no secret")?;
-    let (rewriter, _, _) = server::page_rewriter(&config, &Keys::derive(&secret), Store::memory())?;
-    Ok(rewriter)
+    let (rewriter, _, forms) =
+        server::page_rewriter(&config, &Keys::derive(&secret), Store::memory())?;
+    Ok((rewriter, forms))
 }
 
 fn read_input(input: &Path) -> anyhow::Result<Vec<u8>> {
@@ -355,8 +370,8 @@ fn rewrite_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Resu
         .context("cannot write to standard output")
 }
 
-fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
-    let rewriter = offline_rewriter(config)?;
+fn scan_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<()> {
+    let (rewriter, forms) = offline_areas(config)?;
     let page = read_input(input)?;
     let findings = rewrite::scan_document(&rewriter, &page)
         .context("the gate would refuse this page (502)")?;
@@ -371,6 +386,18 @@ fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
         "{} tracker element(s) found; {inert} made inert until consent, {} already inert.",
         findings.len(),
         findings.len() - inert
+    );
+    let forms = consentgate::forms::report::report(&forms, path, &page);
+    for form in &forms {
+        println!("{form}");
+    }
+    let open = forms
+        .iter()
+        .filter(|f| f.cf7_id.is_some() && f.plugin_captured_by.is_none())
+        .count();
+    println!(
+        "{} form(s) found; {open} Contact Form 7 form(s) not captured.",
+        forms.len()
     );
     Ok(())
 }

@@ -14,10 +14,11 @@ use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
 use super::dsr::DsrConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
-use super::forms::{validate_forms, FormConfig};
+use super::forms::{form_plugin_warnings, validate_forms, FormConfig};
 use super::limits::LimitsConfig;
 use super::listen::ListenConfig;
 use super::log::LogConfig;
+use super::passthrough::{validate_passthrough, PassthroughConfig};
 use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
@@ -40,6 +41,8 @@ pub struct Config {
     pub trackers: TrackersConfig,
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
+    /// `[[passthrough]]` path prefixes passed by untouched; default none.
+    pub passthrough: Vec<PassthroughConfig>,
     pub dashboard: DashboardConfig,
     /// `[dsr]`: the register of data-subject requests.
     pub dsr: DsrConfig,
@@ -161,6 +164,7 @@ impl Config {
             trackers: reading.section(&mut table, "trackers"),
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
+            passthrough: reading.section(&mut table, "passthrough"),
             dashboard: reading.section(&mut table, "dashboard"),
             dsr: reading.section(&mut table, "dsr"),
             stats: reading.section(&mut table, "stats"),
@@ -226,6 +230,9 @@ impl Config {
         if read("forms") {
             problems.extend(validate_forms(&self.forms));
         }
+        if read("passthrough") {
+            problems.extend(validate_passthrough(&self.passthrough));
+        }
         if read("consent") {
             problems.extend(self.consent.validate(CONSENT_TEXT_KEYS));
         }
@@ -278,6 +285,7 @@ impl Config {
                 ));
             }
         }
+        warnings.extend(form_plugin_warnings(&self.forms));
         warnings
     }
 }

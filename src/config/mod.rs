@@ -20,6 +20,7 @@ mod limits;
 mod listen;
 mod load;
 mod log;
+mod passthrough;
 mod privacy;
 mod problem;
 mod read;
@@ -39,7 +40,7 @@ pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
 pub use forms::{
-    AgeNotes, AgeRules, FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode,
+    AgeNotes, AgeRules, FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FormPlugin,
     FORM_TOKEN_FIELD, MAX_AGE_NOTE,
 };
 pub use hosts::{split_host, HostPattern};
@@ -47,6 +48,7 @@ pub use limits::LimitsConfig;
 pub use listen::ListenConfig;
 pub use load::{Config, LoadNotes};
 pub use log::{LogConfig, LogFormat};
+pub use passthrough::PassthroughConfig;
 pub use privacy::{IpForwarding, PrivacyConfig};
 pub use problem::{ConfigError, ConfigProblem};
 pub use relay::{

@@ -11,7 +11,9 @@
 //! correct, erase; restricted entries stay out of the inbox, the webhook and exports), the forms
 //! script that adds the token and honeypot to pages, forwarding to the upstream for
 //! `store_and_forward` forms, and the optional notification webhook (ids and time only, never
-//! field contents). The HTTP routes live in the server; this module is what they call.
+//! field contents). Form plugins that post by script to their own endpoint (Contact Form 7)
+//! are captured there too and answered in the plugin's format (`plugin`). The HTTP routes
+//! live in the server; this module is what they call.
 
 pub mod age;
 pub mod crypto;
@@ -21,6 +23,8 @@ pub mod page;
 pub mod parse;
 pub mod path;
 mod person;
+pub mod plugin;
+pub mod report;
 mod script;
 mod service;
 mod submit;

@@ -16,11 +16,12 @@ use super::lookup::{entry_hashes, PersonQuery};
 use super::notify::{Notifier, QUEUE_CAPACITY};
 use super::page::Pages;
 use super::path::canonical;
+use super::plugin::{cf7_feedback_id, Via, CF7_FORM_CLASS};
 use super::token::FillToken;
 use super::validate::{parse_date, Checked};
 use super::FormsError;
 use crate::clock::{utc_date, SharedClock};
-use crate::config::{Config, FieldType, FormConfig};
+use crate::config::{Config, FieldType, FormConfig, FormPlugin};
 use crate::http::HashedAsset;
 use crate::keys::{self, Key, Keys};
 use crate::stats::Stats;
@@ -206,6 +207,29 @@ impl FormsService {
             .map(|(form, _)| form)
     }
 
+    /// The form a POST to `path` (as sent) with `query` is for, and how it came: a plugin's
+    /// own endpoint (CF7's REST feedback route for the form's `plugin_form_id`) or the form's
+    /// path. The plugin endpoint is checked first: it is never a page path.
+    pub fn form_for_request(&self, path: &str, query: &str) -> Option<(&FormConfig, Via)> {
+        let plugin = self
+            .inner
+            .forms
+            .iter()
+            .any(|f| f.plugin == FormPlugin::Cf7)
+            .then(|| cf7_feedback_id(path, query))
+            .flatten()
+            .and_then(|id| {
+                self.inner
+                    .forms
+                    .iter()
+                    .find(|f| f.plugin == FormPlugin::Cf7 && f.plugin_form_id == Some(id))
+            });
+        match plugin {
+            Some(form) => Some((form, Via::Plugin(form.plugin))),
+            None => self.form_for_path(path).map(|form| (form, Via::Page)),
+        }
+    }
+
     pub(super) fn form_by_id(&self, id: &str) -> Result<&FormConfig, FormsError> {
         self.inner
             .forms
@@ -265,6 +289,13 @@ impl FormsService {
     /// The configured form paths (where the gate captures POSTs).
     pub fn paths(&self) -> Vec<String> {
         self.inner.forms.iter().map(|f| f.path.clone()).collect()
+    }
+
+    /// The classes of the configured plugins' `<form>` elements (`wpcf7-form` when a CF7 form
+    /// is configured): pages holding one get the forms script wherever the form posts.
+    pub fn plugin_form_classes(&self) -> Vec<String> {
+        let cf7 = self.inner.forms.iter().any(|f| f.plugin == FormPlugin::Cf7);
+        cf7.then(|| CF7_FORM_CLASS.to_owned()).into_iter().collect()
     }
 
     /// A fresh fill-time token for `form` (what forms.js fetches and the gate's own pages

@@ -178,6 +178,9 @@ pub struct ForwardPolicy<'a> {
     /// a response carrying them is made `Cache-Control: private`.
     pub set_cookies: Vec<HeaderValue>,
     pub html: Option<&'a dyn HtmlFilter>,
+    /// Largest request body forwarded, in bytes, instead of `limits.max_request_body_bytes`
+    /// (a `[[passthrough]]` prefix's own limit). Default none.
+    pub max_request_body: Option<usize>,
 }
 
 impl ForwardPolicy<'_> {
@@ -187,6 +190,7 @@ impl ForwardPolicy<'_> {
             keep_cookie: &|_| true,
             set_cookies: Vec::new(),
             html: None,
+            max_request_body: None,
         }
     }
 }
@@ -278,7 +282,9 @@ impl Proxy {
             .request(req.method().clone(), self.upstream_url(req));
         *upstream_req.headers_mut() = out_headers;
 
-        let limit = self.settings.max_request_body;
+        let limit = policy
+            .max_request_body
+            .unwrap_or(self.settings.max_request_body);
         let overflowed = Rc::new(Cell::new(false));
         let send = match body {
             RequestBody::Buffered(bytes) => {

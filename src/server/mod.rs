@@ -14,6 +14,7 @@ pub mod health;
 mod metered;
 mod page_filter;
 mod page_views;
+pub mod passthrough;
 pub mod public;
 pub mod readiness;
 pub mod reload;

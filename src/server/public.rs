@@ -16,6 +16,7 @@ use crate::config::FormConfig;
 use crate::consent::{
     DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
 };
+use crate::forms::plugin::{self, Via};
 use crate::forms::{page::stored_json, Redirect, Stored, Submission, Upstream, TOKEN_PATH};
 use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
@@ -79,8 +80,11 @@ pub fn forms(cfg: &mut web::ServiceConfig) {
             .guard(guard::fn_guard(|ctx| {
                 ctx.app_data::<State>().is_some_and(|state| {
                     let forms = &state.areas().forms;
+                    let uri = &ctx.head().uri;
                     !forms.forms().is_empty()
-                        && forms.form_for_path(ctx.head().uri.path()).is_some()
+                        && forms
+                            .form_for_request(uri.path(), uri.query().unwrap_or_default())
+                            .is_some()
                 })
             }))
             .to(submit_form),
@@ -175,23 +179,37 @@ async fn submit_form(
 ) -> Result<HttpResponse, EdgeError> {
     let areas = state.areas();
     let forms = &areas.forms;
-    let form = forms.form_for_path(req.path()).ok_or(Code::NotFound)?;
+    let (form, via) = forms
+        .form_for_request(req.path(), req.query_string())
+        .ok_or(Code::NotFound)?;
     let format = reply_format(&req, Format::Html);
     let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
     let submission = Submission::new(&req, body, &visitor);
-    let stored = match forms.capture(form, &submission).await {
-        Ok(stored) => stored,
-        Err(refusal) => return Err(forms.refusal(form, refusal, format)),
+    let (result, echo) = forms.capture_echoed(form, &submission).await;
+    // A plugin's script reads only its own format (JSON); a store_and_forward entry still goes
+    // upstream, to the endpoint the visitor's browser sent it to.
+    let format = match via {
+        Via::Page => format,
+        Via::Plugin(_) => Format::Json,
     };
-    let wire = areas.consent.wire_policy(&req);
-    let keep_cookie = |name: &str| wire.keep_cookie(name);
-    let upstream = Upstream {
-        proxy: &state.upstream,
-        keep_cookie: &keep_cookie,
+    let redirect = match &result {
+        Ok(stored) => {
+            let wire = areas.consent.wire_policy(&req);
+            let keep_cookie = |name: &str| wire.keep_cookie(name);
+            let upstream = Upstream {
+                proxy: &state.upstream,
+                keep_cookie: &keep_cookie,
+            };
+            forms
+                .deliver(form, stored, &submission, &req, upstream, format)
+                .await
+        }
+        Err(_) => None,
     };
-    let redirect = forms
-        .deliver(form, &stored, &submission, &req, upstream, format)
-        .await;
+    if via != Via::Page {
+        return Ok(plugin_reply(plugin::answer(form, &result, &echo)));
+    }
+    let stored = result.map_err(|refusal| forms.refusal(form, refusal, format))?;
     Ok(thank_you(form, &stored, redirect, format))
 }
 
@@ -224,6 +242,16 @@ fn thank_you(
         res.insert_header((header::LOCATION, location));
     }
     res.finish()
+}
+
+/// A plugin's answer as JSON, never cached.
+fn plugin_reply(answer: plugin::PluginAnswer) -> HttpResponse {
+    let mut res = HttpResponse::build(answer.status);
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(secs) = answer.retry_after {
+        res.insert_header((header::RETRY_AFTER, secs));
+    }
+    res.json(answer.body)
 }
 
 /// `?form=<id>` of `GET /_gate/forms/token`.
@@ -271,12 +299,19 @@ async fn proxy_page(
 ) -> Result<HttpResponse, EdgeError> {
     let areas = state.areas();
     let wire = areas.consent.wire_policy(&req);
+    // A prefix the operator passes by (wp-admin) is not rewritten nor counted as a page view;
+    // its cookies still follow the visitor's consent.
+    let pass_by = state.passthrough.matching(req.path());
     // The page filter, counting the view of an HTML page (issue 14, statistics).
     let counted = super::page_views::Counted::new(&state, &areas.page, &visitor, &wire);
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
         set_cookies: wire.deletion_headers(&site),
-        html: Some(&counted),
+        html: match pass_by {
+            Some(_) => None,
+            None => Some(&counted),
+        },
+        max_request_body: pass_by.and_then(|p| p.max_request_body),
     };
     Ok(state
         .upstream

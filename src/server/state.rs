@@ -15,6 +15,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use arc_swap::ArcSwap;
 
 use super::page_filter::PageRewrite;
+use super::passthrough::Passthroughs;
 use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
@@ -85,6 +86,8 @@ pub struct AppState {
     pub readiness: ReadinessCache,
     /// The Google Analytics relay, when `[relay.google_analytics]` turns it on.
     pub relay: Option<Relay>,
+    /// The operator's `[[passthrough]]` prefixes.
+    pub passthrough: Passthroughs,
 }
 
 impl AppState {
@@ -131,6 +134,7 @@ impl AppState {
             sites: SiteHosts::new(&config.listen.hosts),
             readiness: ReadinessCache::default(),
             relay,
+            passthrough: Passthroughs::new(&config.passthrough),
             config,
             clock,
             store,
@@ -262,6 +266,7 @@ pub(super) fn areas(
         inject_head_html: consent.head_html(),
         inject_form_html: forms.script_html(),
         form_paths: forms.paths(),
+        form_classes: forms.plugin_form_classes(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
         max_decoded_body: config.limits.max_decoded_body_bytes,

@@ -54,6 +54,9 @@ fn form() -> FormConfig {
         rate_limit_max: 5,
         rate_limit_window: Duration::from_secs(600),
         notify_webhook: None,
+        plugin: Default::default(),
+        plugin_form_id: None,
+        thank_you_message: None,
         age_rules: Default::default(),
     }
 }
