@@ -33,9 +33,24 @@ fn free_port() -> u16 {
 
 /// Start `consentgate demo` (with `extra` arguments) on two free ports; returns the process,
 /// its public and admin ports and what it printed up to "Stop with" (once the gate listens).
+/// A port found free can be taken by another test's connection before the demo binds it, so a
+/// demo that exits before listening is started again on new ports (at most three times).
 fn start_demo(extra: &[&str]) -> (Demo, u16, u16, String) {
+    let mut failures = String::new();
+    for _ in 0..3 {
+        match try_start_demo(extra) {
+            Ok(started) => return started,
+            Err(why) => failures.push_str(&why),
+        }
+    }
+    panic!("the demo did not start:\n{failures}");
+}
+
+fn try_start_demo(extra: &[&str]) -> Result<(Demo, u16, u16, String), String> {
     let (public, admin) = (free_port(), free_port());
     let (public_at, admin_at) = (format!("127.0.0.1:{public}"), format!("127.0.0.1:{admin}"));
+    // Stderr to a file, not a pipe nobody reads while the demo runs (a full pipe would stall it).
+    let stderr = tempfile::tempfile().unwrap();
     let mut demo = Demo(
         Command::new(env!("CARGO_BIN_EXE_consentgate"))
             .arg("demo")
@@ -45,7 +60,7 @@ fn start_demo(extra: &[&str]) -> (Demo, u16, u16, String) {
             .env("CONSENTGATE_SECRET", SECRET)
             .env_remove("CONSENTGATE_REDIS_URL")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(stderr.try_clone().unwrap()))
             .spawn()
             .unwrap(),
     );
@@ -57,10 +72,16 @@ fn start_demo(extra: &[&str]) -> (Demo, u16, u16, String) {
         printed.push_str(&line);
         printed.push('\n');
         if line.starts_with("Stop with") {
-            break;
+            return Ok((demo, public, admin, printed));
         }
     }
-    (demo, public, admin, printed)
+    // Stdout closed before the gate listened: the demo stopped; say why.
+    let _ = demo.0.wait();
+    let mut why = String::new();
+    let mut stderr = stderr;
+    let _ = std::io::Seek::rewind(&mut stderr);
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut why);
+    Err(format!("{printed}{why}\n"))
 }
 
 #[actix_web::test]
