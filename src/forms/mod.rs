@@ -24,6 +24,7 @@ pub mod parse;
 pub mod path;
 mod person;
 pub mod plugin;
+pub mod plugin_reply;
 pub mod report;
 mod script;
 mod service;

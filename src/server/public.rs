@@ -16,7 +16,8 @@ use crate::config::FormConfig;
 use crate::consent::{
     DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
 };
-use crate::forms::plugin::{self, Via};
+use crate::forms::plugin::Via;
+use crate::forms::plugin_reply::{self, PluginAnswer};
 use crate::forms::{page::stored_json, Redirect, Stored, Submission, Upstream, TOKEN_PATH};
 use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
@@ -207,7 +208,7 @@ async fn submit_form(
         Err(_) => None,
     };
     if via != Via::Page {
-        return Ok(plugin_reply(plugin::answer(form, &result, &echo)));
+        return Ok(plugin_response(plugin_reply::answer(form, &result, &echo)));
     }
     let stored = result.map_err(|refusal| forms.refusal(form, refusal, format))?;
     Ok(thank_you(form, &stored, redirect, format))
@@ -245,7 +246,7 @@ fn thank_you(
 }
 
 /// A plugin's answer as JSON, never cached.
-fn plugin_reply(answer: plugin::PluginAnswer) -> HttpResponse {
+fn plugin_response(answer: PluginAnswer) -> HttpResponse {
     let mut res = HttpResponse::build(answer.status);
     res.insert_header((header::CACHE_CONTROL, "no-store"));
     if let Some(secs) = answer.retry_after {
