@@ -1,5 +1,5 @@
 //! Build step: the banner scripts are served minified. The readable sources stay in
-//! assets/banner/ (guard.js, banner.js); the minified copies go to `$OUT_DIR/<name>.min.js`,
+//! assets/banner/ (guard.js, banner.js, relay.js); the minified copies go to `$OUT_DIR/<name>.min.js`,
 //! which src/consent/banner.rs embeds. oxc's minifier drops comments and layout and shortens
 //! local names: readable sources would otherwise cost about a fifth of the 8 KB (gzipped) budget
 //! for the guard, the banner's JS and its CSS.
@@ -8,9 +8,10 @@ use std::path::Path;
 
 /// Each source with the slot the gate fills with the site's settings; the slot must survive
 /// minification exactly once.
-const SOURCES: [(&str, &str, &str); 2] = [
+const SOURCES: [(&str, &str, &str); 3] = [
     ("assets/banner/banner.js", "banner.min.js", "__CG_CONFIG__"),
     ("assets/banner/guard.js", "guard.min.js", "__CG_GUARD__"),
+    ("assets/banner/relay.js", "relay.min.js", "__CG_RELAY__"),
 ];
 
 fn main() {

@@ -7,6 +7,18 @@
 #   DURATION=5 REPS=1 scripts/bench-proxy.sh    # quick look (~3 min)
 #   CONFIGS="a c" SIZES="p60k" scripts/bench-proxy.sh
 #   REWRITE_MEMO_BYTES=0 CONFIGS="c cand" scripts/bench-proxy.sh   # every page fully rewritten
+#   UPSTREAM_GZIP=1 scripts/bench-proxy.sh      # a CMS that compresses its pages
+#
+# Before/after in one run (the harness runs one candidate at a time, so the two variants take
+# turns, ROUNDS times, each round with nginx config c beside it as the anchor):
+#   BASELINE_BIN=/path/to/old/consentgate scripts/bench-proxy.sh          # another build
+#   BASELINE_TOML=$'[stats]\ncount_page_views = false' scripts/bench-proxy.sh   # a config switch
+#   (CANDIDATE_TOML adds lines to the candidate's config the same way; GATE_BIN uses a prebuilt
+#   binary instead of building one.) The comparison table is $OUTDIR/compare.md.
+#
+# wrk sends no User-Agent, and the gate counts a request without one as a bot, not as a page
+# view; so wrk is run with a desktop browser's User-Agent (BENCH_USER_AGENT; empty: none) and
+# every request takes the whole page-view path when counting is on.
 #
 # Loopback only (127.0.0.1), bounded by the harness's MAX_TOTAL_S, one worker for consentgate
 # and for nginx, same CPU pinning (PROXY_CPU). nginx and wrk come from Debian; when missing they
@@ -29,22 +41,29 @@ if ((${#need[@]})); then
   else sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}" >/dev/null; fi
 fi
 
-echo "bench-proxy: building consentgate (release)" >&2
-(cd "$ROOT" && cargo build --release --bin consentgate)
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release/consentgate
+if [[ -n ${GATE_BIN:-} ]]; then
+  BIN=$GATE_BIN
+else
+  echo "bench-proxy: building consentgate (release)" >&2
+  (cd "$ROOT" && cargo build --release --bin consentgate)
+  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/consentgate
+fi
 [[ -x $BIN ]] || { echo "no binary at $BIN" >&2; exit 2; }
 
 WORK=$(mktemp -d /tmp/bench-proxy.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 BASE_PORT=${BASE_PORT:-18080}
 ADMIN_PORT=$((BASE_PORT + 11))
-# The harness substitutes {PORT} and {UPSTREAM}; the config is written per start by a wrapper so
-# the candidate stays one foreground process (exec) that the harness can stop by PID.
-cat >"$WORK/start.sh" <<WRAP
+
+# write_start NAME BINARY EXTRA_TOML: a wrapper the harness starts as its candidate. It writes
+# the config per start (the harness substitutes {PORT} and {UPSTREAM}) and stays one foreground
+# process (exec) that the harness can stop by PID.
+write_start() {
+  local name=$1 bin=$2 extra=$3
+  cat >"$WORK/start-$name.sh" <<WRAP
 #!/usr/bin/env bash
 set -euo pipefail
-cat >"$WORK/gate.toml" <<TOML
+cat >"$WORK/gate-$name.toml" <<TOML
 [listen]
 public = "127.0.0.1:\$1"
 admin = "127.0.0.1:$ADMIN_PORT"
@@ -58,14 +77,72 @@ level = "warn"
 ${REWRITE_MEMO_BYTES:+
 [limits]
 rewrite_memo_bytes = $REWRITE_MEMO_BYTES}
+$extra
 TOML
 export CONSENTGATE_SECRET=\${CONSENTGATE_SECRET:-bench-only-secret-0123456789abcdef0123456789}
-exec "$BIN" serve --config "$WORK/gate.toml"
+exec "$bin" serve --config "$WORK/gate-$name.toml"
 WRAP
-chmod +x "$WORK/start.sh"
+  chmod +x "$WORK/start-$name.sh"
+}
+
+BENCH_USER_AGENT=${BENCH_USER_AGENT-Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36}
+if [[ -n $BENCH_USER_AGENT ]]; then
+  REAL_WRK=${WRK:-$(command -v wrk)}
+  printf '#!/usr/bin/env bash\nexec %q -H %q "$@"\n' "$REAL_WRK" "User-Agent: $BENCH_USER_AGENT" >"$WORK/wrk"
+  chmod +x "$WORK/wrk"
+  export WRK=$WORK/wrk
+fi
 
 export BASE_PORT
 export CANDIDATE_NAME=${CANDIDATE_NAME:-consentgate}
-export CANDIDATE_CMD="$WORK/start.sh {PORT} {UPSTREAM}"
-exec_harness() { bash "$HARNESS"; }
-exec_harness
+write_start candidate "$BIN" "${CANDIDATE_TOML:-}"
+
+if [[ -z ${BASELINE_BIN:-} && -z ${BASELINE_TOML:-} ]]; then
+  export CANDIDATE_CMD="$WORK/start-candidate.sh {PORT} {UPSTREAM}"
+  exec bash "$HARNESS"
+fi
+
+# ---- before/after: the two variants take turns --------------------------------------------
+write_start baseline "${BASELINE_BIN:-$BIN}" "${BASELINE_TOML:-}"
+ROUNDS=${ROUNDS:-3}
+OUT=${OUTDIR:-/tmp/proxy-anchor-out}
+rm -rf "$OUT"; mkdir -p "$OUT"
+export CONFIGS=${CONFIGS:-"a c"} SIZES=${SIZES:-p60k} REPS=1 LOW_DURATION=${LOW_DURATION:-0}
+for round in $(seq 1 "$ROUNDS"); do
+  order="baseline candidate"; ((round % 2 == 0)) && order="candidate baseline"
+  for variant in $order; do
+    echo "bench-proxy: round $round/$ROUNDS, $variant" >&2
+    OUTDIR="$OUT/$round-$variant" CANDIDATE_CMD="$WORK/start-$variant.sh {PORT} {UPSTREAM}" \
+      bash "$HARNESS" >"$OUT/$round-$variant.log" 2>&1 || { cat "$OUT/$round-$variant.log" >&2; exit 1; }
+  done
+done
+
+{
+  echo "## consentgate before/after ($(date -u +%Y-%m-%dT%H:%MZ), $ROUNDS rounds, variants alternating)"
+  echo
+  echo "- host: ${NCPU:-$(nproc)} CPU ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "- baseline: ${BASELINE_BIN:-$BIN} ${BASELINE_TOML:+(config: $(tr '\n' ' ' <<<"$BASELINE_TOML"))}"
+  echo "- candidate: $BIN ${CANDIDATE_TOML:+(config: $(tr '\n' ' ' <<<"$CANDIDATE_TOML"))}"
+  echo "- ${UPSTREAM_GZIP:+upstream gzip level $UPSTREAM_GZIP; }memo ${REWRITE_MEMO_BYTES:-default}; configs $CONFIGS; wrk -c${CONNS:-50} -d${DURATION:-15}s"
+  echo
+  echo "Medians over rounds; \"vs c\" = consentgate req/s / nginx sub_filter (c) req/s in the same harness run."
+  echo
+  echo "| size | variant | req/s | vs c | p99 ms | px CPU us/req |"
+  echo "|---|---|---:|---:|---:|---:|"
+  for f in "$OUT"/*/runs.tsv; do
+    v=$(basename "$(dirname "$f")"); awk -F'\t' -v v="${v#*-}" -v tck="$(getconf CLK_TCK)" \
+      'NR > 1 { print v "\t" $2 "\t" $3 "\t" $4 / ($5 / 1e6) "\t" $8 / 1000 "\t" ($4 ? $13 / tck / $4 * 1e6 : 0) "\t" FILENAME }' "$f"
+  done | awk -F'\t' '
+    function median(str,   a, n, i, j, t) {
+      n = split(str, a, " "); if (n == 0) return 0
+      for (i = 2; i <= n; i++) { t = a[i] + 0; j = i - 1; while (j >= 1 && a[j] + 0 > t) { a[j+1] = a[j]; j-- } a[j+1] = t }
+      return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
+    { RPS[$7, $3] = $4; V[$1] = 1; S[$2] = 1; F[$7] = $1 SUBSEP $2
+      if ($3 == "cand") { key = $1 SUBSEP $2; R[key] = R[key] " " $4; P[key] = P[key] " " $5; C[key] = C[key] " " $6 } }
+    END {
+      for (f in F) if (((f, "cand") in RPS) && ((f, "c") in RPS) && RPS[f, "c"] > 0) Q[F[f]] = Q[F[f]] " " RPS[f, "cand"] / RPS[f, "c"]
+      for (s in S) for (v in V) { key = v SUBSEP s; if (R[key] == "") continue
+        printf "| %s | %s | %.0f | %.3f | %.2f | %.1f |\n", s, v, median(R[key]), median(Q[key]), median(P[key]), median(C[key])
+        M[v, s] = median(Q[key]) }
+      for (s in S) if (M["baseline", s] > 0) printf "\n%s: candidate vs baseline (ratio to c): %+.1f %%\n", s, 100 * (M["candidate", s] / M["baseline", s] - 1) }'
+} | tee "$OUT/compare.md"

@@ -90,6 +90,18 @@ pub fn rfc3339(unix: u64) -> String {
         .unwrap_or_default()
 }
 
+/// The UTC calendar day of a Unix time in seconds (9999-12-31 for times beyond `time`'s range).
+pub fn utc_date(unix: u64) -> time::Date {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX))
+        .map(|t| t.date())
+        .unwrap_or(time::Date::MAX)
+}
+
+/// Midnight UTC at the start of `date`, in Unix seconds (0 for days before 1970).
+pub fn unix_midnight(date: time::Date) -> u64 {
+    u64::try_from(date.midnight().assume_utc().unix_timestamp()).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +115,18 @@ mod tests {
         assert_eq!(clock.unix_ms(), 1_700_000_002_123);
         clock.set_unix_ms(5);
         assert_eq!(clock.unix_secs(), 0);
+    }
+
+    #[test]
+    fn unix_times_fall_on_their_utc_day() {
+        let day = utc_date(1_700_000_000);
+        assert_eq!(day, time::macros::date!(2023 - 11 - 14));
+        assert_eq!(unix_midnight(day), 1_699_920_000);
+        assert_eq!(utc_date(unix_midnight(day)), day);
+        assert_eq!(
+            utc_date(unix_midnight(day) - 1),
+            day.previous_day().unwrap()
+        );
     }
 
     #[test]

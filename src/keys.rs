@@ -27,19 +27,31 @@ pub fn derive(secret: &[u8], purpose: &str) -> Key {
     Key(out)
 }
 
+/// Purpose of the key that wraps forms' per-day data keys.
+pub const FORM_DATA_KEY_WRAP: &str = "form-data-key-wrap/v1";
+/// Purpose of the key that seals data-subject requests.
+pub const DSR_SEALING: &str = "dsr-sealing/v1";
+
 /// All keys the gate uses, derived once at start.
 #[derive(Clone, Debug)]
 pub struct Keys {
     /// HMAC key for the `cg_consent` cookie.
     pub consent_cookie: Key,
-    /// AEAD key for contact-form entries (current generation).
+    /// AEAD key for contact-form entries sealed before per-day data keys (opening only).
     pub form_encryption: Key,
+    /// AEAD key that wraps the per-day data keys of contact-form entries.
+    pub form_data_key_wrap: Key,
+    /// AEAD key for what the register of data-subject requests stores.
+    pub dsr_sealing: Key,
     /// HMAC key for dashboard session ids and CSRF tokens.
     pub session: Key,
     /// HMAC key for form fill-time tokens.
     pub form_token: Key,
     /// Key for hashing e-mail addresses into the erasure index.
     pub email_index: Key,
+    /// Key of the in-request visitor hash of the unique count (hashed again under the
+    /// day's salt before anything is stored).
+    pub visitor_hash: Key,
 }
 
 impl Keys {
@@ -48,9 +60,12 @@ impl Keys {
         Self {
             consent_cookie: derive(s, "consent-cookie-mac/v1"),
             form_encryption: derive(s, "form-encryption/v1"),
+            form_data_key_wrap: derive(s, FORM_DATA_KEY_WRAP),
+            dsr_sealing: derive(s, DSR_SEALING),
             session: derive(s, "dashboard-session/v1"),
             form_token: derive(s, "form-fill-token/v1"),
             email_index: derive(s, "form-email-index/v1"),
+            visitor_hash: derive(s, "stats-visitor-hash/v1"),
         }
     }
 }

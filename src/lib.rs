@@ -3,7 +3,7 @@
 //! addresses anonymised, contact-form submissions kept encrypted for a short time.
 //!
 //! Layers, top to bottom (nothing imports a module above it, no two modules import each
-//! other): `server` → `dashboard` → `consent`, `forms`, `proxy` → `rewrite`, `trackers`,
+//! other): `server` → `dashboard` → `consent`, `forms`, `relay`, `proxy` → `rewrite`, `trackers`,
 //! `privacy`, `stats` → `http`, `store`, `config`, `keys`, `telemetry`, `metrics`, `clock`.
 #![deny(unsafe_code)] // one audited exception: the memory-mapped geo database (privacy/geo.rs)
 
@@ -17,6 +17,7 @@ pub mod keys;
 pub mod metrics;
 pub mod privacy;
 pub mod proxy;
+pub mod relay;
 pub mod rewrite;
 pub mod server;
 pub mod stats;

@@ -13,7 +13,7 @@ use consentgate::dashboard::audit::AuditLog;
 use consentgate::dashboard::auth::Permission;
 use consentgate::dashboard::desk::{Desk, Finish, ReceiptFormat};
 use consentgate::dashboard::views::{day_range_ms, human_time, parse_day};
-use consentgate::forms::MAX_PAGE;
+use consentgate::forms::{FormsService, MAX_PAGE};
 use consentgate::keys::Keys;
 use consentgate::privacy::Privacy;
 use consentgate::proxy::ProxySettings;
@@ -63,13 +63,18 @@ enum Command {
         path: String,
     },
     /// List the trackers in an HTML page (vendor, element, line) and what the gate does with each.
+    /// Also lists every form: where it posts (and a form plugin's own endpoint), and whether
+    /// the configuration's [[forms]] capture it.
     Scan {
         /// HTML file, or - for standard input.
         #[arg(default_value = "-")]
         input: PathBuf,
-        /// Use this configuration's tracker catalogue (default: built-in).
+        /// Use this configuration's tracker catalogue and forms (default: built-in, no forms).
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The page's path on the site (a form with a relative or empty action posts there).
+        #[arg(long, default_value = "/")]
+        path: String,
     },
     /// Hash an operator's password for `[[dashboard.users]] password_hash`. Reads it from
     /// standard input: asked twice without echo on a terminal, one line when piped.
@@ -109,6 +114,10 @@ enum Command {
         /// Admin (dashboard) address.
         #[arg(long, default_value = "127.0.0.1:8081")]
         admin: SocketAddr,
+        /// Also send a bounded burst of made-up visits and consent decisions to the gate
+        /// (loopback only), so the dashboard's overview shows figures at once.
+        #[arg(long)]
+        traffic: bool,
     },
 }
 
@@ -182,13 +191,21 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve(&config).await,
         Command::CheckConfig { config } => return check_config(&config),
-        Command::Demo { public, admin } => demo(public, admin).await,
+        Command::Demo {
+            public,
+            admin,
+            traffic,
+        } => demo(public, admin, traffic).await,
         Command::Rewrite {
             input,
             config,
             path,
         } => rewrite_page(&input, config.as_deref(), &path),
-        Command::Scan { input, config } => scan_page(&input, config.as_deref()),
+        Command::Scan {
+            input,
+            config,
+            path,
+        } => scan_page(&input, config.as_deref(), &path),
         Command::HashPassword => hash_password(),
         Command::TotpSecret { user, issuer } => totp_secret(&user, &issuer),
         Command::Inbox { desk, action } => inbox(&desk, action).await,
@@ -226,15 +243,23 @@ fn load(path: &Path, env: &dyn EnvSource) -> anyhow::Result<Config> {
 /// Load the configuration; its warnings are returned for the caller to report.
 fn load_with_warnings(path: &Path, env: &dyn EnvSource) -> (anyhow::Result<Config>, Vec<String>) {
     let (config, notes) = Config::check(path, env);
-    let config = config.map_err(|ConfigError(problems)| {
+    (reported(path, config), notes.warnings)
+}
+
+/// A configuration, or every problem of `path` in one report.
+fn reported(path: &Path, config: Result<Config, ConfigError>) -> anyhow::Result<Config> {
+    config.map_err(|ConfigError(problems)| {
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::anyhow!(problems_report(path, &problems))
-    });
-    (config, notes.warnings)
+    })
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
-    let (config, warnings) = load_with_warnings(path, &ProcessEnv);
+    // Read once: what the gate starts with is what a reload (SIGHUP) compares the file with.
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (config, notes) = Config::check_toml(&text, &ProcessEnv);
+    let (config, warnings) = (reported(path, config), notes.warnings);
     let config = match config {
         Ok(config) => config,
         Err(e) => {
@@ -250,7 +275,10 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let gate = server::start(config).await.context("cannot start")?;
-    gate.wait().await.context("server stopped with an error")
+    let reloader = server::Reloader::new(path, &text, Box::new(ProcessEnv));
+    gate.run(Some(reloader))
+        .await
+        .context("server stopped with an error")
 }
 
 fn check_config(path: &Path) -> ExitCode {
@@ -307,10 +335,16 @@ fn offline_config(path: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 fn offline_rewriter(config: Option<&Path>) -> anyhow::Result<Rewriter> {
+    Ok(offline_areas(config)?.0)
+}
+
+/// The rewriter and the forms service a gate with `config` would run, without a store.
+fn offline_areas(config: Option<&Path>) -> anyhow::Result<(Rewriter, FormsService)> {
     let config = offline_config(config)?;
     let secret = config.secret.clone().context("no secret")?;
-    let (rewriter, _, _) = server::page_rewriter(&config, &Keys::derive(&secret), Store::memory())?;
-    Ok(rewriter)
+    let (rewriter, _, forms) =
+        server::page_rewriter(&config, &Keys::derive(&secret), Store::memory())?;
+    Ok((rewriter, forms))
 }
 
 fn read_input(input: &Path) -> anyhow::Result<Vec<u8>> {
@@ -336,8 +370,8 @@ fn rewrite_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Resu
         .context("cannot write to standard output")
 }
 
-fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
-    let rewriter = offline_rewriter(config)?;
+fn scan_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<()> {
+    let (rewriter, forms) = offline_areas(config)?;
     let page = read_input(input)?;
     let findings = rewrite::scan_document(&rewriter, &page)
         .context("the gate would refuse this page (502)")?;
@@ -352,6 +386,18 @@ fn scan_page(input: &Path, config: Option<&Path>) -> anyhow::Result<()> {
         "{} tracker element(s) found; {inert} made inert until consent, {} already inert.",
         findings.len(),
         findings.len() - inert
+    );
+    let forms = consentgate::forms::report::report(&forms, path, &page);
+    for form in &forms {
+        println!("{form}");
+    }
+    let open = forms
+        .iter()
+        .filter(|f| f.cf7_id.is_some() && f.plugin_captured_by.is_none())
+        .count();
+    println!(
+        "{} form(s) found; {open} Contact Form 7 form(s) not captured.",
+        forms.len()
     );
     Ok(())
 }
@@ -652,7 +698,7 @@ fn or_none(list: &[String]) -> String {
 
 const DEMO_TOML: &str = include_str!("../config/demo.toml");
 
-async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
+async fn demo(public: SocketAddr, admin: SocketAddr, traffic: bool) -> anyhow::Result<()> {
     let site = server::demo::serve_demo_site().context("cannot start the demo site")?;
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     // A fresh secret per run: the demo keeps nothing across restarts anyway.
@@ -668,6 +714,14 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
     demo_hosts(&mut config.listen.hosts, public);
     config.privacy.geo_database =
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/geo/test-country.mmdb"));
+    if traffic {
+        // The generator stands in for a TLS terminator: its visitors' made-up addresses come
+        // in X-Forwarded-For from 127.0.0.1.
+        config
+            .privacy
+            .trusted_proxies
+            .push("127.0.0.1/32".parse().context("loopback network")?);
+    }
     let account = server::demo::demo_account()?;
     config.dashboard.users.push(account.user);
     consentgate::telemetry::init(&config.log);
@@ -690,6 +744,28 @@ async fn demo(public: SocketAddr, admin: SocketAddr) -> anyhow::Result<()> {
         account.password
     );
     println!("  Messages sent with the contact page land in the dashboard's inbox.");
+    if traffic {
+        let texts_hash = gate
+            .state()
+            .areas()
+            .consent
+            .bundle()
+            .texts_hash
+            .get("nl")
+            .cloned()
+            .unwrap_or_default();
+        let report = server::traffic::generate(
+            gate.public_addr,
+            &texts_hash,
+            server::traffic::TrafficPlan::default(),
+        )
+        .await?;
+        println!(
+            "  Demo traffic sent: {} page views, {} consent decisions, {} bot requests \
+             ({} not answered); see the overview.",
+            report.page_views, report.decisions, report.bot_requests, report.failed
+        );
+    }
     println!("Stop with Ctrl-C.");
     gate.wait().await.context("server stopped with an error")
 }

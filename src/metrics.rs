@@ -59,6 +59,25 @@ struct KindLabels {
     kind: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// What can become of a hit the analytics relay accepted ([`Metrics::relay_hit`]).
+pub const RELAY_HIT_OUTCOMES: [&str; 7] = [
+    "forwarded",
+    "queue_full",
+    "unreachable",
+    "timeout",
+    "refused",
+    "failed",
+    "withheld",
+];
+/// How the analytics relay answered a script request ([`Metrics::relay_script`]).
+pub const RELAY_SCRIPT_OUTCOMES: [&str; 5] =
+    ["cached", "revalidated", "fetched", "stale", "failed"];
+
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// A counter another module keeps, exported at scrape time.
@@ -82,6 +101,8 @@ pub struct Metrics {
     form_submissions: Family<FormLabels, Counter>,
     store_errors: Family<KindLabels, Counter>,
     stats_dropped: Counter,
+    relay_hits: Family<OutcomeLabels, Counter>,
+    relay_scripts: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -165,8 +186,30 @@ impl Metrics {
             "Statistics events dropped because the writer's channel was full",
             stats_dropped.clone(),
         );
+        let relay_hits = Family::<OutcomeLabels, Counter>::default();
+        let relay_scripts = Family::<OutcomeLabels, Counter>::default();
+        for outcome in RELAY_HIT_OUTCOMES {
+            drop(relay_hits.get_or_create(&OutcomeLabels { outcome }));
+        }
+        for outcome in RELAY_SCRIPT_OUTCOMES {
+            drop(relay_scripts.get_or_create(&OutcomeLabels { outcome }));
+        }
+        registry.register(
+            "relay_hits",
+            "Analytics hits the relay accepted, by outcome: forwarded, dropped (queue_full, \
+             unreachable, timeout, failed), refused by Google, or withheld (never forwarded)",
+            relay_hits.clone(),
+        );
+        registry.register(
+            "relay_scripts",
+            "Analytics scripts the relay served, by where they came from: cached, revalidated \
+             (304), fetched, stale (Google failed, an old copy served) or failed (none served)",
+            relay_scripts.clone(),
+        );
         Metrics {
             registry,
+            relay_hits,
+            relay_scripts,
             requests,
             upstream_latency,
             rewrite_seconds,
@@ -228,6 +271,20 @@ impl Metrics {
     /// A statistics event was dropped.
     pub fn stats_event_dropped(&self) {
         self.stats_dropped.inc();
+    }
+
+    /// A relayed hit ended with `outcome`, one of [`RELAY_HIT_OUTCOMES`].
+    pub fn relay_hit(&self, outcome: &'static str) {
+        self.relay_hits
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// A relayed script was answered as `outcome`, one of [`RELAY_SCRIPT_OUTCOMES`].
+    pub fn relay_script(&self, outcome: &'static str) {
+        self.relay_scripts
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// Everything in the Prometheus text format, followed by `extra` (values other modules
@@ -302,6 +359,8 @@ mod tests {
         m.form_submission("contact", "too_fast");
         m.store_error("timeout");
         m.stats_event_dropped();
+        m.relay_hit("queue_full");
+        m.relay_script("revalidated");
         let text = m
             .encode(&[ScrapeCounter {
                 name: "rewrite_memo_hits",
@@ -320,6 +379,9 @@ mod tests {
             "consentgate_form_submissions_total{form=\"contact\",outcome=\"too_fast\"} 1",
             "consentgate_store_errors_total{kind=\"timeout\"} 1",
             "consentgate_stats_events_dropped_total 1",
+            "consentgate_relay_hits_total{outcome=\"queue_full\"} 1",
+            "consentgate_relay_hits_total{outcome=\"forwarded\"} 0",
+            "consentgate_relay_scripts_total{outcome=\"revalidated\"} 1",
             "consentgate_rewrite_memo_hits_total 7",
         ] {
             assert!(text.contains(expected), "{expected} missing:\n{text}");

@@ -3,6 +3,7 @@
 //! form field or a cookie value — request lines carry method, path, status, duration and the
 //! request id only (the query string can hold personal data and is left out too).
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -53,9 +54,12 @@ pub fn init(cfg: &LogConfig) {
         .ok()
         .and_then(|f| EnvFilter::try_new(with_quiet_libraries(&f)).ok())
         .unwrap_or_else(|| EnvFilter::new(with_quiet_libraries(&cfg.level)));
+    // Colour codes only for a person at a terminal: journald, `serve > file` and log
+    // collectors would store the escape sequences as text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = match cfg.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

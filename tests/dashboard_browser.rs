@@ -7,7 +7,6 @@
 
 mod support;
 
-use fantoccini::Locator;
 use serde_json::json;
 
 use consentgate::server::demo::serve_demo_site;
@@ -16,18 +15,6 @@ use support::browser::{self, Browser};
 use support::dashboard::{contact_fields, dashboard_gate, decide, pairs, submit_contact, PASSWORD};
 use support::gate::RunningTestGate;
 use support::sink::Sink;
-
-/// Open `url` and wait for the page to be there.
-async fn open(b: &Browser, url: &str) {
-    b.client.goto(url).await.expect("goto");
-    b.wait_js("document.readyState === 'complete'").await;
-}
-
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let field = b.client.find(Locator::Css(css)).await.expect(css);
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
 
 /// Check the page with axe-core and keep a screenshot of it.
 async fn look(b: &Browser, page: &str, lang: &str) {
@@ -45,23 +32,10 @@ async fn path(b: &Browser) -> String {
 
 /// Sign in through the form the dashboard sent the browser to.
 async fn sign_in(b: &Browser, name: &str) {
-    type_into(b, "#name", name).await;
-    type_into(b, "#password", PASSWORD).await;
+    b.type_into("#name", name).await;
+    b.type_into("#password", PASSWORD).await;
     b.click("form.stack button[type=submit]").await;
     b.wait_js("!document.querySelector('#password')").await;
-}
-
-/// The consent id the gate's cookie carries (`cg_consent=v2.<id>.…`).
-async fn consent_id(b: &Browser) -> String {
-    let cookie = b.js("return document.cookie").await;
-    cookie
-        .as_str()
-        .unwrap_or_default()
-        .split("; ")
-        .find_map(|c| c.strip_prefix("cg_consent=v2."))
-        .and_then(|rest| rest.split('.').next())
-        .expect("a consent cookie")
-        .to_owned()
 }
 
 #[actix_web::test]
@@ -78,30 +52,22 @@ async fn an_operator_handles_a_message_and_erases_a_consent_record_in_the_browse
     let b = Browser::start(sink.addr, "nl").await;
 
     // A visitor: accepts the banner, then writes through the real contact page.
-    open(&b, &gate.url("/contact.html")).await;
-    b.click("#cg-banner button[data-a=accept]").await;
-    b.wait_js("document.cookie.indexOf('cg_consent=') >= 0")
+    let consent = b
+        .accept_and_write(
+            &gate.url("/contact.html"),
+            &[
+                ("#naam", "Anouk Visser"),
+                ("#email", "anouk@example.nl"),
+                ("#bericht", "Kan ik mijn dochter aanmelden voor de zwemles?"),
+            ],
+        )
         .await;
-    let consent = consent_id(&b).await;
-    b.wait_js("document.querySelector('form.contact-form input[name=cg_t]') && document.querySelector('form.contact-form input[name=cg_t]').value.indexOf('.') > 0")
-        .await;
-    for (css, text) in [
-        ("#naam", "Anouk Visser"),
-        ("#email", "anouk@example.nl"),
-        ("#bericht", "Kan ik mijn dochter aanmelden voor de zwemles?"),
-    ] {
-        type_into(&b, css, text).await;
-    }
-    b.wait_js("Date.now() - Number(document.querySelector('form.contact-form input[name=cg_t]').value.split('.')[0]) > 1000")
-        .await;
-    b.click("form.contact-form button[type=submit]").await;
-    b.wait_js("location.pathname === '/bedankt.html'").await;
     let stored = gate.forms().list("contact", 0, 10).await.unwrap();
     assert_eq!(stored.total, 1);
     let entry_id = stored.entries[0].id.clone();
 
     // The operator: the dashboard sends them to sign in, then back to the inbox.
-    open(&b, &gate.admin_url("/inbox")).await;
+    b.goto(&gate.admin_url("/inbox")).await;
     assert!(path(&b).await.starts_with("/sign-in?next=%2Finbox"));
     look(&b, "sign-in", "nl").await;
     sign_in(&b, "ann").await;
@@ -142,7 +108,7 @@ async fn an_operator_handles_a_message_and_erases_a_consent_record_in_the_browse
     // The consent record the banner click made.
     b.click("nav.main-nav a[href='/consent']").await;
     b.wait_js("document.querySelector('#consent-id')").await;
-    type_into(&b, "#consent-id", &consent).await;
+    b.type_into("#consent-id", &consent).await;
     b.click("form.inline button[type=submit]").await;
     b.wait_js("document.querySelector('form[action$=\"/erase\"]')")
         .await;
@@ -158,11 +124,11 @@ async fn an_operator_handles_a_message_and_erases_a_consent_record_in_the_browse
     visit_every_page(&b, &gate, "nl").await;
 
     // Signing out ends on the sign-in page, and the dashboard is closed again.
-    open(&b, &gate.admin_url("/")).await;
+    b.goto(&gate.admin_url("/")).await;
     b.click("form.who button[type=submit]").await;
     b.wait_js("location.pathname === '/sign-in'").await;
     assert_eq!(path(&b).await, "/sign-in?notice=signed_out");
-    open(&b, &gate.admin_url("/audit")).await;
+    b.goto(&gate.admin_url("/audit")).await;
     assert!(path(&b).await.starts_with("/sign-in"));
     drop(b);
     site.handle.stop(false).await;
@@ -171,10 +137,10 @@ async fn an_operator_handles_a_message_and_erases_a_consent_record_in_the_browse
 /// Figures, inbox, a person search, receipts, audit log, health and an error page: each
 /// checked and kept.
 async fn visit_every_page(b: &Browser, gate: &RunningTestGate, lang: &str) {
-    open(b, &gate.admin_url("/")).await;
+    b.goto(&gate.admin_url("/")).await;
     look(b, "figures", lang).await;
-    open(b, &gate.admin_url("/person")).await;
-    type_into(b, "#email", "ans@example.org").await;
+    b.goto(&gate.admin_url("/person")).await;
+    b.type_into("#email", "ans@example.org").await;
     b.click("form.inline button[type=submit]").await;
     b.wait_js("document.querySelector('form[action=\"/person/confirm\"]')")
         .await;
@@ -189,7 +155,7 @@ async fn visit_every_page(b: &Browser, gate: &RunningTestGate, lang: &str) {
         ("health", "/health"),
         ("not-found", "/no-such-page"),
     ] {
-        open(b, &gate.admin_url(at)).await;
+        b.goto(&gate.admin_url(at)).await;
         look(b, page, lang).await;
     }
 }
@@ -204,7 +170,7 @@ async fn every_page_in_english_passes_axe() {
     gate.state().stats.flush().await;
     let sink = Sink::start().await;
     let b = Browser::start(sink.addr, "en").await;
-    open(&b, &gate.admin_url("/sign-in")).await;
+    b.goto(&gate.admin_url("/sign-in")).await;
     look(&b, "sign-in", "en").await;
     sign_in(&b, "ann").await;
     for (page, at) in [
@@ -212,16 +178,16 @@ async fn every_page_in_english_passes_axe() {
         ("entry", format!("/inbox/contact/e/{entry}")),
         ("consent", format!("/consent/{consent}")),
     ] {
-        open(&b, &gate.admin_url(&at)).await;
+        b.goto(&gate.admin_url(&at)).await;
         look(&b, page, "en").await;
     }
     visit_every_page(&b, &gate, "en").await;
     // A refused sign-in reads well too.
-    open(&b, &gate.admin_url("/")).await;
+    b.goto(&gate.admin_url("/")).await;
     b.click("form.who button[type=submit]").await;
     b.wait_js("location.pathname === '/sign-in'").await;
-    type_into(&b, "#name", "ann").await;
-    type_into(&b, "#password", "not the password").await;
+    b.type_into("#name", "ann").await;
+    b.type_into("#password", "not the password").await;
     b.click("form.stack button[type=submit]").await;
     b.wait_js("document.querySelector('#sign-in-error')").await;
     look(&b, "sign-in-refused", "en").await;

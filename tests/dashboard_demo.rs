@@ -1,6 +1,6 @@
 //! `consentgate demo` as someone trying it out: it prints the dashboard's address and a demo
 //! account made for the run, and a message sent with the demo's contact page is in that
-//! account's inbox.
+//! account's inbox; with `--traffic` the overview shows made-up visits within a minute.
 
 mod support;
 
@@ -31,37 +31,62 @@ fn free_port() -> u16 {
         .unwrap()
 }
 
-#[actix_web::test]
-async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_messages() {
+/// Start `consentgate demo` (with `extra` arguments) on two free ports; returns the process,
+/// its public and admin ports and what it printed up to "Stop with" (once the gate listens).
+/// A port found free can be taken by another test's connection before the demo binds it, so a
+/// demo that exits before listening is started again on new ports (at most three times).
+fn start_demo(extra: &[&str]) -> (Demo, u16, u16, String) {
+    let mut failures = String::new();
+    for _ in 0..3 {
+        match try_start_demo(extra) {
+            Ok(started) => return started,
+            Err(why) => failures.push_str(&why),
+        }
+    }
+    panic!("the demo did not start:\n{failures}");
+}
+
+fn try_start_demo(extra: &[&str]) -> Result<(Demo, u16, u16, String), String> {
     let (public, admin) = (free_port(), free_port());
+    let (public_at, admin_at) = (format!("127.0.0.1:{public}"), format!("127.0.0.1:{admin}"));
+    // Stderr to a file, not a pipe nobody reads while the demo runs (a full pipe would stall it).
+    let stderr = tempfile::tempfile().unwrap();
     let mut demo = Demo(
         Command::new(env!("CARGO_BIN_EXE_consentgate"))
-            .args([
-                "demo",
-                "--public",
-                &format!("127.0.0.1:{public}"),
-                "--admin",
-                &format!("127.0.0.1:{admin}"),
-            ])
+            .arg("demo")
+            .args(extra)
+            .args(["--public", &public_at, "--admin", &admin_at])
             // A known secret lets the test sign a fill-time token as forms.js would fetch it.
             .env("CONSENTGATE_SECRET", SECRET)
             .env_remove("CONSENTGATE_REDIS_URL")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(stderr.try_clone().unwrap()))
             .spawn()
             .unwrap(),
     );
-    // The lines are printed once the gate listens.
     let mut printed = String::new();
-    let mut lines = std::io::BufReader::new(demo.0.stdout.take().unwrap()).lines();
+    // Read through a borrow: the pipe stays open while the demo runs, so it can go on printing.
+    let mut lines = std::io::BufReader::new(demo.0.stdout.as_mut().unwrap()).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
         printed.push_str(&line);
         printed.push('\n');
         if line.starts_with("Stop with") {
-            break;
+            return Ok((demo, public, admin, printed));
         }
     }
+    // Stdout closed before the gate listened: the demo stopped; say why.
+    let _ = demo.0.wait();
+    let mut why = String::new();
+    let mut stderr = stderr;
+    let _ = std::io::Seek::rewind(&mut stderr);
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut why);
+    Err(format!("{printed}{why}\n"))
+}
+
+#[actix_web::test]
+async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_messages() {
+    let (_demo, public, admin, printed) = start_demo(&[]);
     let dashboard = format!("http://127.0.0.1:{admin}/");
     assert!(printed.contains(&dashboard), "{printed}");
     let password = printed
@@ -114,4 +139,104 @@ async fn the_demo_prints_an_account_whose_inbox_holds_the_demo_contact_pages_mes
         .unwrap_or_else(|| panic!("no entry in the inbox:\n{}", inbox.body));
     let entry = op.get(&href).await;
     assert!(entry.body.contains("zwemles op zaterdag"));
+}
+
+#[actix_web::test]
+async fn demo_traffic_fills_the_overview_within_a_minute() {
+    let started = std::time::Instant::now();
+    let (_demo, _public, admin, printed) = start_demo(&["--traffic"]);
+    let number_before = |word: &str| -> u64 {
+        let sent = printed
+            .lines()
+            .find(|l| l.contains("Demo traffic sent:"))
+            .unwrap_or_else(|| panic!("no traffic report:\n{printed}"));
+        let at = sent.find(word).unwrap();
+        sent[..at]
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .trim_start_matches("sent:")
+            .parse()
+            .unwrap()
+    };
+    let (views, decisions, bots) = (
+        number_before(" page views"),
+        number_before(" consent decisions"),
+        number_before(" bot requests"),
+    );
+    assert!(views >= 60 && decisions > 10 && bots > 0, "{printed}");
+    assert!(printed.contains("(0 not answered)"), "{printed}");
+    let password = printed
+        .lines()
+        .find_map(|l| l.split("with password ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+
+    consentgate::proxy::install_tls_provider();
+    let op = Operator::at(&format!("http://127.0.0.1:{admin}"));
+    assert_eq!(op.sign_in("demo", &password, None).await.status, 303);
+    // The writer catches up in its own time; the overview has it all well within the minute.
+    let overview = support::wait::until_some(
+        "the overview shows the demo traffic",
+        std::time::Duration::from_secs(60),
+        || async {
+            let page = op.get("/overview/export.json?range=7d").await;
+            let json: serde_json::Value = serde_json::from_str(&page.body).ok()?;
+            (json["summary"][0]["value"] == views).then_some(json)
+        },
+    )
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let metric = |name: &str| {
+        overview["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == name)
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(metric("decisions"), decisions);
+    assert_eq!(metric("bots"), bots);
+    let visitors = metric("visitors").as_u64().unwrap();
+    assert!((30..=60).contains(&visitors), "{visitors} visitors");
+    let panel = |id: &str| -> Vec<String> {
+        overview["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["value"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for country in ["NL", "DE", "BE"] {
+        assert!(
+            panel("countries").contains(&country.to_owned()),
+            "{country}"
+        );
+    }
+    assert!(panel("referrers").contains(&"google.com".to_owned()));
+    assert!(panel("utm_source").contains(&"nieuwsbrief".to_owned()));
+    assert_eq!(panel("devices").len(), 3);
+    // The page itself shows them too.
+    let page = op.get("/?range=7d").await;
+    assert!(page
+        .body
+        .contains(&format!("<td class=\"value\">{views}</td>")));
+}
+
+#[actix_web::test]
+async fn demo_traffic_goes_to_loopback_only() {
+    let refused = consentgate::server::traffic::generate(
+        "192.0.2.1:80".parse().unwrap(),
+        "hash",
+        consentgate::server::traffic::TrafficPlan::default(),
+    )
+    .await;
+    assert!(refused.is_err());
 }

@@ -153,7 +153,7 @@ async fn banner_assets_come_precompressed_and_are_never_sniffed() {
         .upstream(&format!("http://127.0.0.1:{port}"))
         .start()
         .await;
-    let js = gate.state().consent.bundle().js.url();
+    let js = gate.consent().bundle().js.url();
     let res = client()
         .get(gate.url(&js))
         .insert_header(("accept-encoding", "gzip, deflate, br"))

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use consentgate::config::{StoreBackend, StoreConfig};
 use consentgate::store::{
-    AuditId, FormEntryRecord, ReceiptIndexEntry, ReceiptQuery, Store, StoreError,
+    AuditId, DsrWrite, FormEntryRecord, ReceiptIndexEntry, ReceiptQuery, Store, StoreError,
 };
 use redis_support::{free_port, RedisCluster, RedisServer};
 
@@ -129,6 +129,11 @@ contract!(
     replacing_an_entry_moves_it_in_the_email_index,
     counters_add_up_per_day_and_read_in_day_order,
     unique_counts_ignore_repeated_members,
+    uniques_are_added_in_batches_and_counted_per_name_and_day_at_once,
+    admitted_values_are_bounded_per_name_and_day,
+    a_daily_salt_is_set_once_shared_and_deleted_on_request,
+    daily_salts_expire,
+    api_tokens_are_stored_found_listed_and_deleted,
     session_expires_after_idle_time_unless_read,
     audit_log_reads_newest_first_and_keeps_only_the_newest,
     audit_log_pages_backwards_from_a_cursor,
@@ -137,6 +142,12 @@ contract!(
     receipt_index_lists_a_time_range_per_action_newest_or_oldest_first,
     receipt_index_forgets_expired_and_erased_decisions,
     banner_texts_are_archived_once_and_their_use_is_tracked,
+    name_and_phone_hashes_find_entries_and_follow_replacement,
+    restricted_entries_are_kept_but_not_listed_until_lifted,
+    a_days_data_key_is_stored_once_and_expires,
+    requests_are_written_only_over_the_version_read,
+    requests_due_are_counted_while_open_and_expire,
+    a_shared_value_goes_to_the_first_writer_and_expires,
 );
 
 fn entry(id: &str, form: &str, created: u64, email: Option<&str>) -> FormEntryRecord {
@@ -146,6 +157,8 @@ fn entry(id: &str, form: &str, created: u64, email: Option<&str>) -> FormEntryRe
         created,
         ciphertext: format!("sealed:{id}").into_bytes(),
         email_hash: email.map(str::to_owned),
+        lookup_hashes: Vec::new(),
+        restricted: false,
     }
 }
 
@@ -355,7 +368,7 @@ async fn expired_form_entries_are_never_listed_found_or_fetched(store: Store) {
     .await;
     assert_eq!(store.get_form_entry("contact", "old1").await.unwrap(), None);
     assert_eq!(
-        store.find_form_entries_by_email("h").await.unwrap(),
+        store.find_form_entries_by_hash("h").await.unwrap(),
         vec![("contact".to_owned(), "kept".to_owned())]
     );
     assert_eq!(store.sweep_form_index("contact").await.unwrap(), 2);
@@ -405,20 +418,20 @@ async fn email_index_finds_entries_across_forms_and_forgets_deleted(store: Store
         .await
         .unwrap();
     assert_eq!(
-        store.find_form_entries_by_email("alice").await.unwrap(),
+        store.find_form_entries_by_hash("alice").await.unwrap(),
         vec![
             ("contact".to_owned(), "c1".to_owned()),
             ("newsletter".to_owned(), "n1".to_owned())
         ]
     );
     assert!(store
-        .find_form_entries_by_email("nobody")
+        .find_form_entries_by_hash("nobody")
         .await
         .unwrap()
         .is_empty());
     assert!(store.delete_form_entry("newsletter", "n1").await.unwrap());
     assert_eq!(
-        store.find_form_entries_by_email("alice").await.unwrap(),
+        store.find_form_entries_by_hash("alice").await.unwrap(),
         vec![("contact".to_owned(), "c1".to_owned())]
     );
     let stored = store.get_form_entry("contact", "c2").await.unwrap();
@@ -439,13 +452,13 @@ async fn replacing_an_entry_moves_it_in_the_email_index(store: Store) {
         .await
         .unwrap();
     assert!(store
-        .find_form_entries_by_email("first")
+        .find_form_entries_by_hash("first")
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
         store
-            .find_form_entries_by_email("second")
+            .find_form_entries_by_hash("second")
             .await
             .unwrap()
             .len(),
@@ -454,6 +467,282 @@ async fn replacing_an_entry_moves_it_in_the_email_index(store: Store) {
     let page = store.list_form_entries("contact", 0, 10).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.entries[0].created, 5);
+}
+
+async fn name_and_phone_hashes_find_entries_and_follow_replacement(store: Store) {
+    let mut e = entry("p1", "contact", 1, Some("mail"));
+    e.lookup_hashes = vec!["name".into(), "phone".into()];
+    store.put_form_entry("contact", &e, LONG).await.unwrap();
+    let mut other = entry("p2", "intake", 2, None);
+    other.lookup_hashes = vec!["name".into()];
+    store.put_form_entry("intake", &other, LONG).await.unwrap();
+    let hits = |found: Vec<(String, String)>| -> Vec<String> {
+        found.into_iter().map(|(f, i)| format!("{f}/{i}")).collect()
+    };
+    assert_eq!(
+        hits(store.find_form_entries_by_hash("name").await.unwrap()),
+        ["contact/p1", "intake/p2"]
+    );
+    assert_eq!(
+        hits(store.find_form_entries_by_hash("phone").await.unwrap()),
+        ["contact/p1"]
+    );
+    let stored = store
+        .get_form_entry("contact", "p1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.lookup_hashes, ["name", "phone"]);
+
+    // A corrected entry is found by its new values only.
+    e.lookup_hashes = vec!["new-name".into()];
+    store.put_form_entry("contact", &e, LONG).await.unwrap();
+    assert!(store
+        .find_form_entries_by_hash("phone")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        hits(store.find_form_entries_by_hash("new-name").await.unwrap()),
+        ["contact/p1"]
+    );
+    assert!(store.delete_form_entry("intake", "p2").await.unwrap());
+    assert!(store
+        .find_form_entries_by_hash("name")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn restricted_entries_are_kept_but_not_listed_until_lifted(store: Store) {
+    for (id, created) in [("a", 1), ("b", 2), ("c", 3)] {
+        store
+            .put_form_entry("contact", &entry(id, "contact", created, Some("h")), LONG)
+            .await
+            .unwrap();
+    }
+    assert!(store
+        .set_form_entry_restricted("contact", "b", true)
+        .await
+        .unwrap());
+    let page = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(ids(&page), ["c", "a"]);
+    assert_eq!(page.total, 2);
+    let kept = store.get_form_entry("contact", "b").await.unwrap().unwrap();
+    assert!(kept.restricted);
+    assert_eq!(store.find_form_entries_by_hash("h").await.unwrap().len(), 3);
+
+    // Rewriting a restricted entry (a correction) keeps it out of the list.
+    store.put_form_entry("contact", &kept, LONG).await.unwrap();
+    assert_eq!(
+        store
+            .list_form_entries("contact", 0, 10)
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+
+    assert!(store
+        .set_form_entry_restricted("contact", "b", false)
+        .await
+        .unwrap());
+    let page = store.list_form_entries("contact", 0, 10).await.unwrap();
+    assert_eq!(ids(&page), ["c", "b", "a"]);
+    assert!(!page.entries[1].restricted);
+    assert!(!store
+        .set_form_entry_restricted("contact", "gone", true)
+        .await
+        .unwrap());
+
+    // A restricted entry still expires and is deleted for good.
+    store
+        .put_form_entry("contact", &entry("d", "contact", 4, None), TTL)
+        .await
+        .unwrap();
+    store
+        .set_form_entry_restricted("contact", "d", true)
+        .await
+        .unwrap();
+    wait::until("the restricted entry to expire", wait::DEADLINE, || async {
+        store
+            .get_form_entry("contact", "d")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    assert!(store
+        .set_form_entry_restricted("contact", "b", true)
+        .await
+        .unwrap());
+    assert!(store.delete_form_entry("contact", "b").await.unwrap());
+    assert!(store
+        .get_form_entry("contact", "b")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.sweep_form_index("contact").await.unwrap(), 1);
+    assert_eq!(
+        ids(&store.list_form_entries("contact", 0, 10).await.unwrap()),
+        ["c", "a"]
+    );
+}
+
+async fn a_days_data_key_is_stored_once_and_expires(store: Store) {
+    let first = store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"wrapped-1", TTL)
+        .await
+        .unwrap();
+    assert_eq!(first, b"wrapped-1");
+    // A second gate offering its own key gets the first one.
+    let second = store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"wrapped-2", TTL)
+        .await
+        .unwrap();
+    assert_eq!(second, b"wrapped-1");
+    assert_eq!(
+        store
+            .get_form_data_key("contact", "2026-11-22:aa")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"wrapped-1"[..])
+    );
+    assert_eq!(
+        store
+            .get_form_data_key("other", "2026-11-22:aa")
+            .await
+            .unwrap(),
+        None
+    );
+    wait::until("the data key to expire", wait::DEADLINE, || async {
+        store
+            .get_form_data_key("contact", "2026-11-22:aa")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    // Its name can hold a new key afterwards (a new day never reuses a name anyway).
+    let again = store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"wrapped-3", LONG)
+        .await
+        .unwrap();
+    assert_eq!(again, b"wrapped-3");
+}
+
+fn dsr_write<'a>(
+    id: &'a str,
+    data: &'a [u8],
+    expected: Option<u64>,
+    due: Option<u64>,
+) -> DsrWrite<'a> {
+    DsrWrite {
+        id,
+        data,
+        expected_version: expected,
+        due_day: due,
+        ttl: LONG,
+    }
+}
+
+async fn requests_are_written_only_over_the_version_read(store: Store) {
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"one", None, Some(100)))
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    // Created once: a second "new" request with the same id changes nothing.
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"other", None, Some(100)))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"two", Some(1), Some(100)))
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    // Two operators read version 2; the second write is refused.
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"three", Some(2), None))
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("r1", b"lost", Some(2), None))
+            .await
+            .unwrap(),
+        None
+    );
+    let stored = store.get_dsr_request("r1").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.data.as_slice()), (3, &b"three"[..]));
+    assert_eq!(
+        store
+            .put_dsr_request(&dsr_write("nobody", b"x", Some(1), None))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.get_dsr_request("nobody").await.unwrap(), None);
+    store
+        .put_dsr_request(&dsr_write("r2", b"b", None, Some(5)))
+        .await
+        .unwrap();
+    let mut all: Vec<String> = store
+        .list_dsr_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    all.sort();
+    assert_eq!(all, ["r1", "r2"]);
+    assert!(store.delete_dsr_request("r1").await.unwrap());
+    assert!(!store.delete_dsr_request("r1").await.unwrap());
+    assert_eq!(store.get_dsr_request("r1").await.unwrap(), None);
+    assert_eq!(store.list_dsr_requests().await.unwrap().len(), 1);
+}
+
+async fn requests_due_are_counted_while_open_and_expire(store: Store) {
+    for (id, due) in [("a", 10), ("b", 20), ("c", 30)] {
+        store
+            .put_dsr_request(&dsr_write(id, b"x", None, Some(due)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_dsr_due(9).await.unwrap(), 0);
+    assert_eq!(store.count_dsr_due(20).await.unwrap(), 2);
+    // Closing a request takes it out of the count; it is still there.
+    store
+        .put_dsr_request(&dsr_write("a", b"done", Some(1), None))
+        .await
+        .unwrap();
+    assert_eq!(store.count_dsr_due(20).await.unwrap(), 1);
+    assert!(store.get_dsr_request("a").await.unwrap().is_some());
+    let short = DsrWrite {
+        ttl: TTL,
+        ..dsr_write("b", b"short", Some(1), Some(20))
+    };
+    store.put_dsr_request(&short).await.unwrap();
+    wait::until(
+        "the short-lived request to expire",
+        wait::DEADLINE,
+        || async { store.get_dsr_request("b").await.unwrap().is_none() },
+    )
+    .await;
+    assert_eq!(store.count_dsr_due(100).await.unwrap(), 1);
+    assert_eq!(store.list_dsr_requests().await.unwrap().len(), 2);
 }
 
 async fn counters_add_up_per_day_and_read_in_day_order(store: Store) {
@@ -505,6 +794,163 @@ async fn unique_counts_ignore_repeated_members(store: Store) {
         store.count_unique("visitors", "2026-11-21").await.unwrap(),
         0
     );
+}
+
+async fn uniques_are_added_in_batches_and_counted_per_name_and_day_at_once(store: Store) {
+    let members: Vec<[u8; 4]> = (0..50u32).map(u32::to_be_bytes).collect();
+    let refs: Vec<&[u8]> = members.iter().map(|m| &m[..]).collect();
+    store
+        .add_uniques("visitors:a", "2026-11-22", &refs)
+        .await
+        .unwrap();
+    store
+        .add_uniques("visitors:a", "2026-11-22", &refs[..10])
+        .await
+        .unwrap();
+    store
+        .add_uniques("visitors:b", "2026-11-22", &refs[..5])
+        .await
+        .unwrap();
+    store
+        .add_uniques("visitors:b", "2026-11-23", &[])
+        .await
+        .unwrap();
+    let keys: Vec<(String, String)> = [
+        ("visitors:a", "2026-11-22"),
+        ("visitors:b", "2026-11-22"),
+        ("visitors:b", "2026-11-23"),
+    ]
+    .iter()
+    .map(|(n, d)| ((*n).to_owned(), (*d).to_owned()))
+    .collect();
+    let counts = store.count_uniques(&keys).await.unwrap();
+    assert!((49..=51).contains(&counts[0]), "{counts:?}");
+    assert_eq!(&counts[1..], &[5, 0]);
+    assert!(store.count_uniques(&[]).await.unwrap().is_empty());
+}
+
+async fn admitted_values_are_bounded_per_name_and_day(store: Store) {
+    let day = "2026-11-22";
+    let first = store
+        .admit("path", day, &["/a", "/b", "/a"], 3, LONG)
+        .await
+        .unwrap();
+    assert_eq!(first, [true, true, true]);
+    // Room for one more: /c gets it, /d does not; known values stay admitted.
+    let second = store
+        .admit("path", day, &["/c", "/d", "/b"], 3, LONG)
+        .await
+        .unwrap();
+    assert_eq!(second, [true, false, true]);
+    assert_eq!(
+        store
+            .admit("path", day, &["/d", "/a"], 3, LONG)
+            .await
+            .unwrap(),
+        [false, true]
+    );
+    // Another day and another name start empty.
+    assert_eq!(
+        store
+            .admit("path", "2026-11-23", &["/d"], 3, LONG)
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert_eq!(
+        store
+            .admit("referrer", day, &["/d"], 3, LONG)
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert!(store
+        .admit("path", day, &[], 3, LONG)
+        .await
+        .unwrap()
+        .is_empty());
+    // Concurrent callers together admit no more than the bound.
+    let calls = (0..10).map(|i| {
+        let store = store.clone();
+        async move {
+            let value = format!("/p{i}");
+            store
+                .admit("race", day, &[value.as_str()], 4, LONG)
+                .await
+                .unwrap()[0]
+        }
+    });
+    let admitted = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .filter(|a| *a)
+        .count();
+    assert_eq!(admitted, 4);
+}
+
+async fn a_daily_salt_is_set_once_shared_and_deleted_on_request(store: Store) {
+    let day = "2026-11-22";
+    assert_eq!(store.get_salt(day).await.unwrap(), None);
+    let first = store.daily_salt(day, &[1u8; 32], LONG).await.unwrap();
+    assert_eq!(first, vec![1u8; 32]);
+    // A second gate offering its own candidate gets the first one.
+    let second = store.daily_salt(day, &[2u8; 32], LONG).await.unwrap();
+    assert_eq!(second, vec![1u8; 32]);
+    assert_eq!(
+        store
+            .daily_salt("2026-11-23", &[3u8; 32], LONG)
+            .await
+            .unwrap(),
+        vec![3u8; 32]
+    );
+    store.delete_salt(day).await.unwrap();
+    assert_eq!(store.get_salt(day).await.unwrap(), None);
+    store.delete_salt(day).await.unwrap();
+    assert_eq!(
+        store.get_salt("2026-11-23").await.unwrap(),
+        Some(vec![3u8; 32])
+    );
+}
+
+async fn daily_salts_expire(store: Store) {
+    store
+        .daily_salt("2026-11-22", &[1u8; 32], TTL)
+        .await
+        .unwrap();
+    wait::until("the salt expires", Duration::from_secs(5), || {
+        let store = store.clone();
+        async move { store.get_salt("2026-11-22").await.unwrap().is_none() }
+    })
+    .await;
+    // Once gone, a new candidate becomes the salt.
+    assert_eq!(
+        store
+            .daily_salt("2026-11-22", &[9u8; 32], LONG)
+            .await
+            .unwrap(),
+        vec![9u8; 32]
+    );
+}
+
+async fn api_tokens_are_stored_found_listed_and_deleted(store: Store) {
+    store.put_api_token("h2", b"two", LONG).await.unwrap();
+    store.put_api_token("h1", b"one", LONG).await.unwrap();
+    assert_eq!(
+        store.get_api_token("h1").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(store.get_api_token("h3").await.unwrap(), None);
+    assert_eq!(
+        store.list_api_tokens().await.unwrap(),
+        vec![
+            ("h1".to_owned(), b"one".to_vec()),
+            ("h2".to_owned(), b"two".to_vec())
+        ]
+    );
+    assert!(store.delete_api_token("h1").await.unwrap());
+    assert!(!store.delete_api_token("h1").await.unwrap());
+    assert_eq!(store.get_api_token("h1").await.unwrap(), None);
+    assert_eq!(store.list_api_tokens().await.unwrap().len(), 1);
 }
 
 async fn session_expires_after_idle_time_unless_read(store: Store) {
@@ -800,6 +1246,46 @@ async fn rate_limit_counts_hits_and_restarts_after_the_window(store: Store) {
     .await;
 }
 
+async fn a_shared_value_goes_to_the_first_writer_and_expires(store: Store) {
+    // Several gates racing for the same absent name all get the one value that was stored.
+    let racers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.put_if_absent("secret:7", &[i; 32], TTL).await })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for racer in racers {
+        held.push(racer.await.unwrap().unwrap());
+    }
+    assert!(held.iter().all(|v| *v == held[0]), "{held:?}");
+    assert_eq!(held[0].len(), 32);
+    // A later writer does not replace it, and other names are separate.
+    assert_eq!(
+        store
+            .put_if_absent("secret:7", b"later", LONG)
+            .await
+            .unwrap(),
+        held[0]
+    );
+    assert_eq!(
+        store
+            .put_if_absent("secret:8", b"other", TTL)
+            .await
+            .unwrap(),
+        b"other"
+    );
+    // Its TTL was not extended by the later call: once it passes, a new value is stored.
+    wait::until("the shared value to expire", wait::DEADLINE, || async {
+        store
+            .put_if_absent("secret:7", b"next", LONG)
+            .await
+            .unwrap()
+            == b"next"
+    })
+    .await;
+}
+
 // ---- outages (standalone Redis; each test owns its server) ----
 
 fn is_transient(result: &Result<impl std::fmt::Debug, StoreError>) -> bool {
@@ -996,6 +1482,22 @@ async fn exercise_every_operation(store: &Store) {
         .await
         .unwrap();
     store.list_form_entries("contact", 0, 10).await.unwrap();
+    store
+        .set_form_entry_restricted("contact", "e2", true)
+        .await
+        .unwrap();
+    let mut named = entry("e3", "contact", 3, None);
+    named.lookup_hashes = vec!["name".into()];
+    store.put_form_entry("contact", &named, LONG).await.unwrap();
+    store
+        .ensure_form_data_key("contact", "2026-11-22:aa", b"k", LONG)
+        .await
+        .unwrap();
+    store
+        .put_dsr_request(&dsr_write("r", b"sealed", None, Some(1)))
+        .await
+        .unwrap();
+    store.count_dsr_due(2).await.unwrap();
     store.put_session("s", b"d", LONG).await.unwrap();
     store.get_session("s", LONG).await.unwrap();
     store.append_audit(b"deleted entry e1").await.unwrap();
@@ -1008,6 +1510,16 @@ async fn exercise_every_operation(store: &Store) {
         .add_unique("visitors", "2026-11-22", b"v")
         .await
         .unwrap();
+    store
+        .admit("path", "2026-11-22", &["/a"], 10, LONG)
+        .await
+        .unwrap();
+    store
+        .daily_salt("2026-11-22", &[7u8; 32], LONG)
+        .await
+        .unwrap();
+    store.put_api_token("h", b"ann", LONG).await.unwrap();
+    store.put_if_absent("secret", b"k", LONG).await.unwrap();
 }
 
 /// Keys under `prefix` on the given nodes that have no TTL.

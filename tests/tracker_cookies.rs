@@ -38,21 +38,7 @@ fn cookie_site() -> upstream::Upstream {
 
 /// The visitor's `cg_consent` cookie after deciding `body` at the gate.
 async fn consent(gate: &RunningTestGate, body: serde_json::Value) -> String {
-    let res = client()
-        .post(gate.url("/_gate/consent"))
-        .insert_header(("origin", gate.origin()))
-        .send_json(&body)
-        .await
-        .expect("consent recorded");
-    assert_eq!(res.status(), 200);
-    let set = res
-        .headers()
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("cg_consent="))
-        .expect("cg_consent set")
-        .to_owned();
-    set.split(';').next().unwrap_or_default().to_owned()
+    gate.decide(&body).await
 }
 
 /// `Set-Cookie` names and the Cache-Control of a page fetched with `cookie`.

@@ -9,7 +9,8 @@
  *   t, h     texts, and the first 16 hex digits of their hash, per language (the gate records
  *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
- *   v        vendors: {id, name, desc, cat, cookies}
+ *   v        vendors: {id, name, desc, cat, cookies, ip: the text key of what the vendor
+ *            learns of the visitor's address}
  *   s        the guard's queue stubs and their category: {ga: "analytics", fbq: "marketing", …}
  * Parts, in order: language; the verified decision; Google Consent Mode; activation of
  * neutralised tags; the banner itself; sending a decision; start-up and the page API
@@ -160,7 +161,7 @@
     return config.c.map(function (category) {
       var vendors = config.v.filter(function (v) { return v.cat === category.id; }).map(function (v) {
         var retention = text['retention.' + v.id] || text.retention_unknown;
-        return '<li><strong>' + escapeHtml(v.name) + '</strong> — ' + escapeHtml(v.desc) + '<br>' +
+        return '<li><strong>' + escapeHtml(v.name) + '</strong> — ' + escapeHtml(v.desc) + ' ' + escapeHtml(text[v.ip]) + '<br>' +
           escapeHtml(text.cookies) + ': ' + escapeHtml(v.cookies.join(', ') || text.none) + '. ' +
           escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
       }).join('');

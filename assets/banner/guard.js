@@ -10,7 +10,9 @@
  * order, once its category is granted. A blocked request (fetch, XHR, beacon, worker, socket)
  * is refused as a network error would be, and not replayed.
  * window.__cg, for banner.js: g (granted categories; none: no verified decision), id, v (the
- * cookie value), ok(category), q (the queues of the ga, hj and fbq stubs), t (the _gat stub).
+ * cookie value), ok(category), q (the queues of the ga, hj and fbq stubs), t (the _gat stub);
+ * r(url), the URL a request or a src goes to instead (relay.js, when the gate relays
+ * analytics, replaces this identity).
  * Every byte here is fetched before the page can go on, hence the terse names: the budget is
  * 2 KB gzipped, the site's URL rules included. */
 (function (w, C) {
@@ -19,7 +21,7 @@
     sa = Element.prototype.setAttribute, ih = D(Element.prototype, 'innerHTML'),
     c = d.cookie.split(/; */).filter(x => !x.indexOf('cg_consent=')),
     // No cookie, or several (one may be forged at a sub-path): no decision.
-    G = { q: Q, v: !c[1] && c[0] && c[0].slice(11) };
+    G = { q: Q, v: !c[1] && c[0] && c[0].slice(11), r: v => v };
 
   /* The decision: only the gate's verified answer, cached by banner.js for this exact cookie
    * value as [value, granted, id], counts. The cookie's Max-Age ends it, and the gate deletes
@@ -49,7 +51,10 @@
     g = (e, a, v) => {
       a = (a + '').toLowerCase();
       if (!/^(src(set|doc)?|poster|data|ping|imagesrcset|background|style|(xlink:)?href)$/.test(a) ||
-        a == 'href' && /^a(rea)?$/.test(e.localName) || a == 'style' && !RE.test(v) || !(c = bl(v))) return;
+        a == 'href' && /^a(rea)?$/.test(e.localName) || a == 'style' && !RE.test(v)) return;
+      // A relayed URL (r) is set in its stead (counted, so markup is serialised again).
+      if (a == 'src' && (c = G.r(v)) != v) return K++, sa.call(e, a, c), 1;
+      if (!(c = bl(v))) return;
       e.removeAttribute(a);
       sa.call(e, U + a.replace(':', '-'), v);
       return K++, sa.call(e, U + 'category', c), 1;
@@ -68,8 +73,11 @@
       var o = p && p[m];
       o && (O.setPrototypeOf(p[m] = function (...a) { return f.call(this, a, o, new.target) }, o).prototype = o.prototype);
     },
-    // A call whose argument i names a tracker gives f() instead.
-    X = (p, m, i, f) => W(p, m, function (a, o, n) { return bl(a[i]) ? f() : n ? new o(...a) : o.apply(this, a) }),
+    // A call whose argument i names a tracker gives f() instead; a relayed URL is used in its stead.
+    X = (p, m, i, f) => W(p, m, function (a, o, n) {
+      i in a && (a[i] = G.r(a[i]));
+      return bl(a[i]) ? f() : n ? new o(...a) : o.apply(this, a);
+    }),
     // Accessor `a` through f(value, original setter) (or getter, k = 'get').
     P = (p, a, f, k = 'set') => {
       var o = p && D(p, a);

@@ -1,7 +1,10 @@
 /* consentgate forms: adds the fill-time token and the honeypot field to the forms the gate
    captures. No dependencies, no cookies, nothing sent anywhere but the gate itself.
    CG_CONFIG is filled in by the gate: {tokenUrl, tokenField,
-   forms: {canonical path: {id, honeypot, token, caseSensitive}}}. A token opens one form once:
+   forms: {canonical path: {id, honeypot, token, caseSensitive}},
+   plugins: {"cf7:<CF7 form id>": spec}}. A plugin's form is found by its markup (CF7: the
+   hidden _wpcf7 field), since its script posts to its own endpoint, not to the action; the
+   fields added here are inside the form, so the plugin's own FormData carries them. A token opens one form once:
    each form gets its own, and a fresh one after every submission. */
 (function () {
   'use strict';
@@ -18,7 +21,18 @@
     }
   }
 
+  function pluginSpecOf(form) {
+    var cf7 = field(form, '_wpcf7');
+    if (cf7 && CFG.plugins) {
+      var id = parseInt(cf7.value, 10);
+      if (id > 0) { return CFG.plugins['cf7:' + id] || null; }
+    }
+    return null;
+  }
+
   function specOf(form) {
+    var plugin = pluginSpecOf(form);
+    if (plugin) { return plugin; }
     var path = pathOf(form);
     if (path === null) { return null; }
     var spec = CFG.forms[path];
@@ -72,9 +86,19 @@
       fillToken(spec, input);
       // A token is used up by a stored submission; a form sent by script stays on the page
       // and needs a new one for the next message (taken after this submission read its own).
-      form.addEventListener('submit', function () {
-        window.setTimeout(function () { fillToken(spec, input); }, 0);
-      });
+      // CF7 says when it was stored (wpcf7mailsent, on the form or, before 5.2, its wrapper);
+      // renewing only then keeps a person who corrects a marked field from having to wait out
+      // the minimum fill time again.
+      if (field(form, '_wpcf7')) {
+        document.addEventListener('wpcf7mailsent', function (ev) {
+          var t = ev.target;
+          if (t === form || (t && t.contains && t.contains(form))) { fillToken(spec, input); }
+        });
+      } else {
+        form.addEventListener('submit', function () {
+          window.setTimeout(function () { fillToken(spec, input); }, 0);
+        });
+      }
     }
   }
 

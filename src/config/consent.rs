@@ -127,6 +127,8 @@ pub const CONSENT_TEXT_KEYS: &[&str] = &[
     "store_down",
     "error",
     "withdraw",
+    "address_relayed",
+    "address_direct",
 ];
 /// Categories every configuration has; operators cannot redefine them.
 pub const BUILTIN_CATEGORIES: &[&str] = &["necessary", "analytics", "marketing"];

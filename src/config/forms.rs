@@ -61,7 +61,81 @@ pub struct FormConfig {
     /// new entry. Default none.
     #[serde(default, deserialize_with = "de_http_url")]
     pub notify_webhook: Option<Url>,
+    /// The form plugin whose script sends this form: `"html"` (default: a plain form posting
+    /// to `path`) or `"cf7"` (Contact Form 7: its REST feedback endpoint for
+    /// `plugin_form_id` is captured too and answered in CF7's JSON format).
+    #[serde(default)]
+    pub plugin: FormPlugin,
+    /// The plugin's own id of the form (CF7: the number in `_wpcf7` and in
+    /// `[contact-form-7 id="…"]`). Required for `plugin = "cf7"`. Default none.
+    #[serde(default)]
+    pub plugin_form_id: Option<u64>,
+    /// What the plugin's script shows after the entry is stored. Default by `language`:
+    /// "Thank you for your message. It has been sent." / "Bedankt voor uw bericht. Het is
+    /// verzonden."
+    #[serde(default)]
+    pub thank_you_message: Option<String>,
+    /// `[forms.age_rules]`: the notes the inbox shows beside the age band of a `date_of_birth`
+    /// field (whose consent counts). Default: the youth-care rules (under 12 a parent decides,
+    /// 12 to 15 the young person and a parent, from 16 the person alone).
+    #[serde(default)]
+    pub age_rules: AgeRules,
 }
+
+/// A form plugin whose AJAX submission the gate captures and answers in the plugin's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormPlugin {
+    /// A plain HTML form (or any script posting to `path`).
+    #[default]
+    Html,
+    /// Contact Form 7 (WordPress).
+    Cf7,
+    /// Gravity Forms: recognised so the configuration names it, not captured yet.
+    Gravityforms,
+    /// WPForms: recognised so the configuration names it, not captured yet.
+    Wpforms,
+    /// Elementor Pro forms: recognised so the configuration names it, not captured yet.
+    Elementor,
+}
+
+impl FormPlugin {
+    /// The name as written in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormPlugin::Html => "html",
+            FormPlugin::Cf7 => "cf7",
+            FormPlugin::Gravityforms => "gravityforms",
+            FormPlugin::Wpforms => "wpforms",
+            FormPlugin::Elementor => "elementor",
+        }
+    }
+}
+
+/// `[forms.age_rules]`: one table per language, `[forms.age_rules.nl]` and
+/// `[forms.age_rules.en]`, each with `under_12`, `from_12` (12 to 15) and `from_16`; a note left
+/// out keeps its built-in text.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AgeRules {
+    pub nl: AgeNotes,
+    pub en: AgeNotes,
+}
+
+/// The notes of one language; `None` keeps the built-in text.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AgeNotes {
+    /// Under 12 years old at submission.
+    pub under_12: Option<String>,
+    /// From the 12th birthday up to the 16th.
+    pub from_12: Option<String>,
+    /// From the 16th birthday on.
+    pub from_16: Option<String>,
+}
+
+/// Longest age-rule note, in characters.
+pub const MAX_AGE_NOTE: usize = 500;
 
 /// What happens to a stored submission besides being stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -89,6 +163,9 @@ pub enum FieldType {
     Email,
     Phone,
     Date,
+    /// A date of birth (YYYY-MM-DD), plausible: not after the day of submission, at most 120
+    /// years old. The inbox shows the age band at submission beside it.
+    DateOfBirth,
     Textarea,
 }
 
@@ -99,7 +176,7 @@ impl FieldType {
             FieldType::Text => 200,
             FieldType::Email => 254,
             FieldType::Phone => 40,
-            FieldType::Date => 10,
+            FieldType::Date | FieldType::DateOfBirth => 10,
             FieldType::Textarea => 5000,
         }
     }
@@ -110,14 +187,15 @@ impl FieldType {
 pub struct FormFieldConfig {
     /// The `name` attribute of the input. Required.
     pub name: String,
-    /// `"text"`, `"email"`, `"phone"`, `"date"` (YYYY-MM-DD) or `"textarea"`. Required.
+    /// `"text"`, `"email"`, `"phone"`, `"date"` (YYYY-MM-DD), `"date_of_birth"` (YYYY-MM-DD, a
+    /// plausible birth date) or `"textarea"`. Required.
     #[serde(rename = "type")]
     pub kind: FieldType,
     /// Whether an empty value is refused. Default false.
     #[serde(default)]
     pub required: bool,
     /// Longest value, in characters. Default by type: text 200, email 254, phone 40,
-    /// date 10, textarea 5000.
+    /// date and date_of_birth 10, textarea 5000.
     #[serde(default)]
     pub max_length: Option<usize>,
     /// What the gate's pages call the field. Default: the name.
@@ -245,12 +323,83 @@ pub(crate) fn validate_forms(forms: &[FormConfig]) -> Vec<ConfigProblem> {
                 ),
             );
         }
+        for (lang, notes) in [("nl", &form.age_rules.nl), ("en", &form.age_rules.en)] {
+            for (name, note) in [
+                ("under_12", &notes.under_12),
+                ("from_12", &notes.from_12),
+                ("from_16", &notes.from_16),
+            ] {
+                let Some(note) = note else { continue };
+                if note.trim().is_empty() || note.chars().count() > MAX_AGE_NOTE {
+                    problem(
+                        key(&format!("age_rules.{lang}.{name}")),
+                        format!("expected a note of 1–{MAX_AGE_NOTE} characters"),
+                    );
+                }
+            }
+        }
         if form.max_body_bytes == 0 {
             problem(key("max_body_bytes"), "must be greater than 0".into());
         }
         if form.rate_limit_max > 0 && form.rate_limit_window.is_zero() {
             problem(key("rate_limit_window"), "must be greater than 0".into());
         }
+        match form.plugin {
+            FormPlugin::Html | FormPlugin::Cf7 => {}
+            // Refused rather than accepted and silently not captured: the operator would
+            // believe the site never sees these submissions.
+            other => problem(
+                key("plugin"),
+                format!(
+                    "{:?} submissions are not captured by this version (their AJAX \
+                     endpoint would reach the site); supported: \"html\", \"cf7\"",
+                    other.name()
+                ),
+            ),
+        }
+        if form.plugin == FormPlugin::Cf7 && form.plugin_form_id.is_none() {
+            problem(
+                key("plugin_form_id"),
+                "required for plugin = \"cf7\": the number in the form's hidden _wpcf7 \
+                 field"
+                    .into(),
+            );
+        }
+        if form.thank_you_message.as_deref().is_some_and(str::is_empty) {
+            problem(key("thank_you_message"), "must not be empty".into());
+        }
     }
     problems
+}
+
+/// Forms whose `path` is a plugin's AJAX endpoint but that do not name the plugin: captured,
+/// but answered in a shape the plugin's script cannot show, and the page's form is not found
+/// by the forms script (no token: every submission refused as too fast).
+pub(crate) fn form_plugin_warnings(forms: &[FormConfig]) -> Vec<ConfigProblem> {
+    let mut warnings = Vec::new();
+    for (i, form) in forms.iter().enumerate() {
+        if form.plugin != FormPlugin::Html {
+            continue;
+        }
+        let path = form.path.to_ascii_lowercase();
+        let message = if let Some(rest) = path.split("/contact-form-7/v1/contact-forms/").nth(1) {
+            let id = rest.split('/').next().unwrap_or("<id>");
+            format!(
+                "{:?} is Contact Form 7's endpoint: set plugin = \"cf7\", plugin_form_id = {id} \
+                 and path = the page the form is on, so CF7's script can show the answer",
+                form.path
+            )
+        } else if path.ends_with("/admin-ajax.php") {
+            format!(
+                "{:?} is WordPress's AJAX endpoint for many plugins (Gravity Forms, WPForms, \
+                 Elementor): capturing it whole breaks the others, and those form plugins are \
+                 not captured by this version",
+                form.path
+            )
+        } else {
+            continue;
+        };
+        warnings.push(ConfigProblem::new(format!("forms[{i}].path"), message));
+    }
+    warnings
 }

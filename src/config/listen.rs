@@ -1,12 +1,13 @@
 //! `[listen]`: the gate's two listeners.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::hosts::HostPattern;
 use super::problem::ConfigProblem;
-use super::values::{de_host_patterns, de_socket_addr};
+use super::values::{de_duration, de_host_patterns, de_socket_addr};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, expecting = "a [listen] table")]
@@ -26,6 +27,11 @@ pub struct ListenConfig {
     /// `X-Forwarded-Host` upstream, host-only cookie deletions.
     #[serde(deserialize_with = "de_host_patterns")]
     pub hosts: Vec<HostPattern>,
+    /// How long a stopping gate (SIGTERM, SIGINT) lets requests in flight finish before it
+    /// closes their connections; idle keep-alive connections close at once. Whole seconds,
+    /// rounded up. Default 30 s; keep systemd's `TimeoutStopSec` above it.
+    #[serde(deserialize_with = "de_duration")]
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ListenConfig {
@@ -35,6 +41,7 @@ impl Default for ListenConfig {
             admin: SocketAddr::from(([127, 0, 0, 1], 8081)),
             workers: 0,
             hosts: Vec::new(),
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -43,6 +50,12 @@ impl ListenConfig {
     /// Checks serde cannot express.
     pub fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
+        if self.shutdown_timeout.is_zero() {
+            problems.push(ConfigProblem::new(
+                "listen.shutdown_timeout",
+                "must be at least 1s: requests in flight need time to finish when the gate stops",
+            ));
+        }
         // Port 0 asks the OS for a free port, so two port-0 listeners never collide.
         if self.public == self.admin && self.public.port() != 0 {
             problems.push(ConfigProblem::new(

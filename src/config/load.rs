@@ -12,14 +12,18 @@ use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
+use super::dsr::DsrConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
-use super::forms::{validate_forms, FormConfig};
+use super::forms::{form_plugin_warnings, validate_forms, FormConfig};
 use super::limits::LimitsConfig;
 use super::listen::ListenConfig;
 use super::log::LogConfig;
+use super::passthrough::{validate_passthrough, PassthroughConfig};
 use super::privacy::PrivacyConfig;
 use super::problem::{did_you_mean_hint, ConfigError, ConfigProblem};
 use super::read::{read_value, unknown_key};
+use super::relay::RelayConfig;
+use super::stats::StatsConfig;
 use super::store::StoreConfig;
 use super::trackers::{valid_category, TrackersConfig};
 use super::upstream::{HostPolicy, UpstreamConfig};
@@ -37,7 +41,14 @@ pub struct Config {
     pub trackers: TrackersConfig,
     pub consent: ConsentConfig,
     pub forms: Vec<FormConfig>,
+    /// `[[passthrough]]` path prefixes passed by untouched; default none.
+    pub passthrough: Vec<PassthroughConfig>,
     pub dashboard: DashboardConfig,
+    /// `[dsr]`: the register of data-subject requests.
+    pub dsr: DsrConfig,
+    pub stats: StatsConfig,
+    /// First-party analytics relays (`[relay.google_analytics]`); off by default.
+    pub relay: RelayConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -132,7 +143,8 @@ impl Config {
         config.map(|c| (c, notes))
     }
 
-    fn check_toml(text: &str, env: &dyn EnvSource) -> (Result<Config, ConfigError>, LoadNotes) {
+    /// [`Config::check`] on text already read (a reload compares it with what is running).
+    pub fn check_toml(text: &str, env: &dyn EnvSource) -> (Result<Config, ConfigError>, LoadNotes) {
         let env = EnvOverrides::read(env);
         let mut notes = LoadNotes {
             warnings: env.unknown.iter().map(ToString::to_string).collect(),
@@ -152,7 +164,11 @@ impl Config {
             trackers: reading.section(&mut table, "trackers"),
             consent: reading.section(&mut table, "consent"),
             forms: reading.section(&mut table, "forms"),
+            passthrough: reading.section(&mut table, "passthrough"),
             dashboard: reading.section(&mut table, "dashboard"),
+            dsr: reading.section(&mut table, "dsr"),
+            stats: reading.section(&mut table, "stats"),
+            relay: reading.section(&mut table, "relay"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -214,6 +230,9 @@ impl Config {
         if read("forms") {
             problems.extend(validate_forms(&self.forms));
         }
+        if read("passthrough") {
+            problems.extend(validate_passthrough(&self.passthrough));
+        }
         if read("consent") {
             problems.extend(self.consent.validate(CONSENT_TEXT_KEYS));
         }
@@ -222,6 +241,15 @@ impl Config {
         }
         if read("dashboard") {
             problems.extend(self.dashboard.validate());
+        }
+        if read("dsr") {
+            problems.extend(self.dsr.validate());
+        }
+        if read("stats") {
+            problems.extend(self.stats.validate());
+        }
+        if read("relay") {
+            problems.extend(self.relay.google_analytics.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {
@@ -257,6 +285,7 @@ impl Config {
                 ));
             }
         }
+        warnings.extend(form_plugin_warnings(&self.forms));
         warnings
     }
 }

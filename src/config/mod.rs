@@ -12,6 +12,7 @@
 
 mod consent;
 pub mod dashboard;
+mod dsr;
 mod env;
 mod forms;
 mod hosts;
@@ -19,9 +20,12 @@ mod limits;
 mod listen;
 mod load;
 mod log;
+mod passthrough;
 mod privacy;
 mod problem;
 mod read;
+mod relay;
+mod stats;
 mod store;
 mod trackers;
 mod upstream;
@@ -31,17 +35,27 @@ pub use consent::{
     ConsentCategoryConfig, ConsentConfig, RateLimitConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES,
     CONSENT_TEXT_KEYS,
 };
+pub use dsr::{Deadline, DsrConfig};
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
-pub use forms::{FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FORM_TOKEN_FIELD};
+pub use forms::{
+    AgeNotes, AgeRules, FieldType, FormConfig, FormFieldConfig, FormLanguage, FormMode, FormPlugin,
+    FORM_TOKEN_FIELD, MAX_AGE_NOTE,
+};
 pub use hosts::{split_host, HostPattern};
 pub use limits::LimitsConfig;
 pub use listen::ListenConfig;
 pub use load::{Config, LoadNotes};
 pub use log::{LogConfig, LogFormat};
+pub use passthrough::PassthroughConfig;
 pub use privacy::{IpForwarding, PrivacyConfig};
 pub use problem::{ConfigError, ConfigProblem};
+pub use relay::{
+    GaRelayConfig, ReferrerPolicy, RelayConfig, DEFAULT_COLLECT_URL, DEFAULT_SCRIPT_ORIGIN,
+    GA_VENDOR, GTM_VENDOR, RELAY_PREFIX,
+};
+pub use stats::StatsConfig;
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
     builtin_vendor_ids, builtin_vendors, EmbedConfig, EmbedKind, LocalText, PathRuleConfig,

@@ -1,20 +1,25 @@
 //! Builds the banner bundle once at start: guard.js with the catalogue's URL rules built in,
-//! banner.js with the site's texts, categories and vendor list built in, banner.css (all three
-//! content-hashed assets with immutable URLs), and the hash of the texts shown per language
-//! (recorded in receipts).
+//! banner.js with the site's texts, categories and vendor list built in, banner.css, and, when
+//! the gate relays Google Analytics, relay.js with the relay's URL rules (all content-hashed
+//! assets with immutable URLs), and the hash of the texts shown per language (recorded in
+//! receipts).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::model::TEXTS_HASH_SHORT;
-use crate::config::{ConsentConfig, CONSENT_LANGUAGES};
+use crate::config::{
+    ConsentConfig, GaRelayConfig, CONSENT_LANGUAGES, GA_VENDOR, GTM_VENDOR, RELAY_PREFIX,
+};
 use crate::http::assets::{sha256_hex, HashedAsset};
 use crate::trackers::{Catalogue, Category};
 
 // Minified by build.rs from the readable assets/banner/banner.js and guard.js.
 const JS_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/banner.min.js"));
 const GUARD_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/guard.min.js"));
+const RELAY_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/relay.min.js"));
+const RELAY_TOKEN: &str = "__CG_RELAY__";
 const CSS: &str = include_str!("../../assets/banner/banner.css");
 const CONFIG_TOKEN: &str = "__CG_CONFIG__";
 const GUARD_TOKEN: &str = "__CG_GUARD__";
@@ -47,6 +52,8 @@ pub struct Bundle {
     pub js: HashedAsset,
     /// `banner.<hash>.css`.
     pub css: HashedAsset,
+    /// `relay.<hash>.js`, right after the guard, when the gate relays Google Analytics.
+    pub relay: Option<HashedAsset>,
     /// SHA-256 hex of the texts shown, per language.
     pub texts_hash: BTreeMap<String, String>,
     /// Exactly the JSON each `texts_hash` was computed over (texts, categories, vendors,
@@ -70,7 +77,14 @@ struct VendorOut<'a> {
     desc: &'a str,
     cat: String,
     cookies: Vec<String>,
+    /// The text key of what the vendor learns of the visitor's address after consent.
+    ip: &'static str,
 }
+
+/// Text key: the vendor is reached only through the gate's relay.
+pub const ADDRESS_RELAYED: &str = "address_relayed";
+/// Text key: the visitor's browser contacts the vendor itself.
+pub const ADDRESS_DIRECT: &str = "address_direct";
 
 #[derive(Serialize)]
 struct ConfigOut<'a> {
@@ -92,7 +106,19 @@ pub fn category_id(c: &Category) -> &str {
 }
 
 impl Bundle {
+    /// The bundle for a gate that relays nothing.
     pub fn build(cfg: &ConsentConfig, catalogue: &Catalogue) -> Result<Bundle, BundleError> {
+        Self::build_with_relay(cfg, catalogue, &GaRelayConfig::default())
+    }
+
+    /// The bundle; with the relay on, relay.js too, and the relayed vendors' texts say the
+    /// visitor's address is not passed on.
+    pub fn build_with_relay(
+        cfg: &ConsentConfig,
+        catalogue: &Catalogue,
+        relay: &GaRelayConfig,
+    ) -> Result<Bundle, BundleError> {
+        let relayed = |id: &str| relay.enabled() && (id == GA_VENDOR || id == GTM_VENDOR);
         let mut texts: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
         for (lang, json) in BUILTIN_TEXTS {
             let mut t: BTreeMap<String, String> =
@@ -153,6 +179,11 @@ impl Bundle {
                     .cloned()
                     .chain(v.cookie_prefixes.iter().map(|p| format!("{p}*")))
                     .collect(),
+                ip: if relayed(&v.id) {
+                    ADDRESS_RELAYED
+                } else {
+                    ADDRESS_DIRECT
+                },
             })
             .collect();
         // The hash covers everything a visitor reads in one language, so a receipt proves
@@ -185,6 +216,15 @@ impl Bundle {
         };
         let js = JS_TEMPLATE.replacen(CONFIG_TOKEN, &script_json(&out), 1);
         let guard = GUARD_TEMPLATE.replacen(GUARD_TOKEN, &script_json(&guard_config(catalogue)), 1);
+        let relay = relay.enabled().then(|| {
+            let js = RELAY_TEMPLATE.replacen(RELAY_TOKEN, &script_json(&relay_rules(catalogue)), 1);
+            HashedAsset::new(
+                "relay",
+                "js",
+                "text/javascript; charset=utf-8",
+                js.into_bytes(),
+            )
+        });
         Ok(Bundle {
             guard: HashedAsset::new(
                 "guard",
@@ -204,6 +244,7 @@ impl Bundle {
                 "text/css; charset=utf-8",
                 CSS.as_bytes().to_vec(),
             ),
+            relay,
             texts_hash,
             texts_shown,
             optional,
@@ -262,6 +303,40 @@ fn guard_config(catalogue: &Catalogue) -> GuardConfig<'_> {
     GuardConfig { h: hosts, p: paths }
 }
 
+/// relay.js's rules, `[host, path prefix, category, id prefix, target prefix]`, first match
+/// wins: GA4 hits to the relay, gtag.js and gtm.js of GA4 and GTM ids to the relay (the gate
+/// refuses ids it is not configured for, so those never reach Google either), and what
+/// Google would learn from without use to the site — Google signals copies of hits, Tag
+/// Manager's pings and service-worker frame — to `/drop/`, answered and never forwarded. Each
+/// applies once the vendor's category is granted (before that the guard blocks the URL).
+fn relay_rules(catalogue: &Catalogue) -> serde_json::Value {
+    let category = |vendor: &str| {
+        catalogue
+            .vendor(vendor)
+            .map_or("analytics", |v| category_id(&v.category))
+            .to_owned()
+    };
+    let (ga, gtm) = (category(GA_VENDOR), category(GTM_VENDOR));
+    let (hits, drop) = (format!("{RELAY_PREFIX}/ga"), format!("{RELAY_PREFIX}/drop"));
+    serde_json::json!([
+        ["google-analytics.com", "/g/collect", ga, "", hits],
+        ["analytics.google.com", "/g/collect", ga, "", hits],
+        ["doubleclick.net", "/g/collect", ga, "", drop],
+        ["googletagmanager.com", "/gtag/js", ga, "G-", RELAY_PREFIX],
+        [
+            "googletagmanager.com",
+            "/gtag/destination",
+            ga,
+            "G-",
+            RELAY_PREFIX
+        ],
+        ["googletagmanager.com", "/gtm.js", gtm, "GTM-", RELAY_PREFIX],
+        ["googletagmanager.com", "/td", gtm, "", drop],
+        ["googletagmanager.com", "/a", gtm, "", drop],
+        ["googletagmanager.com", "/static", gtm, "", drop],
+    ])
+}
+
 /// Each queue stub's category (a stub whose vendor is missing is left out: its calls are
 /// dropped).
 fn stub_categories(catalogue: &Catalogue) -> BTreeMap<&'static str, &str> {
@@ -297,6 +372,49 @@ mod tests {
     fn templates_have_their_config_slot() {
         assert_eq!(JS_TEMPLATE.matches(CONFIG_TOKEN).count(), 1);
         assert_eq!(GUARD_TEMPLATE.matches(GUARD_TOKEN).count(), 1);
+        assert_eq!(RELAY_TEMPLATE.matches(RELAY_TOKEN).count(), 1);
+    }
+
+    #[test]
+    fn with_the_relay_on_relay_js_is_built_and_google_is_said_not_to_get_the_address() {
+        let cat = Catalogue::builtin();
+        let off = Bundle::build(&ConsentConfig::default(), &cat).unwrap();
+        assert!(off.relay.is_none());
+        let relay = GaRelayConfig {
+            measurement_ids: vec!["G-ABC123XYZ".into()],
+            ..GaRelayConfig::default()
+        };
+        let on = Bundle::build_with_relay(&ConsentConfig::default(), &cat, &relay).unwrap();
+        let js = String::from_utf8_lossy(&on.relay.as_ref().unwrap().body).into_owned();
+        assert!(
+            js.contains(
+                r#"["google-analytics.com","/g/collect","analytics","","/_gate/relay/ga"]"#
+            ),
+            "{js}"
+        );
+        assert!(!js.contains(RELAY_TOKEN));
+        let vendor_notes = |b: &Bundle| {
+            let shown: serde_json::Value = serde_json::from_str(&b.texts_shown["en"]).unwrap();
+            shown["vendors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    (
+                        v["id"].as_str().unwrap().to_owned(),
+                        v["ip"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<BTreeMap<String, String>>()
+        };
+        let (off_notes, on_notes) = (vendor_notes(&off), vendor_notes(&on));
+        assert_eq!(off_notes["google_analytics"], ADDRESS_DIRECT);
+        assert_eq!(on_notes["google_analytics"], ADDRESS_RELAYED);
+        assert_eq!(on_notes["google_tag_manager"], ADDRESS_RELAYED);
+        assert_eq!(on_notes["hotjar"], ADDRESS_DIRECT);
+        assert_eq!(on_notes["meta_pixel"], ADDRESS_DIRECT);
+        // What the visitor reads changed, so receipts say which version they consented to.
+        assert_ne!(off.texts_hash["nl"], on.texts_hash["nl"]);
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl ConsentService {
         clock: SharedClock,
     ) -> Result<Self, ConsentError> {
         let c = &cfg.consent;
-        let bundle = Bundle::build(c, &catalogue)?;
+        let bundle = Bundle::build_with_relay(c, &catalogue, &cfg.relay.google_analytics)?;
         Ok(Self {
             codec: CookieCodec::new(
                 keys.consent_cookie.clone(),
@@ -104,10 +104,16 @@ impl ConsentService {
         })
     }
 
-    /// HTML the rewriter puts first in `<head>`: the guard script, synchronous so it runs
-    /// before any site script, at its content-hashed, immutable URL.
+    /// HTML the rewriter puts first in `<head>`: the guard script (and, when the gate relays
+    /// analytics, relay.js), synchronous so it runs before any site script, at its
+    /// content-hashed, immutable URL.
     pub fn guard_html(&self) -> String {
-        format!("<script src=\"{}\"></script>", self.bundle.guard.url())
+        let mut html = format!("<script src=\"{}\"></script>", self.bundle.guard.url());
+        // The relay's rewrite must be in place before any site script as well.
+        if let Some(relay) = &self.bundle.relay {
+            html.push_str(&format!("<script src=\"{}\"></script>", relay.url()));
+        }
+        html
     }
 
     /// HTML the rewriter injects into `<head>`: the banner script (deferred) and stylesheet
@@ -158,6 +164,11 @@ impl ConsentService {
         }
     }
 
+    /// The categories the request's consent cookie grants (no store read).
+    pub fn granted(&self, req: &HttpRequest) -> Granted {
+        Granted(self.consent_of(req).map(|c| c.granted).unwrap_or_default())
+    }
+
     /// The answer of `GET /_gate/consent/state`: the categories the request's consent cookie
     /// grants, as the gate verified them, with the exact value verified (the page keeps the
     /// answer under it). No store read.
@@ -174,22 +185,38 @@ impl ConsentService {
 
     /// What the proxy does with this request's cookies.
     pub fn wire_policy(&self, req: &HttpRequest) -> WirePolicy {
-        let (granted, rejected) = match self.sent(req) {
-            Sent::Valid(_, cookie) => (cookie.granted, false),
-            Sent::Nothing => (Vec::new(), false),
-            Sent::Invalid => (Vec::new(), true),
+        let (granted, rejected, valid) = match self.sent(req) {
+            Sent::Valid(_, cookie) => (cookie.granted, false, true),
+            Sent::Nothing => (Vec::new(), false, false),
+            Sent::Invalid => (Vec::new(), true, false),
         };
         let mut policy = WirePolicy::new(
             self.catalogue.clone(),
             granted,
             request_cookies(req).filter_map(|c| c.name_raw()),
         );
+        if valid {
+            policy = policy.verified();
+        }
         if rejected {
             // A forged, tampered, expired or old cookie is deleted before the page reads it,
             // wherever it could have been set for this request, so the banner asks again.
             policy.also_delete(COOKIE_NAME, ancestor_paths(req.path()));
         }
         policy
+    }
+}
+
+/// The optional categories a request's consent cookie grants, as the gate verified them (MAC,
+/// shape, lifetime, policy revision); none without a valid cookie. Handlers take it as an
+/// extractor (the server implements it with [`ConsentService::granted`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Granted(pub Vec<String>);
+
+impl Granted {
+    /// Whether `category` is granted.
+    pub fn includes(&self, category: &str) -> bool {
+        self.0.iter().any(|c| c == category)
     }
 }
 

@@ -30,6 +30,8 @@ pub struct WirePolicy {
     unconsented: Vec<String>,
     /// Other cookies to delete, each at its paths (an invalid consent cookie).
     invalid: Vec<(String, Vec<String>)>,
+    /// Whether `granted` comes from a valid consent cookie (else there was none that counts).
+    verified: bool,
 }
 
 impl WirePolicy {
@@ -44,6 +46,7 @@ impl WirePolicy {
             granted,
             unconsented: Vec::new(),
             invalid: Vec::new(),
+            verified: false,
         };
         // Only tracker cookies without consent are kept (and so copied): usually none.
         let mut unconsented: Vec<String> = sent
@@ -55,6 +58,18 @@ impl WirePolicy {
         unconsented.dedup();
         policy.unconsented = unconsented;
         policy
+    }
+
+    /// Mark `granted` as what a valid consent cookie says.
+    pub(crate) fn verified(mut self) -> Self {
+        self.verified = true;
+        self
+    }
+
+    /// What the request's valid consent cookie granted; `None` without one (the page shows
+    /// the banner). For the statistics.
+    pub fn consent(&self) -> Option<&[String]> {
+        self.verified.then_some(self.granted.as_slice())
     }
 
     /// Add a non-tracker cookie to [`Self::deletions`], at each of `paths` (an invalid consent

@@ -1,6 +1,6 @@
 //! The audit log of operator actions: who did what to which record, when — never the
 //! content. Every sign-in (successful or not), sign-out, opened entry, export, deletion,
-//! consent look-up and erasure is appended through [`AuditLog::append`] before the action's
+//! consent look-up and erasure, and every change to a data-subject request, is appended through [`AuditLog::append`] before the action's
 //! result is shown, so an action that cannot be logged does not happen. Entries live in the
 //! store's append-only log (`store.audit_max_entries`, `store.audit_retention`); admins read
 //! them filtered by operator and action, page by page, or as CSV.
@@ -51,11 +51,39 @@ pub enum AuditAction {
     ReceiptsExported,
     /// Exported the audit log (count: entries).
     AuditExported,
+    /// Registered a data-subject request (object: the request id).
+    RequestRegistered,
+    /// Opened a request, which shows the person's contact (object: the request id).
+    RequestOpened,
+    /// Changed a request's status (object: `<request id>/<new status>`).
+    RequestStatusChanged,
+    /// Extended a request's deadline (object: the request id; count: months).
+    RequestExtended,
+    /// Attached entries or consent records to a request (object: the request id; count).
+    RequestAttached,
+    /// Took an entry or consent record off a request (object: `<request id> <what>`).
+    RequestDetached,
+    /// Exported what a request concerns (object: the request id; count: records).
+    RequestExported,
+    /// Corrected a field of an entry (object: `<request id> <form>/<entry id>/<field>`);
+    /// neither value is recorded.
+    EntryRectified,
+    /// Restricted an entry (object: `<request id> <form>/<entry id>`).
+    EntryRestricted,
+    /// Lifted an entry's restriction (object: `<request id> <form>/<entry id>`).
+    EntryRestrictionLifted,
+    /// Erased what a request concerns, entries and consent records (object: the request id;
+    /// count: records).
+    RequestErased,
+    /// Made a read-only API token (object: the token's id, never the token).
+    ApiTokenCreated,
+    /// Revoked an API token (object: the token's id).
+    ApiTokenRevoked,
 }
 
 impl AuditAction {
     /// Every action, in the order the filter offers them.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -72,6 +100,19 @@ impl AuditAction {
         AuditAction::ConsentErased,
         AuditAction::ReceiptsExported,
         AuditAction::AuditExported,
+        AuditAction::RequestRegistered,
+        AuditAction::RequestOpened,
+        AuditAction::RequestStatusChanged,
+        AuditAction::RequestExtended,
+        AuditAction::RequestAttached,
+        AuditAction::RequestDetached,
+        AuditAction::RequestExported,
+        AuditAction::EntryRectified,
+        AuditAction::EntryRestricted,
+        AuditAction::EntryRestrictionLifted,
+        AuditAction::RequestErased,
+        AuditAction::ApiTokenCreated,
+        AuditAction::ApiTokenRevoked,
     ];
 
     /// The snake_case name used in storage, CSV and URLs.
@@ -93,6 +134,19 @@ impl AuditAction {
             AuditAction::ConsentErased => "consent_erased",
             AuditAction::ReceiptsExported => "receipts_exported",
             AuditAction::AuditExported => "audit_exported",
+            AuditAction::RequestRegistered => "request_registered",
+            AuditAction::RequestOpened => "request_opened",
+            AuditAction::RequestStatusChanged => "request_status_changed",
+            AuditAction::RequestExtended => "request_extended",
+            AuditAction::RequestAttached => "request_attached",
+            AuditAction::RequestDetached => "request_detached",
+            AuditAction::RequestExported => "request_exported",
+            AuditAction::EntryRectified => "entry_rectified",
+            AuditAction::EntryRestricted => "entry_restricted",
+            AuditAction::EntryRestrictionLifted => "entry_restriction_lifted",
+            AuditAction::RequestErased => "request_erased",
+            AuditAction::ApiTokenCreated => "api_token_created",
+            AuditAction::ApiTokenRevoked => "api_token_revoked",
         }
     }
 

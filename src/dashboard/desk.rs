@@ -13,7 +13,7 @@ use super::export::{receipts_csv, receipts_jsonl, ExportError};
 use crate::consent::{
     rfc3339, valid_consent_id, ConsentService, OwnRecord, ReceiptFilter, RecordError, ShownTexts,
 };
-use crate::forms::crypto::email_hash;
+use crate::forms::lookup::email_hash;
 use crate::forms::{Entry, FormsError, FormsService};
 use crate::http::{Code, EdgeError};
 use crate::keys::Key;

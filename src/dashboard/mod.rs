@@ -2,23 +2,32 @@
 //! ([`audit`]), the audited actions on personal data shared by the pages and the command line
 //! ([`desk`]), the pages ([`views`]: minijinja templates under assets/dashboard, rendered from
 //! typed view models with auto-escaping), the exports operators hand over ([`export`]), the
-//! figures ([`figures`]) and what the health page reports ([`health`]).
+//! overview of visits and consent ([`overview`], from the [`figures`] of the counters, with
+//! [`charts`] as inline SVG), the read-only API tokens ([`api_tokens`]) and what the health
+//! page reports ([`health`]).
 //!
 //! This module owns everything of the dashboard that does not need the HTTP edge; the routes
 //! (server/admin.rs) mount on top of it through [`Dashboard`]. It calls the feature services
-//! below it (the forms inbox, consent look-up, statistics) and alone writes the audit log.
+//! below it (the forms inbox, consent look-up, statistics) and alone writes the audit log. The
+//! register of data-subject requests ([`dsr`]) acts on a person's data through those services.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
+pub mod charts;
 pub mod desk;
+pub mod dsr;
 pub mod export;
 pub mod figures;
 pub mod health;
+pub mod overview;
 pub mod views;
 
+use api_tokens::ApiTokens;
 use audit::{AuditAction, AuditError, AuditEvent, AuditLog, UNKNOWN_OPERATOR};
 use auth::{Attempt, Auth, AuthError, Session, SignIn};
 use desk::Desk;
+use dsr::{Register, RequestDesk};
 use views::{ViewError, Views};
 
 use crate::config::dashboard::Language;
@@ -64,6 +73,10 @@ pub struct Dashboard {
     pub auth: Auth,
     pub views: Views,
     pub audit: AuditLog,
+    /// The register of data-subject requests.
+    pub register: Register,
+    /// Operators' read-only API tokens (the overview's JSON API).
+    pub tokens: ApiTokens,
     /// The stylesheet, content-hashed, served on the admin listener at its `url()`.
     pub css: HashedAsset,
     /// Page language when neither the operator's setting nor the browser decides.
@@ -88,7 +101,9 @@ impl Dashboard {
         Ok(Dashboard {
             auth: Auth::new(cfg, keys, store.clone())?,
             views: Views::new()?,
-            audit: AuditLog::new(store),
+            audit: AuditLog::new(store.clone()),
+            register: Register::new(config, keys, store.clone()),
+            tokens: ApiTokens::new(store),
             css: HashedAsset::new(
                 "dashboard",
                 "css",
@@ -161,6 +176,26 @@ impl Dashboard {
             operator,
             now,
             email_key: &self.email_key,
+        }
+    }
+
+    /// The audited actions of `operator` at `now` (unix s) on the register of data-subject
+    /// requests.
+    pub fn requests<'a>(
+        &'a self,
+        forms: &'a FormsService,
+        consent: &'a ConsentService,
+        operator: &'a str,
+        now: u64,
+    ) -> RequestDesk<'a> {
+        RequestDesk {
+            register: &self.register,
+            forms,
+            consent,
+            audit: &self.audit,
+            operator,
+            now,
+            lookup_key: &self.email_key,
         }
     }
 }

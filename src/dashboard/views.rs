@@ -9,6 +9,8 @@
 
 mod frame;
 mod pages;
+mod requests;
+mod visits;
 
 use std::collections::BTreeMap;
 
@@ -17,16 +19,18 @@ use minijinja::{context, Environment, UndefinedBehavior};
 
 pub use frame::{
     day_range_ms, day_text, human_time, links, parse_day, paths, safe_return_path, with_query,
-    Area, Chrome, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
+    Area, AttentionView, Chrome, DueRow, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
 };
 pub use pages::*;
+pub use requests::*;
+pub use visits::*;
 
 use crate::config::dashboard::Language;
 
 /// The dashboard stylesheet (served by the routes as a content-hashed asset).
 pub const STYLESHEET: &str = include_str!("../../assets/dashboard/dashboard.css");
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 19] = [
     (
         "layout.html",
         include_str!("../../assets/dashboard/layout.html"),
@@ -72,8 +76,36 @@ const TEMPLATES: [(&str, &str); 12] = [
         include_str!("../../assets/dashboard/error.html"),
     ),
     (
-        "figures.html",
-        include_str!("../../assets/dashboard/figures.html"),
+        "overview.html",
+        include_str!("../../assets/dashboard/overview.html"),
+    ),
+    (
+        "how_we_count.html",
+        include_str!("../../assets/dashboard/how_we_count.html"),
+    ),
+    (
+        "api_tokens.html",
+        include_str!("../../assets/dashboard/api_tokens.html"),
+    ),
+    (
+        "attention.html",
+        include_str!("../../assets/dashboard/attention.html"),
+    ),
+    (
+        "requests.html",
+        include_str!("../../assets/dashboard/requests.html"),
+    ),
+    (
+        "request_new.html",
+        include_str!("../../assets/dashboard/request_new.html"),
+    ),
+    (
+        "request.html",
+        include_str!("../../assets/dashboard/request.html"),
+    ),
+    (
+        "dsr_export.html",
+        include_str!("../../assets/dashboard/dsr_export.html"),
     ),
 ];
 const MESSAGES: [(Language, &str); 2] = [
@@ -131,12 +163,34 @@ impl Views {
         Ok(Views { env, messages })
     }
 
+    fn messages(&self, lang: &str) -> Option<&BTreeMap<String, String>> {
+        self.messages
+            .get(lang)
+            .or_else(|| self.messages.get(Language::En.as_str()))
+    }
+
+    /// A document of its own in `lang` (no layout, no navigation): what an operator hands
+    /// over, such as a request's readable export.
+    pub fn render_document<P: Page>(&self, lang: Language, page: &P) -> Result<String, ViewError> {
+        let ctx = context! {
+            t => Value::from(Serde(self.messages(lang.as_str()))),
+            page => Value::from(Serde(page)),
+        };
+        Ok(self.env.get_template(P::TEMPLATE)?.render(ctx)?)
+    }
+
+    /// The message `key` in `lang` (for words that go into charts); the key itself when the
+    /// table has no such message (a bug the tests catch).
+    pub fn word<'a>(&'a self, lang: &str, key: &'a str) -> &'a str {
+        self.messages
+            .get(lang)
+            .and_then(|t| t.get(key))
+            .map_or(key, String::as_str)
+    }
+
     /// The page as HTML, in the chrome's language.
     pub fn render<P: Page>(&self, chrome: &Chrome, page: &P) -> Result<String, ViewError> {
-        let t = self
-            .messages
-            .get(chrome.lang)
-            .or_else(|| self.messages.get(Language::En.as_str()));
+        let t = self.messages(chrome.lang);
         let ctx = context! {
             t => Value::from(Serde(t)),
             chrome => Value::from(Serde(chrome)),

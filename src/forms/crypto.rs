@@ -1,7 +1,15 @@
-//! Sealing form entries: XChaCha20-Poly1305 under a key derived from the secret, with the key's
-//! id stored in front of the ciphertext so entries sealed before a key rotation still open.
-//! The entry's form id, entry id and creation time are bound as associated data, so a
-//! ciphertext copied onto another entry does not open.
+//! Sealing form entries with XChaCha20-Poly1305. The entry's form id, entry id and creation
+//! time are bound as associated data, so a ciphertext copied onto another entry does not open.
+//!
+//! Entries are sealed under a random **per-day data key** (format 2): one 256-bit key per form
+//! and UTC day, kept in the store only wrapped (sealed by a [`KeyRing`] under a key derived
+//! from the secret) and expiring with the last entry of its day. Once it has expired, every
+//! copy of that day's entries — in an AOF file, an RDB snapshot, a backup — is noise, even to
+//! someone who holds the secret. The entry names its day and the id of the wrapping key, so
+//! the right data key is found, also after a secret rotation.
+//!
+//! Entries sealed before data keys existed (format 1: directly under the secret-derived key,
+//! its id in front) still open through the [`KeyRing`].
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -12,9 +20,14 @@ use crate::keys::Key;
 
 /// Format byte of a sealed entry: `[1][key id: 8][nonce: 24][ciphertext + tag]`.
 const FORMAT_V1: u8 = 1;
+/// Format byte of an entry under a per-day data key:
+/// `[2][day: 4, big-endian days since 1970-01-01][wrapping key id: 8][nonce: 24][ciphertext + tag]`.
+const FORMAT_V2: u8 = 2;
 const KEY_ID_LEN: usize = 8;
 const NONCE_LEN: usize = 24;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
+const DAY_LEN: usize = 4;
+const HEADER_V2_LEN: usize = 1 + DAY_LEN + KEY_ID_LEN + NONCE_LEN;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -27,6 +40,9 @@ pub enum OpenError {
     UnknownKey,
     #[error("entry failed authentication (damaged or moved)")]
     Damaged,
+    /// The data key of the entry's day is gone: its retention has passed.
+    #[error("the data key of the entry's day has expired (its retention has passed)")]
+    KeyExpired,
 }
 
 struct RingKey {
@@ -68,27 +84,30 @@ impl KeyRing {
         }
     }
 
-    /// Encrypt `plaintext` for the entry named by `aad`.
+    /// Encrypt `plaintext` for the record named by `aad`.
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
-        let nonce: [u8; NONCE_LEN] = rand::random();
-        let sealed = self
-            .current
-            .aead
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
-            // Encryption only fails for messages beyond ~256 GiB; entries are ≤ 64 KiB.
-            .expect("XChaCha20-Poly1305 encrypts any entry-sized message");
-        let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
+        let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + 16);
         out.push(FORMAT_V1);
         out.extend_from_slice(&self.current.id);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
+        encrypt_into(&self.current.aead, plaintext, aad, &mut out);
         out
+    }
+
+    /// The id of the key that seals: what a data key's name carries so that it is found again.
+    pub fn current_id(&self) -> [u8; KEY_ID_LEN] {
+        self.current.id
+    }
+
+    /// `key` sealed for storage (the data key `name` of a form).
+    pub fn wrap(&self, key: &Key, name: &[u8]) -> Vec<u8> {
+        self.seal(&key.0, name)
+    }
+
+    /// A data key from [`KeyRing::wrap`], under any key of the ring.
+    pub fn unwrap(&self, wrapped: &[u8], name: &[u8]) -> Result<Key, OpenError> {
+        let bytes = self.open(wrapped, name)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| OpenError::Format)?;
+        Ok(Key(key))
     }
 
     /// Decrypt an entry sealed by [`KeyRing::seal`] under any key of the ring.
@@ -114,13 +133,105 @@ impl KeyRing {
     }
 }
 
-/// Keyed hash of an e-mail address for the erasure index: the store can find a person's
-/// entries without holding the address in the clear. Case and surrounding space are ignored.
-pub fn email_hash(key: &Key, email: &str) -> String {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(&key.0).expect("HMAC takes any key length");
-    mac.update(email.trim().to_lowercase().as_bytes());
-    let digest = mac.finalize().into_bytes();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+/// A fresh random 256-bit data key.
+pub fn new_data_key() -> Key {
+    Key(rand::random())
+}
+
+/// Appends `[nonce][ciphertext + tag]` of `plaintext` under `aead` to `out`.
+fn encrypt_into(aead: &XChaCha20Poly1305, plaintext: &[u8], aad: &[u8], out: &mut Vec<u8>) {
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let sealed = aead
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        // Encryption only fails for messages beyond ~256 GiB; entries are ≤ 64 KiB.
+        .expect("XChaCha20-Poly1305 encrypts any entry-sized message");
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+}
+
+/// Which data key an entry of format 2 was sealed under: its UTC day and the id of the key
+/// that wrapped the data key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Period {
+    /// Days since 1970-01-01 (UTC).
+    pub day: u32,
+    pub wrap_id: [u8; KEY_ID_LEN],
+}
+
+impl Period {
+    /// The period of an entry created at `unix` seconds, under the wrapping key `wrap_id`.
+    pub fn of(unix: u64, wrap_id: [u8; KEY_ID_LEN]) -> Period {
+        Period {
+            day: u32::try_from(unix / 86_400).unwrap_or(u32::MAX),
+            wrap_id,
+        }
+    }
+
+    /// The data key's name in the store: `2026-11-22:<wrapping key id in hex>`.
+    pub fn name(&self) -> String {
+        let day = crate::clock::utc_date(u64::from(self.day) * 86_400);
+        let id: String = self.wrap_id.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{day}:{id}")
+    }
+
+    /// When the day ends, unix seconds.
+    pub fn day_end(&self) -> u64 {
+        (u64::from(self.day) + 1) * 86_400
+    }
+}
+
+/// Seal an entry under the data key of `period`.
+pub fn seal_in_period(key: &Key, period: &Period, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+    let aead = XChaCha20Poly1305::new((&key.0).into());
+    let mut out = Vec::with_capacity(HEADER_V2_LEN + plaintext.len() + 16);
+    out.push(FORMAT_V2);
+    out.extend_from_slice(&period.day.to_be_bytes());
+    out.extend_from_slice(&period.wrap_id);
+    encrypt_into(&aead, plaintext, aad, &mut out);
+    out
+}
+
+/// The period of a sealed entry: `Some` for format 2 (open it with [`open_in_period`]),
+/// `None` for format 1 (open it with [`KeyRing::open`]).
+pub fn period_of(sealed: &[u8]) -> Result<Option<Period>, OpenError> {
+    match sealed.first() {
+        Some(&FORMAT_V1) => Ok(None),
+        Some(&FORMAT_V2) if sealed.len() >= HEADER_V2_LEN => {
+            let mut day = [0u8; DAY_LEN];
+            day.copy_from_slice(&sealed[1..1 + DAY_LEN]);
+            let mut wrap_id = [0u8; KEY_ID_LEN];
+            wrap_id.copy_from_slice(&sealed[1 + DAY_LEN..1 + DAY_LEN + KEY_ID_LEN]);
+            Ok(Some(Period {
+                day: u32::from_be_bytes(day),
+                wrap_id,
+            }))
+        }
+        _ => Err(OpenError::Format),
+    }
+}
+
+/// Decrypt an entry sealed by [`seal_in_period`] with its period's data key.
+pub fn open_in_period(key: &Key, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, OpenError> {
+    if sealed.len() < HEADER_V2_LEN || sealed[0] != FORMAT_V2 {
+        return Err(OpenError::Format);
+    }
+    let at = 1 + DAY_LEN + KEY_ID_LEN;
+    let nonce = XNonce::from_slice(&sealed[at..HEADER_V2_LEN]);
+    XChaCha20Poly1305::new((&key.0).into())
+        .decrypt(
+            nonce,
+            Payload {
+                msg: &sealed[HEADER_V2_LEN..],
+                aad,
+            },
+        )
+        .map_err(|_| OpenError::Damaged)
 }
 
 #[cfg(test)]
@@ -167,15 +278,60 @@ mod tests {
     }
 
     #[test]
-    fn email_hash_ignores_case_and_space() {
-        let k = derive(b"s", "e");
+    fn an_entry_under_a_data_key_opens_with_that_key_only_and_names_its_period() {
+        let r = ring("a", &[]);
+        let key = new_data_key();
+        let period = Period::of(1_700_000_000, r.current_id());
+        let sealed = seal_in_period(&key, &period, b"Jan Jansen wants help", b"contact|1|10");
+        assert!(!sealed.windows(6).any(|w| w == b"Jansen"));
+        assert_eq!(period_of(&sealed), Ok(Some(period)));
         assert_eq!(
-            email_hash(&k, " Jan@Example.NL "),
-            email_hash(&k, "jan@example.nl")
+            period.name(),
+            format!("2023-11-14:{}", hex(&r.current_id()))
         );
-        assert_ne!(
-            email_hash(&k, "jan@example.nl"),
-            email_hash(&k, "piet@example.nl")
+        assert_eq!(period.day_end(), 1_700_006_400);
+        assert_eq!(
+            open_in_period(&key, &sealed, b"contact|1|10").unwrap(),
+            b"Jan Jansen wants help"
         );
+        assert_eq!(
+            open_in_period(&new_data_key(), &sealed, b"contact|1|10"),
+            Err(OpenError::Damaged)
+        );
+        assert_eq!(
+            open_in_period(&key, &sealed, b"contact|2|10"),
+            Err(OpenError::Damaged)
+        );
+        // The secret-derived keys cannot open it: only the data key can.
+        assert_eq!(r.open(&sealed, b"contact|1|10"), Err(OpenError::Format));
+        let old = r.seal(b"before data keys", b"aad");
+        assert_eq!(period_of(&old), Ok(None));
+        assert_eq!(period_of(b""), Err(OpenError::Format));
+        assert_eq!(period_of(&[2, 0, 0]), Err(OpenError::Format));
+    }
+
+    #[test]
+    fn data_keys_are_wrapped_for_their_name_and_unwrap_after_rotation() {
+        let key = new_data_key();
+        let old = ring("old", &[]);
+        let wrapped = old.wrap(&key, b"contact:2026-11-22");
+        assert!(!wrapped.windows(32).any(|w| w == key.0));
+        let rotated = ring("new", &["old"]);
+        assert_eq!(
+            rotated.unwrap(&wrapped, b"contact:2026-11-22").unwrap().0,
+            key.0
+        );
+        assert!(rotated.unwrap(&wrapped, b"contact:2026-11-23").is_err());
+        assert_eq!(
+            ring("new", &[])
+                .unwrap(&wrapped, b"contact:2026-11-22")
+                .map(|k| k.0),
+            Err(OpenError::UnknownKey)
+        );
+        assert_ne!(old.current_id(), rotated.current_id());
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 }

@@ -67,6 +67,12 @@ pub fn problem_text(lang: FormLanguage, problem: Problem) -> String {
         }
         (Nl, Problem::BadDate) => "Vul een bestaande datum in als JJJJ-MM-DD.".into(),
         (En, Problem::BadDate) => "Enter an existing date as YYYY-MM-DD.".into(),
+        (Nl, Problem::BadDateOfBirth) => {
+            "Vul een geboortedatum in als JJJJ-MM-DD, niet later dan vandaag.".into()
+        }
+        (En, Problem::BadDateOfBirth) => {
+            "Enter a date of birth as YYYY-MM-DD, not later than today.".into()
+        }
         (Nl, Problem::BadCharacters) => {
             "Dit veld bevat onzichtbare stuurtekens; typ de tekst opnieuw.".into()
         }
@@ -210,6 +216,7 @@ fn kind_name(kind: FieldType) -> &'static str {
         FieldType::Email => "email",
         FieldType::Phone => "phone",
         FieldType::Date => "date",
+        FieldType::DateOfBirth => "date_of_birth",
         FieldType::Textarea => "textarea",
     }
 }
@@ -219,7 +226,7 @@ fn input_type(kind: FieldType) -> &'static str {
         FieldType::Text | FieldType::Textarea => "text",
         FieldType::Email => "email",
         FieldType::Phone => "tel",
-        FieldType::Date => "date",
+        FieldType::Date | FieldType::DateOfBirth => "date",
     }
 }
 
@@ -253,13 +260,21 @@ mod tests {
             rate_limit_max: 5,
             rate_limit_window: Duration::from_secs(600),
             notify_webhook: None,
+            plugin: Default::default(),
+            plugin_form_id: None,
+            thank_you_message: None,
+            age_rules: Default::default(),
         }
     }
 
     #[test]
     fn store_down_page_says_not_sent_and_keeps_the_text_escaped() {
         let f = form(FormLanguage::En);
-        let typed = check(&f, &[("bericht".into(), "</textarea><b>hi</b>".into())]);
+        let typed = check(
+            &f,
+            &[("bericht".into(), "</textarea><b>hi</b>".into())],
+            time::macros::date!(2026 - 11 - 22),
+        );
         let error = EdgeError::new(Code::StoreUnavailable);
         let html = Pages::new().render(&f, &error, Some(&typed), Some("1.abc"));
         assert!(html.contains("<html lang=\"en\">"));

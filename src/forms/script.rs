@@ -1,9 +1,10 @@
 //! forms.js with the site's form list built in: adds the fill-time token and the honeypot
-//! field to the forms the gate captures. Served as a content-hashed asset; the rewriter puts it
+//! field to the forms the gate captures, found by where they post or, for form plugins, by
+//! their markup. Served as a content-hashed asset; the rewriter puts it
 //! only into pages that hold such a form.
 
 use super::path::canonical;
-use crate::config::{FormConfig, FORM_TOKEN_FIELD};
+use crate::config::{FormConfig, FormPlugin, FORM_TOKEN_FIELD};
 use crate::http::HashedAsset;
 
 const TEMPLATE: &str = include_str!("../../assets/forms/forms.js");
@@ -18,22 +19,23 @@ pub(crate) fn build(forms: &[FormConfig]) -> Option<HashedAsset> {
     }
     let specs: serde_json::Map<String, serde_json::Value> = forms
         .iter()
-        .map(|f| {
-            (
-                canonical(&f.path, f.path_case_sensitive),
-                serde_json::json!({
-                    "id": f.id,
-                    "honeypot": f.honeypot_field,
-                    "token": !f.min_fill_time.is_zero(),
-                    "caseSensitive": f.path_case_sensitive,
-                }),
-            )
+        .map(|f| (canonical(&f.path, f.path_case_sensitive), spec(f)))
+        .collect();
+    // Plugin forms are found by their markup (CF7: the hidden `_wpcf7` field holding the
+    // form's id), because their action is whatever page they sit on.
+    let plugins: serde_json::Map<String, serde_json::Value> = forms
+        .iter()
+        .filter(|f| f.plugin == FormPlugin::Cf7)
+        .filter_map(|f| {
+            let id = f.plugin_form_id?;
+            Some((format!("cf7:{id}"), spec(f)))
         })
         .collect();
     let config = serde_json::json!({
         "tokenUrl": TOKEN_PATH,
         "tokenField": FORM_TOKEN_FIELD,
         "forms": specs,
+        "plugins": plugins,
     });
     // serde_json escapes quotes; `</` is escaped too so the JSON can never end a script.
     let config = config.to_string().replace("</", "<\\/");
@@ -44,6 +46,16 @@ pub(crate) fn build(forms: &[FormConfig]) -> Option<HashedAsset> {
         "text/javascript; charset=utf-8",
         body.into_bytes(),
     ))
+}
+
+/// What forms.js needs to know of one form.
+fn spec(f: &FormConfig) -> serde_json::Value {
+    serde_json::json!({
+        "id": f.id,
+        "honeypot": f.honeypot_field,
+        "token": !f.min_fill_time.is_zero(),
+        "caseSensitive": f.path_case_sensitive,
+    })
 }
 
 #[cfg(test)]

@@ -1,36 +1,46 @@
 //! [`FormsService`]: what the gate knows about its forms (config, keys, the forms script),
-//! sealing entries, and the library API the dashboard uses on stored entries. The capture
-//! pipeline itself is in `submit.rs`.
+//! sealing entries under per-day data keys and opening them, and the library API the dashboard
+//! uses on stored entries. The capture pipeline itself is in `submit.rs`, the actions of
+//! data-subject requests in `person.rs`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use url::Url;
 
-use super::crypto::{email_hash, KeyRing, OpenError};
+use super::age::AgeBand;
+use super::crypto::{self, KeyRing, OpenError, Period};
+use super::lookup::{entry_hashes, PersonQuery};
 use super::notify::{Notifier, QUEUE_CAPACITY};
 use super::page::Pages;
 use super::path::canonical;
+use super::plugin::{cf7_feedback_id, Via, CF7_FORM_CLASS};
 use super::token::FillToken;
-use super::validate::Checked;
+use super::validate::{parse_date, Checked};
 use super::FormsError;
-use crate::clock::SharedClock;
-use crate::config::{Config, FieldType, FormConfig};
+use crate::clock::{utc_date, SharedClock};
+use crate::config::{Config, FieldType, FormConfig, FormPlugin};
 use crate::http::HashedAsset;
 use crate::keys::{self, Key, Keys};
 use crate::stats::Stats;
-use crate::store::{FormEntryRecord, Store};
+use crate::store::{FormEntryRecord, Store, StoreError};
 
 /// How often the background sweep trims the form indexes.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 /// Largest page [`FormsService::list`] returns.
 pub const MAX_PAGE: usize = 200;
+/// How long a day's data key outlives the last entry of its day, for clocks of several gates
+/// and Redis that differ a little; never more than the form's retention itself, so a copy of
+/// an entry stays readable at most twice its retention after its day ends.
+pub const DATA_KEY_MARGIN: Duration = Duration::from_secs(300);
 
 /// What is sealed inside a stored entry.
 #[derive(Serialize, Deserialize)]
-struct SealedPayload {
-    fields: Vec<(String, String)>,
-    country: Option<String>,
+pub(super) struct SealedPayload {
+    pub fields: Vec<(String, String)>,
+    pub country: Option<String>,
 }
 
 /// One field of a decrypted entry.
@@ -53,8 +63,14 @@ pub struct Entry {
     pub country: Option<String>,
     /// Empty when the entry could not be opened (see `unreadable`).
     pub fields: Vec<EntryField>,
-    /// Why the entry could not be decrypted (its key was removed from the configuration), if so.
+    /// Why the entry could not be decrypted (its key was removed from the configuration, or
+    /// its day's data key expired), if so.
     pub unreadable: Option<String>,
+    /// Restricted (GDPR art. 18): kept, but out of the inbox, the webhook and every export.
+    /// The inbox API never returns such entries; the register's does.
+    pub restricted: bool,
+    /// The age band at submission, from the form's first `date_of_birth` field.
+    pub age_band: Option<AgeBand>,
 }
 
 /// One page of a form's inbox, newest first.
@@ -77,8 +93,11 @@ struct Inner {
     /// Each form's path in canonical form ([`super::path::canonical`]), in `forms` order.
     canonical_paths: Vec<String>,
     store: Store,
+    /// Opens entries sealed before per-day data keys (format 1).
     ring: KeyRing,
-    /// Current e-mail index key first, then keys of previous secrets.
+    /// Wraps the per-day data keys (the current secret's key, then previous ones).
+    wrap: KeyRing,
+    /// Current lookup (e-mail, name, phone) index key first, then keys of previous secrets.
     email_keys: Vec<Key>,
     tokens: FillToken,
     pages: Pages,
@@ -98,6 +117,14 @@ fn aad(form: &str, id: &str, created: u64) -> Vec<u8> {
     format!("consentgate-form-entry/v1|{form}|{id}|{created}").into_bytes()
 }
 
+/// What a wrapped data key is bound to: it unwraps only as the key of this form and period.
+fn data_key_aad(form: &str, name: &str) -> Vec<u8> {
+    format!("consentgate-form-data-key/v1|{form}|{name}").into_bytes()
+}
+
+/// Data keys already unwrapped while opening a batch of entries (`None`: expired).
+pub(super) type KeyCache = HashMap<(String, Period), Option<Key>>;
+
 fn new_entry_id() -> String {
     let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -109,11 +136,12 @@ impl FormsService {
     /// fill times and entry times. Webhook notifications and the index sweep start with
     /// [`FormsService::spawn_background`].
     pub fn new(cfg: &Config, keys: &Keys, store: Store, stats: Stats, clock: SharedClock) -> Self {
-        let previous: Vec<Key> = cfg
-            .previous_secrets
-            .iter()
-            .map(|s| keys::derive(s.expose(), "form-encryption/v1"))
-            .collect();
+        let previous = |purpose: &str| -> Vec<Key> {
+            cfg.previous_secrets
+                .iter()
+                .map(|s| keys::derive(s.expose(), purpose))
+                .collect()
+        };
         let mut email_keys = vec![keys.email_index.clone()];
         email_keys.extend(
             cfg.previous_secrets
@@ -134,7 +162,11 @@ impl FormsService {
                     .collect(),
                 forms: cfg.forms.clone(),
                 store,
-                ring: KeyRing::new(&keys.form_encryption, &previous),
+                ring: KeyRing::new(&keys.form_encryption, &previous("form-encryption/v1")),
+                wrap: KeyRing::new(
+                    &keys.form_data_key_wrap,
+                    &previous(keys::FORM_DATA_KEY_WRAP),
+                ),
                 email_keys,
                 tokens: FillToken::new(keys.form_token.clone()),
                 pages: Pages::new(),
@@ -175,7 +207,30 @@ impl FormsService {
             .map(|(form, _)| form)
     }
 
-    fn form_by_id(&self, id: &str) -> Result<&FormConfig, FormsError> {
+    /// The form a POST to `path` (as sent) with `query` is for, and how it came: a plugin's
+    /// own endpoint (CF7's REST feedback route for the form's `plugin_form_id`) or the form's
+    /// path. The plugin endpoint is checked first: it is never a page path.
+    pub fn form_for_request(&self, path: &str, query: &str) -> Option<(&FormConfig, Via)> {
+        let plugin = self
+            .inner
+            .forms
+            .iter()
+            .any(|f| f.plugin == FormPlugin::Cf7)
+            .then(|| cf7_feedback_id(path, query))
+            .flatten()
+            .and_then(|id| {
+                self.inner
+                    .forms
+                    .iter()
+                    .find(|f| f.plugin == FormPlugin::Cf7 && f.plugin_form_id == Some(id))
+            });
+        match plugin {
+            Some(form) => Some((form, Via::Plugin(form.plugin))),
+            None => self.form_for_path(path).map(|form| (form, Via::Page)),
+        }
+    }
+
+    pub(super) fn form_by_id(&self, id: &str) -> Result<&FormConfig, FormsError> {
         self.inner
             .forms
             .iter()
@@ -207,6 +262,16 @@ impl FormsService {
         &self.inner.notifier
     }
 
+    pub(super) fn lookup_key(&self) -> &Key {
+        &self.inner.email_keys[0]
+    }
+
+    /// Queue `body` for the webhook at `url` through the forms' webhook client (bounded queue,
+    /// never waits); `what` names it in logs. For notifications without personal data only.
+    pub fn notify(&self, url: &Url, what: &'static str, body: serde_json::Value) {
+        self.inner.notifier.send_json(url, what, body);
+    }
+
     /// forms.js (content-hashed); `None` when no form is configured.
     pub fn script(&self) -> Option<&HashedAsset> {
         self.inner.script.as_ref()
@@ -226,6 +291,13 @@ impl FormsService {
         self.inner.forms.iter().map(|f| f.path.clone()).collect()
     }
 
+    /// The classes of the configured plugins' `<form>` elements (`wpcf7-form` when a CF7 form
+    /// is configured): pages holding one get the forms script wherever the form posts.
+    pub fn plugin_form_classes(&self) -> Vec<String> {
+        let cf7 = self.inner.forms.iter().any(|f| f.plugin == FormPlugin::Cf7);
+        cf7.then(|| CF7_FORM_CLASS.to_owned()).into_iter().collect()
+    }
+
     /// A fresh fill-time token for `form` (what forms.js fetches and the gate's own pages
     /// embed); it opens that form once.
     pub fn issue_token(&self, form: &FormConfig) -> String {
@@ -239,19 +311,13 @@ impl FormsService {
         self.inner.notifier.dropped()
     }
 
-    pub(crate) fn seal(
+    /// Seal a checked submission as a new entry of `form`, under the data key of today.
+    pub(crate) async fn seal(
         &self,
         form: &FormConfig,
         checked: &Checked,
         country: Option<String>,
-    ) -> FormEntryRecord {
-        let id = new_entry_id();
-        let created = self.inner.clock.unix_secs();
-        let email = form
-            .fields
-            .iter()
-            .filter(|f| f.kind == FieldType::Email)
-            .find_map(|f| checked.value(&f.name).filter(|v| !v.is_empty()));
+    ) -> Result<FormEntryRecord, StoreError> {
         let payload = SealedPayload {
             fields: checked
                 .values
@@ -261,40 +327,127 @@ impl FormsService {
                 .collect(),
             country,
         };
+        let created = self.inner.clock.unix_secs();
+        self.seal_payload(form, new_entry_id(), created, &payload)
+            .await
+    }
+
+    /// The entry `id` of `form` created at `created` holding `payload`, sealed under the data
+    /// key of its day (created when it is the day's first entry), with its lookup hashes.
+    pub(super) async fn seal_payload(
+        &self,
+        form: &FormConfig,
+        id: String,
+        created: u64,
+        payload: &SealedPayload,
+    ) -> Result<FormEntryRecord, StoreError> {
+        let period = Period::of(created, self.inner.wrap.current_id());
+        let key = self.data_key_for_sealing(form, &period).await?;
         // Serialising strings and options to JSON cannot fail.
-        let plaintext = serde_json::to_vec(&payload).unwrap_or_default();
-        FormEntryRecord {
-            ciphertext: self
-                .inner
-                .ring
-                .seal(&plaintext, &aad(&form.id, &id, created)),
-            email_hash: email.map(|e| email_hash(&self.inner.email_keys[0], e)),
+        let plaintext = serde_json::to_vec(payload).unwrap_or_default();
+        let (email_hash, lookup_hashes) = entry_hashes(self.lookup_key(), form, &payload.fields);
+        Ok(FormEntryRecord {
+            ciphertext: crypto::seal_in_period(
+                &key,
+                &period,
+                &plaintext,
+                &aad(&form.id, &id, created),
+            ),
+            email_hash,
+            lookup_hashes,
             form: form.id.clone(),
+            restricted: false,
             id,
             created,
+        })
+    }
+
+    /// The data key of `period`: the one every gate already uses, or a new one. It lives
+    /// until the period's last entry expires (end of the day + retention + a margin), and
+    /// each use can only extend that.
+    async fn data_key_for_sealing(
+        &self,
+        form: &FormConfig,
+        period: &Period,
+    ) -> Result<Key, StoreError> {
+        let name = period.name();
+        let binding = data_key_aad(&form.id, &name);
+        let fresh = crypto::new_data_key();
+        let wrapped = self.inner.wrap.wrap(&fresh, &binding);
+        let rest_of_day = period
+            .day_end()
+            .saturating_sub(self.inner.clock.unix_secs());
+        let margin = DATA_KEY_MARGIN.min(form.retention);
+        let ttl = Duration::from_secs(rest_of_day) + form.retention + margin;
+        let stored = self
+            .inner
+            .store
+            .ensure_form_data_key(&form.id, &name, &wrapped, ttl)
+            .await?;
+        if stored == wrapped {
+            return Ok(fresh);
         }
+        self.inner.wrap.unwrap(&stored, &binding).map_err(|e| {
+            StoreError::Corrupt(format!("data key of form {:?} ({name}): {e}", form.id))
+        })
+    }
+
+    /// The sealed payload of `record`, with the data keys met so far in `cache`.
+    pub(super) async fn open_payload(
+        &self,
+        record: &FormEntryRecord,
+        cache: &mut KeyCache,
+    ) -> Result<Result<SealedPayload, OpenError>, StoreError> {
+        let aad = aad(&record.form, &record.id, record.created);
+        let plain = match crypto::period_of(&record.ciphertext) {
+            Err(e) => Err(e),
+            Ok(None) => self.inner.ring.open(&record.ciphertext, &aad),
+            Ok(Some(period)) => {
+                let slot = (record.form.clone(), period);
+                if !cache.contains_key(&slot) {
+                    let name = period.name();
+                    let wrapped = self
+                        .inner
+                        .store
+                        .get_form_data_key(&record.form, &name)
+                        .await?;
+                    let key = wrapped.map(|w| {
+                        self.inner
+                            .wrap
+                            .unwrap(&w, &data_key_aad(&record.form, &name))
+                    });
+                    match key {
+                        Some(Err(e)) => return Ok(Err(e)),
+                        Some(Ok(k)) => cache.insert(slot.clone(), Some(k)),
+                        None => cache.insert(slot.clone(), None),
+                    };
+                }
+                match cache.get(&slot) {
+                    Some(Some(key)) => crypto::open_in_period(key, &record.ciphertext, &aad),
+                    _ => Err(OpenError::KeyExpired),
+                }
+            }
+        };
+        Ok(plain.and_then(|p| {
+            serde_json::from_slice::<SealedPayload>(&p).map_err(|_| OpenError::Format)
+        }))
     }
 
     // ---- library API for the dashboard ----
 
-    fn open(&self, record: FormEntryRecord) -> Entry {
+    /// Decrypt `record` as the dashboard shows it (labels, age band).
+    pub(super) async fn open(
+        &self,
+        record: FormEntryRecord,
+        cache: &mut KeyCache,
+    ) -> Result<Entry, StoreError> {
         let form = self.inner.forms.iter().find(|f| f.id == record.form);
         let label = |name: &str| {
             form.and_then(|f| f.fields.iter().find(|x| x.name == name))
                 .map(|x| x.label().to_owned())
                 .unwrap_or_else(|| name.to_owned())
         };
-        let opened = self
-            .inner
-            .ring
-            .open(
-                &record.ciphertext,
-                &aad(&record.form, &record.id, record.created),
-            )
-            .and_then(|plain| {
-                serde_json::from_slice::<SealedPayload>(&plain).map_err(|_| OpenError::Format)
-            });
-        let (fields, country, unreadable) = match opened {
+        let (fields, country, unreadable) = match self.open_payload(&record, cache).await? {
             Ok(p) => (
                 p.fields
                     .into_iter()
@@ -309,17 +462,34 @@ impl FormsService {
             ),
             Err(e) => (Vec::new(), None, Some(e.to_string())),
         };
-        Entry {
+        let age_band = form.and_then(|f| age_band(f, &fields, record.created));
+        Ok(Entry {
             id: record.id,
             form: record.form,
             created: record.created,
             country,
             fields,
             unreadable,
+            restricted: record.restricted,
+            age_band,
+        })
+    }
+
+    /// Decrypt several records, each data key fetched once.
+    pub(super) async fn open_all(
+        &self,
+        records: Vec<FormEntryRecord>,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut cache = KeyCache::new();
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            out.push(self.open(r, &mut cache).await?);
         }
+        Ok(out)
     }
 
     /// A page of a form's entries, decrypted, newest first; `limit` is capped at [`MAX_PAGE`].
+    /// Restricted entries are not listed and not counted.
     pub async fn list(
         &self,
         form: &str,
@@ -334,15 +504,13 @@ impl FormsService {
             .await?;
         Ok(EntryPage {
             total: page.total,
-            entries: page.entries.into_iter().map(|r| self.open(r)).collect(),
+            entries: self.open_all(page.entries).await?,
         })
     }
 
-    /// One entry, decrypted; `None` when it does not exist (any more).
+    /// One entry, decrypted; `None` when it does not exist (any more) or is restricted.
     pub async fn get(&self, form: &str, id: &str) -> Result<Option<Entry>, FormsError> {
-        self.form_by_id(form)?;
-        let record = self.inner.store.get_form_entry(form, id).await?;
-        Ok(record.map(|r| self.open(r)))
+        Ok(self.get_any(form, id).await?.filter(|e| !e.restricted))
     }
 
     /// The operator dealt with the entry: it is deleted (the privacy statement promises no
@@ -357,7 +525,8 @@ impl FormsService {
         Ok(self.inner.store.delete_form_entry(form, id).await?)
     }
 
-    /// Every unexpired entry of a form as a JSON array (data portability), newest first.
+    /// Every unexpired, unrestricted entry of a form as a JSON array (data portability),
+    /// newest first.
     pub async fn export_json(&self, form: &str) -> Result<String, FormsError> {
         let mut all = Vec::new();
         let mut offset = 0;
@@ -374,15 +543,11 @@ impl FormsService {
         Ok(serde_json::to_string_pretty(&all).unwrap_or_else(|_| "[]".into()))
     }
 
-    /// Every unexpired entry, in any form, submitted with this e-mail address (access request).
+    /// Every unexpired, unrestricted entry, in any form, submitted with this e-mail address
+    /// (the inbox's "find a person").
     pub async fn find_by_email(&self, email: &str) -> Result<Vec<Entry>, FormsError> {
-        let mut found = Vec::new();
-        for (form, id) in self.ids_for_email(email).await? {
-            if let Some(record) = self.inner.store.get_form_entry(&form, &id).await? {
-                found.push(self.open(record));
-            }
-        }
-        Ok(found)
+        let found = self.find_person(PersonQuery::Email(email)).await?;
+        Ok(found.into_iter().filter(|e| !e.restricted).collect())
     }
 
     /// [`FormsService::find_by_email`] as JSON, for a data-portability answer.
@@ -391,27 +556,35 @@ impl FormsService {
         Ok(serde_json::to_string_pretty(&found).unwrap_or_else(|_| "[]".into()))
     }
 
-    /// Erasure request: delete every entry submitted with this e-mail address; returns how many.
+    /// Erasure request: delete every unrestricted entry submitted with this e-mail address;
+    /// returns how many.
     pub async fn delete_all_for_email(&self, email: &str) -> Result<usize, FormsError> {
         let mut deleted = 0;
-        for (form, id) in self.ids_for_email(email).await? {
-            if self.inner.store.delete_form_entry(&form, &id).await? {
+        for entry in self.find_by_email(email).await? {
+            if self
+                .inner
+                .store
+                .delete_form_entry(&entry.form, &entry.id)
+                .await?
+            {
                 deleted += 1;
             }
         }
         Ok(deleted)
     }
 
-    async fn ids_for_email(&self, email: &str) -> Result<Vec<(String, String)>, FormsError> {
+    /// `(form, id)` of every entry indexed under the hash of `query`, restricted or not.
+    pub(super) async fn ids_for(
+        &self,
+        query: PersonQuery<'_>,
+    ) -> Result<Vec<(String, String)>, FormsError> {
         let mut ids = Vec::new();
         // Entries from before a key rotation were indexed with the old key's hash.
         for key in &self.inner.email_keys {
-            for hit in self
-                .inner
-                .store
-                .find_form_entries_by_email(&email_hash(key, email))
-                .await?
-            {
+            let Some(hash) = query.hash(key) else {
+                continue;
+            };
+            for hit in self.inner.store.find_form_entries_by_hash(&hash).await? {
                 if !ids.contains(&hit) {
                     ids.push(hit);
                 }
@@ -433,7 +606,12 @@ impl FormsService {
     /// index sweep (every [`SWEEP_INTERVAL`]; entries expire by store TTL regardless, this
     /// keeps indexes small). Returns their handles; abort them to stop.
     pub fn spawn_background(&self) -> Vec<actix_web::rt::task::JoinHandle<()>> {
-        let mut tasks: Vec<_> = self.inner.notifier.spawn().into_iter().collect();
+        let mut tasks: Vec<_> = self
+            .inner
+            .notifier
+            .spawn(self.inner.store.clone())
+            .into_iter()
+            .collect();
         // The sweep holds only a weak reference, so it ends with the service.
         let service = Arc::downgrade(&self.inner);
         tasks.push(actix_web::rt::spawn(async move {
@@ -452,6 +630,18 @@ impl FormsService {
         }));
         tasks
     }
+}
+
+/// The age band of an entry of `form` with `fields`, created at `created`: from its first
+/// `date_of_birth` field that holds a date.
+fn age_band(form: &FormConfig, fields: &[EntryField], created: u64) -> Option<AgeBand> {
+    form.fields
+        .iter()
+        .filter(|f| f.kind == FieldType::DateOfBirth)
+        .find_map(|f| {
+            let value = &fields.iter().find(|x| x.name == f.name)?.value;
+            AgeBand::on(parse_date(value)?, utc_date(created))
+        })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use super::page::problem_text;
 use super::parse::{self, ParseError};
+use super::plugin::Echo;
 use super::service::{FormsService, Stored};
 use super::token::{TokenCheck, MAX_AGE_MS};
 use super::validate::{self, Checked};
@@ -90,7 +91,17 @@ impl FormsService {
         form: &FormConfig,
         submission: &Submission,
     ) -> Result<Stored, Refusal> {
-        let result = self.capture_inner(form, submission).await;
+        self.capture_echoed(form, submission).await.0
+    }
+
+    /// [`capture`](Self::capture), with the plugin fields its answer repeats ([`Echo`]).
+    pub async fn capture_echoed(
+        &self,
+        form: &FormConfig,
+        submission: &Submission,
+    ) -> (Result<Stored, Refusal>, Echo) {
+        let mut echo = Echo::default();
+        let result = self.capture_inner(form, submission, &mut echo).await;
         let outcome = match &result {
             Ok(_) => FormOutcome::Stored,
             Err(r) => FormOutcome::Refused(r.code),
@@ -99,13 +110,14 @@ impl FormsService {
             form: form.id.clone(),
             outcome,
         });
-        result
+        (result, echo)
     }
 
     async fn capture_inner(
         &self,
         form: &FormConfig,
         submission: &Submission,
+        echo: &mut Echo,
     ) -> Result<Stored, Refusal> {
         let body = submission.body.clone().map_err(Refusal::bare)?;
         if body.len() > form.max_body_bytes {
@@ -114,7 +126,9 @@ impl FormsService {
         let kind =
             parse::body_kind(submission.content_type.as_deref()).map_err(refusal_of_parse)?;
         let submitted = parse::parse(&kind, body).await.map_err(refusal_of_parse)?;
-        let checked = validate::check(form, &submitted);
+        *echo = Echo::read(form, &submitted);
+        let today = crate::clock::utc_date(self.clock().unix_secs());
+        let checked = validate::check(form, &submitted, today);
         let field = |name: &str| {
             submitted
                 .iter()
@@ -178,7 +192,13 @@ impl FormsService {
                 Err(e) => return Err(store_down(checked)(e)),
             }
         }
-        let record = self.seal(form, &checked, submission.visitor.country.clone());
+        let record = match self
+            .seal(form, &checked, submission.visitor.country.clone())
+            .await
+        {
+            Ok(record) => record,
+            Err(e) => return Err(store_down(checked)(e)),
+        };
         let stored = Stored {
             id: record.id.clone(),
             created: record.created,

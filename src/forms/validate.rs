@@ -1,7 +1,10 @@
 //! Field checks: keep only configured fields, normalise them, and say per field what is wrong
 //! (missing, too long, not an e-mail address, …) so the visitor's page can point at it.
 
-use crate::config::{FieldType, FormConfig};
+use time::Date;
+
+use super::age::plausible_birth_date;
+use crate::config::{FieldType, FormConfig, FormFieldConfig};
 
 /// What is wrong with one field's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +15,8 @@ pub enum Problem {
     BadEmail,
     BadPhone,
     BadDate,
+    /// Not an existing date, after the day of submission, or more than 120 years before it.
+    BadDateOfBirth,
     /// Control characters (other than line breaks and tabs in a textarea).
     BadCharacters,
 }
@@ -40,8 +45,9 @@ impl Checked {
 }
 
 /// Pick the configured fields out of a submission (unknown names are dropped; of repeated names
-/// the first counts) and check each.
-pub fn check(form: &FormConfig, submitted: &[(String, String)]) -> Checked {
+/// the first counts) and check each. `today`: the day of submission (UTC), which a date of
+/// birth may not be after.
+pub fn check(form: &FormConfig, submitted: &[(String, String)], today: Date) -> Checked {
     let mut checked = Checked::default();
     for field in &form.fields {
         let raw = submitted
@@ -49,8 +55,8 @@ pub fn check(form: &FormConfig, submitted: &[(String, String)]) -> Checked {
             .find(|(n, _)| *n == field.name)
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
-        let value = normalise(field.kind, raw);
-        if let Some(problem) = problem_of(field.kind, field.required, field.max_length(), &value) {
+        let (value, problem) = check_field(field, raw, today);
+        if let Some(problem) = problem {
             checked.errors.push(FieldError {
                 field: field.name.clone(),
                 problem,
@@ -61,6 +67,20 @@ pub fn check(form: &FormConfig, submitted: &[(String, String)]) -> Checked {
     checked
 }
 
+/// One field's value as it would be stored (normalised), and what is wrong with it, if
+/// anything. `today` as in [`check`].
+pub fn check_field(field: &FormFieldConfig, raw: &str, today: Date) -> (String, Option<Problem>) {
+    let value = normalise(field.kind, raw);
+    let problem = problem_of(
+        field.kind,
+        field.required,
+        field.max_length(),
+        &value,
+        today,
+    );
+    (value, problem)
+}
+
 fn normalise(kind: FieldType, raw: &str) -> String {
     match kind {
         FieldType::Textarea => raw.replace("\r\n", "\n").trim().to_owned(),
@@ -68,7 +88,13 @@ fn normalise(kind: FieldType, raw: &str) -> String {
     }
 }
 
-fn problem_of(kind: FieldType, required: bool, max: usize, value: &str) -> Option<Problem> {
+fn problem_of(
+    kind: FieldType,
+    required: bool,
+    max: usize,
+    value: &str,
+    today: Date,
+) -> Option<Problem> {
     if value.is_empty() {
         return required.then_some(Problem::Missing);
     }
@@ -82,7 +108,12 @@ fn problem_of(kind: FieldType, required: bool, max: usize, value: &str) -> Optio
     match kind {
         FieldType::Email if !is_email(value) => Some(Problem::BadEmail),
         FieldType::Phone if !is_phone(value) => Some(Problem::BadPhone),
-        FieldType::Date if !is_date(value) => Some(Problem::BadDate),
+        FieldType::Date if parse_date(value).is_none() => Some(Problem::BadDate),
+        FieldType::DateOfBirth
+            if !parse_date(value).is_some_and(|born| plausible_birth_date(born, today)) =>
+        {
+            Some(Problem::BadDateOfBirth)
+        }
         _ => None,
     }
 }
@@ -115,26 +146,21 @@ fn is_phone(v: &str) -> bool {
         })
 }
 
-/// `YYYY-MM-DD`, as `<input type="date">` sends it, and a real calendar date.
-fn is_date(v: &str) -> bool {
-    let b = v.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
+/// `YYYY-MM-DD`, as `<input type="date">` sends it, if it is a real calendar date.
+pub fn parse_date(v: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    // The format also takes a sign and more year digits; a form date has exactly ten characters.
+    if v.len() != 10 || !v.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
     }
-    let num = |s: &str| s.parse::<u16>().ok();
-    let (Some(y), Some(m), Some(d)) = (num(&v[0..4]), num(&v[5..7]), num(&v[8..10])) else {
-        return false;
-    };
-    let Ok(month) = time::Month::try_from(m as u8) else {
-        return false;
-    };
-    time::Date::from_calendar_date(i32::from(y), month, d as u8).is_ok()
+    Date::parse(v, &format).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FormFieldConfig;
+
+    const TODAY: Date = time::macros::date!(2026 - 11 - 22);
 
     fn form() -> FormConfig {
         let field = |name: &str, kind, required, max_length| FormFieldConfig {
@@ -154,6 +180,7 @@ mod tests {
                 field("email", FieldType::Email, true, None),
                 field("telefoon", FieldType::Phone, false, None),
                 field("datum", FieldType::Date, false, None),
+                field("geboren", FieldType::DateOfBirth, false, None),
                 field("bericht", FieldType::Textarea, true, None),
             ],
             retention: std::time::Duration::from_secs(60),
@@ -165,6 +192,10 @@ mod tests {
             rate_limit_max: 5,
             rate_limit_window: std::time::Duration::from_secs(600),
             notify_webhook: None,
+            plugin: Default::default(),
+            plugin_form_id: None,
+            thank_you_message: None,
+            age_rules: Default::default(),
         }
     }
 
@@ -173,7 +204,7 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        check(&form(), &s)
+        check(&form(), &s, TODAY)
     }
 
     fn problems(c: &Checked) -> Vec<(&str, Problem)> {
@@ -195,7 +226,10 @@ mod tests {
         ]);
         assert!(c.errors.is_empty(), "{:?}", c.errors);
         let names: Vec<&str> = c.values.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["naam", "email", "telefoon", "datum", "bericht"]);
+        assert_eq!(
+            names,
+            ["naam", "email", "telefoon", "datum", "geboren", "bericht"]
+        );
         assert_eq!(c.value("bericht"), Some("Hallo\nwereld"));
         assert_eq!(c.value("email"), Some("jan@example.nl"));
     }
@@ -207,6 +241,7 @@ mod tests {
             ("email", "jan@localhost"),
             ("telefoon", "bel me"),
             ("datum", "2023-02-29"),
+            ("geboren", "2026-11-23"),
         ]);
         assert_eq!(
             problems(&c),
@@ -215,6 +250,7 @@ mod tests {
                 ("email", Problem::BadEmail),
                 ("telefoon", Problem::BadPhone),
                 ("datum", Problem::BadDate),
+                ("geboren", Problem::BadDateOfBirth),
                 ("bericht", Problem::Missing),
             ]
         );
@@ -228,6 +264,45 @@ mod tests {
             ("bericht", "a\tb\nc"),
         ]);
         assert_eq!(problems(&c), [("naam", Problem::BadCharacters)]);
+    }
+
+    #[test]
+    fn a_date_of_birth_must_exist_and_be_plausible() {
+        let born = |v: &str| {
+            submit(&[("geboren", v)])
+                .errors
+                .iter()
+                .any(|e| e.field == "geboren")
+        };
+        assert!(!born("2010-06-15"));
+        assert!(!born("2026-11-22"));
+        assert!(!born("1905-11-23"));
+        for bad in [
+            "2026-11-23",
+            "1905-11-22",
+            "2011-02-29",
+            "15-06-2010",
+            "+2010-06-15",
+        ] {
+            assert!(born(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_are_ten_character_calendar_dates() {
+        assert_eq!(
+            parse_date("2024-02-29"),
+            Some(time::macros::date!(2024 - 02 - 29))
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-2-29",
+            "+02024-02-2",
+            "2024-02-29 ",
+            "24-02-29",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub enum Code {
     RateLimited,
     Forbidden,
     CsrfFailed,
+    InvalidToken,
     MethodNotAllowed,
     StoreUnavailable,
     StoreCorrupt,
@@ -52,6 +53,8 @@ pub enum Code {
     UpstreamUnreadable,
     UpstreamTimeout,
     UpgradeNotSupported,
+    NotRelayed,
+    RelayUnavailable,
     Internal,
 }
 
@@ -69,7 +72,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 27] = [
+    pub const ALL: [Code; 30] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -88,6 +91,7 @@ impl Code {
         Code::RateLimited,
         Code::Forbidden,
         Code::CsrfFailed,
+        Code::InvalidToken,
         Code::MethodNotAllowed,
         Code::StoreUnavailable,
         Code::StoreCorrupt,
@@ -96,6 +100,8 @@ impl Code {
         Code::UpstreamUnreadable,
         Code::UpstreamTimeout,
         Code::UpgradeNotSupported,
+        Code::NotRelayed,
+        Code::RelayUnavailable,
         Code::Internal,
     ];
 
@@ -119,6 +125,7 @@ impl Code {
             Code::RateLimited => "rate_limited",
             Code::Forbidden => "forbidden",
             Code::CsrfFailed => "csrf_failed",
+            Code::InvalidToken => "invalid_token",
             Code::MethodNotAllowed => "method_not_allowed",
             Code::StoreUnavailable => "store_unavailable",
             Code::StoreCorrupt => "store_corrupt",
@@ -127,6 +134,8 @@ impl Code {
             Code::UpstreamUnreadable => "upstream_unreadable",
             Code::UpstreamTimeout => "upstream_timeout",
             Code::UpgradeNotSupported => "upgrade_not_supported",
+            Code::NotRelayed => "not_relayed",
+            Code::RelayUnavailable => "relay_unavailable",
             Code::Internal => "internal",
         }
     }
@@ -135,8 +144,11 @@ impl Code {
         match self {
             Code::NotFound | Code::NoConsent => StatusCode::NOT_FOUND,
             Code::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
-            Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed => StatusCode::FORBIDDEN,
+            Code::CrossOrigin | Code::Forbidden | Code::CsrfFailed | Code::NotRelayed => {
+                StatusCode::FORBIDDEN
+            }
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::InvalidToken => StatusCode::UNAUTHORIZED,
             Code::UnsupportedMediaType | Code::FilePart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -149,9 +161,10 @@ impl Code {
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StoreCorrupt | Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::UpstreamUnreachable | Code::UpstreamIncomplete | Code::UpstreamUnreadable => {
-                StatusCode::BAD_GATEWAY
-            }
+            Code::UpstreamUnreachable
+            | Code::UpstreamIncomplete
+            | Code::UpstreamUnreadable
+            | Code::RelayUnavailable => StatusCode::BAD_GATEWAY,
             Code::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
         }
@@ -197,6 +210,8 @@ impl Code {
             (Code::Forbidden, En) => m("No access", "Your role does not give access to this page."),
             (Code::CsrfFailed, Nl) => m("Verzoek geweigerd", "Het formulier was verouderd of kwam van elders. Open de pagina opnieuw en probeer het nog eens."),
             (Code::CsrfFailed, En) => m("Request refused", "The form was out of date or came from somewhere else. Open the page again and retry."),
+            (Code::InvalidToken, Nl) => m("Geen geldig token", "Dit verzoek had geen geldig API-token (ontbreekt, ingetrokken, verlopen, of de beheerder mag de cijfers niet meer zien)."),
+            (Code::InvalidToken, En) => m("No valid token", "This request carried no valid API token (missing, revoked, expired, or its operator may no longer see the figures)."),
             (Code::MethodNotAllowed, Nl) => m("Niet toegestaan", "Dit adres neemt dit soort verzoek niet aan."),
             (Code::MethodNotAllowed, En) => m("Not allowed", "This address does not accept this kind of request."),
             (Code::StoreUnavailable, Nl) => m("Tijdelijk niet beschikbaar", "Door een storing bij ons is niets opgeslagen. Probeer het over enkele minuten opnieuw."),
@@ -213,6 +228,10 @@ impl Code {
             (Code::UpstreamTimeout, En) => m("No answer in time", "The website behind this gateway did not answer in time. Please try again in a few minutes."),
             (Code::UpgradeNotSupported, Nl) => m("Niet ondersteund", "Dit soort verbinding (WebSocket) wordt door de gateway van deze website niet ondersteund."),
             (Code::UpgradeNotSupported, En) => m("Not supported", "This connection type (WebSocket) is not supported by this website's gateway."),
+            (Code::NotRelayed, Nl) => m("Niet doorgestuurd", "Deze website stuurt alleen metingen en scripts van haar eigen Google Analytics door, en metingen alleen na toestemming voor analyse."),
+            (Code::NotRelayed, En) => m("Not passed on", "This website passes on only the measurements and scripts of its own Google Analytics, and measurements only after consent to analytics."),
+            (Code::RelayUnavailable, Nl) => m("Script niet beschikbaar", "Het analysescript kon nu niet bij Google worden opgehaald. De website werkt gewoon; probeer het later opnieuw."),
+            (Code::RelayUnavailable, En) => m("Script unavailable", "The analytics script could not be fetched from Google right now. The website works as usual; please try again later."),
             (Code::Internal, Nl) => m("Er ging iets mis", "De gateway van deze website kon dit verzoek niet afhandelen. Probeer het later opnieuw."),
             (Code::Internal, En) => m("Something went wrong", "The website's gateway could not handle this request. Please try again later."),
         }
@@ -356,6 +375,10 @@ impl EdgeError {
         };
         if let Some(secs) = retry {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        if self.code == Code::InvalidToken {
+            // RFC 6750: the scheme the client should use.
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"consentgate\""));
         }
         if self.code == Code::RequestTimeout {
             // The rest of the body may still be trickling in: nothing more is read from this

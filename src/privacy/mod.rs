@@ -78,19 +78,8 @@ impl Privacy {
     /// Resolve the visitor of a request: client address → country → anonymise, then the full
     /// address goes out of scope.
     pub fn visitor(&self, req: &HttpRequest) -> Visitor {
-        let peer = req
-            .peer_addr()
-            .map(|a| a.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        // A 6to4, NAT64 or Teredo address is the IPv4 visitor it carries: looked up and
-        // anonymised as that address.
+        let (peer, client) = self.client(req);
         let headers = req.headers();
-        let client = embedded_ipv4(resolve_client_ip(
-            peer,
-            headers,
-            &self.trusted_proxies,
-            &self.client_ip_header,
-        ));
         let address_mentions = find_mentions(headers, client);
         let country = self.geo.as_ref().and_then(|geo| geo.country(client));
         // The public listener speaks plain HTTP: only a trusted TLS terminator can vouch for
@@ -107,6 +96,40 @@ impl Privacy {
             https,
             address_mentions,
         }
+    }
+
+    /// The socket peer and the resolved client address of a request.
+    fn client(&self, req: &HttpRequest) -> (IpAddr, IpAddr) {
+        let peer = req
+            .peer_addr()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        // A 6to4, NAT64 or Teredo address is the IPv4 visitor it carries: looked up and
+        // anonymised as that address.
+        let client = embedded_ipv4(resolve_client_ip(
+            peer,
+            req.headers(),
+            &self.trusted_proxies,
+            &self.client_ip_header,
+        ));
+        (peer, client)
+    }
+
+    /// BLAKE3 keyed with `key` over the request's full client address followed by `parts`
+    /// (each length-prefixed): what the unique-visitor count needs of the address, without
+    /// the address leaving this module.
+    pub fn visitor_hash(&self, req: &HttpRequest, key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+        let (_, client) = self.client(req);
+        let mut h = blake3::Hasher::new_keyed(key);
+        match client.to_canonical() {
+            IpAddr::V4(ip) => h.update(&ip.octets()),
+            IpAddr::V6(ip) => h.update(&ip.octets()),
+        };
+        for part in parts {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        *h.finalize().as_bytes()
     }
 
     pub fn anonymize(&self, ip: IpAddr) -> IpAddr {

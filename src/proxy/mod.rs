@@ -9,6 +9,7 @@
 //! never passed on unrewritten. Ranges are not asked for on page requests, and tracker cookies
 //! the upstream sets are dropped for visitors who did not consent to them.
 
+mod connect;
 mod error;
 mod headers;
 mod range;
@@ -177,6 +178,9 @@ pub struct ForwardPolicy<'a> {
     /// a response carrying them is made `Cache-Control: private`.
     pub set_cookies: Vec<HeaderValue>,
     pub html: Option<&'a dyn HtmlFilter>,
+    /// Largest request body forwarded, in bytes, instead of `limits.max_request_body_bytes`
+    /// (a `[[passthrough]]` prefix's own limit). Default none.
+    pub max_request_body: Option<usize>,
 }
 
 impl ForwardPolicy<'_> {
@@ -186,6 +190,7 @@ impl ForwardPolicy<'_> {
             keep_cookie: &|_| true,
             set_cookies: Vec::new(),
             html: None,
+            max_request_body: None,
         }
     }
 }
@@ -205,6 +210,7 @@ pub struct Proxy {
 impl Proxy {
     pub fn new(settings: Arc<ProxySettings>) -> Self {
         let connector = awc::Connector::new()
+            .connector(connect::Connector)
             .rustls_0_23(settings.tls.clone())
             .timeout(settings.connect_timeout)
             .limit(settings.pool_max_connections)
@@ -276,7 +282,9 @@ impl Proxy {
             .request(req.method().clone(), self.upstream_url(req));
         *upstream_req.headers_mut() = out_headers;
 
-        let limit = self.settings.max_request_body;
+        let limit = policy
+            .max_request_body
+            .unwrap_or(self.settings.max_request_body);
         let overflowed = Rc::new(Cell::new(false));
         let send = match body {
             RequestBody::Buffered(bytes) => {
@@ -366,7 +374,12 @@ impl Proxy {
         let content_length: Option<u64> =
             header_str(&up_headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
         let cache_control = private_cache_control(&upstream, !policy.set_cookies.is_empty());
-        let mut body = UpstreamBody::new(upstream, self.settings.response_timeout, content_length);
+        let chunked = up_headers.get_all(header::TRANSFER_ENCODING).any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+        });
+        let mut body = UpstreamBody::new(upstream, self.settings.response_timeout, content_length)
+            .ending_with_close(connect::ends_body(chunked, content_length));
         // The filter decides from the head and the first bytes of the body; nothing is sent
         // before it has.
         let mut prefix: Vec<Bytes> = Vec::new();
@@ -640,12 +653,15 @@ impl From<BodyBreak> for std::io::Error {
 
 /// An upstream response body, read chunk by chunk: each wait is bounded by `idle`, and the end
 /// is checked against the announced Content-Length, because awc ends a body the upstream cut
-/// short as if it were complete.
+/// short as if it were complete. A connection that closes ([`connect::PeerClosed`]) ends only a
+/// body delimited by the close; any other body it cuts.
 struct UpstreamBody<S> {
     stream: S,
     idle: Duration,
     announced: Option<u64>,
     seen: u64,
+    /// The body has neither length nor chunks: the connection's close is its end.
+    ends_with_close: bool,
     /// The end was reached: awc's payload must not be polled again.
     ended: bool,
 }
@@ -660,8 +676,14 @@ where
             idle,
             announced,
             seen: 0,
+            ends_with_close: false,
             ended: false,
         }
+    }
+
+    fn ending_with_close(mut self, ends_with_close: bool) -> Self {
+        self.ends_with_close = ends_with_close;
+        self
     }
 
     /// The next chunk; `None` once the body is complete.
@@ -671,6 +693,10 @@ where
         }
         match tokio::time::timeout(self.idle, self.stream.next()).await {
             Err(_) => Err(BodyBreak::Stalled(self.idle)),
+            Ok(Some(Err(e))) if connect::is_peer_closed(&e) && self.ends_with_close => {
+                self.ended = true;
+                Ok(None)
+            }
             Ok(Some(Err(e))) => Err(BodyBreak::BrokeOff(e.to_string())),
             Ok(Some(Ok(chunk))) => {
                 self.seen += chunk.len() as u64;

@@ -33,6 +33,7 @@ pub(crate) struct Ctx {
     pub inject_first: Injection,
     pub inject_form: Injection,
     pub form_paths: Vec<String>,
+    pub form_classes: Vec<String>,
     pub max_memory: usize,
     pub inline_script_max: usize,
     pub selectors: Selectors,
@@ -376,14 +377,15 @@ pub(crate) fn build(
     if injects {
         settings = injection_handlers(ctx, state, settings, mode);
     }
-    if mode == Mode::Document && !ctx.form_paths.is_empty() {
+    if mode == Mode::Document && (!ctx.form_paths.is_empty() || !ctx.form_classes.is_empty()) {
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.form.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 let mut st = lock(&s);
                 if !st.form_found {
-                    st.form_found = posts_to_a_form_path(&c, st.page_path.as_deref(), el);
+                    st.form_found = posts_to_a_form_path(&c, st.page_path.as_deref(), el)
+                        || has_a_form_class(&c, el);
                 }
                 Ok(())
             }),
@@ -544,6 +546,15 @@ fn posts_to_a_form_path(ctx: &Ctx, page_path: Option<&str>, el: &Element<'_, '_>
         },
     };
     ctx.form_paths.iter().any(|p| p == target.path())
+}
+
+/// Whether `el`'s class list holds one of the form plugins' classes.
+fn has_a_form_class(ctx: &Ctx, el: &Element<'_, '_>) -> bool {
+    el.get_attribute("class").is_some_and(|classes| {
+        classes
+            .split_ascii_whitespace()
+            .any(|c| ctx.form_classes.iter().any(|wanted| wanted == c))
+    })
 }
 
 fn inject_before(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {

@@ -75,6 +75,10 @@ pub struct RewriteSettings {
     /// The configured contact-form paths (`/contact`). Default none: no page gets
     /// `inject_form_html`.
     pub form_paths: Vec<String>,
+    /// Classes that mark a form plugin's `<form>` whose submissions the gate captures by the
+    /// plugin's own endpoint (`wpcf7-form`): a page holding such a form gets
+    /// `inject_form_html` whatever its action. Default none.
+    pub form_classes: Vec<String>,
     /// Memory lol_html may use per response, in bytes; a page that needs more is refused (fail
     /// closed). Default 8 MiB (`limits.rewrite_max_memory_bytes`).
     pub max_memory: usize,
@@ -95,6 +99,7 @@ impl Default for RewriteSettings {
             inject_head_html: String::new(),
             inject_form_html: String::new(),
             form_paths: Vec::new(),
+            form_classes: Vec::new(),
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
             max_decoded_body: limits.max_decoded_body_bytes,
@@ -123,6 +128,7 @@ impl Rewriter {
                 inject_first: Injection::new(settings.inject_head_first_html),
                 inject_form: Injection::new(settings.inject_form_html),
                 form_paths: settings.form_paths,
+                form_classes: settings.form_classes,
                 max_memory: settings.max_memory,
                 inline_script_max: settings.inline_script_max,
                 selectors: Selectors::new(),
@@ -137,7 +143,7 @@ impl Rewriter {
     /// Whether the output depends on the page's path (forms are configured: whether a page's
     /// form posts to one of them can depend on where the page is).
     pub fn depends_on_path(&self) -> bool {
-        !self.ctx.form_paths.is_empty()
+        !self.ctx.form_paths.is_empty() || !self.ctx.form_classes.is_empty()
     }
 
     /// Largest decoded size of a compressed body, in bytes.
@@ -748,6 +754,36 @@ mod tests {
                 ..RewriteSettings::default()
             },
         )
+    }
+
+    #[test]
+    fn forms_script_goes_into_pages_with_a_plugin_form_wherever_it_posts() {
+        let rw = Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_form_html: "<script src=\"/_gate/forms.js\" defer></script>".into(),
+                form_paths: vec!["/contact".into()],
+                form_classes: vec!["wpcf7-form".into()],
+                ..RewriteSettings::default()
+            },
+        );
+        let count = |page: &str| {
+            String::from_utf8(rewrite_document_at(&rw, page.as_bytes(), "/blog/post").unwrap())
+                .unwrap()
+                .matches("/_gate/forms.js")
+                .count()
+        };
+        let cf7 =
+            r#"<form action="/blog/post#wpcf7-f352-o1" method="post" class="wpcf7-form init">"#;
+        assert_eq!(
+            count(&format!("{cf7}<input name=_wpcf7 value=352></form>")),
+            1
+        );
+        assert_eq!(
+            count(r#"<form method="post" class="wpcf7-formx"></form>"#),
+            0
+        );
+        assert_eq!(count(r#"<form method="post" class="search"></form>"#), 0);
     }
 
     #[test]

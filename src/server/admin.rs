@@ -9,7 +9,9 @@ mod account;
 mod edge;
 mod inbox;
 mod oversight;
+mod overview;
 mod records;
+mod requests;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
@@ -24,6 +26,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Health first: the dashboard's scope below takes every path nothing before it took.
     super::health::admin(cfg);
     cfg.route("/metrics", web::get().to(super::metered::metrics));
+    // The read-only API for tokens: outside the dashboard's scope, so every refusal is the
+    // standard JSON body rather than the dashboard's page.
+    cfg.service(
+        web::resource(paths::API_OVERVIEW)
+            .wrap(edge::security_headers())
+            .route(web::get().to(overview::api_overview))
+            .default_service(web::to(edge::method_not_allowed)),
+    );
     dashboard(cfg);
 }
 
@@ -41,10 +51,76 @@ where
         .default_service(web::to(edge::method_not_allowed))
 }
 
+/// The actions taken from a data-subject request's page: each a POST to
+/// `/requests/{id}/<action>`.
+fn request_actions(cfg: &mut web::ServiceConfig) {
+    let may = Need::Permission(Permission::DataSubjectRequests);
+    cfg.service(only(
+        "/requests/{id}/status",
+        may,
+        web::post(),
+        requests::status,
+    ))
+    .service(only(
+        "/requests/{id}/extend",
+        may,
+        web::post(),
+        requests::extend,
+    ))
+    .service(only(
+        "/requests/{id}/search",
+        may,
+        web::post(),
+        requests::search,
+    ))
+    .service(only(
+        "/requests/{id}/attach",
+        may,
+        web::post(),
+        requests::attach,
+    ))
+    .service(only(
+        "/requests/{id}/detach",
+        may,
+        web::post(),
+        requests::detach,
+    ))
+    .service(only(
+        "/requests/{id}/export",
+        may,
+        web::post(),
+        requests::export,
+    ))
+    .service(only(
+        "/requests/{id}/rectify",
+        may,
+        web::post(),
+        requests::rectify,
+    ))
+    .service(only(
+        "/requests/{id}/restrict",
+        may,
+        web::post(),
+        requests::restrict,
+    ))
+    .service(only(
+        "/requests/{id}/lift",
+        may,
+        web::post(),
+        requests::lift,
+    ))
+    .service(only(
+        "/requests/{id}/erase",
+        may,
+        web::post(),
+        requests::erase,
+    ));
+}
+
 /// The dashboard: one scope over everything the routes above did not take, with the security
 /// headers and the dashboard's error pages.
 pub fn dashboard(cfg: &mut web::ServiceConfig) {
-    use Permission::{AuditLog, ConsentRecords, DataSubjectRequests, Health, Inbox};
+    use Permission::{AuditLog, ConsentRecords, DataSubjectRequests, Figures, Health, Inbox};
     let may = Need::Permission;
     cfg.service(
         web::scope("")
@@ -58,7 +134,38 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                 paths::FIGURES,
                 Need::SignedIn,
                 web::get(),
-                account::home,
+                overview::home,
+            ))
+            .service(only(
+                paths::OVERVIEW_ZIP,
+                may(Figures),
+                web::get(),
+                overview::export_zip,
+            ))
+            .service(only(
+                paths::OVERVIEW_JSON,
+                may(Figures),
+                web::get(),
+                overview::export_json,
+            ))
+            .service(only(
+                paths::HOW_WE_COUNT,
+                may(Figures),
+                web::get(),
+                overview::how_we_count,
+            ))
+            .service(
+                web::resource(paths::API_TOKENS)
+                    .app_data(may(Figures))
+                    .route(web::get().to(overview::tokens))
+                    .route(web::post().to(overview::create_token))
+                    .default_service(web::to(edge::method_not_allowed)),
+            )
+            .service(only(
+                "/api-tokens/{id}/revoke",
+                may(Figures),
+                web::post(),
+                overview::revoke_token,
             ))
             .service(
                 web::resource(paths::SIGN_IN)
@@ -109,6 +216,26 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                 web::post(),
                 inbox::delete,
             ))
+            .service(
+                web::resource(paths::REQUESTS)
+                    .app_data(may(DataSubjectRequests))
+                    .route(web::get().to(requests::list))
+                    .route(web::post().to(requests::create))
+                    .default_service(web::to(edge::method_not_allowed)),
+            )
+            .service(only(
+                paths::REQUEST_NEW,
+                may(DataSubjectRequests),
+                web::get(),
+                requests::new_form,
+            ))
+            .service(only(
+                "/requests/{id}",
+                may(DataSubjectRequests),
+                web::get(),
+                requests::show,
+            ))
+            .configure(request_actions)
             .service(
                 web::resource(paths::PERSON)
                     .app_data(may(DataSubjectRequests))

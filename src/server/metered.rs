@@ -48,7 +48,10 @@ async fn count<B: MessageBody>(
 /// `GET /metrics`: the Prometheus text format. No personal data, so no sign-in: the admin
 /// listener is on loopback (or behind whatever guards it).
 pub async fn metrics(state: State) -> Result<HttpResponse, EdgeError> {
-    let (hits, misses) = state.page.memo.as_ref().map_or((0, 0), |m| m.lookups());
+    // Counted by the areas in force: a reload starts them again from 0 (a counter reset to
+    // Prometheus).
+    let areas = state.areas();
+    let (hits, misses) = areas.page.memo.as_ref().map_or((0, 0), |m| m.lookups());
     let extra = [
         ScrapeCounter {
             name: "rewrite_memo_hits",
@@ -63,7 +66,7 @@ pub async fn metrics(state: State) -> Result<HttpResponse, EdgeError> {
         ScrapeCounter {
             name: "form_notifications_dropped",
             help: "Form webhook notifications dropped because their queue was full",
-            value: state.forms.notifications_dropped(),
+            value: areas.forms.notifications_dropped(),
         },
     ];
     let text = state

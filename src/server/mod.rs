@@ -3,7 +3,9 @@
 //! else to the upstream ([`public`]); the admin listener (loopback by default) serves liveness,
 //! readiness ([`health`]), `/metrics` and the dashboard ([`admin`]). Every error answer is
 //! rendered for its request by
-//! [`error_pages`].
+//! [`error_pages`]. [`RunningGate::run`] serves until SIGTERM or SIGINT (a graceful stop of
+//! both listeners together, within `listen.shutdown_timeout`) and reloads on SIGHUP
+//! ([`reload`]).
 
 pub mod admin;
 mod connections;
@@ -11,9 +13,13 @@ pub mod demo;
 pub mod health;
 mod metered;
 mod page_filter;
+mod page_views;
+pub mod passthrough;
 pub mod public;
 pub mod readiness;
+pub mod reload;
 pub mod state;
+pub mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +29,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
 
 pub use page_filter::PageRewrite;
-pub use state::{AppState, StartError, State, Worker};
+pub use state::{AppState, Areas, StartError, State, Worker};
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
@@ -36,6 +42,7 @@ use crate::stats::Stats;
 use crate::store::Store;
 use crate::telemetry;
 use connections::Connections;
+pub use reload::{Reloaded, Reloader};
 
 /// A started gate. [`RunningGate::stop`] stops it gracefully; dropping it stops the
 /// listeners without waiting for requests in flight.
@@ -63,13 +70,67 @@ impl RunningGate {
         self.log_stopped();
     }
 
-    /// Run until both listeners stop (Ctrl-C / SIGTERM stop them gracefully).
-    pub async fn wait(mut self) -> std::io::Result<()> {
-        for task in std::mem::take(&mut self.tasks) {
-            task.await.map_err(std::io::Error::other)??;
+    /// Run until both listeners stop (SIGTERM / SIGINT stop them gracefully); SIGHUP reloads
+    /// nothing. See [`RunningGate::run`].
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.run(None).await
+    }
+
+    /// Serve until SIGTERM or SIGINT, then stop gracefully: both listeners stop accepting at
+    /// once, idle keep-alive connections close, requests in flight get up to
+    /// `listen.shutdown_timeout` to finish (a second signal ends them at once). On SIGHUP,
+    /// `reloader` reads the configuration file again ([`reload`]); without one, SIGHUP is
+    /// logged and ignored. Returns once both listeners have stopped.
+    pub async fn run(mut self, mut reloader: Option<Reloader>) -> std::io::Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let tasks = std::mem::take(&mut self.tasks);
+        let mut served = std::pin::pin!(futures_util::future::join_all(tasks));
+        let signal = loop {
+            tokio::select! {
+                _ = term.recv() => break "SIGTERM",
+                _ = int.recv() => break "SIGINT",
+                _ = hup.recv() => match reloader.as_mut() {
+                    Some(reloader) => {
+                        reloader.reload(&self.state);
+                    }
+                    None => tracing::info!("SIGHUP: no configuration file to reload"),
+                },
+                // The listeners stopped by themselves (e.g. `stop` on a handle).
+                results = &mut served => {
+                    for result in results {
+                        result.map_err(std::io::Error::other)??;
+                    }
+                    self.log_stopped();
+                    return Ok(());
+                }
+            }
+        };
+        let deadline = self.state.config.listen.shutdown_timeout;
+        tracing::info!(
+            signal,
+            deadline = %humantime::format_duration(deadline),
+            "stopping: no new connections; requests in flight may finish"
+        );
+        let handles = std::mem::take(&mut self.handles);
+        let graceful = futures_util::future::join_all(handles.iter().map(|h| h.stop(true)));
+        tokio::select! {
+            _ = graceful => {}
+            _ = term.recv() => Self::force_stop(&handles).await,
+            _ = int.recv() => Self::force_stop(&handles).await,
+        }
+        for result in served.await {
+            result.map_err(std::io::Error::other)??;
         }
         self.log_stopped();
         Ok(())
+    }
+
+    async fn force_stop(handles: &[ServerHandle]) {
+        tracing::warn!("second stop signal: closing the connections of requests in flight");
+        futures_util::future::join_all(handles.iter().map(|h| h.stop(false))).await;
     }
 
     /// The last word: what the embedded store loses with the process.
@@ -122,7 +183,7 @@ pub async fn start_with_clock(
     config.secret.as_ref().ok_or(StartError::MissingSecret)?;
     let state = Arc::new(AppState::build_with_clock(config, store, clock)?);
     if state.store.held_in_memory().is_some() {
-        let forms = state.forms.forms().len();
+        let forms = state.areas().forms.forms().len();
         tracing::warn!(
             forms,
             "store.backend = \"memory\": consent receipts{} live in this process only and are \
@@ -174,7 +235,11 @@ pub async fn start_with_clock(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    // Whole seconds for actix; rounded up so a deadline is never shorter than configured.
+    let shutdown_secs = listen.shutdown_timeout.as_secs_f64().ceil() as u64;
     let public = public
+        .disable_signals()
+        .shutdown_timeout(shutdown_secs)
         .workers(workers)
         .client_request_timeout(limits.header_timeout)
         .client_disconnect_timeout(DISCONNECT_TIMEOUT)
@@ -186,6 +251,8 @@ pub async fn start_with_clock(
         .map_err(bind_error("public", listen.public))?;
     let public_addr = first_addr(public.addrs(), listen.public);
     let admin = admin
+        .disable_signals()
+        .shutdown_timeout(shutdown_secs)
         .workers(ADMIN_WORKERS)
         .client_request_timeout(limits.header_timeout)
         .client_disconnect_timeout(DISCONNECT_TIMEOUT)

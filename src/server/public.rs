@@ -16,6 +16,8 @@ use crate::config::FormConfig;
 use crate::consent::{
     DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
 };
+use crate::forms::plugin::Via;
+use crate::forms::plugin_reply::{self, PluginAnswer};
 use crate::forms::{page::stored_json, Redirect, Stored, Submission, Upstream, TOKEN_PATH};
 use crate::http::extract::{json_body, read_bounded, request_cookie};
 use crate::http::negotiate::reply_format;
@@ -27,8 +29,9 @@ use crate::proxy::{ForwardPolicy, RequestBody};
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     health::public(cfg);
     consent(cfg);
-    forms(cfg, state);
+    forms(cfg);
     assets(cfg);
+    crate::relay::configure(cfg, state.relay.as_ref());
     cfg.service(web::scope("/_gate").default_service(web::to(unknown_gate_path)))
         .default_service(web::to(proxy_page));
 }
@@ -68,18 +71,22 @@ pub fn consent(cfg: &mut web::ServiceConfig) {
 }
 
 /// POSTs to a configured form path — in any spelling a CMS reads as that path (`//contact`,
-/// `/contact/`, `/Contact`, …) — are captured; other methods fall through to the proxy. When
-/// forms exist, `GET /_gate/forms/token?form=<id>` too. Mount before the proxy fallback.
-pub fn forms(cfg: &mut web::ServiceConfig, state: &AppState) {
-    if state.forms.forms().is_empty() {
-        return;
-    }
-    let forms = state.forms.clone();
+/// `/contact/`, `/Contact`, …) — are captured; other methods fall through to the proxy. And
+/// `GET /_gate/forms/token?form=<id>`. The forms are looked up per request, so a form added by
+/// a reload is captured from the next request on. Mount before the proxy fallback.
+pub fn forms(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/{path:.*}")
             .guard(guard::Post())
-            .guard(guard::fn_guard(move |ctx| {
-                forms.form_for_path(ctx.head().uri.path()).is_some()
+            .guard(guard::fn_guard(|ctx| {
+                ctx.app_data::<State>().is_some_and(|state| {
+                    let forms = &state.areas().forms;
+                    let uri = &ctx.head().uri;
+                    !forms.forms().is_empty()
+                        && forms
+                            .form_for_request(uri.path(), uri.query().unwrap_or_default())
+                            .is_some()
+                })
             }))
             .to(submit_form),
     )
@@ -100,16 +107,17 @@ async fn change_consent(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    state.consent.admit_decision(&visitor).await?;
-    let body = read_bounded(&req, payload, state.consent.max_body(), state.body_pace()).await?;
+    let consent = &state.areas().consent;
+    consent.admit_decision(&visitor).await?;
+    let body = read_bounded(&req, payload, consent.max_body(), state.body_pace()).await?;
     let ctx = RecordContext::of(&req, &visitor, site);
     let recorded = if req.method() == Method::DELETE {
         let shown: Option<WithdrawRequest> = json_body(&req, &body)?;
-        state.consent.withdraw(shown, ctx).await?
+        consent.withdraw(shown, ctx).await?
     } else {
         let decision: DecisionRequest = json_body(&req, &body)?
             .ok_or_else(|| EdgeError::new(Code::MalformedBody).detail("empty body"))?;
-        state.consent.record(decision, ctx).await?
+        consent.record(decision, ctx).await?
     };
     Ok(decision_answer(&recorded))
 }
@@ -142,6 +150,7 @@ async fn get_consent(state: State, req: HttpRequest) -> Result<HttpResponse, Edg
         .map_err(|e| EdgeError::new(Code::BadRequest).detail(e.to_string()))?;
     let cookie = request_cookie(&req, COOKIE_NAME).ok_or(Code::NoConsent)?;
     let record = state
+        .areas()
         .consent
         .own_record(cookie, page.offset, page.limit)
         .await?
@@ -154,12 +163,13 @@ async fn get_consent(state: State, req: HttpRequest) -> Result<HttpResponse, Edg
 /// The verified categories for the request's `cg_consent` (MAC, shape, lifetime, revision and
 /// categories checked; no store read), never cached; an invalid cookie is deleted as on pages.
 async fn consent_state(state: State, site: SiteHost, req: HttpRequest) -> HttpResponse {
+    let consent = &state.areas().consent;
     let mut res = HttpResponse::Ok();
     res.insert_header((header::CACHE_CONTROL, "no-store"));
-    for deletion in state.consent.wire_policy(&req).deletion_headers(&site) {
+    for deletion in consent.wire_policy(&req).deletion_headers(&site) {
         res.append_header((header::SET_COOKIE, deletion));
     }
-    res.json(state.consent.verified_state(&req))
+    res.json(consent.verified_state(&req))
 }
 
 async fn submit_form(
@@ -168,27 +178,39 @@ async fn submit_form(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    let form = state
-        .forms
-        .form_for_path(req.path())
+    let areas = state.areas();
+    let forms = &areas.forms;
+    let (form, via) = forms
+        .form_for_request(req.path(), req.query_string())
         .ok_or(Code::NotFound)?;
     let format = reply_format(&req, Format::Html);
     let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
     let submission = Submission::new(&req, body, &visitor);
-    let stored = match state.forms.capture(form, &submission).await {
-        Ok(stored) => stored,
-        Err(refusal) => return Err(state.forms.refusal(form, refusal, format)),
+    let (result, echo) = forms.capture_echoed(form, &submission).await;
+    // A plugin's script reads only its own format (JSON); a store_and_forward entry still goes
+    // upstream, to the endpoint the visitor's browser sent it to.
+    let format = match via {
+        Via::Page => format,
+        Via::Plugin(_) => Format::Json,
     };
-    let wire = state.consent.wire_policy(&req);
-    let keep_cookie = |name: &str| wire.keep_cookie(name);
-    let upstream = Upstream {
-        proxy: &state.upstream,
-        keep_cookie: &keep_cookie,
+    let redirect = match &result {
+        Ok(stored) => {
+            let wire = areas.consent.wire_policy(&req);
+            let keep_cookie = |name: &str| wire.keep_cookie(name);
+            let upstream = Upstream {
+                proxy: &state.upstream,
+                keep_cookie: &keep_cookie,
+            };
+            forms
+                .deliver(form, stored, &submission, &req, upstream, format)
+                .await
+        }
+        Err(_) => None,
     };
-    let redirect = state
-        .forms
-        .deliver(form, &stored, &submission, &req, upstream, format)
-        .await;
+    if via != Via::Page {
+        return Ok(plugin_response(plugin_reply::answer(form, &result, &echo)));
+    }
+    let stored = result.map_err(|refusal| forms.refusal(form, refusal, format))?;
     Ok(thank_you(form, &stored, redirect, format))
 }
 
@@ -223,6 +245,16 @@ fn thank_you(
     res.finish()
 }
 
+/// A plugin's answer as JSON, never cached.
+fn plugin_response(answer: PluginAnswer) -> HttpResponse {
+    let mut res = HttpResponse::build(answer.status);
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(secs) = answer.retry_after {
+        res.insert_header((header::RETRY_AFTER, secs));
+    }
+    res.json(answer.body)
+}
+
 /// `?form=<id>` of `GET /_gate/forms/token`.
 #[derive(serde::Deserialize)]
 struct TokenQuery {
@@ -232,15 +264,15 @@ struct TokenQuery {
 async fn form_token(state: State, req: HttpRequest) -> Result<HttpResponse, EdgeError> {
     let query = web::Query::<TokenQuery>::from_query(req.query_string())
         .map_err(|e| EdgeError::new(Code::BadRequest).detail(e.to_string()))?;
-    let form = state
-        .forms
+    let forms = &state.areas().forms;
+    let form = forms
         .forms()
         .iter()
         .find(|f| f.id == query.form)
         .ok_or(Code::NotFound)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "token": state.forms.issue_token(form) })))
+        .json(serde_json::json!({ "token": forms.issue_token(form) })))
 }
 
 async fn asset(
@@ -248,7 +280,8 @@ async fn asset(
     name: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, EdgeError> {
-    let asset = state.asset(&name).ok_or(Code::NotFound)?;
+    let areas = state.areas();
+    let asset = areas.asset(&name).ok_or(Code::NotFound)?;
     Ok(asset.respond(&req))
 }
 
@@ -265,11 +298,21 @@ async fn proxy_page(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
-    let wire = state.consent.wire_policy(&req);
+    let areas = state.areas();
+    let wire = areas.consent.wire_policy(&req);
+    // A prefix the operator passes by (wp-admin) is not rewritten nor counted as a page view;
+    // its cookies still follow the visitor's consent.
+    let pass_by = state.passthrough.matching(req.path());
+    // The page filter, counting the view of an HTML page (issue 14, statistics).
+    let counted = super::page_views::Counted::new(&state, &areas.page, &visitor, &wire);
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
         set_cookies: wire.deletion_headers(&site),
-        html: Some(&state.page),
+        html: match pass_by {
+            Some(_) => None,
+            None => Some(&counted),
+        },
+        max_request_body: pass_by.and_then(|p| p.max_request_body),
     };
     Ok(state
         .upstream

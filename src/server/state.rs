@@ -1,6 +1,7 @@
 //! The one application state: every service the handlers use, built once from the
 //! configuration ([`AppState::build`]) — the store, privacy with its geo reader (opened once),
-//! statistics, consent, forms, the upstream settings and the page filter. Each worker registers
+//! statistics, the upstream settings, and the [`Areas`] a SIGHUP reload replaces (consent,
+//! forms and the page filter, read once per request with [`AppState::areas`]). Each worker registers
 //! it as its one `web::Data` ([`Worker`]), together with that worker's upstream client (awc
 //! clients are bound to their thread). Handlers take [`State`] or a narrow extractor built on it
 //! ([`Visitor`]); nothing in a handler can panic for want of state.
@@ -11,12 +12,14 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
+use arc_swap::ArcSwap;
 
 use super::page_filter::PageRewrite;
+use super::passthrough::Passthroughs;
 use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError, ENV_SECRET};
-use crate::consent::{ConsentError, ConsentService};
+use crate::consent::{ConsentError, ConsentService, Granted};
 use crate::dashboard::{Dashboard, DashboardError};
 use crate::forms::FormsService;
 use crate::http::extract::BodyPace;
@@ -25,8 +28,9 @@ use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::privacy::{GeoError, Privacy, Visitor};
 use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
+use crate::relay::Relay;
 use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsSettings};
 use crate::store::{Store, StoreError};
 use crate::trackers::Catalogue;
 
@@ -63,12 +67,12 @@ pub struct AppState {
     /// Client addresses, countries (the geo database is opened here, once), anonymisation.
     pub privacy: Privacy,
     pub stats: Stats,
-    pub consent: ConsentService,
-    pub forms: FormsService,
     /// What each worker's upstream client is built from.
     pub proxy_settings: Arc<ProxySettings>,
-    /// The rewrite every proxied HTML page goes through.
-    pub page: PageRewrite,
+    /// Consent, forms and the page filter as last (re)loaded; see [`AppState::areas`].
+    areas: ArcSwap<Areas>,
+    /// The keys derived from the secret, to build reloaded areas with.
+    keys: Keys,
     /// Language of the gate's own pages when neither the page nor the browser decides
     /// (`consent.default_language`).
     pub default_lang: Lang,
@@ -80,6 +84,10 @@ pub struct AppState {
     pub sites: SiteHosts,
     /// The last readiness check (admin `/_gate/readyz`).
     pub readiness: ReadinessCache,
+    /// The Google Analytics relay, when `[relay.google_analytics]` turns it on.
+    pub relay: Option<Relay>,
+    /// The operator's `[[passthrough]]` prefixes.
+    pub passthrough: Passthroughs,
 }
 
 impl AppState {
@@ -98,40 +106,84 @@ impl AppState {
         let keys = Keys::derive(config.secret.as_ref().ok_or(StartError::MissingSecret)?);
         let metrics = Arc::new(Metrics::new());
         let store = store.observed_by(metrics.clone());
-        let stats = Stats::with_metrics(store.clone(), clock.clone(), metrics.clone());
-        let (rewriter, consent, forms) =
-            areas(&config, &keys, store.clone(), stats.clone(), clock.clone())?;
+        let stats = Stats::for_gate(
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            StatsSettings::new(&config.stats, &keys),
+        );
         let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;
-        let memo_bytes = config.limits.rewrite_memo_bytes;
+        let relay = Relay::new(&config, store.clone(), clock.clone(), metrics.clone());
         let mut proxy_settings = ProxySettings::from_config(&config)?;
         proxy_settings.metrics = Some(metrics.clone());
+        let config = Arc::new(config);
+        let areas = Areas::build(
+            config.clone(),
+            &keys,
+            store.clone(),
+            stats.clone(),
+            clock.clone(),
+            &metrics,
+        )?;
         Ok(AppState {
             privacy: Privacy::new(&config.privacy)?,
             proxy_settings: Arc::new(proxy_settings),
-            page: PageRewrite {
-                rewriter,
-                memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
-                metrics: Some(metrics.clone()),
-            },
+            areas: ArcSwap::from_pointee(areas),
+            keys,
             default_lang: Lang::from_tag(&config.consent.default_language).unwrap_or(Lang::Nl),
             sites: SiteHosts::new(&config.listen.hosts),
             readiness: ReadinessCache::default(),
-            config: Arc::new(config),
+            relay,
+            passthrough: Passthroughs::new(&config.passthrough),
+            config,
             clock,
             store,
             stats,
-            consent,
-            forms,
             metrics,
             dashboard,
         })
     }
 
+    /// Consent, forms and the page filter in force: one atomic load. A request takes them once
+    /// and keeps them to its end, so a reload never changes them halfway through a request.
+    pub fn areas(&self) -> Arc<Areas> {
+        self.areas.load_full()
+    }
+
+    /// Replace consent, forms and the page filter with ones built from `config` (SIGHUP):
+    /// requests already running finish with the old ones, every later one gets the new ones,
+    /// and no connection is touched. Only `[trackers]`, `[consent]` and `[[forms]]` are read
+    /// from `config`; the caller keeps everything else as started. The forms' background work
+    /// starts for the new areas and ends by itself with the old ones. Must run inside an actix
+    /// system.
+    pub fn reload(&self, config: Config) -> Result<Arc<Areas>, StartError> {
+        let areas = Arc::new(Areas::build(
+            Arc::new(config),
+            &self.keys,
+            self.store.clone(),
+            self.stats.clone(),
+            self.clock.clone(),
+            &self.metrics,
+        )?);
+        areas.forms.spawn_background();
+        self.areas.store(areas.clone());
+        Ok(areas)
+    }
+
     /// Start the background work: the statistics writer, the forms' webhook sender and index
-    /// sweep. Call once, inside an actix system. Each ends by itself once the state is gone.
+    /// sweep, the register's daily due-soon notification. Call once, inside an actix system.
+    /// Each ends by itself once the state is gone.
     pub fn spawn_background(&self) {
         self.stats.spawn_writer();
-        self.forms.spawn_background();
+        let forms = self.areas().forms.clone();
+        forms.spawn_background();
+        // The register's notification uses the forms as started (a reload does not restart it).
+        self.dashboard
+            .register
+            .spawn_background(forms, self.clock.clone());
+        if let Some(relay) = &self.relay {
+            relay.spawn_background();
+        }
     }
 
     /// How fast the bodies the gate reads itself must arrive (`limits.body_*`).
@@ -141,12 +193,50 @@ impl AppState {
             min_rate: self.config.limits.body_min_rate,
         }
     }
+}
+
+/// What a SIGHUP reload replaces: everything built from `[trackers]`, `[consent]` and
+/// `[[forms]]` — the consent service with its banner bundle and cookie codec, the forms, and
+/// the page filter with its catalogue, injected tags and its own rewrite memo (a page rewritten
+/// under the old catalogue must not be served under the new one).
+pub struct Areas {
+    /// The configuration in force: as started, with the reloadable sections as last loaded.
+    pub config: Arc<Config>,
+    pub consent: ConsentService,
+    pub forms: FormsService,
+    /// The rewrite every proxied HTML page goes through.
+    pub page: PageRewrite,
+}
+
+impl Areas {
+    fn build(
+        config: Arc<Config>,
+        keys: &Keys,
+        store: Store,
+        stats: Stats,
+        clock: SharedClock,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Areas, StartError> {
+        let (rewriter, consent, forms) = areas(&config, keys, store, stats, clock)?;
+        let memo_bytes = config.limits.rewrite_memo_bytes;
+        Ok(Areas {
+            page: PageRewrite {
+                rewriter,
+                memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
+                metrics: Some(metrics.clone()),
+            },
+            config,
+            consent,
+            forms,
+        })
+    }
 
     /// The content-hashed file served at `/_gate/<name>`, if there is one.
     pub fn asset(&self, name: &str) -> Option<&HashedAsset> {
         let bundle = self.consent.bundle();
         [&bundle.guard, &bundle.js, &bundle.css]
             .into_iter()
+            .chain(&bundle.relay)
             .chain(self.forms.script())
             .find(|a| a.name == name)
     }
@@ -176,6 +266,7 @@ pub(super) fn areas(
         inject_head_html: consent.head_html(),
         inject_form_html: forms.script_html(),
         form_paths: forms.paths(),
+        form_classes: forms.plugin_form_classes(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
         max_decoded_body: config.limits.max_decoded_body_bytes,
@@ -223,6 +314,20 @@ impl FromRequest for Visitor {
             Some(state) => Ok(state.privacy.visitor(req)),
             None => Err(EdgeError::new(Code::Internal).detail("no application state registered")),
         })
+    }
+}
+
+/// The categories the request's consent cookie grants, verified by the state's consent
+/// service; none (never a panic) if no state is registered.
+impl FromRequest for Granted {
+    type Error = EdgeError;
+    type Future = Ready<Result<Granted, EdgeError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(req
+            .app_data::<State>()
+            .map(|state| state.areas().consent.granted(req))
+            .unwrap_or_default()))
     }
 }
 

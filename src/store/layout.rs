@@ -16,13 +16,22 @@
 //! | `{p:form:<form>}:e:<id>` | hash `created`, `ct`, `eh` | put ttl |
 //! | `{p:form:<form>}:idx` | zset id → created (unix s) | longest entry ttl |
 //! | `{p:form:<form>}:exp` | zset id → expiry (unix ms) | longest entry ttl |
-//! | `{p:form:<form>}:email:<hash>` | set of ids | longest entry ttl |
+//! | `{p:form:<form>}:ridx` | zset id → created, restricted entries only | longest entry ttl |
+//! | `{p:form:<form>}:email:<hash>` | set of ids (e-mail, name and phone hashes alike) | longest entry ttl |
+//! | `{p:form:<form>}:dk:<day>:<key id>` | string, a wrapped per-day data key | end of day + retention |
+//! | `{p:dsr}:r:<id>` | hash `v` (version), `d` (sealed request) | put ttl |
+//! | `{p:dsr}:idx` | zset id → expiry (unix ms), every request | longest member ttl |
+//! | `{p:dsr}:due` | zset id → due day, open requests only | longest member ttl |
 //! | `{p:forms}` | set of form ids that ever held entries (no personal data) | none |
 //! | `{p:ctr:<name>:<day>}` | hash field → count | none |
 //! | `{p:uniq:<name>:<day>}` | HyperLogLog | none |
+//! | `{p:adm:<name>:<day>}` | set of values counted on the day (paths, referrer hosts, …) | 3 days, refreshed |
+//! | `{p:salt:<day>}` | string, the day's 32 random bytes (visitor hashing) | 48 h |
+//! | `{p:apitok}` | hash token SHA-256 → token record (operator, label, times) | longest token ttl |
 //! | `{p:sess:<id>}` | string | idle, refreshed on read |
 //! | `{p:audit}` | stream, field `e` | retention (refreshed); trimmed by MAXLEN/MINID |
 //! | `{p:rl:<key>}` | integer | window |
+//! | `{p:shared:<name>}` | string, a value every gate uses alike (a rotating secret) | put ttl, never extended |
 //!
 //! Braces and `%` in caller-supplied parts are percent-encoded so a part can never end the hash
 //! tag early or collide with another record's keys.
@@ -105,8 +114,27 @@ impl KeyLayout {
     pub fn form_expiry(&self, form: &str) -> String {
         format!("{}:exp", self.form_tag(form))
     }
-    pub fn form_email(&self, form: &str, email_hash: &str) -> String {
-        format!("{}:email:{}", self.form_tag(form), part(email_hash))
+    pub fn form_restricted(&self, form: &str) -> String {
+        format!("{}:ridx", self.form_tag(form))
+    }
+    /// The index set of one lookup hash (the name predates name and phone hashes).
+    pub fn form_email(&self, form: &str, hash: &str) -> String {
+        format!("{}:email:{}", self.form_tag(form), part(hash))
+    }
+    pub fn form_data_key(&self, form: &str, name: &str) -> String {
+        format!("{}:dk:{}", self.form_tag(form), part(name))
+    }
+    fn dsr_tag(&self) -> String {
+        format!("{{{}:dsr}}", self.prefix)
+    }
+    pub fn dsr_request(&self, id: &str) -> String {
+        format!("{}:r:{}", self.dsr_tag(), part(id))
+    }
+    pub fn dsr_index(&self) -> String {
+        format!("{}:idx", self.dsr_tag())
+    }
+    pub fn dsr_due(&self) -> String {
+        format!("{}:due", self.dsr_tag())
     }
     pub fn forms(&self) -> String {
         format!("{{{}:forms}}", self.prefix)
@@ -117,6 +145,15 @@ impl KeyLayout {
     pub fn unique(&self, name: &str, day: &str) -> String {
         format!("{{{}:uniq:{}:{}}}", self.prefix, part(name), part(day))
     }
+    pub fn admitted(&self, name: &str, day: &str) -> String {
+        format!("{{{}:adm:{}:{}}}", self.prefix, part(name), part(day))
+    }
+    pub fn salt(&self, day: &str) -> String {
+        format!("{{{}:salt:{}}}", self.prefix, part(day))
+    }
+    pub fn api_tokens(&self) -> String {
+        format!("{{{}:apitok}}", self.prefix)
+    }
     pub fn session(&self, id: &str) -> String {
         format!("{{{}:sess:{}}}", self.prefix, part(id))
     }
@@ -125,6 +162,9 @@ impl KeyLayout {
     }
     pub fn rate_limit(&self, key: &str) -> String {
         format!("{{{}:rl:{}}}", self.prefix, part(key))
+    }
+    pub fn shared(&self, name: &str) -> String {
+        format!("{{{}:shared:{}}}", self.prefix, part(name))
     }
 }
 
@@ -169,8 +209,14 @@ mod tests {
             k.form_entry("contact", "e1"),
             k.form_expiry("contact"),
             k.form_email("contact", "h"),
+            k.form_restricted("contact"),
+            k.form_data_key("contact", "2026-11-22:ab"),
         ] {
             assert_eq!(hash_tag(&key), form, "{key}");
+        }
+        let dsr = hash_tag(&k.dsr_index()).to_owned();
+        for key in [k.dsr_request("r1"), k.dsr_due()] {
+            assert_eq!(hash_tag(&key), dsr, "{key}");
         }
     }
 

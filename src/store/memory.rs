@@ -30,8 +30,8 @@ use std::time::Duration;
 use crate::clock::{SharedClock, SystemClock};
 
 use super::{
-    AuditId, FormEntryRecord, FormPage, KeyLayout, ReceiptHistory, ReceiptIndexEntry, ReceiptPage,
-    ReceiptQuery, StoreError, TextVersionRecord,
+    AuditId, DsrRecord, DsrWrite, FormEntryRecord, FormPage, KeyLayout, ReceiptHistory,
+    ReceiptIndexEntry, ReceiptPage, ReceiptQuery, StoreError, TextVersionRecord, MAX_DSR_REQUESTS,
 };
 
 /// Bounds of the embedded store.
@@ -91,18 +91,25 @@ struct StoredEntry {
 }
 
 impl StoredEntry {
-    /// The entry, its place in the form index and in the e-mail index.
+    /// The entry, its place in the form index and in the lookup (e-mail, name, phone) index.
     fn size(record: &FormEntryRecord) -> usize {
-        let email = record.email_hash.as_ref().map_or(0, |h| OVERHEAD + h.len());
-        2 * OVERHEAD + 2 * record.id.len() + record.form.len() + record.ciphertext.len() + email
+        let lookup: usize = record
+            .indexed_hashes()
+            .iter()
+            .map(|h| OVERHEAD + h.len())
+            .sum();
+        2 * OVERHEAD + 2 * record.id.len() + record.form.len() + record.ciphertext.len() + lookup
     }
 }
 
 #[derive(Default)]
 struct Form {
     entries: HashMap<String, StoredEntry>,
-    /// (created, id); iterated in reverse for newest first — the order of Redis `ZREVRANGE`.
+    /// (created, id) of unrestricted entries; iterated in reverse for newest first — the order
+    /// of Redis `ZREVRANGE`.
     index: BTreeSet<(u64, String)>,
+    /// (created, id) of restricted entries: kept, never listed.
+    restricted: BTreeSet<(u64, String)>,
     /// Expired entries the periodic purge dropped since the last list or sweep of this form;
     /// reported by `sweep_form_index` as Redis would report them.
     swept_pending: usize,
@@ -111,11 +118,13 @@ struct Form {
 impl Form {
     fn remove(&mut self, id: &str) -> Option<StoredEntry> {
         let old = self.entries.remove(id)?;
-        self.index.remove(&(old.record.created, id.to_owned()));
+        let key = (old.record.created, id.to_owned());
+        self.index.remove(&key);
+        self.restricted.remove(&key);
         Some(old)
     }
 
-    /// Removes expired entries; returns them so the caller can clean the e-mail index.
+    /// Removes expired entries; returns them so the caller can clean the lookup index.
     fn sweep(&mut self, now: u64) -> Vec<StoredEntry> {
         let expired: Vec<String> = self
             .entries
@@ -208,6 +217,19 @@ struct Expiring {
     expires: u64,
 }
 
+struct StoredRequest {
+    version: u64,
+    data: Arc<[u8]>,
+    due_day: Option<u64>,
+    expires: u64,
+}
+
+impl StoredRequest {
+    fn size(id: &str, data: &[u8]) -> usize {
+        2 * OVERHEAD + 2 * id.len() + data.len()
+    }
+}
+
 struct RateWindow {
     count: u64,
     expires: u64,
@@ -217,8 +239,11 @@ struct RateWindow {
 struct State {
     receipts: HashMap<String, Receipt>,
     forms: HashMap<String, Form>,
-    /// email hash → (form, id)
+    /// e-mail, name or phone hash → (form, id)
     emails: HashMap<String, BTreeSet<(String, String)>>,
+    /// (form, name) → wrapped data key.
+    data_keys: HashMap<(String, String), Expiring>,
+    dsr: HashMap<String, StoredRequest>,
     counters: HashMap<(String, String), BTreeMap<String, i64>>,
     uniques: HashMap<(String, String), Unique>,
     sessions: HashMap<String, Expiring>,
@@ -228,6 +253,14 @@ struct State {
     /// (unix ms, seq, entry), oldest first.
     audit: VecDeque<(u64, u64, Arc<[u8]>)>,
     rate: HashMap<String, RateWindow>,
+    /// Values admitted per (name, day), with their expiry.
+    admitted: HashMap<(String, String), (HashSet<String>, u64)>,
+    /// Daily salts by day.
+    salts: HashMap<String, Expiring>,
+    /// API tokens by hash.
+    api_tokens: HashMap<String, Expiring>,
+    /// Values put with `put_if_absent`, with their expiry.
+    shared: HashMap<String, Expiring>,
     last_purge: Option<u64>,
     /// Bytes held, as counted by the `size` rules above.
     used: usize,
@@ -360,6 +393,43 @@ impl MemoryStore {
             let keep = r.expires > now;
             if !keep {
                 freed += OVERHEAD + key.len();
+            }
+            keep
+        });
+        st.data_keys.retain(|(form, name), k| {
+            let keep = k.expires > now;
+            if !keep {
+                freed += OVERHEAD + form.len() + name.len() + k.data.len();
+            }
+            keep
+        });
+        st.dsr.retain(|id, r| {
+            let keep = r.expires > now;
+            if !keep {
+                freed += StoredRequest::size(id, &r.data);
+            }
+            keep
+        });
+        st.admitted.retain(|(name, day), (set, expires)| {
+            let keep = *expires > now;
+            if !keep {
+                freed += admitted_size(name, day, set);
+            }
+            keep
+        });
+        for map in [&mut st.salts, &mut st.api_tokens] {
+            map.retain(|k, e| {
+                let keep = e.expires > now;
+                if !keep {
+                    freed += OVERHEAD + k.len() + e.data.len();
+                }
+                keep
+            });
+        }
+        st.shared.retain(|name, v| {
+            let keep = v.expires > now;
+            if !keep {
+                freed += OVERHEAD + name.len() + v.data.len();
             }
             keep
         });
@@ -650,7 +720,12 @@ impl MemoryStore {
         let record = Arc::new(record);
         let f = st.forms.entry(form.to_owned()).or_default();
         let old = f.remove(&record.id);
-        f.index.insert((record.created, record.id.clone()));
+        let listed = if record.restricted {
+            &mut f.restricted
+        } else {
+            &mut f.index
+        };
+        listed.insert((record.created, record.id.clone()));
         f.entries.insert(
             record.id.clone(),
             StoredEntry {
@@ -661,9 +736,9 @@ impl MemoryStore {
         if let Some(old) = old {
             unlink_email(&mut st.emails, form, &old.record);
         }
-        if let Some(h) = &record.email_hash {
+        for h in record.indexed_hashes() {
             st.emails
-                .entry(h.clone())
+                .entry(h)
                 .or_default()
                 .insert((form.to_owned(), record.id.clone()));
         }
@@ -709,7 +784,7 @@ impl MemoryStore {
                 .take(limit)
                 .filter_map(|(_, id)| f.entries.get(id).map(|e| e.record.clone()))
                 .collect();
-            (page, f.entries.len())
+            (page, f.index.len())
         };
         Ok(FormPage {
             entries: page.into_iter().map(|r| (*r).clone()).collect(),
@@ -728,13 +803,13 @@ impl MemoryStore {
         Ok(old.expires > now)
     }
 
-    pub fn find_form_entries_by_email(
+    pub fn find_form_entries_by_hash(
         &self,
-        email_hash: &str,
+        hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let now = self.now();
         let st = self.lock();
-        let Some(set) = st.emails.get(email_hash) else {
+        let Some(set) = st.emails.get(hash) else {
             return Ok(Vec::new());
         };
         Ok(set
@@ -760,6 +835,154 @@ impl MemoryStore {
             .get_mut(form)
             .map_or(0, |f| std::mem::take(&mut f.swept_pending));
         Ok(swept + pending)
+    }
+
+    pub fn set_form_entry_restricted(
+        &self,
+        form: &str,
+        id: &str,
+        restricted: bool,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let Some(f) = st.forms.get_mut(form) else {
+            return Ok(false);
+        };
+        let Some(e) = f.entries.get_mut(id).filter(|e| e.expires > now) else {
+            return Ok(false);
+        };
+        let mut record = (*e.record).clone();
+        record.restricted = restricted;
+        e.record = Arc::new(record);
+        let key = (e.record.created, id.to_owned());
+        let (into, from) = if restricted {
+            (&mut f.restricted, &mut f.index)
+        } else {
+            (&mut f.index, &mut f.restricted)
+        };
+        from.remove(&key);
+        into.insert(key);
+        Ok(true)
+    }
+
+    pub fn ensure_form_data_key(
+        &self,
+        form: &str,
+        name: &str,
+        wrapped: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = self.now();
+        let until = deadline(now, ttl);
+        let mut st = self.lock();
+        let slot = (form.to_owned(), name.to_owned());
+        let live = st.data_keys.get_mut(&slot).filter(|k| k.expires > now);
+        if let Some(key) = live {
+            key.expires = key.expires.max(until);
+            return Ok(key.data.to_vec());
+        }
+        let old_size = st
+            .data_keys
+            .get(&slot)
+            .map_or(0, |k| OVERHEAD + form.len() + name.len() + k.data.len());
+        let new_size = OVERHEAD + form.len() + name.len() + wrapped.len();
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.data_keys.insert(
+            slot,
+            Expiring {
+                data: Arc::from(wrapped),
+                expires: until,
+            },
+        );
+        Ok(wrapped.to_vec())
+    }
+
+    pub fn get_form_data_key(&self, form: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .data_keys
+            .get(&(form.to_owned(), name.to_owned()))
+            .filter(|k| k.expires > now)
+            .map(|k| k.data.to_vec()))
+    }
+
+    // ---- data-subject requests ----
+
+    pub fn put_dsr_request(&self, w: &DsrWrite<'_>) -> Result<Option<u64>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let old = st.dsr.get(w.id);
+        let current = old.filter(|r| r.expires > now).map(|r| r.version);
+        if current != w.expected_version {
+            return Ok(None);
+        }
+        let old_size = old.map_or(0, |r| StoredRequest::size(w.id, &r.data));
+        let new_size = StoredRequest::size(w.id, w.data);
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        let version = current.unwrap_or(0) + 1;
+        st.dsr.insert(
+            w.id.to_owned(),
+            StoredRequest {
+                version,
+                data: Arc::from(w.data),
+                due_day: w.due_day,
+                expires: deadline(now, w.ttl),
+            },
+        );
+        Ok(Some(version))
+    }
+
+    pub fn get_dsr_request(&self, id: &str) -> Result<Option<DsrRecord>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .get(id)
+            .filter(|r| r.expires > now)
+            .map(|r| DsrRecord {
+                id: id.to_owned(),
+                version: r.version,
+                data: r.data.to_vec(),
+            }))
+    }
+
+    pub fn list_dsr_requests(&self) -> Result<Vec<DsrRecord>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .iter()
+            .filter(|(_, r)| r.expires > now)
+            .take(MAX_DSR_REQUESTS)
+            .map(|(id, r)| DsrRecord {
+                id: id.clone(),
+                version: r.version,
+                data: r.data.to_vec(),
+            })
+            .collect())
+    }
+
+    pub fn count_dsr_due(&self, day: u64) -> Result<u64, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .dsr
+            .values()
+            .filter(|r| r.expires > now && r.due_day.is_some_and(|d| d <= day))
+            .count() as u64)
+    }
+
+    pub fn delete_dsr_request(&self, id: &str) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let Some(old) = st.dsr.remove(id) else {
+            return Ok(false);
+        };
+        st.free(StoredRequest::size(id, &old.data));
+        Ok(old.expires > now)
     }
 
     // ---- counters ----
@@ -805,16 +1028,19 @@ impl MemoryStore {
             .collect())
     }
 
-    pub fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
+    pub fn add_uniques(&self, name: &str, day: &str, members: &[&[u8]]) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
         let now = self.now();
-        let h = hash64(member);
+        let hashes: HashSet<u64> = members.iter().map(|m| hash64(m)).collect();
         let mut st = self.lock();
         let key = (name.to_owned(), day.to_owned());
         let grow = match st.uniques.get(&key) {
-            None => OVERHEAD + name.len() + day.len() + ITEM,
-            Some(Unique::Live { members, .. }) if !members.contains(&h) => ITEM,
-            Some(Unique::Frozen { late, .. }) if !late.contains(&h) => ITEM,
-            Some(_) => 0,
+            None => OVERHEAD + name.len() + day.len() + hashes.len() * ITEM,
+            Some(Unique::Live { members: set, .. }) | Some(Unique::Frozen { late: set, .. }) => {
+                hashes.iter().filter(|h| !set.contains(h)).count() * ITEM
+            }
         };
         self.reserve(&mut st, grow)?;
         match st.uniques.entry(key).or_insert_with(|| Unique::Live {
@@ -822,22 +1048,182 @@ impl MemoryStore {
             touched: now,
         }) {
             Unique::Live { members, touched } => {
-                members.insert(h);
+                members.extend(hashes);
                 *touched = now;
             }
-            Unique::Frozen { late, .. } => {
-                late.insert(h);
-            }
+            Unique::Frozen { late, .. } => late.extend(hashes),
         }
         Ok(())
     }
 
     pub fn count_unique(&self, name: &str, day: &str) -> Result<u64, StoreError> {
         let st = self.lock();
-        Ok(match st.uniques.get(&(name.to_owned(), day.to_owned())) {
-            None => 0,
-            Some(Unique::Live { members, .. }) => members.len() as u64,
-            Some(Unique::Frozen { count, late }) => count + late.len() as u64,
+        Ok(unique_count(&st, name, day))
+    }
+
+    pub fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {
+        let st = self.lock();
+        Ok(keys
+            .iter()
+            .map(|(name, day)| unique_count(&st, name, day))
+            .collect())
+    }
+
+    pub fn admit(
+        &self,
+        name: &str,
+        day: &str,
+        values: &[&str],
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let key = (name.to_owned(), day.to_owned());
+        // Decide first, so exactly the bytes of what is added are reserved.
+        let (admitted, added, grow) = {
+            let empty = HashSet::new();
+            let (held, new_set) = st
+                .admitted
+                .get(&key)
+                .map_or((&empty, true), |(set, _)| (set, false));
+            let mut added: HashSet<&str> = HashSet::new();
+            let admitted: Vec<bool> = values
+                .iter()
+                .map(|v| {
+                    if held.contains(*v) || added.contains(v) {
+                        true
+                    } else if held.len() + added.len() < max {
+                        added.insert(v);
+                        true
+                    } else {
+                        false
+                    }
+                })
+                .collect();
+            let grow = added.iter().map(|v| v.len() + ITEM).sum::<usize>()
+                + if new_set {
+                    OVERHEAD + name.len() + day.len()
+                } else {
+                    0
+                };
+            (admitted, added, grow)
+        };
+        self.reserve(&mut st, grow)?;
+        let (set, expires) = st
+            .admitted
+            .entry(key)
+            .or_insert_with(|| (HashSet::new(), 0));
+        *expires = deadline(now, ttl);
+        set.extend(added.into_iter().map(str::to_owned));
+        Ok(admitted)
+    }
+
+    // ---- daily salts ----
+
+    pub fn daily_salt(
+        &self,
+        day: &str,
+        candidate: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        if let Some(salt) = st.salts.get(day).filter(|s| s.expires > now) {
+            return Ok(salt.data.to_vec());
+        }
+        let size = OVERHEAD + day.len() + candidate.len();
+        self.reserve(&mut st, size)?;
+        let old = st.salts.insert(
+            day.to_owned(),
+            Expiring {
+                data: Arc::from(candidate),
+                expires: deadline(now, ttl),
+            },
+        );
+        if let Some(old) = old {
+            st.free(OVERHEAD + day.len() + old.data.len());
+        }
+        Ok(candidate.to_vec())
+    }
+
+    pub fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .salts
+            .get(day)
+            .filter(|s| s.expires > now)
+            .map(|s| s.data.to_vec()))
+    }
+
+    pub fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        if let Some(old) = st.salts.remove(day) {
+            st.free(OVERHEAD + day.len() + old.data.len());
+        }
+        Ok(())
+    }
+
+    // ---- API tokens ----
+
+    pub fn put_api_token(
+        &self,
+        hash: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        let old_size = st
+            .api_tokens
+            .get(hash)
+            .map_or(0, |t| OVERHEAD + hash.len() + t.data.len());
+        let new_size = OVERHEAD + hash.len() + record.len();
+        self.reserve(&mut st, new_size.saturating_sub(old_size))?;
+        st.free(old_size.saturating_sub(new_size));
+        st.api_tokens.insert(
+            hash.to_owned(),
+            Expiring {
+                data: Arc::from(record),
+                expires: deadline(now, ttl),
+            },
+        );
+        Ok(())
+    }
+
+    pub fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        Ok(st
+            .api_tokens
+            .get(hash)
+            .filter(|t| t.expires > now)
+            .map(|t| t.data.to_vec()))
+    }
+
+    pub fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let now = self.now();
+        let st = self.lock();
+        let mut all: Vec<(String, Vec<u8>)> = st
+            .api_tokens
+            .iter()
+            .filter(|(_, t)| t.expires > now)
+            .map(|(h, t)| (h.clone(), t.data.to_vec()))
+            .collect();
+        all.sort();
+        Ok(all)
+    }
+
+    pub fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        Ok(match st.api_tokens.remove(hash) {
+            Some(old) => {
+                st.free(OVERHEAD + hash.len() + old.data.len());
+                old.expires > now
+            }
+            None => false,
         })
     }
 
@@ -975,6 +1361,47 @@ impl MemoryStore {
         }
         Ok(())
     }
+
+    // ---- shared values ----
+
+    pub fn put_if_absent(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let now = self.now();
+        let mut st = self.lock();
+        if let Some(held) = st.shared.get(name).filter(|v| v.expires > now) {
+            return Ok(held.data.to_vec());
+        }
+        let old = st
+            .shared
+            .remove(name)
+            .map_or(0, |v| OVERHEAD + name.len() + v.data.len());
+        st.free(old);
+        self.reserve(&mut st, OVERHEAD + name.len() + value.len())?;
+        st.shared.insert(
+            name.to_owned(),
+            Expiring {
+                data: Arc::from(value),
+                expires: deadline(now, ttl),
+            },
+        );
+        Ok(value.to_vec())
+    }
+}
+
+fn admitted_size(name: &str, day: &str, set: &HashSet<String>) -> usize {
+    OVERHEAD + name.len() + day.len() + set.iter().map(|v| v.len() + ITEM).sum::<usize>()
+}
+
+fn unique_count(st: &State, name: &str, day: &str) -> u64 {
+    match st.uniques.get(&(name.to_owned(), day.to_owned())) {
+        None => 0,
+        Some(Unique::Live { members, .. }) => members.len() as u64,
+        Some(Unique::Frozen { count, late }) => count + late.len() as u64,
+    }
 }
 
 fn unlink_email(
@@ -982,11 +1409,12 @@ fn unlink_email(
     form: &str,
     record: &FormEntryRecord,
 ) {
-    let Some(h) = &record.email_hash else { return };
-    if let Some(set) = emails.get_mut(h) {
-        set.remove(&(form.to_owned(), record.id.clone()));
-        if set.is_empty() {
-            emails.remove(h);
+    for h in record.indexed_hashes() {
+        if let Some(set) = emails.get_mut(&h) {
+            set.remove(&(form.to_owned(), record.id.clone()));
+            if set.is_empty() {
+                emails.remove(&h);
+            }
         }
     }
 }
@@ -1004,6 +1432,8 @@ mod tests {
             created,
             ciphertext: id.as_bytes().to_vec(),
             email_hash: email.map(str::to_owned),
+            lookup_hashes: Vec::new(),
+            restricted: false,
         }
     }
 
@@ -1172,11 +1602,11 @@ mod tests {
             .unwrap();
         s.put_form_entry("other", &entry("c", 3, Some("h1")), LONG)
             .unwrap();
-        assert_eq!(s.find_form_entries_by_email("h1").unwrap().len(), 3);
+        assert_eq!(s.find_form_entries_by_hash("h1").unwrap().len(), 3);
         clock.advance(PAST_SHORT);
         assert!(s.delete_form_entry("contact", "a").unwrap());
         assert_eq!(
-            s.find_form_entries_by_email("h1").unwrap(),
+            s.find_form_entries_by_hash("h1").unwrap(),
             vec![("other".to_owned(), "c".to_owned())]
         );
         assert!(s.get_form_entry("contact", "a").unwrap().is_none());
@@ -1240,15 +1670,27 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_value_is_kept_until_it_expires_then_replaced() {
+        let (s, clock) = store();
+        assert_eq!(s.put_if_absent("k", b"first", SHORT).unwrap(), b"first");
+        assert_eq!(s.put_if_absent("k", b"second", LONG).unwrap(), b"first");
+        clock.advance(PAST_SHORT);
+        assert_eq!(s.put_if_absent("k", b"second", LONG).unwrap(), b"second");
+        let before = s.used_bytes();
+        clock.advance(LONG);
+        s.ping().unwrap();
+        assert!(s.used_bytes() < before, "expired value purged");
+    }
+
+    #[test]
     fn frozen_unique_set_keeps_its_count_and_counts_later_members() {
         let s = MemoryStore::new(MemoryLimits {
             purge_interval: Duration::ZERO,
             unique_freeze_after: Duration::ZERO,
             ..MemoryLimits::default()
         });
-        s.add_unique("v", "2026-01-01", b"a").unwrap();
-        s.add_unique("v", "2026-01-01", b"b").unwrap();
-        s.add_unique("v", "2026-01-01", b"c").unwrap();
+        s.add_uniques("v", "2026-01-01", &[b"a", b"b"]).unwrap();
+        s.add_uniques("v", "2026-01-01", &[b"c"]).unwrap();
         assert_eq!(s.count_unique("v", "2026-01-01").unwrap(), 3);
         assert_eq!(s.count_unique("v", "2026-01-02").unwrap(), 0);
     }

@@ -1,5 +1,6 @@
 //! The one boundary to persistence: consent receipts, contact-form entries and their indexes,
-//! daily counters and unique counts, dashboard sessions, the audit log and rate-limit counters.
+//! daily counters, unique counts and bounded value sets, the daily visitor-hashing salts, dashboard
+//! sessions and API tokens, the audit log and rate-limit counters.
 //!
 //! [`Store`] is a cheap-to-clone handle over one of two backends with the same semantics:
 //! * **Redis** (`backend = "redis"` or `"redis_cluster"`, [`redis`](self::redis)): the production
@@ -94,6 +95,25 @@ pub struct FormEntryRecord {
     pub ciphertext: Vec<u8>,
     /// Keyed hash of the submitter's e-mail address, indexed for access/erasure requests.
     pub email_hash: Option<String>,
+    /// Further keyed hashes that find the entry for a data-subject request (name, phone
+    /// number), indexed like `email_hash`. Hex text without spaces.
+    pub lookup_hashes: Vec<String>,
+    /// Restricted (GDPR art. 18): kept, but left out of the form's list, its count and
+    /// everything built on them (inbox, exports). Found by id and by hash all the same.
+    pub restricted: bool,
+}
+
+impl FormEntryRecord {
+    /// Every hash the entry is indexed by: the e-mail hash, then the lookup hashes, each once.
+    pub fn indexed_hashes(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for h in self.email_hash.iter().chain(&self.lookup_hashes) {
+            if !h.is_empty() && !all.contains(h) {
+                all.push(h.clone());
+            }
+        }
+        all
+    }
 }
 
 /// One page of a form's entries, newest first.
@@ -103,6 +123,34 @@ pub struct FormPage {
     /// Number of unexpired entries of the form (all pages).
     pub total: usize,
 }
+
+/// A stored data-subject request: opaque (sealed) bytes and the version that
+/// [`Store::put_dsr_request`] checks against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsrRecord {
+    pub id: String,
+    /// 1 after the first put, one more with every put.
+    pub version: u64,
+    pub data: Vec<u8>,
+}
+
+/// One write of a data-subject request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsrWrite<'a> {
+    pub id: &'a str,
+    pub data: &'a [u8],
+    /// The version the caller read, or `None` for a request that must not exist yet. A put
+    /// whose expectation does not hold changes nothing.
+    pub expected_version: Option<u64>,
+    /// For an open request, the day its answer is due (days since 1970-01-01, UTC), which
+    /// [`Store::count_dsr_due`] counts by; `None` once it is closed.
+    pub due_day: Option<u64>,
+    /// The request (and its place in the indexes) expires this long after the put.
+    pub ttl: Duration,
+}
+
+/// Most requests [`Store::list_dsr_requests`] returns.
+pub const MAX_DSR_REQUESTS: usize = 10_000;
 
 /// One decision in the receipt time index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,19 +507,80 @@ impl Store {
         dispatch!(self.delete_form_entry(form, id))
     }
 
-    /// `(form, id)` of every unexpired entry, in any form, whose `email_hash` equals the given
-    /// one. Sorted by form, then id.
-    pub async fn find_form_entries_by_email(
+    /// `(form, id)` of every unexpired entry, in any form, restricted or not, whose
+    /// `email_hash` or one of whose `lookup_hashes` equals `hash`. Sorted by form, then id.
+    pub async fn find_form_entries_by_hash(
         &self,
-        email_hash: &str,
+        hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        dispatch!(self.find_form_entries_by_email(email_hash))
+        dispatch!(self.find_form_entries_by_hash(hash))
+    }
+
+    /// Restrict an entry (take it out of its form's list, keep it) or lift the restriction
+    /// (put it back); its expiry does not change. True if the entry exists.
+    pub async fn set_form_entry_restricted(
+        &self,
+        form: &str,
+        id: &str,
+        restricted: bool,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.set_form_entry_restricted(form, id, restricted))
+    }
+
+    /// The data key `name` of `form` (opaque, wrapped by the caller): the one already stored,
+    /// or else `wrapped`, which is stored. Either way it lives at least `ttl` from now (a
+    /// longer remaining life is kept). Several gates asking at once all get the same key.
+    pub async fn ensure_form_data_key(
+        &self,
+        form: &str,
+        name: &str,
+        wrapped: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self.ensure_form_data_key(form, name, wrapped, ttl))
+    }
+
+    /// The data key `name` of `form`, unless it has expired.
+    pub async fn get_form_data_key(
+        &self,
+        form: &str,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.get_form_data_key(form, name))
     }
 
     /// Drop index members of `form` whose entry has expired; returns how many. Listing does
     /// this by itself; a periodic call keeps indexes of forms nobody looks at small.
     pub async fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
         dispatch!(self.sweep_form_index(form))
+    }
+
+    // ---- data-subject requests ----
+
+    /// Create or replace a request if `write.expected_version` holds; returns the new version,
+    /// or `None` when another write came first (nothing changed).
+    pub async fn put_dsr_request(&self, write: &DsrWrite<'_>) -> Result<Option<u64>, StoreError> {
+        dispatch!(self.put_dsr_request(write))
+    }
+
+    /// One request, unless it expired or was deleted.
+    pub async fn get_dsr_request(&self, id: &str) -> Result<Option<DsrRecord>, StoreError> {
+        dispatch!(self.get_dsr_request(id))
+    }
+
+    /// Every unexpired request (at most [`MAX_DSR_REQUESTS`]), in no particular order.
+    pub async fn list_dsr_requests(&self) -> Result<Vec<DsrRecord>, StoreError> {
+        dispatch!(self.list_dsr_requests())
+    }
+
+    /// Open requests whose answer is due on or before `day` (days since 1970-01-01, UTC).
+    pub async fn count_dsr_due(&self, day: u64) -> Result<u64, StoreError> {
+        dispatch!(self.count_dsr_due(day))
+    }
+
+    /// Delete a request. True if it existed.
+    pub async fn delete_dsr_request(&self, id: &str) -> Result<bool, StoreError> {
+        dispatch!(self.delete_dsr_request(id))
     }
 
     // ---- counters (no personal data) ----
@@ -500,12 +609,93 @@ impl Store {
     /// Count `member` as seen on `day` (HyperLogLog on Redis, exact in the embedded store; the
     /// embedded store keeps only a 64-bit hash of the member).
     pub async fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
-        dispatch!(self.add_unique(name, day, member))
+        self.add_uniques(name, day, &[member]).await
+    }
+
+    /// [`Store::add_unique`] for several members in one call.
+    pub async fn add_uniques(
+        &self,
+        name: &str,
+        day: &str,
+        members: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        dispatch!(self.add_uniques(name, day, members))
     }
 
     /// Distinct members seen on `day` (Redis: estimate, ~0.81 % standard error).
     pub async fn count_unique(&self, name: &str, day: &str) -> Result<u64, StoreError> {
         dispatch!(self.count_unique(name, day))
+    }
+
+    /// [`Store::count_unique`] of each `(name, day)`, in the same order.
+    pub async fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self.count_uniques(keys))
+    }
+
+    /// Bound the distinct values counted on a day: each of `values` already admitted for
+    /// `(name, day)`, or new while fewer than `max` are, is admitted (`true`), the rest not.
+    /// Atomic, so several gates together admit at most `max`. The set expires `ttl` after its
+    /// last change (only the day itself needs it).
+    pub async fn admit(
+        &self,
+        name: &str,
+        day: &str,
+        values: &[&str],
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        dispatch!(self.admit(name, day, values, max, ttl))
+    }
+
+    // ---- daily salts (visitor hashing; never shown or exported) ----
+
+    /// The salt of `day`: the stored one, or `candidate` when there was none (it is then stored
+    /// and expires `ttl` from now). Every gate on the store gets the same salt for a day.
+    pub async fn daily_salt(
+        &self,
+        day: &str,
+        candidate: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self.daily_salt(day, candidate, ttl))
+    }
+
+    /// The stored salt of `day`, if it is still there.
+    pub async fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.get_salt(day))
+    }
+
+    /// Forget the salt of `day` (deleting a missing one is not an error).
+    pub async fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
+        dispatch!(self.delete_salt(day))
+    }
+
+    // ---- API tokens (stored by their hash) ----
+
+    /// Store a token record under the token's hash, kept at least `ttl` (the record carries
+    /// its own expiry, which callers check).
+    pub async fn put_api_token(
+        &self,
+        hash: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.put_api_token(hash, record, ttl))
+    }
+
+    /// The record stored under `hash`, if any.
+    pub async fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.get_api_token(hash))
+    }
+
+    /// Every token record with its hash, sorted by hash.
+    pub async fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        dispatch!(self.list_api_tokens())
+    }
+
+    /// Delete the record under `hash`; true if it existed.
+    pub async fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
+        dispatch!(self.delete_api_token(hash))
     }
 
     // ---- dashboard sessions ----
@@ -560,6 +750,22 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(AuditId, Vec<u8>)>, StoreError> {
         dispatch!(self.read_audit_page(before, limit))
+    }
+
+    // ---- shared values ----
+
+    /// The value stored under `name`, or, if there is none, `value`, stored now to expire
+    /// `ttl` from now. Atomic: every caller (every gate on one Redis) that races for an absent
+    /// name gets back the one value that was stored, and a stored value is never changed or
+    /// kept longer. For secrets that every gate must use alike for a while and that must then
+    /// be gone (the analytics relay's client-id key).
+    pub async fn put_if_absent(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self.put_if_absent(name, value, ttl))
     }
 
     // ---- rate limits ----

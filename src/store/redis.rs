@@ -27,21 +27,75 @@ use tokio::sync::OnceCell;
 
 use super::layout::KeyLayout;
 use super::{
-    AuditId, FormEntryRecord, FormPage, ReceiptHistory, ReceiptIndexEntry, ReceiptPage,
-    ReceiptQuery, StoreError, TextVersionRecord,
+    AuditId, DsrRecord, DsrWrite, FormEntryRecord, FormPage, ReceiptHistory, ReceiptIndexEntry,
+    ReceiptPage, ReceiptQuery, StoreError, TextVersionRecord, MAX_DSR_REQUESTS,
 };
 use crate::config::{StoreBackend, StoreConfig};
 
-/// Removes index members whose expiry score has passed, from both form zsets at once.
-/// KEYS[1] = idx, KEYS[2] = exp, ARGV[1] = now (unix ms). Returns how many were removed.
+/// Removes index members whose expiry score has passed, from every zset of a record at once.
+/// KEYS[1] = the expiry zset (member → unix ms), KEYS[2..] = the other zsets; ARGV[1] = now
+/// (unix ms). Returns how many were removed.
 const SWEEP_SCRIPT: &str = r"
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 for i = 1, #ids, 500 do
   local chunk = {unpack(ids, i, math.min(i + 499, #ids))}
-  redis.call('ZREM', KEYS[1], unpack(chunk))
-  redis.call('ZREM', KEYS[2], unpack(chunk))
+  for k = 1, #KEYS do
+    redis.call('ZREM', KEYS[k], unpack(chunk))
+  end
 end
 return #ids
+";
+
+/// Moves an entry between the list index and the restricted index and sets or clears its
+/// `r` field, keeping its expiry. KEYS[1] = entry, KEYS[2] = idx, KEYS[3] = ridx;
+/// ARGV[1] = id, ARGV[2] = "1" to restrict, "0" to lift. Returns 0 when there is no entry.
+const RESTRICT_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local created = redis.call('HGET', KEYS[1], 'created')
+local into, from = KEYS[2], KEYS[3]
+if ARGV[2] == '1' then
+  into, from = KEYS[3], KEYS[2]
+  redis.call('HSET', KEYS[1], 'r', '1')
+else
+  redis.call('HDEL', KEYS[1], 'r')
+end
+redis.call('ZREM', from, ARGV[1])
+redis.call('ZADD', into, created, ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', into, ttl, 'NX')
+  redis.call('PEXPIRE', into, ttl, 'GT')
+end
+return 1
+";
+
+/// Writes a data-subject request if the version the caller read is still the stored one.
+/// KEYS[1] = request, KEYS[2] = idx (expiry), KEYS[3] = due; ARGV = expected version ('' for
+/// a new request), data, ttl (ms), expiry (unix ms), id, due day ('' once closed). Returns
+/// the new version, 0 when the expectation failed.
+const DSR_PUT_SCRIPT: &str = r"
+local cur = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] == '' then
+  if cur then return 0 end
+elseif cur ~= ARGV[1] then
+  return 0
+end
+local v = (tonumber(cur) or 0) + 1
+redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+if ARGV[6] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[5])
+else
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
+end
+for i = 2, 3 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[3], 'NX')
+    redis.call('PEXPIRE', KEYS[i], ARGV[3], 'GT')
+  end
+end
+return v
 ";
 
 /// The receipt-index counterpart of [`SWEEP_SCRIPT`]: removes members whose expiry passed
@@ -75,6 +129,26 @@ if not last or used > last then redis.call('HSET', KEYS[1], 'last', ARGV[4]) end
 local ttl = tonumber(ARGV[5])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
+";
+
+/// Admits values into a day's bounded set: a member, or any value while the set holds fewer
+/// than ARGV[1], is admitted (1), the rest not (0). KEYS[1] = the set; ARGV = max, ttl (ms),
+/// the values. The set's TTL is refreshed.
+const ADMIT_SCRIPT: &str = r"
+local max = tonumber(ARGV[1])
+local out = {}
+for i = 3, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 1 then
+    out[#out + 1] = 1
+  elseif redis.call('SCARD', KEYS[1]) < max then
+    redis.call('SADD', KEYS[1], ARGV[i])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return out
 ";
 
 enum Connector {
@@ -131,6 +205,9 @@ pub struct RedisStore {
     sweep: redis::Script,
     receipt_sweep: redis::Script,
     archive_texts: redis::Script,
+    restrict: redis::Script,
+    dsr_put: redis::Script,
+    admit: redis::Script,
 }
 
 /// Wall-clock milliseconds for index scores and audit retention. The system clock, not an
@@ -158,6 +235,11 @@ fn map_err(e: RedisError) -> StoreError {
         }
         _ => StoreError::Unavailable(e.to_string()),
     }
+}
+
+/// The decimal number in hash field `name`, if it holds one.
+fn number_field(fields: &HashMap<String, Vec<u8>>, name: &str) -> Option<u64> {
+    std::str::from_utf8(fields.get(name)?).ok()?.parse().ok()
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -213,6 +295,9 @@ impl RedisStore {
             sweep: redis::Script::new(SWEEP_SCRIPT),
             receipt_sweep: redis::Script::new(RECEIPT_SWEEP_SCRIPT),
             archive_texts: redis::Script::new(ARCHIVE_TEXTS_SCRIPT),
+            restrict: redis::Script::new(RESTRICT_SCRIPT),
+            dsr_put: redis::Script::new(DSR_PUT_SCRIPT),
+            admit: redis::Script::new(ADMIT_SCRIPT),
         })
     }
 
@@ -622,9 +707,14 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let k = &self.keys;
         let entry_key = k.form_entry(form, &entry.id);
-        let (idx, exp) = (k.form_index(form), k.form_expiry(form));
+        let (idx, exp, ridx) = (
+            k.form_index(form),
+            k.form_expiry(form),
+            k.form_restricted(form),
+        );
         let ttl_ms = ms(ttl);
         let forms = k.forms();
+        let hashes = entry.indexed_hashes();
         self.run(|mut c| async move {
             // The registry of forms lives in its own slot, so it cannot join the MULTI below;
             // it only ever grows by configured form ids and is idempotent.
@@ -634,9 +724,10 @@ impl RedisStore {
                 .exec_async(&mut c)
                 .await
                 .map_err(map_err)?;
-            let old_email: Option<String> = redis::cmd("HGET")
+            let (old_email, old_lookup): (Option<String>, Option<String>) = redis::cmd("HMGET")
                 .arg(&entry_key)
                 .arg("eh")
+                .arg("lh")
                 .query_async(&mut c)
                 .await
                 .map_err(map_err)?;
@@ -651,17 +742,34 @@ impl RedisStore {
             if let Some(h) = &entry.email_hash {
                 p.arg("eh").arg(h);
             }
+            if !entry.lookup_hashes.is_empty() {
+                p.arg("lh").arg(entry.lookup_hashes.join(" "));
+            }
+            if entry.restricted {
+                p.arg("r").arg("1");
+            }
             p.ignore();
             p.pexpire(&entry_key, ttl_ms as i64).ignore();
-            p.zadd(&idx, &entry.id, entry.created).ignore();
+            let (listed, unlisted) = if entry.restricted {
+                (&ridx, &idx)
+            } else {
+                (&idx, &ridx)
+            };
+            p.zadd(listed, &entry.id, entry.created).ignore();
+            p.zrem(unlisted, &entry.id).ignore();
             p.zadd(&exp, &entry.id, unix_ms().saturating_add(ttl_ms))
                 .ignore();
-            Self::extend_ttl(&mut p, &idx, ttl_ms);
+            Self::extend_ttl(&mut p, listed, ttl_ms);
             Self::extend_ttl(&mut p, &exp, ttl_ms);
-            if let Some(old) = old_email.filter(|o| Some(o) != entry.email_hash.as_ref()) {
-                p.srem(k.form_email(form, &old), &entry.id).ignore();
+            let old = old_email.into_iter().chain(
+                old_lookup
+                    .iter()
+                    .flat_map(|l| l.split(' ').map(str::to_owned)),
+            );
+            for gone in old.filter(|o| !o.is_empty() && !hashes.contains(o)) {
+                p.srem(k.form_email(form, &gone), &entry.id).ignore();
             }
-            if let Some(h) = &entry.email_hash {
+            for h in &hashes {
                 let set = k.form_email(form, h);
                 p.sadd(&set, &entry.id).ignore();
                 Self::extend_ttl(&mut p, &set, ttl_ms);
@@ -679,26 +787,33 @@ impl RedisStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        let created = fields
-            .get("created")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|s| s.parse::<u64>().ok())
+        let created = number_field(&fields, "created")
             .ok_or_else(|| corrupt("form entry without a valid `created`"))?;
         let ciphertext = fields
             .remove("ct")
             .ok_or_else(|| corrupt("form entry without `ct`"))?;
-        let email_hash = match fields.remove("eh") {
-            None => None,
-            Some(v) => {
-                Some(String::from_utf8(v).map_err(|_| corrupt("form entry `eh` is not UTF-8"))?)
-            }
+        let mut text = |name: &str| {
+            fields
+                .remove(name)
+                .map(|v| {
+                    String::from_utf8(v)
+                        .map_err(|_| corrupt(&format!("form entry `{name}` is not UTF-8")))
+                })
+                .transpose()
         };
+        let email_hash = text("eh")?;
+        let lookup_hashes = text("lh")?
+            .map(|l| l.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let restricted = text("r")?.is_some_and(|r| r == "1");
         Ok(Some(FormEntryRecord {
             id: id.to_owned(),
             form: form.to_owned(),
             created,
             ciphertext,
             email_hash,
+            lookup_hashes,
+            restricted,
         }))
     }
 
@@ -721,8 +836,9 @@ impl RedisStore {
 
     async fn sweep_with(&self, c: &mut Conn, form: &str) -> Result<usize, StoreError> {
         self.sweep
-            .key(self.keys.form_index(form))
             .key(self.keys.form_expiry(form))
+            .key(self.keys.form_index(form))
+            .key(self.keys.form_restricted(form))
             .arg(unix_ms())
             .invoke_async(c)
             .await
@@ -787,9 +903,10 @@ impl RedisStore {
         let k = &self.keys;
         let entry_key = k.form_entry(form, id);
         self.run(|mut c| async move {
-            let email: Option<String> = redis::cmd("HGET")
+            let (email, lookup): (Option<String>, Option<String>) = redis::cmd("HMGET")
                 .arg(&entry_key)
                 .arg("eh")
+                .arg("lh")
                 .query_async(&mut c)
                 .await
                 .map_err(map_err)?;
@@ -798,9 +915,14 @@ impl RedisStore {
                 .del(&entry_key)
                 .zrem(k.form_index(form), id)
                 .ignore()
+                .zrem(k.form_restricted(form), id)
+                .ignore()
                 .zrem(k.form_expiry(form), id)
                 .ignore();
-            if let Some(h) = email {
+            let hashes = email
+                .into_iter()
+                .chain(lookup.iter().flat_map(|l| l.split(' ').map(str::to_owned)));
+            for h in hashes.filter(|h| !h.is_empty()) {
                 p.srem(k.form_email(form, &h), id).ignore();
             }
             let (deleted,): (u64,) = p.query_async(&mut c).await.map_err(map_err)?;
@@ -809,9 +931,9 @@ impl RedisStore {
         .await
     }
 
-    pub async fn find_form_entries_by_email(
+    pub async fn find_form_entries_by_hash(
         &self,
-        email_hash: &str,
+        hash: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let k = &self.keys;
         self.run(|mut c| async move {
@@ -824,7 +946,7 @@ impl RedisStore {
             let mut found = Vec::new();
             for form in forms {
                 let mut ids: Vec<String> = redis::cmd("SMEMBERS")
-                    .arg(k.form_email(&form, email_hash))
+                    .arg(k.form_email(&form, hash))
                     .query_async(&mut c)
                     .await
                     .map_err(map_err)?;
@@ -833,15 +955,20 @@ impl RedisStore {
                 }
                 ids.sort();
                 // The set outlives expired entries (it expires with the longest-lived one) and
-                // can hold an id whose entry was replaced with another address by a racing
+                // can hold an id whose entry was replaced with other values by a racing
                 // write, so confirm each id against the entry itself.
                 let mut p = redis::pipe();
                 for id in &ids {
-                    p.hget(k.form_entry(&form, id), "eh");
+                    p.cmd("HMGET")
+                        .arg(k.form_entry(&form, id))
+                        .arg("eh")
+                        .arg("lh");
                 }
-                let current: Vec<Option<String>> = p.query_async(&mut c).await.map_err(map_err)?;
-                for (id, eh) in ids.into_iter().zip(current) {
-                    if eh.as_deref() == Some(email_hash) {
+                let current: Vec<(Option<String>, Option<String>)> =
+                    p.query_async(&mut c).await.map_err(map_err)?;
+                for (id, (eh, lh)) in ids.into_iter().zip(current) {
+                    let listed = lh.is_some_and(|l| l.split(' ').any(|h| h == hash));
+                    if eh.as_deref() == Some(hash) || listed {
                         found.push((form.clone(), id));
                     }
                 }
@@ -851,9 +978,213 @@ impl RedisStore {
         .await
     }
 
+    pub async fn set_form_entry_restricted(
+        &self,
+        form: &str,
+        id: &str,
+        restricted: bool,
+    ) -> Result<bool, StoreError> {
+        let k = &self.keys;
+        self.run(|mut c| async move {
+            let done: u64 = self
+                .restrict
+                .key(k.form_entry(form, id))
+                .key(k.form_index(form))
+                .key(k.form_restricted(form))
+                .arg(id)
+                .arg(if restricted { "1" } else { "0" })
+                .invoke_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(done == 1)
+        })
+        .await
+    }
+
+    pub async fn ensure_form_data_key(
+        &self,
+        form: &str,
+        name: &str,
+        wrapped: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = self.keys.form_data_key(form, name);
+        let ttl_ms = ms(ttl);
+        let mut p = redis::pipe();
+        // SET … NX GET (Redis ≥ 7.0): the stored key if there is one, else ours is stored.
+        p.atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(wrapped)
+            .arg("NX")
+            .arg("GET")
+            .arg("PX")
+            .arg(ttl_ms)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(ttl_ms)
+            .arg("GT")
+            .ignore();
+        self.run(|mut c| async move {
+            let (existing,): (Option<Vec<u8>>,) = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(existing.unwrap_or_else(|| wrapped.to_vec()))
+        })
+        .await
+    }
+
+    pub async fn get_form_data_key(
+        &self,
+        form: &str,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.keys.form_data_key(form, name);
+        self.run(|mut c| async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
+    }
+
     pub async fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
         self.run(|mut c| async move { self.sweep_with(&mut c, form).await })
             .await
+    }
+
+    // ---- data-subject requests ----
+
+    pub async fn put_dsr_request(&self, w: &DsrWrite<'_>) -> Result<Option<u64>, StoreError> {
+        let k = &self.keys;
+        let ttl_ms = ms(w.ttl);
+        self.run(|mut c| async move {
+            let version: u64 = self
+                .dsr_put
+                .key(k.dsr_request(w.id))
+                .key(k.dsr_index())
+                .key(k.dsr_due())
+                .arg(
+                    w.expected_version
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                )
+                .arg(w.data)
+                .arg(ttl_ms)
+                .arg(unix_ms().saturating_add(ttl_ms))
+                .arg(w.id)
+                .arg(w.due_day.map(|d| d.to_string()).unwrap_or_default())
+                .invoke_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok((version > 0).then_some(version))
+        })
+        .await
+    }
+
+    fn parse_dsr(
+        id: &str,
+        mut fields: HashMap<String, Vec<u8>>,
+    ) -> Result<Option<DsrRecord>, StoreError> {
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let version =
+            number_field(&fields, "v").ok_or_else(|| corrupt("request without a valid `v`"))?;
+        let data = fields
+            .remove("d")
+            .ok_or_else(|| corrupt("request without `d`"))?;
+        Ok(Some(DsrRecord {
+            id: id.to_owned(),
+            version,
+            data,
+        }))
+    }
+
+    pub async fn get_dsr_request(&self, id: &str) -> Result<Option<DsrRecord>, StoreError> {
+        let key = self.keys.dsr_request(id);
+        self.run(|mut c| async move {
+            let fields: HashMap<String, Vec<u8>> = redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Self::parse_dsr(id, fields)
+        })
+        .await
+    }
+
+    async fn sweep_dsr_with(&self, c: &mut Conn) -> Result<usize, StoreError> {
+        self.sweep
+            .key(self.keys.dsr_index())
+            .key(self.keys.dsr_due())
+            .arg(unix_ms())
+            .invoke_async(c)
+            .await
+            .map_err(map_err)
+    }
+
+    pub async fn list_dsr_requests(&self) -> Result<Vec<DsrRecord>, StoreError> {
+        let k = &self.keys;
+        self.run(|mut c| async move {
+            self.sweep_dsr_with(&mut c).await?;
+            let ids: Vec<String> = redis::cmd("ZRANGE")
+                .arg(k.dsr_index())
+                .arg(0)
+                .arg(MAX_DSR_REQUESTS - 1)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut p = redis::pipe();
+            for id in &ids {
+                p.cmd("HGETALL").arg(k.dsr_request(id));
+            }
+            let all: Vec<HashMap<String, Vec<u8>>> =
+                p.query_async(&mut c).await.map_err(map_err)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for (id, fields) in ids.iter().zip(all) {
+                // Expired between the sweep and the read: not listed.
+                if let Some(r) = Self::parse_dsr(id, fields)? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn count_dsr_due(&self, day: u64) -> Result<u64, StoreError> {
+        let due = self.keys.dsr_due();
+        self.run(|mut c| async move {
+            self.sweep_dsr_with(&mut c).await?;
+            redis::cmd("ZCOUNT")
+                .arg(&due)
+                .arg("-inf")
+                .arg(day)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    pub async fn delete_dsr_request(&self, id: &str) -> Result<bool, StoreError> {
+        let k = &self.keys;
+        let mut p = redis::pipe();
+        p.atomic()
+            .del(k.dsr_request(id))
+            .zrem(k.dsr_index(), id)
+            .ignore()
+            .zrem(k.dsr_due(), id)
+            .ignore();
+        self.run(|mut c| async move {
+            let (deleted,): (u64,) = p.query_async(&mut c).await.map_err(map_err)?;
+            Ok(deleted > 0)
+        })
+        .await
     }
 
     // ---- counters ----
@@ -901,15 +1232,169 @@ impl RedisStore {
         .await
     }
 
-    pub async fn add_unique(&self, name: &str, day: &str, member: &[u8]) -> Result<(), StoreError> {
+    pub async fn add_uniques(
+        &self,
+        name: &str,
+        day: &str,
+        members: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
         let key = self.keys.unique(name, day);
+        let mut cmd = redis::cmd("PFADD");
+        cmd.arg(&key);
+        for member in members {
+            cmd.arg(*member);
+        }
+        self.run(|mut c| async move { cmd.exec_async(&mut c).await.map_err(map_err) })
+            .await
+    }
+
+    pub async fn count_uniques(&self, keys: &[(String, String)]) -> Result<Vec<u64>, StoreError> {
+        // Days and names live in different slots on a cluster: concurrently, not pipelined.
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|(name, day)| self.keys.unique(name, day))
+            .collect();
+        self.run(|c| async move {
+            let counts = keys.iter().map(|key| {
+                let mut c = c.clone();
+                async move {
+                    redis::cmd("PFCOUNT")
+                        .arg(key)
+                        .query_async::<u64>(&mut c)
+                        .await
+                        .map_err(map_err)
+                }
+            });
+            futures_util::future::try_join_all(counts).await
+        })
+        .await
+    }
+
+    pub async fn admit(
+        &self,
+        name: &str,
+        day: &str,
+        values: &[&str],
+        max: usize,
+        ttl: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.keys.admitted(name, day);
         self.run(|mut c| async move {
-            redis::cmd("PFADD")
+            let mut inv = self.admit.key(&key);
+            inv.arg(max).arg(ms(ttl));
+            for v in values {
+                inv.arg(*v);
+            }
+            let flags: Vec<i64> = inv.invoke_async(&mut c).await.map_err(map_err)?;
+            if flags.len() != values.len() {
+                return Err(corrupt("admit: unexpected reply length"));
+            }
+            Ok(flags.into_iter().map(|f| f == 1).collect())
+        })
+        .await
+    }
+
+    // ---- daily salts ----
+
+    pub async fn daily_salt(
+        &self,
+        day: &str,
+        candidate: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = self.keys.salt(day);
+        self.run(|mut c| async move {
+            // Set-if-absent and read in one step (Redis ≥ 7.0): nil means ours was stored.
+            let old: Option<Vec<u8>> = redis::cmd("SET")
                 .arg(&key)
-                .arg(member)
-                .exec_async(&mut c)
+                .arg(candidate)
+                .arg("NX")
+                .arg("GET")
+                .arg("PX")
+                .arg(ms(ttl))
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(old.unwrap_or_else(|| candidate.to_vec()))
+        })
+        .await
+    }
+
+    pub async fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.keys.salt(day);
+        self.run(|mut c| async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut c)
                 .await
                 .map_err(map_err)
+        })
+        .await
+    }
+
+    pub async fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
+        self.delete_key(self.keys.salt(day)).await
+    }
+
+    // ---- API tokens ----
+
+    pub async fn put_api_token(
+        &self,
+        hash: &str,
+        record: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.api_tokens();
+        let mut p = redis::pipe();
+        p.atomic().hset(&key, hash, record).ignore();
+        // The hash lives as long as its longest-lived token; each record says its own expiry.
+        Self::extend_ttl(&mut p, &key, ms(ttl));
+        self.run(|mut c| async move { p.exec_async(&mut c).await.map_err(map_err) })
+            .await
+    }
+
+    pub async fn get_api_token(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.keys.api_tokens();
+        self.run(|mut c| async move {
+            redis::cmd("HGET")
+                .arg(&key)
+                .arg(hash)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    pub async fn list_api_tokens(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let key = self.keys.api_tokens();
+        self.run(|mut c| async move {
+            let all: BTreeMap<String, Vec<u8>> = redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(all.into_iter().collect())
+        })
+        .await
+    }
+
+    pub async fn delete_api_token(&self, hash: &str) -> Result<bool, StoreError> {
+        let key = self.keys.api_tokens();
+        self.run(|mut c| async move {
+            let n: u64 = redis::cmd("HDEL")
+                .arg(&key)
+                .arg(hash)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)?;
+            Ok(n > 0)
         })
         .await
     }
@@ -1084,6 +1569,36 @@ impl RedisStore {
 
     pub async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
         self.delete_key(self.keys.rate_limit(key)).await
+    }
+
+    // ---- shared values ----
+
+    pub async fn put_if_absent(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = self.keys.shared(name);
+        let mut p = redis::pipe();
+        // SET NX keeps the first writer's value and TTL; the GET in the same MULTI reads
+        // whichever value won (Redis 6.2's SET … GET would do, but older servers lack it).
+        p.atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("PX")
+            .arg(ms(ttl).max(1))
+            .arg("NX")
+            .ignore()
+            .cmd("GET")
+            .arg(&key);
+        self.run(|mut c| async move {
+            let (held,): (Option<Vec<u8>>,) = p.query_async(&mut c).await.map_err(map_err)?;
+            // Only a TTL shorter than the round trip leaves nothing to read.
+            held.ok_or_else(|| corrupt("shared value expired as it was stored"))
+        })
+        .await
     }
 }
 

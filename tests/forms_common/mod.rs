@@ -77,7 +77,7 @@ pub fn state(cfg: &Config, store: Store) -> Arc<AppState> {
 
 /// The forms service alone (library API; nothing runs in the background).
 pub fn service(cfg: &Config, store: Store) -> FormsService {
-    state(cfg, store).forms.clone()
+    state(cfg, store).areas().forms.clone()
 }
 
 /// A fill-time token for the first configured form, issued a minute ago (what forms.js would

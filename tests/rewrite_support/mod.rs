@@ -232,11 +232,11 @@ pub fn inspect(html: &str) -> (Vec<String>, Vec<Script>) {
         let mut rewriter = HtmlRewriter::new(
             Settings::new()
                 .append_element_content_handler(element!("script", move |el: &mut Element| {
-                    let attrs: BTreeMap<String, String> = el
-                        .attributes()
-                        .iter()
-                        .map(|a| (a.name(), a.value()))
-                        .collect();
+                    // A repeated attribute is dropped by browsers (the first one counts).
+                    let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+                    for a in el.attributes() {
+                        attrs.entry(a.name()).or_insert_with(|| a.value());
+                    }
                     let line = line_of(el.source_location().bytes().start);
                     if executable(attrs.get("type").map(String::as_str)) {
                         if let Some(src) = attrs.get("src").or(attrs.get("href")) {

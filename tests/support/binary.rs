@@ -19,6 +19,11 @@ pub struct GateProcess {
     readers: Vec<JoinHandle<()>>,
     pub public_port: u16,
     pub admin_port: u16,
+    /// The configuration file the process was started with (a test may rewrite it, then
+    /// send SIGHUP).
+    config: std::path::PathBuf,
+    /// The `[listen]` lines every version of the file starts with.
+    listen: String,
     _dir: tempfile::TempDir,
 }
 
@@ -42,14 +47,11 @@ impl GateProcess {
         let dir = tempfile::tempdir().unwrap();
         let (public_port, admin_port) = (upstream::closed_port(), upstream::closed_port());
         let config = dir.path().join("gate.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[listen]\npublic = \"127.0.0.1:{public_port}\"\nadmin = \"127.0.0.1:{admin_port}\"\n\
-                 workers = 1\nhosts = [\"127.0.0.1\"]\n{toml}"
-            ),
-        )
-        .unwrap();
+        let listen = format!(
+            "[listen]\npublic = \"127.0.0.1:{public_port}\"\nadmin = \"127.0.0.1:{admin_port}\"\n\
+             workers = 1\nhosts = [\"127.0.0.1\"]\n"
+        );
+        std::fs::write(&config, format!("{listen}{toml}")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_consentgate"))
             .args(["serve", "--config"])
             .arg(&config)
@@ -70,6 +72,8 @@ impl GateProcess {
             readers,
             public_port,
             admin_port,
+            config,
+            listen,
             _dir: dir,
         };
         // awc needs rustls' provider chosen (ring and aws-lc-rs are both compiled in).
@@ -108,17 +112,45 @@ impl GateProcess {
         .await
     }
 
+    /// Replace the configuration file with the same `[listen]` lines followed by `toml` (as
+    /// [`GateProcess::serve`] wrote it); the process reads it again on SIGHUP.
+    pub fn rewrite_config(&self, toml: &str) {
+        std::fs::write(&self.config, format!("{}{toml}", self.listen)).unwrap();
+    }
+
+    /// Send a signal (`"HUP"`, `"TERM"`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     /// Stop the process with SIGTERM (a graceful stop, as systemd does) and return everything
     /// it logged once it has exited.
-    pub fn terminate(mut self) -> String {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+    pub fn terminate(self) -> String {
+        self.terminate_with_status().1
+    }
+
+    /// [`GateProcess::terminate`], with how the process exited.
+    pub fn terminate_with_status(mut self) -> (std::process::ExitStatus, String) {
+        self.signal("TERM");
+        self.exit_status_and_log()
+    }
+
+    /// Wait until the process has exited (it was told to stop); its exit status and log.
+    pub fn exit_status_and_log(&mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().unwrap();
         for reader in std::mem::take(&mut self.readers) {
             let _ = reader.join();
         }
-        self.log()
+        (status, self.log())
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kill the process and return everything it logged.

@@ -165,6 +165,61 @@ impl Browser {
         self.wait_started().await;
     }
 
+    /// Go to `url` and wait until the page has loaded (pages without the banner, such as the
+    /// dashboard).
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("goto");
+        self.wait_js("document.readyState === 'complete'").await;
+    }
+
+    /// The consent id the gate's cookie carries (`cg_consent=v2.<id>.…`).
+    pub async fn consent_id(&self) -> String {
+        let cookie = self.js("return document.cookie").await;
+        cookie
+            .as_str()
+            .unwrap_or_default()
+            .split("; ")
+            .find_map(|c| c.strip_prefix("cg_consent=v2."))
+            .and_then(|rest| rest.split('.').next())
+            .expect("a consent cookie")
+            .to_owned()
+    }
+
+    /// A visitor on the demo site's contact page at `page_url`: accepts the banner, fills in
+    /// `fields` (CSS selector, text), waits out the form's fill time (1 s in these tests) and
+    /// sends it, ending on the thank-you page. Returns the consent id the click made.
+    pub async fn accept_and_write(&self, page_url: &str, fields: &[(&str, &str)]) -> String {
+        self.goto(page_url).await;
+        self.click("#cg-banner button[data-a=accept]").await;
+        self.wait_js("document.cookie.indexOf('cg_consent=') >= 0")
+            .await;
+        let consent = self.consent_id().await;
+        let token = "document.querySelector('form.contact-form input[name=cg_t]')";
+        self.wait_js(&format!("{token} && {token}.value.indexOf('.') > 0"))
+            .await;
+        for (css, text) in fields {
+            self.type_into(css, text).await;
+        }
+        self.wait_js(&format!(
+            "Date.now() - Number({token}.value.split('.')[0]) > 1000"
+        ))
+        .await;
+        self.click("form.contact-form button[type=submit]").await;
+        self.wait_js("location.pathname === '/bedankt.html'").await;
+        consent
+    }
+
+    /// Replace the text of the field `css` with `text`, typed.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .expect(css);
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
     /// Wait until the current page has loaded and banner.js has started.
     pub async fn wait_started(&self) {
         self.wait_js("document.readyState === 'complete' && window.__cgBanner === 1")

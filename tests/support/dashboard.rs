@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::http::header::HeaderMap;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use consentgate::config::FORM_TOKEN_FIELD;
+use consentgate::dashboard::audit::AuditEvent;
 
 use super::gate::{RunningTestGate, TestGate};
 
@@ -295,4 +296,30 @@ pub async fn decide(gate: &RunningTestGate, action: &str) -> String {
     assert_eq!(res.status().as_u16(), 200);
     let v: serde_json::Value = res.json().await.expect("JSON");
     v["id"].as_str().expect("consent id").to_owned()
+}
+
+/// Markup, both quote kinds and a script URL.
+pub const HOSTILE: &str =
+    "<script>alert(1)</script>\"'><img src=x onerror=alert(2)> javascript:alert(3)";
+
+/// No raw markup from [`HOSTILE`] made it into a page.
+pub fn assert_escaped(page: &Page, what: &str) {
+    for raw in ["<script>alert(1)", "<img src=x"] {
+        assert!(
+            !page.body.contains(raw),
+            "{what}: {raw} appears unescaped:\n{}",
+            page.body
+        );
+    }
+}
+
+/// The audit log as stored, newest first.
+pub async fn audit_events(gate: &RunningTestGate) -> Vec<AuditEvent> {
+    gate.store()
+        .read_audit(1000)
+        .await
+        .expect("audit log readable")
+        .into_iter()
+        .map(|(_, bytes)| serde_json::from_slice(&bytes).expect("audit entry"))
+        .collect()
 }

@@ -9,13 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use consentgate::clock::{SharedClock, SystemClock};
 use consentgate::config::{Config, StoreBackend, ENV_PREVIOUS_SECRETS, ENV_SECRET};
 use consentgate::consent::ConsentService;
 use consentgate::forms::FormsService;
 use consentgate::keys::Keys;
-use consentgate::server::{self, AppState, RunningGate, StartError};
+use consentgate::server::{self, AppState, Areas, RunningGate, StartError};
 use consentgate::store::Store;
 
 pub const TEST_SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
@@ -282,20 +283,40 @@ impl RunningTestGate {
         )
     }
 
-    /// The consent area as this gate's configuration builds it: the banner's asset names and
-    /// texts hashes, exactly what the gate serves.
-    pub fn consent(&self) -> &ConsentService {
-        &self.state().consent
+    /// The consent area the gate serves now: the banner's asset names and texts hashes,
+    /// exactly what the gate serves.
+    pub fn consent(&self) -> Consent {
+        Consent(self.state().areas())
     }
 
     /// The forms area on the gate's store: the inbox API the dashboard uses.
     pub fn forms(&self) -> FormsService {
-        self.state().forms.clone()
+        self.state().areas().forms.clone()
     }
 
     /// The texts hash the banner sends with a decision in `language`.
     pub fn texts_hash(&self, language: &str) -> String {
         self.consent().bundle().texts_hash[language].clone()
+    }
+
+    /// Record the consent decision `body` (`/_gate/consent`, same origin) and return the
+    /// `cg_consent=…` pair the answer set, for the requests of a visitor who decided so.
+    pub async fn decide(&self, body: &serde_json::Value) -> String {
+        let res = awc::Client::new()
+            .post(self.url("/_gate/consent"))
+            .insert_header(("origin", self.origin()))
+            .send_json(body)
+            .await
+            .expect("consent decision sent");
+        assert_eq!(res.status().as_u16(), 200, "consent decision recorded");
+        let set = res
+            .headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("cg_consent="))
+            .expect("cg_consent set")
+            .to_owned();
+        set.split(';').next().unwrap_or_default().to_owned()
     }
 
     /// The running gate's state: its services, statistics and clock.
@@ -324,5 +345,16 @@ impl Drop for RunningTestGate {
         {
             runtime.spawn(running.stop());
         }
+    }
+}
+
+/// The consent service a gate serves at the moment it was asked for ([`RunningTestGate::consent`]).
+pub struct Consent(Arc<Areas>);
+
+impl std::ops::Deref for Consent {
+    type Target = ConsentService;
+
+    fn deref(&self) -> &ConsentService {
+        &self.0.consent
     }
 }

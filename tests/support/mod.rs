@@ -17,4 +17,5 @@ pub mod redis;
 pub mod sink;
 pub mod tls_server;
 pub mod upstream;
+pub mod visits;
 pub mod wait;

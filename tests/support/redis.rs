@@ -8,7 +8,8 @@
 //!
 //! Servers are killed in `Drop`. The harness only ever talks to processes it started: ports are
 //! chosen by binding port 0 on 127.0.0.1, and readiness is checked against our own child
-//! process. Nothing is persisted (`save ""`, no AOF).
+//! process. Nothing is persisted (`save ""`, no AOF), except by a [`RedisServer::durable`]
+//! server, which keeps every write in its append-only file as production Redis should.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -78,6 +79,9 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     cluster: bool,
+    /// `appendonly yes` with `appendfsync always`: a write acknowledged is a write kept, across
+    /// a kill and restart.
+    durable: bool,
     child: Option<Child>,
 }
 
@@ -90,10 +94,17 @@ impl RedisServer {
     /// Starts a standalone server on `port` (e.g. one a store was pointed at before the server
     /// existed).
     pub fn on_port(port: u16) -> RedisServer {
-        Self::spawn(port, false)
+        Self::spawn(port, false, false)
     }
 
-    fn spawn(port: u16, cluster: bool) -> RedisServer {
+    /// A standalone server on a free port that keeps every acknowledged write on disk
+    /// (`appendonly yes`, `appendfsync always`), so a [`RedisServer::stop`] (SIGKILL) and
+    /// [`RedisServer::start`] loses nothing it acknowledged.
+    pub fn durable() -> RedisServer {
+        Self::spawn(free_port(false), false, true)
+    }
+
+    fn spawn(port: u16, cluster: bool, durable: bool) -> RedisServer {
         require_redis_binaries();
         let dir = tempfile::Builder::new()
             .prefix("consentgate-redis-")
@@ -103,6 +114,7 @@ impl RedisServer {
             port,
             dir,
             cluster,
+            durable,
             child: None,
         };
         server.start();
@@ -126,8 +138,9 @@ impl RedisServer {
         self.child.is_some()
     }
 
-    /// Starts the server (again) on the same port with an empty data set; waits until it
-    /// answers PING. Does nothing if it is running.
+    /// Starts the server (again) on the same port — with an empty data set, or for a durable
+    /// server with what it had written — and waits until it answers PING. Does nothing if it
+    /// is running.
     pub fn start(&mut self) {
         if self.child.is_some() {
             return;
@@ -143,7 +156,9 @@ impl RedisServer {
             .arg("--save")
             .arg("")
             .arg("--appendonly")
-            .arg("no")
+            .arg(if self.durable { "yes" } else { "no" })
+            .arg("--appendfsync")
+            .arg("always")
             .arg("--logfile")
             .arg(dir.join("redis.log"));
         if self.cluster {
@@ -266,7 +281,7 @@ impl RedisCluster {
             if nodes.iter().any(|n| n.port == port) {
                 continue;
             }
-            nodes.push(RedisServer::spawn(port, true));
+            nodes.push(RedisServer::spawn(port, true, false));
         }
         let cluster = RedisCluster { nodes };
         // Slots and MEET by hand rather than `redis-cli --cluster create`, which polls once a

@@ -62,7 +62,9 @@ const GA_JS: &str = "(function(host){var acct='';\
     var q=window._gaq||[];window._gaq={push:function(){[].forEach.call(arguments,run);}};\
     if(q.forEach)q.forEach(run);window.__gaJsLoaded=(window.__gaJsLoaded||0)+1;})";
 
-fn script_for(host: &str, path: &str) -> Option<String> {
+/// The stand-in script for `path` on `host`, if it is one (also served by other stand-ins
+/// for Google, such as the relay's script origin).
+pub fn script_for(host: &str, path: &str) -> Option<String> {
     let js = if host == "www.googletagmanager.com" && path.starts_with("/gtm.js") {
         // A GTM container that also loads the Meta pixel: the guard must stop that when only
         // analytics is granted.
@@ -72,13 +74,18 @@ fn script_for(host: &str, path: &str) -> Option<String> {
           window.__gtmLoaded=(window.__gtmLoaded||0)+1;"
             .to_owned()
     } else if host == "www.googletagmanager.com" && path.starts_with("/gtag/js") {
-        // gtag.js: a page view per `config`, an event hit per `event`, queued or pushed later.
+        // gtag.js: a page view per `config` (with what identifies a visitor in a real one:
+        // client and user ids, click id, address, client hints, screen, the page's full URL
+        // and the referrer), an event hit per `event`, queued or pushed later.
         "document.cookie='_ga_DEMO12345=GS1.1.333; path=/; max-age=3600';\
           window.__gtagLoaded=(window.__gtagLoaded||0)+1;\
           (function(){var dl=window.dataLayer=window.dataLayer||[];\
+          function who(){return '&cid=555.666&uid=member-7&_uip=192.0.2.7&gclid=clk&uaa=x86\
+            &uafvl=Chromium%3B120&sr=1920x1080&dl='+encodeURIComponent(location.href)+\
+            '&dr='+encodeURIComponent('https://mail.example.com/inbox?id=7');}\
           function run(a){if(Object.prototype.toString.call(a)!=='[object Arguments]')return;\
             var u='https://region1.google-analytics.com/g/collect?v=2';\
-            if(a[0]==='config')new Image().src=u+'&tid='+a[1]+'&en=page_view';\
+            if(a[0]==='config')new Image().src=u+'&tid='+a[1]+'&en=page_view'+who();\
             else if(a[0]==='event')new Image().src=u+'&en='+a[1];}\
           dl.forEach(run);var push=dl.push;\
           dl.push=function(){[].forEach.call(arguments,run);return push.apply(dl,arguments);};})();"

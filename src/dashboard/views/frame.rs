@@ -1,6 +1,7 @@
 //! What every dashboard page shares: the paths of the pages and the links to records (built
 //! from fixed paths and percent-encoded ids), the layout data ([`Chrome`]) with navigation by
-//! role, paging, and the helpers that word times and spans.
+//! role (with the count of data-subject requests that need attention), paging, and the
+//! helpers that word times and spans.
 
 use std::time::Duration;
 
@@ -8,8 +9,12 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 
 use crate::config::dashboard::{Language, Role};
+use crate::config::{FormConfig, FormLanguage};
 use crate::consent::rfc3339;
 use crate::dashboard::auth::Permission;
+use crate::dashboard::dsr::{Attention, Due};
+use crate::forms::age::AgeBand;
+use crate::forms::Entry;
 
 /// Name of the hidden form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
@@ -21,6 +26,8 @@ pub mod paths {
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_OUT: &str = "/sign-out";
     pub const INBOX: &str = "/inbox";
+    pub const REQUESTS: &str = "/requests";
+    pub const REQUEST_NEW: &str = "/requests/new";
     pub const PERSON: &str = "/person";
     pub const PERSON_CONFIRM: &str = "/person/confirm";
     pub const PERSON_DELETE: &str = "/person/delete";
@@ -32,6 +39,11 @@ pub mod paths {
     pub const AUDIT: &str = "/audit";
     pub const AUDIT_CSV: &str = "/audit/export.csv";
     pub const HEALTH: &str = "/health";
+    pub const OVERVIEW_ZIP: &str = "/overview/export.zip";
+    pub const OVERVIEW_JSON: &str = "/overview/export.json";
+    pub const HOW_WE_COUNT: &str = "/how-we-count";
+    pub const API_TOKENS: &str = "/api-tokens";
+    pub const API_OVERVIEW: &str = "/api/v1/overview";
 }
 
 /// Characters kept as they are in a path segment: unreserved ones (RFC 3986).
@@ -86,6 +98,17 @@ pub mod links {
     /// `what`: `export` or `erase`.
     pub fn consent_action(id: &str, what: &str) -> String {
         format!("{}/{}", consent(id), what)
+    }
+    pub fn request(id: &str) -> String {
+        format!("{}/{}", paths::REQUESTS, seg(id))
+    }
+    /// `what`: `status`, `extend`, `search`, `attach`, `detach`, `export`, `rectify`,
+    /// `restrict`, `lift` or `erase`.
+    pub fn request_action(id: &str, what: &str) -> String {
+        format!("{}/{}", request(id), what)
+    }
+    pub fn token_revoke(id: &str) -> String {
+        format!("{}/{}/revoke", paths::API_TOKENS, seg(id))
     }
 }
 
@@ -178,6 +201,7 @@ impl Span {
 pub enum Area {
     Figures,
     Inbox,
+    Requests,
     Person,
     Consent,
     Receipts,
@@ -186,9 +210,10 @@ pub enum Area {
 }
 
 impl Area {
-    pub(crate) const NAV: [(Area, &'static str, &'static str); 7] = [
+    pub(crate) const NAV: [(Area, &'static str, &'static str); 8] = [
         (Area::Figures, paths::FIGURES, "nav_figures"),
         (Area::Inbox, paths::INBOX, "nav_inbox"),
+        (Area::Requests, paths::REQUESTS, "nav_requests"),
         (Area::Person, paths::PERSON, "nav_person"),
         (Area::Consent, paths::CONSENT, "nav_consent"),
         (Area::Receipts, paths::RECEIPTS, "nav_receipts"),
@@ -201,7 +226,7 @@ impl Area {
         match self {
             Area::Figures => Permission::Figures,
             Area::Inbox => Permission::Inbox,
-            Area::Person => Permission::DataSubjectRequests,
+            Area::Person | Area::Requests => Permission::DataSubjectRequests,
             Area::Consent | Area::Receipts => Permission::ConsentRecords,
             Area::Audit => Permission::AuditLog,
             Area::Health => Permission::Health,
@@ -221,6 +246,77 @@ pub struct NavItem {
     /// Message key.
     pub label: &'static str,
     pub current: bool,
+    /// A count shown beside the label (data-subject requests overdue or due soon).
+    pub badge: Option<u64>,
+}
+
+/// An entry's age band with the form's notes on whose consent counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgeView {
+    /// `under_12`, `from_12_to_15`, `from_16` (the template words it).
+    pub band: &'static str,
+    pub note_nl: String,
+    pub note_en: String,
+}
+
+impl AgeView {
+    /// The age band of `entry` (of `form`), if it has a date of birth.
+    pub fn of(form: Option<&FormConfig>, entry: &Entry) -> Option<AgeView> {
+        let band: AgeBand = entry.age_band?;
+        let rules = form.map(|f| f.age_rules.clone()).unwrap_or_default();
+        Some(AgeView {
+            band: band.as_str(),
+            note_nl: band.note(&rules, FormLanguage::Nl),
+            note_en: band.note(&rules, FormLanguage::En),
+        })
+    }
+}
+
+/// One open request that needs attention, as the overview and the register list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueRow {
+    pub id: String,
+    pub href: String,
+    /// `access`, … (the template words it).
+    pub kind: &'static str,
+    pub due: String,
+    /// Days until it is due; for an overdue request, days since.
+    pub days: i64,
+    pub overdue: bool,
+}
+
+impl DueRow {
+    pub fn new(d: &Due) -> DueRow {
+        DueRow {
+            id: d.id.clone(),
+            href: links::request(&d.id),
+            kind: d.kind.as_str(),
+            due: d.due.to_string(),
+            days: d.days_left.abs(),
+            overdue: d.days_left < 0,
+        }
+    }
+}
+
+/// The requests overdue or due soon, for the overview.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttentionView {
+    pub rows: Vec<DueRow>,
+    pub href: &'static str,
+}
+
+impl AttentionView {
+    pub fn new(a: &Attention) -> AttentionView {
+        AttentionView {
+            rows: a
+                .overdue
+                .iter()
+                .chain(&a.due_soon)
+                .map(DueRow::new)
+                .collect(),
+            href: paths::REQUESTS,
+        }
+    }
 }
 
 /// Layout data of every page: language, stylesheet, who is signed in, navigation, CSRF token.
@@ -233,6 +329,8 @@ pub struct Chrome {
     pub csrf: String,
     pub csrf_field: &'static str,
     pub sign_out_action: &'static str,
+    /// Requests that need attention, shown on the overview.
+    pub attention: Option<AttentionView>,
 }
 
 impl Chrome {
@@ -252,6 +350,7 @@ impl Chrome {
                 href,
                 label,
                 current: area == current,
+                badge: None,
             })
             .collect();
         Chrome {
@@ -265,7 +364,16 @@ impl Chrome {
             csrf,
             csrf_field: CSRF_FIELD,
             sign_out_action: paths::SIGN_OUT,
+            attention: None,
         }
+    }
+
+    /// Show `count` beside the register in the navigation (when it is there and not 0).
+    pub fn with_requests_due(mut self, count: Option<u64>) -> Chrome {
+        if let Some(item) = self.nav.iter_mut().find(|i| i.href == paths::REQUESTS) {
+            item.badge = count.filter(|n| *n > 0);
+        }
+        self
     }
 
     /// For pages without a session (sign-in, errors before sign-in).
@@ -278,6 +386,7 @@ impl Chrome {
             csrf: String::new(),
             csrf_field: CSRF_FIELD,
             sign_out_action: paths::SIGN_OUT,
+            attention: None,
         }
     }
 }

@@ -7,13 +7,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::frame::{
-    day_text, human_time, links, paths, safe_return_path, with_query, Page, Pager, Span,
+    day_text, human_time, links, paths, safe_return_path, with_query, AgeView, Page, Pager, Span,
 };
 use crate::config::FormConfig;
 use crate::consent::{Action, OwnRecord, Receipt, ReceiptList, ShownTexts};
 use crate::dashboard::audit::{AuditAction, AuditFilter, AuditPage as AuditLogPage};
 use crate::dashboard::auth::SessionEnd;
-use crate::dashboard::figures::Figures;
 use crate::forms::{Entry, EntryPage};
 
 /// Message keys the sign-in page can show above the form.
@@ -256,6 +255,8 @@ pub struct EntryView {
     pub remaining: Span,
     pub fields: Vec<FieldRow>,
     pub unreadable: bool,
+    /// The age band at submission, when the form asks for a date of birth.
+    pub age: Option<AgeView>,
     pub handled_action: String,
     pub delete_action: String,
     pub export_href: String,
@@ -277,6 +278,7 @@ impl EntryView {
                 })
                 .collect(),
             unreadable: entry.unreadable.is_some(),
+            age: AgeView::of(Some(form), entry),
             handled_action: links::entry_action(&form.id, &entry.id, "handled"),
             delete_action: links::entry_action(&form.id, &entry.id, "delete"),
             export_href: links::entry_action(&form.id, &entry.id, "export"),
@@ -754,120 +756,6 @@ impl HealthPage {
 
 impl Page for HealthPage {
     const TEMPLATE: &'static str = "health.html";
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PeriodChoice {
-    pub days: u32,
-    pub selected: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DayFigure {
-    pub day: String,
-    /// Per action, in [`Action::ALL`] order.
-    pub counts: Vec<u64>,
-    pub total: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CategoryFigure {
-    pub category: String,
-    pub granted: u64,
-    pub refused: u64,
-    /// Granted, as a whole percentage; `None` without decisions.
-    pub percent: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FormFigure {
-    pub form: String,
-    pub stored: u64,
-    pub refused: u64,
-    /// `code: n, …` of the refusals.
-    pub refused_detail: String,
-}
-
-/// The figures: decisions per day and action, consent per category, form outcomes.
-#[derive(Debug, Clone, Serialize)]
-pub struct FiguresPage {
-    pub action: &'static str,
-    pub periods: Vec<PeriodChoice>,
-    pub days: u32,
-    /// `accept_all`, … in column order.
-    pub actions: Vec<&'static str>,
-    pub rows: Vec<DayFigure>,
-    pub totals: Vec<ActionCount>,
-    pub total_all: u64,
-    pub categories: Vec<CategoryFigure>,
-    pub forms: Vec<FormFigure>,
-}
-
-impl FiguresPage {
-    /// The figures of the last `days` days (one of `periods`).
-    pub fn new(figures: &Figures, days: u32, periods: &[u32]) -> FiguresPage {
-        FiguresPage {
-            action: paths::FIGURES,
-            periods: periods
-                .iter()
-                .map(|d| PeriodChoice {
-                    days: *d,
-                    selected: *d == days,
-                })
-                .collect(),
-            days,
-            actions: Action::ALL.map(Action::as_str).to_vec(),
-            // Newest day first: what an operator looks for.
-            rows: figures
-                .days
-                .iter()
-                .rev()
-                .map(|d| DayFigure {
-                    day: d.day.clone(),
-                    counts: d.actions.to_vec(),
-                    total: d.actions.iter().sum(),
-                })
-                .collect(),
-            totals: Action::ALL
-                .into_iter()
-                .zip(figures.totals)
-                .map(|(a, count)| ActionCount {
-                    action: a.as_str(),
-                    count,
-                })
-                .collect(),
-            total_all: figures.totals.iter().sum(),
-            categories: figures
-                .categories
-                .iter()
-                .map(|c| CategoryFigure {
-                    category: c.category.clone(),
-                    granted: c.granted,
-                    refused: c.refused,
-                    percent: c.percent_granted(),
-                })
-                .collect(),
-            forms: figures
-                .forms
-                .iter()
-                .map(|f| FormFigure {
-                    form: f.form.clone(),
-                    stored: f.stored,
-                    refused: f.refused.values().sum(),
-                    refused_detail: f
-                        .refused
-                        .iter()
-                        .map(|(code, n)| format!("{code}: {n}"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl Page for FiguresPage {
-    const TEMPLATE: &'static str = "figures.html";
 }
 
 /// Statuses the error page has words for; anything else is shown as 500.

@@ -54,6 +54,10 @@ fn form() -> FormConfig {
         rate_limit_max: 5,
         rate_limit_window: Duration::from_secs(600),
         notify_webhook: None,
+        plugin: Default::default(),
+        plugin_form_id: None,
+        thank_you_message: None,
+        age_rules: Default::default(),
     }
 }
 
@@ -69,6 +73,8 @@ fn entry() -> Entry {
             value: format!("{HOSTILE}\nsecond line"),
         }],
         unreadable: None,
+        restricted: false,
+        age_band: None,
     }
 }
 
@@ -287,22 +293,34 @@ fn render_all(lang: Language) -> Vec<(&'static str, String)> {
             .unwrap(),
     ));
 
-    let mut figures = crate::dashboard::figures::summarise(
-        &["2026-11-21".to_owned(), "2026-11-22".to_owned()],
-        &[BTreeMap::from([
-            ("action:custom".to_owned(), 2),
-            (format!("granted:{HOSTILE}"), 1),
-        ])],
-        &[BTreeMap::from([(format!("{HOSTILE}:stored"), 3)])],
-    );
-    figures.forms[0].refused.insert(HOSTILE.to_owned(), 1);
+    for (name, page) in overview_pages() {
+        out.push((
+            name,
+            v.render(&chrome(lang, Role::Analyst, Area::Figures), &page)
+                .unwrap(),
+        ));
+    }
+    let honesty = HonestyPage {
+        counting: false,
+        max_paths: 1000,
+        max_combinations: 10_000,
+        geo: false,
+        back_href: paths::FIGURES,
+    };
     out.push((
-        "figures",
-        v.render(
-            &chrome(lang, Role::Analyst, Area::Figures),
-            &FiguresPage::new(&figures, 30, &[30, 7]),
-        )
-        .unwrap(),
+        "how_we_count",
+        v.render(&chrome(lang, Role::Analyst, Area::Figures), &honesty)
+            .unwrap(),
+    ));
+    let mut tokens = TokensPage::new(
+        &[(HOSTILE.into(), HOSTILE.into(), 1_700_000_000, 1_731_536_000)],
+        Some(HOSTILE.into()),
+    );
+    tokens.notice = Some("token_revoked");
+    out.push((
+        "api_tokens",
+        v.render(&chrome(lang, Role::Analyst, Area::Figures), &tokens)
+            .unwrap(),
     ));
 
     let mut inbox = InboxPage::without_forms();
@@ -322,6 +340,95 @@ fn render_all(lang: Language) -> Vec<(&'static str, String)> {
     out
 }
 
+/// The overview with hostile values in every place data reaches: unfiltered, and under filters
+/// (which hide decisions and visitors).
+fn overview_pages() -> Vec<(&'static str, OverviewPage)> {
+    use crate::dashboard::overview::{build, Data, OverviewQuery, PeriodData, QueryParams};
+    use crate::stats::visit::ViewKey;
+    use crate::stats::DayVisits;
+    let key = ViewKey {
+        host: HOSTILE.into(),
+        path: HOSTILE.into(),
+        entry: true,
+        referrer: HOSTILE.into(),
+        utm_source: HOSTILE.into(),
+        utm_medium: HOSTILE.into(),
+        utm_campaign: HOSTILE.into(),
+        country: HOSTILE.into(),
+        browser: HOSTILE.into(),
+        device: HOSTILE.into(),
+        consent: Some(vec![HOSTILE.into()]),
+    };
+    let day = DayVisits {
+        day: "2026-11-22".into(),
+        views: vec![
+            (key.clone(), 3),
+            (
+                ViewKey {
+                    consent: None,
+                    ..key
+                },
+                2,
+            ),
+        ],
+        visitors: BTreeMap::from([(HOSTILE.to_owned(), 2)]),
+        bots: BTreeMap::new(),
+    };
+    let period = PeriodData {
+        visits: vec![day.clone(), day],
+        consent: vec![
+            BTreeMap::from([
+                ("action:custom".to_owned(), 2),
+                (format!("granted:{HOSTILE}"), 1),
+                (format!("country:{HOSTILE}:action:custom"), 1),
+            ]),
+            BTreeMap::new(),
+        ],
+    };
+    let data = Data {
+        current: period.clone(),
+        previous: period.clone(),
+        last_year: Some(period),
+        forms: vec![BTreeMap::from([
+            (format!("{HOSTILE}:stored"), 3),
+            (format!("{HOSTILE}:{HOSTILE}"), 1),
+        ])],
+    };
+    let today = parse_day("2026-11-22").unwrap();
+    let words = ChartWords {
+        views: HOSTILE,
+        visitors: HOSTILE,
+        previous_views: HOSTILE,
+        day: HOSTILE,
+        count: HOSTILE,
+        visits_title: HOSTILE,
+        visits_desc: HOSTILE,
+        decisions_title: HOSTILE,
+        decisions_desc: HOSTILE,
+        actions: [HOSTILE; 4],
+        points: HOSTILE,
+    };
+    let plain = QueryParams {
+        range: "custom".into(),
+        from: "2026-11-21".into(),
+        to: "2026-11-22".into(),
+        ..QueryParams::default()
+    };
+    let filtered = QueryParams {
+        path: HOSTILE.replace(['\n', '\r'], ""),
+        referrer: "(direct)".into(),
+        ..plain.clone()
+    };
+    [("overview", plain), ("overview_filtered", filtered)]
+        .into_iter()
+        .map(|(name, params)| {
+            let q = OverviewQuery::parse(&params, today).unwrap();
+            let o = build(&q, &[HOSTILE.to_owned()], &data);
+            (name, OverviewPage::new(&o, &q, &words))
+        })
+        .collect()
+}
+
 #[test]
 fn every_page_renders_hostile_strings_escaped_in_both_languages() {
     for lang in [Language::Nl, Language::En] {
@@ -331,7 +438,8 @@ fn every_page_renders_hostile_strings_escaped_in_both_languages() {
                 html.contains(&format!("<html lang=\"{}\">", lang.as_str())),
                 "{page}"
             );
-            if page != "error" && page != "no_forms" || html.contains("<p>&lt;") {
+            let static_text = ["error", "no_forms", "how_we_count"].contains(&page);
+            if !static_text || html.contains("<p>&lt;") {
                 assert_shown_escaped(page, &html);
             }
         }
@@ -353,6 +461,33 @@ fn pages_carry_the_words_of_their_language() {
     assert!(find(&en, "sign_in").contains("Sign in"));
     assert!(find(&nl, "inbox").contains("Wordt automatisch verwijderd over"));
     assert!(find(&en, "receipts").contains("chose per category"));
+    assert!(find(&nl, "how_we_count").contains("Hoe we bezoek tellen"));
+    assert!(find(&en, "overview").contains("What analytics can still see"));
+}
+
+#[test]
+fn the_overview_shows_its_charts_with_a_table_and_links_that_set_filters() {
+    let (_, page) = overview_pages().remove(0);
+    let html = views()
+        .render(&chrome(Language::En, Role::Analyst, Area::Figures), &page)
+        .unwrap();
+    assert!(html.matches("<svg xmlns").count() >= 2);
+    assert!(html.contains("role=\"img\" aria-labelledby=\"visits-chart-title visits-chart-desc\""));
+    assert!(html.contains("<details><summary>Show the figures as a table</summary>"));
+    // A path row links to the overview filtered by it, the period kept.
+    assert!(
+        html.contains("range=custom&amp;from=2026-11-21&amp;to=2026-11-22&amp;path="),
+        "{html}"
+    );
+    let (_, filtered) = overview_pages().remove(1);
+    let html = views()
+        .render(
+            &chrome(Language::En, Role::Analyst, Area::Figures),
+            &filtered,
+        )
+        .unwrap();
+    assert!(html.contains("not shown under these filters"));
+    assert!(html.contains("(direct, or no referrer sent)"));
 }
 
 #[test]
@@ -422,9 +557,15 @@ fn navigation_lists_only_what_the_role_may_open() {
     assert_eq!(labels(Role::Analyst), ["nav_figures"]);
     assert_eq!(
         labels(Role::Inbox),
-        ["nav_inbox", "nav_person", "nav_consent", "nav_receipts"]
+        [
+            "nav_inbox",
+            "nav_requests",
+            "nav_person",
+            "nav_consent",
+            "nav_receipts"
+        ]
     );
-    assert_eq!(labels(Role::Admin).len(), 7);
+    assert_eq!(labels(Role::Admin).len(), 8);
     assert!(Chrome::anonymous(Language::En, "/x.css").nav.is_empty());
 }
 
@@ -468,6 +609,33 @@ fn message_tables_have_the_same_keys_and_every_key_the_templates_use() {
     dynamic.extend(ERROR_STATUSES.map(|s| format!("error_{s}")));
     dynamic.extend(Area::NAV.map(|(_, _, label)| label.to_owned()));
     dynamic.extend(["days", "hours", "under_an_hour"].map(str::to_owned));
+    use crate::dashboard::overview::RangeKind;
+    dynamic.extend(RangeKind::CHOICES.map(|r| format!("range_{r}")));
+    dynamic.extend(
+        [
+            "views",
+            "visitors",
+            "banner_views",
+            "decisions",
+            "coverage",
+            "bots",
+        ]
+        .map(|m| format!("metric_{m}")),
+    );
+    for panel in crate::dashboard::overview::PANELS {
+        dynamic.push(format!("panel_{panel}"));
+        dynamic.push(format!("column_{panel}"));
+    }
+    dynamic.extend(["host", "path", "country", "referrer"].map(|f| format!("filter_{f}")));
+    dynamic.extend(
+        [
+            "value_other",
+            "value_direct",
+            "value_unknown",
+            "token_revoked",
+        ]
+        .map(str::to_owned),
+    );
     dynamic.extend(SignInNotice::ALL.map(|n| n.as_str().to_owned()));
     dynamic.extend(Done::ALL.map(|d| d.message().to_owned()));
     dynamic.extend(["store", "geo", "geo_off", "upstream", "stats"].map(|k| format!("check_{k}")));

@@ -1,5 +1,4 @@
-//! Signing in and out, the start page (the figures, or the first section the role may open)
-//! and the stylesheet.
+//! Signing in and out, and the stylesheet.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,14 +6,11 @@ use serde::Deserialize;
 
 use super::edge::{
     anonymous_language, form_fields, page, query, render, see_other, sign_in_location, with_cookie,
-    NoFields, Operator, Posted, MAX_FORM_BYTES,
+    NoFields, Posted, MAX_FORM_BYTES,
 };
 use crate::dashboard::auth::session::{cookie_name, removal_cookie};
 use crate::dashboard::auth::{Attempt, SignIn};
-use crate::dashboard::figures::{self, PERIODS};
-use crate::dashboard::views::{
-    paths, safe_return_path, Area, Chrome, FiguresPage, SignInNotice, SignInPage,
-};
+use crate::dashboard::views::{safe_return_path, Chrome, SignInNotice, SignInPage};
 use crate::http::extract::{read_bounded, request_cookie};
 use crate::http::{Code, EdgeError, SameOrigin};
 
@@ -117,45 +113,6 @@ pub async fn sign_out(
         see_other(&sign_in_location("", Some(SignInNotice::SignedOut))),
         &removal_cookie(secure),
     )
-}
-
-#[derive(Deserialize)]
-pub struct FiguresQuery {
-    days: Option<u32>,
-}
-
-/// `GET /`: the figures, or for a role without them the first section it may open.
-pub async fn home(state: State, op: Operator, req: HttpRequest) -> Result<HttpResponse, EdgeError> {
-    if !op.session.may(Area::Figures.permission()) {
-        let first = Area::NAV
-            .into_iter()
-            .find(|(area, _, _)| op.session.may(area.permission()))
-            .map_or(paths::SIGN_IN, |(_, href, _)| href);
-        return Ok(see_other(first));
-    }
-    let q: FiguresQuery = query(&req)?;
-    let days = q.days.unwrap_or(PERIODS[0]);
-    if !PERIODS.contains(&days) {
-        return Err(EdgeError::new(Code::BadRequest).detail("days: one of 7, 30 or 90"));
-    }
-    let figures = figures::read(&state.stats, op.now, days)
-        .await
-        .map_err(store_error)?;
-    page(
-        &state,
-        &op.chrome(&state, Area::Figures),
-        &FiguresPage::new(&figures, days, &PERIODS),
-    )
-}
-
-/// A store failure while reading figures.
-fn store_error(e: crate::store::StoreError) -> EdgeError {
-    if e.is_transient() {
-        tracing::warn!(error = %e, "dashboard: store unavailable");
-        EdgeError::new(Code::StoreUnavailable)
-    } else {
-        EdgeError::new(Code::StoreCorrupt)
-    }
 }
 
 /// `GET /_gate/<name>` on the admin listener: the dashboard's stylesheet.

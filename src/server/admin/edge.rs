@@ -21,6 +21,7 @@ use crate::config::dashboard::{Language, Role};
 use crate::dashboard::auth::session::{cookie_name, removal_cookie};
 use crate::dashboard::auth::{Permission, Session, SessionState};
 use crate::dashboard::desk::Desk;
+use crate::dashboard::dsr::RequestDesk;
 use crate::dashboard::views::{
     paths, safe_return_path, with_query, Area, Chrome, ErrorPage, Page, SignInNotice,
 };
@@ -30,7 +31,7 @@ use crate::http::extract::{content_type, read_bounded, request_cookie};
 use crate::http::negotiate::{language, reply_format};
 use crate::http::{Code, EdgeError, Format, SameOrigin};
 
-use super::super::state::State;
+use super::super::state::{Areas, State};
 
 /// Largest body a dashboard form may send, in bytes (an e-mail address and a token).
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -67,6 +68,9 @@ pub struct Operator {
     pub csrf: String,
     /// The time of the request, unix seconds (the gate's clock).
     pub now: u64,
+    /// Data-subject requests overdue or due soon, for the navigation (operators who may see
+    /// them; `None` when the store could not say).
+    pub requests_due: Option<u64>,
 }
 
 impl Operator {
@@ -74,11 +78,20 @@ impl Operator {
         &self.session.operator
     }
 
-    /// This operator's audited actions, now.
-    pub fn desk<'a>(&'a self, state: &'a State) -> Desk<'a> {
+    /// This operator's audited actions, now, on the consent and forms in force (`areas`, from
+    /// [`AppState::areas`](crate::server::AppState::areas)).
+    pub fn desk<'a>(&'a self, state: &'a State, areas: &'a Areas) -> Desk<'a> {
         state
             .dashboard
-            .desk(&state.forms, &state.consent, self.name(), self.now)
+            .desk(&areas.forms, &areas.consent, self.name(), self.now)
+    }
+
+    /// This operator's audited actions on the register of data-subject requests, now.
+    /// On the consent and forms in force (`areas`).
+    pub fn requests<'a>(&'a self, state: &'a State, areas: &'a Areas) -> RequestDesk<'a> {
+        state
+            .dashboard
+            .requests(&areas.forms, &areas.consent, self.name(), self.now)
     }
 
     /// The layout of a page in `area`.
@@ -91,6 +104,7 @@ impl Operator {
             area,
             self.csrf.clone(),
         )
+        .with_requests_due(self.requests_due)
     }
 }
 
@@ -144,8 +158,9 @@ fn return_path(req: &HttpRequest) -> String {
         };
     }
     let path = req.path();
-    const ACTIONS: [&str; 6] = [
-        "handled", "delete", "erase", "confirm", "export", "sign-out",
+    const ACTIONS: [&str; 14] = [
+        "handled", "delete", "erase", "confirm", "export", "sign-out", "status", "extend",
+        "search", "attach", "detach", "rectify", "restrict", "lift",
     ];
     match path.rsplit_once('/') {
         Some((page, last)) if ACTIONS.contains(&last) && !page.is_empty() => page.to_owned(),
@@ -227,11 +242,19 @@ async fn signed_in_with(req: &HttpRequest, need: Need) -> Result<Operator, actix
             return Err(EdgeError::new(Code::Forbidden).into());
         }
     }
+    // The count is a hint in the navigation: a page still shows when the store cannot say.
+    let requests_due = if session.may(Permission::DataSubjectRequests) {
+        let today = crate::clock::utc_date(now);
+        state.dashboard.register.due_count(today).await.ok()
+    } else {
+        None
+    };
     Ok(Operator {
         session,
         lang,
         csrf,
         now,
+        requests_due,
     })
 }
 

@@ -14,7 +14,7 @@ use crate::dashboard::views::{links, Area, Done, EntryView, InboxPage, PersonPag
 use crate::forms::Entry;
 use crate::http::{Code, EdgeError};
 
-use super::super::state::State;
+use super::super::state::{Areas, State};
 
 /// Entries per inbox page.
 pub const PAGE: usize = 25;
@@ -29,8 +29,8 @@ pub struct ListQuery {
     done: String,
 }
 
-fn form<'a>(state: &'a State, id: &str) -> Result<&'a FormConfig, EdgeError> {
-    state
+fn form<'a>(areas: &'a Areas, id: &str) -> Result<&'a FormConfig, EdgeError> {
+    areas
         .forms
         .forms()
         .iter()
@@ -44,8 +44,9 @@ pub async fn first_form(
     op: Operator,
     req: HttpRequest,
 ) -> Result<HttpResponse, EdgeError> {
-    match state.forms.forms().first() {
-        Some(f) => list_form(&state, &op, &req, f).await,
+    let areas = state.areas();
+    match areas.forms.forms().first() {
+        Some(f) => list_form(&state, &areas, &op, &req, f).await,
         None => page(
             &state,
             &op.chrome(&state, Area::Inbox),
@@ -61,24 +62,26 @@ pub async fn list(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
-    let f = form(&state, &path)?;
-    list_form(&state, &op, &req, f).await
+    let areas = state.areas();
+    let f = form(&areas, &path)?;
+    list_form(&state, &areas, &op, &req, f).await
 }
 
 async fn list_form(
     state: &State,
+    areas: &Areas,
     op: &Operator,
     req: &HttpRequest,
     current: &FormConfig,
 ) -> Result<HttpResponse, EdgeError> {
     let q: ListQuery = query(req)?;
-    let all = state.forms.forms();
+    let all = areas.forms.forms();
     // One count per form for the tabs, one page read for the list: no read per entry.
     let mut totals = Vec::with_capacity(all.len());
     for f in all {
-        totals.push((f, forms_call(state.forms.list(&f.id, 0, 0).await)?.total));
+        totals.push((f, forms_call(areas.forms.list(&f.id, 0, 0).await)?.total));
     }
-    let entries = forms_call(state.forms.list(&current.id, q.offset, PAGE).await)?;
+    let entries = forms_call(areas.forms.list(&current.id, q.offset, PAGE).await)?;
     let mut view = InboxPage::new(&totals, current, &entries, q.offset, PAGE, op.now);
     view.notice = Done::from_name(&q.done).map(Done::message);
     page(state, &op.chrome(state, Area::Inbox), &view)
@@ -95,8 +98,9 @@ pub async fn entry(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, EdgeError> {
     let (form_id, id) = path.into_inner();
-    let f = form(&state, &form_id)?;
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let f = form(&areas, &form_id)?;
+    let desk = op.desk(&state, &areas);
     let entry = desk
         .open_entry(&form_id, &id)
         .await?
@@ -115,9 +119,10 @@ async fn finish(
     how: Finish,
 ) -> Result<HttpResponse, EdgeError> {
     let (form_id, id) = path.into_inner();
-    form(&state, &form_id)?;
+    let areas = state.areas();
+    form(&areas, &form_id)?;
     let op = &posted.op;
-    let desk = op.desk(&state);
+    let desk = op.desk(&state, &areas);
     if !desk.finish_entry(&form_id, &id, how).await? {
         return Err(EdgeError::new(Code::NotFound));
     }
@@ -157,8 +162,9 @@ pub async fn export_entry(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, EdgeError> {
     let (form_id, id) = path.into_inner();
-    form(&state, &form_id)?;
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    form(&areas, &form_id)?;
+    let desk = op.desk(&state, &areas);
     let json = desk
         .export_entry(&form_id, &id)
         .await?
@@ -176,8 +182,9 @@ pub async fn export_form(
     op: Operator,
     path: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
-    let f = form(&state, &path)?;
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let f = form(&areas, &path)?;
+    let desk = op.desk(&state, &areas);
     let (json, _) = desk.export_form(&f.id).await?;
     Ok(download(
         json,
@@ -233,7 +240,8 @@ pub async fn person_search(
     posted: Posted<EmailForm>,
 ) -> Result<HttpResponse, EdgeError> {
     let (op, address) = (&posted.op, email(&posted.form.email)?);
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     let found = desk.find_person(address).await?;
     person_page(&state, op, address, &found, false)
 }
@@ -244,7 +252,8 @@ pub async fn person_confirm(
     posted: Posted<EmailForm>,
 ) -> Result<HttpResponse, EdgeError> {
     let (op, address) = (&posted.op, email(&posted.form.email)?);
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     let found = desk.find_person(address).await?;
     person_page(&state, op, address, &found, !found.is_empty())
 }
@@ -263,7 +272,8 @@ pub async fn person_delete(
 ) -> Result<HttpResponse, EdgeError> {
     let op = &posted.op;
     let address = email(&posted.form.email)?;
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     match desk.erase_person(address, posted.form.expected).await? {
         PersonErasure::Erased(n) => {
             let mut view = PersonPage::new(address, Some(&[]), false);
@@ -289,7 +299,8 @@ pub async fn person_export(
     posted: Posted<EmailForm>,
 ) -> Result<HttpResponse, EdgeError> {
     let (op, address) = (&posted.op, email(&posted.form.email)?);
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     let (json, _) = desk.export_person(address).await?;
     Ok(download(json, "application/json", "person.json"))
 }

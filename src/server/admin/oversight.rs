@@ -82,7 +82,8 @@ pub async fn export(
 ) -> Result<HttpResponse, EdgeError> {
     let q: AuditQuery = query(&req)?;
     let filter = filter(&q)?;
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     let (csv, _) = desk.export_audit(&filter).await?;
     Ok(download(csv, "text/csv; charset=utf-8", "audit.csv"))
 }
@@ -103,11 +104,13 @@ pub async fn health(state: State, op: Operator) -> Result<HttpResponse, EdgeErro
         stats_dropped: state.stats.dropped(),
     };
     let uptime = Duration::from_secs(op.now.saturating_sub(state.dashboard.started));
+    // The configuration in force: as started, with the sections a reload replaced.
+    let areas = state.areas();
     let view = HealthPage::new(
         checks(&probe),
         uptime,
-        state.forms.forms(),
-        effective_config(&state.config),
+        areas.forms.forms(),
+        effective_config(&areas.config),
     );
     page(&state, &op.chrome(&state, Area::Health), &view)
 }

@@ -60,7 +60,8 @@ async fn show(state: &State, op: &Operator, id: &str) -> Result<HttpResponse, Ed
         let view = ConsentPage::new(id, Lookup::Invalid);
         return render(state, &chrome, &view, StatusCode::BAD_REQUEST);
     }
-    let desk = op.desk(state);
+    let areas = state.areas();
+    let desk = op.desk(state, &areas);
     match desk.look_up_consent(id).await? {
         Some(found) => page(
             state,
@@ -82,7 +83,8 @@ pub async fn export(
     op: Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     let json = desk.export_consent(&id).await?.ok_or(Code::NotFound)?;
     let body = serde_json::to_string_pretty(&json)
         .map_err(|e| EdgeError::new(Code::Internal).detail(e.to_string()))?;
@@ -100,7 +102,8 @@ pub async fn erase(
     id: web::Path<String>,
 ) -> Result<HttpResponse, EdgeError> {
     let op = &posted.op;
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     if !desk.erase_consent(&id).await? {
         return Err(EdgeError::new(Code::NotFound));
     }
@@ -181,12 +184,13 @@ pub async fn receipts(
 ) -> Result<HttpResponse, EdgeError> {
     let q: RangeQuery = query(&req)?;
     let r = range(&q, op.now)?;
-    let counts = state
+    let areas = state.areas();
+    let counts = areas
         .consent
         .count_receipts(r.filter.from_ms, r.filter.to_ms)
         .await
         .map_err(record_error)?;
-    let list = state
+    let list = areas
         .consent
         .list_receipts(&r.filter, true, q.offset, PAGE)
         .await
@@ -211,7 +215,8 @@ async fn export_range(
 ) -> Result<HttpResponse, EdgeError> {
     let q: RangeQuery = query(&req)?;
     let r = range(&q, op.now)?;
-    let desk = op.desk(&state);
+    let areas = state.areas();
+    let desk = op.desk(&state, &areas);
     let (doc, _) = desk.export_receipts(&r.filter, format).await?;
     let name = format!("receipts-{}-{}", day_text(r.from), day_text(r.to));
     Ok(match format {

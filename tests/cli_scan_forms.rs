@@ -1,0 +1,185 @@
+//! `consentgate scan` on a page with a Contact Form 7 form reports where the form posts and
+//! whether the configuration captures it — the real CF7 markup from ../shared/corpus/forms
+//! (read at test time) and a small CF7-shaped page of our own.
+
+mod support;
+
+use std::process::Command;
+
+use support::corpus;
+
+const SECRET: &str = "cli-scan-forms-secret-0123456789-abcdefgh";
+
+/// A CF7-shaped form (our own markup, as CF7 renders it) and a search form.
+const PAGE: &str = r#"<!DOCTYPE html><html><body>
+<form role="search" action="/"><input name="s"></form>
+<div class="wpcf7" id="wpcf7-f352-o1"><form action="/contact/#wpcf7-f352-o1" method="post" class="wpcf7-form init" novalidate="novalidate">
+<div style="display: none;"><input type="hidden" name="_wpcf7" value="352" /><input type="hidden" name="_wpcf7_unit_tag" value="wpcf7-f352-o1" /></div>
+<input type="text" name="your-name" /><input type="submit" value="Send" class="wpcf7-form-control wpcf7-submit" /></form></div>
+</body></html>"#;
+
+fn config(cf7_id: u64) -> String {
+    format!(
+        "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n\
+         [[forms]]\nid = \"contact\"\npath = \"/contact/\"\nredirect = \"/contact/\"\n\
+         plugin = \"cf7\"\nplugin_form_id = {cf7_id}\n\
+         [[forms.fields]]\nname = \"your-name\"\ntype = \"text\"\n"
+    )
+}
+
+fn scan(page: &str, config: Option<&str>, path: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let page_file = dir.path().join("page.html");
+    std::fs::write(&page_file, page).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_consentgate"));
+    cmd.arg("scan").arg(&page_file).args(["--path", path]);
+    cmd.env("CONSENTGATE_SECRET", SECRET)
+        .env_remove("CONSENTGATE_REDIS_URL");
+    if let Some(toml) = config {
+        let file = dir.path().join("consentgate.toml");
+        std::fs::write(&file, toml).unwrap();
+        cmd.arg("--config").arg(file);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn scan_reports_a_cf7_form_as_captured_or_not_by_the_configuration() {
+    let captured = scan(PAGE, Some(&config(352)), "/contact/");
+    assert!(
+        captured.contains(
+            "Contact Form 7 (id 352): its script posts to \
+             /wp-json/contact-form-7/v1/contact-forms/352/feedback: captured by [[forms]] id = \"contact\""
+        ),
+        "{captured}"
+    );
+    assert!(
+        captured.contains("without JavaScript: POST /contact/: captured"),
+        "{captured}"
+    );
+    assert!(
+        captured.contains("form  GET /: passed to the site"),
+        "{captured}"
+    );
+    assert!(
+        captured.contains("0 Contact Form 7 form(s) not captured"),
+        "{captured}"
+    );
+
+    for report in [
+        scan(PAGE, Some(&config(999)), "/contact/"),
+        scan(PAGE, None, "/contact/"),
+    ] {
+        assert!(
+            report.contains("(id 352): its script posts to /wp-json/contact-form-7/v1/contact-forms/352/feedback: NOT captured")
+                && report.contains("plugin = \"cf7\", plugin_form_id = 352"),
+            "{report}"
+        );
+        assert!(
+            report.contains("1 Contact Form 7 form(s) not captured"),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn scan_finds_the_cf7_forms_of_real_pages() {
+    let Some(listing) = corpus::entries("forms", "scan of real CF7 pages") else {
+        return;
+    };
+    let mut checked = 0;
+    for entry in listing.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".cf7-form-only.html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(entry.path()).unwrap();
+        let ids: Vec<&str> = html
+            .split("name=\"_wpcf7\" value=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let report = scan(&html, None, "/");
+        for id in &ids {
+            assert!(
+                report.contains(&format!("Contact Form 7 (id {id}): its script posts to /wp-json/contact-form-7/v1/contact-forms/{id}/feedback: NOT captured")),
+                "{name}: form {id} missing from\n{report}"
+            );
+        }
+        assert!(
+            report.contains(&format!(
+                "{} Contact Form 7 form(s) not captured",
+                ids.len()
+            )),
+            "{name}:\n{report}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no CF7 form in the corpus");
+}
+
+fn check_config(file: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_consentgate"))
+        .args(["check-config", "--config"])
+        .arg(file)
+        .env("CONSENTGATE_SECRET", SECRET)
+        .env_remove("CONSENTGATE_REDIS_URL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_config_warns_about_a_form_aimed_at_cf7s_endpoint_without_naming_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("consentgate.toml");
+    std::fs::write(
+        &file,
+        "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n\
+         [[forms]]\nid = \"contact\"\npath = \"/wp-json/contact-form-7/v1/contact-forms/352/feedback\"\n\
+         redirect = \"/contact/\"\n[[forms.fields]]\nname = \"your-name\"\ntype = \"text\"\n",
+    )
+    .unwrap();
+    let out = check_config(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: forms[0].path:")
+            && stderr.contains("plugin = \"cf7\", plugin_form_id = 352"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_refuses_plugins_it_does_not_capture_and_cf7_without_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("consentgate.toml");
+    let form = |plugin: &str| {
+        format!(
+            "[[forms]]\nid = \"f{plugin}\"\npath = \"/{plugin}\"\nredirect = \"/\"\nplugin = \"{plugin}\"\n\
+             [[forms.fields]]\nname = \"n\"\ntype = \"text\"\n"
+        )
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n{}{}",
+            form("wpforms"),
+            form("cf7")
+        ),
+    )
+    .unwrap();
+    let out = check_config(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("forms[0].plugin"), "{stderr}");
+    assert!(
+        stderr.contains("\"wpforms\" submissions are not captured"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("forms[1].plugin_form_id"), "{stderr}");
+}
