@@ -70,7 +70,10 @@ pub struct VendorConfig {
 
 /// A text shown to visitors: one for every language, or one per language.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged, expecting = "a text, or a table of texts per language like { en = \"…\", nl = \"…\" }")]
+#[serde(
+    untagged,
+    expecting = "a text, or a table of texts per language like { en = \"…\", nl = \"…\" }"
+)]
 pub enum LocalText {
     One(String),
     PerLanguage(BTreeMap<String, String>),
@@ -406,7 +409,16 @@ mod tests {
                 "google_ads",
                 "hotjar",
                 "meta_pixel",
-                "facebook_social"
+                "facebook_social",
+                "youtube",
+                "vimeo",
+                "google_maps",
+                "microsoft_clarity",
+                "linkedin_insight",
+                "tiktok_pixel",
+                "pinterest_tag",
+                "x_pixel",
+                "google_recaptcha"
             ]
         );
         // Operators put vendors only in declared categories; the built-in ones must be in
@@ -459,7 +471,7 @@ mod tests {
     fn bad_tracker_config_names_the_key() {
         let cfg: TrackersConfig = toml::from_str(
             r#"
-            categories = { google_analytics = "necessary", nobody = "analytics" }
+            categories = { google_analytics = "Not A Category", nobody = "analytics" }
             [[vendors]]
             id = "x"
             category = "analytics"

@@ -234,7 +234,7 @@ impl Areas {
     /// The content-hashed file served at `/_gate/<name>`, if there is one.
     pub fn asset(&self, name: &str) -> Option<&HashedAsset> {
         let bundle = self.consent.bundle();
-        [&bundle.guard, &bundle.js, &bundle.css]
+        [&bundle.guard, &bundle.js, &bundle.css, &bundle.vendors]
             .into_iter()
             .chain(&bundle.relay)
             .chain(self.forms.script())

@@ -749,24 +749,51 @@ mod tests {
     #[test]
     fn the_broader_catalogue_knows_embeds_recorders_and_ad_pixels() {
         for (url, vendor) in [
-            ("https://www.youtube.com/embed/KPnmmIrD0oc?feature=oembed", "youtube"),
-            ("http://www.youtube.com/embed/G83gI7qjWug?version=3&#038;rel=1", "youtube"),
+            (
+                "https://www.youtube.com/embed/KPnmmIrD0oc?feature=oembed",
+                "youtube",
+            ),
+            (
+                "http://www.youtube.com/embed/G83gI7qjWug?version=3&#038;rel=1",
+                "youtube",
+            ),
             ("https://www.youtube-nocookie.com/embed/x", "youtube"),
             ("https://i.ytimg.com/vi/x/hqdefault.jpg", "youtube"),
             ("https://player.vimeo.com/video/76979871", "vimeo"),
             ("https://i.vimeocdn.com/video/1.jpg", "vimeo"),
-            ("https://maps.google.com/maps?q=Utrecht&output=embed", "google_maps"),
-            ("https://maps.googleapis.com/maps/api/js?key=k", "google_maps"),
+            (
+                "https://maps.google.com/maps?q=Utrecht&output=embed",
+                "google_maps",
+            ),
+            (
+                "https://maps.googleapis.com/maps/api/js?key=k",
+                "google_maps",
+            ),
             ("https://www.clarity.ms/tag/abc", "microsoft_clarity"),
-            ("https://snap.licdn.com/li.lms-analytics/insight.min.js", "linkedin_insight"),
-            ("https://px.ads.linkedin.com/collect/?pid=1", "linkedin_insight"),
-            ("https://analytics.tiktok.com/i18n/pixel/events.js", "tiktok_pixel"),
+            (
+                "https://snap.licdn.com/li.lms-analytics/insight.min.js",
+                "linkedin_insight",
+            ),
+            (
+                "https://px.ads.linkedin.com/collect/?pid=1",
+                "linkedin_insight",
+            ),
+            (
+                "https://analytics.tiktok.com/i18n/pixel/events.js",
+                "tiktok_pixel",
+            ),
             ("https://s.pinimg.com/ct/core.js", "pinterest_tag"),
             ("https://ct.pinterest.com/v3/?tid=1", "pinterest_tag"),
             ("https://static.ads-twitter.com/uwt.js", "x_pixel"),
             ("https://t.co/i/adsct?txn_id=1", "x_pixel"),
-            ("https://www.google.com/recaptcha/api.js", "google_recaptcha"),
-            ("https://www.gstatic.com/recaptcha/releases/x/recaptcha__en.js", "google_recaptcha"),
+            (
+                "https://www.google.com/recaptcha/api.js",
+                "google_recaptcha",
+            ),
+            (
+                "https://www.gstatic.com/recaptcha/releases/x/recaptcha__en.js",
+                "google_recaptcha",
+            ),
         ] {
             assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
         }
@@ -780,18 +807,32 @@ mod tests {
         assert_eq!(youtube.embed, Some(EmbedKind::Video));
         assert_eq!(youtube.category, Category::Other("youtube".into()));
         assert_eq!(youtube.description.get("nl").contains("IP-adres"), true);
-        assert_eq!(cat.vendor("facebook_social").unwrap().embed, Some(EmbedKind::Social));
+        assert_eq!(
+            cat.vendor("facebook_social").unwrap().embed,
+            Some(EmbedKind::Social)
+        );
         assert_eq!(cat.vendor("hotjar").unwrap().embed, None);
         let clarity = |s: &str| cat.vendor_for_inline(s).map(|v| v.id.as_str());
         assert_eq!(
-            clarity(r#"(function(c,l,a,r,i,t,y){c[a]=c[a]||function(){(c[a].q=c[a].q||[]).push(arguments)};t=l.createElement(r);t.async=1;t.src="https://www.clarity.ms/tag/"+i;})(window, document, "clarity", "script", "abc");"#),
+            clarity(
+                r#"(function(c,l,a,r,i,t,y){c[a]=c[a]||function(){(c[a].q=c[a].q||[]).push(arguments)};t=l.createElement(r);t.async=1;t.src="https://www.clarity.ms/tag/"+i;})(window, document, "clarity", "script", "abc");"#
+            ),
             Some("microsoft_clarity")
         );
-        assert_eq!(clarity("_linkedin_partner_id = \"1\";"), Some("linkedin_insight"));
+        assert_eq!(
+            clarity("_linkedin_partner_id = \"1\";"),
+            Some("linkedin_insight")
+        );
         assert_eq!(clarity("ttq.track('ViewContent');"), Some("tiktok_pixel"));
         assert_eq!(clarity("twq('event', 'tw-1', {});"), Some("x_pixel"));
-        assert_eq!(clarity("pintrk('track', 'checkout');"), Some("pinterest_tag"));
-        assert_eq!(cat.vendor_for_cookie("_clck").unwrap().id, "microsoft_clarity");
+        assert_eq!(
+            clarity("pintrk('track', 'checkout');"),
+            Some("pinterest_tag")
+        );
+        assert_eq!(
+            cat.vendor_for_cookie("_clck").unwrap().id,
+            "microsoft_clarity"
+        );
         assert_eq!(cat.vendor_for_cookie("_ttp").unwrap().id, "tiktok_pixel");
     }
 
@@ -810,7 +851,9 @@ mod tests {
         .unwrap();
         assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
         let cat = Catalogue::from_config(&cfg);
-        assert!(cat.vendor_for_url("https://www.google.com/recaptcha/api.js").is_none());
+        assert!(cat
+            .vendor_for_url("https://www.google.com/recaptcha/api.js")
+            .is_none());
         assert!(cat.vendor("google_recaptcha").is_none());
         assert!(cat.knows_host("www.google.com"));
         assert!(cat.knows_host("cdn.fonts.example.net"));
