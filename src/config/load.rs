@@ -13,6 +13,7 @@ use url::{Host, Url};
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
 use super::dsr::DsrConfig;
+use super::embeds::EmbedsConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
 use super::forms::{form_plugin_warnings, validate_forms, FormConfig};
 use super::limits::LimitsConfig;
@@ -49,6 +50,8 @@ pub struct Config {
     pub stats: StatsConfig,
     /// First-party analytics relays (`[relay.google_analytics]`); off by default.
     pub relay: RelayConfig,
+    /// `[embeds]`: how click-to-load players load.
+    pub embeds: EmbedsConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -169,6 +172,7 @@ impl Config {
             dsr: reading.section(&mut table, "dsr"),
             stats: reading.section(&mut table, "stats"),
             relay: reading.section(&mut table, "relay"),
+            embeds: reading.section(&mut table, "embeds"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };

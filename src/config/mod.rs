@@ -13,6 +13,7 @@
 mod consent;
 pub mod dashboard;
 mod dsr;
+mod embeds;
 mod env;
 mod forms;
 mod hosts;
@@ -36,6 +37,7 @@ pub use consent::{
     CONSENT_TEXT_KEYS,
 };
 pub use dsr::{Deadline, DsrConfig};
+pub use embeds::{EmbedsConfig, YoutubeEmbedConfig};
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };

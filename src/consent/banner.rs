@@ -21,6 +21,8 @@ const GUARD_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/guard.min.j
 const RELAY_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/relay.min.js"));
 const RELAY_TOKEN: &str = "__CG_RELAY__";
 const CSS: &str = include_str!("../../assets/banner/banner.css");
+/// Served as written (small, and only on pages with a click-to-load placeholder).
+const EMBED_JS: &str = include_str!("../../assets/banner/embed.js");
 const CONFIG_TOKEN: &str = "__CG_CONFIG__";
 const GUARD_TOKEN: &str = "__CG_GUARD__";
 /// The queue stubs guard.js defines, with the vendor whose category decides whether banner.js
@@ -59,6 +61,8 @@ pub struct Bundle {
     /// Exactly the JSON each `texts_hash` was computed over (texts, categories, vendors,
     /// privacy link), per language: what the banner-text archive keeps.
     pub texts_shown: BTreeMap<String, String>,
+    /// `embed.<hash>.js`: wires the click-to-load placeholders; only on pages that have one.
+    pub embed: HashedAsset,
     /// `vendors.<hash>.json`: the second layer's vendor details (purpose, cookies, address)
     /// per language, fetched by banner.js when the settings open, so the broad catalogue does
     /// not weigh on every page view.
@@ -292,6 +296,12 @@ impl Bundle {
                 CSS.as_bytes().to_vec(),
             ),
             relay,
+            embed: HashedAsset::new(
+                "embed",
+                "js",
+                "text/javascript; charset=utf-8",
+                EMBED_JS.as_bytes().to_vec(),
+            ),
             vendors: vendors_asset,
             texts_hash,
             texts_shown,

@@ -22,6 +22,9 @@ pub const INJECTED: &str = concat!(
     "<script src=\"/_gate/banner.abc123.js\" defer></script><link rel=\"stylesheet\" href=\"/_gate/banner.abc123.css\">"
 );
 
+/// embed.js, appended to a page with a click-to-load placeholder.
+pub const EMBED_JS: &str = "<script src=\"/_gate/embed.abc123.js\" defer></script>";
+
 /// The built-in catalogue with the guard and banner tags as a gate injects them.
 pub fn rewriter() -> Rewriter {
     Rewriter::new(
@@ -29,6 +32,7 @@ pub fn rewriter() -> Rewriter {
         RewriteSettings {
             inject_head_first_html: GUARD.to_owned(),
             inject_head_html: INJECT.to_owned(),
+            inject_embed_html: EMBED_JS.to_owned(),
             ..RewriteSettings::default()
         },
     )
