@@ -36,6 +36,7 @@
 mod coding;
 mod css;
 mod embed;
+mod hosts;
 mod html;
 mod inject;
 mod memo;
@@ -50,6 +51,7 @@ use lol_html::AsciiCompatibleEncoding;
 pub use coding::{
     coding_from_header, codings_from_headers, Coding, DecodeChain, MAX_STACKED_CODINGS,
 };
+pub use hosts::{unknown_hosts, HostReference};
 pub use memo::{MemoBodyRewriter, RewriteMemo, MEMO_MAX_BODY};
 pub use sniff::{
     extract_mime_type, page_encoding, sniffs_as_html, MimeType, PageEncoding, SNIFF_LEN,

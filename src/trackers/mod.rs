@@ -327,15 +327,16 @@ impl Catalogue {
         &self.necessary
     }
 
-    /// Whether any vendor, blocked or necessary, names `host` (or a parent of it) among its
-    /// hosts, whatever the path: a host the catalogue classifies.
+    /// Whether any vendor, blocked or necessary, claims all of `host` (or a parent of it): a
+    /// host rule without a path prefix. `gstatic.com/recaptcha` does not make
+    /// fonts.gstatic.com known; ask [`Catalogue::vendor_for_url`] about a whole URL.
     pub fn knows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.vendors
             .iter()
             .chain(&self.necessary)
             .flat_map(|v| &v.hosts)
-            .any(|rule| rule.covers_host(&host))
+            .any(|rule| rule.path_prefix.is_none() && rule.covers_host(&host))
     }
 
     /// Whether any vendor, blocked or necessary, claims a cookie of this name.
@@ -806,7 +807,7 @@ mod tests {
         let youtube = cat.vendor("youtube").unwrap();
         assert_eq!(youtube.embed, Some(EmbedKind::Video));
         assert_eq!(youtube.category, Category::Other("youtube".into()));
-        assert_eq!(youtube.description.get("nl").contains("IP-adres"), true);
+        assert!(youtube.description.get("nl").contains("IP-adres"));
         assert_eq!(
             cat.vendor("facebook_social").unwrap().embed,
             Some(EmbedKind::Social)
@@ -855,7 +856,9 @@ mod tests {
             .vendor_for_url("https://www.google.com/recaptcha/api.js")
             .is_none());
         assert!(cat.vendor("google_recaptcha").is_none());
-        assert!(cat.knows_host("www.google.com"));
+        assert!(cat.knows_host("www.recaptcha.net"));
+        // A path-prefixed rule (google.com/recaptcha) claims URLs, not the whole host.
+        assert!(!cat.knows_host("www.google.com"));
         assert!(cat.knows_host("cdn.fonts.example.net"));
         assert!(!cat.knows_host("example.net"));
         assert!(cat.knows_cookie("fontpref"));
