@@ -186,13 +186,14 @@
     }).join('');
   }
   /* Who and why, in one sentence: the vendors whose tags the gate neutralised in this page,
-   * per category ("Google Analytics (Analytics); YouTube (Google) (YouTube (Google))"). */
+   * per category ("Google Analytics, Hotjar (Analytics); YouTube (Google)"). */
   function whoSentence() {
     var seen = {};
     [].forEach.call(doc.querySelectorAll('[data-cg-vendor]'), function (el) { seen[el.getAttribute('data-cg-vendor')] = 1; });
     var parts = config.c.map(function (category) {
       var names = config.v.filter(function (v) { return seen[v.id] && v.cat === category.id; }).map(function (v) { return v.name; });
-      return names.length ? names.join(', ') + ' (' + category.n[lang] + ')' : '';
+      /* A vendor's own category (YouTube) is not named twice. */
+      return names.length ? names.join(', ') + (vendorCategory[category.id] ? '' : ' (' + category.n[lang] + ')') : '';
     }).filter(String);
     return parts.length ? ' <span id="cg-who">' + escapeHtml(text.who + ' ' + parts.join('; ') + '.') + '</span>' : '';
   }
