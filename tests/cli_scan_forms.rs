@@ -68,7 +68,7 @@ fn scan_reports_a_cf7_form_as_captured_or_not_by_the_configuration() {
         "{captured}"
     );
     assert!(
-        captured.contains("0 Contact Form 7 form(s) not captured"),
+        captured.contains("0 form plugin form(s) not captured"),
         "{captured}"
     );
 
@@ -82,7 +82,7 @@ fn scan_reports_a_cf7_form_as_captured_or_not_by_the_configuration() {
             "{report}"
         );
         assert!(
-            report.contains("1 Contact Form 7 form(s) not captured"),
+            report.contains("1 form plugin form(s) not captured"),
             "{report}"
         );
     }
@@ -113,10 +113,7 @@ fn scan_finds_the_cf7_forms_of_real_pages() {
             );
         }
         assert!(
-            report.contains(&format!(
-                "{} Contact Form 7 form(s) not captured",
-                ids.len()
-            )),
+            report.contains(&format!("{} form plugin form(s) not captured", ids.len())),
             "{name}:\n{report}"
         );
         checked += 1;
@@ -155,7 +152,7 @@ fn check_config_warns_about_a_form_aimed_at_cf7s_endpoint_without_naming_the_plu
 }
 
 #[test]
-fn check_config_refuses_plugins_it_does_not_capture_and_cf7_without_its_id() {
+fn check_config_refuses_plugin_forms_without_the_plugins_id_of_the_form() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("consentgate.toml");
     let form = |plugin: &str| {
@@ -167,19 +164,23 @@ fn check_config_refuses_plugins_it_does_not_capture_and_cf7_without_its_id() {
     std::fs::write(
         &file,
         format!(
-            "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n{}{}",
+            "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n{}{}{}{}",
             form("wpforms"),
-            form("cf7")
+            form("cf7"),
+            form("gravityforms"),
+            form("elementor")
         ),
     )
     .unwrap();
     let out = check_config(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("forms[0].plugin"), "{stderr}");
     assert!(
-        stderr.contains("\"wpforms\" submissions are not captured"),
+        stderr.contains("forms[0].plugin_form_id") && stderr.contains("wpforms[id]"),
         "{stderr}"
     );
     assert!(stderr.contains("forms[1].plugin_form_id"), "{stderr}");
+    assert!(stderr.contains("forms[2].plugin_form_id"), "{stderr}");
+    assert!(stderr.contains("forms[3].plugin_element_id"), "{stderr}");
+    assert!(!stderr.contains("not captured"), "{stderr}");
 }

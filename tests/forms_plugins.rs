@@ -251,7 +251,15 @@ async fn cf7_form_that_is_not_configured_still_reaches_wordpress() {
     let site = start_site();
     let gate = cf7_gate(&site, StoreChoice::Memory, "").await;
     let other = "/wp-json/contact-form-7/v1/contact-forms/999/feedback";
-    let (ct, body) = multipart(&cf7_fields(&TYPED, None));
+    // As CF7 renders form 999: its own id in the hidden field too.
+    let pairs: Vec<_> = cf7_fields(&TYPED, None)
+        .into_iter()
+        .map(|(n, v)| match n.as_str() {
+            "_wpcf7" => (n, "999".to_owned()),
+            _ => (n, v),
+        })
+        .collect();
+    let (ct, body) = multipart(&pairs);
 
     let a = post_raw(&gate.url(other), &ct, "application/json", body).await;
 

@@ -94,7 +94,12 @@ pub fn is_admin_ajax(path: &str) -> bool {
 /// action is another plugin's call), elsewhere the plugins' hidden fields, which they act on
 /// wherever the form was posted (the no-JavaScript way).
 pub fn claim(path: &str, query: &str, fields: &[(String, String)]) -> Option<(PluginFormKey, Via)> {
-    let field = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
     if is_admin_ajax(path) {
         let from_query = || {
             url::form_urlencoded::parse(query.as_bytes())
@@ -131,7 +136,10 @@ pub fn claim(path: &str, query: &str, fields: &[(String, String)]) -> Option<(Pl
     // Elementor's form without its script posts its fields to the page it is on.
     match (field("form_id"), field("post_id")) {
         (Some(element), Some(_)) if fields.iter().any(|(n, _)| n.starts_with("form_fields[")) => {
-            Some((PluginFormKey::Elementor(element.trim().to_owned()), Via::Page))
+            Some((
+                PluginFormKey::Elementor(element.trim().to_owned()),
+                Via::Page,
+            ))
         }
         _ => None,
     }

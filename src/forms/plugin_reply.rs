@@ -26,8 +26,8 @@ use super::plugin::{Echo, Via};
 use super::service::Stored;
 use super::submit::Refusal;
 use crate::config::{FormConfig, FormLanguage, FormPlugin};
-use htmlize::escape_text;
 use crate::http::{Code, EdgeError};
+use htmlize::escape_text;
 
 /// The plugin's answer to one submission: always HTTP 200 (see the module comment), with
 /// `Retry-After` seconds when trying later helps.

@@ -235,7 +235,10 @@ impl FormsService {
     /// Whether some form is found by what its POST carries (a plugin form), so POSTs of form
     /// data elsewhere are read before they go on ([`form_for_body`](Self::form_for_body)).
     pub fn reads_form_posts(&self) -> bool {
-        self.inner.forms.iter().any(|f| f.plugin != FormPlugin::Html)
+        self.inner
+            .forms
+            .iter()
+            .any(|f| f.plugin != FormPlugin::Html)
     }
 
     /// How much of a POST is read to find a plugin form in it: the largest body a plugin form

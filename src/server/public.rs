@@ -226,7 +226,10 @@ async fn submit_form(
     let via = match (&body, form.plugin) {
         (Ok(body), plugin) if via == Via::Page && plugin != FormPlugin::Html => {
             let fields = form_fields(&req, body).await;
-            match areas.forms.form_for_body(req.path(), req.query_string(), &fields) {
+            match areas
+                .forms
+                .form_for_body(req.path(), req.query_string(), &fields)
+            {
                 Some((claimed, claimed_via)) if claimed.id == form.id => claimed_via,
                 _ => via,
             }
@@ -264,8 +267,14 @@ async fn form_post(
             return Err(EdgeError::too_large(limit))
         }
         Peeked::Partial(prefix, rest) => {
-            return forward_page(&state, &visitor, site, &req, RequestBody::Prefixed(prefix, rest))
-                .await
+            return forward_page(
+                &state,
+                &visitor,
+                site,
+                &req,
+                RequestBody::Prefixed(prefix, rest),
+            )
+            .await
         }
     };
     let fields = form_fields(&req, &body).await;
