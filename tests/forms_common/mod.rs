@@ -88,12 +88,17 @@ pub fn aged_token(cfg: &Config) -> String {
 
 /// A fill-time token for the first configured form, issued `ago` before now.
 pub fn token_issued_ago(cfg: &Config, ago: std::time::Duration) -> String {
+    let form = &cfg.forms.first().expect("a form is configured").id;
+    form_token_issued_ago(cfg, form, ago)
+}
+
+/// A fill-time token for the form `form` (its `[[forms]] id`), issued `ago` before now.
+pub fn form_token_issued_ago(cfg: &Config, form: &str, ago: std::time::Duration) -> String {
     let keys = Keys::derive(cfg.secret.as_ref().expect("secret set"));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    let form = &cfg.forms.first().expect("a form is configured").id;
     consentgate::forms::token::FillToken::new(keys.form_token)
         .issue(form, now - ago.as_millis() as u64)
 }
