@@ -588,3 +588,28 @@ async fn oversized_post_naming_a_plugin_form_is_refused_not_passed_on() {
     only_marker_reached(&site, &gate).await;
     gate.stop().await;
 }
+
+#[actix_web::test]
+async fn cf7_under_another_rest_prefix_or_rest_route_is_answered_as_cf7() {
+    let site = start_site();
+    let gate = plugins_gate(&site, StoreChoice::Memory, "").await;
+    for endpoint in [
+        "/api/contact-form-7/v1/contact-forms/352/feedback",
+        "/?rest_route=/contact-form-7/v1/contact-forms/352/feedback",
+    ] {
+        let (ct, body) = multipart(&fields(CF7, Typed::Valid, &token_for(&gate, CF7), &[]));
+        let a = post_raw(
+            &gate.url(endpoint),
+            &ct,
+            "application/json, */*;q=0.1",
+            body,
+        )
+        .await;
+        let v: Value = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+        assert_eq!(v["status"], "mail_sent", "{endpoint}: {v}");
+        assert_eq!(v["into"], "#wpcf7-f352-p12-o1");
+    }
+    assert_eq!(stored(&gate, "cf7").await, 2);
+    only_marker_reached(&site, &gate).await;
+    gate.stop().await;
+}

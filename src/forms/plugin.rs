@@ -18,8 +18,6 @@ use crate::config::{FormConfig, FormPlugin};
 const CF7_ROUTE: &str = "/contact-form-7/v1/contact-forms/";
 /// The class CF7 puts on every form it renders.
 pub const CF7_FORM_CLASS: &str = "wpcf7-form";
-/// WordPress's default REST prefix (`rest_get_url_prefix()`).
-const WP_JSON: &str = "/wp-json";
 
 /// The class WPForms puts on every form it renders.
 pub const WPFORMS_FORM_CLASS: &str = "wpforms-form";
@@ -110,7 +108,9 @@ pub fn claim(path: &str, query: &str, fields: &[(String, String)]) -> Option<(Pl
         let key = match action.as_str() {
             WPFORMS_ACTION => PluginFormKey::Wpforms(php_int(field("wpforms[id]")?)?),
             ELEMENTOR_ACTION => PluginFormKey::Elementor(field("form_id")?.trim().to_owned()),
-            GRAVITY_ACTION => PluginFormKey::Gravityforms(php_int(field("gform_submit")?)?),
+            GRAVITY_ACTION => PluginFormKey::Gravityforms(php_int(
+                field("gform_submit").or_else(|| field("form_id"))?,
+            )?),
             _ => return None,
         };
         let plugin = match key {
@@ -175,16 +175,17 @@ pub fn may_name_a_plugin_form(prefix: &[u8]) -> bool {
 
 /// The CF7 form id a request for `path` (as sent) and `query` submits to, if it is CF7's
 /// feedback endpoint in any spelling WordPress dispatches there: `/wp-json/…` (also behind
-/// `/index.php`), and `?rest_route=/…` on any path (WordPress reads that query variable on
+/// `/index.php`, and under any other REST prefix a site configured), and `?rest_route=/…` on
+/// any path (WordPress reads that query variable on
 /// every request, and sites without pretty permalinks use it as their REST root). WordPress
 /// matches REST routes case-insensitively and reads `0352` as form 352; so does this.
 pub fn cf7_feedback_id(path: &str, query: &str) -> Option<u64> {
     let path = canonical(path, false);
+    // Under any REST prefix: a site may set its own (`rest_url_prefix`) instead of /wp-json.
     let by_path = path
-        .strip_prefix("/index.php")
-        .unwrap_or(&path)
-        .strip_prefix(WP_JSON)
-        .and_then(cf7_route_id);
+        .match_indices(CF7_ROUTE)
+        .find(|(at, _)| *at > 0)
+        .and_then(|(at, _)| cf7_route_id(&path[at..]));
     by_path.or_else(|| {
         url::form_urlencoded::parse(query.as_bytes())
             .filter(|(name, _)| name == "rest_route")
@@ -229,13 +230,112 @@ impl Echo {
 
 #[cfg(test)]
 mod tests {
-    use super::cf7_feedback_id;
+    use super::{cf7_feedback_id, claim, php_int, PluginFormKey, Via};
+    use crate::config::FormPlugin;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn admin_ajax_is_claimed_only_for_the_plugins_submit_actions() {
+        let ajax = "/wp-admin/admin-ajax.php";
+        let cases = [
+            (
+                vec![("action", "wpforms_submit"), ("wpforms[id]", "41")],
+                Some((PluginFormKey::Wpforms(41), Via::Plugin(FormPlugin::Wpforms))),
+            ),
+            (
+                vec![
+                    ("action", "elementor_pro_forms_send_form"),
+                    ("form_id", "2f6e5b1"),
+                ],
+                Some((
+                    PluginFormKey::Elementor("2f6e5b1".into()),
+                    Via::Plugin(FormPlugin::Elementor),
+                )),
+            ),
+            (
+                vec![("action", "gform_submit_form"), ("gform_submit", "3")],
+                Some((
+                    PluginFormKey::Gravityforms(3),
+                    Via::Plugin(FormPlugin::Gravityforms),
+                )),
+            ),
+            // Another plugin's call, even one carrying a form's hidden field.
+            (vec![("action", "heartbeat"), ("_wpcf7", "352")], None),
+            (vec![("wpforms[id]", "41")], None),
+        ];
+        for (fields, want) in cases {
+            assert_eq!(claim(ajax, "", &pairs(&fields)), want, "{fields:?}");
+        }
+        assert_eq!(
+            claim(
+                "//WP-ADMIN/admin-ajax.php/",
+                "action=wpforms_submit",
+                &pairs(&[("wpforms[id]", "41")])
+            ),
+            Some((PluginFormKey::Wpforms(41), Via::Plugin(FormPlugin::Wpforms))),
+            "the action in the query, any spelling of the path"
+        );
+    }
+
+    #[test]
+    fn no_javascript_posts_are_claimed_by_the_plugins_hidden_fields_on_any_page() {
+        let cases = [
+            (
+                vec![("_wpcf7", "352")],
+                Some((PluginFormKey::Cf7(352), Via::Page)),
+            ),
+            (
+                vec![("gform_submit", "3")],
+                Some((PluginFormKey::Gravityforms(3), Via::Page)),
+            ),
+            (
+                vec![("gform_submit", "3"), ("gform_ajax", "form_id=3")],
+                Some((PluginFormKey::Gravityforms(3), Via::FramePostBack)),
+            ),
+            (
+                vec![("wpforms[id]", "41")],
+                Some((PluginFormKey::Wpforms(41), Via::Page)),
+            ),
+            (
+                vec![
+                    ("post_id", "12"),
+                    ("form_id", "2f6e5b1"),
+                    ("form_fields[name]", "x"),
+                ],
+                Some((PluginFormKey::Elementor("2f6e5b1".into()), Via::Page)),
+            ),
+            // A `form_id` alone is too common a name to be Elementor's.
+            (vec![("form_id", "2f6e5b1"), ("name", "x")], None),
+            (vec![("_wpcf7", "abc")], None),
+            (vec![("s", "search")], None),
+        ];
+        for (fields, want) in cases {
+            assert_eq!(claim("/nieuws/", "", &pairs(&fields)), want, "{fields:?}");
+        }
+    }
+
+    #[test]
+    fn form_numbers_are_read_as_php_reads_them() {
+        assert_eq!(php_int("352"), Some(352));
+        assert_eq!(php_int(" 0352"), Some(352));
+        assert_eq!(php_int("352abc"), Some(352));
+        assert_eq!(php_int("-41"), Some(41));
+        assert_eq!(php_int("0"), None);
+        assert_eq!(php_int("x1"), None);
+        assert_eq!(php_int(""), None);
+    }
 
     #[test]
     fn cf7_feedback_endpoint_is_found_in_every_spelling_wordpress_dispatches() {
         let cases = [
             ("/wp-json/contact-form-7/v1/contact-forms/352/feedback", ""),
             ("/wp-json/contact-form-7/v1/contact-forms/352/feedback/", ""),
+            ("/api/contact-form-7/v1/contact-forms/352/feedback", ""),
             (
                 "//wp-json/Contact-Form-7/v1/contact-forms/0352/feedback",
                 "",

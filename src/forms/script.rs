@@ -55,6 +55,7 @@ pub(crate) fn build(forms: &[FormConfig]) -> Option<HashedAsset> {
 fn spec(f: &FormConfig) -> serde_json::Value {
     serde_json::json!({
         "id": f.id,
+        "plugin": f.plugin.name(),
         "honeypot": f.honeypot_field,
         "token": !f.min_fill_time.is_zero(),
         "caseSensitive": f.path_case_sensitive,
