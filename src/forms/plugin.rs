@@ -1,6 +1,8 @@
 //! Form plugins whose script does not post to the form's `action`: which requests are such a
-//! plugin's submission (Contact Form 7: its REST feedback endpoint) and which of the plugin's
-//! hidden fields the answer echoes. The answer itself, in the plugin's own JSON format, is
+//! plugin's submission (Contact Form 7: its REST feedback endpoint; WPForms, Elementor Pro,
+//! Gravity Forms 2.9: their submit action on admin-ajax.php; every plugin's no-JavaScript POST
+//! by its hidden id field, wherever it is posted) and which of the plugin's hidden fields the
+//! answer echoes. The answer itself, in the plugin's own JSON format, is
 //! `plugin_reply` (it needs the outcome types of `service` and `submit`, which use this).
 //!
 //! Verified against Contact Form 7's published source (rocklobster-in/contact-form-7:

@@ -1,7 +1,7 @@
 //! The routes of the public listener, one setup function per area (so a test can mount one
 //! area alone) and [`configure`] for all of them in the order actix must try them: liveness,
-//! consent, forms, the gate's assets, any other `/_gate/` path (never proxied), then the proxy
-//! for everything else. Handlers parse, call a service, and map the result; every error is an
+//! consent, forms, the gate's assets, any other `/_gate/` path (never proxied), form POSTs
+//! that may submit a plugin form, then the proxy for everything else. Handlers parse, call a service, and map the result; every error is an
 //! [`EdgeError`], rendered by the `http::error_pages` middleware.
 
 use actix_web::body::{EitherBody, MessageBody};
