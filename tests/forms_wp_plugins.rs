@@ -211,21 +211,6 @@ fn fields(
     pairs
 }
 
-fn multipart(pairs: &[(String, String)]) -> (String, Vec<u8>) {
-    let boundary = "----WebKitFormBoundaryWpPlugins";
-    let mut body = String::new();
-    for (name, value) in pairs {
-        body.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-        ));
-    }
-    body.push_str(&format!("--{boundary}--\r\n"));
-    (
-        format!("multipart/form-data; boundary={boundary}"),
-        body.into_bytes(),
-    )
-}
-
 /// The plugin's AJAX request as its script sends it: FormData to admin-ajax.php with its
 /// action; the JSON answer.
 async fn post_ajax(gate: &Gate, plugin: Plugin, typed: Typed, token: &str) -> (Answer, Value) {
@@ -274,20 +259,6 @@ fn token_for(gate: &Gate, plugin: Plugin) -> String {
 
 async fn stored(gate: &Gate, form: &str) -> usize {
     gate.service.list(form, 0, 10).await.unwrap().total
-}
-
-/// Nothing but `marker` reached the site: the gate forwards in order, so a GET sent after the
-/// submissions arriving alone proves none of them went upstream.
-async fn only_marker_reached(site: &Site, gate: &Gate) {
-    let resp = client()
-        .get(gate.url("/marker"))
-        .send()
-        .await
-        .expect("gate answers");
-    assert_eq!(resp.status().as_u16(), 200);
-    let seen = site.recorder.wait_for(1).await;
-    let paths: Vec<_> = seen.iter().map(|(p, _, _)| p.as_str()).collect();
-    assert_eq!(paths, ["/marker"], "only the marker reached WordPress");
 }
 
 /// Success in the plugin's words: what its script shows once the entry is stored.

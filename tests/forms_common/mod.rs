@@ -272,3 +272,33 @@ pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 pub async fn post_form(url: &str, pairs: &[(&str, &str)]) -> Answer {
     post_raw(url, FORM_CT, BROWSER_ACCEPT, urlencode(pairs)).await
 }
+
+/// `pairs` as a browser's FormData sends them: the Content-Type and the multipart body.
+pub fn multipart(pairs: &[(String, String)]) -> (String, Vec<u8>) {
+    let boundary = "----WebKitFormBoundaryGateTest";
+    let mut body = String::new();
+    for (name, value) in pairs {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+/// Nothing but `marker` reached the site: the gate forwards in order, so a GET sent after the
+/// submissions arriving alone proves none of them went upstream.
+pub async fn only_marker_reached(site: &Site, gate: &Gate) {
+    let resp = client()
+        .get(gate.url("/marker"))
+        .send()
+        .await
+        .expect("gate answers");
+    assert_eq!(resp.status().as_u16(), 200);
+    let seen = site.recorder.wait_for(1).await;
+    let paths: Vec<_> = seen.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/marker"], "only the marker reached the site");
+}
