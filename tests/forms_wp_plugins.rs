@@ -584,3 +584,39 @@ async fn cf7_under_another_rest_prefix_or_rest_route_is_answered_as_cf7() {
     only_marker_reached(&site, &gate).await;
     gate.stop().await;
 }
+
+#[actix_web::test]
+async fn admin_ajax_under_a_passthrough_prefix_is_still_captured_per_action() {
+    let site = start_site();
+    let gate = Gate::start(
+        support::gate::TestGate::new()
+            .secret(SECRET)
+            .store(StoreChoice::Memory)
+            .upstream(&site.url())
+            .config_toml(&format!(
+                "{}\n[[passthrough]]\nprefix = \"/wp-admin/\"\nmax_request_body_bytes = 1048576\n",
+                plugins_toml("")
+            )),
+    )
+    .await;
+    let (_, v) = post_ajax(&gate, ELEMENTOR, Typed::Valid, &token_for(&gate, ELEMENTOR)).await;
+    assert_success(ELEMENTOR, &v);
+    assert_eq!(stored(&gate, "elementor").await, 1);
+    only_marker_reached(&site, &gate).await;
+
+    let heartbeat = urlencode(&[("action", "heartbeat")]);
+    let a = post_raw(
+        &gate.url(ADMIN_AJAX),
+        FORM_CT,
+        "application/json",
+        heartbeat.clone(),
+    )
+    .await;
+    assert_eq!(a.status, 303, "WordPress's own answer");
+    let seen = site.recorder.wait_for(2).await;
+    assert_eq!(
+        (seen[1].0.as_str(), &seen[1].2),
+        (ADMIN_AJAX, &heartbeat.into())
+    );
+    gate.stop().await;
+}
