@@ -9,8 +9,8 @@
 //!   (verified against wpforms-lite `src/Forms/Process.php`); success `{"success":true,
 //!   "data":{"form_id","confirmation":html}}` (from its documented behaviour).
 //! * Elementor Pro (`elementor_pro_forms_send_form`): `{"success":bool,"data":{"message",
-//!   "errors":{field id: text},"data":{}}}`, as its `Ajax_Handler` sends them (documented
-//!   behaviour; Elementor Pro's source is not public).
+//!   "errors":{field id: text},"data":{}}}`, what its `form-sender.js` reads (checked against
+//!   a published copy of that script and of an older `Ajax_Handler`).
 //! * Gravity Forms 2.9 AJAX (`gform_submit_form`): `{"success":true,"data":{"is_valid",
 //!   "validation_messages":{field id: text},"confirmation_type":"message",
 //!   "confirmation_message","confirmation_markup"}}`, and `{"success":false,"data":text}` for
@@ -168,7 +168,7 @@ fn wpforms(form: &FormConfig, outcome: &Outcome) -> Value {
     let field: serde_json::Map<String, Value> = outcome
         .invalid
         .iter()
-        .map(|(name, problem)| (name.clone(), Value::String(problem.clone())))
+        .map(|(name, problem)| (name.clone(), html_text(problem)))
         .collect();
     let mut errors = json!({"general": {"header": format!(
         "<div class=\"wpforms-error-container\" role=\"alert\"><p>{text}</p></div>"
@@ -179,7 +179,15 @@ fn wpforms(form: &FormConfig, outcome: &Outcome) -> Value {
     json!({"success": false, "data": {"errors": errors}})
 }
 
-/// Elementor Pro: field errors keyed by the field's id, the `x` of `form_fields[x]`.
+/// A message for a script that inserts it as HTML (Elementor's, WPForms' and Gravity Forms'
+/// do), so the gate's and the operator's texts show as written.
+fn html_text(text: &str) -> Value {
+    Value::String(escape_text(text).into_owned())
+}
+
+/// Elementor Pro: field errors keyed by the field's id, the `x` of `form_fields[x]`; the
+/// script (`form-sender.js`) puts `data.message` and each error into the page as HTML and
+/// marks `#form-field-<id>`.
 fn elementor(outcome: &Outcome) -> Value {
     let errors: serde_json::Map<String, Value> = outcome
         .invalid
@@ -189,10 +197,10 @@ fn elementor(outcome: &Outcome) -> Value {
                 .strip_prefix("form_fields[")
                 .and_then(|rest| rest.strip_suffix(']'))
                 .unwrap_or(name);
-            (id.to_owned(), Value::String(problem.clone()))
+            (id.to_owned(), html_text(problem))
         })
         .collect();
-    let mut data = json!({"message": outcome.message, "data": {}});
+    let mut data = json!({"message": html_text(&outcome.message), "data": {}});
     if outcome.kind != Kind::Stored {
         data["errors"] = Value::Object(errors);
     }
@@ -215,7 +223,7 @@ fn gravity(form: &FormConfig, outcome: &Outcome) -> Value {
             let messages: serde_json::Map<String, Value> = outcome
                 .invalid
                 .iter()
-                .map(|(name, problem)| (gravity_field_id(name), Value::String(problem.clone())))
+                .map(|(name, problem)| (gravity_field_id(name), html_text(problem)))
                 .collect();
             json!({"success": true, "data": {
                 "is_valid": false,
