@@ -35,6 +35,7 @@ pub(crate) struct Ctx {
     pub inject_form: Injection,
     pub form_paths: Vec<String>,
     pub form_classes: Vec<String>,
+    pub form_ids: Vec<String>,
     pub max_memory: usize,
     pub inline_script_max: usize,
     pub selectors: Selectors,
@@ -451,7 +452,7 @@ pub(crate) fn build(
     if injects {
         settings = injection_handlers(ctx, state, settings);
     }
-    if mode == Mode::Document && (!ctx.form_paths.is_empty() || !ctx.form_classes.is_empty()) {
+    if mode == Mode::Document && ctx.finds_forms() {
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.form.clone()),
@@ -630,13 +631,25 @@ fn posts_to_a_form_path(ctx: &Ctx, page_path: Option<&str>, el: &Element<'_, '_>
     ctx.form_paths.iter().any(|p| p == target.path())
 }
 
-/// Whether `el`'s class list holds one of the form plugins' classes.
+/// Whether `el`'s class list holds one of the form plugins' classes, or its id is one of
+/// theirs.
 fn has_a_form_class(ctx: &Ctx, el: &Element<'_, '_>) -> bool {
-    el.get_attribute("class").is_some_and(|classes| {
+    let by_class = el.get_attribute("class").is_some_and(|classes| {
         classes
             .split_ascii_whitespace()
             .any(|c| ctx.form_classes.iter().any(|wanted| wanted == c))
-    })
+    });
+    by_class
+        || el
+            .get_attribute("id")
+            .is_some_and(|id| ctx.form_ids.iter().any(|wanted| *wanted == id.trim()))
+}
+
+impl Ctx {
+    /// Whether pages are looked at for forms at all.
+    pub(crate) fn finds_forms(&self) -> bool {
+        !self.form_paths.is_empty() || !self.form_classes.is_empty() || !self.form_ids.is_empty()
+    }
 }
 
 fn inject_before(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {

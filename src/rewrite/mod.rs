@@ -79,6 +79,9 @@ pub struct RewriteSettings {
     /// plugin's own endpoint (`wpcf7-form`): a page holding such a form gets
     /// `inject_form_html` whatever its action. Default none.
     pub form_classes: Vec<String>,
+    /// `id`s that mark a form plugin's `<form>` carrying no class of its own (Gravity Forms'
+    /// `gform_1`): like `form_classes`. Default none.
+    pub form_ids: Vec<String>,
     /// Memory lol_html may use per response, in bytes; a page that needs more is refused (fail
     /// closed). Default 8 MiB (`limits.rewrite_max_memory_bytes`).
     pub max_memory: usize,
@@ -100,6 +103,7 @@ impl Default for RewriteSettings {
             inject_form_html: String::new(),
             form_paths: Vec::new(),
             form_classes: Vec::new(),
+            form_ids: Vec::new(),
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
             max_decoded_body: limits.max_decoded_body_bytes,
@@ -129,6 +133,7 @@ impl Rewriter {
                 inject_form: Injection::new(settings.inject_form_html),
                 form_paths: settings.form_paths,
                 form_classes: settings.form_classes,
+                form_ids: settings.form_ids,
                 max_memory: settings.max_memory,
                 inline_script_max: settings.inline_script_max,
                 selectors: Selectors::new(),
@@ -143,7 +148,7 @@ impl Rewriter {
     /// Whether the output depends on the page's path (forms are configured: whether a page's
     /// form posts to one of them can depend on where the page is).
     pub fn depends_on_path(&self) -> bool {
-        !self.ctx.form_paths.is_empty() || !self.ctx.form_classes.is_empty()
+        self.ctx.finds_forms()
     }
 
     /// Largest decoded size of a compressed body, in bytes.
@@ -855,6 +860,29 @@ mod tests {
             0
         );
         assert_eq!(count(r#"<form method="post" class="search"></form>"#), 0);
+    }
+
+    #[test]
+    fn forms_script_goes_into_pages_with_a_plugin_form_found_by_its_id() {
+        let rw = Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_form_html: "<script src=\"/_gate/forms.js\" defer></script>".into(),
+                form_ids: vec!["gform_3".into()],
+                ..RewriteSettings::default()
+            },
+        );
+        let count = |page: &str| {
+            String::from_utf8(rewrite_document_at(&rw, page.as_bytes(), "/kontakt/").unwrap())
+                .unwrap()
+                .matches("/_gate/forms.js")
+                .count()
+        };
+        assert_eq!(
+            count(r#"<form method='post' id='gform_3' action='/kontakt/'></form>"#),
+            1
+        );
+        assert_eq!(count(r#"<form method='post' id='gform_30'></form>"#), 0);
     }
 
     #[test]
