@@ -74,8 +74,10 @@ const FETCHING: &str =
      base[href], image, use, feimage";
 
 /// Attributes that fetch on any element: lol_html must read every tag's attributes for these,
-/// so they are a selector of their own, apart from the tag-name ones.
-const ANY_ELEMENT: &str = "[style], [background], a[ping], area[ping]";
+/// so they are a selector of their own, apart from the tag-name ones. A `src` on an element
+/// that browsers do not fetch for is still a tracker's URL where a script reads it (AMP's
+/// `<amp-pixel src>`, players' custom elements): inert like the rest. Scripts have their own.
+const ANY_ELEMENT: &str = "[style], [background], a[ping], area[ping], [src]:not(script)";
 
 /// The attributes an element (by lower-case tag name) fetches from, besides [`ANY_ELEMENT`]'s.
 fn fetching_attrs(tag: &str) -> &'static [(&'static str, Kind)] {
@@ -92,8 +94,12 @@ fn fetching_attrs(tag: &str) -> &'static [(&'static str, Kind)] {
     }
 }
 
-/// `ping` and `background`, wherever they are.
-const ANY_ELEMENT_ATTRS: &[(&str, Kind)] = &[("ping", Kind::List), ("background", Kind::Url)];
+/// `ping`, `background` and `src`, wherever they are.
+const ANY_ELEMENT_ATTRS: &[(&str, Kind)] = &[
+    ("ping", Kind::List),
+    ("background", Kind::Url),
+    ("src", Kind::Url),
+];
 
 /// Parsed once per gate: lol_html compiles them into each rewriter.
 pub(crate) struct Selectors {

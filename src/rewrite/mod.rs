@@ -680,6 +680,26 @@ mod tests {
     }
 
     #[test]
+    fn a_tracker_src_on_any_element_is_made_inert() {
+        // AMP's pixel fetches from its src by script; <body src> by nothing, inert all the same.
+        let out = rewrite_document(
+            &rw(),
+            br#"<html><head></head><body src="https://www.googletagmanager.com/gtag/js?id=G-1"><amp-pixel src="https://www.facebook.com/tr?id=1&ev=PageView"></amp-pixel></body></html>"#,
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(" src=\"https://"), "{out}");
+        assert!(
+            out.contains(
+                r#"<amp-pixel data-cg-src="https://www.facebook.com/tr?id=1&amp;ev=PageView""#
+            ) || out.contains(
+                r#"<amp-pixel data-cg-src="https://www.facebook.com/tr?id=1&ev=PageView""#
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn a_fragment_gets_the_tags_at_its_end() {
         for size in [1, 7, 4096] {
             assert_eq!(
