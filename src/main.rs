@@ -164,11 +164,16 @@ enum InboxAction {
 #[derive(Subcommand)]
 enum ReceiptsAction {
     /// Print a consent record: every decision of one consent id (audited: consent_looked_up).
-    Show { id: String },
+    Show {
+        // Ids are random base64url and may start with `-`.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
     /// Export one consent record as ISO/IEC TS 27560 JSON (give its id), or the receipts of a
     /// date range as JSON lines or CSV (give --from and --to) (audited).
     Export {
         /// A consent id.
+        #[arg(allow_hyphen_values = true)]
         id: Option<String>,
         /// First day, YYYY-MM-DD (UTC).
         #[arg(long, requires = "to", conflicts_with = "id")]
@@ -393,10 +398,10 @@ fn scan_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<
     }
     let open = forms
         .iter()
-        .filter(|f| f.cf7_id.is_some() && f.plugin_captured_by.is_none())
+        .filter(|f| f.plugin_form.is_some() && f.plugin_captured_by.is_none())
         .count();
     println!(
-        "{} form(s) found; {open} Contact Form 7 form(s) not captured.",
+        "{} form(s) found; {open} form plugin form(s) not captured.",
         forms.len()
     );
     Ok(())

@@ -79,6 +79,9 @@ pub struct RewriteSettings {
     /// plugin's own endpoint (`wpcf7-form`): a page holding such a form gets
     /// `inject_form_html` whatever its action. Default none.
     pub form_classes: Vec<String>,
+    /// `id`s that mark a form plugin's `<form>` carrying no class of its own (Gravity Forms'
+    /// `gform_1`): like `form_classes`. Default none.
+    pub form_ids: Vec<String>,
     /// Memory lol_html may use per response, in bytes; a page that needs more is refused (fail
     /// closed). Default 8 MiB (`limits.rewrite_max_memory_bytes`).
     pub max_memory: usize,
@@ -100,6 +103,7 @@ impl Default for RewriteSettings {
             inject_form_html: String::new(),
             form_paths: Vec::new(),
             form_classes: Vec::new(),
+            form_ids: Vec::new(),
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
             max_decoded_body: limits.max_decoded_body_bytes,
@@ -129,6 +133,7 @@ impl Rewriter {
                 inject_form: Injection::new(settings.inject_form_html),
                 form_paths: settings.form_paths,
                 form_classes: settings.form_classes,
+                form_ids: settings.form_ids,
                 max_memory: settings.max_memory,
                 inline_script_max: settings.inline_script_max,
                 selectors: Selectors::new(),
@@ -143,7 +148,7 @@ impl Rewriter {
     /// Whether the output depends on the page's path (forms are configured: whether a page's
     /// form posts to one of them can depend on where the page is).
     pub fn depends_on_path(&self) -> bool {
-        !self.ctx.form_paths.is_empty() || !self.ctx.form_classes.is_empty()
+        self.ctx.finds_forms()
     }
 
     /// Largest decoded size of a compressed body, in bytes.
@@ -246,6 +251,8 @@ enum Stage {
         out: Arc<Mutex<Vec<u8>>>,
         /// For pages not in an ASCII-compatible encoding: to UTF-8 before lol_html.
         transcoder: Option<encoding_rs::Decoder>,
+        /// Fed while nothing has taken the gate's tags; asked at the end of such a page.
+        probe: Option<Box<html::EndProbe>>,
     },
     Failed,
 }
@@ -341,20 +348,31 @@ impl BodyRewriter {
             decoder.finish(&mut plain).map_err(RewriteError::decoding)?;
         }
         let mut html = self.stage_push(&plain, true)?;
-        if let Stage::Rewriting {
+        self.end_pass(&mut html)?;
+        Ok(self.encode(html, true))
+    }
+
+    /// End the lol_html pass (after the last [`stage_push`](Self::stage_push)), appending
+    /// its last output to `html`; returns the pass state for what it found.
+    fn end_pass(&mut self, html: &mut Vec<u8>) -> Result<Option<Shared>, RewriteError> {
+        let Stage::Rewriting {
             rewriter,
             out,
             state,
+            probe,
             ..
         } = std::mem::replace(&mut self.stage, Stage::Failed)
-        {
-            rewriter
-                .end()
-                .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
-            drop(state);
-            html.append(&mut lock_vec(&out));
+        else {
+            return Ok(None);
+        };
+        if let Some(probe) = probe {
+            html::lock(&state).ends_in_markup = probe.ends_in_markup();
         }
-        Ok(self.encode(html, true))
+        rewriter
+            .end()
+            .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
+        html.append(&mut lock_vec(&out));
+        Ok(Some(state))
     }
 
     /// Feed plain (decoded) bytes to the HTML stage; `last` at the end of the body.
@@ -378,6 +396,7 @@ impl BodyRewriter {
             state,
             out,
             transcoder,
+            probe,
         } = &mut self.stage
         else {
             return Err(RewriteError::AlreadyFailed);
@@ -407,6 +426,13 @@ impl BodyRewriter {
             self.stage = Stage::Failed;
             return Err(RewriteError::Rewrite(e.to_string()));
         }
+        if probe.is_some() {
+            if html::lock(state).injected {
+                *probe = None;
+            } else if let Some(probe) = probe.as_mut() {
+                probe.write(input);
+            }
+        }
         Ok(html)
     }
 
@@ -434,11 +460,13 @@ impl BodyRewriter {
         let sink: Sink = Box::new(move |bytes: &[u8]| lock_vec(&sink_out).extend_from_slice(bytes));
         let adjust = choice.meta_may_change && transcoder.is_none();
         let rewriter = html::build(&self.ctx, &state, encoding, adjust, sink, Mode::Document);
+        let probe = Box::new(html::EndProbe::new(&self.ctx, encoding));
         self.stage = Stage::Rewriting {
             rewriter: Box::new(rewriter),
             state,
             out,
             transcoder,
+            probe: Some(probe),
         };
     }
 
@@ -575,20 +603,10 @@ fn run_document(
     let mut out = body.push(html)?.to_vec();
     // Findings live in the pass state, which `finish` consumes: end the pass here.
     let mut tail = body.stage_push(&[], true)?;
-    let mut findings = Vec::new();
-    if let Stage::Rewriting {
-        rewriter,
-        out: sink,
-        state,
-        ..
-    } = std::mem::replace(&mut body.stage, Stage::Failed)
-    {
-        rewriter
-            .end()
-            .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
-        tail.append(&mut lock_vec(&sink));
-        findings = std::mem::take(&mut html::lock(&state).findings);
-    }
+    let findings = match body.end_pass(&mut tail)? {
+        Some(state) => std::mem::take(&mut html::lock(&state).findings),
+        None => Vec::new(),
+    };
     out.extend_from_slice(&tail);
     Ok((out, findings))
 }
@@ -627,6 +645,64 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "<html><head><script src=\"/_gate/banner.js\" defer></script><title>x</title></head><body></body></html>"
         );
+    }
+
+    /// `page` through a [`BodyRewriter`] in chunks of `size` bytes: the output, or `None` when
+    /// the page is refused.
+    fn rewrite_in_chunks(rw: &Rewriter, page: &[u8], size: usize) -> Option<String> {
+        let mut body = BodyRewriter::new(rw, Coding::Identity, Coding::Identity, None);
+        let mut out = Vec::new();
+        for chunk in page.chunks(size) {
+            out.extend_from_slice(&body.push(chunk).ok()?);
+        }
+        out.extend_from_slice(&body.finish().ok()?);
+        Some(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_page_ending_inside_a_tag_with_nowhere_else_for_the_tags_is_refused() {
+        // The tags' first quote would end the attribute value and their `>` the tag: the
+        // pixel would load, un-neutralised. Nothing but refusing keeps it unloaded.
+        for page in [
+            &b"<p>Welkom</p><img src=\"https://www.facebook.com/tr?id=1&ev=PageView"[..],
+            b"<p>Welkom</p><img src=https://www.facebook.com/tr?id=1 alt='x",
+            b"<p>Welkom</p><!-- a comment that never ends <img src=x>",
+            b"<iframe srcdoc=\"<img src='https://www.facebook.com/tr?id=1\"></iframe>",
+        ] {
+            for size in [1, 7, 4096] {
+                assert_eq!(
+                    rewrite_in_chunks(&rw(), page, size),
+                    None,
+                    "chunks of {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_fragment_gets_the_tags_at_its_end() {
+        for size in [1, 7, 4096] {
+            assert_eq!(
+                rewrite_in_chunks(&rw(), b"<p>Welkom</p> a < b", size).as_deref(),
+                Some("<p>Welkom</p> a < b<script src=\"/_gate/banner.js\" defer></script>"),
+                "chunks of {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_with_a_head_ending_inside_a_tag_gets_nothing_appended() {
+        // The browser drops the unfinished tag; the tags already went into <head>.
+        let page =
+            b"<html><head><title>x</title></head><body><img src=\"https://www.facebook.com/tr";
+        for size in [1, 7, 4096] {
+            let out = rewrite_in_chunks(&rw(), page, size).unwrap();
+            assert!(
+                out.ends_with("<img src=\"https://www.facebook.com/tr"),
+                "{out}"
+            );
+            assert_eq!(out.matches("/_gate/banner.js").count(), 1);
+        }
     }
 
     /// The test rewriter with a guard as well.
@@ -784,6 +860,43 @@ mod tests {
             0
         );
         assert_eq!(count(r#"<form method="post" class="search"></form>"#), 0);
+    }
+
+    #[test]
+    fn forms_script_goes_into_pages_with_a_plugin_form_found_by_its_id() {
+        let rw = Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_form_html: "<script src=\"/_gate/forms.js\" defer></script>".into(),
+                form_ids: vec!["gform_3".into()],
+                ..RewriteSettings::default()
+            },
+        );
+        let count = |page: &str| {
+            String::from_utf8(rewrite_document_at(&rw, page.as_bytes(), "/kontakt/").unwrap())
+                .unwrap()
+                .matches("/_gate/forms.js")
+                .count()
+        };
+        assert_eq!(
+            count(r#"<form method='post' id='gform_3' action='/kontakt/'></form>"#),
+            1
+        );
+        assert_eq!(count(r#"<form method='post' id='gform_30'></form>"#), 0);
+    }
+
+    #[test]
+    fn forms_script_goes_before_the_first_captured_form_even_when_the_page_ends_mid_tag() {
+        let page = br#"<html><head></head><body><form class="search"></form><form action="/contact" method="post"></form><form action="/contact"></form><img alt="x"#;
+        for size in [1, 7, 4096] {
+            let out = rewrite_in_chunks(&rw_with_form(), page, size).unwrap();
+            assert!(
+                out.contains(r#"</form><script src="/_gate/forms.js" defer></script><form action="/contact" method="post">"#),
+                "{out}"
+            );
+            assert_eq!(out.matches("/_gate/forms.js").count(), 1);
+            assert!(out.ends_with(r#"<img alt="x"#), "{out}");
+        }
     }
 
     #[test]
