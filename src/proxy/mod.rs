@@ -58,6 +58,8 @@ pub struct ProxySettings {
     base: String,
     /// Where upstream response times are recorded, if anywhere (set by the server).
     pub metrics: Option<Arc<Metrics>>,
+    /// `upstream.request_identity`: page requests ask the upstream for an uncompressed page.
+    pub request_identity: bool,
 }
 
 impl ProxySettings {
@@ -90,6 +92,7 @@ impl ProxySettings {
                 .chain(cfg.privacy.strip_headers.iter().cloned())
                 .collect(),
             metrics: None,
+            request_identity: cfg.upstream.request_identity,
         })
     }
 }
@@ -278,6 +281,13 @@ impl Proxy {
         // A range of a page cannot be rewritten (and is not what a browser navigates to).
         if policy.html.is_some() && req.method() == Method::GET && prefers_html(req) {
             strip_range(&mut out_headers);
+            if self.settings.request_identity {
+                // The gate decodes the page anyway and compresses it for the visitor itself.
+                out_headers.insert(
+                    header::ACCEPT_ENCODING,
+                    HeaderValue::from_static("identity"),
+                );
+            }
         }
         let mut upstream_req = self
             .client
