@@ -425,10 +425,10 @@ fn scan_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<
     }
     let open = forms
         .iter()
-        .filter(|f| f.cf7_id.is_some() && f.plugin_captured_by.is_none())
+        .filter(|f| f.plugin_form.is_some() && f.plugin_captured_by.is_none())
         .count();
     println!(
-        "{} form(s) found; {open} Contact Form 7 form(s) not captured.",
+        "{} form(s) found; {open} form plugin form(s) not captured.",
         forms.len()
     );
     Ok(())

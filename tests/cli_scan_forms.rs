@@ -68,7 +68,7 @@ fn scan_reports_a_cf7_form_as_captured_or_not_by_the_configuration() {
         "{captured}"
     );
     assert!(
-        captured.contains("0 Contact Form 7 form(s) not captured"),
+        captured.contains("0 form plugin form(s) not captured"),
         "{captured}"
     );
 
@@ -82,7 +82,7 @@ fn scan_reports_a_cf7_form_as_captured_or_not_by_the_configuration() {
             "{report}"
         );
         assert!(
-            report.contains("1 Contact Form 7 form(s) not captured"),
+            report.contains("1 form plugin form(s) not captured"),
             "{report}"
         );
     }
@@ -113,10 +113,7 @@ fn scan_finds_the_cf7_forms_of_real_pages() {
             );
         }
         assert!(
-            report.contains(&format!(
-                "{} Contact Form 7 form(s) not captured",
-                ids.len()
-            )),
+            report.contains(&format!("{} form plugin form(s) not captured", ids.len())),
             "{name}:\n{report}"
         );
         checked += 1;
@@ -155,7 +152,7 @@ fn check_config_warns_about_a_form_aimed_at_cf7s_endpoint_without_naming_the_plu
 }
 
 #[test]
-fn check_config_refuses_plugins_it_does_not_capture_and_cf7_without_its_id() {
+fn check_config_refuses_plugin_forms_without_the_plugins_id_of_the_form() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("consentgate.toml");
     let form = |plugin: &str| {
@@ -167,19 +164,69 @@ fn check_config_refuses_plugins_it_does_not_capture_and_cf7_without_its_id() {
     std::fs::write(
         &file,
         format!(
-            "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n{}{}",
+            "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n{}{}{}{}",
             form("wpforms"),
-            form("cf7")
+            form("cf7"),
+            form("gravityforms"),
+            form("elementor")
         ),
     )
     .unwrap();
     let out = check_config(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("forms[0].plugin"), "{stderr}");
     assert!(
-        stderr.contains("\"wpforms\" submissions are not captured"),
+        stderr.contains("forms[0].plugin_form_id") && stderr.contains("wpforms[id]"),
         "{stderr}"
     );
     assert!(stderr.contains("forms[1].plugin_form_id"), "{stderr}");
+    assert!(stderr.contains("forms[2].plugin_form_id"), "{stderr}");
+    assert!(stderr.contains("forms[3].plugin_element_id"), "{stderr}");
+    assert!(!stderr.contains("not captured"), "{stderr}");
+}
+
+/// A Gravity Forms, a WPForms and an Elementor Pro form as the plugins render them (our own
+/// markup, trimmed to what identifies them).
+const PLUGINS_PAGE: &str = r#"<!DOCTYPE html><html><body>
+<div class="gform_wrapper" id="gform_wrapper_3"><form method="post" enctype="multipart/form-data" id="gform_3" action="/aanmelden/#gf_3">
+<input type="text" name="input_1"><input type="hidden" class="gform_hidden" name="gform_submit" value="3"></form></div>
+<form id="wpforms-form-41" class="wpforms-validate wpforms-form wpforms-ajax-form" data-formid="41" method="post" enctype="multipart/form-data" action="/aanmelden/">
+<input type="text" name="wpforms[fields][1]"><input type="hidden" name="wpforms[id]" value="41"></form>
+<form class="elementor-form" method="post" name="Contact"><input type="hidden" name="post_id" value="12"><input type="hidden" name="form_id" value="2f6e5b1">
+<input type="text" name="form_fields[name]"></form>
+</body></html>"#;
+
+#[test]
+fn scan_names_each_plugins_endpoint_and_whether_it_is_captured() {
+    let open = scan(PLUGINS_PAGE, Some(&config(352)), "/aanmelden/");
+    for line in [
+        "Gravity Forms (id 3): its script posts to its page (legacy AJAX: into an iframe) or /wp-admin/admin-ajax.php (action=gform_submit_form): NOT captured",
+        "plugin = \"gravityforms\", plugin_form_id = 3",
+        "WPForms (id 41): its script posts to /wp-admin/admin-ajax.php (action=wpforms_submit): NOT captured",
+        "Elementor Pro form (form_id 2f6e5b1): its script posts to /wp-admin/admin-ajax.php (action=elementor_pro_forms_send_form): NOT captured",
+        "plugin = \"elementor\", plugin_element_id = \"2f6e5b1\"",
+        "3 form plugin form(s) not captured",
+    ] {
+        assert!(open.contains(line), "{line}\n{open}");
+    }
+
+    let toml = "[upstream]\nurl = \"http://127.0.0.1:8088/\"\n\
+         [[forms]]\nid = \"wp\"\npath = \"/wp/\"\nredirect = \"/\"\nplugin = \"wpforms\"\nplugin_form_id = 41\n\
+         [[forms.fields]]\nname = \"wpforms[fields][1]\"\ntype = \"text\"\n\
+         [[forms]]\nid = \"el\"\npath = \"/el/\"\nredirect = \"/\"\nplugin = \"elementor\"\nplugin_element_id = \"2f6e5b1\"\n\
+         [[forms.fields]]\nname = \"form_fields[name]\"\ntype = \"text\"\n";
+    let captured = scan(PLUGINS_PAGE, Some(toml), "/aanmelden/");
+    assert!(
+        captured.contains("(action=wpforms_submit): captured by [[forms]] id = \"wp\"; without JavaScript: POST /aanmelden/: captured by [[forms]] id = \"wp\""),
+        "{captured}"
+    );
+    assert!(
+        captured
+            .contains("(action=elementor_pro_forms_send_form): captured by [[forms]] id = \"el\""),
+        "{captured}"
+    );
+    assert!(
+        captured.contains("1 form plugin form(s) not captured"),
+        "{captured}"
+    );
 }

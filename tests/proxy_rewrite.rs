@@ -99,13 +99,8 @@ async fn html_in_every_upstream_coding_is_rewritten_and_encoded_for_the_visitor(
                 .headers()
                 .get("content-encoding")
                 .map(|v| v.to_str().unwrap().to_owned());
-            // An uncompressed page stays uncompressed (the upstream's choice); a compressed one
-            // is re-encoded in what the visitor accepts.
-            let expected = if upstream_enc == "identity" {
-                None
-            } else {
-                expected
-            };
+            // Every page reaches the visitor in what they accept, compressed by the upstream or
+            // not.
             assert_eq!(
                 coding.as_deref(),
                 expected,
@@ -278,4 +273,103 @@ async fn a_streamed_page_cut_short_upstream_is_not_passed_off_as_complete() {
         "the last chunk marks a page complete; a cut page must not get it:\n{raw}"
     );
     gate.stop().await;
+}
+
+/// A site whose page says which Accept-Encoding its request carried.
+fn upstream_telling_accept_encoding() -> upstream::Upstream {
+    use actix_web::{web, HttpRequest, HttpResponse};
+    upstream::serve(|site| {
+        site.default_service(web::to(|req: HttpRequest| async move {
+            let seen = req
+                .headers()
+                .get("accept-encoding")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(none)")
+                .to_owned();
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("x-seen-accept-encoding", seen.clone()))
+                .body(format!(
+                    "<html><head><title>t</title></head><body><p>{seen}</p></body></html>"
+                ))
+        }));
+    })
+}
+
+#[actix_web::test]
+async fn an_uncompressed_page_reaches_the_visitor_in_brotli_or_gzip_as_accepted() {
+    let up = upstream_telling_accept_encoding();
+    let gate = TestGate::new().upstream(&up.url()).start().await;
+    for (accept, expected) in [
+        ("gzip, deflate, br", Some("br")),
+        ("gzip", Some("gzip")),
+        ("identity", None),
+    ] {
+        // Twice: the second answer comes from the memo, compressed as the first.
+        let mut bodies = Vec::new();
+        for _ in 0..2 {
+            let mut res = client()
+                .get(gate.url("/p"))
+                .insert_header(("accept-encoding", accept))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let coding = res
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(coding.as_deref(), expected, "accept {accept}");
+            let vary = res.headers().get("vary").unwrap().to_str().unwrap();
+            assert!(
+                vary.to_ascii_lowercase().contains("accept-encoding"),
+                "{vary}"
+            );
+            let body = res.body().await.unwrap();
+            let page = decode(coding.as_deref(), &body);
+            assert!(page.contains("/_gate/guard."), "not rewritten: {page}");
+            bodies.push(body);
+        }
+        assert_eq!(bodies[0], bodies[1], "accept {accept}");
+    }
+    gate.stop().await;
+}
+
+#[actix_web::test]
+async fn with_request_identity_pages_are_asked_uncompressed_and_other_requests_are_not() {
+    let up = upstream_telling_accept_encoding();
+    for (request_identity, page_sees) in [(true, "identity"), (false, "gzip, br")] {
+        let gate = TestGate::new()
+            .upstream(&up.url())
+            .config_toml(&format!(
+                "[upstream]\nrequest_identity = {request_identity}\n"
+            ))
+            .start()
+            .await;
+        let seen = |accept: &'static str| {
+            let url = gate.url("/p");
+            async move {
+                let res = client()
+                    .get(url)
+                    .insert_header(("accept", accept))
+                    .insert_header(("accept-encoding", "gzip, br"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                // The visitor gets the page compressed either way.
+                assert_eq!(res.headers().get("content-encoding").unwrap(), "br");
+                res.headers()
+                    .get("x-seen-accept-encoding")
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        assert_eq!(seen("text/html,*/*;q=0.8").await, page_sees);
+        // A script or image request is no page request: the visitor's codings go on.
+        assert_eq!(seen("image/avif,image/*").await, "gzip, br");
+        gate.stop().await;
+    }
 }

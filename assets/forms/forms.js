@@ -1,10 +1,12 @@
 /* consentgate forms: adds the fill-time token and the honeypot field to the forms the gate
    captures. No dependencies, no cookies, nothing sent anywhere but the gate itself.
    CG_CONFIG is filled in by the gate: {tokenUrl, tokenField,
-   forms: {canonical path: {id, honeypot, token, caseSensitive}},
-   plugins: {"cf7:<CF7 form id>": spec}}. A plugin's form is found by its markup (CF7: the
-   hidden _wpcf7 field), since its script posts to its own endpoint, not to the action; the
-   fields added here are inside the form, so the plugin's own FormData carries them. A token opens one form once:
+   forms: {canonical path: {id, plugin, honeypot, token, caseSensitive}},
+   plugins: {"<plugin>:<its form id>": spec}}. A plugin's form is found by its markup (the
+   hidden field holding its id: CF7 _wpcf7, Gravity Forms gform_submit, WPForms wpforms[id],
+   Elementor form_id in a form.elementor-form), since its script posts to its own endpoint,
+   not to the action; the fields added here are inside the form, so the plugin's own
+   FormData carries them. A token opens one form once:
    each form gets its own, and a fresh one after every submission. */
 (function () {
   'use strict';
@@ -21,11 +23,21 @@
     }
   }
 
+  // [plugin, the field holding the plugin's number of the form]
+  var NUMBERED = [['cf7', '_wpcf7'], ['gravityforms', 'gform_submit'], ['wpforms', 'wpforms[id]']];
+
   function pluginSpecOf(form) {
-    var cf7 = field(form, '_wpcf7');
-    if (cf7 && CFG.plugins) {
-      var id = parseInt(cf7.value, 10);
-      if (id > 0) { return CFG.plugins['cf7:' + id] || null; }
+    if (!CFG.plugins) { return null; }
+    for (var i = 0; i < NUMBERED.length; i++) {
+      var f = field(form, NUMBERED[i][1]);
+      if (f) {
+        var id = parseInt(f.value, 10);
+        if (id > 0) { return CFG.plugins[NUMBERED[i][0] + ':' + id] || null; }
+      }
+    }
+    var element = field(form, 'form_id');
+    if (element && (' ' + form.className + ' ').indexOf(' elementor-form ') >= 0) {
+      return CFG.plugins['elementor:' + element.value.toLowerCase()] || null;
     }
     return null;
   }
@@ -86,18 +98,20 @@
       fillToken(spec, input);
       // A token is used up by a stored submission; a form sent by script stays on the page
       // and needs a new one for the next message (taken after this submission read its own).
-      // CF7 says when it was stored (wpcf7mailsent, on the form or, before 5.2, its wrapper);
-      // renewing only then keeps a person who corrects a marked field from having to wait out
-      // the minimum fill time again.
-      if (field(form, '_wpcf7')) {
+      // A plugin says when it stored (CF7: wpcf7mailsent on the form or, before 5.2, its
+      // wrapper; Elementor: jQuery's submit_success); renewing only then keeps a person who
+      // corrects a marked field from having to wait out the minimum fill time again. Gravity
+      // Forms and WPForms replace the form by their confirmation: nothing to renew.
+      var renew = function () { fillToken(spec, input); };
+      if (spec.plugin === 'cf7' || field(form, '_wpcf7')) {
         document.addEventListener('wpcf7mailsent', function (ev) {
           var t = ev.target;
-          if (t === form || (t && t.contains && t.contains(form))) { fillToken(spec, input); }
+          if (t === form || (t && t.contains && t.contains(form))) { renew(); }
         });
-      } else {
-        form.addEventListener('submit', function () {
-          window.setTimeout(function () { fillToken(spec, input); }, 0);
-        });
+      } else if (spec.plugin === 'elementor') {
+        if (window.jQuery) { window.jQuery(form).on('submit_success', renew); }
+      } else if (spec.plugin === 'html') {
+        form.addEventListener('submit', function () { window.setTimeout(renew, 0); });
       }
     }
   }

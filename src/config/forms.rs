@@ -62,14 +62,22 @@ pub struct FormConfig {
     #[serde(default, deserialize_with = "de_http_url")]
     pub notify_webhook: Option<Url>,
     /// The form plugin whose script sends this form: `"html"` (default: a plain form posting
-    /// to `path`) or `"cf7"` (Contact Form 7: its REST feedback endpoint for
-    /// `plugin_form_id` is captured too and answered in CF7's JSON format).
+    /// to `path`), `"cf7"`, `"gravityforms"`, `"wpforms"` or `"elementor"`. A plugin form is
+    /// captured at the plugin's own endpoint (CF7's REST feedback route; admin-ajax.php for
+    /// the submit action of WPForms, Elementor Pro and Gravity Forms 2.9; Gravity Forms' post
+    /// back to the page) answered in the plugin's format, and its no-JavaScript POST on any
+    /// page is captured too and answered with the gate's pages.
     #[serde(default)]
     pub plugin: FormPlugin,
-    /// The plugin's own id of the form (CF7: the number in `_wpcf7` and in
-    /// `[contact-form-7 id="…"]`). Required for `plugin = "cf7"`. Default none.
+    /// The plugin's own number of the form: CF7 the `_wpcf7` field, Gravity Forms the
+    /// `gform_submit` field, WPForms the `wpforms[id]` field. Required for those plugins.
+    /// Default none.
     #[serde(default)]
     pub plugin_form_id: Option<u64>,
+    /// Elementor Pro: the form widget's element id, the value of the form's hidden `form_id`
+    /// field (e.g. `"2f6e5b1"`). Required for `plugin = "elementor"`. Default none.
+    #[serde(default)]
+    pub plugin_element_id: Option<String>,
     /// What the plugin's script shows after the entry is stored. Default by `language`:
     /// "Thank you for your message. It has been sent." / "Bedankt voor uw bericht. Het is
     /// verzonden."
@@ -91,11 +99,11 @@ pub enum FormPlugin {
     Html,
     /// Contact Form 7 (WordPress).
     Cf7,
-    /// Gravity Forms: recognised so the configuration names it, not captured yet.
+    /// Gravity Forms (WordPress).
     Gravityforms,
-    /// WPForms: recognised so the configuration names it, not captured yet.
+    /// WPForms (WordPress).
     Wpforms,
-    /// Elementor Pro forms: recognised so the configuration names it, not captured yet.
+    /// Elementor Pro forms (WordPress).
     Elementor,
 }
 
@@ -344,26 +352,36 @@ pub(crate) fn validate_forms(forms: &[FormConfig]) -> Vec<ConfigProblem> {
         if form.rate_limit_max > 0 && form.rate_limit_window.is_zero() {
             problem(key("rate_limit_window"), "must be greater than 0".into());
         }
-        match form.plugin {
-            FormPlugin::Html | FormPlugin::Cf7 => {}
-            // Refused rather than accepted and silently not captured: the operator would
-            // believe the site never sees these submissions.
-            other => problem(
-                key("plugin"),
-                format!(
-                    "{:?} submissions are not captured by this version (their AJAX \
-                     endpoint would reach the site); supported: \"html\", \"cf7\"",
-                    other.name()
-                ),
-            ),
-        }
-        if form.plugin == FormPlugin::Cf7 && form.plugin_form_id.is_none() {
+        let needs_number = match form.plugin {
+            FormPlugin::Cf7 => Some("the number in the form's hidden _wpcf7 field"),
+            FormPlugin::Gravityforms => Some("the number in the form's hidden gform_submit field"),
+            FormPlugin::Wpforms => Some("the number in the form's hidden wpforms[id] field"),
+            FormPlugin::Html | FormPlugin::Elementor => None,
+        };
+        if let (Some(what), None) = (needs_number, form.plugin_form_id) {
             problem(
                 key("plugin_form_id"),
-                "required for plugin = \"cf7\": the number in the form's hidden _wpcf7 \
+                format!("required for plugin = {:?}: {what}", form.plugin.name()),
+            );
+        }
+        match (&form.plugin, &form.plugin_element_id) {
+            (FormPlugin::Elementor, None) => problem(
+                key("plugin_element_id"),
+                "required for plugin = \"elementor\": the value of the form's hidden form_id \
                  field"
                     .into(),
-            );
+            ),
+            (_, Some(element))
+                if element.is_empty()
+                    || element.len() > 32
+                    || !element.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                problem(
+                    key("plugin_element_id"),
+                    format!("expected 1–32 letters and digits, got {element:?}"),
+                )
+            }
+            _ => {}
         }
         if form.thank_you_message.as_deref().is_some_and(str::is_empty) {
             problem(key("thank_you_message"), "must not be empty".into());
@@ -391,9 +409,9 @@ pub(crate) fn form_plugin_warnings(forms: &[FormConfig]) -> Vec<ConfigProblem> {
             )
         } else if path.ends_with("/admin-ajax.php") {
             format!(
-                "{:?} is WordPress's AJAX endpoint for many plugins (Gravity Forms, WPForms, \
-                 Elementor): capturing it whole breaks the others, and those form plugins are \
-                 not captured by this version",
+                "{:?} is WordPress's AJAX endpoint for many plugins: capturing it whole breaks \
+                 the others; name the form's plugin instead (plugin = \"wpforms\", \
+                 \"elementor\" or \"gravityforms\"), which captures only its submit action",
                 form.path
             )
         } else {

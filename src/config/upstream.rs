@@ -41,6 +41,12 @@ pub struct UpstreamConfig {
     /// PEM file of extra CA certificates trusted for an `https://` upstream (e.g. an internal
     /// CA), on top of the public web PKI roots. Default none.
     pub tls_ca_file: Option<PathBuf>,
+    /// Ask the upstream for uncompressed pages (`Accept-Encoding: identity` on page requests):
+    /// the gate decodes every page it rewrites and compresses it for the visitor itself, so
+    /// an upstream that compresses too spends CPU on bytes the gate undoes at once. Costs
+    /// bandwidth between upstream and gate; recommended when the CMS runs on the same host
+    /// or network. Default false.
+    pub request_identity: bool,
 }
 
 impl Default for UpstreamConfig {
@@ -53,6 +59,7 @@ impl Default for UpstreamConfig {
             pool_max_connections: 64,
             pool_idle_timeout: Duration::from_secs(15),
             tls_ca_file: None,
+            request_identity: false,
         }
     }
 }

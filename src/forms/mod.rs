@@ -11,9 +11,12 @@
 //! correct, erase; restricted entries stay out of the inbox, the webhook and exports), the forms
 //! script that adds the token and honeypot to pages, forwarding to the upstream for
 //! `store_and_forward` forms, and the optional notification webhook (ids and time only, never
-//! field contents). Form plugins that post by script to their own endpoint (Contact Form 7)
-//! are captured there too and answered in the plugin's format (`plugin`). The HTTP routes
-//! live in the server; this module is what they call.
+//! field contents). Form plugins that post by script to their own endpoint (Contact Form 7's
+//! REST route; WPForms, Elementor Pro and Gravity Forms on admin-ajax.php, per submit action;
+//! Gravity Forms' iframe post-back) are captured there too and answered in the plugin's
+//! format, and their no-JavaScript POSTs are captured on any page by the plugins' hidden id
+//! fields (`plugin`, `plugin_reply`). The HTTP routes live in the server; this module is what
+//! they call.
 
 pub mod age;
 pub mod crypto;

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use lol_html::{element, HtmlRewriter, Settings};
 
-use super::plugin::Via;
+use super::plugin::{claim, PluginFormKey, Via, ELEMENTOR_FORM_CLASS};
 use super::service::FormsService;
 
 /// One `<form>` of a page and what the gate does with it.
@@ -19,22 +19,56 @@ pub struct FormFinding {
     pub method: String,
     /// Path (and query) the form's action resolves to against the page's path.
     pub action: String,
-    /// Contact Form 7's id of the form, when it is one.
-    pub cf7_id: Option<u64>,
-    /// The `[[forms]]` id capturing the plugin endpoint (CF7), if any.
+    /// The form plugin's id of the form, when a known plugin rendered it.
+    pub plugin_form: Option<PluginFormKey>,
+    /// The `[[forms]]` id capturing the plugin's own submission, if any.
     pub plugin_captured_by: Option<String>,
     /// The `[[forms]]` id capturing a POST to the action, if any.
     pub action_captured_by: Option<String>,
 }
 
-/// A `<form>` as read: method, action as written, CF7 id.
-type Seen = (String, String, Option<u64>);
+/// A `<form>` as read: method, action as written, class, the plugin's id of it.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    method: String,
+    action: String,
+    class: String,
+    plugin_form: Option<PluginFormKey>,
+}
 
 /// The forms of `html` (a page at `page_path`) and how `forms` treats each. Markup lol_html
 /// cannot read yields what was found up to there.
 pub fn report(forms: &FormsService, page_path: &str, html: &[u8]) -> Vec<FormFinding> {
-    let found: Rc<RefCell<Vec<Seen>>> = Rc::default();
-    let (f1, f2) = (found.clone(), found.clone());
+    let seen: Rc<RefCell<Vec<Seen>>> = Rc::default();
+    let f1 = seen.clone();
+    // The hidden input each plugin keeps its id of the form in (Elementor: only inside its
+    // own form class, `form_id` being a common name).
+    let plugin_field = |name: &'static str| {
+        let found = seen.clone();
+        element!(format!("input[name='{name}']"), move |el| {
+            let value = el.get_attribute("value").unwrap_or_default();
+            let mut found = found.borrow_mut();
+            let Some(last) = found.last_mut() else {
+                return Ok(());
+            };
+            let mut fields = vec![(name.to_owned(), value)];
+            if name == "form_id" {
+                if !last
+                    .class
+                    .split_ascii_whitespace()
+                    .any(|c| c == ELEMENTOR_FORM_CLASS)
+                {
+                    return Ok(());
+                }
+                fields.push(("post_id".into(), String::new()));
+                fields.push(("form_fields[]".into(), String::new()));
+            }
+            if last.plugin_form.is_none() {
+                last.plugin_form = claim("/", "", &fields).map(|(key, _)| key);
+            }
+            Ok(())
+        })
+    };
     let mut rewriter = HtmlRewriter::new(
         Settings::new()
             .append_element_content_handler(element!("form", move |el| {
@@ -43,20 +77,18 @@ pub fn report(forms: &FormsService, page_path: &str, html: &[u8]) -> Vec<FormFin
                     .map(|m| m.trim().to_ascii_uppercase())
                     .filter(|m| m == "POST")
                     .unwrap_or_else(|| "GET".into());
-                let action = el.get_attribute("action").unwrap_or_default();
-                f1.borrow_mut().push((method, action, None));
+                f1.borrow_mut().push(Seen {
+                    method,
+                    action: el.get_attribute("action").unwrap_or_default(),
+                    class: el.get_attribute("class").unwrap_or_default(),
+                    plugin_form: None,
+                });
                 Ok(())
             }))
-            // CF7 puts its id in a hidden `_wpcf7` input inside the form.
-            .append_element_content_handler(element!("input[name='_wpcf7']", move |el| {
-                let id = el
-                    .get_attribute("value")
-                    .and_then(|v| v.trim().parse().ok());
-                if let Some(last) = f2.borrow_mut().last_mut() {
-                    last.2 = last.2.or(id);
-                }
-                Ok(())
-            })),
+            .append_element_content_handler(plugin_field("_wpcf7"))
+            .append_element_content_handler(plugin_field("gform_submit"))
+            .append_element_content_handler(plugin_field("wpforms[id]"))
+            .append_element_content_handler(plugin_field("form_id")),
         |_: &[u8]| {},
     );
     // A page lol_html cannot parse to the end still reports the forms before that point.
@@ -64,11 +96,14 @@ pub fn report(forms: &FormsService, page_path: &str, html: &[u8]) -> Vec<FormFin
         let _ = rewriter.end();
     }
     let base = url::Url::parse("http://page.invalid/").and_then(|b| b.join(page_path));
-    let found = found.borrow().clone();
+    let found = seen.borrow().clone();
     found
         .into_iter()
-        .map(|(method, action, cf7_id)| {
-            let target = base.as_ref().ok().and_then(|b| b.join(action.trim()).ok());
+        .map(|seen| {
+            let target = base
+                .as_ref()
+                .ok()
+                .and_then(|b| b.join(seen.action.trim()).ok());
             let (path, query) = target
                 .as_ref()
                 .map(|u| {
@@ -78,26 +113,34 @@ pub fn report(forms: &FormsService, page_path: &str, html: &[u8]) -> Vec<FormFin
                     )
                 })
                 .unwrap_or_else(|| (page_path.to_owned(), String::new()));
-            let action_captured_by = (method == "POST")
-                .then(|| forms.form_for_request(&path, &query))
-                .flatten()
-                .filter(|(_, via)| *via == Via::Page)
-                .map(|(f, _)| f.id.clone());
-            let plugin_captured_by = cf7_id.and_then(|id| {
+            let plugin_captured_by = seen.plugin_form.as_ref().and_then(|key| {
                 forms
-                    .form_for_request(&cf7_endpoint(id), "")
-                    .filter(|(_, via)| *via != Via::Page)
-                    .map(|(f, _)| f.id.clone())
+                    .forms()
+                    .iter()
+                    .find(|f| key.names(f))
+                    .map(|f| f.id.clone())
             });
+            // A plugin form's own POST is captured wherever it goes (its hidden fields say
+            // which form it is); any other by its path.
+            let action_captured_by = (seen.method == "POST")
+                .then(|| {
+                    plugin_captured_by.clone().or_else(|| {
+                        forms
+                            .form_for_request(&path, &query)
+                            .filter(|(_, via)| *via == Via::Page)
+                            .map(|(f, _)| f.id.clone())
+                    })
+                })
+                .flatten();
             let action = if query.is_empty() {
                 path
             } else {
                 format!("{path}?{query}")
             };
             FormFinding {
-                method,
+                method: seen.method,
                 action,
-                cf7_id,
+                plugin_form: seen.plugin_form,
                 plugin_captured_by,
                 action_captured_by,
             }
@@ -109,25 +152,52 @@ fn cf7_endpoint(id: u64) -> String {
     format!("/wp-json/contact-form-7/v1/contact-forms/{id}/feedback")
 }
 
+/// How `scan` names a plugin form, where its script sends it, and the config that captures it.
+fn described(key: &PluginFormKey) -> (String, String, String) {
+    match key {
+        PluginFormKey::Cf7(id) => (
+            format!("Contact Form 7 (id {id})"),
+            cf7_endpoint(*id),
+            format!("plugin = \"cf7\", plugin_form_id = {id}"),
+        ),
+        PluginFormKey::Gravityforms(id) => (
+            format!("Gravity Forms (id {id})"),
+            "its page (legacy AJAX: into an iframe) or /wp-admin/admin-ajax.php \
+             (action=gform_submit_form)"
+                .into(),
+            format!("plugin = \"gravityforms\", plugin_form_id = {id}"),
+        ),
+        PluginFormKey::Wpforms(id) => (
+            format!("WPForms (id {id})"),
+            "/wp-admin/admin-ajax.php (action=wpforms_submit)".into(),
+            format!("plugin = \"wpforms\", plugin_form_id = {id}"),
+        ),
+        PluginFormKey::Elementor(element) => (
+            format!("Elementor Pro form (form_id {element})"),
+            "/wp-admin/admin-ajax.php (action=elementor_pro_forms_send_form)".into(),
+            format!("plugin = \"elementor\", plugin_element_id = {element:?}"),
+        ),
+    }
+}
+
 impl fmt::Display for FormFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let by = |id: &Option<String>| match id {
             Some(id) => format!("captured by [[forms]] id = {id:?}"),
             None => "NOT captured".to_owned(),
         };
-        match self.cf7_id {
-            Some(id) => {
+        match &self.plugin_form {
+            Some(key) => {
+                let (name, endpoint, config) = described(key);
                 write!(
                     f,
-                    "form  Contact Form 7 (id {id}): its script posts to {}: {}",
-                    cf7_endpoint(id),
+                    "form  {name}: its script posts to {endpoint}: {}",
                     by(&self.plugin_captured_by)
                 )?;
                 if self.plugin_captured_by.is_none() {
                     write!(
                         f,
-                        " — WordPress receives what visitors type; add [[forms]] with \
-                         plugin = \"cf7\", plugin_form_id = {id}"
+                        " — WordPress receives what visitors type; add [[forms]] with {config}"
                     )?;
                 }
                 write!(

@@ -21,14 +21,17 @@ pub(crate) fn build(forms: &[FormConfig]) -> Option<HashedAsset> {
         .iter()
         .map(|f| (canonical(&f.path, f.path_case_sensitive), spec(f)))
         .collect();
-    // Plugin forms are found by their markup (CF7: the hidden `_wpcf7` field holding the
-    // form's id), because their action is whatever page they sit on.
+    // Plugin forms are found by their markup (the hidden field holding the plugin's id of the
+    // form), because their action is whatever page they sit on.
     let plugins: serde_json::Map<String, serde_json::Value> = forms
         .iter()
-        .filter(|f| f.plugin == FormPlugin::Cf7)
         .filter_map(|f| {
-            let id = f.plugin_form_id?;
-            Some((format!("cf7:{id}"), spec(f)))
+            let id = match f.plugin {
+                FormPlugin::Html => return None,
+                FormPlugin::Elementor => f.plugin_element_id.as_ref()?.to_ascii_lowercase(),
+                _ => f.plugin_form_id?.to_string(),
+            };
+            Some((format!("{}:{id}", f.plugin.name()), spec(f)))
         })
         .collect();
     let config = serde_json::json!({
@@ -52,6 +55,7 @@ pub(crate) fn build(forms: &[FormConfig]) -> Option<HashedAsset> {
 fn spec(f: &FormConfig) -> serde_json::Value {
     serde_json::json!({
         "id": f.id,
+        "plugin": f.plugin.name(),
         "honeypot": f.honeypot_field,
         "token": !f.min_fill_time.is_zero(),
         "caseSensitive": f.path_case_sensitive,

@@ -16,7 +16,9 @@ use super::lookup::{entry_hashes, PersonQuery};
 use super::notify::{Notifier, QUEUE_CAPACITY};
 use super::page::Pages;
 use super::path::canonical;
-use super::plugin::{cf7_feedback_id, Via, CF7_FORM_CLASS};
+use super::plugin::{
+    cf7_feedback_id, claim, Via, CF7_FORM_CLASS, ELEMENTOR_FORM_CLASS, WPFORMS_FORM_CLASS,
+};
 use super::token::FillToken;
 use super::validate::{parse_date, Checked};
 use super::FormsError;
@@ -230,6 +232,41 @@ impl FormsService {
         }
     }
 
+    /// Whether some form is found by what its POST carries (a plugin form), so POSTs of form
+    /// data elsewhere are read before they go on ([`form_for_body`](Self::form_for_body)).
+    pub fn reads_form_posts(&self) -> bool {
+        self.inner
+            .forms
+            .iter()
+            .any(|f| f.plugin != FormPlugin::Html)
+    }
+
+    /// How much of a POST is read to find a plugin form in it: the largest body a plugin form
+    /// accepts, in bytes.
+    pub fn form_post_limit(&self) -> usize {
+        self.inner
+            .forms
+            .iter()
+            .filter(|f| f.plugin != FormPlugin::Html)
+            .map(|f| f.max_body_bytes)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The configured plugin form a POST to `path` with `query` carrying `fields` submits, and
+    /// how (see [`plugin::claim`](super::plugin::claim)). `None` for anything else, which goes
+    /// to the site.
+    pub fn form_for_body(
+        &self,
+        path: &str,
+        query: &str,
+        fields: &[(String, String)],
+    ) -> Option<(&FormConfig, Via)> {
+        let (key, via) = claim(path, query, fields)?;
+        let form = self.inner.forms.iter().find(|f| key.names(f))?;
+        Some((form, via))
+    }
+
     pub(super) fn form_by_id(&self, id: &str) -> Result<&FormConfig, FormsError> {
         self.inner
             .forms
@@ -294,8 +331,32 @@ impl FormsService {
     /// The classes of the configured plugins' `<form>` elements (`wpcf7-form` when a CF7 form
     /// is configured): pages holding one get the forms script wherever the form posts.
     pub fn plugin_form_classes(&self) -> Vec<String> {
-        let cf7 = self.inner.forms.iter().any(|f| f.plugin == FormPlugin::Cf7);
-        cf7.then(|| CF7_FORM_CLASS.to_owned()).into_iter().collect()
+        let mut classes: Vec<String> = self
+            .inner
+            .forms
+            .iter()
+            .filter_map(|f| match f.plugin {
+                FormPlugin::Cf7 => Some(CF7_FORM_CLASS),
+                FormPlugin::Wpforms => Some(WPFORMS_FORM_CLASS),
+                FormPlugin::Elementor => Some(ELEMENTOR_FORM_CLASS),
+                FormPlugin::Html | FormPlugin::Gravityforms => None,
+            })
+            .map(str::to_owned)
+            .collect();
+        classes.sort();
+        classes.dedup();
+        classes
+    }
+
+    /// The `id`s of the configured plugins' `<form>` elements that carry no class of their own
+    /// (Gravity Forms: `gform_<id>`): pages holding one get the forms script too.
+    pub fn plugin_form_ids(&self) -> Vec<String> {
+        self.inner
+            .forms
+            .iter()
+            .filter(|f| f.plugin == FormPlugin::Gravityforms)
+            .filter_map(|f| f.plugin_form_id.map(|id| format!("gform_{id}")))
+            .collect()
     }
 
     /// A fresh fill-time token for `form` (what forms.js fetches and the gate's own pages

@@ -194,6 +194,7 @@ mod tests {
             notify_webhook: None,
             plugin: Default::default(),
             plugin_form_id: None,
+            plugin_element_id: None,
             thank_you_message: None,
             age_rules: Default::default(),
         }

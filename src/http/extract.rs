@@ -85,7 +85,7 @@ impl BodyPace {
 /// it breaks off.
 pub async fn read_bounded(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
     pace: BodyPace,
 ) -> Result<Bytes, EdgeError> {
@@ -97,9 +97,29 @@ pub async fn read_bounded(
     if declared.is_some_and(|n| n > limit) {
         return Err(EdgeError::too_large(limit));
     }
+    match read_prefix(payload, limit, pace).await? {
+        Peeked::Whole(body) => Ok(body),
+        Peeked::Partial(..) => Err(EdgeError::too_large(limit)),
+    }
+}
+
+/// A body read up to a limit: all of it, or the part read so far (at least the limit, at most
+/// one chunk more) and the rest still to come.
+pub enum Peeked {
+    Whole(Bytes),
+    Partial(Bytes, web::Payload),
+}
+
+/// Read a request body up to `limit` bytes at `pace`; what lies beyond stays unread in the
+/// payload (so it can be passed on as it arrives). Errors as [`read_bounded`].
+pub async fn read_prefix(
+    mut payload: web::Payload,
+    limit: usize,
+    pace: BodyPace,
+) -> Result<Peeked, EdgeError> {
     let start = tokio::time::Instant::now();
     let mut body = BytesMut::new();
-    // Each round adds at least one byte or ends, and the total is capped by `limit`.
+    // Each round adds at least one byte or ends, and stops once past `limit`.
     loop {
         let deadline = start + pace.allowed(body.len());
         let Ok(next) = tokio::time::timeout_at(deadline, payload.next()).await else {
@@ -111,12 +131,12 @@ pub async fn read_bounded(
         };
         let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| EdgeError::new(Code::MalformedBody).detail(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(EdgeError::too_large(limit));
-        }
         body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            return Ok(Peeked::Partial(body.freeze(), payload));
+        }
     }
-    Ok(body.freeze())
+    Ok(Peeked::Whole(body.freeze()))
 }
 
 /// The request's Content-Type, if it is readable text.

@@ -58,6 +58,8 @@ pub struct ProxySettings {
     base: String,
     /// Where upstream response times are recorded, if anywhere (set by the server).
     pub metrics: Option<Arc<Metrics>>,
+    /// `upstream.request_identity`: page requests ask the upstream for an uncompressed page.
+    pub request_identity: bool,
 }
 
 impl ProxySettings {
@@ -90,6 +92,7 @@ impl ProxySettings {
                 .chain(cfg.privacy.strip_headers.iter().cloned())
                 .collect(),
             metrics: None,
+            request_identity: cfg.upstream.request_identity,
         })
     }
 }
@@ -199,6 +202,8 @@ impl ForwardPolicy<'_> {
 pub enum RequestBody {
     Stream(web::Payload),
     Buffered(Bytes),
+    /// The part the gate already read (to look for a form in it), then the rest as it comes.
+    Prefixed(Bytes, web::Payload),
 }
 
 /// The upstream client of one worker (awc clients are per thread).
@@ -276,6 +281,13 @@ impl Proxy {
         // A range of a page cannot be rewritten (and is not what a browser navigates to).
         if policy.html.is_some() && req.method() == Method::GET && prefers_html(req) {
             strip_range(&mut out_headers);
+            if self.settings.request_identity {
+                // The gate decodes the page anyway and compresses it for the visitor itself.
+                out_headers.insert(
+                    header::ACCEPT_ENCODING,
+                    HeaderValue::from_static("identity"),
+                );
+            }
         }
         let mut upstream_req = self
             .client
@@ -286,21 +298,29 @@ impl Proxy {
             .max_request_body
             .unwrap_or(self.settings.max_request_body);
         let overflowed = Rc::new(Cell::new(false));
-        let send = match body {
+        let (prefix, payload) = match body {
             RequestBody::Buffered(bytes) => {
                 if bytes.len() > limit {
                     return Err(ProxyError::RequestTooLarge { limit });
                 }
-                upstream_req.send_body(bytes)
+                (Some(bytes), None)
             }
-            RequestBody::Stream(payload) => match request_body_length(req.headers())? {
+            RequestBody::Stream(payload) => (None, Some(payload)),
+            RequestBody::Prefixed(prefix, payload) => (Some(prefix), Some(payload)),
+        };
+        let send = match (prefix, payload) {
+            (Some(bytes), None) => upstream_req.send_body(bytes),
+            (prefix, payload) => match request_body_length(req.headers())? {
                 // Not `send()`: that announces `content-length: 0` on every GET.
                 BodyLength::None => upstream_req.send_body(actix_web::body::None::new()),
                 BodyLength::Known(len) if len > limit as u64 => {
                     return Err(ProxyError::RequestTooLarge { limit })
                 }
-                BodyLength::Known(len) => upstream_req.send_body(SizedStream::new(len, payload)),
+                BodyLength::Known(len) => {
+                    upstream_req.send_body(SizedStream::new(len, joined_stream(prefix, payload)))
+                }
                 BodyLength::Chunked => {
+                    let payload = joined_stream(prefix, payload);
                     let flag = overflowed.clone();
                     let mut seen = 0usize;
                     let limited = payload.map(move |chunk| {
@@ -601,6 +621,14 @@ fn request_body_length(headers: &HeaderMap) -> Result<BodyLength, ProxyError> {
             })
         }
     }
+}
+
+/// The part of a body already read, then the rest as it arrives (either may be absent).
+fn joined_stream(
+    prefix: Option<Bytes>,
+    payload: Option<web::Payload>,
+) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin {
+    futures_util::stream::iter(prefix.map(Ok)).chain(futures_util::stream::iter(payload).flatten())
 }
 
 /// The pieces as one buffer; a lone non-empty piece is handed over without a copy.

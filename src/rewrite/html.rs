@@ -42,6 +42,7 @@ pub(crate) struct Ctx {
     pub youtube_nocookie: bool,
     pub form_paths: Vec<String>,
     pub form_classes: Vec<String>,
+    pub form_ids: Vec<String>,
     pub max_memory: usize,
     pub inline_script_max: usize,
     pub selectors: Selectors,
@@ -80,8 +81,10 @@ const FETCHING: &str =
      base[href], image, use, feimage";
 
 /// Attributes that fetch on any element: lol_html must read every tag's attributes for these,
-/// so they are a selector of their own, apart from the tag-name ones.
-const ANY_ELEMENT: &str = "[style], [background], a[ping], area[ping]";
+/// so they are a selector of their own, apart from the tag-name ones. A `src` on an element
+/// that browsers do not fetch for is still a tracker's URL where a script reads it (AMP's
+/// `<amp-pixel src>`, players' custom elements): inert like the rest. Scripts have their own.
+const ANY_ELEMENT: &str = "[style], [background], a[ping], area[ping], [src]:not(script)";
 
 /// The attributes an element (by lower-case tag name) fetches from, besides [`ANY_ELEMENT`]'s.
 fn fetching_attrs(tag: &str) -> &'static [(&'static str, Kind)] {
@@ -98,8 +101,12 @@ fn fetching_attrs(tag: &str) -> &'static [(&'static str, Kind)] {
     }
 }
 
-/// `ping` and `background`, wherever they are.
-const ANY_ELEMENT_ATTRS: &[(&str, Kind)] = &[("ping", Kind::List), ("background", Kind::Url)];
+/// `ping`, `background` and `src`, wherever they are.
+const ANY_ELEMENT_ATTRS: &[(&str, Kind)] = &[
+    ("ping", Kind::List),
+    ("background", Kind::Url),
+    ("src", Kind::Url),
+];
 
 /// Parsed once per gate: lol_html compiles them into each rewriter.
 pub(crate) struct Selectors {
@@ -480,7 +487,7 @@ pub(crate) fn build(
             }),
         ));
     }
-    if mode == Mode::Document && (!ctx.form_paths.is_empty() || !ctx.form_classes.is_empty()) {
+    if mode == Mode::Document && ctx.finds_forms() {
         let (c, s) = (ctx.clone(), state.clone());
         settings = settings.append_element_content_handler((
             Cow::Owned(sel.form.clone()),
@@ -659,13 +666,25 @@ fn posts_to_a_form_path(ctx: &Ctx, page_path: Option<&str>, el: &Element<'_, '_>
     ctx.form_paths.iter().any(|p| p == target.path())
 }
 
-/// Whether `el`'s class list holds one of the form plugins' classes.
+/// Whether `el`'s class list holds one of the form plugins' classes, or its id is one of
+/// theirs.
 fn has_a_form_class(ctx: &Ctx, el: &Element<'_, '_>) -> bool {
-    el.get_attribute("class").is_some_and(|classes| {
+    let by_class = el.get_attribute("class").is_some_and(|classes| {
         classes
             .split_ascii_whitespace()
             .any(|c| ctx.form_classes.iter().any(|wanted| wanted == c))
-    })
+    });
+    by_class
+        || el
+            .get_attribute("id")
+            .is_some_and(|id| ctx.form_ids.iter().any(|wanted| *wanted == id.trim()))
+}
+
+impl Ctx {
+    /// Whether pages are looked at for forms at all.
+    pub(crate) fn finds_forms(&self) -> bool {
+        !self.form_paths.is_empty() || !self.form_classes.is_empty() || !self.form_ids.is_empty()
+    }
 }
 
 fn inject_before(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {

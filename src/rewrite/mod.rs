@@ -95,6 +95,9 @@ pub struct RewriteSettings {
     /// plugin's own endpoint (`wpcf7-form`): a page holding such a form gets
     /// `inject_form_html` whatever its action. Default none.
     pub form_classes: Vec<String>,
+    /// `id`s that mark a form plugin's `<form>` carrying no class of its own (Gravity Forms'
+    /// `gform_1`): like `form_classes`. Default none.
+    pub form_ids: Vec<String>,
     /// Memory lol_html may use per response, in bytes; a page that needs more is refused (fail
     /// closed). Default 8 MiB (`limits.rewrite_max_memory_bytes`).
     pub max_memory: usize,
@@ -119,6 +122,7 @@ impl Default for RewriteSettings {
             youtube_nocookie: false,
             form_paths: Vec::new(),
             form_classes: Vec::new(),
+            form_ids: Vec::new(),
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
             max_decoded_body: limits.max_decoded_body_bytes,
@@ -151,6 +155,7 @@ impl Rewriter {
                 youtube_nocookie: settings.youtube_nocookie,
                 form_paths: settings.form_paths,
                 form_classes: settings.form_classes,
+                form_ids: settings.form_ids,
                 max_memory: settings.max_memory,
                 inline_script_max: settings.inline_script_max,
                 selectors: Selectors::new(),
@@ -165,7 +170,7 @@ impl Rewriter {
     /// Whether the output depends on the page's path (forms are configured: whether a page's
     /// form posts to one of them can depend on where the page is).
     pub fn depends_on_path(&self) -> bool {
-        !self.ctx.form_paths.is_empty() || !self.ctx.form_classes.is_empty()
+        self.ctx.finds_forms()
     }
 
     /// Largest decoded size of a compressed body, in bytes.
@@ -697,6 +702,26 @@ mod tests {
     }
 
     #[test]
+    fn a_tracker_src_on_any_element_is_made_inert() {
+        // AMP's pixel fetches from its src by script; <body src> by nothing, inert all the same.
+        let out = rewrite_document(
+            &rw(),
+            br#"<html><head></head><body src="https://www.googletagmanager.com/gtag/js?id=G-1"><amp-pixel src="https://www.facebook.com/tr?id=1&ev=PageView"></amp-pixel></body></html>"#,
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains(" src=\"https://"), "{out}");
+        assert!(
+            out.contains(
+                r#"<amp-pixel data-cg-src="https://www.facebook.com/tr?id=1&amp;ev=PageView""#
+            ) || out.contains(
+                r#"<amp-pixel data-cg-src="https://www.facebook.com/tr?id=1&ev=PageView""#
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn a_fragment_gets_the_tags_at_its_end() {
         for size in [1, 7, 4096] {
             assert_eq!(
@@ -877,6 +902,29 @@ mod tests {
             0
         );
         assert_eq!(count(r#"<form method="post" class="search"></form>"#), 0);
+    }
+
+    #[test]
+    fn forms_script_goes_into_pages_with_a_plugin_form_found_by_its_id() {
+        let rw = Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_form_html: "<script src=\"/_gate/forms.js\" defer></script>".into(),
+                form_ids: vec!["gform_3".into()],
+                ..RewriteSettings::default()
+            },
+        );
+        let count = |page: &str| {
+            String::from_utf8(rewrite_document_at(&rw, page.as_bytes(), "/kontakt/").unwrap())
+                .unwrap()
+                .matches("/_gate/forms.js")
+                .count()
+        };
+        assert_eq!(
+            count(r#"<form method='post' id='gform_3' action='/kontakt/'></form>"#),
+            1
+        );
+        assert_eq!(count(r#"<form method='post' id='gform_30'></form>"#), 0);
     }
 
     #[test]

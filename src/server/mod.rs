@@ -67,7 +67,20 @@ impl RunningGate {
         for handle in std::mem::take(&mut self.handles) {
             handle.stop(true).await;
         }
+        self.write_counts().await;
         self.log_stopped();
+    }
+
+    /// Write the counts the statistics writer still holds (it writes about once a second),
+    /// waiting a bounded time for the store.
+    async fn write_counts(&self) {
+        let flush = self.state.stats.flush();
+        if tokio::time::timeout(std::time::Duration::from_secs(2), flush)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the last statistics were not written before stopping");
+        }
     }
 
     /// Run until both listeners stop (SIGTERM / SIGINT stop them gracefully); SIGHUP reloads
@@ -103,6 +116,7 @@ impl RunningGate {
                     for result in results {
                         result.map_err(std::io::Error::other)??;
                     }
+                    self.write_counts().await;
                     self.log_stopped();
                     return Ok(());
                 }
@@ -124,6 +138,7 @@ impl RunningGate {
         for result in served.await {
             result.map_err(std::io::Error::other)??;
         }
+        self.write_counts().await;
         self.log_stopped();
         Ok(())
     }

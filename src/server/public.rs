@@ -1,7 +1,7 @@
 //! The routes of the public listener, one setup function per area (so a test can mount one
 //! area alone) and [`configure`] for all of them in the order actix must try them: liveness,
-//! consent, forms, the gate's assets, any other `/_gate/` path (never proxied), then the proxy
-//! for everything else. Handlers parse, call a service, and map the result; every error is an
+//! consent, forms, the gate's assets, any other `/_gate/` path (never proxied), form POSTs
+//! that may submit a plugin form, then the proxy for everything else. Handlers parse, call a service, and map the result; every error is an
 //! [`EdgeError`], rendered by the `http::error_pages` middleware.
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -12,14 +12,17 @@ use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::health;
 use super::state::{AppState, State};
-use crate::config::FormConfig;
+use crate::config::{FormConfig, FormPlugin};
 use crate::consent::{
     DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
 };
-use crate::forms::plugin::Via;
-use crate::forms::plugin_reply::{self, PluginAnswer};
+use crate::forms::parse;
+use crate::forms::plugin::{is_admin_ajax, may_name_a_plugin_form, Via};
+use crate::forms::plugin_reply::{self, PluginAnswer, PluginBody};
 use crate::forms::{page::stored_json, Redirect, Stored, Submission, Upstream, TOKEN_PATH};
-use crate::http::extract::{json_body, read_bounded, request_cookie};
+use crate::http::extract::{
+    content_type, json_body, read_bounded, read_prefix, request_cookie, Peeked,
+};
 use crate::http::negotiate::reply_format;
 use crate::http::{Code, EdgeError, Format, SameOrigin, SiteHost};
 use crate::privacy::Visitor;
@@ -32,8 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     forms(cfg);
     assets(cfg);
     crate::relay::configure(cfg, state.relay.as_ref());
-    cfg.service(web::scope("/_gate").default_service(web::to(unknown_gate_path)))
-        .default_service(web::to(proxy_page));
+    cfg.service(web::scope("/_gate").default_service(web::to(unknown_gate_path)));
+    form_posts(cfg);
+    cfg.default_service(web::to(proxy_page));
 }
 
 /// Middleware of the public listener: a request whose Host is not one of the site's names
@@ -91,6 +95,39 @@ pub fn forms(cfg: &mut web::ServiceConfig) {
             .to(submit_form),
     )
     .route(TOKEN_PATH, web::get().to(form_token));
+}
+
+/// POSTs of form data that would go to the site, when a plugin form is configured: read (up
+/// to the plugin forms' body limit) to see whether they submit one — a plugin's admin-ajax.php
+/// call for its submit action, or a plugin form's no-JavaScript POST to whatever page it is
+/// on — and captured if so; anything else goes to the site with what was read, the rest
+/// streamed. admin-ajax.php is read even under a passthrough prefix (its form actions are
+/// captured there); other passthrough paths are not. Mount after every gate route, just
+/// before the proxy.
+pub fn form_posts(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/{path:.*}")
+            .guard(guard::Post())
+            .guard(guard::fn_guard(|ctx| {
+                let head = ctx.head();
+                let form_data = head
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.trim_start().to_ascii_lowercase())
+                    .is_some_and(|v| {
+                        v.starts_with("application/x-www-form-urlencoded")
+                            || v.starts_with("multipart/form-data")
+                    });
+                let path = head.uri.path();
+                form_data
+                    && ctx.app_data::<State>().is_some_and(|state| {
+                        state.areas().forms.reads_form_posts()
+                            && (is_admin_ajax(path) || state.passthrough.matching(path).is_none())
+                    })
+            }))
+            .to(form_post),
+    );
 }
 
 /// `GET /_gate/<name>`: the content-hashed assets (banner script and stylesheet, forms.js).
@@ -179,36 +216,112 @@ async fn submit_form(
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
     let areas = state.areas();
-    let forms = &areas.forms;
-    let (form, via) = forms
+    let (form, via) = areas
+        .forms
         .form_for_request(req.path(), req.query_string())
         .ok_or(Code::NotFound)?;
-    let format = reply_format(&req, Format::Html);
     let body = read_bounded(&req, payload, form.max_body_bytes, state.body_pace()).await;
-    let submission = Submission::new(&req, body, &visitor);
+    // A plugin form posted to its configured page may still want the plugin's answer
+    // (Gravity Forms' iframe post-back says so in its fields).
+    let via = match (&body, form.plugin) {
+        (Ok(body), plugin) if via == Via::Page && plugin != FormPlugin::Html => {
+            let fields = form_fields(&req, body).await;
+            match areas
+                .forms
+                .form_for_body(req.path(), req.query_string(), &fields)
+            {
+                Some((claimed, claimed_via)) if claimed.id == form.id => claimed_via,
+                _ => via,
+            }
+        }
+        _ => via,
+    };
+    answer_submission(&state, &visitor, &req, form, via, body).await
+}
+
+/// The fields of a form body, or none when it cannot be read as one (the capture then says
+/// why).
+async fn form_fields(req: &HttpRequest, body: &bytes::Bytes) -> Vec<(String, String)> {
+    match parse::body_kind(content_type(req)) {
+        Ok(kind) => parse::parse(&kind, body.clone()).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A form POST anywhere (see [`form_posts`]): captured when it submits a configured plugin
+/// form, else passed to the site.
+async fn form_post(
+    state: State,
+    visitor: Visitor,
+    site: SiteHost,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, EdgeError> {
+    let areas = state.areas();
+    let forms = &areas.forms;
+    let limit = forms.form_post_limit();
+    let body = match read_prefix(payload, limit, state.body_pace()).await? {
+        Peeked::Whole(body) => body,
+        // Too large for any plugin form: refused if it names one, else it goes on unread.
+        Peeked::Partial(prefix, _) if may_name_a_plugin_form(&prefix) => {
+            return Err(EdgeError::too_large(limit))
+        }
+        Peeked::Partial(prefix, rest) => {
+            return forward_page(
+                &state,
+                &visitor,
+                site,
+                &req,
+                RequestBody::Prefixed(prefix, rest),
+            )
+            .await
+        }
+    };
+    let fields = form_fields(&req, &body).await;
+    match forms.form_for_body(req.path(), req.query_string(), &fields) {
+        Some((form, via)) => answer_submission(&state, &visitor, &req, form, via, Ok(body)).await,
+        None => forward_page(&state, &visitor, site, &req, RequestBody::Buffered(body)).await,
+    }
+}
+
+/// Capture one submission of `form` that came `via`, and answer it as its sender expects.
+async fn answer_submission(
+    state: &State,
+    visitor: &Visitor,
+    req: &HttpRequest,
+    form: &FormConfig,
+    via: Via,
+    body: Result<bytes::Bytes, EdgeError>,
+) -> Result<HttpResponse, EdgeError> {
+    let areas = state.areas();
+    let forms = &areas.forms;
+    let submission = Submission::new(req, body, visitor);
     let (result, echo) = forms.capture_echoed(form, &submission).await;
-    // A plugin's script reads only its own format (JSON); a store_and_forward entry still goes
+    // A plugin's script reads only its own format; a store_and_forward entry still goes
     // upstream, to the endpoint the visitor's browser sent it to.
     let format = match via {
-        Via::Page => format,
+        Via::Page => reply_format(req, Format::Html),
         Via::Plugin(_) => Format::Json,
+        Via::FramePostBack => Format::Html,
     };
     let redirect = match &result {
         Ok(stored) => {
-            let wire = areas.consent.wire_policy(&req);
+            let wire = areas.consent.wire_policy(req);
             let keep_cookie = |name: &str| wire.keep_cookie(name);
             let upstream = Upstream {
                 proxy: &state.upstream,
                 keep_cookie: &keep_cookie,
             };
             forms
-                .deliver(form, stored, &submission, &req, upstream, format)
+                .deliver(form, stored, &submission, req, upstream, format)
                 .await
         }
         Err(_) => None,
     };
     if via != Via::Page {
-        return Ok(plugin_response(plugin_reply::answer(form, &result, &echo)));
+        return Ok(plugin_response(plugin_reply::answer(
+            form, via, &result, &echo,
+        )));
     }
     let stored = result.map_err(|refusal| forms.refusal(form, refusal, format))?;
     Ok(thank_you(form, &stored, redirect, format))
@@ -245,14 +358,17 @@ fn thank_you(
     res.finish()
 }
 
-/// A plugin's answer as JSON, never cached.
+/// A plugin's answer in its format, never cached.
 fn plugin_response(answer: PluginAnswer) -> HttpResponse {
     let mut res = HttpResponse::build(answer.status);
     res.insert_header((header::CACHE_CONTROL, "no-store"));
     if let Some(secs) = answer.retry_after {
         res.insert_header((header::RETRY_AFTER, secs));
     }
-    res.json(answer.body)
+    match answer.body {
+        PluginBody::Json(json) => res.json(json),
+        PluginBody::Html(html) => res.content_type("text/html; charset=utf-8").body(html),
+    }
 }
 
 /// `?form=<id>` of `GET /_gate/forms/token`.
@@ -298,13 +414,24 @@ async fn proxy_page(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, EdgeError> {
+    forward_page(&state, &visitor, site, &req, RequestBody::Stream(payload)).await
+}
+
+/// Pass a request to the site, rewriting the page that comes back.
+async fn forward_page(
+    state: &State,
+    visitor: &Visitor,
+    site: SiteHost,
+    req: &HttpRequest,
+    body: RequestBody,
+) -> Result<HttpResponse, EdgeError> {
     let areas = state.areas();
-    let wire = areas.consent.wire_policy(&req);
+    let wire = areas.consent.wire_policy(req);
     // A prefix the operator passes by (wp-admin) is not rewritten nor counted as a page view;
     // its cookies still follow the visitor's consent.
     let pass_by = state.passthrough.matching(req.path());
     // The page filter, counting the view of an HTML page (issue 14, statistics).
-    let counted = super::page_views::Counted::new(&state, &areas.page, &visitor, &wire);
+    let counted = super::page_views::Counted::new(state, &areas.page, visitor, &wire);
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
         set_cookies: wire.deletion_headers(&site),
@@ -314,8 +441,5 @@ async fn proxy_page(
         },
         max_request_body: pass_by.and_then(|p| p.max_request_body),
     };
-    Ok(state
-        .upstream
-        .forward(&req, RequestBody::Stream(payload), &visitor, policy)
-        .await?)
+    Ok(state.upstream.forward(req, body, visitor, policy).await?)
 }

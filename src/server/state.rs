@@ -276,6 +276,7 @@ pub(super) fn areas(
         youtube_nocookie: config.embeds.youtube.nocookie,
         form_paths: forms.paths(),
         form_classes: forms.plugin_form_classes(),
+        form_ids: forms.plugin_form_ids(),
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
         max_decoded_body: config.limits.max_decoded_body_bytes,

@@ -5,13 +5,15 @@
 //! [`Clock`](crate::clock::Clock)).
 //!
 //! Recording never waits on the store: [`Stats::record`] puts the event on a bounded channel
-//! and a writer task ([`writer`]) adds up what arrived and writes it in batches. When the
+//! and a writer task ([`writer`]) adds up what arrived and writes it in batches, about once a
+//! second (sooner when the channel fills up or [`Stats::flush`] asks). When the
 //! channel is full the event is dropped and the drop counted (and written, as `stats` /
 //! `dropped`, with the next batch).
 //!
 //! **Page views** ([`Stats::page_view`], called by the page filter for every HTML page the gate
-//! serves with status 200 to a GET): a prefetch is not counted, a bot ([`agent`]) is counted
-//! apart by name, and a person's view becomes one count of its combination of host, path (no
+//! serves with status 200 to a GET): a prefetch is not counted; the request copies a few
+//! header values into the event ([`visit::RawView`]) and the writer classifies them — a bot
+//! ([`agent`]) is counted apart by name, and a person's view becomes one count of its combination of host, path (no
 //! query), entry or not, referrer host, UTM source/medium/campaign, country, browser family,
 //! device class and what the consent cookie granted ([`visit::ViewKey`]). Each day admits at
 //! most `stats.max_paths_per_day` distinct values per dimension and
@@ -40,7 +42,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::clock::SharedClock;
 use crate::config::StatsConfig;
@@ -48,8 +50,7 @@ use crate::http::Code;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
-use agent::Agents;
-use visit::{PageView, Seen, Sighting, ViewKey};
+use visit::{PageView, RawView, Seen, ViewKey};
 use writer::{Bounds, Msg, Writer};
 
 /// Events the channel holds before new ones are dropped.
@@ -141,6 +142,9 @@ pub enum Event {
     },
     /// A contact-form submission was stored or refused.
     Form { form: String, outcome: FormOutcome },
+    /// The gate served an HTML page (not a prefetch), with the visitor hash: the writer
+    /// classifies it as a bot request or a view.
+    Request(Box<(RawView, [u8; 32])>),
     /// A person viewed an HTML page.
     PageView(Box<PageView>),
     /// A bot fetched an HTML page (`host`: the site host asked for).
@@ -171,7 +175,7 @@ impl Event {
                 (Area::Forms, vec![format!("{form}:{}", outcome.as_str())])
             }
             // Counted by the writer, which bounds their values first.
-            Event::PageView(_) => (Area::Views, Vec::new()),
+            Event::Request(_) | Event::PageView(_) => (Area::Views, Vec::new()),
             Event::Bot { .. } => (Area::Bots, Vec::new()),
         }
     }
@@ -181,7 +185,7 @@ impl Event {
         match self {
             Event::Consent { action, .. } => metrics.consent_decision(action.as_str()),
             Event::Form { form, outcome } => metrics.form_submission(form, outcome.as_str()),
-            Event::PageView(_) | Event::Bot { .. } => {}
+            Event::Request(_) | Event::PageView(_) | Event::Bot { .. } => {}
         }
     }
 }
@@ -196,6 +200,8 @@ pub fn day_key(unix_secs: u64) -> String {
 
 struct Inner {
     tx: mpsc::Sender<Msg>,
+    /// Wakes the writer early (a flush, or a channel half full).
+    wake: Arc<Notify>,
     /// Taken by the writer task when it starts.
     rx: Mutex<Option<mpsc::Receiver<Msg>>>,
     store: Store,
@@ -204,7 +210,6 @@ struct Inner {
     /// Where every event is also counted for `/metrics`, if anywhere.
     metrics: Option<Arc<Metrics>>,
     settings: StatsSettings,
-    agents: Agents,
 }
 
 /// How page views are counted (from `[stats]`) and the key of the visitor hash.
@@ -306,13 +311,13 @@ impl Stats {
         Stats {
             inner: Arc::new(Inner {
                 tx,
+                wake: Arc::new(Notify::new()),
                 rx: Mutex::new(Some(rx)),
                 store,
                 clock,
                 dropped: Arc::new(AtomicU64::new(0)),
                 metrics,
                 settings,
-                agents: Agents::new(),
             }),
         }
     }
@@ -325,7 +330,8 @@ impl Stats {
     /// Count an HTML page the gate served (GET, status 200) to `req`: nothing for a prefetch,
     /// a bot by name, else a page view. `visitor_hash(key, parts)` must return the BLAKE3 hash
     /// keyed with `key` over the full client address followed by `parts` (the user agent and
-    /// the host); it is called for a person's view only. Never waits.
+    /// the host); it is called for every request but a prefetch (bots are told apart later,
+    /// in the writer). Never waits.
     pub fn page_view(
         &self,
         req: &HttpRequest,
@@ -336,13 +342,11 @@ impl Stats {
             return;
         }
         let key = &self.inner.settings.visitor_key;
-        let sighting = PageView::of_request(req, &self.inner.agents, seen, |ua, host| {
-            visitor_hash(key, &[ua, host])
-        });
-        match sighting {
-            Sighting::Prefetch => {}
-            Sighting::Bot { host, name } => self.record(Event::Bot { host, name }),
-            Sighting::View(view) => self.record(Event::PageView(view)),
+        // Only copies here; the writer classifies (bot or person, browser, referrer, UTM).
+        if let Some(request) =
+            RawView::of_request(req, seen, |ua, host| visitor_hash(key, &[ua, host]))
+        {
+            self.record(Event::Request(Box::new(request)));
         }
     }
 
@@ -352,12 +356,13 @@ impl Stats {
             event.count_in(metrics);
         }
         let unix_secs = self.inner.clock.unix_secs();
-        if self
-            .inner
-            .tx
-            .try_send(Msg::Event { unix_secs, event })
-            .is_err()
-        {
+        let tx = &self.inner.tx;
+        let sent = tx.try_send(Msg::Event { unix_secs, event }).is_ok();
+        if sent && tx.capacity() < tx.max_capacity() / 2 {
+            // Half full before the writer's next round: wake it rather than drop events.
+            self.inner.wake.notify_one();
+        }
+        if !sent {
             if let Some(metrics) = &self.inner.metrics {
                 metrics.stats_event_dropped();
             }
@@ -385,6 +390,7 @@ impl Stats {
         let settings = &self.inner.settings;
         let writer = Writer::new(
             rx,
+            self.inner.wake.clone(),
             self.inner.store.clone(),
             self.inner.clock.clone(),
             self.inner.dropped.clone(),
@@ -410,6 +416,7 @@ impl Stats {
         }
         let (done, wait) = oneshot::channel();
         if self.inner.tx.send(Msg::Flush(done)).await.is_ok() {
+            self.inner.wake.notify_one();
             let _ = wait.await;
         }
     }

@@ -1,5 +1,5 @@
-//! Page views: what the statistics learn from one HTML page request ([`PageView::of_request`],
-//! cheap, in the request) and how it is stored — one counter per day for each distinct
+//! Page views: what the statistics learn from one HTML page request ([`RawView::of_request`],
+//! copies only, in the request; [`RawView::classify`], in the writer) and how it is stored — one counter per day for each distinct
 //! combination of what is counted ([`ViewKey`], encoded as one hash field), so every filter
 //! of the overview applies to every panel.
 //!
@@ -196,37 +196,74 @@ pub struct Seen<'a> {
     pub granted: Option<&'a [String]>,
 }
 
-impl PageView {
-    /// Classify a page request. `digest` computes the visitor hash from the user agent and
-    /// host (it alone sees the full address); it is called only for a person's view.
+/// A page request as the request hands it to the statistics: the few header values copied,
+/// the visitor hash made (it alone needs the full address, which stays in the request), and
+/// nothing classified yet — the writer classifies ([`RawView::classify`]), once for every
+/// distinct request of a batch, so counting costs a page request only these copies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RawView {
+    /// The User-Agent header; `None` without one (or one that is not text).
+    pub user_agent: Option<String>,
+    /// The Referer header as sent.
+    pub referer: Option<String>,
+    /// [`site_host`] of the request.
+    pub host: String,
+    /// The path as asked (no query).
+    pub path: String,
+    /// The query string when it may hold UTM parameters, else empty.
+    pub query: String,
+    /// Country of the full address, when geo look-up is on.
+    pub country: Option<String>,
+    /// What a valid consent cookie granted; `None` without one.
+    pub granted: Option<Vec<String>>,
+}
+
+impl RawView {
+    /// What a page request tells the statistics, `None` for a prefetch. `digest` computes
+    /// the visitor hash from the user agent and host (it alone sees the full address).
     pub fn of_request(
         req: &HttpRequest,
-        agents: &Agents,
         seen: &Seen<'_>,
         digest: impl FnOnce(&[u8], &[u8]) -> [u8; 32],
-    ) -> Sighting {
+    ) -> Option<(RawView, [u8; 32])> {
         if is_prefetch(req) {
-            return Sighting::Prefetch;
+            return None;
         }
-        let ua = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok());
+        let headers = req.headers();
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let user_agent = text(header::USER_AGENT);
         let host = site_host(req);
-        let (browser, device) = match agents.classify(ua) {
-            Agent::Bot(name) => return Sighting::Bot { host, name },
+        let visitor = digest(user_agent.unwrap_or("").as_bytes(), host.as_bytes());
+        let query = req.query_string();
+        let raw = RawView {
+            user_agent: user_agent.map(str::to_owned),
+            referer: text(header::REFERER).map(str::to_owned),
+            host,
+            path: req.path().to_owned(),
+            query: if query.contains("utm_") {
+                query.to_owned()
+            } else {
+                String::new()
+            },
+            country: seen.country.map(str::to_owned),
+            granted: seen.granted.map(<[String]>::to_vec),
+        };
+        Some((raw, visitor))
+    }
+
+    /// A bot by name, or the combination a person's view counts in.
+    pub fn classify(&self, agents: &Agents) -> Result<ViewKey, (String, &'static str)> {
+        let (browser, device) = match agents.classify(self.user_agent.as_deref()) {
+            Agent::Bot(name) => return Err((self.host.clone(), name)),
             Agent::Browser { family, device } => (family, device),
         };
-        let referrer = req
-            .headers()
-            .get(header::REFERER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(referrer_host);
-        let same_site = referrer.as_deref().is_some_and(|r| same_site(r, &host));
-        let (utm_source, utm_medium, utm_campaign) = utm(req.query_string());
-        let visitor = digest(ua.unwrap_or("").as_bytes(), host.as_bytes());
-        let key = ViewKey {
-            path: clean_path(req.path()),
+        let referrer = self.referer.as_deref().and_then(referrer_host);
+        let same_site = referrer
+            .as_deref()
+            .is_some_and(|r| same_site(r, &self.host));
+        let (utm_source, utm_medium, utm_campaign) = utm(&self.query);
+        Ok(ViewKey {
+            path: clean_path(&self.path),
             entry: !same_site,
             referrer: if same_site {
                 String::new()
@@ -236,13 +273,34 @@ impl PageView {
             utm_source,
             utm_medium,
             utm_campaign,
-            country: seen.country.map(clean_country).unwrap_or_default(),
+            country: self
+                .country
+                .as_deref()
+                .map(clean_country)
+                .unwrap_or_default(),
             browser: browser.to_owned(),
             device: device.as_str().to_owned(),
-            consent: seen.granted.map(<[String]>::to_vec),
-            host,
+            consent: self.granted.clone(),
+            host: self.host.clone(),
+        })
+    }
+}
+
+impl PageView {
+    /// Classify a page request at once ([`RawView::of_request`] then [`RawView::classify`]).
+    pub fn of_request(
+        req: &HttpRequest,
+        agents: &Agents,
+        seen: &Seen<'_>,
+        digest: impl FnOnce(&[u8], &[u8]) -> [u8; 32],
+    ) -> Sighting {
+        let Some((raw, visitor)) = RawView::of_request(req, seen, digest) else {
+            return Sighting::Prefetch;
         };
-        Sighting::View(Box::new(PageView { key, visitor }))
+        match raw.classify(agents) {
+            Err((host, name)) => Sighting::Bot { host, name },
+            Ok(key) => Sighting::View(Box::new(PageView { key, visitor })),
+        }
     }
 }
 

@@ -1,24 +1,32 @@
-//! The writer task: takes what arrived on the channel, adds it up and writes it in batches.
-//! Page views need more than adding up: their values are bounded per day (the store admits at
+//! The writer task: every [`FLUSH_EVERY`] (or sooner when asked) takes what arrived on the
+//! channel, adds it up in memory and writes it in one batch, so the store work is paid per batch, not per
+//! event. Page requests arrive unclassified ([`RawView`]): identical ones are added up first
+//! and each distinct one is classified once (bot or person, browser, referrer host, UTM),
+//! here rather than in the request. Page views need more than adding up: their values are bounded per day (the store admits at
 //! most `max_paths_per_day` paths, referrer hosts, … and `max_combinations_per_day`
 //! combinations; the rest is "(other)"), and their visitor hashes are hashed again under the
 //! day's salt and added to the day's HyperLogLog per site host.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::agent::Agents;
 use super::salt::{self, day_number, Salts};
-use super::visit::{PageView, ViewKey, OTHER};
+use super::visit::{RawView, ViewKey, OTHER};
 use super::{day_key, Area, Event};
 use crate::clock::SharedClock;
 use crate::store::{Store, StoreError};
 
 /// Most events the writer adds up into one round of store writes.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 16_384;
+/// Longest an event waits in the channel before its batch is written (a flush request, or a
+/// channel half full, wakes the writer at once). A second's delay is invisible on a daily
+/// overview, and at a busy gate's rate it turns thousands of store round trips into one.
+pub(super) const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How long a day's admitted-values sets stay in the store after their last change (only the
 /// day itself needs them; a day longer covers clocks that disagree around midnight).
 const ADMIT_TTL: Duration = Duration::from_secs(3 * 86_400);
@@ -123,22 +131,42 @@ impl DayAnswers {
     }
 }
 
-/// A bot request, before its host is bounded.
+/// Bot requests of one host and bot name, before the host is bounded.
 struct BotSeen {
     host: String,
     name: &'static str,
+    count: i64,
+}
+
+/// Views of one combination, before it is bounded, with the visitor hashes seen.
+struct Viewed {
+    key: ViewKey,
+    count: i64,
+    visitors: HashSet<[u8; 32]>,
+}
+
+/// Identical page requests of a batch.
+#[derive(Default)]
+struct Tally {
+    count: i64,
+    visitors: HashSet<[u8; 32]>,
 }
 
 #[derive(Default)]
 struct Batch {
     counts: BTreeMap<(Area, String), BTreeMap<String, i64>>,
-    views: BTreeMap<i64, Vec<PageView>>,
+    /// Page requests not yet classified, by day and request.
+    requests: HashMap<(i64, RawView), Tally>,
+    views: BTreeMap<i64, Vec<Viewed>>,
     bots: BTreeMap<i64, Vec<BotSeen>>,
     flushes: Vec<oneshot::Sender<()>>,
 }
 
 pub(super) struct Writer {
     pub rx: mpsc::Receiver<Msg>,
+    /// Wakes the task before [`FLUSH_EVERY`] has passed: a flush request, or a channel
+    /// filling up.
+    pub wake: Arc<Notify>,
     pub store: Store,
     pub clock: SharedClock,
     pub dropped: Arc<AtomicU64>,
@@ -148,11 +176,13 @@ pub(super) struct Writer {
     pub bounds: Bounds,
     answers: BTreeMap<i64, DayAnswers>,
     salts: Salts,
+    agents: Agents,
 }
 
 impl Writer {
     pub fn new(
         rx: mpsc::Receiver<Msg>,
+        wake: Arc<Notify>,
         store: Store,
         clock: SharedClock,
         dropped: Arc<AtomicU64>,
@@ -160,6 +190,7 @@ impl Writer {
     ) -> Writer {
         Writer {
             rx,
+            wake,
             salts: Salts::new(store.clone()),
             store,
             clock,
@@ -168,25 +199,46 @@ impl Writer {
             failing: false,
             bounds,
             answers: BTreeMap::new(),
+            agents: Agents::new(),
         }
     }
 
     pub async fn run(mut self) {
-        // Ends when every `Stats` handle is gone.
-        while let Some(first) = self.rx.recv().await {
+        // Ends when every `Stats` handle is gone. The task sleeps between batches instead of
+        // waiting on the channel: a wake-up per event would cost a thread switch per page
+        // request on a gate's busy core.
+        let mut open = true;
+        while open {
             let mut batch = Batch::default();
-            let mut next = Some(first);
             let mut taken = 0;
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::Event { unix_secs, event } => batch.add(unix_secs, event),
-                    Msg::Flush(done) => batch.flushes.push(done),
+            while taken < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(Msg::Event { unix_secs, event }) => batch.add(unix_secs, event),
+                    Ok(Msg::Flush(done)) => batch.flushes.push(done),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
                 }
                 taken += 1;
-                if taken < MAX_BATCH {
-                    next = self.rx.try_recv().ok();
+            }
+            if taken > 0 {
+                self.write_batch(batch).await;
+            }
+            if open && taken < MAX_BATCH {
+                tokio::select! {
+                    _ = tokio::time::sleep(FLUSH_EVERY) => {}
+                    _ = self.wake.notified() => {}
                 }
             }
+        }
+    }
+
+    /// Classify, bound and write what one batch added up, then answer its flush requests.
+    async fn write_batch(&mut self, mut batch: Batch) {
+        {
+            self.classify(&mut batch);
             let today = day_number(self.clock.unix_secs());
             self.salts.rotate(today).await;
             self.answers.retain(|day, _| *day >= today - 1);
@@ -211,6 +263,25 @@ impl Writer {
             self.write(batch.counts).await;
             for done in batch.flushes {
                 let _ = done.send(());
+            }
+        }
+    }
+
+    /// Sort the batch's page requests into bot requests and views, classifying each distinct
+    /// request once.
+    fn classify(&self, batch: &mut Batch) {
+        for ((day, raw), tally) in batch.requests.drain() {
+            match raw.classify(&self.agents) {
+                Err((host, name)) => batch.bots.entry(day).or_default().push(BotSeen {
+                    host,
+                    name,
+                    count: tally.count,
+                }),
+                Ok(key) => batch.views.entry(day).or_default().push(Viewed {
+                    key,
+                    count: tally.count,
+                    visitors: tally.visitors,
+                }),
             }
         }
     }
@@ -296,14 +367,14 @@ impl Writer {
                 _ if bot.host.is_empty() => bot.host,
                 _ => OTHER.to_owned(),
             };
-            *fields.entry(bot_field(&host, bot.name)).or_default() += 1;
+            *fields.entry(bot_field(&host, bot.name)).or_default() += bot.count;
         }
     }
 
     async fn count_views(
         &mut self,
         day: i64,
-        views: Vec<PageView>,
+        views: Vec<Viewed>,
         counts: &mut BTreeMap<(Area, String), BTreeMap<String, i64>>,
     ) {
         for dim in DIMS {
@@ -321,18 +392,18 @@ impl Writer {
             .await;
         let answers = self.answers.get(&day);
         let fields = counts.entry((Area::Views, salt_day(day))).or_default();
-        for (key, field) in keys.iter().zip(encoded) {
+        for ((key, field), view) in keys.iter().zip(encoded).zip(&views) {
             let field = match answers.and_then(|a| a.get(COMBINATION, &field)) {
                 Some(true) => field,
                 _ => key.coarse().encode(),
             };
-            *fields.entry(field).or_default() += 1;
+            *fields.entry(field).or_default() += view.count;
         }
         self.count_visitors(day, &keys, &views).await;
     }
 
     /// Add the day's visitors to the HyperLogLog of their (bounded) site host.
-    async fn count_visitors(&mut self, day: i64, keys: &[ViewKey], views: &[PageView]) {
+    async fn count_visitors(&mut self, day: i64, keys: &[ViewKey], views: &[Viewed]) {
         if !self.salts.usable(day) {
             return;
         }
@@ -342,10 +413,8 @@ impl Writer {
         };
         let mut by_host: BTreeMap<&str, Vec<[u8; 16]>> = BTreeMap::new();
         for (key, view) in keys.iter().zip(views) {
-            by_host
-                .entry(key.host.as_str())
-                .or_default()
-                .push(salt::member(&salt, &view.visitor));
+            let members = by_host.entry(key.host.as_str()).or_default();
+            members.extend(view.visitors.iter().map(|v| salt::member(&salt, v)));
         }
         for (host, members) in by_host {
             let refs: Vec<&[u8]> = members.iter().map(|m| &m[..]).collect();
@@ -361,16 +430,35 @@ impl Writer {
 impl Batch {
     fn add(&mut self, unix_secs: u64, event: Event) {
         match event {
-            Event::PageView(view) => self
-                .views
-                .entry(day_number(unix_secs))
-                .or_default()
-                .push(*view),
-            Event::Bot { host, name } => self
-                .bots
-                .entry(day_number(unix_secs))
-                .or_default()
-                .push(BotSeen { host, name }),
+            Event::Request(request) => {
+                let (raw, visitor) = *request;
+                let tally = self
+                    .requests
+                    .entry((day_number(unix_secs), raw))
+                    .or_default();
+                tally.count += 1;
+                tally.visitors.insert(visitor);
+            }
+            Event::PageView(view) => {
+                self.views
+                    .entry(day_number(unix_secs))
+                    .or_default()
+                    .push(Viewed {
+                        key: view.key,
+                        count: 1,
+                        visitors: HashSet::from([view.visitor]),
+                    })
+            }
+            Event::Bot { host, name } => {
+                self.bots
+                    .entry(day_number(unix_secs))
+                    .or_default()
+                    .push(BotSeen {
+                        host,
+                        name,
+                        count: 1,
+                    })
+            }
             other => {
                 let (area, fields) = other.fields();
                 let day = self.counts.entry((area, day_key(unix_secs))).or_default();

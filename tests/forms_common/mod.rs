@@ -88,12 +88,17 @@ pub fn aged_token(cfg: &Config) -> String {
 
 /// A fill-time token for the first configured form, issued `ago` before now.
 pub fn token_issued_ago(cfg: &Config, ago: std::time::Duration) -> String {
+    let form = &cfg.forms.first().expect("a form is configured").id;
+    form_token_issued_ago(cfg, form, ago)
+}
+
+/// A fill-time token for the form `form` (its `[[forms]] id`), issued `ago` before now.
+pub fn form_token_issued_ago(cfg: &Config, form: &str, ago: std::time::Duration) -> String {
     let keys = Keys::derive(cfg.secret.as_ref().expect("secret set"));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    let form = &cfg.forms.first().expect("a form is configured").id;
     consentgate::forms::token::FillToken::new(keys.form_token)
         .issue(form, now - ago.as_millis() as u64)
 }
@@ -266,4 +271,34 @@ pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 
 pub async fn post_form(url: &str, pairs: &[(&str, &str)]) -> Answer {
     post_raw(url, FORM_CT, BROWSER_ACCEPT, urlencode(pairs)).await
+}
+
+/// `pairs` as a browser's FormData sends them: the Content-Type and the multipart body.
+pub fn multipart(pairs: &[(String, String)]) -> (String, Vec<u8>) {
+    let boundary = "----WebKitFormBoundaryGateTest";
+    let mut body = String::new();
+    for (name, value) in pairs {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+/// Nothing but `marker` reached the site: the gate forwards in order, so a GET sent after the
+/// submissions arriving alone proves none of them went upstream.
+pub async fn only_marker_reached(site: &Site, gate: &Gate) {
+    let resp = client()
+        .get(gate.url("/marker"))
+        .send()
+        .await
+        .expect("gate answers");
+    assert_eq!(resp.status().as_u16(), 200);
+    let seen = site.recorder.wait_for(1).await;
+    let paths: Vec<_> = seen.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/marker"], "only the marker reached the site");
 }

@@ -56,6 +56,7 @@ fn form() -> FormConfig {
         notify_webhook: None,
         plugin: Default::default(),
         plugin_form_id: None,
+        plugin_element_id: None,
         thank_you_message: None,
         age_rules: Default::default(),
     }
