@@ -62,7 +62,8 @@ enum Command {
         #[arg(long, default_value = "/")]
         path: String,
     },
-    /// List the trackers in an HTML page (vendor, element, line) and what the gate does with each.
+    /// List the trackers in an HTML page (vendor, element, line) and what the gate does with each,
+    /// then the other third-party hosts it loads from that the catalogue does not know.
     /// Also lists every form: where it posts (and a form plugin's own endpoint), and whether
     /// the configuration's [[forms]] capture it.
     Scan {
@@ -392,6 +393,32 @@ fn scan_page(input: &Path, config: Option<&Path>, path: &str) -> anyhow::Result<
         findings.len(),
         findings.len() - inert
     );
+    // The third parties the catalogue does not know: not blocked, so worth a look.
+    let site = offline_config(config)?;
+    let own: Vec<String> = site
+        .listen
+        .hosts
+        .iter()
+        .map(|h| h.name.clone())
+        .chain(
+            site.upstream
+                .url
+                .iter()
+                .filter_map(|u| u.host_str().map(str::to_owned)),
+        )
+        .map(|h| h.strip_prefix("www.").unwrap_or(&h).to_owned())
+        .collect();
+    let unknown = rewrite::unknown_hosts(&page, rewriter.catalogue(), &own);
+    let listed: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+    if listed.is_empty() {
+        println!("No other third-party hosts.");
+    } else {
+        println!(
+            "{} other third-party host(s) the catalogue does not know (not blocked): {}",
+            listed.len(),
+            listed.join(", ")
+        );
+    }
     let forms = consentgate::forms::report::report(&forms, path, &page);
     for form in &forms {
         println!("{form}");

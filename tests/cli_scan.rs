@@ -73,3 +73,45 @@ fn scan_reports_advertising_tags_and_api_call_snippets() {
         ],
     );
 }
+
+#[test]
+fn scan_reports_embeds_as_click_to_load_and_ends_with_the_unknown_third_parties() {
+    let report = scan("embeds.in.html");
+    assert_lists(
+        &report,
+        &[
+            "YouTube (Google)",
+            "iframe (click to load)",
+            "iframe data-src (click to load)",
+            "Google Maps",
+            "5 tracker element(s) found; 5 made inert until consent",
+            "No other third-party hosts.",
+        ],
+    );
+    // A page with trackers the catalogue does not know: named, with how they load.
+    let page = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        page.path(),
+        "<html><head><script src=\"https://www.googletagmanager.com/gtag/js?id=G-1\"></script>\
+         <script src=\"https://cdn.segment.example/analytics.js\"></script>\
+         <script>var s=document.createElement('script');s.src='https://px.unknown-ads.example/p.js'</script>\
+         </head><body><iframe src=\"https://widget.chat.example/frame\"></iframe></body></html>",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_consentgate"))
+        .arg("scan")
+        .arg(page.path())
+        .env_remove("CONSENTGATE_SECRET")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_lists(
+        &report,
+        &[
+            "1 tracker element(s) found",
+            "3 other third-party host(s) the catalogue does not know (not blocked): \
+             cdn.segment.example (script), px.unknown-ads.example (inline script), \
+             widget.chat.example (frame)",
+        ],
+    );
+}

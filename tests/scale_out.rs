@@ -85,7 +85,7 @@ async fn two_gates_share_one_store(store: StoreChoice) {
     let state: Value = res.json().await.unwrap();
     assert_eq!(
         state["granted"],
-        serde_json::json!(["analytics", "marketing"])
+        serde_json::json!(["analytics", "marketing", "youtube", "vimeo", "google_maps"])
     );
     let mut res = client()
         .get(b.url("/_gate/consent"))

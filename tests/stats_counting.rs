@@ -209,7 +209,8 @@ async fn views_with_the_banner_and_with_consent_are_told_apart_by_the_verified_c
             ("banner".into(), 2),
             (String::new(), 1),
             ("analytics".into(), 1),
-            ("analytics+marketing".into(), 1)
+            // Accept all: the embeds' own categories too.
+            ("analytics+marketing+youtube+vimeo+google_maps".into(), 1)
         ]
         .into()
     );

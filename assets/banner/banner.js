@@ -9,8 +9,10 @@
  *   t, h     texts, and the first 16 hex digits of their hash, per language (the gate records
  *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
- *   v        vendors: {id, name, desc, cat, cookies, ip: the text key of what the vendor
- *            learns of the visitor's address}
+ *   v        vendors: {id, name, cat}
+ *   vd       URL of the vendor details per language ({lang: [{id, desc, cookies, ip: the text
+ *            key of what the vendor learns of the visitor's address}]}), fetched when the
+ *            settings open
  *   s        the guard's queue stubs and their category: {ga: "analytics", fbq: "marketing", …}
  * Parts, in order: language; the verified decision; Google Consent Mode; activation of
  * neutralised tags; the banner itself; sending a decision; start-up and the page API
@@ -156,13 +158,22 @@
   reopen.textContent = text.reopen;
   reopen.setAttribute('aria-haspopup', 'dialog');
 
+  /* The second layer's vendor details, fetched once, when the settings first open. */
+  var details;
+  function withDetails(then) {
+    if (details) return then();
+    win.fetch(config.vd).then(function (r) { return r.json(); }).then(function (all) {
+      details = {};
+      (all[lang] || []).forEach(function (v) { details[v.id] = v; });
+    }).catch(function () { details = {}; }).then(then);
+  }
   /* One switch per optional category, with its vendors, their cookies and retention. */
   function categorySwitches() {
     return config.c.map(function (category) {
       var vendors = config.v.filter(function (v) { return v.cat === category.id; }).map(function (v) {
-        var retention = text['retention.' + v.id] || text.retention_unknown;
-        return '<li><strong>' + escapeHtml(v.name) + '</strong> — ' + escapeHtml(v.desc) + ' ' + escapeHtml(text[v.ip]) + '<br>' +
-          escapeHtml(text.cookies) + ': ' + escapeHtml(v.cookies.join(', ') || text.none) + '. ' +
+        var retention = text['retention.' + v.id] || text.retention_unknown, more = details[v.id] || { cookies: [] };
+        return '<li><strong>' + escapeHtml(v.name) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(text[more.ip]) + '<br>' +
+          escapeHtml(text.cookies) + ': ' + escapeHtml(more.cookies.join(', ') || text.none) + '. ' +
           escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
       }).join('');
       var checked = guard.g && granted(category.id) ? ' checked' : '';
@@ -174,10 +185,22 @@
         vendorList + '</div>';
     }).join('');
   }
+  /* Who and why, in one sentence: the vendors whose tags the gate neutralised in this page,
+   * per category ("Google Analytics, Hotjar (Analytics); YouTube (Google)"). */
+  function whoSentence() {
+    var seen = {};
+    [].forEach.call(doc.querySelectorAll('[data-cg-vendor]'), function (el) { seen[el.getAttribute('data-cg-vendor')] = 1; });
+    var parts = config.c.map(function (category) {
+      var names = config.v.filter(function (v) { return seen[v.id] && v.cat === category.id; }).map(function (v) { return v.name; });
+      /* A vendor's own category (YouTube) is not named twice. */
+      return names.length ? names.join(', ') + (vendorCategory[category.id] ? '' : ' (' + category.n[lang] + ')') : '';
+    }).filter(String);
+    return parts.length ? ' <span id="cg-who">' + escapeHtml(text.who + ' ' + parts.join('; ') + '.') + '</span>' : '';
+  }
   /* Layer 1: the question, with three equal buttons. */
   function questionLayer(gpcNote, privacyLink) {
     return '<h2 id="cg-title">' + escapeHtml(text.title) + '</h2>' +
-      '<p id="cg-desc">' + escapeHtml(text.intro) + '</p>' + gpcNote + privacyLink +
+      '<p id="cg-desc">' + escapeHtml(text.intro) + whoSentence() + '</p>' + gpcNote + privacyLink +
       '<div class="cg-bs">' + button('accept', text.accept_all) + button('reject', text.reject_all) +
       button('settings', text.settings) + '</div>';
   }
@@ -250,7 +273,7 @@
     else if (action === 'reject') send('POST', { action: 'reject_all' });
     else if (action === 'withdraw') send('DELETE', {});
     else if (action === 'save') send('POST', { action: 'custom', granted: checkedCategories() });
-    else if (action === 'settings') { render(2); banner.querySelector('input[name=cg-cat]').focus(); }
+    else if (action === 'settings') withDetails(function () { render(2); banner.querySelector('input[name=cg-cat]').focus(); });
     else if (action === 'back') { render(1); banner.querySelector('button').focus(); }
     else if (action === 'close') { hide(); reopen.focus(); }
   });
@@ -259,7 +282,7 @@
     if (event.key === 'Escape' && guard.g) { hide(); reopen.focus(); }
     else if (event.key === 'Escape' && layer === 2) { render(1); banner.querySelector('button').focus(); }
   });
-  reopen.addEventListener('click', function () { render(2); banner.focus(); });
+  reopen.addEventListener('click', function () { withDetails(function () { render(2); banner.focus(); }); });
 
   /* ---- start-up ---- */
   function ask() { render(1); banner.focus(); }
@@ -282,6 +305,8 @@
   if (doc.body) start(); else doc.addEventListener('DOMContentLoaded', start);
   win.consentgate = {
     granted: function () { return guard.g ? guard.g.slice() : null; },
-    open: function () { render(2); }
+    /* "Always load <vendor>" (embed.js): the granted categories and this one, recorded. */
+    grant: function (category) { send('POST', { action: 'custom', granted: (guard.g || []).concat(category) }); },
+    open: function () { withDetails(function () { render(2); }); }
   };
 })();

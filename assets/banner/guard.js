@@ -14,7 +14,7 @@
  * r(url), the URL a request or a src goes to instead (relay.js, when the gate relays
  * analytics, replaces this identity).
  * Every byte here is fetched before the page can go on, hence the terse names: the budget is
- * 2 KB gzipped, the site's URL rules included. */
+ * 2.25 KB gzipped, the site's URL rules included. */
 (function (w, C) {
   if (!C || w.__cg) return;
   var d = document, U = 'data-cg-', Q = {}, K = 0, O = Object, D = O.getOwnPropertyDescriptor,

@@ -101,6 +101,7 @@ pub const CONSENT_LANGUAGES: &[&str] = &["nl", "en"];
 pub const CONSENT_TEXT_KEYS: &[&str] = &[
     "title",
     "intro",
+    "who",
     "accept_all",
     "reject_all",
     "settings",

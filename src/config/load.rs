@@ -13,6 +13,7 @@ use url::{Host, Url};
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
 use super::dashboard::DashboardConfig;
 use super::dsr::DsrConfig;
+use super::embeds::EmbedsConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
 use super::forms::{form_plugin_warnings, validate_forms, FormConfig};
 use super::limits::LimitsConfig;
@@ -49,6 +50,8 @@ pub struct Config {
     pub stats: StatsConfig,
     /// First-party analytics relays (`[relay.google_analytics]`); off by default.
     pub relay: RelayConfig,
+    /// `[embeds]`: how click-to-load players load.
+    pub embeds: EmbedsConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -169,6 +172,7 @@ impl Config {
             dsr: reading.section(&mut table, "dsr"),
             stats: reading.section(&mut table, "stats"),
             relay: reading.section(&mut table, "relay"),
+            embeds: reading.section(&mut table, "embeds"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
@@ -320,11 +324,17 @@ fn category_problems(trackers: &TrackersConfig, consent: &ConsentConfig) -> Vec<
     let vendors = trackers.resolved_vendors();
     // Where each vendor's category was written; built-in vendors without an override are
     // checked by the built-in file's own test.
-    let mut written: Vec<(String, &str)> = trackers
+    let mut written: Vec<(String, &str, &str)> = trackers
         .categories
         .iter()
         .filter(|(id, _)| vendors.iter().any(|v| &v.id == *id))
-        .map(|(id, category)| (format!("trackers.categories.{id}"), category.as_str()))
+        .map(|(id, category)| {
+            (
+                format!("trackers.categories.{id}"),
+                id.as_str(),
+                category.as_str(),
+            )
+        })
         .collect();
     written.extend(
         trackers
@@ -335,13 +345,15 @@ fn category_problems(trackers: &TrackersConfig, consent: &ConsentConfig) -> Vec<
             .map(|(i, v)| {
                 (
                     format!("trackers.vendors[{i}].category"),
+                    v.id.as_str(),
                     v.category.as_str(),
                 )
             }),
     );
     let mut problems = Vec::new();
-    for (key, category) in written {
-        if valid_category(category) && !offered.contains(&category) {
+    for (key, vendor, category) in written {
+        // A vendor in a category of its own is named by the vendor itself.
+        if valid_category(category) && category != vendor && !offered.contains(&category) {
             problems.push(ConfigProblem::new(
                 key,
                 format!(
@@ -708,7 +720,7 @@ mod tests {
     fn declared_categories_with_vendors_are_accepted() {
         let text = format!(
             "{UPSTREAM}[trackers.categories]\nhotjar = \"recordings\"\n\
-             [[trackers.vendors]]\nid = \"vimeo\"\ncategory = \"video\"\nhosts = [\"player.vimeo.com\"]\n\
+             [[trackers.vendors]]\nid = \"peertube\"\ncategory = \"video\"\nhosts = [\"video.example.org\"]\n\
              [[consent.categories]]\nid = \"recordings\"\n\
              name = {{ nl = \"Opnames\", en = \"Recordings\" }}\n\
              description = {{ nl = \"Opnames.\", en = \"Recordings.\" }}\n\

@@ -13,6 +13,7 @@
 mod consent;
 pub mod dashboard;
 mod dsr;
+mod embeds;
 mod env;
 mod forms;
 mod hosts;
@@ -36,6 +37,7 @@ pub use consent::{
     CONSENT_TEXT_KEYS,
 };
 pub use dsr::{Deadline, DsrConfig};
+pub use embeds::{EmbedsConfig, YoutubeEmbedConfig};
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };
@@ -58,7 +60,8 @@ pub use relay::{
 pub use stats::StatsConfig;
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
-    builtin_vendor_ids, builtin_vendors, PathRuleConfig, TrackersConfig, VendorConfig,
+    builtin_vendor_ids, builtin_vendors, EmbedConfig, EmbedKind, LocalText, PathRuleConfig,
+    TrackersConfig, VendorConfig, NECESSARY,
 };
 pub(crate) use trackers::{parse_host_spec, valid_category};
 pub use upstream::{HostPolicy, UpstreamConfig};

@@ -32,10 +32,13 @@ pub struct VendorConfig {
     /// Display name for the banner. Default: the id.
     #[serde(default)]
     pub name: Option<String>,
-    /// One-sentence purpose for the banner. Default empty.
+    /// One-sentence purpose for the banner: one text, or one per banner language
+    /// (`{ en = "…", nl = "…" }`). Default empty.
     #[serde(default)]
-    pub description: String,
-    /// `"analytics"`, `"marketing"` or the id of a `[[consent.categories]]` entry. Required.
+    pub description: LocalText,
+    /// `"analytics"`, `"marketing"`, the id of a `[[consent.categories]]` entry, the vendor's
+    /// own id (a switch of its own in the banner, named after the vendor), or `"necessary"`
+    /// (recognised but never blocked: allowed by the CSP, not listed as unknown). Required.
     pub category: String,
     /// Hosts (matching subdomains too), optionally with a path prefix: `"matomo.cloud"`,
     /// `"example.com/pixel"`. Default none.
@@ -59,6 +62,78 @@ pub struct VendorConfig {
     /// Cookie name prefixes set by the vendor. Default none.
     #[serde(default)]
     pub cookie_prefixes: Vec<String>,
+    /// The vendor's `<iframe>`s are embedded media (a player, a map, a social plugin): before
+    /// consent each becomes a click-to-load placeholder. Default: not an embed.
+    #[serde(default)]
+    pub embed: Option<EmbedConfig>,
+}
+
+/// A text shown to visitors: one for every language, or one per language.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a text, or a table of texts per language like { en = \"…\", nl = \"…\" }"
+)]
+pub enum LocalText {
+    One(String),
+    PerLanguage(BTreeMap<String, String>),
+}
+
+impl Default for LocalText {
+    fn default() -> Self {
+        LocalText::One(String::new())
+    }
+}
+
+impl From<&str> for LocalText {
+    fn from(text: &str) -> Self {
+        LocalText::One(text.to_owned())
+    }
+}
+
+impl LocalText {
+    /// The text in `lang`, else the English one, else any; empty if none.
+    pub fn get(&self, lang: &str) -> &str {
+        match self {
+            LocalText::One(text) => text,
+            LocalText::PerLanguage(texts) => texts
+                .get(lang)
+                .or_else(|| texts.get("en"))
+                .or_else(|| texts.values().next())
+                .map_or("", String::as_str),
+        }
+    }
+}
+
+/// `embed = { kind = "video" }`: what a vendor's embedded `<iframe>` shows, which decides the
+/// placeholder's wording ("Load this video", "Load this map", …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct EmbedConfig {
+    /// `"video"`, `"map"`, `"social"` (a post, a like button, a page box) or `"content"`.
+    /// Required.
+    pub kind: EmbedKind,
+}
+
+/// What an embedded frame shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedKind {
+    Video,
+    Map,
+    Social,
+    Content,
+}
+
+impl EmbedKind {
+    /// The name used in the placeholder's message keys (`embed_load_video`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmbedKind::Video => "video",
+            EmbedKind::Map => "map",
+            EmbedKind::Social => "social",
+            EmbedKind::Content => "content",
+        }
+    }
 }
 
 /// `paths = [{ path_suffix = "/gtm.js", query_contains = "id=gtm-" }]`: a loader recognised by
@@ -118,7 +193,15 @@ pub fn builtin_vendor_ids() -> Vec<String> {
 
 /// Whether `name` can be a tracker category: lower-case `[a-z0-9_-]`, never "necessary".
 pub(crate) fn valid_category(name: &str) -> bool {
-    name != "necessary" && valid_id(name)
+    name != NECESSARY && valid_id(name)
+}
+
+/// The category of vendors that are recognised but never blocked.
+pub const NECESSARY: &str = "necessary";
+
+/// Whether `name` can be a vendor's category: a tracker category or "necessary".
+fn valid_vendor_category(name: &str) -> bool {
+    name == NECESSARY || valid_category(name)
 }
 
 /// A vendor host spec `host[/path-prefix]`, read the way a browser reads the host of a URL (so
@@ -154,9 +237,9 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-const CATEGORY_EXPECTED: &str = "expected \"analytics\", \"marketing\" or the id of a \
-     [[consent.categories]] entry (lower-case a-z, 0-9, _ or -); \"necessary\" is never a \
-     tracker category";
+const CATEGORY_EXPECTED: &str = "expected \"analytics\", \"marketing\", the id of a \
+     [[consent.categories]] entry or the vendor's own id (lower-case a-z, 0-9, _ or -), or \
+     \"necessary\" (recognised, never blocked)";
 
 /// Checks of each vendor on its own and of their ids among `vendors` and `taken` (ids already
 /// used elsewhere). `key(i, field)` names the key of vendor `i`'s field.
@@ -182,7 +265,7 @@ fn validate_vendors(
                 ),
             );
         }
-        if !valid_category(&vendor.category) {
+        if !valid_vendor_category(&vendor.category) {
             problem(
                 "category",
                 format!("{CATEGORY_EXPECTED}, got {:?}", vendor.category),
@@ -221,6 +304,19 @@ fn validate_vendors(
                     &format!("paths[{j}].path_suffix"),
                     format!("expected the end of a path like \"/gtm.js\", got {suffix:?}"),
                 );
+            }
+        }
+        if let LocalText::PerLanguage(texts) = &vendor.description {
+            for lang in texts.keys() {
+                if !super::consent::CONSENT_LANGUAGES.contains(&lang.as_str()) {
+                    problem(
+                        &format!("description.{lang}"),
+                        format!(
+                            "expected a banner language ({}), got {lang:?}",
+                            super::consent::CONSENT_LANGUAGES.join(", ")
+                        ),
+                    );
+                }
             }
         }
         for (j, sig) in vendor.inline_signatures.iter().enumerate() {
@@ -270,7 +366,7 @@ impl TrackersConfig {
                     ),
                 ));
             }
-            if !valid_category(category) {
+            if !valid_vendor_category(category) {
                 problems.push(ConfigProblem::new(
                     &key,
                     format!("{CATEGORY_EXPECTED}, got {category:?}"),
@@ -313,17 +409,35 @@ mod tests {
                 "google_ads",
                 "hotjar",
                 "meta_pixel",
-                "facebook_social"
+                "facebook_social",
+                "youtube",
+                "vimeo",
+                "google_maps",
+                "microsoft_clarity",
+                "linkedin_insight",
+                "tiktok_pixel",
+                "pinterest_tag",
+                "x_pixel",
+                "google_recaptcha"
             ]
         );
         // Operators put vendors only in declared categories; the built-in ones must be in
-        // the two every configuration has.
+        // the two every configuration has, or (embedded media) a switch of their own; and each
+        // is described in both banner languages.
         for vendor in &vendors {
             assert!(
-                matches!(vendor.category.as_str(), "analytics" | "marketing"),
+                matches!(vendor.category.as_str(), "analytics" | "marketing")
+                    || (vendor.category == vendor.id && vendor.embed.is_some()),
                 "{}",
                 vendor.id
             );
+            for lang in super::super::consent::CONSENT_LANGUAGES {
+                assert!(
+                    matches!(&vendor.description, LocalText::PerLanguage(t) if t.contains_key(*lang)),
+                    "{} has no {lang} description",
+                    vendor.id
+                );
+            }
         }
     }
 
@@ -357,7 +471,7 @@ mod tests {
     fn bad_tracker_config_names_the_key() {
         let cfg: TrackersConfig = toml::from_str(
             r#"
-            categories = { google_analytics = "necessary", nobody = "analytics" }
+            categories = { google_analytics = "Not A Category", nobody = "analytics" }
             [[vendors]]
             id = "x"
             category = "analytics"

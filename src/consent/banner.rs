@@ -21,6 +21,8 @@ const GUARD_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/guard.min.j
 const RELAY_TEMPLATE: &str = include_str!(concat!(env!("OUT_DIR"), "/relay.min.js"));
 const RELAY_TOKEN: &str = "__CG_RELAY__";
 const CSS: &str = include_str!("../../assets/banner/banner.css");
+/// Served as written (small, and only on pages with a click-to-load placeholder).
+const EMBED_JS: &str = include_str!("../../assets/banner/embed.js");
 const CONFIG_TOKEN: &str = "__CG_CONFIG__";
 const GUARD_TOKEN: &str = "__CG_GUARD__";
 /// The queue stubs guard.js defines, with the vendor whose category decides whether banner.js
@@ -59,6 +61,12 @@ pub struct Bundle {
     /// Exactly the JSON each `texts_hash` was computed over (texts, categories, vendors,
     /// privacy link), per language: what the banner-text archive keeps.
     pub texts_shown: BTreeMap<String, String>,
+    /// `embed.<hash>.js`: wires the click-to-load placeholders; only on pages that have one.
+    pub embed: HashedAsset,
+    /// `vendors.<hash>.json`: the second layer's vendor details (purpose, cookies, address)
+    /// per language, fetched by banner.js when the settings open, so the broad catalogue does
+    /// not weigh on every page view.
+    pub vendors: HashedAsset,
     /// Optional categories in display order (analytics, marketing, then operator-defined).
     pub optional: Vec<String>,
 }
@@ -70,12 +78,22 @@ struct CategoryOut<'a> {
     d: BTreeMap<&'a str, String>,
 }
 
+/// A vendor as banner.js carries it on every page: enough to name it on the first layer and
+/// to know its category.
 #[derive(Serialize)]
 struct VendorOut<'a> {
     id: &'a str,
     name: &'a str,
+    cat: &'a str,
+}
+
+/// A vendor as the second layer shows it, in one language (also what the texts hash covers).
+#[derive(Serialize)]
+struct VendorDetail<'a> {
+    id: &'a str,
+    name: &'a str,
     desc: &'a str,
-    cat: String,
+    cat: &'a str,
     cookies: Vec<String>,
     /// The text key of what the vendor learns of the visitor's address after consent.
     ip: &'static str,
@@ -96,6 +114,8 @@ struct ConfigOut<'a> {
     h: BTreeMap<&'a str, &'a str>,
     c: Vec<CategoryOut<'a>>,
     v: Vec<VendorOut<'a>>,
+    /// URL of the vendor details (`vendors.<hash>.json`).
+    vd: String,
     /// Queue stub → category.
     s: BTreeMap<&'a str, &'a str>,
 }
@@ -143,6 +163,11 @@ impl Bundle {
             .iter()
             .map(|id| {
                 let configured = cfg.categories.iter().find(|c| &c.id == id);
+                // A vendor in a category of its own (embedded media): the switch is the vendor,
+                // described in its vendor list (not twice: every byte is on every page).
+                let own = catalogue
+                    .vendor(id)
+                    .filter(|v| category_id(&v.category) == id);
                 let mut n = BTreeMap::new();
                 let mut d = BTreeMap::new();
                 for lang in CONSENT_LANGUAGES {
@@ -151,6 +176,10 @@ impl Bundle {
                         Some(c) => (
                             c.name.get(*lang).cloned().unwrap_or_else(|| id.clone()),
                             c.description.get(*lang).cloned().unwrap_or_default(),
+                        ),
+                        None if own.is_some() => (
+                            own.map(|v| v.name.clone()).unwrap_or_default(),
+                            String::new(),
                         ),
                         None => (
                             t.get(&format!("{id}_name"))
@@ -171,21 +200,42 @@ impl Bundle {
             .map(|v| VendorOut {
                 id: &v.id,
                 name: &v.name,
-                desc: &v.description,
-                cat: category_id(&v.category).to_owned(),
-                cookies: v
-                    .cookie_names
-                    .iter()
-                    .cloned()
-                    .chain(v.cookie_prefixes.iter().map(|p| format!("{p}*")))
-                    .collect(),
-                ip: if relayed(&v.id) {
-                    ADDRESS_RELAYED
-                } else {
-                    ADDRESS_DIRECT
-                },
+                cat: category_id(&v.category),
             })
             .collect();
+        let details = |lang: &str| -> Vec<VendorDetail> {
+            catalogue
+                .vendors()
+                .iter()
+                .map(|v| VendorDetail {
+                    id: &v.id,
+                    name: &v.name,
+                    desc: v.description.get(lang),
+                    cat: category_id(&v.category),
+                    cookies: v
+                        .cookie_names
+                        .iter()
+                        .cloned()
+                        .chain(v.cookie_prefixes.iter().map(|p| format!("{p}*")))
+                        .collect(),
+                    ip: if relayed(&v.id) {
+                        ADDRESS_RELAYED
+                    } else {
+                        ADDRESS_DIRECT
+                    },
+                })
+                .collect()
+        };
+        let details_json: BTreeMap<&str, Vec<VendorDetail>> = CONSENT_LANGUAGES
+            .iter()
+            .map(|lang| (*lang, details(lang)))
+            .collect();
+        let vendors_asset = HashedAsset::new(
+            "vendors",
+            "json",
+            "application/json",
+            serde_json::to_vec(&details_json).unwrap_or_else(|_| b"{}".to_vec()),
+        );
         // The hash covers everything a visitor reads in one language, so a receipt proves
         // exactly which wording was consented to.
         let mut texts_hash = BTreeMap::new();
@@ -194,7 +244,7 @@ impl Bundle {
             let shown = serde_json::json!({
                 "texts": texts[lang],
                 "categories": categories.iter().map(|c| (c.id, &c.n[lang], &c.d[lang])).collect::<Vec<_>>(),
-                "vendors": &vendors,
+                "vendors": details_json.get(lang),
                 "privacy": cfg.privacy_statement_url,
             });
             let shown = shown.to_string();
@@ -212,6 +262,7 @@ impl Bundle {
                 .collect(),
             c: categories,
             v: vendors,
+            vd: vendors_asset.url(),
             s: stub_categories(catalogue),
         };
         let js = JS_TEMPLATE.replacen(CONFIG_TOKEN, &script_json(&out), 1);
@@ -245,6 +296,13 @@ impl Bundle {
                 CSS.as_bytes().to_vec(),
             ),
             relay,
+            embed: HashedAsset::new(
+                "embed",
+                "js",
+                "text/javascript; charset=utf-8",
+                EMBED_JS.as_bytes().to_vec(),
+            ),
+            vendors: vendors_asset,
             texts_hash,
             texts_shown,
             optional,
@@ -473,7 +531,20 @@ mod tests {
         .unwrap();
         let catalogue = Catalogue::from_config(&config.trackers);
         let b = Bundle::build(&config.consent, &catalogue).unwrap();
-        assert_eq!(b.optional, vec!["analytics", "marketing", "recordings"]);
+        let js = String::from_utf8_lossy(&b.js.body);
+        // The embeds' own switches (named after their vendor) follow the declared ones.
+        assert_eq!(
+            b.optional,
+            vec![
+                "analytics",
+                "marketing",
+                "recordings",
+                "youtube",
+                "vimeo",
+                "google_maps"
+            ]
+        );
+        assert!(js.contains(r#"{"id":"youtube","n":{"en":"YouTube (Google)""#));
         let js = String::from_utf8_lossy(&b.js.body);
         assert!(js.contains("Sessie-opnames") && js.contains("Session recordings"));
         assert!(

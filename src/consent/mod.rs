@@ -126,6 +126,15 @@ impl ConsentService {
         )
     }
 
+    /// HTML the rewriter appends to a page with a click-to-load placeholder: embed.js,
+    /// deferred, at its content-hashed URL.
+    pub fn embed_html(&self) -> String {
+        format!(
+            "<script src=\"{}\" defer></script>",
+            self.bundle.embed.url()
+        )
+    }
+
     /// The built banner (file names, bodies, texts hashes).
     pub fn bundle(&self) -> &Bundle {
         &self.bundle

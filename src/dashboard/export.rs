@@ -193,8 +193,8 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0], RECEIPT_CSV_HEADER.join(","));
         for expected in [
-            ",accept_all,analytics marketing,,1,en,",
-            ",reject_all,,analytics marketing,1,en,",
+            ",accept_all,analytics marketing youtube vimeo google_maps,,1,en,",
+            ",reject_all,,analytics marketing youtube vimeo google_maps,1,en,",
         ] {
             assert!(rows.iter().any(|r| r.contains(expected)), "{text}");
         }

@@ -21,6 +21,7 @@ use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
 use lol_html::{AsciiCompatibleEncoding, DocumentContentHandlers, MemorySettings, Selector};
 
 use super::css;
+use super::embed;
 use super::inject::{escape_attr, Injection};
 use super::{Action, RawFinding};
 use crate::trackers::{Catalogue, Vendor};
@@ -33,6 +34,12 @@ pub(crate) struct Ctx {
     /// The guard alone: what an `<iframe srcdoc>` document gets.
     pub inject_first: Injection,
     pub inject_form: Injection,
+    /// embed.js: appended to a page that got a click-to-load placeholder.
+    pub inject_embed: Injection,
+    /// Placeholder language when the page names none (`consent.default_language`).
+    pub embed_language: String,
+    /// YouTube players load from youtube-nocookie.com (`[embeds.youtube] nocookie`).
+    pub youtube_nocookie: bool,
     pub form_paths: Vec<String>,
     pub form_classes: Vec<String>,
     pub form_ids: Vec<String>,
@@ -117,6 +124,7 @@ pub(crate) struct Selectors {
     body: Selector,
     early: Selector,
     form: Selector,
+    html: Selector,
     end_probe: Selector,
 }
 
@@ -141,6 +149,7 @@ impl Selectors {
             // stay first, nor the dozens of other metas a page carries.
             early: p("title, base, style, template"),
             form: p("form"),
+            html: p("html"),
             end_probe: p(END_PROBE_TAG),
         }
     }
@@ -222,6 +231,10 @@ pub(crate) struct PassState {
     pub ends_in_markup: bool,
     /// Also report trackers in scripts a browser will not run (scan mode; costs text decoding).
     pub scan: bool,
+    /// `<html lang>`, for the placeholders' language.
+    lang: Option<String>,
+    /// Click-to-load placeholders made so far (numbers their element ids).
+    embeds: usize,
     inert: Option<InertScript>,
     pub tail: InputTail,
     pub findings: Vec<RawFinding>,
@@ -251,6 +264,8 @@ impl PassState {
             form_found: false,
             ends_in_markup: false,
             scan: false,
+            lang: None,
+            embeds: 0,
             inert: None,
             tail: InputTail::default(),
             findings: Vec::new(),
@@ -398,6 +413,9 @@ pub(crate) fn build(
                 if injects {
                     inject_before(&c, &s, el);
                 }
+                if mode == Mode::Document && el.tag_name() == "iframe" {
+                    on_embed_iframe(&c, &s, el);
+                }
                 on_fetching(&c, &s, el, fetching_attrs(&el.tag_name()));
                 Ok(())
             }),
@@ -457,6 +475,17 @@ pub(crate) fn build(
     }
     if injects {
         settings = injection_handlers(ctx, state, settings);
+    }
+    if mode == Mode::Document {
+        // The page's language, for click-to-load placeholders.
+        let s = state.clone();
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.html.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                lock(&s).lang = el.get_attribute("lang");
+                Ok(())
+            }),
+        ));
     }
     if mode == Mode::Document && ctx.finds_forms() {
         let (c, s) = (ctx.clone(), state.clone());
@@ -1094,6 +1123,76 @@ fn on_fetching(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>, attrs: &[(&s
         Some((name, _)) => format!("{tag} {name}"),
     };
     let mut st = lock(state);
+    record(&mut st, vendor, &label, offset, Action::Neutralised);
+}
+
+/// An embed vendor's `<iframe>` (its URL in `src`, or in a lazy loader's attribute that a
+/// script would copy into `src`): its URL to `data-cg-src`, hidden, and wrapped in a
+/// click-to-load placeholder (see [`embed`]).
+fn on_embed_iframe(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
+    let embed_of = |url: &str| {
+        ctx.catalogue
+            .vendor_for_url(url)
+            .and_then(|v| v.embed.map(|kind| (v, kind)))
+    };
+    let found = ["src"]
+        .iter()
+        .chain(embed::LAZY_ATTRS)
+        .filter_map(|attr| el.get_attribute(attr).map(|url| (*attr, url)))
+        .find_map(|(attr, url)| embed_of(&url).map(|(v, kind)| (attr, url, v, kind)));
+    let Some((attr, url, vendor, kind)) = found else {
+        return;
+    };
+    let offset = el.source_location().bytes().start;
+    let url = if ctx.youtube_nocookie {
+        embed::nocookie(&url).unwrap_or(url)
+    } else {
+        url
+    };
+    el.remove_attribute(attr);
+    // Names are constants, so setting cannot fail.
+    let _ = el.set_attribute("data-cg-src", &url);
+    let _ = el.set_attribute("hidden", "");
+    mark(ctx, el, vendor);
+    let (width, height, style) = (
+        el.get_attribute("width"),
+        el.get_attribute("height"),
+        el.get_attribute("style"),
+    );
+    let mut st = lock(state);
+    if el
+        .get_attribute("title")
+        .is_none_or(|t| t.trim().is_empty())
+    {
+        let title = embed::default_title(vendor, kind, st.lang.as_deref(), &ctx.embed_language);
+        let _ = el.set_attribute("title", &title);
+    }
+    if st.embeds == 0 {
+        // embed.js is deferred, so before the first placeholder is as good as the end of the
+        // page (and, unlike the end, always a place where a tag can go).
+        el.before(ctx.inject_embed.for_page(st.xhtml), ContentType::Html);
+    }
+    st.embeds += 1;
+    let size = embed::Size {
+        width: width.as_deref(),
+        height: height.as_deref(),
+        style: style.as_deref(),
+    };
+    let (before, after) = embed::wrap(
+        vendor,
+        kind,
+        st.lang.as_deref(),
+        &ctx.embed_language,
+        st.embeds,
+        size,
+    );
+    el.before(&before, ContentType::Html);
+    el.after(after, ContentType::Html);
+    let label = if attr == "src" {
+        "iframe (click to load)".to_owned()
+    } else {
+        format!("iframe {attr} (click to load)")
+    };
     record(&mut st, vendor, &label, offset, Action::Neutralised);
 }
 

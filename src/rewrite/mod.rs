@@ -19,7 +19,11 @@
 //! * `<style>` with tracker `url()`s → `data-cg-category`, `data-cg-vendor` and `data-cg-css`
 //!   (the original sheet) on the element, its text the sheet without those `url()`s;
 //! * `<iframe srcdoc>` → the document in it rewritten the same way (nested, bounded), with the
-//!   guard tag injected into it.
+//!   guard tag injected into it;
+//! * an embed vendor's `<iframe>` (YouTube, Vimeo, Maps, Facebook plugins; its URL in `src` or
+//!   a lazy loader's `data-src`) → URL in `data-cg-src`, `hidden`, a `title` if it had none,
+//!   wrapped in a click-to-load placeholder (`div.cg-embed`, see `embed.rs`); embed.js goes at
+//!   the end of such a page.
 //!
 //! The guard (`inject_head_first_html`) and the banner tags go first into `<head>`, after a
 //! leading `<meta charset>`; in `application/xhtml+xml` pages as well-formed XML.
@@ -31,6 +35,8 @@
 
 mod coding;
 mod css;
+mod embed;
+mod hosts;
 mod html;
 mod inject;
 mod memo;
@@ -45,6 +51,7 @@ use lol_html::AsciiCompatibleEncoding;
 pub use coding::{
     coding_from_header, codings_from_headers, Coding, DecodeChain, MAX_STACKED_CODINGS,
 };
+pub use hosts::{unknown_hosts, HostReference};
 pub use memo::{MemoBodyRewriter, RewriteMemo, MEMO_MAX_BODY};
 pub use sniff::{
     extract_mime_type, page_encoding, sniffs_as_html, MimeType, PageEncoding, SNIFF_LEN,
@@ -72,6 +79,15 @@ pub struct RewriteSettings {
     /// against the page's path; empty = the page itself) is one of `form_paths`: the forms
     /// script. Default empty.
     pub inject_form_html: String,
+    /// HTML appended to a page that got a click-to-load placeholder for an embed (embed.js).
+    /// Default empty.
+    pub inject_embed_html: String,
+    /// Language of the placeholders on pages without `<html lang>` ("nl" or "en"). Default
+    /// "nl" (`consent.default_language`).
+    pub embed_language: String,
+    /// YouTube players load from youtube-nocookie.com (`[embeds.youtube] nocookie`). Default
+    /// false.
+    pub youtube_nocookie: bool,
     /// The configured contact-form paths (`/contact`). Default none: no page gets
     /// `inject_form_html`.
     pub form_paths: Vec<String>,
@@ -101,6 +117,9 @@ impl Default for RewriteSettings {
             inject_head_first_html: String::new(),
             inject_head_html: String::new(),
             inject_form_html: String::new(),
+            inject_embed_html: String::new(),
+            embed_language: "nl".into(),
+            youtube_nocookie: false,
             form_paths: Vec::new(),
             form_classes: Vec::new(),
             form_ids: Vec::new(),
@@ -131,6 +150,9 @@ impl Rewriter {
                 inject_head: Injection::new(head),
                 inject_first: Injection::new(settings.inject_head_first_html),
                 inject_form: Injection::new(settings.inject_form_html),
+                inject_embed: Injection::new(settings.inject_embed_html),
+                embed_language: settings.embed_language,
+                youtube_nocookie: settings.youtube_nocookie,
                 form_paths: settings.form_paths,
                 form_classes: settings.form_classes,
                 form_ids: settings.form_ids,

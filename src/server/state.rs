@@ -234,11 +234,17 @@ impl Areas {
     /// The content-hashed file served at `/_gate/<name>`, if there is one.
     pub fn asset(&self, name: &str) -> Option<&HashedAsset> {
         let bundle = self.consent.bundle();
-        [&bundle.guard, &bundle.js, &bundle.css]
-            .into_iter()
-            .chain(&bundle.relay)
-            .chain(self.forms.script())
-            .find(|a| a.name == name)
+        [
+            &bundle.guard,
+            &bundle.js,
+            &bundle.css,
+            &bundle.vendors,
+            &bundle.embed,
+        ]
+        .into_iter()
+        .chain(&bundle.relay)
+        .chain(self.forms.script())
+        .find(|a| a.name == name)
     }
 }
 
@@ -265,6 +271,9 @@ pub(super) fn areas(
         inject_head_first_html: consent.guard_html(),
         inject_head_html: consent.head_html(),
         inject_form_html: forms.script_html(),
+        inject_embed_html: consent.embed_html(),
+        embed_language: config.consent.default_language.clone(),
+        youtube_nocookie: config.embeds.youtube.nocookie,
         form_paths: forms.paths(),
         form_classes: forms.plugin_form_classes(),
         form_ids: forms.plugin_form_ids(),

@@ -1,7 +1,10 @@
 //! The tracker catalogue: which vendors count as trackers, how to recognise them (hosts,
-//! first-party loader paths, inline-script signatures, cookie names) and which consent category
-//! each belongs to. The built-in vendors (Google Analytics, Google Tag Manager, Hotjar, Meta) are
-//! data in assets/trackers.toml; operators add vendors and override categories in `[trackers]`.
+//! first-party loader paths, inline-script signatures, cookie names), which consent category
+//! each belongs to, and which of them are embedded media (players, maps, social plugins whose
+//! frames become click-to-load placeholders). The built-in vendors are data in
+//! assets/trackers.toml; operators add vendors and override categories in `[trackers]`.
+//! Vendors put in the category "necessary" are known but never blocked: they are kept apart
+//! ([`Catalogue::necessary`]) and match nothing the rewriter, guard or wire policy acts on.
 //!
 //! Host matching reads the URL the way a browser would (see [`target`]: character references,
 //! WHATWG URL parsing with IDNA, scheme-relative and protocol-less forms) and compares host
@@ -18,7 +21,8 @@ use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind,
 };
 
-use crate::config::{self, TrackersConfig, VendorConfig};
+pub use crate::config::EmbedKind;
+use crate::config::{self, LocalText, TrackersConfig, VendorConfig, NECESSARY};
 use inline::{fold, shape, statements, Shape, Stmt};
 use target::UrlReader;
 
@@ -27,14 +31,18 @@ use target::UrlReader;
 pub enum Category {
     Analytics,
     Marketing,
-    /// An operator-defined category (lower-case name as written in the config).
+    /// An operator-defined category (lower-case name as written in the config), or a vendor's
+    /// own (`youtube`).
     Other(String),
+    /// Recognised, never blocked (an operator's choice; never a tracker category).
+    Necessary,
 }
 
 impl Category {
-    /// Parse a config value; `None` for "necessary" or a malformed name.
+    /// Parse a config value; `None` for a malformed name.
     pub fn parse(name: &str) -> Option<Category> {
         match name {
+            NECESSARY => Some(Category::Necessary),
             "analytics" => Some(Category::Analytics),
             "marketing" => Some(Category::Marketing),
             other if config::valid_category(other) => Some(Category::Other(other.to_owned())),
@@ -48,7 +56,7 @@ impl Category {
         match self {
             Category::Marketing => 2,
             Category::Other(_) => 1,
-            Category::Analytics => 0,
+            Category::Analytics | Category::Necessary => 0,
         }
     }
 
@@ -58,6 +66,7 @@ impl Category {
             Category::Analytics => "analytics",
             Category::Marketing => "marketing",
             Category::Other(name) => name,
+            Category::Necessary => NECESSARY,
         }
     }
 }
@@ -85,13 +94,17 @@ impl HostRule {
         Some(HostRule { host, path_prefix })
     }
 
-    /// Specificity of a match, or `None`: longer path prefixes, then longer hosts, win.
-    fn matches(&self, host: &str, path: &str) -> Option<(usize, usize)> {
-        let host_ok = host == self.host
+    /// Whether `host` (lower case) is this rule's host or a subdomain of it.
+    fn covers_host(&self, host: &str) -> bool {
+        host == self.host
             || (host.len() > self.host.len()
                 && host.ends_with(self.host.as_str())
-                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.');
-        if !host_ok {
+                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.')
+    }
+
+    /// Specificity of a match, or `None`: longer path prefixes, then longer hosts, win.
+    fn matches(&self, host: &str, path: &str) -> Option<(usize, usize)> {
+        if !self.covers_host(host) {
             return None;
         }
         match &self.path_prefix {
@@ -123,9 +136,12 @@ pub struct Vendor {
     pub id: String,
     /// Display name for the banner.
     pub name: String,
-    /// One-sentence purpose shown in the banner's second layer.
-    pub description: String,
+    /// One-sentence purpose shown in the banner's second layer, per banner language.
+    pub description: LocalText,
     pub category: Category,
+    /// Embedded media (a player, a map, a social plugin): its frames become click-to-load
+    /// placeholders. `None` for every other vendor.
+    pub embed: Option<EmbedKind>,
     pub hosts: Vec<HostRule>,
     pub paths: Vec<PathRule>,
     /// Text of an inline script that identifies this vendor's loader or set-up snippet
@@ -152,6 +168,9 @@ pub struct InlineMatch<'a> {
 #[derive(Debug, Clone)]
 pub struct Catalogue {
     vendors: Vec<Vendor>,
+    /// Vendors in the category "necessary": known (the CSP allows their hosts, discovery does
+    /// not list them), never blocked.
+    necessary: Vec<Vendor>,
     /// Every inline signature of every vendor, folded; pattern index → vendor index.
     /// `None` only if the automaton could not be built (it is a few dozen literals).
     signatures: Option<AhoCorasick>,
@@ -178,6 +197,7 @@ impl Vendor {
             name: cfg.name.clone().unwrap_or_else(|| cfg.id.clone()),
             description: cfg.description.clone(),
             category: Category::parse(&cfg.category).unwrap_or(Category::Marketing),
+            embed: cfg.embed.map(|e| e.kind),
             hosts: cfg
                 .hosts
                 .iter()
@@ -216,8 +236,14 @@ impl Catalogue {
     /// The built-in catalogue with `[trackers]` applied: category overrides, then added
     /// vendors. The section is validated when the configuration is loaded.
     pub fn from_config(cfg: &TrackersConfig) -> Self {
-        let vendors = cfg.resolved_vendors();
-        Self::from_vendors(vendors.iter().map(Vendor::from_config).collect())
+        let (necessary, vendors): (Vec<Vendor>, Vec<Vendor>) = cfg
+            .resolved_vendors()
+            .iter()
+            .map(Vendor::from_config)
+            .partition(|v| v.category == Category::Necessary);
+        let mut catalogue = Self::from_vendors(vendors);
+        catalogue.necessary = necessary;
+        catalogue
     }
 
     fn from_vendors(vendors: Vec<Vendor>) -> Self {
@@ -275,6 +301,7 @@ impl Catalogue {
             .ok();
         Self {
             vendors,
+            necessary: Vec::new(),
             signatures,
             usage,
             usage_vendor,
@@ -293,6 +320,29 @@ impl Catalogue {
     /// The vendor with this id.
     pub fn vendor(&self, id: &str) -> Option<&Vendor> {
         self.vendors.iter().find(|v| v.id == id)
+    }
+
+    /// Vendors the operator put in the category "necessary": recognised, never blocked.
+    pub fn necessary(&self) -> &[Vendor] {
+        &self.necessary
+    }
+
+    /// Whether any vendor, blocked or necessary, claims all of `host` (or a parent of it): a
+    /// host rule without a path prefix. `gstatic.com/recaptcha` does not make
+    /// fonts.gstatic.com known; ask [`Catalogue::vendor_for_url`] about a whole URL.
+    pub fn knows_host(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.vendors
+            .iter()
+            .chain(&self.necessary)
+            .flat_map(|v| &v.hosts)
+            .any(|rule| rule.path_prefix.is_none() && rule.covers_host(&host))
+    }
+
+    /// Whether any vendor, blocked or necessary, claims a cookie of this name.
+    pub fn knows_cookie(&self, name: &str) -> bool {
+        self.vendor_for_cookie(name).is_some()
+            || self.necessary.iter().any(|v| claims_cookie(v, name))
     }
 
     /// The vendor a URL (as written in an attribute: may be relative, scheme-relative,
@@ -452,6 +502,15 @@ impl Catalogue {
                 })
             })
     }
+}
+
+/// Whether `vendor` sets a cookie called `name` (by name or prefix).
+fn claims_cookie(vendor: &Vendor, name: &str) -> bool {
+    vendor.cookie_names.iter().any(|n| n == name)
+        || vendor
+            .cookie_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
 }
 
 #[cfg(test)]
@@ -681,7 +740,131 @@ mod tests {
         ] {
             assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
         }
-        assert_eq!(id_for("https://www.google.com/maps/embed?pb=1"), None);
+        // Google's map embeds are a vendor of their own (embedded media), not advertising.
+        assert_eq!(
+            id_for("https://www.google.com/maps/embed?pb=1").as_deref(),
+            Some("google_maps")
+        );
+    }
+
+    #[test]
+    fn the_broader_catalogue_knows_embeds_recorders_and_ad_pixels() {
+        for (url, vendor) in [
+            (
+                "https://www.youtube.com/embed/KPnmmIrD0oc?feature=oembed",
+                "youtube",
+            ),
+            (
+                "http://www.youtube.com/embed/G83gI7qjWug?version=3&#038;rel=1",
+                "youtube",
+            ),
+            ("https://www.youtube-nocookie.com/embed/x", "youtube"),
+            ("https://i.ytimg.com/vi/x/hqdefault.jpg", "youtube"),
+            ("https://player.vimeo.com/video/76979871", "vimeo"),
+            ("https://i.vimeocdn.com/video/1.jpg", "vimeo"),
+            (
+                "https://maps.google.com/maps?q=Utrecht&output=embed",
+                "google_maps",
+            ),
+            (
+                "https://maps.googleapis.com/maps/api/js?key=k",
+                "google_maps",
+            ),
+            ("https://www.clarity.ms/tag/abc", "microsoft_clarity"),
+            (
+                "https://snap.licdn.com/li.lms-analytics/insight.min.js",
+                "linkedin_insight",
+            ),
+            (
+                "https://px.ads.linkedin.com/collect/?pid=1",
+                "linkedin_insight",
+            ),
+            (
+                "https://analytics.tiktok.com/i18n/pixel/events.js",
+                "tiktok_pixel",
+            ),
+            ("https://s.pinimg.com/ct/core.js", "pinterest_tag"),
+            ("https://ct.pinterest.com/v3/?tid=1", "pinterest_tag"),
+            ("https://static.ads-twitter.com/uwt.js", "x_pixel"),
+            ("https://t.co/i/adsct?txn_id=1", "x_pixel"),
+            (
+                "https://www.google.com/recaptcha/api.js",
+                "google_recaptcha",
+            ),
+            (
+                "https://www.gstatic.com/recaptcha/releases/x/recaptcha__en.js",
+                "google_recaptcha",
+            ),
+        ] {
+            assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
+        }
+        // Pinterest's images and X's link shortener are not its pixel.
+        assert_eq!(id_for("https://i.pinimg.com/736x/a.jpg"), None);
+        assert_eq!(id_for("https://s.pinimg.com/images/x.png"), None);
+        assert_eq!(id_for("https://t.co/abc"), None);
+        assert_eq!(id_for("https://fonts.gstatic.com/s/x.woff2"), None);
+        let cat = Catalogue::builtin();
+        let youtube = cat.vendor("youtube").unwrap();
+        assert_eq!(youtube.embed, Some(EmbedKind::Video));
+        assert_eq!(youtube.category, Category::Other("youtube".into()));
+        assert!(youtube.description.get("nl").contains("IP-adres"));
+        assert_eq!(
+            cat.vendor("facebook_social").unwrap().embed,
+            Some(EmbedKind::Social)
+        );
+        assert_eq!(cat.vendor("hotjar").unwrap().embed, None);
+        let clarity = |s: &str| cat.vendor_for_inline(s).map(|v| v.id.as_str());
+        assert_eq!(
+            clarity(
+                r#"(function(c,l,a,r,i,t,y){c[a]=c[a]||function(){(c[a].q=c[a].q||[]).push(arguments)};t=l.createElement(r);t.async=1;t.src="https://www.clarity.ms/tag/"+i;})(window, document, "clarity", "script", "abc");"#
+            ),
+            Some("microsoft_clarity")
+        );
+        assert_eq!(
+            clarity("_linkedin_partner_id = \"1\";"),
+            Some("linkedin_insight")
+        );
+        assert_eq!(clarity("ttq.track('ViewContent');"), Some("tiktok_pixel"));
+        assert_eq!(clarity("twq('event', 'tw-1', {});"), Some("x_pixel"));
+        assert_eq!(
+            clarity("pintrk('track', 'checkout');"),
+            Some("pinterest_tag")
+        );
+        assert_eq!(
+            cat.vendor_for_cookie("_clck").unwrap().id,
+            "microsoft_clarity"
+        );
+        assert_eq!(cat.vendor_for_cookie("_ttp").unwrap().id, "tiktok_pixel");
+    }
+
+    #[test]
+    fn a_vendor_marked_necessary_is_known_but_never_matched() {
+        let cfg: TrackersConfig = toml::from_str(
+            r#"
+            categories = { google_recaptcha = "necessary" }
+            [[vendors]]
+            id = "fonts"
+            category = "necessary"
+            hosts = ["fonts.example.net"]
+            cookie_names = ["fontpref"]
+            "#,
+        )
+        .unwrap();
+        assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
+        let cat = Catalogue::from_config(&cfg);
+        assert!(cat
+            .vendor_for_url("https://www.google.com/recaptcha/api.js")
+            .is_none());
+        assert!(cat.vendor("google_recaptcha").is_none());
+        assert!(cat.knows_host("www.recaptcha.net"));
+        // A path-prefixed rule (google.com/recaptcha) claims URLs, not the whole host.
+        assert!(!cat.knows_host("www.google.com"));
+        assert!(cat.knows_host("cdn.fonts.example.net"));
+        assert!(!cat.knows_host("example.net"));
+        assert!(cat.knows_cookie("fontpref"));
+        assert!(cat.vendor_for_cookie("fontpref").is_none());
+        let necessary: Vec<_> = cat.necessary().iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(necessary, ["google_recaptcha", "fonts"]);
     }
 
     #[test]

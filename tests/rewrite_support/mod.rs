@@ -22,6 +22,9 @@ pub const INJECTED: &str = concat!(
     "<script src=\"/_gate/banner.abc123.js\" defer></script><link rel=\"stylesheet\" href=\"/_gate/banner.abc123.css\">"
 );
 
+/// embed.js, appended to a page with a click-to-load placeholder.
+pub const EMBED_JS: &str = "<script src=\"/_gate/embed.abc123.js\" defer></script>";
+
 /// The built-in catalogue with the guard and banner tags as a gate injects them.
 pub fn rewriter() -> Rewriter {
     Rewriter::new(
@@ -29,6 +32,7 @@ pub fn rewriter() -> Rewriter {
         RewriteSettings {
             inject_head_first_html: GUARD.to_owned(),
             inject_head_html: INJECT.to_owned(),
+            inject_embed_html: EMBED_JS.to_owned(),
             ..RewriteSettings::default()
         },
     )
@@ -51,6 +55,31 @@ const URL_MARKERS: &[&str] = &[
     "googleadservices.com",
     "google.com/pagead",
     "facebook.com/",
+    // The broader catalogue (issue 17).
+    "youtube.com",
+    "youtube-nocookie.com",
+    "youtu.be",
+    "ytimg.com",
+    "googlevideo.com",
+    "vimeo.com",
+    "vimeocdn.com",
+    "google.com/maps",
+    "maps.google.com",
+    "maps.googleapis.com",
+    "maps.gstatic.com",
+    "clarity.ms",
+    "snap.licdn.com",
+    "ads.linkedin.com",
+    "linkedin.com/px",
+    "analytics.tiktok.com",
+    "s.pinimg.com/ct",
+    "ct.pinterest.com",
+    "ads-twitter.com",
+    "analytics.twitter.com",
+    "t.co/i/adsct",
+    "google.com/recaptcha",
+    "gstatic.com/recaptcha",
+    "recaptcha.net",
 ];
 
 /// Vendor snippets in inline script text, lower-case.
@@ -71,6 +100,24 @@ const INLINE_MARKERS: &[&str] = &[
     "googlesyndication.com",
     "googletagservices.com",
     "googleadservices.com",
+    // The broader catalogue (issue 17): its vendors' loader snippets.
+    "clarity.ms",
+    "_linkedin_partner_id",
+    "_linkedin_data_partner_ids",
+    "snap.licdn.com",
+    "analytics.tiktok.com",
+    "ttq.load(",
+    "s.pinimg.com/ct/",
+    "pintrk('load'",
+    "static.ads-twitter.com",
+    "twq('init'",
+    "twq('config'",
+    "youtube.com/iframe_api",
+    "youtube.com/player_api",
+    "player.vimeo.com/api/player.js",
+    "maps.googleapis.com/maps/api/js",
+    "www.google.com/recaptcha",
+    "recaptcha.net/recaptcha",
 ];
 
 /// The URL a browser makes of an attribute value: character references decoded, then parsed
