@@ -356,6 +356,11 @@ impl Catalogue {
             }
         }
         let targets = self.urls.targets(url);
+        if targets.is_empty() {
+            // Not an http(s) URL to this parser. Where a browser's parser might still read
+            // one (or a data: document fetches from it), a tracker host named in it counts.
+            return self.vendor_named_in(url);
+        }
         // A loader path with a query marker is more specific than any host rule:
         // `googletagmanager.com/gtag/js?id=AW-…` is Google Ads, not Google Analytics.
         let by_path = |marked: bool| {
@@ -391,6 +396,27 @@ impl Catalogue {
             return Some(vendor);
         }
         by_path(false)
+    }
+
+    /// The vendor whose host (of a host rule) stands in `raw` as a name of its own — not as
+    /// the tail of a longer label; the longest such host wins.
+    fn vendor_named_in(&self, raw: &str) -> Option<&Vendor> {
+        let text = htmlize::unescape_attribute(raw).to_ascii_lowercase();
+        let mut best: Option<(usize, &Vendor)> = None;
+        for vendor in &self.vendors {
+            for rule in &vendor.hosts {
+                let named = text.match_indices(rule.host.as_str()).any(|(at, _)| {
+                    !text[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+                if named && best.is_none_or(|(len, _)| rule.host.len() > len) {
+                    best = Some((rule.host.len(), vendor));
+                }
+            }
+        }
+        best.map(|(_, vendor)| vendor)
     }
 
     /// The vendor of an inline script, if it is a tracker's: it holds a loader signature, or
@@ -521,6 +547,22 @@ mod tests {
         Catalogue::builtin()
             .vendor_for_url(url)
             .map(|v| v.id.clone())
+    }
+
+    #[test]
+    fn a_value_no_url_parser_reads_still_names_its_tracker() {
+        // Found by fuzzing: the URL parser here refuses what another parser might not.
+        assert_eq!(
+            id_for("https://www.google-analytics.com\u{18}\0\0></script<script>x").as_deref(),
+            Some("google_analytics")
+        );
+        assert_eq!(
+            id_for("data:text/html,<script src=//connect.facebook.net/en_US/fbevents.js>")
+                .as_deref(),
+            Some("meta_pixel")
+        );
+        assert_eq!(id_for("mailto:info@notgoogle-analytics.com"), None);
+        assert_eq!(id_for("javascript:void(0)"), None);
     }
 
     #[test]
