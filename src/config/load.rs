@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
+use super::csp::CspConfig;
 use super::dashboard::DashboardConfig;
 use super::dsr::DsrConfig;
 use super::env::{secret_problem, EnvOverrides, EnvSource, Secret};
@@ -49,6 +50,8 @@ pub struct Config {
     pub stats: StatsConfig,
     /// First-party analytics relays (`[relay.google_analytics]`); off by default.
     pub relay: RelayConfig,
+    /// `[csp]`: the gate's Content-Security-Policy on pages; report-only by default.
+    pub csp: CspConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -136,8 +139,8 @@ impl Config {
         }
     }
 
-    /// Parse TOML text, apply the environment and validate. Pure: no file or process access
-    /// apart from checking that configured files exist.
+    /// Parse TOML text, apply the environment and validate. No file or process access apart
+    /// from checking that configured files exist and reading `trackers.override_file`.
     pub fn from_toml(text: &str, env: &dyn EnvSource) -> Result<(Config, LoadNotes), ConfigError> {
         let (config, notes) = Self::check_toml(text, env);
         config.map(|c| (c, notes))
@@ -169,10 +172,12 @@ impl Config {
             dsr: reading.section(&mut table, "dsr"),
             stats: reading.section(&mut table, "stats"),
             relay: reading.section(&mut table, "relay"),
+            csp: reading.section(&mut table, "csp"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
         let mut problems = std::mem::take(&mut reading.problems);
+        problems.extend(config.trackers.read_override());
         // What is left at the top level belongs to no section.
         problems.extend(table.keys().map(|key| unknown_key(key.clone())));
         if let Some(url) = env.redis_url {
@@ -250,6 +255,9 @@ impl Config {
         }
         if read("relay") {
             problems.extend(self.relay.google_analytics.validate());
+        }
+        if read("csp") {
+            problems.extend(self.csp.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

@@ -11,6 +11,7 @@
 //! the loader is a pure function that tests feed with a map.
 
 mod consent;
+mod csp;
 pub mod dashboard;
 mod dsr;
 mod env;
@@ -35,6 +36,7 @@ pub use consent::{
     ConsentCategoryConfig, ConsentConfig, RateLimitConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES,
     CONSENT_TEXT_KEYS,
 };
+pub use csp::{origin_of, CspConfig, CspMode};
 pub use dsr::{Deadline, DsrConfig};
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
@@ -58,7 +60,8 @@ pub use relay::{
 pub use stats::StatsConfig;
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
-    builtin_vendor_ids, builtin_vendors, PathRuleConfig, TrackersConfig, VendorConfig,
+    builtin_vendor_ids, builtin_vendors, LearnedTrackers, OverrideError, PathRuleConfig,
+    TrackersConfig, VendorConfig,
 };
 pub(crate) use trackers::{parse_host_spec, valid_category};
 pub use upstream::{HostPolicy, UpstreamConfig};

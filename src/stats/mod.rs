@@ -30,6 +30,7 @@
 //! (`<host>\t<bot name>`), `stats` (`dropped`); unique counts `visitors:<host>` per day.
 
 pub mod agent;
+pub mod discovery;
 pub mod salt;
 pub mod visit;
 mod writer;
@@ -66,6 +67,10 @@ pub enum Area {
     Bots,
     /// The statistics' own bookkeeping (dropped events).
     Stats,
+    /// Cookie names and third-party origins seen ([`discovery`]).
+    Discovered,
+    /// CSP violation reports ([`discovery`]).
+    CspReports,
 }
 
 impl Area {
@@ -77,6 +82,8 @@ impl Area {
             Area::Views => "views",
             Area::Bots => "bots",
             Area::Stats => "stats",
+            Area::Discovered => "discovered",
+            Area::CspReports => "csp_reports",
         }
     }
 }
@@ -145,6 +152,10 @@ pub enum Event {
     PageView(Box<PageView>),
     /// A bot fetched an HTML page (`host`: the site host asked for).
     Bot { host: String, name: &'static str },
+    /// A cookie name or origin seen ([`discovery::discovered_field`]); bounded by the writer.
+    Discovered { field: String },
+    /// A CSP violation report ([`discovery::blocked_field`]); bounded by the writer.
+    CspViolation { field: String },
 }
 
 impl Event {
@@ -173,6 +184,8 @@ impl Event {
             // Counted by the writer, which bounds their values first.
             Event::PageView(_) => (Area::Views, Vec::new()),
             Event::Bot { .. } => (Area::Bots, Vec::new()),
+            Event::Discovered { .. } => (Area::Discovered, Vec::new()),
+            Event::CspViolation { .. } => (Area::CspReports, Vec::new()),
         }
     }
 
@@ -181,7 +194,10 @@ impl Event {
         match self {
             Event::Consent { action, .. } => metrics.consent_decision(action.as_str()),
             Event::Form { form, outcome } => metrics.form_submission(form, outcome.as_str()),
-            Event::PageView(_) | Event::Bot { .. } => {}
+            Event::PageView(_)
+            | Event::Bot { .. }
+            | Event::Discovered { .. }
+            | Event::CspViolation { .. } => {}
         }
     }
 }
@@ -205,6 +221,8 @@ struct Inner {
     metrics: Option<Arc<Metrics>>,
     settings: StatsSettings,
     agents: Agents,
+    /// Discovery entries this process noted today.
+    noted: Mutex<discovery::Noted>,
 }
 
 /// How page views are counted (from `[stats]`) and the key of the visitor hash.
@@ -313,6 +331,7 @@ impl Stats {
                 metrics,
                 settings,
                 agents: Agents::new(),
+                noted: Mutex::default(),
             }),
         }
     }

@@ -167,6 +167,11 @@ pub struct Catalogue {
     url_prefilter: Option<AhoCorasick>,
     signature_vendor: Vec<usize>,
     urls: UrlReader,
+    /// Origins the site needs (`csp.allowed_origins`, approved in the dashboard): known, not
+    /// trackers.
+    site_origins: Vec<String>,
+    /// Cookie names the operator marked necessary in the dashboard.
+    necessary_cookies: Vec<String>,
 }
 
 impl Vendor {
@@ -217,7 +222,38 @@ impl Catalogue {
     /// vendors. The section is validated when the configuration is loaded.
     pub fn from_config(cfg: &TrackersConfig) -> Self {
         let vendors = cfg.resolved_vendors();
-        Self::from_vendors(vendors.iter().map(Vendor::from_config).collect())
+        let mut catalogue = Self::from_vendors(vendors.iter().map(Vendor::from_config).collect());
+        catalogue.necessary_cookies = cfg.learned.necessary_cookies.clone();
+        catalogue.allowing(&cfg.learned.approved_origins)
+    }
+
+    /// The catalogue that also knows `origins` (`scheme://host[:port]`) as the site's own.
+    pub fn allowing(mut self, origins: &[String]) -> Self {
+        self.site_origins
+            .extend(origins.iter().filter_map(|o| config::origin_of(o)));
+        self.site_origins.sort();
+        self.site_origins.dedup();
+        self
+    }
+
+    /// The origins known as the site's own (`csp.allowed_origins` and approved ones).
+    pub fn site_origins(&self) -> &[String] {
+        &self.site_origins
+    }
+
+    /// Whether an origin is classified: a vendor's host, or one the site needs.
+    pub fn knows_origin(&self, origin: &str) -> bool {
+        self.site_origins.iter().any(|o| o == origin)
+            || self.vendor_for_url(&format!("{origin}/")).is_some()
+    }
+
+    /// Whether a cookie name is classified: a vendor's, one marked necessary, or the gate's
+    /// own (`cg_…`).
+    pub fn knows_cookie(&self, name: &str) -> bool {
+        name.starts_with("cg_")
+            || name.starts_with("__Host-cg")
+            || self.necessary_cookies.iter().any(|n| n == name)
+            || self.vendor_for_cookie(name).is_some()
     }
 
     fn from_vendors(vendors: Vec<Vendor>) -> Self {
@@ -282,6 +318,8 @@ impl Catalogue {
             signature_vendor,
             url_prefilter,
             urls: UrlReader::new(),
+            site_origins: Vec::new(),
+            necessary_cookies: Vec::new(),
         }
     }
 
