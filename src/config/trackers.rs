@@ -254,14 +254,19 @@ fn validate_vendors(
                 format!("{CATEGORY_EXPECTED}, got {:?}", vendor.category),
             );
         }
+        // A vendor known only by its cookies (classified in the dashboard) is still useful:
+        // its cookies follow consent on the wire.
         if vendor.hosts.is_empty()
             && vendor.paths.is_empty()
             && vendor.inline_signatures.is_empty()
             && vendor.usage_signatures.is_empty()
+            && vendor.cookie_names.is_empty()
+            && vendor.cookie_prefixes.is_empty()
         {
             problem(
                 "hosts",
-                "a vendor needs at least one host, path or inline signature to be recognised"
+                "a vendor needs at least one host, path, inline signature or cookie name to be \
+                 recognised"
                     .into(),
             );
         }
