@@ -10,7 +10,9 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::HttpRequest;
 
 use crate::config::split_host;
-use crate::http::extract::{cookies_in, request_cookies};
+use cookie::Cookie;
+
+use crate::http::extract::request_cookies;
 use crate::http::SiteHosts;
 use crate::stats::discovery::Found;
 use crate::stats::Stats;
@@ -45,7 +47,12 @@ impl Discovery {
 
     /// The cookie names an upstream response sets (`headers`), on `path`.
     pub fn set_cookies(&self, headers: &HeaderMap, path: &str) {
-        for cookie in cookies_in(headers.get_all(header::SET_COOKIE)).take(MAX_COOKIES) {
+        // One cookie per Set-Cookie header; the rest of the value is its attributes.
+        let set = headers
+            .get_all(header::SET_COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| Cookie::parse(v).ok());
+        for cookie in set.take(MAX_COOKIES) {
             self.cookie(cookie.name(), path);
         }
     }

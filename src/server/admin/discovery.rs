@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::edge::{page, query, see_other, Operator, Posted};
-use crate::config::{Config, CspMode};
+use crate::config::{Config, CspMode, OverrideError};
 use crate::dashboard::discovery::{self, Classification, ClassifyError};
 use crate::dashboard::views::{paths, with_query, Area, DiscoveryPage};
 use crate::dashboard::DashboardError;
@@ -63,6 +63,9 @@ pub struct ClassifyForm {
 fn classify_error(e: ClassifyError) -> EdgeError {
     match e {
         ClassifyError::Refused(why) => EdgeError::new(Code::BadRequest).detail(why),
+        ClassifyError::Override(e @ OverrideError::NotConfigured) => {
+            EdgeError::new(Code::BadRequest).detail(e.to_string())
+        }
         ClassifyError::Override(e) => EdgeError::new(Code::Internal).detail(e.to_string()),
         ClassifyError::Audit(e) => DashboardError::from(e).into(),
     }
