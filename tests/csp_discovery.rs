@@ -416,3 +416,25 @@ async fn classifying_without_an_override_file_is_refused() {
         .await;
     assert_eq!(done.status, 400, "{}", done.body);
 }
+
+#[actix_web::test]
+async fn discovery_keeps_a_bounded_number_of_entries_per_day() {
+    let many = upstream::serve(|cfg| {
+        cfg.default_service(web::to(|| async {
+            let imgs: String = (0..6)
+                .map(|i| format!("<img src=\"https://img{i}.unknown.example/x.png\">"))
+                .collect();
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(format!(
+                    "<html><head><title>t</title></head><body>{imgs}</body></html>"
+                ))
+        }));
+    });
+    let gate = gate(&many, "[stats]\nmax_paths_per_day = 2\n").await;
+    fetch(&gate, "/", None).await;
+    let stats = &gate.state().stats;
+    stats.flush().await;
+    let found = stats.read_discovered(&[stats.today()]).await.unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+}

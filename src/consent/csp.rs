@@ -75,10 +75,16 @@ impl CspPolicy {
             cfg.script_hashes.iter().map(|h| format!("'{h}'")).collect()
         };
         let mut by_category: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut necessary = Vec::new();
         for vendor in catalogue.vendors() {
-            let sources = by_category
-                .entry(vendor.category.as_str().to_owned())
-                .or_default();
+            // A vendor the site needs whatever the visitor decides is allowed for everyone.
+            let sources = if vendor.category.as_str() == "necessary" {
+                &mut necessary
+            } else {
+                by_category
+                    .entry(vendor.category.as_str().to_owned())
+                    .or_default()
+            };
             for rule in &vendor.hosts {
                 // Without a scheme a source matches the page's scheme and https; the path
                 // prefix is left out (the category's consent covers the whole host).
@@ -86,6 +92,8 @@ impl CspPolicy {
                 sources.push(format!("*.{}", rule.host));
             }
         }
+        common.extend(necessary);
+        common.dedup();
         let categories: Vec<(String, Vec<String>)> = by_category
             .into_iter()
             .filter(|(_, hosts)| !hosts.is_empty())
