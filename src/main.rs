@@ -164,11 +164,16 @@ enum InboxAction {
 #[derive(Subcommand)]
 enum ReceiptsAction {
     /// Print a consent record: every decision of one consent id (audited: consent_looked_up).
-    Show { id: String },
+    Show {
+        // Ids are random base64url and may start with `-`.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
     /// Export one consent record as ISO/IEC TS 27560 JSON (give its id), or the receipts of a
     /// date range as JSON lines or CSV (give --from and --to) (audited).
     Export {
         /// A consent id.
+        #[arg(allow_hyphen_values = true)]
         id: Option<String>,
         /// First day, YYYY-MM-DD (UTC).
         #[arg(long, requires = "to", conflicts_with = "id")]

@@ -166,6 +166,16 @@ async fn receipts_commands_show_and_export_records_audited() {
     let iso: serde_json::Value = serde_json::from_str(&iso).unwrap();
     assert_eq!(iso["record_id"], id.as_str());
 
+    // Ids are base64url: one starting with `-` is an id, not an option.
+    for action in ["show", "export"] {
+        let out = consentgate(&config, &["receipts", "--as", "ann", action, "-Cx9"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no consent record with id -Cx9"),
+            "{stderr}"
+        );
+    }
+
     let today = consentgate::stats::day_key(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

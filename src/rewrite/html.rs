@@ -12,6 +12,7 @@
 //! of the page unchanged.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use encoding_rs::Encoding;
@@ -109,6 +110,7 @@ pub(crate) struct Selectors {
     body: Selector,
     early: Selector,
     form: Selector,
+    end_probe: Selector,
 }
 
 impl Selectors {
@@ -132,6 +134,7 @@ impl Selectors {
             // stay first, nor the dozens of other metas a page carries.
             early: p("title, base, style, template"),
             form: p("form"),
+            end_probe: p(END_PROBE_TAG),
         }
     }
 }
@@ -205,8 +208,11 @@ pub(crate) struct PassState {
     pub xhtml: bool,
     /// The page's request path, for relative form actions; `None` = `/`.
     pub page_path: Option<Box<str>>,
-    /// A form posting to a configured form path was seen: the forms script goes in at the end.
+    /// A form posting to a configured form path was seen (the forms script went in before it).
     form_found: bool,
+    /// Markup appended after the input would be parsed as markup (see [`EndProbe`]); only
+    /// asked when nothing took the gate's tags before the end.
+    pub ends_in_markup: bool,
     /// Also report trackers in scripts a browser will not run (scan mode; costs text decoding).
     pub scan: bool,
     inert: Option<InertScript>,
@@ -271,6 +277,7 @@ impl PassState {
             xhtml: false,
             page_path: None,
             form_found: false,
+            ends_in_markup: false,
             scan: false,
             inert: None,
             tail: InputTail::default(),
@@ -289,6 +296,73 @@ impl PassState {
 pub(crate) type Sink = Box<dyn FnMut(&[u8]) + Send>;
 /// A lol_html rewriter as this module builds it.
 pub(crate) type PageRewriter = HtmlRewriter<'static, Sink>;
+
+/// The start tag [`EndProbe`] appends: a name no page uses.
+const END_PROBE_TAG: &str = "consentgate-end-probe";
+
+/// Whether markup appended after a document would be parsed as markup: a second lol_html pass
+/// over the same input, without handlers of its own, that ends with a probe start tag and
+/// reports whether the tokenizer saw it as an element there. Fed only while nothing has taken
+/// the gate's tags yet (documents without `<head>` or `<body>`), so real pages never pay for it.
+pub(crate) struct EndProbe {
+    rewriter: Option<PageRewriter>,
+    fed: usize,
+    found_at: Arc<AtomicUsize>,
+}
+
+impl EndProbe {
+    pub fn new(ctx: &Ctx, encoding: AsciiCompatibleEncoding) -> Self {
+        let found_at = Arc::new(AtomicUsize::new(usize::MAX));
+        let seen = found_at.clone();
+        let settings = Settings::new_send()
+            .with_encoding(encoding)
+            .with_memory_settings(
+                MemorySettings::new().with_max_allowed_memory_usage(ctx.max_memory),
+            )
+            .append_element_content_handler((
+                Cow::Owned(ctx.selectors.end_probe.clone()),
+                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                    seen.store(el.source_location().bytes().start, Ordering::Relaxed);
+                    Ok(())
+                }),
+            ));
+        let discard: Sink = Box::new(|_: &[u8]| {});
+        EndProbe {
+            rewriter: Some(HtmlRewriter::new(settings, discard)),
+            fed: 0,
+            found_at,
+        }
+    }
+
+    /// The probe over a whole document at once.
+    pub fn over(ctx: &Ctx, encoding: AsciiCompatibleEncoding, html: &[u8]) -> bool {
+        let mut probe = EndProbe::new(ctx, encoding);
+        probe.write(html);
+        probe.ends_in_markup()
+    }
+
+    /// The next input bytes, exactly as the page's own pass gets them.
+    pub fn write(&mut self, input: &[u8]) {
+        self.fed += input.len();
+        if let Some(rewriter) = self.rewriter.as_mut() {
+            if rewriter.write(input).is_err() {
+                // Past the memory limit: no answer, which counts as "no".
+                self.rewriter = None;
+            }
+        }
+    }
+
+    /// True when a start tag appended after everything written would be an element.
+    pub fn ends_in_markup(mut self) -> bool {
+        let Some(mut rewriter) = self.rewriter.take() else {
+            return false;
+        };
+        let probe = format!("<{END_PROBE_TAG}>");
+        rewriter.write(probe.as_bytes()).is_ok()
+            && rewriter.end().is_ok()
+            && self.found_at.load(Ordering::Relaxed) == self.fed
+    }
+}
 
 /// Why a handler refused to go on.
 type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -411,7 +485,7 @@ pub(crate) fn build(
         ));
     }
     if injects {
-        settings = injection_handlers(ctx, state, settings, mode);
+        settings = injection_handlers(ctx, state, settings);
     }
     if mode == Mode::Document && (!ctx.form_paths.is_empty() || !ctx.form_classes.is_empty()) {
         let (c, s) = (ctx.clone(), state.clone());
@@ -419,9 +493,14 @@ pub(crate) fn build(
             Cow::Owned(sel.form.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 let mut st = lock(&s);
-                if !st.form_found {
-                    st.form_found = posts_to_a_form_path(&c, st.page_path.as_deref(), el)
-                        || has_a_form_class(&c, el);
+                if !st.form_found
+                    && (posts_to_a_form_path(&c, st.page_path.as_deref(), el)
+                        || has_a_form_class(&c, el))
+                {
+                    st.form_found = true;
+                    // forms.js is deferred, so before the first form is as good as the end of
+                    // the page — and unlike the end, always a place where a tag can go.
+                    el.before(c.inject_form.for_page(st.xhtml), ContentType::Html);
                 }
                 Ok(())
             }),
@@ -442,12 +521,11 @@ fn injection(ctx: &Ctx, st: &PassState) -> String {
 
 /// Where the gate's tags go: as the first element of `<head>` (after a leading `<meta
 /// charset>`, which must stay within the first 1024 bytes), else before the first element
-/// that can run or fetch anything, else at the end.
+/// that can run or fetch anything, else at the end — if the end is a place where a tag can go.
 fn injection_handlers(
     ctx: &Arc<Ctx>,
     state: &Shared,
     mut settings: Settings<'static, 'static>,
-    mode: Mode,
 ) -> Settings<'static, 'static> {
     let sel = &ctx.selectors;
     {
@@ -521,12 +599,16 @@ fn injection_handlers(
                 end.append(&tail, ContentType::Html);
             }
             if !st.injected {
+                // Appended to input that ends inside a tag, the tags' first quote or `>` would
+                // complete it — a tracker's `<img src="…` included, never neutralised.
+                if !st.ends_in_markup {
+                    return Err(refuse(
+                        "the page has no element before which the gate's tags could go and \
+                         ends inside a tag, a comment or raw text",
+                    ));
+                }
                 st.injected = true;
                 end.append(&injection(&c, &st), ContentType::Html);
-            }
-            // forms.js is deferred, so the end of the page is as good as the form itself.
-            if mode == Mode::Document && st.form_found {
-                end.append(c.inject_form.for_page(st.xhtml), ContentType::Html);
             }
             Ok(())
         },
@@ -1156,7 +1238,12 @@ fn on_srcdoc(
         sink,
         Mode::Srcdoc(depth),
     );
-    lock(&inner).tail.push(decoded.as_bytes());
+    {
+        let mut inner_st = lock(&inner);
+        inner_st.tail.push(decoded.as_bytes());
+        inner_st.ends_in_markup =
+            EndProbe::over(ctx, AsciiCompatibleEncoding::utf_8(), decoded.as_bytes());
+    }
     rewriter.write(decoded.as_bytes())?;
     rewriter.end()?;
     let rewritten = take_utf8(&out);

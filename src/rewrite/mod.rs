@@ -251,6 +251,8 @@ enum Stage {
         out: Arc<Mutex<Vec<u8>>>,
         /// For pages not in an ASCII-compatible encoding: to UTF-8 before lol_html.
         transcoder: Option<encoding_rs::Decoder>,
+        /// Fed while nothing has taken the gate's tags; asked at the end of such a page.
+        probe: Option<Box<html::EndProbe>>,
     },
     Failed,
 }
@@ -361,24 +363,37 @@ impl BodyRewriter {
             decoder.finish(&mut plain).map_err(RewriteError::decoding)?;
         }
         let mut html = self.stage_push(&plain, true)?;
-        if let Stage::Rewriting {
+        let state = self.end_pass(&mut html)?;
+        if let (Some(sink), Some(state)) = (self.origins_to.take(), state) {
+            let origins = html::lock(&state).origins.take();
+            if let Some(origins) = origins {
+                sink(origins);
+            }
+        }
+        Ok(self.encode(html, true))
+    }
+
+    /// End the lol_html pass (after the last [`stage_push`](Self::stage_push)), appending
+    /// its last output to `html`; returns the pass state for what it found.
+    fn end_pass(&mut self, html: &mut Vec<u8>) -> Result<Option<Shared>, RewriteError> {
+        let Stage::Rewriting {
             rewriter,
             out,
             state,
+            probe,
             ..
         } = std::mem::replace(&mut self.stage, Stage::Failed)
-        {
-            rewriter
-                .end()
-                .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
-            let origins = html::lock(&state).origins.take();
-            if let (Some(sink), Some(origins)) = (self.origins_to.take(), origins) {
-                sink(origins);
-            }
-            drop(state);
-            html.append(&mut lock_vec(&out));
+        else {
+            return Ok(None);
+        };
+        if let Some(probe) = probe {
+            html::lock(&state).ends_in_markup = probe.ends_in_markup();
         }
-        Ok(self.encode(html, true))
+        rewriter
+            .end()
+            .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
+        html.append(&mut lock_vec(&out));
+        Ok(Some(state))
     }
 
     /// Feed plain (decoded) bytes to the HTML stage; `last` at the end of the body.
@@ -402,6 +417,7 @@ impl BodyRewriter {
             state,
             out,
             transcoder,
+            probe,
         } = &mut self.stage
         else {
             return Err(RewriteError::AlreadyFailed);
@@ -430,6 +446,13 @@ impl BodyRewriter {
             tracing::warn!("HTML rewriting failed, the page is not passed on: {e}");
             self.stage = Stage::Failed;
             return Err(RewriteError::Rewrite(e.to_string()));
+        }
+        if probe.is_some() {
+            if html::lock(state).injected {
+                *probe = None;
+            } else if let Some(probe) = probe.as_mut() {
+                probe.write(input);
+            }
         }
         Ok(html)
     }
@@ -461,11 +484,13 @@ impl BodyRewriter {
         let sink: Sink = Box::new(move |bytes: &[u8]| lock_vec(&sink_out).extend_from_slice(bytes));
         let adjust = choice.meta_may_change && transcoder.is_none();
         let rewriter = html::build(&self.ctx, &state, encoding, adjust, sink, Mode::Document);
+        let probe = Box::new(html::EndProbe::new(&self.ctx, encoding));
         self.stage = Stage::Rewriting {
             rewriter: Box::new(rewriter),
             state,
             out,
             transcoder,
+            probe: Some(probe),
         };
     }
 
@@ -602,20 +627,10 @@ fn run_document(
     let mut out = body.push(html)?.to_vec();
     // Findings live in the pass state, which `finish` consumes: end the pass here.
     let mut tail = body.stage_push(&[], true)?;
-    let mut findings = Vec::new();
-    if let Stage::Rewriting {
-        rewriter,
-        out: sink,
-        state,
-        ..
-    } = std::mem::replace(&mut body.stage, Stage::Failed)
-    {
-        rewriter
-            .end()
-            .map_err(|e| RewriteError::Rewrite(e.to_string()))?;
-        tail.append(&mut lock_vec(&sink));
-        findings = std::mem::take(&mut html::lock(&state).findings);
-    }
+    let findings = match body.end_pass(&mut tail)? {
+        Some(state) => std::mem::take(&mut html::lock(&state).findings),
+        None => Vec::new(),
+    };
     out.extend_from_slice(&tail);
     Ok((out, findings))
 }
@@ -654,6 +669,64 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "<html><head><script src=\"/_gate/banner.js\" defer></script><title>x</title></head><body></body></html>"
         );
+    }
+
+    /// `page` through a [`BodyRewriter`] in chunks of `size` bytes: the output, or `None` when
+    /// the page is refused.
+    fn rewrite_in_chunks(rw: &Rewriter, page: &[u8], size: usize) -> Option<String> {
+        let mut body = BodyRewriter::new(rw, Coding::Identity, Coding::Identity, None);
+        let mut out = Vec::new();
+        for chunk in page.chunks(size) {
+            out.extend_from_slice(&body.push(chunk).ok()?);
+        }
+        out.extend_from_slice(&body.finish().ok()?);
+        Some(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_page_ending_inside_a_tag_with_nowhere_else_for_the_tags_is_refused() {
+        // The tags' first quote would end the attribute value and their `>` the tag: the
+        // pixel would load, un-neutralised. Nothing but refusing keeps it unloaded.
+        for page in [
+            &b"<p>Welkom</p><img src=\"https://www.facebook.com/tr?id=1&ev=PageView"[..],
+            b"<p>Welkom</p><img src=https://www.facebook.com/tr?id=1 alt='x",
+            b"<p>Welkom</p><!-- a comment that never ends <img src=x>",
+            b"<iframe srcdoc=\"<img src='https://www.facebook.com/tr?id=1\"></iframe>",
+        ] {
+            for size in [1, 7, 4096] {
+                assert_eq!(
+                    rewrite_in_chunks(&rw(), page, size),
+                    None,
+                    "chunks of {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_fragment_gets_the_tags_at_its_end() {
+        for size in [1, 7, 4096] {
+            assert_eq!(
+                rewrite_in_chunks(&rw(), b"<p>Welkom</p> a < b", size).as_deref(),
+                Some("<p>Welkom</p> a < b<script src=\"/_gate/banner.js\" defer></script>"),
+                "chunks of {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_with_a_head_ending_inside_a_tag_gets_nothing_appended() {
+        // The browser drops the unfinished tag; the tags already went into <head>.
+        let page =
+            b"<html><head><title>x</title></head><body><img src=\"https://www.facebook.com/tr";
+        for size in [1, 7, 4096] {
+            let out = rewrite_in_chunks(&rw(), page, size).unwrap();
+            assert!(
+                out.ends_with("<img src=\"https://www.facebook.com/tr"),
+                "{out}"
+            );
+            assert_eq!(out.matches("/_gate/banner.js").count(), 1);
+        }
     }
 
     /// The test rewriter with a guard as well.
@@ -811,6 +884,20 @@ mod tests {
             0
         );
         assert_eq!(count(r#"<form method="post" class="search"></form>"#), 0);
+    }
+
+    #[test]
+    fn forms_script_goes_before_the_first_captured_form_even_when_the_page_ends_mid_tag() {
+        let page = br#"<html><head></head><body><form class="search"></form><form action="/contact" method="post"></form><form action="/contact"></form><img alt="x"#;
+        for size in [1, 7, 4096] {
+            let out = rewrite_in_chunks(&rw_with_form(), page, size).unwrap();
+            assert!(
+                out.contains(r#"</form><script src="/_gate/forms.js" defer></script><form action="/contact" method="post">"#),
+                "{out}"
+            );
+            assert_eq!(out.matches("/_gate/forms.js").count(), 1);
+            assert!(out.ends_with(r#"<img alt="x"#), "{out}");
+        }
     }
 
     #[test]

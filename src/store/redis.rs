@@ -392,14 +392,7 @@ impl RedisStore {
 
     pub async fn get_receipt(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = self.keys.receipt_current(id);
-        self.run(|mut c| async move {
-            redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut c)
-                .await
-                .map_err(map_err)
-        })
-        .await
+        self.get_key(key).await
     }
 
     pub async fn receipt_history(
@@ -1038,14 +1031,7 @@ impl RedisStore {
         name: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let key = self.keys.form_data_key(form, name);
-        self.run(|mut c| async move {
-            redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut c)
-                .await
-                .map_err(map_err)
-        })
-        .await
+        self.get_key(key).await
     }
 
     pub async fn sweep_form_index(&self, form: &str) -> Result<usize, StoreError> {
@@ -1456,6 +1442,20 @@ impl RedisStore {
     }
 
     /// `DEL key`; a missing key is not an error.
+    async fn get_key<T: redis::FromRedisValue + Send + 'static>(
+        &self,
+        key: String,
+    ) -> Result<T, StoreError> {
+        self.run(|mut c| async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .map_err(map_err)
+        })
+        .await
+    }
+
     async fn delete_key(&self, key: String) -> Result<(), StoreError> {
         self.run(|mut c| async move {
             redis::cmd("DEL")
@@ -1556,15 +1556,7 @@ impl RedisStore {
 
     pub async fn peek_rate_limit(&self, key: &str) -> Result<u64, StoreError> {
         let key = self.keys.rate_limit(key);
-        self.run(|mut c| async move {
-            let n: Option<u64> = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut c)
-                .await
-                .map_err(map_err)?;
-            Ok(n.unwrap_or(0))
-        })
-        .await
+        Ok(self.get_key::<Option<u64>>(key).await?.unwrap_or(0))
     }
 
     pub async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
