@@ -60,11 +60,11 @@ async fn gate(site: &upstream::Upstream, mode: &str, dir: &std::path::Path) -> R
         .await
 }
 
-/// Wait until the gate has counted a report of the EventSource blocked on `/`.
-async fn wait_for_report(gate: &RunningTestGate) {
+/// Wait until the gate has counted a report of `origin` blocked on `/`.
+async fn wait_for_report(gate: &RunningTestGate, origin: &str) {
     let stats = &gate.state().stats;
     wait::until(
-        "the browser's report of the blocked EventSource",
+        &format!("the browser's report of {origin}"),
         wait::DEADLINE,
         || async {
             stats.flush().await;
@@ -73,15 +73,14 @@ async fn wait_for_report(gate: &RunningTestGate) {
                 .await
                 .unwrap_or_default()
                 .iter()
-                .any(|b| {
-                    b.origin == "https://www.google-analytics.com"
-                        && b.directive == "connect-src"
-                        && b.path == "/"
-                })
+                .any(|b| b.origin == origin && b.path == "/")
         },
     )
     .await;
 }
+
+/// The EventSource's origin (blocked by `connect-src`).
+const TRACKER: &str = "https://www.google-analytics.com";
 
 #[actix_web::test]
 async fn an_enforced_policy_blocks_a_tracker_request_the_guard_does_not_cover() {
@@ -92,7 +91,7 @@ async fn an_enforced_policy_blocks_a_tracker_request_the_guard_does_not_cover() 
     let sink = Sink::start().await;
     let b = Browser::start(sink.addr, "en").await;
     b.open(&gate.url("/")).await;
-    wait_for_report(&gate).await;
+    wait_for_report(&gate, TRACKER).await;
     sink.settle(&b).await;
     let hits = sink.hits_to(&["google-analytics.com"]);
     assert!(
@@ -111,7 +110,7 @@ async fn report_only_lets_it_through_and_the_operator_sees_the_report() {
     let sink = Sink::start().await;
     let b = Browser::start(sink.addr, "en").await;
     b.open(&gate.url("/")).await;
-    wait_for_report(&gate).await;
+    wait_for_report(&gate, TRACKER).await;
     wait::until_true(
         "the EventSource request to reach the sink",
         wait::DEADLINE,
@@ -120,16 +119,7 @@ async fn report_only_lets_it_through_and_the_operator_sees_the_report() {
     .await;
 
     // The image's origin is reported too (it is no tracker: the site needs it).
-    let stats = &gate.state().stats;
-    wait::until("the report of the image", wait::DEADLINE, || async {
-        stats.flush().await;
-        let blocked = stats.read_blocked(&[stats.today()]).await;
-        blocked
-            .unwrap_or_default()
-            .iter()
-            .any(|b| b.origin == "https://img.unknown-cdn.example")
-    })
-    .await;
+    wait_for_report(&gate, "https://img.unknown-cdn.example").await;
 
     // The operator's view: the attempt, the needed origin, the unknown one to classify.
     b.goto(&gate.admin_url("/discovery")).await;
@@ -142,7 +132,7 @@ async fn report_only_lets_it_through_and_the_operator_sees_the_report() {
         .js("return document.querySelector('main').innerText")
         .await;
     let text = text.as_str().unwrap_or_default();
-    assert!(text.contains("https://www.google-analytics.com"), "{text}");
+    assert!(text.contains(TRACKER), "{text}");
     assert!(text.contains("https://fonts.unknown-lib.example"), "{text}");
     assert!(text.contains("https://img.unknown-cdn.example"), "{text}");
     axe::check(&b, "discovery").await;
