@@ -164,10 +164,10 @@ impl HtmlFilter for PageRewrite {
                 if let Some(sink) = origins {
                     rewriter = rewriter.reporting_origins(sink);
                 }
-                RewriteBody::Stream(match path {
+                RewriteBody::Stream(Box::new(match path {
                     Some(path) => rewriter.at_path(path),
                     None => rewriter,
-                })
+                }))
             }
         };
         let body: Box<dyn BodyFilter> = match &self.metrics {
@@ -215,9 +215,9 @@ fn first_bytes(
     Ok(plain)
 }
 
+// Both boxed: the rewriters are large, and one box per page costs nothing beside its rewrite.
 enum RewriteBody {
-    Stream(BodyRewriter),
-    // Boxed: the streaming hash state makes it much larger than the other variant.
+    Stream(Box<BodyRewriter>),
     Memo(Box<MemoBodyRewriter>),
 }
 
@@ -239,7 +239,7 @@ impl BodyFilter for Option<RewriteBody> {
 
     fn finish(&mut self) -> Result<Bytes, FilterError> {
         Ok(match self.take() {
-            Some(RewriteBody::Stream(r)) => r.finish()?,
+            Some(RewriteBody::Stream(r)) => (*r).finish()?,
             Some(RewriteBody::Memo(r)) => (*r).finish()?,
             None => Bytes::new(),
         })
