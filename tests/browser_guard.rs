@@ -222,7 +222,12 @@ impl Fixture {
         });
         let gate = TestGate::new()
             .upstream(&site.url())
-            .config_toml("[consent]\nprivacy_statement_url = \"/privacy.html\"\n")
+            // The guard alone is under test. The gate's CSP (tests/csp_browser.rs) varies
+            // with the consent cookie, so a browser would not reuse the cached page of
+            // a_forged_consent_cookie_at_a_sub_path_activates_nothing under it.
+            .config_toml(
+                "[consent]\nprivacy_statement_url = \"/privacy.html\"\n[csp]\nmode = \"off\"\n",
+            )
             .start()
             .await;
         let sink = Sink::start().await;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::{Host, Url};
 
 use super::consent::{ConsentConfig, CONSENT_TEXT_KEYS};
+use super::csp::CspConfig;
 use super::dashboard::DashboardConfig;
 use super::dsr::DsrConfig;
 use super::embeds::EmbedsConfig;
@@ -52,6 +53,8 @@ pub struct Config {
     pub relay: RelayConfig,
     /// `[embeds]`: how click-to-load players load.
     pub embeds: EmbedsConfig,
+    /// `[csp]`: the gate's Content-Security-Policy on pages; report-only by default.
+    pub csp: CspConfig,
     /// Set from `CONSENTGATE_SECRET`, never from the file (it would end up in backups and repos).
     #[serde(skip)]
     pub secret: Option<Secret>,
@@ -139,8 +142,8 @@ impl Config {
         }
     }
 
-    /// Parse TOML text, apply the environment and validate. Pure: no file or process access
-    /// apart from checking that configured files exist.
+    /// Parse TOML text, apply the environment and validate. No file or process access apart
+    /// from checking that configured files exist and reading `trackers.override_file`.
     pub fn from_toml(text: &str, env: &dyn EnvSource) -> Result<(Config, LoadNotes), ConfigError> {
         let (config, notes) = Self::check_toml(text, env);
         config.map(|c| (c, notes))
@@ -173,10 +176,12 @@ impl Config {
             stats: reading.section(&mut table, "stats"),
             relay: reading.section(&mut table, "relay"),
             embeds: reading.section(&mut table, "embeds"),
+            csp: reading.section(&mut table, "csp"),
             secret: env.secret,
             previous_secrets: env.previous_secrets,
         };
         let mut problems = std::mem::take(&mut reading.problems);
+        problems.extend(config.trackers.read_override());
         // What is left at the top level belongs to no section.
         problems.extend(table.keys().map(|key| unknown_key(key.clone())));
         if let Some(url) = env.redis_url {
@@ -254,6 +259,9 @@ impl Config {
         }
         if read("relay") {
             problems.extend(self.relay.google_analytics.validate());
+        }
+        if read("csp") {
+            problems.extend(self.csp.validate());
         }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {

@@ -11,6 +11,7 @@
 //! the loader is a pure function that tests feed with a map.
 
 mod consent;
+mod csp;
 pub mod dashboard;
 mod dsr;
 mod embeds;
@@ -36,6 +37,7 @@ pub use consent::{
     ConsentCategoryConfig, ConsentConfig, RateLimitConfig, BUILTIN_CATEGORIES, CONSENT_LANGUAGES,
     CONSENT_TEXT_KEYS,
 };
+pub use csp::{origin_of, CspConfig, CspMode};
 pub use dsr::{Deadline, DsrConfig};
 pub use embeds::{EmbedsConfig, YoutubeEmbedConfig};
 pub use env::{
@@ -60,8 +62,8 @@ pub use relay::{
 pub use stats::StatsConfig;
 pub use store::{StoreBackend, StoreConfig};
 pub use trackers::{
-    builtin_vendor_ids, builtin_vendors, EmbedConfig, EmbedKind, LocalText, PathRuleConfig,
-    TrackersConfig, VendorConfig, NECESSARY,
+    builtin_vendor_ids, builtin_vendors, EmbedConfig, EmbedKind, LearnedTrackers, LocalText,
+    OverrideError, PathRuleConfig, TrackersConfig, VendorConfig, NECESSARY,
 };
 pub(crate) use trackers::{parse_host_spec, valid_category};
 pub use upstream::{HostPolicy, UpstreamConfig};

@@ -2,8 +2,9 @@
 //! (assets/trackers.toml), which are read with the same types and checked by the same rules.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
 use super::problem::{did_you_mean_hint, ConfigProblem};
@@ -22,19 +23,84 @@ pub struct TrackersConfig {
     pub categories: BTreeMap<String, String>,
     /// Vendors added by the operator. Default: none.
     pub vendors: Vec<VendorConfig>,
+    /// The file the dashboard writes classifications to (vendors, approved origins, necessary
+    /// cookie names) and the gate reads at start and on every reload, after this section.
+    /// Created on the first classification. Default: none (classifying is then unavailable).
+    pub override_file: Option<PathBuf>,
+    /// What the override file held when the configuration was loaded.
+    #[serde(skip)]
+    pub learned: LearnedTrackers,
+}
+
+/// The contents of `trackers.override_file`: what an operator classified in the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LearnedTrackers {
+    /// Origins (`scheme://host[:port]`) the site needs: allowed by the CSP, no longer listed as
+    /// unclassified.
+    pub approved_origins: Vec<String>,
+    /// Cookie names the site needs (its own, necessary): no longer listed as unclassified.
+    pub necessary_cookies: Vec<String>,
+    /// Vendors classified as trackers, like `[[trackers.vendors]]`.
+    pub vendors: Vec<VendorConfig>,
+}
+
+/// Why the override file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OverrideError {
+    #[error("trackers.override_file is not set")]
+    NotConfigured,
+    #[error("cannot serialise the override file: {0}")]
+    Serialise(#[from] toml::ser::Error),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl LearnedTrackers {
+    /// Read `path`; a missing file is empty (nothing classified yet).
+    pub fn read(path: &Path) -> Result<LearnedTrackers, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))
+    }
+
+    /// Write to `path` atomically: a temporary file beside it, then renamed over it, so a
+    /// reload (or a crash) never sees half a file.
+    pub fn write(&self, path: &Path) -> Result<(), OverrideError> {
+        let text = format!(
+            "# Written by the consentgate dashboard (Discovery). Read at start and on reload.\n{}",
+            toml::to_string(self)?
+        );
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let io = |source| OverrideError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })
+    }
 }
 
 /// `[[trackers.vendors]]`: one tracker vendor (operator-added, or built in).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct VendorConfig {
     /// Stable id (`[a-z0-9_-]`), shown in `data-cg-vendor`. Required.
     pub id: String,
     /// Display name for the banner. Default: the id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// One-sentence purpose for the banner: one text, or one per banner language
     /// (`{ en = "…", nl = "…" }`). Default empty.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "LocalText::is_empty")]
     pub description: LocalText,
     /// `"analytics"`, `"marketing"`, the id of a `[[consent.categories]]` entry, the vendor's
     /// own id (a switch of its own in the banner, named after the vendor), or `"necessary"`
@@ -42,34 +108,34 @@ pub struct VendorConfig {
     pub category: String,
     /// Hosts (matching subdomains too), optionally with a path prefix: `"matomo.cloud"`,
     /// `"example.com/pixel"`. Default none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
     /// Loaders the site serves from its own domain, on any host. Default none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<PathRuleConfig>,
     /// Text identifying the vendor's loader or set-up snippet anywhere in an inline script
     /// (case, spacing and kind of quote ignored). Default none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inline_signatures: Vec<String>,
     /// Calls into the vendor's API, like `"ga('send'"` or `"_paq.push("` (case, spacing and
     /// kind of quote ignored): an inline script made only of such calls is the vendor's too.
     /// Default none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage_signatures: Vec<String>,
     /// Cookie names set by the vendor. Default none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookie_names: Vec<String>,
     /// Cookie name prefixes set by the vendor. Default none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookie_prefixes: Vec<String>,
     /// The vendor's `<iframe>`s are embedded media (a player, a map, a social plugin): before
     /// consent each becomes a click-to-load placeholder. Default: not an embed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embed: Option<EmbedConfig>,
 }
 
 /// A text shown to visitors: one for every language, or one per language.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(
     untagged,
     expecting = "a text, or a table of texts per language like { en = \"…\", nl = \"…\" }"
@@ -92,6 +158,14 @@ impl From<&str> for LocalText {
 }
 
 impl LocalText {
+    /// No text in any language.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            LocalText::One(text) => text.is_empty(),
+            LocalText::PerLanguage(texts) => texts.values().all(String::is_empty),
+        }
+    }
+
     /// The text in `lang`, else the English one, else any; empty if none.
     pub fn get(&self, lang: &str) -> &str {
         match self {
@@ -107,7 +181,7 @@ impl LocalText {
 
 /// `embed = { kind = "video" }`: what a vendor's embedded `<iframe>` shows, which decides the
 /// placeholder's wording ("Load this video", "Load this map", …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub struct EmbedConfig {
     /// `"video"`, `"map"`, `"social"` (a post, a like button, a page box) or `"content"`.
     /// Required.
@@ -115,7 +189,7 @@ pub struct EmbedConfig {
 }
 
 /// What an embedded frame shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EmbedKind {
     Video,
@@ -138,7 +212,7 @@ impl EmbedKind {
 
 /// `paths = [{ path_suffix = "/gtm.js", query_contains = "id=gtm-" }]`: a loader recognised by
 /// the end of its path and a marker in its query, both compared in lower case.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct PathRuleConfig {
     /// End of the path, starting with `/`, e.g. `"/gtm.js"`. Required.
     pub path_suffix: String,
@@ -271,14 +345,19 @@ fn validate_vendors(
                 format!("{CATEGORY_EXPECTED}, got {:?}", vendor.category),
             );
         }
+        // A vendor known only by its cookies (classified in the dashboard) is still useful:
+        // its cookies follow consent on the wire.
         if vendor.hosts.is_empty()
             && vendor.paths.is_empty()
             && vendor.inline_signatures.is_empty()
             && vendor.usage_signatures.is_empty()
+            && vendor.cookie_names.is_empty()
+            && vendor.cookie_prefixes.is_empty()
         {
             problem(
                 "hosts",
-                "a vendor needs at least one host, path or inline signature to be recognised"
+                "a vendor needs at least one host, path, inline signature or cookie name to be \
+                 recognised"
                     .into(),
             );
         }
@@ -376,14 +455,48 @@ impl TrackersConfig {
         problems.extend(validate_vendors(&self.vendors, &builtin, &|i, field| {
             format!("trackers.vendors[{i}].{field}")
         }));
+        let taken: Vec<String> = builtin
+            .iter()
+            .chain(self.vendors.iter().map(|v| &v.id))
+            .cloned()
+            .collect();
+        problems.extend(validate_vendors(
+            &self.learned.vendors,
+            &taken,
+            &|i, field| format!("trackers.override_file vendors[{i}].{field}"),
+        ));
+        for (i, origin) in self.learned.approved_origins.iter().enumerate() {
+            if super::csp::origin_of(origin).is_none() {
+                problems.push(ConfigProblem::new(
+                    format!("trackers.override_file approved_origins[{i}]"),
+                    format!("expected an origin like \"https://cdn.example.org\", got {origin:?}"),
+                ));
+            }
+        }
         problems
     }
 
-    /// The catalogue this section describes: the built-in vendors, then the added ones, each
+    /// Read `override_file` (if set) into [`TrackersConfig::learned`]; a problem names the key.
+    pub fn read_override(&mut self) -> Vec<ConfigProblem> {
+        let Some(path) = &self.override_file else {
+            return Vec::new();
+        };
+        match LearnedTrackers::read(path) {
+            Ok(learned) => {
+                self.learned = learned;
+                Vec::new()
+            }
+            Err(message) => vec![ConfigProblem::new("trackers.override_file", message)],
+        }
+    }
+
+    /// The catalogue this section describes: the built-in vendors, then the added ones (the
+    /// section's, then the override file's), each
     /// with its `categories` override applied.
     pub fn resolved_vendors(&self) -> Vec<VendorConfig> {
         let mut vendors = builtin_vendors();
         vendors.extend(self.vendors.iter().cloned());
+        vendors.extend(self.learned.vendors.iter().cloned());
         for vendor in &mut vendors {
             if let Some(category) = self.categories.get(&vendor.id) {
                 vendor.category.clone_from(category);

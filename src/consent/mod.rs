@@ -10,6 +10,7 @@
 mod archive;
 mod banner;
 mod cookie;
+pub mod csp;
 pub mod iso27560;
 mod limit;
 mod model;
@@ -67,6 +68,8 @@ pub struct ConsentService {
     max_body: usize,
     /// Decisions per anonymised address per window (`consent.rate_limit`).
     rate_limit: RateLimitConfig,
+    /// The Content-Security-Policy variants of this catalogue (`[csp]`).
+    csp: csp::CspPolicy,
 }
 
 impl ConsentService {
@@ -82,6 +85,7 @@ impl ConsentService {
     ) -> Result<Self, ConsentError> {
         let c = &cfg.consent;
         let bundle = Bundle::build_with_relay(c, &catalogue, &cfg.relay.google_analytics)?;
+        let csp = csp::CspPolicy::new(&cfg.csp, &catalogue, &cfg.trackers.learned.approved_origins);
         Ok(Self {
             codec: CookieCodec::new(
                 keys.consent_cookie.clone(),
@@ -101,7 +105,13 @@ impl ConsentService {
             privacy_statement: c.privacy_statement_url.clone(),
             max_body: cfg.limits.max_gate_body_bytes,
             rate_limit: c.rate_limit,
+            csp,
         })
+    }
+
+    /// The Content-Security-Policy of pages, per consent state.
+    pub fn csp(&self) -> &csp::CspPolicy {
+        &self.csp
     }
 
     /// HTML the rewriter puts first in `<head>`: the guard script (and, when the gate relays

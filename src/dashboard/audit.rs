@@ -79,11 +79,13 @@ pub enum AuditAction {
     ApiTokenCreated,
     /// Revoked an API token (object: the token's id).
     ApiTokenRevoked,
+    /// Classified a discovered cookie or origin (object: `<cookie|origin> <name> <category>`).
+    TrackerClassified,
 }
 
 impl AuditAction {
     /// Every action, in the order the filter offers them.
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignOut,
@@ -113,6 +115,7 @@ impl AuditAction {
         AuditAction::RequestErased,
         AuditAction::ApiTokenCreated,
         AuditAction::ApiTokenRevoked,
+        AuditAction::TrackerClassified,
     ];
 
     /// The snake_case name used in storage, CSV and URLs.
@@ -147,6 +150,7 @@ impl AuditAction {
             AuditAction::RequestErased => "request_erased",
             AuditAction::ApiTokenCreated => "api_token_created",
             AuditAction::ApiTokenRevoked => "api_token_revoked",
+            AuditAction::TrackerClassified => "tracker_classified",
         }
     }
 

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub mod charts;
 pub mod desk;
+pub mod discovery;
 pub mod dsr;
 pub mod export;
 pub mod figures;
@@ -85,6 +86,9 @@ pub struct Dashboard {
     pub operators: Vec<String>,
     /// When the gate started, unix seconds (the health page's uptime).
     pub started: u64,
+    /// Held while a classification reads, writes and puts in force the override file, so two
+    /// operators classifying at once do not lose one's change.
+    pub classifying: std::sync::Mutex<()>,
     email_key: Key,
 }
 
@@ -113,6 +117,7 @@ impl Dashboard {
             language: cfg.language,
             operators: cfg.users.iter().map(|u| u.name.clone()).collect(),
             started: now,
+            classifying: std::sync::Mutex::new(()),
             email_key: keys.email_index.clone(),
         })
     }

@@ -7,6 +7,7 @@
 //! No template has inline style or script (the dashboard's CSP forbids both); the one
 //! stylesheet is [`STYLESHEET`].
 
+mod discovery;
 mod frame;
 mod pages;
 mod requests;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{context, Environment, UndefinedBehavior};
 
+pub use discovery::{BlockedRow, DiscoveredRow, DiscoveryPage};
 pub use frame::{
     day_range_ms, day_text, human_time, links, parse_day, paths, safe_return_path, with_query,
     Area, AttentionView, Chrome, DueRow, NavItem, OperatorView, Page, Pager, Span, CSRF_FIELD,
@@ -30,7 +32,7 @@ use crate::config::dashboard::Language;
 /// The dashboard stylesheet (served by the routes as a content-hashed asset).
 pub const STYLESHEET: &str = include_str!("../../assets/dashboard/dashboard.css");
 
-const TEMPLATES: [(&str, &str); 19] = [
+const TEMPLATES: [(&str, &str); 20] = [
     (
         "layout.html",
         include_str!("../../assets/dashboard/layout.html"),
@@ -66,6 +68,10 @@ const TEMPLATES: [(&str, &str); 19] = [
     (
         "audit.html",
         include_str!("../../assets/dashboard/audit.html"),
+    ),
+    (
+        "discovery.html",
+        include_str!("../../assets/dashboard/discovery.html"),
     ),
     (
         "health.html",

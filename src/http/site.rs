@@ -92,6 +92,12 @@ impl SiteHosts {
 
     /// The site host of a request, or `misdirected_request` (421) for a Host that is not one of
     /// the site's names (a missing or unreadable Host included).
+    /// Whether `name` (lower-case, port `port`) is one of the site's names; never when none
+    /// are configured.
+    pub fn names(&self, name: &str, port: Option<u16>) -> bool {
+        self.patterns.iter().any(|(p, _)| p.matches(name, port))
+    }
+
     pub fn resolve(&self, req: &HttpRequest) -> Result<SiteHost, EdgeError> {
         if self.any() {
             return Ok(SiteHost::default());

@@ -150,6 +150,8 @@ pub struct StartedFilter {
     /// The Content-Type to send instead of the upstream's (a sniffed page, a page transcoded
     /// to UTF-8, several Content-Type headers); `None` keeps the upstream's.
     pub content_type: Option<HeaderValue>,
+    /// Headers the gate adds to the page (its Content-Security-Policy), appended.
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 /// What a filter makes of a response from its head and the first bytes of its body.
@@ -485,6 +487,9 @@ impl Proxy {
             builder.insert_header((header::CONTENT_ENCODING, coding));
         }
         builder.append_header((header::VARY, "Accept-Encoding"));
+        for (name, value) in std::mem::take(&mut started.headers) {
+            builder.append_header((name, value));
+        }
         let held = started.body.holds_back() as u64;
         let mut out = Vec::new();
         for chunk in prefix {

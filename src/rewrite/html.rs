@@ -64,7 +64,7 @@ pub(crate) enum Mode {
 }
 
 /// How a fetching attribute's value is read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// One URL.
     Url,
@@ -244,6 +244,41 @@ pub(crate) struct PassState {
     /// In a nested pass: finding labels start with this, offsets with `offset_base`.
     label_prefix: &'static str,
     offset_base: usize,
+    /// Absolute origins the page fetches from (script, frame, image, media, link), when asked
+    /// for ([`BodyRewriter::reporting_origins`](super::BodyRewriter::reporting_origins));
+    /// at most [`MAX_PAGE_ORIGINS`].
+    pub origins: Option<Vec<String>>,
+}
+
+/// Most origins noted per page.
+pub(crate) const MAX_PAGE_ORIGINS: usize = 64;
+
+impl PassState {
+    /// Note the origin of `url` if it is absolute (or scheme-relative) http(s) and origins are
+    /// collected. Relative URLs, the common case, cost one prefix test.
+    fn note_origin(&mut self, url: &str) {
+        let Some(origins) = self.origins.as_mut() else {
+            return;
+        };
+        let url = url.trim_start();
+        let lower = |n: usize| url.get(..n).map(str::to_ascii_lowercase);
+        let absolute = if url.starts_with("//") {
+            format!("https:{url}")
+        } else if lower(7).as_deref() == Some("http://") || lower(8).as_deref() == Some("https://")
+        {
+            url.to_owned()
+        } else {
+            return;
+        };
+        if origins.len() >= MAX_PAGE_ORIGINS {
+            return;
+        }
+        if let Some(origin) = crate::config::origin_of(&absolute) {
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+    }
 }
 
 pub(crate) type Shared = Arc<Mutex<PassState>>;
@@ -274,6 +309,7 @@ impl PassState {
             noscript: None,
             label_prefix: "",
             offset_base: 0,
+            origins: None,
         }))
     }
 }
@@ -797,6 +833,7 @@ fn on_script(ctx: &Arc<Ctx>, state: &Shared, el: &mut Element<'_, '_>, mode: Mod
     let mut st = lock(state);
     // A script with a src attribute (even an empty one) never runs its text.
     if let Some(src) = src.as_deref() {
+        st.note_origin(src);
         let Some(vendor) = ctx.catalogue.vendor_for_url(src) else {
             return;
         };
@@ -1102,6 +1139,9 @@ fn on_fetching(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>, attrs: &[(&s
         let Some(value) = el.get_attribute(name) else {
             continue;
         };
+        if *kind == Kind::Url && !(*name == "href" && el.tag_name() == "base") {
+            lock(state).note_origin(&value);
+        }
         if let Some(vendor) = vendor_of(&ctx.catalogue, &value, *kind) {
             best = strictest(best.into_iter().chain([vendor]));
             moved.push((name, value));
@@ -1200,6 +1240,29 @@ fn on_link(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
     // Any link to a tracker host: preload/prefetch/preconnect/dns-prefetch contact it, and
     // stylesheets, icons or manifests would too; `imagesrcset` preloads images.
     let href = el.get_attribute("href");
+    if let Some(href) = href.as_deref() {
+        // Only links that fetch: a stylesheet, icon, preload, preconnect — not a canonical.
+        let rel = el
+            .get_attribute("rel")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let fetches = rel.split_ascii_whitespace().any(|r| {
+            matches!(
+                r,
+                "stylesheet"
+                    | "icon"
+                    | "preload"
+                    | "prefetch"
+                    | "preconnect"
+                    | "dns-prefetch"
+                    | "modulepreload"
+                    | "manifest"
+            )
+        });
+        if fetches {
+            lock(state).note_origin(href);
+        }
+    }
     let by_href = href
         .as_deref()
         .and_then(|h| ctx.catalogue.vendor_for_url(h));

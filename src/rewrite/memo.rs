@@ -15,7 +15,7 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{BodyRewriter, BodySpec, Coding, RewriteError, Rewriter};
+use super::{BodyRewriter, BodySpec, Coding, OriginSink, RewriteError, Rewriter};
 
 /// Largest body the memo collects before deciding; anything longer streams.
 pub const MEMO_MAX_BODY: usize = 1024 * 1024;
@@ -85,6 +85,8 @@ pub struct MemoBodyRewriter {
     /// The page's path, when the rewrite depends on it.
     path: Option<Box<str>>,
     streaming: Option<BodyRewriter>,
+    /// Told the page's origins when it is rewritten (not when the memo answers).
+    origins_to: Option<OriginSink>,
 }
 
 impl MemoBodyRewriter {
@@ -107,7 +109,15 @@ impl MemoBodyRewriter {
             memo,
             path: None,
             streaming: None,
+            origins_to: None,
         }
+    }
+
+    /// See [`BodyRewriter::reporting_origins`]: a page the memo answers was reported when it
+    /// was rewritten, so it is not reported again.
+    pub fn reporting_origins(mut self, sink: OriginSink) -> Self {
+        self.origins_to = Some(sink);
+        self
     }
 
     /// Say where the page is (see [`BodyRewriter::at_path`]); kept only when the rewrite
@@ -119,8 +129,11 @@ impl MemoBodyRewriter {
         self
     }
 
-    fn fresh(&self) -> BodyRewriter {
-        let rewriter = BodyRewriter::with_spec(&self.rewriter, &self.spec);
+    fn fresh(&mut self) -> BodyRewriter {
+        let mut rewriter = BodyRewriter::with_spec(&self.rewriter, &self.spec);
+        if let Some(sink) = self.origins_to.take() {
+            rewriter = rewriter.reporting_origins(sink);
+        }
         match &self.path {
             Some(path) => rewriter.at_path(path),
             None => rewriter,

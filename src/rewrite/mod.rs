@@ -167,6 +167,11 @@ impl Rewriter {
         &self.ctx.catalogue
     }
 
+    /// The catalogue, shared.
+    pub fn shared_catalogue(&self) -> Arc<Catalogue> {
+        self.ctx.catalogue.clone()
+    }
+
     /// Whether the output depends on the page's path (forms are configured: whether a page's
     /// form posts to one of them can depend on where the page is).
     pub fn depends_on_path(&self) -> bool {
@@ -292,7 +297,14 @@ pub struct BodyRewriter {
     stage: Stage,
     encoder: Option<Encoder>,
     plain: Vec<u8>,
+    /// Told the page's third-party origins when the rewrite finishes, if set.
+    origins_to: Option<OriginSink>,
 }
+
+/// Receives the absolute origins a rewritten page fetches from (scripts, frames, images,
+/// media, fetching links), at most 64, once the page is rewritten. Called on the rewriting
+/// thread: it must not block.
+pub type OriginSink = Box<dyn FnOnce(Vec<String>) + Send>;
 
 fn lock_vec(v: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
     v.lock().unwrap_or_else(|p| p.into_inner())
@@ -330,7 +342,15 @@ impl BodyRewriter {
             stage: Stage::Start(Vec::new()),
             encoder: Some(Encoder::new(spec.client)),
             plain: Vec::new(),
+            origins_to: None,
         }
+    }
+
+    /// Collect the origins the page fetches from and hand them to `sink` when the rewrite
+    /// finishes (not when it fails). Call before the first [`push`](Self::push).
+    pub fn reporting_origins(mut self, sink: OriginSink) -> Self {
+        self.origins_to = Some(sink);
+        self
     }
 
     /// Say where the page is (its request path, without query): a relative or empty form
@@ -370,7 +390,13 @@ impl BodyRewriter {
             decoder.finish(&mut plain).map_err(RewriteError::decoding)?;
         }
         let mut html = self.stage_push(&plain, true)?;
-        self.end_pass(&mut html)?;
+        let state = self.end_pass(&mut html)?;
+        if let (Some(sink), Some(state)) = (self.origins_to.take(), state) {
+            let origins = html::lock(&state).origins.take();
+            if let Some(origins) = origins {
+                sink(origins);
+            }
+        }
         Ok(self.encode(html, true))
     }
 
@@ -476,6 +502,9 @@ impl BodyRewriter {
             st.xhtml = self.xhtml;
             st.scan = self.scan;
             st.page_path = self.page_path.clone();
+            if self.origins_to.is_some() {
+                st.origins = Some(Vec::new());
+            }
         }
         let out = Arc::new(Mutex::new(Vec::new()));
         let sink_out = out.clone();

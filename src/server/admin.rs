@@ -6,6 +6,7 @@
 //! headers; every refusal is the standard error body or the dashboard's error page.
 
 mod account;
+mod discovery;
 mod edge;
 mod inbox;
 mod oversight;
@@ -120,7 +121,9 @@ fn request_actions(cfg: &mut web::ServiceConfig) {
 /// The dashboard: one scope over everything the routes above did not take, with the security
 /// headers and the dashboard's error pages.
 pub fn dashboard(cfg: &mut web::ServiceConfig) {
-    use Permission::{AuditLog, ConsentRecords, DataSubjectRequests, Figures, Health, Inbox};
+    use Permission::{
+        AuditLog, ConsentRecords, DataSubjectRequests, Discovery, Figures, Health, Inbox,
+    };
     let may = Need::Permission;
     cfg.service(
         web::scope("")
@@ -320,6 +323,18 @@ pub fn dashboard(cfg: &mut web::ServiceConfig) {
                 may(Health),
                 web::get(),
                 oversight::health,
+            ))
+            .service(only(
+                paths::DISCOVERY,
+                may(Discovery),
+                web::get(),
+                discovery::list,
+            ))
+            .service(only(
+                paths::DISCOVERY_CLASSIFY,
+                may(Discovery),
+                web::post(),
+                discovery::classify,
             ))
             .default_service(web::to(edge::not_found)),
     );

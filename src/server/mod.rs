@@ -10,6 +10,7 @@
 pub mod admin;
 mod connections;
 pub mod demo;
+pub mod discovery;
 pub mod health;
 mod metered;
 mod page_filter;

@@ -12,12 +12,13 @@ use std::sync::Arc;
 use actix_web::http::header::{self, ContentEncoding, HeaderMap, HeaderValue};
 use bytes::Bytes;
 
+use super::discovery::Discovery;
 use crate::http::negotiate::preferred_encoding;
 use crate::metrics::{Metrics, RewriteMeter};
 use crate::proxy::{BodyFilter, FilterError, HtmlFilter, HtmlResponseInfo, StartedFilter, Verdict};
 use crate::rewrite::{
     codings_from_headers, page_encoding, rendering, sniffs_as_html, BodyRewriter, BodySpec, Coding,
-    MemoBodyRewriter, Rendering, RewriteMemo, Rewriter, SNIFF_LEN,
+    MemoBodyRewriter, OriginSink, Rendering, RewriteMemo, Rewriter, SNIFF_LEN,
 };
 
 /// Codings the gate re-encodes a compressed page in, in its order of preference when the
@@ -45,6 +46,8 @@ pub struct PageRewrite {
     pub memo: Option<Arc<RewriteMemo>>,
     /// Where each page's rewrite time and size are recorded, if anywhere.
     pub metrics: Option<Arc<Metrics>>,
+    /// Told the third-party origins of each page rewritten (not answered by the memo).
+    pub discovery: Option<Discovery>,
 }
 
 fn header_values<'h>(
@@ -143,9 +146,21 @@ impl HtmlFilter for PageRewrite {
             .get(header::ETAG)
             .and_then(|v| v.to_str().ok())
             .filter(|e| !e.trim_start().starts_with("W/"));
+        let origins = self.discovery.clone().map(|discovery| {
+            let host = header_values(req.headers(), header::HOST)
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let page = req.path().to_owned();
+            Box::new(move |found: Vec<String>| discovery.page_origins(&host, &page, found))
+                as OriginSink
+        });
         let body = match &self.memo {
             Some(memo) => {
-                let rewriter = MemoBodyRewriter::new(&self.rewriter, memo.clone(), spec, etag);
+                let mut rewriter = MemoBodyRewriter::new(&self.rewriter, memo.clone(), spec, etag);
+                if let Some(sink) = origins {
+                    rewriter = rewriter.reporting_origins(sink);
+                }
                 let rewriter = match path {
                     Some(path) => rewriter.at_path(path),
                     None => rewriter,
@@ -153,11 +168,14 @@ impl HtmlFilter for PageRewrite {
                 RewriteBody::Memo(Box::new(rewriter))
             }
             None => {
-                let rewriter = BodyRewriter::with_spec(&self.rewriter, &spec);
-                RewriteBody::Stream(match path {
+                let mut rewriter = BodyRewriter::with_spec(&self.rewriter, &spec);
+                if let Some(sink) = origins {
+                    rewriter = rewriter.reporting_origins(sink);
+                }
+                RewriteBody::Stream(Box::new(match path {
                     Some(path) => rewriter.at_path(path),
                     None => rewriter,
-                })
+                }))
             }
         };
         let body: Box<dyn BodyFilter> = match &self.metrics {
@@ -171,6 +189,7 @@ impl HtmlFilter for PageRewrite {
             body,
             content_encoding: client.header_value(),
             content_type,
+            headers: Vec::new(),
         })
     }
 }
@@ -204,9 +223,9 @@ fn first_bytes(
     Ok(plain)
 }
 
+// Both boxed: the rewriters are large, and one box per page costs nothing beside its rewrite.
 enum RewriteBody {
-    Stream(BodyRewriter),
-    // Boxed: the streaming hash state makes it much larger than the other variant.
+    Stream(Box<BodyRewriter>),
     Memo(Box<MemoBodyRewriter>),
 }
 
@@ -228,7 +247,7 @@ impl BodyFilter for Option<RewriteBody> {
 
     fn finish(&mut self) -> Result<Bytes, FilterError> {
         Ok(match self.take() {
-            Some(RewriteBody::Stream(r)) => r.finish()?,
+            Some(RewriteBody::Stream(r)) => (*r).finish()?,
             Some(RewriteBody::Memo(r)) => (*r).finish()?,
             None => Bytes::new(),
         })

@@ -1,5 +1,6 @@
 //! The page-view hook: the page filter, wrapped so that every HTML page it starts to rewrite
-//! for a GET answered with status 200 is counted in the statistics. The filter alone decides
+//! for a GET answered with status 200 is counted in the statistics, and every page it
+//! rewrites gets the Content-Security-Policy of the visitor's verified consent. The filter alone decides
 //! what is HTML, so views are counted exactly where the gate knows the answer. Counting builds
 //! a small event and puts it on the statistics' bounded channel; it never waits.
 
@@ -8,6 +9,7 @@ use bytes::Bytes;
 
 use super::page_filter::PageRewrite;
 use super::state::AppState;
+use crate::consent::csp::CspPolicy;
 use crate::consent::WirePolicy;
 use crate::privacy::Visitor;
 use crate::proxy::{HtmlFilter, HtmlResponseInfo, Verdict};
@@ -19,6 +21,7 @@ pub struct Counted<'a> {
     state: &'a AppState,
     visitor: &'a Visitor,
     wire: &'a WirePolicy,
+    csp: &'a CspPolicy,
 }
 
 impl<'a> Counted<'a> {
@@ -27,20 +30,28 @@ impl<'a> Counted<'a> {
         page: &'a PageRewrite,
         visitor: &'a Visitor,
         wire: &'a WirePolicy,
+        csp: &'a CspPolicy,
     ) -> Counted<'a> {
         Counted {
             page,
             state,
             visitor,
             wire,
+            csp,
         }
     }
 }
 
 impl HtmlFilter for Counted<'_> {
     fn start(&self, info: &HtmlResponseInfo<'_>, prefix: &[Bytes], complete: bool) -> Verdict {
-        let verdict = self.page.start(info, prefix, complete);
+        let mut verdict = self.page.start(info, prefix, complete);
         let req = info.request;
+        // The policy for the visitor's verified consent, on every page the gate rewrites.
+        if let Verdict::Filter(started) = &mut verdict {
+            started
+                .headers
+                .extend(self.csp.headers(self.wire.consent()));
+        }
         // Only a page that is rewritten is a page the visitor sees; a refused one is not.
         if matches!(verdict, Verdict::Filter(_))
             && info.status == 200

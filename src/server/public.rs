@@ -14,7 +14,7 @@ use super::health;
 use super::state::{AppState, State};
 use crate::config::{FormConfig, FormPlugin};
 use crate::consent::{
-    DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
+    csp, DecisionRequest, RecordContext, Recorded, WithdrawRequest, COOKIE_NAME, HISTORY_PAGE_MAX,
 };
 use crate::forms::parse;
 use crate::forms::plugin::{is_admin_ajax, may_name_a_plugin_form, Via};
@@ -71,7 +71,33 @@ pub fn consent(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_consent))
             .route(web::delete().to(change_consent)),
     )
-    .route("/_gate/consent/state", web::get().to(consent_state));
+    .route("/_gate/consent/state", web::get().to(consent_state))
+    .route(csp::REPORT_PATH, web::post().to(csp_report));
+}
+
+/// `POST /_gate/csp-report`: violation reports of the gate's policy, in either format,
+/// bounded in size (`csp.report_max_bytes`) and rate per anonymised address
+/// (`csp.reports_per_minute`); counted per blocked origin and page path, the blocked origins
+/// also noted for discovery. Nothing about the visitor is kept.
+async fn csp_report(
+    state: State,
+    visitor: Visitor,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, EdgeError> {
+    let limits = &state.config.csp;
+    csp::admit_report(&state.store, &visitor, limits.reports_per_minute).await?;
+    let body = read_bounded(&req, payload, limits.report_max_bytes, state.body_pace()).await?;
+    let violations = csp::violations(&body)
+        .map_err(|e| EdgeError::new(Code::MalformedBody).detail(e.to_string()))?;
+    let areas = state.areas();
+    for v in violations {
+        state.stats.csp_violation(&v.blocked, &v.path, &v.directive);
+        if v.is_origin {
+            areas.discovery.reported_origin(&v.blocked, &v.path);
+        }
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// POSTs to a configured form path — in any spelling a CMS reads as that path (`//contact`,
@@ -431,7 +457,8 @@ async fn forward_page(
     // its cookies still follow the visitor's consent.
     let pass_by = state.passthrough.matching(req.path());
     // The page filter, counting the view of an HTML page (issue 14, statistics).
-    let counted = super::page_views::Counted::new(state, &areas.page, visitor, &wire);
+    let counted =
+        super::page_views::Counted::new(state, &areas.page, visitor, &wire, areas.consent.csp());
     let policy = ForwardPolicy {
         keep_cookie: &|name| wire.keep_cookie(name),
         set_cookies: wire.deletion_headers(&site),
@@ -441,5 +468,8 @@ async fn forward_page(
         },
         max_request_body: pass_by.and_then(|p| p.max_request_body),
     };
-    Ok(state.upstream.forward(req, body, visitor, policy).await?)
+    areas.discovery.request_cookies(req);
+    let res = state.upstream.forward(req, body, visitor, policy).await?;
+    areas.discovery.set_cookies(res.headers(), req.path());
+    Ok(res)
 }

@@ -14,6 +14,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use arc_swap::ArcSwap;
 
+use super::discovery::Discovery;
 use super::page_filter::PageRewrite;
 use super::passthrough::Passthroughs;
 use super::readiness::ReadinessCache;
@@ -206,6 +207,8 @@ pub struct Areas {
     pub forms: FormsService,
     /// The rewrite every proxied HTML page goes through.
     pub page: PageRewrite,
+    /// Passive discovery of the cookies and origins this catalogue does not classify.
+    pub discovery: Discovery,
 }
 
 impl Areas {
@@ -217,14 +220,21 @@ impl Areas {
         clock: SharedClock,
         metrics: &Arc<Metrics>,
     ) -> Result<Areas, StartError> {
-        let (rewriter, consent, forms) = areas(&config, keys, store, stats, clock)?;
+        let (rewriter, consent, forms) = areas(&config, keys, store, stats.clone(), clock)?;
         let memo_bytes = config.limits.rewrite_memo_bytes;
+        let discovery = Discovery::new(
+            stats,
+            rewriter.shared_catalogue(),
+            SiteHosts::new(&config.listen.hosts),
+        );
         Ok(Areas {
             page: PageRewrite {
                 rewriter,
                 memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
                 metrics: Some(metrics.clone()),
+                discovery: Some(discovery.clone()),
             },
+            discovery,
             config,
             consent,
             forms,
@@ -257,7 +267,8 @@ pub(super) fn areas(
     stats: Stats,
     clock: SharedClock,
 ) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
-    let catalogue = Arc::new(Catalogue::from_config(&config.trackers));
+    let catalogue =
+        Arc::new(Catalogue::from_config(&config.trackers).allowing(&config.csp.allowed_origins));
     let consent = ConsentService::new(
         config,
         keys,

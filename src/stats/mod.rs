@@ -32,6 +32,7 @@
 //! (`<host>\t<bot name>`), `stats` (`dropped`); unique counts `visitors:<host>` per day.
 
 pub mod agent;
+pub mod discovery;
 pub mod salt;
 pub mod visit;
 mod writer;
@@ -67,6 +68,10 @@ pub enum Area {
     Bots,
     /// The statistics' own bookkeeping (dropped events).
     Stats,
+    /// Cookie names and third-party origins seen ([`discovery`]).
+    Discovered,
+    /// CSP violation reports ([`discovery`]).
+    CspReports,
 }
 
 impl Area {
@@ -78,6 +83,8 @@ impl Area {
             Area::Views => "views",
             Area::Bots => "bots",
             Area::Stats => "stats",
+            Area::Discovered => "discovered",
+            Area::CspReports => "csp_reports",
         }
     }
 }
@@ -149,6 +156,10 @@ pub enum Event {
     PageView(Box<PageView>),
     /// A bot fetched an HTML page (`host`: the site host asked for).
     Bot { host: String, name: &'static str },
+    /// A cookie name or origin seen ([`discovery::discovered_field`]); bounded by the writer.
+    Discovered { field: String },
+    /// A CSP violation report ([`discovery::blocked_field`]); bounded by the writer.
+    CspViolation { field: String },
 }
 
 impl Event {
@@ -177,6 +188,8 @@ impl Event {
             // Counted by the writer, which bounds their values first.
             Event::Request(_) | Event::PageView(_) => (Area::Views, Vec::new()),
             Event::Bot { .. } => (Area::Bots, Vec::new()),
+            Event::Discovered { .. } => (Area::Discovered, Vec::new()),
+            Event::CspViolation { .. } => (Area::CspReports, Vec::new()),
         }
     }
 
@@ -185,7 +198,11 @@ impl Event {
         match self {
             Event::Consent { action, .. } => metrics.consent_decision(action.as_str()),
             Event::Form { form, outcome } => metrics.form_submission(form, outcome.as_str()),
-            Event::Request(_) | Event::PageView(_) | Event::Bot { .. } => {}
+            Event::Request(_)
+            | Event::PageView(_)
+            | Event::Bot { .. }
+            | Event::Discovered { .. }
+            | Event::CspViolation { .. } => {}
         }
     }
 }
@@ -210,6 +227,8 @@ struct Inner {
     /// Where every event is also counted for `/metrics`, if anywhere.
     metrics: Option<Arc<Metrics>>,
     settings: StatsSettings,
+    /// Discovery entries this process noted today.
+    noted: Mutex<discovery::Noted>,
 }
 
 /// How page views are counted (from `[stats]`) and the key of the visitor hash.
@@ -318,6 +337,7 @@ impl Stats {
                 dropped: Arc::new(AtomicU64::new(0)),
                 metrics,
                 settings,
+                noted: Mutex::default(),
             }),
         }
     }

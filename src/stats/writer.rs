@@ -159,6 +159,8 @@ struct Batch {
     requests: HashMap<(i64, RawView), Tally>,
     views: BTreeMap<i64, Vec<Viewed>>,
     bots: BTreeMap<i64, Vec<BotSeen>>,
+    /// Discovery entries and CSP violations per day, before they are bounded.
+    learned: BTreeMap<(i64, Area), Vec<String>>,
     flushes: Vec<oneshot::Sender<()>>,
 }
 
@@ -245,6 +247,11 @@ impl Writer {
             let bots = std::mem::take(&mut batch.bots);
             for (day, seen) in bots {
                 self.count_bots(day, seen, &mut batch.counts).await;
+            }
+            let learned = std::mem::take(&mut batch.learned);
+            for ((day, area), fields) in learned {
+                self.count_learned(day, area, fields, &mut batch.counts)
+                    .await;
             }
             let views = std::mem::take(&mut batch.views);
             for (day, views) in views {
@@ -402,6 +409,27 @@ impl Writer {
         self.count_visitors(day, &keys, &views).await;
     }
 
+    /// Count discovery entries or CSP violations of `day`, each admitted among the day's
+    /// distinct entries of its area (at most `bounds.values`); the others are dropped.
+    async fn count_learned(
+        &mut self,
+        day: i64,
+        area: Area,
+        fields: Vec<String>,
+        counts: &mut BTreeMap<(Area, String), BTreeMap<String, i64>>,
+    ) {
+        let dim = area.key();
+        let distinct: BTreeSet<String> = fields.iter().cloned().collect();
+        self.admit(day, dim, distinct, self.bounds.values).await;
+        let answers = self.answers.get(&day);
+        let counted = counts.entry((area, salt_day(day))).or_default();
+        for field in fields {
+            if answers.and_then(|a| a.get(dim, &field)) == Some(true) {
+                *counted.entry(field).or_default() += 1;
+            }
+        }
+    }
+
     /// Add the day's visitors to the HyperLogLog of their (bounded) site host.
     async fn count_visitors(&mut self, day: i64, keys: &[ViewKey], views: &[Viewed]) {
         if !self.salts.usable(day) {
@@ -459,6 +487,16 @@ impl Batch {
                         count: 1,
                     })
             }
+            Event::Discovered { field } => self
+                .learned
+                .entry((day_number(unix_secs), Area::Discovered))
+                .or_default()
+                .push(field),
+            Event::CspViolation { field } => self
+                .learned
+                .entry((day_number(unix_secs), Area::CspReports))
+                .or_default()
+                .push(field),
             other => {
                 let (area, fields) = other.fields();
                 let day = self.counts.entry((area, day_key(unix_secs))).or_default();

@@ -186,6 +186,11 @@ pub struct Catalogue {
     url_prefilter: Option<AhoCorasick>,
     signature_vendor: Vec<usize>,
     urls: UrlReader,
+    /// Origins the site needs (`csp.allowed_origins`, approved in the dashboard): known, not
+    /// trackers.
+    site_origins: Vec<String>,
+    /// Cookie names the operator marked necessary in the dashboard.
+    necessary_cookies: Vec<String>,
 }
 
 impl Vendor {
@@ -243,7 +248,43 @@ impl Catalogue {
             .partition(|v| v.category == Category::Necessary);
         let mut catalogue = Self::from_vendors(vendors);
         catalogue.necessary = necessary;
-        catalogue
+        catalogue.necessary_cookies = cfg.learned.necessary_cookies.clone();
+        catalogue.allowing(&cfg.learned.approved_origins)
+    }
+
+    /// The catalogue that also knows `origins` (`scheme://host[:port]`) as the site's own.
+    pub fn allowing(mut self, origins: &[String]) -> Self {
+        self.site_origins
+            .extend(origins.iter().filter_map(|o| config::origin_of(o)));
+        self.site_origins.sort();
+        self.site_origins.dedup();
+        self
+    }
+
+    /// The origins known as the site's own (`csp.allowed_origins` and approved ones).
+    pub fn site_origins(&self) -> &[String] {
+        &self.site_origins
+    }
+
+    /// Whether an origin is classified: a vendor's host (blocked or necessary), or one the
+    /// site needs.
+    pub fn knows_origin(&self, origin: &str) -> bool {
+        self.site_origins.iter().any(|o| o == origin)
+            || self.vendor_for_url(&format!("{origin}/")).is_some()
+            || url::Url::parse(origin)
+                .ok()
+                .and_then(|u| u.host_str().map(|h| self.knows_host(h)))
+                .unwrap_or(false)
+    }
+
+    /// Whether a cookie name is classified: a vendor's (blocked or necessary), one marked
+    /// necessary, or the gate's own (`cg_…`).
+    pub fn knows_cookie(&self, name: &str) -> bool {
+        name.starts_with("cg_")
+            || name.starts_with("__Host-cg")
+            || self.necessary_cookies.iter().any(|n| n == name)
+            || self.vendor_for_cookie(name).is_some()
+            || self.necessary.iter().any(|v| claims_cookie(v, name))
     }
 
     fn from_vendors(vendors: Vec<Vendor>) -> Self {
@@ -309,6 +350,8 @@ impl Catalogue {
             signature_vendor,
             url_prefilter,
             urls: UrlReader::new(),
+            site_origins: Vec::new(),
+            necessary_cookies: Vec::new(),
         }
     }
 
@@ -337,12 +380,6 @@ impl Catalogue {
             .chain(&self.necessary)
             .flat_map(|v| &v.hosts)
             .any(|rule| rule.path_prefix.is_none() && rule.covers_host(&host))
-    }
-
-    /// Whether any vendor, blocked or necessary, claims a cookie of this name.
-    pub fn knows_cookie(&self, name: &str) -> bool {
-        self.vendor_for_cookie(name).is_some()
-            || self.necessary.iter().any(|v| claims_cookie(v, name))
     }
 
     /// The vendor a URL (as written in an attribute: may be relative, scheme-relative,

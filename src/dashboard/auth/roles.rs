@@ -17,17 +17,20 @@ pub enum Permission {
     AuditLog,
     /// The health page and the effective configuration.
     Health,
+    /// Discovery: unclassified cookies and origins, CSP reports, classifying them.
+    Discovery,
 }
 
 impl Permission {
     /// Every permission, in navigation order.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::Figures,
         Permission::Inbox,
         Permission::ConsentRecords,
         Permission::DataSubjectRequests,
         Permission::AuditLog,
         Permission::Health,
+        Permission::Discovery,
     ];
 
     /// Whether an operator with `role` has this permission.

@@ -44,6 +44,8 @@ pub mod paths {
     pub const HOW_WE_COUNT: &str = "/how-we-count";
     pub const API_TOKENS: &str = "/api-tokens";
     pub const API_OVERVIEW: &str = "/api/v1/overview";
+    pub const DISCOVERY: &str = "/discovery";
+    pub const DISCOVERY_CLASSIFY: &str = "/discovery/classify";
 }
 
 /// Characters kept as they are in a path segment: unreserved ones (RFC 3986).
@@ -207,10 +209,11 @@ pub enum Area {
     Receipts,
     Audit,
     Health,
+    Discovery,
 }
 
 impl Area {
-    pub(crate) const NAV: [(Area, &'static str, &'static str); 8] = [
+    pub(crate) const NAV: [(Area, &'static str, &'static str); 9] = [
         (Area::Figures, paths::FIGURES, "nav_figures"),
         (Area::Inbox, paths::INBOX, "nav_inbox"),
         (Area::Requests, paths::REQUESTS, "nav_requests"),
@@ -219,6 +222,7 @@ impl Area {
         (Area::Receipts, paths::RECEIPTS, "nav_receipts"),
         (Area::Audit, paths::AUDIT, "nav_audit"),
         (Area::Health, paths::HEALTH, "nav_health"),
+        (Area::Discovery, paths::DISCOVERY, "nav_discovery"),
     ];
 
     /// What an operator needs to see this page.
@@ -230,6 +234,7 @@ impl Area {
             Area::Consent | Area::Receipts => Permission::ConsentRecords,
             Area::Audit => Permission::AuditLog,
             Area::Health => Permission::Health,
+            Area::Discovery => Permission::Discovery,
         }
     }
 }

@@ -294,6 +294,15 @@ fn render_all(lang: Language) -> Vec<(&'static str, String)> {
             .unwrap(),
     ));
 
+    out.push((
+        "discovery",
+        v.render(
+            &chrome(lang, Role::Admin, Area::Discovery),
+            &discovery_page(),
+        )
+        .unwrap(),
+    ));
+
     for (name, page) in overview_pages() {
         out.push((
             name,
@@ -428,6 +437,38 @@ fn overview_pages() -> Vec<(&'static str, OverviewPage)> {
             (name, OverviewPage::new(&o, &q, &words))
         })
         .collect()
+}
+
+/// A Discovery page with every table filled, hostile names included.
+fn discovery_page() -> DiscoveryPage {
+    use crate::dashboard::discovery::Findings;
+    use crate::stats::discovery::{Blocked, Discovered, Found};
+    let blocked = |origin: &str| Blocked {
+        origin: origin.into(),
+        path: HOSTILE.into(),
+        directive: "script-src".into(),
+        count: 3,
+        last_seen: "2026-11-22".into(),
+    };
+    let findings = Findings {
+        unclassified: vec![Discovered {
+            kind: Found::Cookie,
+            name: HOSTILE.into(),
+            first_seen: "2026-11-20".into(),
+            last_seen: "2026-11-22".into(),
+            count: 2,
+            paths: ["/".to_owned(), HOSTILE.to_owned()].into(),
+        }],
+        tracker_attempts: vec![(blocked("https://www.google-analytics.com"), HOSTILE.into())],
+        needed: vec![blocked(HOSTILE)],
+        other: vec![blocked("inline")],
+    };
+    DiscoveryPage::new(
+        findings,
+        &["analytics".into(), HOSTILE.into()],
+        true,
+        "report-only",
+    )
 }
 
 #[test]
@@ -566,7 +607,7 @@ fn navigation_lists_only_what_the_role_may_open() {
             "nav_receipts"
         ]
     );
-    assert_eq!(labels(Role::Admin).len(), 8);
+    assert_eq!(labels(Role::Admin).len(), 9);
     assert!(Chrome::anonymous(Language::En, "/x.css").nav.is_empty());
 }
 

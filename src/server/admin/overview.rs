@@ -20,7 +20,7 @@ use crate::store::StoreError;
 use super::super::state::State;
 
 /// A store failure while reading figures or tokens.
-fn store_error(e: StoreError) -> EdgeError {
+pub(super) fn store_error(e: StoreError) -> EdgeError {
     if e.is_transient() {
         tracing::warn!(error = %e, "dashboard: store unavailable");
         EdgeError::new(Code::StoreUnavailable)
