@@ -7,7 +7,9 @@
 //! * WPForms (`wpforms_submit`): refusals `{"success":false,"data":{"errors":{"general":
 //!   {"header":html},"field":{input name: text}}}}` as `ajax_process_errors` sends them
 //!   (verified against wpforms-lite `src/Forms/Process.php`); success `{"success":true,
-//!   "data":{"form_id","confirmation":html}}` (from its documented behaviour).
+//!   "data":{"form_id","confirmation":html}}` — the same file's `ajax_submit` sends
+//!   `wp_send_json_success(["confirmation" => html])`, which is what its script reads; the
+//!   extra `form_id` is ignored by it.
 //! * Elementor Pro (`elementor_pro_forms_send_form`): `{"success":bool,"data":{"message",
 //!   "errors":{field id: text},"data":{}}}`, what its `form-sender.js` reads (checked against
 //!   a published copy of that script and of an older `Ajax_Handler`).
