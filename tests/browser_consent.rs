@@ -378,6 +378,7 @@ async fn screenshots_of_both_layers_in_dutch_and_english_fit_a_small_screen() {
         let short = &lang[..2];
         f.b.screenshot(&format!("banner-{short}-layer1.png")).await;
         f.b.click("#cg-banner button[data-a=settings]").await;
+        f.b.wait_js("document.querySelector('#cg-banner li')").await;
         f.b.screenshot(&format!("banner-{short}-layer2.png")).await;
         // 360 px wide: nothing sticks out sideways and every button can be reached.
         f.b.client.set_window_size(360, 740).await.expect("resize");

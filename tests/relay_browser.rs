@@ -242,6 +242,9 @@ async fn the_banner_says_which_vendors_see_the_address() {
     let f = Fixture::new(true).await;
     f.b.open(&f.gate.url("/")).await;
     f.b.click("#cg-banner button[data-a=settings]").await;
+    // The second layer's vendor details arrive with their own request.
+    f.b.wait_js("[].some.call(document.querySelectorAll('#cg-banner li'), li => li.textContent.startsWith('Google Analytics'))")
+        .await;
     let items = f
         .b
         .js("return [].map.call(document.querySelectorAll('#cg-banner li'), li => li.textContent)")

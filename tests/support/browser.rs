@@ -236,7 +236,8 @@ impl Browser {
 
     /// Wait until a JS condition holds in the page.
     pub async fn wait_js(&self, condition: &str) {
-        let script = format!("return !!({condition});");
+        // A condition that throws (an element not there yet) is not met yet.
+        let script = format!("try {{ return !!({condition}); }} catch (e) {{ return false; }}");
         wait::until(condition, wait::DEADLINE, || async {
             self.js(&script).await == json!(true)
         })
