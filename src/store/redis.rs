@@ -1313,15 +1313,7 @@ impl RedisStore {
     }
 
     pub async fn get_salt(&self, day: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = self.keys.salt(day);
-        self.run(|mut c| async move {
-            redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut c)
-                .await
-                .map_err(map_err)
-        })
-        .await
+        self.get_key(self.keys.salt(day)).await
     }
 
     pub async fn delete_salt(&self, day: &str) -> Result<(), StoreError> {
