@@ -269,6 +269,16 @@ pub struct BodySpec {
     pub xhtml: bool,
 }
 
+/// Where a page's [`html::EndProbe`] stands: built only when the first chunk leaves the
+/// gate's tags unplaced (real pages place them in `<head>` and never build one).
+enum Probe {
+    /// No input yet.
+    NotYet,
+    Following(Box<html::EndProbe>),
+    /// The tags are placed: the end of the page needs no answer.
+    Unneeded,
+}
+
 enum Stage {
     /// Plain bytes before the encoding is chosen (a BOM needs the first three).
     Start(Vec<u8>),
@@ -279,7 +289,9 @@ enum Stage {
         /// For pages not in an ASCII-compatible encoding: to UTF-8 before lol_html.
         transcoder: Option<encoding_rs::Decoder>,
         /// Fed while nothing has taken the gate's tags; asked at the end of such a page.
-        probe: Option<Box<html::EndProbe>>,
+        probe: Probe,
+        /// The encoding lol_html reads the page in (the probe's too).
+        encoding: AsciiCompatibleEncoding,
     },
     Failed,
 }
@@ -408,13 +420,20 @@ impl BodyRewriter {
             out,
             state,
             probe,
+            encoding,
             ..
         } = std::mem::replace(&mut self.stage, Stage::Failed)
         else {
             return Ok(None);
         };
-        if let Some(probe) = probe {
-            html::lock(&state).ends_in_markup = probe.ends_in_markup();
+        let answer = match probe {
+            Probe::Unneeded => None,
+            Probe::Following(probe) => Some(probe.ends_in_markup()),
+            // An empty page: the probe over nothing.
+            Probe::NotYet => Some(html::EndProbe::new(&self.ctx, encoding).ends_in_markup()),
+        };
+        if let Some(answer) = answer {
+            html::lock(&state).ends_in_markup = answer;
         }
         rewriter
             .end()
@@ -445,6 +464,7 @@ impl BodyRewriter {
             out,
             transcoder,
             probe,
+            encoding,
         } = &mut self.stage
         else {
             return Err(RewriteError::AlreadyFailed);
@@ -474,11 +494,19 @@ impl BodyRewriter {
             self.stage = Stage::Failed;
             return Err(RewriteError::Rewrite(e.to_string()));
         }
-        if probe.is_some() {
+        if !matches!(probe, Probe::Unneeded) {
             if html::lock(state).injected {
-                *probe = None;
-            } else if let Some(probe) = probe.as_mut() {
-                probe.write(input);
+                *probe = Probe::Unneeded;
+            } else {
+                match probe {
+                    Probe::NotYet => {
+                        let mut first = html::EndProbe::new(&self.ctx, *encoding);
+                        first.write(input);
+                        *probe = Probe::Following(Box::new(first));
+                    }
+                    Probe::Following(following) => following.write(input),
+                    Probe::Unneeded => {}
+                }
             }
         }
         Ok(html)
@@ -511,13 +539,13 @@ impl BodyRewriter {
         let sink: Sink = Box::new(move |bytes: &[u8]| lock_vec(&sink_out).extend_from_slice(bytes));
         let adjust = choice.meta_may_change && transcoder.is_none();
         let rewriter = html::build(&self.ctx, &state, encoding, adjust, sink, Mode::Document);
-        let probe = Box::new(html::EndProbe::new(&self.ctx, encoding));
         self.stage = Stage::Rewriting {
             rewriter: Box::new(rewriter),
             state,
             out,
             transcoder,
-            probe: Some(probe),
+            probe: Probe::NotYet,
+            encoding,
         };
     }
 
