@@ -1,18 +1,22 @@
 /* consentgate embeds: wires the click-to-load placeholders the gate puts around embedded
  * players, maps and social plugins (div.cg-embed: the controls in div.cg-embed-ui, then the
- * inert iframe, hidden, its URL in data-cg-src). Injected only into pages that have one.
+ * inert iframe, hidden in div.cg-embed-frame, its URL in data-cg-src). Injected only into
+ * pages that have one.
  * "Load this …" loads this one frame and stores nothing. "Always load …" asks banner.js to
  * record a decision that adds the vendor's category (a receipt like any other); banner.js then
  * releases every frame of that category, as it releases any neutralised element, and this
  * script shows each frame in its placeholder's place. */
 (function (doc, win) {
   var asked = null;
-  /* The frame takes the placeholder's place; focus moves into it when the visitor asked. */
+  /* The frame takes the placeholder's place; focus moves into it when the visitor asked. Its
+   * wrapper kept it hidden whatever the site's CSS says about iframes. */
   function show(box, focus) {
     var ui = box && box.querySelector('.cg-embed-ui'), frame = box && box.querySelector('iframe');
     if (!ui || !frame) return;
+    var wrap = box.querySelector('.cg-embed-frame');
     box.removeChild(ui);
     box.removeAttribute('style');
+    if (wrap) { wrap.hidden = false; wrap.removeAttribute('style'); }
     frame.hidden = false;
     if (focus) frame.focus();
   }

@@ -4,10 +4,14 @@
 //! (injected at the end of a page that has one) wires its two buttons, and banner.js releases
 //! the frame like any neutralised element once the vendor's category is granted.
 //!
-//! Shape (the iframe keeps its attributes, its URL in `data-cg-src`, and gets `hidden`):
+//! Shape (the iframe keeps its attributes, its URL in `data-cg-src`, and gets `hidden`; its
+//! wrapper keeps it out of sight whatever the site's CSS says about iframes, until embed.js
+//! removes the controls):
 //! `<div class="cg-embed" data-cg-embed="youtube" role="group" aria-label="…" style="…">`
 //! `<div class="cg-embed-ui"><p id="cg-e1">…</p><button data-cg-once …>…</button>`
-//! `<button data-cg-always="youtube" …>…</button></div><iframe hidden …></iframe></div>`
+//! `<button data-cg-always="youtube" …>…</button></div>`
+//! `<div class="cg-embed-frame" hidden="" style="display:none!important"><iframe hidden …>`
+//! `</iframe></div></div>`
 
 use super::inject::escape_attr;
 use crate::trackers::{EmbedKind, Vendor};
@@ -118,9 +122,19 @@ pub(crate) struct Size<'a> {
     pub style: Option<&'a str>,
 }
 
-/// The markup before the iframe (the placeholder's box and its controls) and after it (the
-/// box's end). `n` numbers the placeholder in its page (element ids); `title` is the iframe's
-/// own, if any.
+/// The buttons: at least 44 × 44 CSS pixels to touch on a phone (WCAG 2.5.8 asks for 24), in
+/// the page's font, apart from each other when they wrap.
+const BUTTON_STYLE: &str =
+    "min-height:2.75em;margin:.25em;padding:.25em 1em;font:inherit;cursor:pointer";
+
+/// Opens the wrapper that keeps a placeholder's frame out of sight: `hidden` for pages whose
+/// CSP refuses style attributes, the inline `!important` against a theme's `iframe {display:
+/// block !important}` (a rule on iframes cannot reach their wrapper).
+const FRAME_OPEN: &str =
+    "<div class=\"cg-embed-frame\" hidden=\"\" style=\"display:none!important\">";
+
+/// The markup before the iframe (the placeholder's box, its controls and the frame's
+/// wrapper) and after it (their ends). `n` numbers the placeholder in its page (element ids).
 pub(crate) fn wrap(
     vendor: &Vendor,
     kind: EmbedKind,
@@ -133,11 +147,12 @@ pub(crate) fn wrap(
     let w = pixels(size.width).or_else(|| style_pixels(size.style, "width"));
     let h = pixels(size.height).or_else(|| style_pixels(size.style, "height"));
     // Keeps the embed's size: its width as the most, its proportions (16:9 when unknown); the
-    // box grows with its text at 200 % zoom or on a narrow screen instead of cutting it off.
+    // box grows with its text at 200 % zoom or on a narrow screen instead of cutting it off,
+    // and long words wrap instead of widening the page.
     let mut style = String::from(
         "box-sizing:border-box;width:100%;display:flex;flex-direction:column;\
          justify-content:center;align-items:center;text-align:center;gap:.5em;padding:1em;\
-         background:#1f1f1f;color:#fff;",
+         background:#1f1f1f;color:#fff;overflow-wrap:anywhere;",
     );
     match (w, h) {
         (Some(w), Some(h)) => style.push_str(&format!("max-width:{w}px;aspect-ratio:{w}/{h}")),
@@ -162,15 +177,15 @@ pub(crate) fn wrap(
     let before = format!(
         "<div class=\"cg-embed\" data-cg-embed=\"{vendor_id}\" role=\"group\" aria-label=\"{name}\" \
          lang=\"{lang}\" style=\"{style}\"><div class=\"cg-embed-ui\"><p id=\"{id}\" style=\"margin:0\">{message}</p>\
-         <button type=\"button\" data-cg-once=\"\" aria-describedby=\"{id}\">{once}</button>\
-         <button type=\"button\" data-cg-always=\"{category}\" aria-describedby=\"{id}\">{always}</button></div>",
+         <button type=\"button\" style=\"{BUTTON_STYLE}\" data-cg-once=\"\" aria-describedby=\"{id}\">{once}</button>\
+         <button type=\"button\" style=\"{BUTTON_STYLE}\" data-cg-always=\"{category}\" aria-describedby=\"{id}\">{always}</button></div>{FRAME_OPEN}",
         vendor_id = escape_attr(&vendor.id),
         message = escape_attr(&message),
         once = escape_attr((t.once)(kind)),
         category = escape_attr(category),
         always = escape_attr(&always),
     );
-    (before, "</div>")
+    (before, "</div></div>")
 }
 
 /// The iframe's accessible name when the page gave it none: "YouTube (Google): video".
@@ -236,7 +251,9 @@ mod tests {
             before.contains("max-width:560px;aspect-ratio:560/315"),
             "{before}"
         );
-        assert_eq!(after, "</div>");
+        assert_eq!(after, "</div></div>");
+        // The frame's wrapper hides it whatever the page's CSS says about iframes.
+        assert!(before.ends_with(FRAME_OPEN), "{before}");
         let size = Size {
             width: Some("100%"),
             height: None,
