@@ -9,7 +9,7 @@
  *   t, h     texts, and the first 16 hex digits of their hash, per language (the gate records
  *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
- *   v        vendors: {id, name, cat}
+ *   v        vendors: [id, name, category]
  *   vd       URL of the vendor details per language ({lang: [{id, desc, cookies, ip: the text
  *            key of what the vendor learns of the visitor's address}]}), fetched when the
  *            settings open
@@ -40,7 +40,7 @@
     return category === 'necessary' || !!guard.ok(category);
   }
   var vendorCategory = {};
-  config.v.forEach(function (vendor) { vendorCategory[vendor.id] = vendor.cat; });
+  config.v.forEach(function (vendor) { vendorCategory[vendor[0]] = vendor[2]; });
   /* The gate's verified answer ({value, granted, id}): cached for the guard of later pages under
    * its exact cookie value; the calls the stubs queued for refused categories are dropped. */
   function remember(answer) {
@@ -170,9 +170,9 @@
   /* One switch per optional category, with its vendors, their cookies and retention. */
   function categorySwitches() {
     return config.c.map(function (category) {
-      var vendors = config.v.filter(function (v) { return v.cat === category.id; }).map(function (v) {
-        var retention = text['retention.' + v.id] || text.retention_unknown, more = details[v.id] || { cookies: [] };
-        return '<li><strong>' + escapeHtml(v.name) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(text[more.ip]) + '<br>' +
+      var vendors = config.v.filter(function (v) { return v[2] === category.id; }).map(function (v) {
+        var retention = text['retention.' + v[0]] || text.retention_unknown, more = details[v[0]] || { cookies: [] };
+        return '<li><strong>' + escapeHtml(v[1]) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(text[more.ip]) + '<br>' +
           escapeHtml(text.cookies) + ': ' + escapeHtml(more.cookies.join(', ') || text.none) + '. ' +
           escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
       }).join('');
@@ -191,7 +191,7 @@
     var seen = {};
     [].forEach.call(doc.querySelectorAll('[data-cg-vendor]'), function (el) { seen[el.getAttribute('data-cg-vendor')] = 1; });
     var parts = config.c.map(function (category) {
-      var names = config.v.filter(function (v) { return seen[v.id] && v.cat === category.id; }).map(function (v) { return v.name; });
+      var names = config.v.filter(function (v) { return seen[v[0]] && v[2] === category.id; }).map(function (v) { return v[1]; });
       /* A vendor's own category (YouTube) is not named twice. */
       return names.length ? names.join(', ') + (vendorCategory[category.id] ? '' : ' (' + category.n[lang] + ')') : '';
     }).filter(String);
