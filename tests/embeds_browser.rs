@@ -3,7 +3,8 @@
 //! sink. Nothing reaches YouTube before the click; "Load this video" loads that one player and
 //! stores nothing; "Always load YouTube" records a decision with a receipt and loads every
 //! YouTube player on the page (and none of Vimeo's). A theme's CSS that shows every iframe does
-//! not show the inert frame, and the placeholders fit a 360 px screen and 200 % zoom.
+//! not show the inert frame; the placeholders fit a 360 px screen and 200 % zoom; posts that a
+//! vendor's script renders (X, Facebook) and CKEditor's `<oembed>` get placeholders too.
 mod support;
 
 use actix_web::{web, HttpResponse};
@@ -287,4 +288,115 @@ async fn placeholders_fit_at_200_percent_zoom_and_load_by_a_real_click() {
         "the viewport asked for (a vertical scrollbar may take some of its width)"
     );
     fits_and_loads(&f).await;
+}
+
+/// A post embedded by X's and Facebook's oEmbed markup (rendered by their scripts), and a
+/// YouTube video in CKEditor 5's `<oembed>`.
+const POSTS: &str = r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>News</title></head><body>
+<h1>News</h1>
+<blockquote class="twitter-tweet" data-width="550"><p lang="en" dir="ltr">Our annual report is out: read what your support made possible.</p>&mdash; Stichting Example (@example) <a href="https://twitter.com/example/status/1">December 1, 2026</a></blockquote>
+<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>
+<div id="fb-root"></div>
+<script async defer crossorigin="anonymous" src="https://connect.facebook.net/en_US/sdk.js#xfbml=1&amp;version=v18.0"></script>
+<div class="fb-post" data-href="https://www.facebook.com/example/posts/1" data-width="500"></div>
+<figure class="media"><oembed url="https://www.youtube.com/watch?v=KPnmmIrD0oc"></oembed></figure>
+</body></html>"#;
+
+const SOCIAL_HOSTS: &[&str] = &[
+    "twitter.com",
+    "twimg.com",
+    "facebook.net",
+    "facebook.com",
+    "youtube.com",
+];
+
+#[actix_web::test]
+async fn a_post_stays_readable_and_load_this_post_loads_its_script_only() {
+    let f = Fixture::with(POSTS, None).await;
+    f.b.wait_js("document.querySelectorAll('.cg-embed').length === 3")
+        .await;
+    assert_eq!(
+        f.vendor_hits(SOCIAL_HOSTS).await,
+        Vec::<String>::new(),
+        "before any click"
+    );
+    // The post's own text is what the visitor reads meanwhile, with the two choices above it.
+    let shown =
+        f.b.js(
+            "var box = document.querySelector('.cg-embed[data-cg-embed=x_embeds]');
+             return [box.querySelector('blockquote').innerText.indexOf('annual report') >= 0,
+                     box.querySelector('button[data-cg-once]').textContent,
+                     box.querySelector('button[data-cg-always]').textContent];",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([true, "Load this post", "Always load (consent to marketing)"])
+    );
+    f.b.click(".cg-embed[data-cg-embed=x_embeds] button[data-cg-once]")
+        .await;
+    support::wait::until_true("widgets.js to be fetched", support::wait::DEADLINE, || {
+        f.sink
+            .hits_to(&["platform.twitter.com"])
+            .iter()
+            .any(|h| h.path == "/widgets.js")
+    })
+    .await;
+    let hits = f.vendor_hits(SOCIAL_HOSTS).await;
+    assert_eq!(
+        hits,
+        ["platform.twitter.com/widgets.js"],
+        "Facebook and YouTube stay out"
+    );
+    assert_eq!(
+        f.b.js("return [document.querySelectorAll('.cg-embed-ui').length, window.consentgate.granted()]")
+            .await,
+        json!([2, null]),
+        "the post's controls gone, the others there, nothing recorded"
+    );
+    assert_eq!(f.receipts().await, 0);
+}
+
+#[actix_web::test]
+async fn an_oembed_video_loads_the_player_the_gate_built_for_it() {
+    let f = Fixture::with(POSTS, None).await;
+    // The video is the last placeholder, under the banner: the visitor answers it first.
+    f.b.click("#cg-banner button[data-a=reject]").await;
+    f.b.wait_js("document.getElementById('cg-banner').hidden")
+        .await;
+    f.b.click(".cg-embed[data-cg-embed=youtube] button[data-cg-once]")
+        .await;
+    support::wait::until_true("the player to be fetched", support::wait::DEADLINE, || {
+        !f.sink.hits_to(&["youtube.com"]).is_empty()
+    })
+    .await;
+    assert_eq!(
+        f.vendor_hits(SOCIAL_HOSTS).await,
+        ["www.youtube.com/embed/KPnmmIrD0oc"]
+    );
+    assert_eq!(
+        f.b.js("return document.activeElement.localName").await,
+        json!("iframe")
+    );
+}
+
+#[actix_web::test]
+async fn always_load_on_a_facebook_post_records_a_receipt_and_loads_the_sdk() {
+    let f = Fixture::with(POSTS, None).await;
+    f.b.click(".cg-embed[data-cg-embed=facebook_social] button[data-cg-always]")
+        .await;
+    support::wait::until_true("the SDK to be fetched", support::wait::DEADLINE, || {
+        f.sink
+            .hits_to(&["connect.facebook.net"])
+            .iter()
+            .any(|h| h.path.starts_with("/en_US/sdk.js"))
+    })
+    .await;
+    assert_eq!(
+        f.b.js("return window.consentgate.granted()").await,
+        json!(["marketing"])
+    );
+    assert_eq!(f.receipts().await, 1);
 }

@@ -102,10 +102,12 @@
       guard.q.fbq.splice(0).forEach(function (args) { fbq.apply(win, args); });
     }
   }
-  function activate() {
+  /* `only`: these elements (not yet run), whatever their category (embed.js: "Load this
+   * post"). */
+  function activate(only) {
     /* Claim before running, so a second decision while a loader is pending runs nothing twice. */
-    var waiting = [].filter.call(doc.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
-      return granted(categoryOf(el)) && !el.setAttribute('data-cg-run', '1');
+    var waiting = [].filter.call(only || doc.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
+      return (only || granted(categoryOf(el))) && !el.setAttribute('data-cg-run', '1');
     });
     var next = 0;
     beforeActivation();
@@ -307,6 +309,9 @@
     granted: function () { return guard.g ? guard.g.slice() : null; },
     /* "Always load <vendor>" (embed.js): the granted categories and this one, recorded. */
     grant: function (category) { send('POST', { action: 'custom', granted: (guard.g || []).concat(category) }); },
+    /* "Load this post" (embed.js): these neutralised elements, not yet run, run now; nothing
+     * is recorded. */
+    release: activate,
     open: function () { withDetails(function () { render(2); }); }
   };
 })();
