@@ -383,23 +383,13 @@ pub(crate) fn wrap_oembed(
     fallback_lang: &str,
     n: usize,
 ) -> (String, &'static str) {
-    let Some(player) = player else {
-        let link = format!(
+    // Without a player: nothing this page can load alone, a link to the URL instead.
+    let link = match player {
+        Some(_) => String::new(),
+        None => format!(
             "<a href=\"{url}\" style=\"color:inherit\">{url}</a>",
             url = escape_attr(url)
-        );
-        let before = open(Open {
-            vendor,
-            kind,
-            page_lang,
-            fallback_lang,
-            n,
-            style: &size_style(None, None),
-            attrs: "",
-            once: false,
-            extra: &link,
-        });
-        return (before, "</div>");
+        ),
     };
     let before = open(Open {
         vendor,
@@ -409,9 +399,12 @@ pub(crate) fn wrap_oembed(
         n,
         style: &size_style(None, None),
         attrs: "",
-        once: true,
-        extra: "",
+        once: player.is_some(),
+        extra: &link,
     });
+    let Some(player) = player else {
+        return (before, "</div>");
+    };
     let title = default_title(vendor, kind, page_lang, fallback_lang);
     let category = vendor.category.as_str();
     let frame = format!(
