@@ -94,6 +94,12 @@ impl HostRule {
         Some(HostRule { host, path_prefix })
     }
 
+    /// The rule as written: host and path prefix (`facebook.com/tr`); guard.js keys its rules
+    /// the same way.
+    pub fn key(&self) -> String {
+        format!("{}{}", self.host, self.path_prefix.as_deref().unwrap_or(""))
+    }
+
     /// Whether `host` (lower case) is this rule's host or a subdomain of it.
     fn covers_host(&self, host: &str) -> bool {
         host == self.host
@@ -419,7 +425,7 @@ impl Catalogue {
             let Some(host) = &target.host else {
                 continue;
             };
-            if let Some((score, vendor)) = self.host_rule_match(host, &target.path) {
+            if let Some((score, vendor, _)) = self.best_host_rule(host, &target.path) {
                 if best.is_none_or(|(s, _)| score > s) {
                     best = Some((score, vendor));
                 }
@@ -450,7 +456,7 @@ impl Catalogue {
                 .unwrap_or(segment.len());
             let name = segment[..end].trim_end_matches('.');
             if name.contains('.') {
-                if let Some((_, vendor)) = self.host_rule_match(name, &rest[segment.len()..]) {
+                if let Some((_, vendor, _)) = self.best_host_rule(name, &rest[segment.len()..]) {
                     return Some(vendor);
                 }
             }
@@ -458,19 +464,31 @@ impl Catalogue {
         None
     }
 
-    /// The vendor whose host rule matches `host` and `path` most specifically, with its score.
-    fn host_rule_match(&self, host: &str, path: &str) -> Option<((usize, usize), &Vendor)> {
-        let mut best: Option<((usize, usize), &Vendor)> = None;
+    /// The most specific host rule for a host (lower case) and path, with its score and
+    /// vendor: longer path prefixes, then longer hosts, win; equal ones keep catalogue order.
+    fn best_host_rule(
+        &self,
+        host: &str,
+        path: &str,
+    ) -> Option<((usize, usize), &Vendor, &HostRule)> {
+        let mut best: Option<((usize, usize), &Vendor, &HostRule)> = None;
         for vendor in &self.vendors {
             for rule in &vendor.hosts {
                 if let Some(score) = rule.matches(host, path) {
-                    if best.is_none_or(|(s, _)| score > s) {
-                        best = Some((score, vendor));
+                    if best.is_none_or(|(s, _, _)| score > s) {
+                        best = Some((score, vendor, rule));
                     }
                 }
             }
         }
         best
+    }
+
+    /// The host rule that decides `https://{host}{path}`, as guard.js keys it: its host and
+    /// path prefix (`connect.facebook.net`, `facebook.com/tr`). `host` in lower case.
+    pub fn host_rule_key(&self, host: &str, path: &str) -> Option<String> {
+        self.best_host_rule(host, path)
+            .map(|(_, _, rule)| rule.key())
     }
 
     /// The vendor whose host (of a host rule) stands in `raw` as a name of its own — not as
@@ -941,6 +959,9 @@ mod tests {
             ("https://s.pinimg.com/ct/core.js", "pinterest_tag"),
             ("https://ct.pinterest.com/v3/?tid=1", "pinterest_tag"),
             ("https://static.ads-twitter.com/uwt.js", "x_pixel"),
+            ("https://platform.twitter.com/widgets.js", "x_embeds"),
+            ("//www.instagram.com/embed.js", "instagram"),
+            ("https://www.tiktok.com/embed.js", "tiktok_embeds"),
             ("https://t.co/i/adsct?txn_id=1", "x_pixel"),
             (
                 "https://www.google.com/recaptcha/api.js",
@@ -957,6 +978,11 @@ mod tests {
         assert_eq!(id_for("https://i.pinimg.com/736x/a.jpg"), None);
         assert_eq!(id_for("https://s.pinimg.com/images/x.png"), None);
         assert_eq!(id_for("https://t.co/abc"), None);
+        // TikTok's pixel keeps its own, more specific host.
+        assert_eq!(
+            id_for("https://analytics.tiktok.com/api/v2/pixel").as_deref(),
+            Some("tiktok_pixel")
+        );
         assert_eq!(id_for("https://fonts.gstatic.com/s/x.woff2"), None);
         let cat = Catalogue::builtin();
         let youtube = cat.vendor("youtube").unwrap();

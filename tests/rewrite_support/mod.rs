@@ -80,6 +80,10 @@ const URL_MARKERS: &[&str] = &[
     "google.com/recaptcha",
     "gstatic.com/recaptcha",
     "recaptcha.net",
+    // Posts rendered by the networks' scripts.
+    "platform.twitter.com",
+    "instagram.com",
+    "tiktok.com",
 ];
 
 /// Vendor snippets in inline script text, lower-case.
@@ -118,6 +122,9 @@ const INLINE_MARKERS: &[&str] = &[
     "maps.googleapis.com/maps/api/js",
     "www.google.com/recaptcha",
     "recaptcha.net/recaptcha",
+    "platform.twitter.com/widgets.js",
+    "instagram.com/embed.js",
+    "tiktok.com/embed.js",
 ];
 
 /// The URL a browser makes of an attribute value: character references decoded, then parsed
