@@ -187,10 +187,23 @@ fn marked(url: &str) -> bool {
         if m.contains('?') {
             u.contains(m)
         } else {
-            // host markers must be in the authority, not in a query parameter
-            before_query.contains(m)
+            // host markers must be in the authority, not in a query parameter, and name a
+            // host of their own: `avimeocdn.com` is not `vimeocdn.com`
+            names(before_query, m)
         }
     })
+}
+
+/// Whether `marker` stands in `text` where a host name could begin (not after a letter,
+/// digit or hyphen).
+fn names(text: &str, marker: &str) -> bool {
+    marker.starts_with('/') && text.contains(marker)
+        || text.match_indices(marker).any(|(at, _)| {
+            !text[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 /// Whether CSS text fetches from a tracker: a marker inside `url(…)`, an `@import` string or
