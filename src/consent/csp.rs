@@ -52,6 +52,10 @@ pub struct CspPolicy {
     inline: Vec<String>,
     /// Categories whose vendors have hosts, sorted, and those hosts as sources.
     categories: Vec<(String, Vec<String>)>,
+    /// Embed vendors' hosts, allowed in `frame-src` whatever the consent: a frame of theirs
+    /// loads only through its click-to-load placeholder ("Load this video" is the visitor's
+    /// own choice for one frame, without consent recorded), which the policy must not undo.
+    frames: Vec<String>,
     /// One header value per subset of `categories` (bit i = category i granted).
     variants: Vec<HeaderValue>,
     reporting_api: bool,
@@ -76,6 +80,7 @@ impl CspPolicy {
         };
         let mut by_category: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         let mut necessary = Vec::new();
+        let mut frames = Vec::new();
         // A vendor the site needs whatever the visitor decides is allowed for everyone.
         let vendors = catalogue
             .vendors()
@@ -95,8 +100,14 @@ impl CspPolicy {
                 // prefix is left out (the category's consent covers the whole host).
                 sources.push(rule.host.clone());
                 sources.push(format!("*.{}", rule.host));
+                if vendor.embed.is_some() && !needed {
+                    frames.push(rule.host.clone());
+                    frames.push(format!("*.{}", rule.host));
+                }
             }
         }
+        frames.sort();
+        frames.dedup();
         common.extend(necessary);
         common.dedup();
         let categories: Vec<(String, Vec<String>)> = by_category
@@ -113,6 +124,7 @@ impl CspPolicy {
             common,
             inline,
             categories,
+            frames,
             variants: Vec::new(),
             reporting_api: cfg.reporting_api,
         };
@@ -140,7 +152,15 @@ impl CspPolicy {
                 _ => {}
             }
             sources.extend(self.common.iter().map(String::as_str));
-            sources.extend(granted.iter().copied());
+            if directive == "frame-src" {
+                sources.extend(self.frames.iter().map(String::as_str));
+            }
+            sources.extend(
+                granted
+                    .iter()
+                    .copied()
+                    .filter(|h| directive != "frame-src" || !self.frames.iter().any(|f| f == h)),
+            );
             parts.push(format!("{directive} {}", sources.join(" ")));
         }
         parts.push(format!("report-uri {REPORT_PATH}"));
@@ -388,7 +408,30 @@ mod tests {
             assert!(text.contains("report-uri /_gate/csp-report"), "{text}");
         }
         assert!(!none.contains("google-analytics.com"), "{none}");
-        assert!(!none.contains("facebook"), "{none}");
+        let directive = |text: &str, name: &str| {
+            text.split("; ")
+                .find(|d| d.starts_with(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        for name in ["script-src", "img-src", "connect-src", "media-src"] {
+            assert!(!directive(&none, name).contains("facebook"), "{none}");
+            assert!(!directive(&none, name).contains("youtube"), "{none}");
+        }
+        // Embed vendors' frames load only through their placeholders, whose "Load this
+        // video" needs no consent: frame-src allows them in every variant, and only them.
+        let frames = directive(&none, "frame-src");
+        assert!(
+            frames.contains(" youtube.com") && frames.contains(" *.youtube.com"),
+            "{frames}"
+        );
+        assert!(!frames.contains("google-analytics"), "{frames}");
+        assert!(!frames.contains("hotjar"), "{frames}");
+        assert_eq!(
+            directive(&both, "frame-src").matches("youtube.com").count(),
+            frames.matches("youtube.com").count(),
+            "granted hosts are not listed twice"
+        );
         assert!(analytics.contains("*.google-analytics.com"), "{analytics}");
         assert!(!analytics.contains("connect.facebook.net"), "{analytics}");
         assert!(both.contains("connect.facebook.net"), "{both}");
