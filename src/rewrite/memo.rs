@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(memo.held_bytes(), one);
         let other = PAGE.replace("hallo", "dag");
         let out = run(&rw, &memo, other.as_bytes(), 7);
-        assert_eq!(memo.held_bytes(), one + (other.len() + out.len() + 64) as u64);
+        assert_eq!(
+            memo.held_bytes(),
+            one + (other.len() + out.len() + 64) as u64
+        );
     }
 
     #[test]

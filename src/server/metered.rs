@@ -75,12 +75,16 @@ pub async fn metrics(state: State) -> Result<HttpResponse, EdgeError> {
             name: "rewrite_memo_bytes",
             help: "Bytes the rewrite memo holds now (pages in and out); its share of the \
                    gate's memory",
-            value: memo.map_or(0, |m| m.held_bytes()).try_into().unwrap_or(i64::MAX),
+            value: memo
+                .map_or(0, |m| m.held_bytes())
+                .try_into()
+                .unwrap_or(i64::MAX),
         },
         ScrapeGauge {
             name: "rewrite_memo_max_bytes",
             help: "Most bytes the rewrite memo may hold (limits.rewrite_memo_bytes)",
-            value: memo.map_or(0, |_| areas.config.limits.rewrite_memo_bytes)
+            value: memo
+                .map_or(0, |_| areas.config.limits.rewrite_memo_bytes)
                 .try_into()
                 .unwrap_or(i64::MAX),
         },
