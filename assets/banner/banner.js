@@ -9,7 +9,7 @@
  *   t, h     texts, and the first 16 hex digits of their hash, per language (the gate records
  *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
- *   v        vendors: {id, name, cat}
+ *   v        vendors: [id, name, category]
  *   vd       URL of the vendor details per language ({lang: [{id, desc, cookies, ip: the text
  *            key of what the vendor learns of the visitor's address}]}), fetched when the
  *            settings open
@@ -40,7 +40,7 @@
     return category === 'necessary' || !!guard.ok(category);
   }
   var vendorCategory = {};
-  config.v.forEach(function (vendor) { vendorCategory[vendor.id] = vendor.cat; });
+  config.v.forEach(function (vendor) { vendorCategory[vendor[0]] = vendor[2]; });
   /* The gate's verified answer ({value, granted, id}): cached for the guard of later pages under
    * its exact cookie value; the calls the stubs queued for refused categories are dropped. */
   function remember(answer) {
@@ -102,10 +102,12 @@
       guard.q.fbq.splice(0).forEach(function (args) { fbq.apply(win, args); });
     }
   }
-  function activate() {
+  /* `only`: these elements (not yet run), whatever their category (embed.js: "Load this
+   * post"). */
+  function activate(only) {
     /* Claim before running, so a second decision while a loader is pending runs nothing twice. */
-    var waiting = [].filter.call(doc.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
-      return granted(categoryOf(el)) && !el.setAttribute('data-cg-run', '1');
+    var waiting = [].filter.call(only || doc.querySelectorAll('[data-cg-category]:not([data-cg-run])'), function (el) {
+      return (only || granted(categoryOf(el))) && !el.setAttribute('data-cg-run', '1');
     });
     var next = 0;
     beforeActivation();
@@ -170,9 +172,9 @@
   /* One switch per optional category, with its vendors, their cookies and retention. */
   function categorySwitches() {
     return config.c.map(function (category) {
-      var vendors = config.v.filter(function (v) { return v.cat === category.id; }).map(function (v) {
-        var retention = text['retention.' + v.id] || text.retention_unknown, more = details[v.id] || { cookies: [] };
-        return '<li><strong>' + escapeHtml(v.name) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(text[more.ip]) + '<br>' +
+      var vendors = config.v.filter(function (v) { return v[2] === category.id; }).map(function (v) {
+        var retention = text['retention.' + v[0]] || text.retention_unknown, more = details[v[0]] || { cookies: [] };
+        return '<li><strong>' + escapeHtml(v[1]) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(text[more.ip]) + '<br>' +
           escapeHtml(text.cookies) + ': ' + escapeHtml(more.cookies.join(', ') || text.none) + '. ' +
           escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
       }).join('');
@@ -191,7 +193,7 @@
     var seen = {};
     [].forEach.call(doc.querySelectorAll('[data-cg-vendor]'), function (el) { seen[el.getAttribute('data-cg-vendor')] = 1; });
     var parts = config.c.map(function (category) {
-      var names = config.v.filter(function (v) { return seen[v.id] && v.cat === category.id; }).map(function (v) { return v.name; });
+      var names = config.v.filter(function (v) { return seen[v[0]] && v[2] === category.id; }).map(function (v) { return v[1]; });
       /* A vendor's own category (YouTube) is not named twice. */
       return names.length ? names.join(', ') + (vendorCategory[category.id] ? '' : ' (' + category.n[lang] + ')') : '';
     }).filter(String);
@@ -307,6 +309,9 @@
     granted: function () { return guard.g ? guard.g.slice() : null; },
     /* "Always load <vendor>" (embed.js): the granted categories and this one, recorded. */
     grant: function (category) { send('POST', { action: 'custom', granted: (guard.g || []).concat(category) }); },
+    /* "Load this post" (embed.js): these neutralised elements, not yet run, run now; nothing
+     * is recorded. */
+    release: activate,
     open: function () { withDetails(function () { render(2); }); }
   };
 })();

@@ -11,6 +11,7 @@
  * is refused as a network error would be, and not replayed.
  * window.__cg, for banner.js: g (granted categories; none: no verified decision), id, v (the
  * cookie value), ok(category), q (the queues of the ga, hj and fbq stubs), t (the _gat stub);
+ * o, the host rules ("host/path prefix") embed.js lifts for this page view only;
  * r(url), the URL a request or a src goes to instead (relay.js, when the gate relays
  * analytics, replaces this identity).
  * Every byte here is fetched before the page can go on, hence the terse names: the budget is
@@ -21,7 +22,7 @@
     sa = Element.prototype.setAttribute, ih = D(Element.prototype, 'innerHTML'),
     c = d.cookie.split(/; */).filter(x => !x.indexOf('cg_consent=')),
     // No cookie, or several (one may be forged at a sub-path): no decision.
-    G = { q: Q, v: !c[1] && c[0] && c[0].slice(11), r: v => v };
+    G = { q: Q, o: [], v: !c[1] && c[0] && c[0].slice(11), r: v => v };
 
   /* The decision: only the gate's verified answer, cached by banner.js for this exact cookie
    * value as [value, granted, id], counts. The cookie's Max-Age ends it, and the gate deletes
@@ -38,7 +39,8 @@
       var h = ('.' + u.hostname).replace(/\.$/, ''), p = u.pathname,
         r = C.h.find(r => h.endsWith('.' + r[0]) && (p + '/').startsWith(r[1] + '/')) ||
           C.p.find(r => p.toLowerCase().endsWith(r[0]) && u.search.toLowerCase().includes(r[1]));
-      return r && r[2];
+      // A rule lifted for this page view ("Load this post", G.o: host + path prefix) allows.
+      return r && !G.o.includes(r[0] + r[1]) && r[2];
     },
     // The category that keeps `v` from loading: of a URL (or Request), or of any URL in it
     // (srcset, ping, CSS, markup).

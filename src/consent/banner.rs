@@ -78,14 +78,10 @@ struct CategoryOut<'a> {
     d: BTreeMap<&'a str, String>,
 }
 
-/// A vendor as banner.js carries it on every page: enough to name it on the first layer and
-/// to know its category.
-#[derive(Serialize)]
-struct VendorOut<'a> {
-    id: &'a str,
-    name: &'a str,
-    cat: &'a str,
-}
+/// A vendor as banner.js carries it on every page, `[id, name, category]`: enough to name it
+/// on the first layer and to know its category (an array: the names of an object's fields,
+/// repeated for every vendor, cost the banner's budget more than they explain).
+type VendorOut<'a> = [&'a str; 3];
 
 /// A vendor as the second layer shows it, in one language (also what the texts hash covers).
 #[derive(Serialize)]
@@ -197,11 +193,7 @@ impl Bundle {
         let vendors: Vec<VendorOut> = catalogue
             .vendors()
             .iter()
-            .map(|v| VendorOut {
-                id: &v.id,
-                name: &v.name,
-                cat: category_id(&v.category),
-            })
+            .map(|v| [v.id.as_str(), v.name.as_str(), category_id(&v.category)])
             .collect();
         let details = |lang: &str| -> Vec<VendorDetail> {
             catalogue
@@ -251,11 +243,20 @@ impl Bundle {
             texts_hash.insert((*lang).to_owned(), sha256_hex(shown.as_bytes()));
             texts_shown.insert((*lang).to_owned(), shown);
         }
+        // The categories' names and descriptions travel in `c`; not twice.
+        let mut shipped = texts.clone();
+        for t in shipped.values_mut() {
+            t.retain(|key, _| {
+                !optional
+                    .iter()
+                    .any(|id| *key == format!("{id}_name") || *key == format!("{id}_desc"))
+            });
+        }
         let out = ConfigOut {
             lang: &cfg.default_language,
             privacy: &cfg.privacy_statement_url,
             gpc: cfg.honour_gpc,
-            t: &texts,
+            t: &shipped,
             h: texts_hash
                 .iter()
                 .map(|(lang, hash)| (lang.as_str(), hash.get(..TEXTS_HASH_SHORT).unwrap_or(hash)))
@@ -548,7 +549,7 @@ mod tests {
         let js = String::from_utf8_lossy(&b.js.body);
         assert!(js.contains("Sessie-opnames") && js.contains("Session recordings"));
         assert!(
-            js.contains(r#""cat":"recordings""#),
+            js.contains(r#""Hotjar","recordings"]"#),
             "hotjar listed under its category"
         );
     }

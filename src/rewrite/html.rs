@@ -126,6 +126,8 @@ pub(crate) struct Selectors {
     form: Selector,
     html: Selector,
     end_probe: Selector,
+    /// Markup a vendor's script renders into a post, and CKEditor's `<oembed url>`.
+    script_embed: Selector,
 }
 
 impl Selectors {
@@ -151,6 +153,7 @@ impl Selectors {
             form: p("form"),
             html: p("html"),
             end_probe: p(END_PROBE_TAG),
+            script_embed: p(&embed::script_embed_selector()),
         }
     }
 }
@@ -519,6 +522,21 @@ pub(crate) fn build(
             Cow::Owned(sel.html.clone()),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 lock(&s).lang = el.get_attribute("lang");
+                Ok(())
+            }),
+        ));
+    }
+    if mode == Mode::Document {
+        // Posts rendered by a vendor's script, and CKEditor's <oembed>: placeholders too.
+        let (c, s) = (ctx.clone(), state.clone());
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel.script_embed.clone()),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                if el.tag_name() == "oembed" {
+                    on_oembed(&c, &s, el);
+                } else {
+                    on_script_embed(&c, &s, el);
+                }
                 Ok(())
             }),
         ));
@@ -1207,12 +1225,7 @@ fn on_embed_iframe(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
         let title = embed::default_title(vendor, kind, st.lang.as_deref(), &ctx.embed_language);
         let _ = el.set_attribute("title", &title);
     }
-    if st.embeds == 0 {
-        // embed.js is deferred, so before the first placeholder is as good as the end of the
-        // page (and, unlike the end, always a place where a tag can go).
-        el.before(ctx.inject_embed.for_page(st.xhtml), ContentType::Html);
-    }
-    st.embeds += 1;
+    let n = next_embed(ctx, &mut st, el);
     let size = embed::Size {
         width: width.as_deref(),
         height: height.as_deref(),
@@ -1223,7 +1236,7 @@ fn on_embed_iframe(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
         kind,
         st.lang.as_deref(),
         &ctx.embed_language,
-        st.embeds,
+        n,
         size,
     );
     el.before(&before, ContentType::Html);
@@ -1234,6 +1247,106 @@ fn on_embed_iframe(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
         format!("iframe {attr} (click to load)")
     };
     record(&mut st, vendor, &label, offset, Action::Neutralised);
+}
+
+/// Marks markup already inside a placeholder, so a page that passes the gate twice (or is
+/// scanned after its rewrite) gets no second one.
+const PLACED: &str = "data-cg-placed";
+
+/// The page's next placeholder number, with embed.js put before the first placeholder.
+fn next_embed(ctx: &Ctx, st: &mut PassState, el: &mut Element<'_, '_>) -> usize {
+    if st.embeds == 0 {
+        // embed.js is deferred, so before the first placeholder is as good as the end of the
+        // page (and, unlike the end, always a place where a tag can go).
+        el.before(ctx.inject_embed.for_page(st.xhtml), ContentType::Html);
+    }
+    st.embeds += 1;
+    st.embeds
+}
+
+/// Markup that an embed vendor's script turns into a post (`<blockquote class="twitter-tweet">`,
+/// `<div class="fb-post">`, see [`embed::SCRIPT_EMBEDS`]): wrapped in a click-to-load
+/// placeholder, the markup itself kept as it is (its text is what a visitor reads until the
+/// post loads). The script is neutralised where it stands, as any tracker script.
+fn on_script_embed(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
+    if el.has_attribute(PLACED) {
+        return;
+    }
+    let classes = el.get_attribute("class").unwrap_or_default();
+    let Some(form) = embed::script_embed(&el.tag_name(), &classes) else {
+        return;
+    };
+    // A vendor the operator made necessary is not blocked: no placeholder.
+    let Some(vendor) = ctx.catalogue.vendor(form.vendor) else {
+        return;
+    };
+    let offset = el.source_location().bytes().start;
+    let _ = el.set_attribute(PLACED, "");
+    let hosts = embed::script_hosts(&ctx.catalogue, vendor, form);
+    let width = el.get_attribute("data-width");
+    let mut st = lock(state);
+    let n = next_embed(ctx, &mut st, el);
+    let before = embed::wrap_post(
+        vendor,
+        form,
+        &hosts,
+        st.lang.as_deref(),
+        &ctx.embed_language,
+        n,
+        width.as_deref(),
+    );
+    el.before(&before, ContentType::Html);
+    el.after("</div>", ContentType::Html);
+    let label = format!("{} {} (click to load)", form.tag, form.class);
+    record(&mut st, vendor, &label, offset, Action::Neutralised);
+}
+
+/// CKEditor 5's `<oembed url="…">` of an embed vendor, which a site script would turn into
+/// the vendor's frame: a placeholder holding the player the gate builds from the URL
+/// ([`embed::player_url`]); the URL moves to `data-cg-url` so the site's script does not build
+/// a second one. A URL no player is built for stays, with a link to it in the placeholder.
+fn on_oembed(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
+    let Some(url) = el.get_attribute("url") else {
+        return;
+    };
+    if el.has_attribute(PLACED) {
+        return;
+    }
+    let Some((vendor, kind)) = ctx
+        .catalogue
+        .vendor_for_url(&url)
+        .and_then(|v| v.embed.map(|kind| (v, kind)))
+    else {
+        return;
+    };
+    let offset = el.source_location().bytes().start;
+    // What the browser reads, for the player and the link (written out escaped again).
+    let decoded = htmlize::unescape_attribute(&url);
+    let player = embed::player_url(&decoded, ctx.youtube_nocookie);
+    if player.is_some() {
+        el.remove_attribute("url");
+        let _ = el.set_attribute("data-cg-url", &url);
+    }
+    let _ = el.set_attribute(PLACED, "");
+    let mut st = lock(state);
+    let n = next_embed(ctx, &mut st, el);
+    let (before, after) = embed::wrap_oembed(
+        vendor,
+        kind,
+        &decoded,
+        player.as_deref(),
+        st.lang.as_deref(),
+        &ctx.embed_language,
+        n,
+    );
+    el.before(&before, ContentType::Html);
+    el.after(after, ContentType::Html);
+    let label = if player.is_some() {
+        "oembed (click to load)"
+    } else {
+        "oembed (placeholder with a link)"
+    };
+    record(&mut st, vendor, label, offset, Action::Neutralised);
 }
 
 fn on_link(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {

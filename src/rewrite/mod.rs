@@ -22,8 +22,15 @@
 //!   guard tag injected into it;
 //! * an embed vendor's `<iframe>` (YouTube, Vimeo, Maps, Facebook plugins; its URL in `src` or
 //!   a lazy loader's `data-src`) → URL in `data-cg-src`, `hidden`, a `title` if it had none,
-//!   wrapped in a click-to-load placeholder (`div.cg-embed`, see `embed.rs`); embed.js goes at
-//!   the end of such a page.
+//!   wrapped in a click-to-load placeholder (`div.cg-embed`, see `embed.rs`); embed.js goes
+//!   before the first placeholder of such a page;
+//! * a post that a vendor's script renders (`blockquote.twitter-tweet`, `.instagram-media`,
+//!   `.tiktok-embed`, `div.fb-post|fb-page|fb-video`) → kept as it is inside a placeholder
+//!   whose `data-cg-script` names that script (neutralised where it stands, as any tracker
+//!   script) and `data-cg-hosts` the guard rules it needs;
+//! * CKEditor's `<oembed url>` of an embed vendor → a placeholder holding the player built from
+//!   the URL as an inert iframe (YouTube, Vimeo; the URL moves to `data-cg-url`), or, for a URL
+//!   no player is built for, a link to it.
 //!
 //! The guard (`inject_head_first_html`) and the banner tags go first into `<head>`, after a
 //! leading `<meta charset>`; in `application/xhtml+xml` pages as well-formed XML.
@@ -1080,5 +1087,36 @@ mod tests {
             Action::AlreadyInert("text/plain".into())
         );
         assert!(findings[0].to_string().contains("Google Analytics"));
+    }
+
+    #[test]
+    fn posts_and_oembeds_get_one_placeholder_even_when_rewritten_twice() {
+        let rw = Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                inject_embed_html: "<script src=\"/_gate/embed.js\" defer></script>".into(),
+                ..RewriteSettings::default()
+            },
+        );
+        let page = br#"<html lang="en"><head></head><body><blockquote class="twitter-tweet"><p>Hello</p></blockquote><script async src="https://platform.twitter.com/widgets.js"></script><figure class="media"><oembed url="https://youtu.be/KPnmmIrD0oc"></oembed></figure><figure class="media"><oembed url="https://www.youtube.com/@x"></oembed></figure></body></html>"#;
+        let once = rewrite_document(&rw, page).unwrap();
+        let text = String::from_utf8(once.clone()).unwrap();
+        assert_eq!(text.matches("class=\"cg-embed\"").count(), 3, "{text}");
+        assert_eq!(text.matches("/_gate/embed.js").count(), 1, "{text}");
+        assert!(
+            text.contains(r#"data-cg-src="https://www.youtube.com/embed/KPnmmIrD0oc""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"type="text/plain""#),
+            "widgets.js inert: {text}"
+        );
+        let again = scan_document(&rw, &once).unwrap();
+        assert!(
+            again.iter().all(|f| f.action != Action::Neutralised),
+            "{again:?}"
+        );
+        let twice = String::from_utf8(rewrite_document(&rw, &once).unwrap()).unwrap();
+        assert_eq!(twice.matches("class=\"cg-embed\"").count(), 3, "{twice}");
     }
 }

@@ -94,6 +94,12 @@ impl HostRule {
         Some(HostRule { host, path_prefix })
     }
 
+    /// The rule as written: host and path prefix (`facebook.com/tr`); guard.js keys its rules
+    /// the same way.
+    pub fn key(&self) -> String {
+        format!("{}{}", self.host, self.path_prefix.as_deref().unwrap_or(""))
+    }
+
     /// Whether `host` (lower case) is this rule's host or a subdomain of it.
     fn covers_host(&self, host: &str) -> bool {
         host == self.host
@@ -419,20 +425,70 @@ impl Catalogue {
             let Some(host) = &target.host else {
                 continue;
             };
-            for vendor in &self.vendors {
-                for rule in &vendor.hosts {
-                    if let Some(score) = rule.matches(host, &target.path) {
-                        if best.is_none_or(|(s, _)| score > s) {
-                            best = Some((score, vendor));
-                        }
-                    }
+            if let Some((score, vendor, _)) = self.best_host_rule(host, &target.path) {
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, vendor));
                 }
             }
         }
         if let Some((_, vendor)) = best {
             return Some(vendor);
         }
-        by_path(false)
+        by_path(false).or_else(|| {
+            targets
+                .iter()
+                .find_map(|target| self.vendor_in_path(&target.path))
+        })
+    }
+
+    /// The vendor whose host stands as a whole segment of a path (the rest of the path after
+    /// it read as that host's path): `/proxy/www.google-analytics.com/analytics.js` is a
+    /// proxied or self-hosted copy of the tracker's script, which reports to the tracker all
+    /// the same, so it waits for consent like the original. The segment ends where a host name
+    /// cannot go on (`facebook.com-logo.png` names no host).
+    fn vendor_in_path(&self, path: &str) -> Option<&Vendor> {
+        let mut rest = path;
+        while let Some(slash) = rest.find('/') {
+            rest = &rest[slash + 1..];
+            let segment = &rest[..rest.find('/').unwrap_or(rest.len())];
+            let end = segment
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+                .unwrap_or(segment.len());
+            let name = segment[..end].trim_end_matches('.');
+            if name.contains('.') {
+                if let Some((_, vendor, _)) = self.best_host_rule(name, &rest[segment.len()..]) {
+                    return Some(vendor);
+                }
+            }
+        }
+        None
+    }
+
+    /// The most specific host rule for a host (lower case) and path, with its score and
+    /// vendor: longer path prefixes, then longer hosts, win; equal ones keep catalogue order.
+    fn best_host_rule(
+        &self,
+        host: &str,
+        path: &str,
+    ) -> Option<((usize, usize), &Vendor, &HostRule)> {
+        let mut best: Option<((usize, usize), &Vendor, &HostRule)> = None;
+        for vendor in &self.vendors {
+            for rule in &vendor.hosts {
+                if let Some(score) = rule.matches(host, path) {
+                    if best.is_none_or(|(s, _, _)| score > s) {
+                        best = Some((score, vendor, rule));
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// The host rule that decides `https://{host}{path}`, as guard.js keys it: its host and
+    /// path prefix (`connect.facebook.net`, `facebook.com/tr`). `host` in lower case.
+    pub fn host_rule_key(&self, host: &str, path: &str) -> Option<String> {
+        self.best_host_rule(host, path)
+            .map(|(_, _, rule)| rule.key())
     }
 
     /// The vendor whose host (of a host rule) stands in `raw` as a name of its own — not as
@@ -603,6 +659,48 @@ mod tests {
     }
 
     #[test]
+    fn a_tracker_host_as_a_segment_of_a_path_is_a_proxied_copy_of_the_tracker() {
+        // Found by fuzzing: a relative path naming the host. Proxies and "host analytics.js
+        // locally" plugins serve the tracker's script (which reports to it) from such paths.
+        for (url, vendor) in [
+            (
+                "/proxy/www.google-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+            (
+                "htt\u{fffd}/www.google-analytics.com   >",
+                "google_analytics",
+            ),
+            (
+                "https://cdn.example.org/connect.facebook.net/en_US/fbevents.js",
+                "meta_pixel",
+            ),
+            ("/relay/www.google.com/maps/embed?pb=1", "google_maps"),
+            (
+                "https://example.com/google-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+            // A reference without semicolon that is not a legacy one stays literal text, so
+            // this is a relative path on the site itself — with the host as a segment.
+            (
+                "https&colon//www.google-analytics.com/analytics.js",
+                "google_analytics",
+            ),
+        ] {
+            assert_eq!(id_for(url).as_deref(), Some(vendor), "{url}");
+        }
+        // A name that only begins like a host, or a host rule whose path does not follow.
+        for url in [
+            "/img/facebook.com-logo.png",
+            "/img/youtube.community/x.png",
+            "/relay/www.google.com/search",
+            "/analytics.js",
+        ] {
+            assert_eq!(id_for(url), None, "{url}");
+        }
+    }
+
+    #[test]
     fn tracker_urls_in_their_many_spellings_are_recognised() {
         for (url, vendor) in [
             (
@@ -744,7 +842,6 @@ mod tests {
             "https://notgoogle-analytics.com/analytics.js",
             "https://google-analytics.com.evil.example/x.js",
             "https://example.com/?u=google-analytics.com",
-            "https://example.com/google-analytics.com/analytics.js",
             "https://www.google-analytics.com@example.com/x.js",
             "https://facebook.net/x",
             "/wp-content/plugins/google-analytics/ga.js",
@@ -753,9 +850,6 @@ mod tests {
             "data:text/javascript,gtag()",
             "jquery.min.js",
             "",
-            // A reference without semicolon that is not a legacy one stays literal text, so
-            // this is a relative path on the site itself.
-            "https&colon//www.google-analytics.com/analytics.js",
             "https://google-analytics\u{3002}com\u{3002}evil.example/x.js",
             "https://example.com/?u=google-analytics\u{3002}com",
         ] {
@@ -865,6 +959,9 @@ mod tests {
             ("https://s.pinimg.com/ct/core.js", "pinterest_tag"),
             ("https://ct.pinterest.com/v3/?tid=1", "pinterest_tag"),
             ("https://static.ads-twitter.com/uwt.js", "x_pixel"),
+            ("https://platform.twitter.com/widgets.js", "x_embeds"),
+            ("//www.instagram.com/embed.js", "instagram"),
+            ("https://www.tiktok.com/embed.js", "tiktok_embeds"),
             ("https://t.co/i/adsct?txn_id=1", "x_pixel"),
             (
                 "https://www.google.com/recaptcha/api.js",
@@ -881,6 +978,11 @@ mod tests {
         assert_eq!(id_for("https://i.pinimg.com/736x/a.jpg"), None);
         assert_eq!(id_for("https://s.pinimg.com/images/x.png"), None);
         assert_eq!(id_for("https://t.co/abc"), None);
+        // TikTok's pixel keeps its own, more specific host.
+        assert_eq!(
+            id_for("https://analytics.tiktok.com/api/v2/pixel").as_deref(),
+            Some("tiktok_pixel")
+        );
         assert_eq!(id_for("https://fonts.gstatic.com/s/x.woff2"), None);
         let cat = Catalogue::builtin();
         let youtube = cat.vendor("youtube").unwrap();

@@ -80,6 +80,10 @@ const URL_MARKERS: &[&str] = &[
     "google.com/recaptcha",
     "gstatic.com/recaptcha",
     "recaptcha.net",
+    // Posts rendered by the networks' scripts.
+    "platform.twitter.com",
+    "instagram.com",
+    "tiktok.com",
 ];
 
 /// Vendor snippets in inline script text, lower-case.
@@ -118,20 +122,61 @@ const INLINE_MARKERS: &[&str] = &[
     "maps.googleapis.com/maps/api/js",
     "www.google.com/recaptcha",
     "recaptcha.net/recaptcha",
+    "platform.twitter.com/widgets.js",
+    "instagram.com/embed.js",
+    "tiktok.com/embed.js",
 ];
 
 /// The URL a browser makes of an attribute value: character references decoded, then parsed
 /// per the WHATWG URL standard (tabs and newlines dropped, IDNA on the host) on a page of
-/// its own. Independent of the catalogue: the markers below are matched against this text.
-fn as_browser_reads(url: &str) -> String {
+/// its own. `None` when that is not an http(s) URL. Independent of the catalogue: the markers
+/// below are matched against its host and path.
+fn as_browser_reads(url: &str) -> Option<url::Url> {
     let decoded = htmlize::unescape_attribute(url);
     url::Url::parse("https://page.example/dir/")
         .and_then(|page| page.join(&decoded))
-        .map_or_else(|_| decoded.into_owned(), String::from)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
 }
 
+/// Whether a browser fetching `url` contacts a tracker. A URL a browser reads is judged by
+/// where it goes: a marker's host must be the URL's host (or a parent of it), its path the
+/// start of the URL's path — a tracker's name inside a first-party path fetches nothing from
+/// the tracker. Anything else (unparseable, `data:`, …) is read as plain text, the strict way,
+/// since another parser might still find a host in it.
 pub fn url_is_tracker(url: &str) -> bool {
-    marked(url) || marked(&as_browser_reads(url))
+    match as_browser_reads(url) {
+        Some(read) => goes_to_tracker(&read),
+        None => marked(url) || marked(&htmlize::unescape_attribute(url)),
+    }
+}
+
+/// Whether the gate may neutralise an element for `url`: a tracker's name anywhere before the
+/// query, as plain text. Wider than [`url_is_tracker`] on purpose — the gate blocks a tracker's
+/// host standing in a first-party path (a proxied copy of its script) — but nothing outside
+/// it may change.
+pub fn url_may_be_tracker(url: &str) -> bool {
+    url_is_tracker(url) || marked(url) || marked(&htmlize::unescape_attribute(url))
+}
+
+fn goes_to_tracker(url: &url::Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let path = url.path().to_ascii_lowercase();
+    let query = url.query().unwrap_or("").to_ascii_lowercase();
+    URL_MARKERS.iter().any(|m| {
+        if let Some(loader) = m.strip_prefix('/') {
+            // A loader path on any host: `/gtm.js?id=gtm-`.
+            let (file, marker) = loader.split_once('?').unwrap_or((loader, ""));
+            return path.ends_with(&format!("/{file}")) && query.contains(marker);
+        }
+        let (marker_host, marker_path) = m.split_once('/').unwrap_or((m, ""));
+        let on_host = host == marker_host || host.ends_with(&format!(".{marker_host}"));
+        on_host && path.starts_with(&format!("/{marker_path}"))
+    })
 }
 
 fn marked(url: &str) -> bool {
@@ -487,7 +532,7 @@ pub fn script_changes(input: &[Script], output: &[Script]) -> Vec<String> {
         }
         let tracker = ["src", "href", "xlink:href"]
             .iter()
-            .any(|k| a.attrs.get(*k).is_some_and(|s| url_is_tracker(s)))
+            .any(|k| a.attrs.get(*k).is_some_and(|s| url_may_be_tracker(s)))
             || text_is_tracker(&a.text)
             || is_api_calls_only(&a.text, true);
         if !tracker {

@@ -314,6 +314,51 @@ impl Browser {
     }
 }
 
+/// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params}).to_string();
+        (http::Method::POST, Some(body))
+    }
+}
+
+impl Browser {
+    /// Lay pages out in a viewport of `width` × `height` CSS pixels with `scale` device pixels
+    /// per CSS pixel (DevTools' device emulation: no window size limits apply). For the current
+    /// page and the ones opened after it.
+    pub async fn emulate_viewport(&self, width: u32, height: u32, scale: f64) {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setDeviceMetricsOverride",
+                params: json!({
+                    "width": width,
+                    "height": height,
+                    "deviceScaleFactor": scale,
+                    "mobile": false
+                }),
+            })
+            .await
+            .expect("emulate the viewport");
+    }
+}
+
 pub const TAB: &str = "\u{E004}";
 pub const ENTER: &str = "\u{E007}";
 pub const SPACE: &str = "\u{E00D}";
