@@ -5,7 +5,7 @@
 //! Ground layer: the areas above call the typed methods here ([`Metrics::request`],
 //! [`Metrics::upstream_latency`], [`RewriteMeter`], …); this module knows none of them. Values
 //! that other modules already count (rewrite-memo look-ups) are read at scrape time and passed to
-//! [`Metrics::encode`] as [`ScrapeCounter`]s. No label carries personal data: labels are status
+//! [`Metrics::encode`] as [`ScrapeCounter`]s and [`ScrapeGauge`]s. No label carries personal data: labels are status
 //! classes, actions, configured form ids, error codes and error kinds.
 
 use std::fmt::Write;
@@ -15,6 +15,7 @@ use std::time::Duration;
 use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -87,6 +88,16 @@ pub struct ScrapeCounter {
     pub name: &'static str,
     pub help: &'static str,
     pub value: u64,
+}
+
+/// A level another module keeps (it goes up and down, e.g. bytes held), exported at scrape
+/// time as a gauge.
+#[derive(Debug, Clone, Copy)]
+pub struct ScrapeGauge {
+    /// Metric name without the `consentgate_` prefix.
+    pub name: &'static str,
+    pub help: &'static str,
+    pub value: i64,
 }
 
 /// Every metric of the gate; one per process, shared by all workers (`Arc`).
@@ -287,15 +298,22 @@ impl Metrics {
             .inc();
     }
 
-    /// Everything in the Prometheus text format, followed by `extra` (values other modules
-    /// keep, read at scrape time).
-    pub fn encode(&self, extra: &[ScrapeCounter]) -> Result<String, std::fmt::Error> {
+    /// Everything in the Prometheus text format, followed by `extra` and `levels` (values
+    /// other modules keep, read at scrape time).
+    pub fn encode(
+        &self,
+        extra: &[ScrapeCounter],
+        levels: &[ScrapeGauge],
+    ) -> Result<String, std::fmt::Error> {
         let mut out = String::new();
         prometheus_text::encode(&mut out, &self.registry)?;
-        if !extra.is_empty() {
+        if !extra.is_empty() || !levels.is_empty() {
             let mut scraped = Registry::with_prefix("consentgate");
             for c in extra {
                 scraped.register(c.name, c.help, ConstCounter::new(c.value));
+            }
+            for g in levels {
+                scraped.register(g.name, g.help, ConstGauge::new(g.value));
             }
             let mut more = String::new();
             prometheus_text::encode(&mut more, &scraped)?;
@@ -362,11 +380,18 @@ mod tests {
         m.relay_hit("queue_full");
         m.relay_script("revalidated");
         let text = m
-            .encode(&[ScrapeCounter {
-                name: "rewrite_memo_hits",
-                help: "Pages served from the rewrite memo",
-                value: 7,
-            }])
+            .encode(
+                &[ScrapeCounter {
+                    name: "rewrite_memo_hits",
+                    help: "Pages served from the rewrite memo",
+                    value: 7,
+                }],
+                &[ScrapeGauge {
+                    name: "rewrite_memo_bytes",
+                    help: "Bytes the rewrite memo holds",
+                    value: 4096,
+                }],
+            )
             .unwrap();
         for expected in [
             "consentgate_http_requests_total{listener=\"public\",class=\"2xx\"} 2",
@@ -383,6 +408,7 @@ mod tests {
             "consentgate_relay_hits_total{outcome=\"forwarded\"} 0",
             "consentgate_relay_scripts_total{outcome=\"revalidated\"} 1",
             "consentgate_rewrite_memo_hits_total 7",
+            "consentgate_rewrite_memo_bytes 4096",
         ] {
             assert!(text.contains(expected), "{expected} missing:\n{text}");
         }

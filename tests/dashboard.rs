@@ -762,6 +762,9 @@ async fn metrics_count_requests_decisions_submissions_and_rewrites() {
     assert!(value("consentgate_rewrite_input_bytes_total") > 0.0);
     assert_eq!(value("consentgate_rewrite_memo_hits_total"), 1.0);
     assert_eq!(value("consentgate_rewrite_memo_misses_total"), 1.0);
+    // The one page in the memo counts with its bytes in and out, below the memo's limit.
+    let held = value("consentgate_rewrite_memo_bytes");
+    assert!(held > 0.0 && held < value("consentgate_rewrite_memo_max_bytes"));
     assert_eq!(value("consentgate_stats_events_dropped_total"), 0.0);
     assert!(text.contains("# TYPE consentgate_store_errors_total counter"));
 }

@@ -281,7 +281,15 @@ impl Proxy {
         let mut out_headers =
             upstream_request_headers(req.headers(), &host, &forwarded, policy.keep_cookie);
         // A range of a page cannot be rewritten (and is not what a browser navigates to).
-        if policy.html.is_some() && req.method() == Method::GET && prefers_html(req) {
+        // Accept is parsed only when there is something to decide: most requests carry no
+        // range, and the parse is a measurable share of a small page's cost.
+        let ranged =
+            out_headers.contains_key(header::RANGE) || out_headers.contains_key(header::IF_RANGE);
+        if policy.html.is_some()
+            && req.method() == Method::GET
+            && (ranged || self.settings.request_identity)
+            && prefers_html(req)
+        {
             strip_range(&mut out_headers);
             if self.settings.request_identity {
                 // The gate decodes the page anyway and compresses it for the visitor itself.

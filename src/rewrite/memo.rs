@@ -69,6 +69,13 @@ impl RewriteMemo {
     pub fn lookups(&self) -> (u64, u64) {
         (self.cache.hits(), self.cache.misses())
     }
+
+    /// Bytes the memo holds now: input plus output of every page it keeps, plus 64 bytes of
+    /// bookkeeping each — its share of the process's memory (for `/metrics`); at most the
+    /// `max_bytes` it was made with.
+    pub fn held_bytes(&self) -> u64 {
+        self.cache.weight()
+    }
 }
 
 /// Rewrites one body, through the memo when the body is small enough.
@@ -277,6 +284,25 @@ mod tests {
         assert_eq!(
             run(&rw, &memo, other.as_bytes(), 7),
             direct(&rw, other.as_bytes())
+        );
+    }
+
+    #[test]
+    fn the_memo_counts_the_bytes_it_holds() {
+        let rw = rewriter();
+        let memo = Arc::new(RewriteMemo::new(1 << 20));
+        assert_eq!(memo.held_bytes(), 0);
+        let out = run(&rw, &memo, PAGE.as_bytes(), 7);
+        let one = (PAGE.len() + out.len() + 64) as u64;
+        assert_eq!(memo.held_bytes(), one);
+        // A hit adds nothing; another page adds its own bytes.
+        run(&rw, &memo, PAGE.as_bytes(), 4096);
+        assert_eq!(memo.held_bytes(), one);
+        let other = PAGE.replace("hallo", "dag");
+        let out = run(&rw, &memo, other.as_bytes(), 7);
+        assert_eq!(
+            memo.held_bytes(),
+            one + (other.len() + out.len() + 64) as u64
         );
     }
 

@@ -1,6 +1,6 @@
 //! The server's side of the metrics: middleware that counts every answer by listener and status
 //! class, and `GET /metrics` (admin listener), which adds the values other modules keep
-//! (rewrite-memo look-ups, dropped webhook notifications) at scrape time.
+//! (rewrite-memo look-ups and bytes held, dropped webhook notifications) at scrape time.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,7 +10,7 @@ use actix_web::HttpResponse;
 
 use super::state::State;
 use crate::http::{Code, EdgeError};
-use crate::metrics::{Listener, ScrapeCounter, CONTENT_TYPE};
+use crate::metrics::{Listener, ScrapeCounter, ScrapeGauge, CONTENT_TYPE};
 
 /// Middleware of the public listener: count the answer.
 pub async fn count_public(
@@ -69,9 +69,29 @@ pub async fn metrics(state: State) -> Result<HttpResponse, EdgeError> {
             value: areas.forms.notifications_dropped(),
         },
     ];
+    let memo = areas.page.memo.as_ref();
+    let levels = [
+        ScrapeGauge {
+            name: "rewrite_memo_bytes",
+            help: "Bytes the rewrite memo holds now (pages in and out); its share of the \
+                   gate's memory",
+            value: memo
+                .map_or(0, |m| m.held_bytes())
+                .try_into()
+                .unwrap_or(i64::MAX),
+        },
+        ScrapeGauge {
+            name: "rewrite_memo_max_bytes",
+            help: "Most bytes the rewrite memo may hold (limits.rewrite_memo_bytes)",
+            value: memo
+                .map_or(0, |_| areas.config.limits.rewrite_memo_bytes)
+                .try_into()
+                .unwrap_or(i64::MAX),
+        },
+    ];
     let text = state
         .metrics
-        .encode(&extra)
+        .encode(&extra, &levels)
         .map_err(|e| EdgeError::new(Code::Internal).detail(e.to_string()))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, CONTENT_TYPE))

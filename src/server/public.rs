@@ -105,8 +105,10 @@ async fn csp_report(
 /// `GET /_gate/forms/token?form=<id>`. The forms are looked up per request, so a form added by
 /// a reload is captured from the next request on. Mount before the proxy fallback.
 pub fn forms(cfg: &mut web::ServiceConfig) {
+    // A scope matching every path by its guards alone: a resource's `/{path:.*}` pattern is a
+    // regex actix runs on every request's path before the guards, page GETs included.
     cfg.service(
-        web::resource("/{path:.*}")
+        web::scope("")
             .guard(guard::Post())
             .guard(guard::fn_guard(|ctx| {
                 ctx.app_data::<State>().is_some_and(|state| {
@@ -118,7 +120,7 @@ pub fn forms(cfg: &mut web::ServiceConfig) {
                             .is_some()
                 })
             }))
-            .to(submit_form),
+            .default_service(web::to(submit_form)),
     )
     .route(TOKEN_PATH, web::get().to(form_token));
 }
@@ -131,8 +133,9 @@ pub fn forms(cfg: &mut web::ServiceConfig) {
 /// captured there); other passthrough paths are not. Mount after every gate route, just
 /// before the proxy.
 pub fn form_posts(cfg: &mut web::ServiceConfig) {
+    // Guards only, no path pattern (see `forms`).
     cfg.service(
-        web::resource("/{path:.*}")
+        web::scope("")
             .guard(guard::Post())
             .guard(guard::fn_guard(|ctx| {
                 let head = ctx.head();
@@ -152,13 +155,27 @@ pub fn form_posts(cfg: &mut web::ServiceConfig) {
                             && (is_admin_ajax(path) || state.passthrough.matching(path).is_none())
                     })
             }))
-            .to(form_post),
+            .default_service(web::to(form_post)),
     );
 }
 
 /// `GET /_gate/<name>`: the content-hashed assets (banner script and stylesheet, forms.js).
 pub fn assets(cfg: &mut web::ServiceConfig) {
-    cfg.route("/_gate/{name}", web::get().to(asset));
+    // The `{name}` pattern is a regex; the scope's guards keep actix from running it on the
+    // path of every page request. Other `/_gate/` paths go on to the routes after this one.
+    cfg.service(
+        web::scope("/_gate")
+            .guard(guard::Get())
+            .guard(guard::fn_guard(|ctx| {
+                ctx.head()
+                    .uri
+                    .path()
+                    .strip_prefix("/_gate/")
+                    .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+            }))
+            .route("/{name}", web::get().to(asset))
+            .default_service(web::to(unknown_gate_path)),
+    );
 }
 
 /// POST records a decision; DELETE withdraws (its optional body says what the banner showed).
