@@ -183,7 +183,18 @@ async fn demo_traffic_fills_the_overview_within_a_minute() {
         || async {
             let page = op.get("/overview/export.json?range=7d").await;
             let json: serde_json::Value = serde_json::from_str(&page.body).ok()?;
-            (json["summary"][0]["value"] == views).then_some(json)
+            // Views, decisions and bot requests may land in different flushes of the writer:
+            // wait for all three.
+            let value = |name: &str| {
+                json["summary"]
+                    .as_array()
+                    .and_then(|all| all.iter().find(|m| m["metric"] == name))
+                    .map(|m| m["value"].clone())
+            };
+            let caught_up = json["summary"][0]["value"] == views
+                && value("decisions") == Some(decisions.into())
+                && value("bots") == Some(bots.into());
+            caught_up.then_some(json)
         },
     )
     .await;
