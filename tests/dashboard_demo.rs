@@ -185,29 +185,15 @@ async fn demo_traffic_fills_the_overview_within_a_minute() {
             let json: serde_json::Value = serde_json::from_str(&page.body).ok()?;
             // Views, decisions and bot requests may land in different flushes of the writer:
             // wait for all three.
-            let value = |name: &str| {
-                json["summary"]
-                    .as_array()
-                    .and_then(|all| all.iter().find(|m| m["metric"] == name))
-                    .map(|m| m["value"].clone())
-            };
             let caught_up = json["summary"][0]["value"] == views
-                && value("decisions") == Some(decisions.into())
-                && value("bots") == Some(bots.into());
+                && summary_value(&json, "decisions") == Some(decisions.into())
+                && summary_value(&json, "bots") == Some(bots.into());
             caught_up.then_some(json)
         },
     )
     .await;
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
-    let metric = |name: &str| {
-        overview["summary"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["metric"] == name)
-            .unwrap()["value"]
-            .clone()
-    };
+    let metric = |name: &str| summary_value(&overview, name).unwrap();
     assert_eq!(metric("decisions"), decisions);
     assert_eq!(metric("bots"), bots);
     let visitors = metric("visitors").as_u64().unwrap();
@@ -250,4 +236,13 @@ async fn demo_traffic_goes_to_loopback_only() {
     )
     .await;
     assert!(refused.is_err());
+}
+
+/// One figure of the overview export's summary, by its metric name.
+fn summary_value(overview: &serde_json::Value, name: &str) -> Option<serde_json::Value> {
+    overview["summary"]
+        .as_array()?
+        .iter()
+        .find(|m| m["metric"] == name)
+        .map(|m| m["value"].clone())
 }

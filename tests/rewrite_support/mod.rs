@@ -197,13 +197,12 @@ fn marked(url: &str) -> bool {
 /// Whether `marker` stands in `text` where a host name could begin (not after a letter,
 /// digit or hyphen).
 fn names(text: &str, marker: &str) -> bool {
-    marker.starts_with('/') && text.contains(marker)
-        || text.match_indices(marker).any(|(at, _)| {
-            !text[..at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+    text.match_indices(marker).any(|(at, _)| {
+        !text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
 }
 
 /// Whether CSS text fetches from a tracker: a marker inside `url(…)`, an `@import` string or
