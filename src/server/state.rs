@@ -15,7 +15,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use arc_swap::ArcSwap;
 
 use super::discovery::Discovery;
-use super::page_filter::PageRewrite;
+use super::page_filter::{FirstBytesMemo, PageRewrite};
 use super::passthrough::Passthroughs;
 use super::readiness::ReadinessCache;
 use crate::clock::{SharedClock, SystemClock};
@@ -233,6 +233,7 @@ impl Areas {
                 memo: (memo_bytes > 0).then(|| Arc::new(RewriteMemo::new(memo_bytes))),
                 metrics: Some(metrics.clone()),
                 discovery: Some(discovery.clone()),
+                first_bytes: FirstBytesMemo::new(),
             },
             discovery,
             config,
