@@ -285,6 +285,7 @@ pub(super) fn areas(
         inject_embed_html: consent.embed_html(),
         embed_language: config.consent.default_language.clone(),
         youtube_nocookie: config.embeds.youtube.nocookie,
+        youtube_thumbnails: config.embeds.youtube.thumbnails,
         form_paths: forms.paths(),
         form_classes: forms.plugin_form_classes(),
         form_ids: forms.plugin_form_ids(),
