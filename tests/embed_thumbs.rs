@@ -197,6 +197,15 @@ async fn what_is_not_a_video_id_is_refused_without_asking_google() {
             "{path}"
         );
     }
+    let mut res = awc::Client::new()
+        .post(gate.url(&thumb_path(VIDEO)))
+        .insert_header(("accept", "application/json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
     assert!(host.fetches().is_empty(), "{:?}", host.fetches());
 }
 

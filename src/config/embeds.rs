@@ -5,13 +5,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use url::Url;
 
 use super::consent::RateLimitConfig;
 use super::problem::ConfigProblem;
-use super::values::de_http_url;
+use super::values::de_required_http_url;
 
 /// `[embeds]` (see config/consentgate.toml). Default: every player from its vendor's own host,
 /// no thumbnails.
@@ -35,7 +34,7 @@ pub struct YoutubeEmbedConfig {
     pub thumbnails: bool,
     /// Where thumbnails are fetched from (scheme, host and port only): https, or http to a
     /// loopback address (for testing). Default `https://i.ytimg.com`.
-    #[serde(deserialize_with = "de_origin")]
+    #[serde(deserialize_with = "de_required_http_url")]
     pub thumbnail_origin: Url,
     /// Thumbnails the gate may fetch from Google (cache misses, counted for every gate on the
     /// store together) per window; past it, `rate_limited` (429). Default
@@ -45,10 +44,6 @@ pub struct YoutubeEmbedConfig {
 
 /// `thumbnail_origin` by default: YouTube's image host.
 pub const DEFAULT_THUMBNAIL_ORIGIN: &str = "https://i.ytimg.com";
-
-fn de_origin<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
-    de_http_url(d)?.ok_or_else(|| D::Error::custom("expected an https:// URL"))
-}
 
 impl Default for YoutubeEmbedConfig {
     fn default() -> Self {

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use url::Url;
 
@@ -350,8 +350,11 @@ async fn thumbnail(
         .body(body))
 }
 
-/// Anything else below the prefix (another method, a deeper path).
-async fn bad_path() -> Result<HttpResponse, EdgeError> {
+/// Anything else below the prefix: another method, or a deeper path.
+async fn bad_path(req: HttpRequest) -> Result<HttpResponse, EdgeError> {
+    if req.method() != Method::GET {
+        return Err(Code::MethodNotAllowed.into());
+    }
     Err(ThumbError::BadId.into())
 }
 
