@@ -89,6 +89,11 @@ impl EmbedsConfig {
                 ),
             ));
         }
+        problems.extend(
+            self.youtube
+                .thumbnail_fetches
+                .problem("embeds.youtube.thumbnail_fetches"),
+        );
         problems
     }
 }
@@ -146,5 +151,9 @@ mod tests {
         assert!(
             toml::from_str::<EmbedsConfig>("[youtube]\nthumbnail_origin = \"ftp://x\"").is_err()
         );
+        let cfg: EmbedsConfig =
+            toml::from_str("[youtube]\nthumbnail_fetches = { max = 5, window = \"0s\" }").unwrap();
+        let keys: Vec<String> = cfg.validate().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["embeds.youtube.thumbnail_fetches.window"]);
     }
 }
