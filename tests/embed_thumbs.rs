@@ -8,7 +8,7 @@ mod support;
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 use support::gate::{RunningTestGate, TestGate};
-use support::thumbnails::{ImageHost, JPEG, MISSING, NOT_JPEG, OVERSIZE, VIDEO};
+use support::thumbnails::{ImageHost, MISSING, NOT_JPEG, OVERSIZE, PICTURE, VIDEO};
 use support::upstream;
 
 const PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><title>t</title></head><body>
@@ -128,7 +128,7 @@ async fn a_thumbnail_is_fetched_once_without_anything_of_the_visitor_and_then_ke
         None,
         "not Google's cookie, nor one of the gate's"
     );
-    assert_eq!(res.body.as_ref(), JPEG);
+    assert_eq!(res.body.as_ref(), PICTURE.as_slice());
 
     let fetches = host.fetches();
     assert_eq!(fetches.len(), 1, "{fetches:?}");
@@ -164,7 +164,7 @@ async fn a_thumbnail_is_fetched_once_without_anything_of_the_visitor_and_then_ke
     let again = futures_util::future::join_all((0..4).map(|_| visit(&gate, &path))).await;
     assert!(again
         .iter()
-        .all(|a| a.status == 200 && a.body.as_ref() == JPEG));
+        .all(|a| a.status == 200 && a.body.as_ref() == PICTURE.as_slice()));
     assert_eq!(host.fetches_of(VIDEO), 1);
 }
 

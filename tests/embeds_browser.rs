@@ -447,6 +447,10 @@ async fn with_thumbnails_the_browser_gets_them_from_the_gate_and_nothing_from_go
         Vec::<String>::new(),
         "before any click"
     );
+    // The picture shows (decoded), behind the placeholder's text.
+    f.b.wait_js("document.querySelector('.cg-embed img').naturalWidth === 480")
+        .await;
+    f.b.screenshot("embed-placeholder-thumbnail-en.png").await;
     // "Load this video" still loads the player, and the thumbnail goes with the controls.
     f.b.click(".cg-embed[data-cg-embed=youtube] button[data-cg-once]")
         .await;

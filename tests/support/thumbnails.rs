@@ -1,7 +1,8 @@
 //! YouTube's image host (i.ytimg.com) stood in for on a loopback port, for gates with
 //! `[embeds.youtube] thumbnails`: it records every request with its headers, and answers
-//! `/vi/<id>/hqdefault.jpg` by the id: [`VIDEO`] and any other id a small JPEG, [`OVERSIZE`]
-//! a JPEG larger than the gate accepts, [`NOT_JPEG`] an HTML page, [`MISSING`] 404.
+//! `/vi/<id>/hqdefault.jpg` by the id: [`VIDEO`] and any other id a small picture labelled
+//! image/jpeg ([`PICTURE`]), [`OVERSIZE`] a JPEG larger than the gate accepts, [`NOT_JPEG`] an
+//! HTML page, [`MISSING`] 404.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,9 +19,63 @@ pub const NOT_JPEG: &str = "HTMLHTML000";
 /// A video without a thumbnail.
 pub const MISSING: &str = "GONEGONE000";
 
-/// What the stand-in serves as a thumbnail (a JPEG's start and end markers around text: the
-/// gate never decodes it).
-pub const JPEG: &[u8] = b"\xff\xd8\xff\xe0 a thumbnail \xff\xd9";
+/// What the stand-in serves as a thumbnail, labelled image/jpeg: a 480 × 360 PNG of diagonal
+/// bands (the gate never decodes it; Chromium sniffs images, so a screenshot shows it).
+pub static PICTURE: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| png(480, 360));
+
+/// A PNG of `width` × `height` pixels: bands of two colours across the diagonal.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0); // no filter
+        for x in 0..width {
+            let band = ((x + y) / 40) % 2 == 0;
+            raw.extend_from_slice(if band {
+                &[42, 111, 151]
+            } else {
+                &[244, 162, 97]
+            });
+        }
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&raw).expect("compress in memory");
+    let data = z.finish().expect("compress in memory");
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, body) in [
+        (&b"IHDR"[..], &header[..]),
+        (b"IDAT", &data),
+        (b"IEND", &[]),
+    ] {
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    out
+}
+
+/// CRC-32 (ISO-HDLC), as PNG chunks carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
 
 /// One request the stand-in received: its path and headers (names lower-case).
 #[derive(Debug, Clone)]
@@ -96,6 +151,6 @@ fn answer(path: &str) -> HttpResponse {
         Some(_) => HttpResponse::Ok()
             .content_type("image/jpeg")
             .insert_header(("set-cookie", "YSC=from-google; Path=/"))
-            .body(JPEG),
+            .body(PICTURE.as_slice()),
     }
 }
