@@ -4,7 +4,8 @@
 //! stores nothing; "Always load YouTube" records a decision with a receipt and loads every
 //! YouTube player on the page (and none of Vimeo's). A theme's CSS that shows every iframe does
 //! not show the inert frame; the placeholders fit a 360 px screen and 200 % zoom; posts that a
-//! vendor's script renders (X, Facebook) and CKEditor's `<oembed>` get placeholders too.
+//! vendor's script renders (X, Facebook) and CKEditor's `<oembed>` get placeholders too. With
+//! `[embeds.youtube] thumbnails`, the thumbnails come from the gate, never from Google.
 mod support;
 
 use actix_web::{web, HttpResponse};
@@ -12,7 +13,8 @@ use serde_json::json;
 use support::browser::{self, Browser};
 use support::gate::{RunningTestGate, TestGate};
 use support::sink::Sink;
-use support::upstream;
+use support::thumbnails::{self, ImageHost};
+use support::{upstream, wait};
 
 const PAGE: &str = r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -40,6 +42,15 @@ impl Fixture {
     /// The gate in front of a site that serves `page`, opened in a browser that lays it out
     /// in `viewport` (width and height in CSS pixels, device pixels per CSS pixel) if given.
     async fn with(page: &'static str, viewport: Option<(u32, u32, f64)>) -> Fixture {
+        Self::configured(page, viewport, "").await
+    }
+
+    /// [`Fixture::with`] with `toml` merged into the gate's configuration.
+    async fn configured(
+        page: &'static str,
+        viewport: Option<(u32, u32, f64)>,
+        toml: &str,
+    ) -> Fixture {
         browser::require();
         let sink = Sink::start().await;
         let upstream = upstream::serve(move |site| {
@@ -49,7 +60,11 @@ impl Fixture {
                     .body(page)
             }));
         });
-        let gate = TestGate::new().upstream(&upstream.url()).start().await;
+        let gate = TestGate::new()
+            .upstream(&upstream.url())
+            .config_toml(toml)
+            .start()
+            .await;
         let b = Browser::start(sink.addr, "en").await;
         if let Some((width, height, scale)) = viewport {
             b.emulate_viewport(width, height, scale).await;
@@ -399,4 +414,51 @@ async fn always_load_on_a_facebook_post_records_a_receipt_and_loads_the_sdk() {
         json!(["marketing"])
     );
     assert_eq!(f.receipts().await, 1);
+}
+
+#[actix_web::test]
+async fn with_thumbnails_the_browser_gets_them_from_the_gate_and_nothing_from_google() {
+    let host = ImageHost::start();
+    let f = Fixture::configured(PAGE, None, &host.config("")).await;
+    f.b.wait_js("document.querySelectorAll('.cg-embed img').length === 2")
+        .await;
+    wait::until_true(
+        "the first player's thumbnail to be fetched by the gate",
+        wait::DEADLINE,
+        || host.fetches_of(thumbnails::VIDEO) == 1,
+    )
+    .await;
+    // The browser asked the gate, nothing else, for it.
+    let asked =
+        f.b.js(
+            "return performance.getEntriesByType('resource').map(function (e) { return e.name; })
+                 .filter(function (n) { return n.indexOf('KPnmmIrD0oc') >= 0; })
+                 .map(function (n) { return new URL(n).pathname; });",
+        )
+        .await;
+    assert_eq!(
+        asked,
+        json!(["/_gate/embed-thumb/youtube/KPnmmIrD0oc.jpg"]),
+        "only the gate's thumbnail"
+    );
+    assert_eq!(
+        f.vendor_hits(&["youtube.com", "ytimg.com", "vimeo.com"])
+            .await,
+        Vec::<String>::new(),
+        "before any click"
+    );
+    // The picture shows (decoded), behind the placeholder's text.
+    f.b.wait_js("document.querySelector('.cg-embed img').naturalWidth === 480")
+        .await;
+    f.b.screenshot("embed-placeholder-thumbnail-en.png").await;
+    // "Load this video" still loads the player, and the thumbnail goes with the controls.
+    f.b.click(".cg-embed[data-cg-embed=youtube] button[data-cg-once]")
+        .await;
+    f.b.wait_js("document.activeElement && document.activeElement.id === 'first'")
+        .await;
+    assert_eq!(
+        f.b.js("return document.querySelectorAll('.cg-embed img').length")
+            .await,
+        json!(1)
+    );
 }

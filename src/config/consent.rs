@@ -53,6 +53,15 @@ pub struct RateLimitConfig {
     pub window: Duration,
 }
 
+impl RateLimitConfig {
+    /// What is wrong with the limit at `key` (`consent.rate_limit`), if anything: a window of
+    /// 0 while the limit is on.
+    pub fn problem(&self, key: &str) -> Option<ConfigProblem> {
+        (self.max > 0 && self.window.is_zero())
+            .then(|| ConfigProblem::new(format!("{key}.window"), "must be greater than 0"))
+    }
+}
+
 impl Default for ConsentConfig {
     fn default() -> Self {
         Self {
@@ -159,11 +168,8 @@ impl ConsentConfig {
                 "must be at most 400 days (browsers cap cookies there)".into(),
             );
         }
-        if self.rate_limit.max > 0 && self.rate_limit.window.is_zero() {
-            problem(
-                "consent.rate_limit.window".into(),
-                "must be greater than 0".into(),
-            );
+        if let Some(p) = self.rate_limit.problem("consent.rate_limit") {
+            problem(p.key, p.message);
         }
         let url = &self.privacy_statement_url;
         let is_path = url.starts_with('/') && !url.starts_with("//");

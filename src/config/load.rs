@@ -263,6 +263,9 @@ impl Config {
         if read("csp") {
             problems.extend(self.csp.validate());
         }
+        if read("embeds") {
+            problems.extend(self.embeds.validate());
+        }
         problems.extend(secret_problem(self.secret.as_ref()));
         if complete("trackers") && complete("consent") {
             problems.extend(category_problems(&self.trackers, &self.consent));

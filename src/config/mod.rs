@@ -39,7 +39,7 @@ pub use consent::{
 };
 pub use csp::{origin_of, CspConfig, CspMode};
 pub use dsr::{Deadline, DsrConfig};
-pub use embeds::{EmbedsConfig, YoutubeEmbedConfig};
+pub use embeds::{EmbedsConfig, YoutubeEmbedConfig, DEFAULT_THUMBNAIL_ORIGIN};
 pub use env::{
     EnvSource, ProcessEnv, Secret, ENV_PREVIOUS_SECRETS, ENV_REDIS_URL, ENV_SECRET, MIN_SECRET_LEN,
 };

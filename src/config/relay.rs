@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use url::Url;
 
 use super::consent::RateLimitConfig;
 use super::problem::ConfigProblem;
-use super::values::{de_duration, de_http_url};
+use super::values::{de_duration, de_required_http_url};
 
 /// `[relay]`: analytics relays, one table per vendor (only Google Analytics so far).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -41,11 +40,11 @@ pub struct GaRelayConfig {
     pub container_ids: Vec<String>,
     /// Where hits are forwarded. Default `https://region1.google-analytics.com/g/collect`
     /// (Google's EU endpoint). Another value is for testing.
-    #[serde(deserialize_with = "de_url")]
+    #[serde(deserialize_with = "de_required_http_url")]
     pub collect_url: Url,
     /// Where gtag.js and gtm.js are fetched from (scheme, host and port only). Default
     /// `https://www.googletagmanager.com`. Another value is for testing.
-    #[serde(deserialize_with = "de_url")]
+    #[serde(deserialize_with = "de_required_http_url")]
     pub script_origin: Url,
     /// How long one secret for hashing client ids holds; every gate on the store uses the same
     /// one, and it is gone when its period ends. Default 30 days, at least 1 hour.
@@ -85,10 +84,6 @@ pub const GTM_VENDOR: &str = "google_tag_manager";
 pub const DEFAULT_COLLECT_URL: &str = "https://region1.google-analytics.com/g/collect";
 /// `script_origin` by default.
 pub const DEFAULT_SCRIPT_ORIGIN: &str = "https://www.googletagmanager.com";
-
-fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
-    de_http_url(d)?.ok_or_else(|| D::Error::custom("expected an http:// or https:// URL"))
-}
 
 impl Default for GaRelayConfig {
     fn default() -> Self {

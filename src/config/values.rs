@@ -133,7 +133,12 @@ pub(crate) fn de_upstream_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
 
 /// A URL the gate calls (a webhook): `http://` or `https://`, query allowed.
 pub(crate) fn de_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
-    text(d, "an http:// or https:// URL", parse_http_url).map(Some)
+    de_required_http_url(d).map(Some)
+}
+
+/// [`de_http_url`] for a key whose default is a URL (not `None`).
+pub(crate) fn de_required_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    text(d, "an http:// or https:// URL", parse_http_url)
 }
 
 fn parse_ip_net(text: &str) -> Result<IpNet, String> {

@@ -55,6 +55,7 @@ pub enum Code {
     UpgradeNotSupported,
     NotRelayed,
     RelayUnavailable,
+    ThumbnailUnavailable,
     Internal,
 }
 
@@ -72,7 +73,7 @@ const fn m(title: &'static str, text: &'static str) -> Message {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 31] = [
         Code::NotFound,
         Code::MisdirectedRequest,
         Code::CrossOrigin,
@@ -102,6 +103,7 @@ impl Code {
         Code::UpgradeNotSupported,
         Code::NotRelayed,
         Code::RelayUnavailable,
+        Code::ThumbnailUnavailable,
         Code::Internal,
     ];
 
@@ -136,6 +138,7 @@ impl Code {
             Code::UpgradeNotSupported => "upgrade_not_supported",
             Code::NotRelayed => "not_relayed",
             Code::RelayUnavailable => "relay_unavailable",
+            Code::ThumbnailUnavailable => "thumbnail_unavailable",
             Code::Internal => "internal",
         }
     }
@@ -164,7 +167,8 @@ impl Code {
             Code::UpstreamUnreachable
             | Code::UpstreamIncomplete
             | Code::UpstreamUnreadable
-            | Code::RelayUnavailable => StatusCode::BAD_GATEWAY,
+            | Code::RelayUnavailable
+            | Code::ThumbnailUnavailable => StatusCode::BAD_GATEWAY,
             Code::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::UpgradeNotSupported => StatusCode::NOT_IMPLEMENTED,
         }
@@ -232,6 +236,8 @@ impl Code {
             (Code::NotRelayed, En) => m("Not passed on", "This website passes on only the measurements and scripts of its own Google Analytics, and measurements only after consent to analytics."),
             (Code::RelayUnavailable, Nl) => m("Script niet beschikbaar", "Het analysescript kon nu niet bij Google worden opgehaald. De website werkt gewoon; probeer het later opnieuw."),
             (Code::RelayUnavailable, En) => m("Script unavailable", "The analytics script could not be fetched from Google right now. The website works as usual; please try again later."),
+            (Code::ThumbnailUnavailable, Nl) => m("Afbeelding niet beschikbaar", "Het voorbeeldplaatje van deze video kon nu niet worden opgehaald. De video zelf kunt u gewoon laden."),
+            (Code::ThumbnailUnavailable, En) => m("Image unavailable", "The preview image of this video could not be fetched right now. The video itself can still be loaded."),
             (Code::Internal, Nl) => m("Er ging iets mis", "De gateway van deze website kon dit verzoek niet afhandelen. Probeer het later opnieuw."),
             (Code::Internal, En) => m("Something went wrong", "The website's gateway could not handle this request. Please try again later."),
         }

@@ -13,12 +13,16 @@
 //!   the conditions regulators set for proxied analytics.
 //! * `/_gate/relay/drop/…`: what the relay script sends here (Google signals copies of hits,
 //!   Tag Manager's diagnostics pings) is answered 204 and never forwarded.
+//!
+//! The placeholders' YouTube thumbnails are fetched the same way, by the gate for every visitor
+//! alike ([`thumbs`], `[embeds.youtube] thumbnails`, independent of the analytics relay).
 
 mod agent;
 mod client_id;
 mod outbound;
 pub mod params;
 mod scripts;
+pub mod thumbs;
 
 use std::sync::Arc;
 

@@ -49,7 +49,7 @@ pub(crate) enum FetchError {
     Unreachable(String),
     #[error("Google did not answer within the relay timeout")]
     Timeout,
-    #[error("the script is larger than relay.google_analytics.max_script_bytes")]
+    #[error("the answer is larger than the gate accepts")]
     TooLarge,
     #[error("the script fetcher is busy or stopped")]
     Busy,
@@ -223,7 +223,8 @@ async fn fetch_scripts(client: awc::Client, mut fetches: mpsc::Receiver<Fetch>, 
     }
 }
 
-async fn fetch(
+/// One GET with exactly `request`'s headers; the body (of a 200 only) read up to `max` bytes.
+pub(super) async fn fetch(
     client: &awc::Client,
     request: &http::request::Parts,
     max: usize,

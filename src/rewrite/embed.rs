@@ -15,6 +15,10 @@
 //! `<div class="cg-embed-frame" hidden="" style="display:none!important"><iframe hidden …>`
 //! `</iframe></div></div>`
 //!
+//! With `[embeds.youtube] thumbnails`, a YouTube placeholder's controls start with the video's
+//! thumbnail as the gate serves it (`<img src="/_gate/embed-thumb/youtube/ID.jpg" alt="">`,
+//! dimmed behind the text), never an image of Google's: the box is positioned for it.
+//!
 //! Script shape: the same box with `data-cg-script` (the rendering script: host, then how its
 //! path ends) and `data-cg-hosts` (the guard's rules that script and its frames need), the
 //! controls, then the vendor's markup as it was (its text is the fallback), then `</div>`.
@@ -139,6 +143,36 @@ const BOX_STYLE: &str = "box-sizing:border-box;width:100%;display:flex;\
 const BUTTON_STYLE: &str =
     "min-height:2.75em;margin:.25em;padding:.25em 1em;font:inherit;cursor:pointer";
 
+/// Where the gate serves a YouTube video's thumbnail: this, the video id, `.jpg`.
+pub const THUMBNAIL_PREFIX: &str = "/_gate/embed-thumb/youtube/";
+
+/// Whether `id` is a YouTube video id as YouTube writes them: 11 of `[A-Za-z0-9_-]`.
+pub fn is_youtube_id(id: &str) -> bool {
+    id.len() == 11
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A thumbnail's box: its own stacking context, so the image (`z-index:-1`) lies above the
+/// box's background and below the controls.
+const THUMB_BOX_STYLE: &str = "position:relative;z-index:0;";
+
+/// The thumbnail: the whole box, cropped to it (the box keeps the embed's size whatever the
+/// image's), dimmed so the white text stays readable on any picture.
+const THUMB_STYLE: &str = "position:absolute;top:0;left:0;width:100%;height:100%;\
+    object-fit:cover;opacity:.35;z-index:-1";
+
+/// The thumbnail of YouTube video `id` (checked by the caller): decorative (the text names
+/// the video's vendor; YouTube gives no title without a request), lazy, 480 × 360 as
+/// YouTube's `hqdefault.jpg` is.
+fn thumbnail_img(id: &str) -> String {
+    format!(
+        "<img src=\"{THUMBNAIL_PREFIX}{id}.jpg\" alt=\"\" loading=\"lazy\" width=\"480\" \
+         height=\"360\" style=\"{THUMB_STYLE}\">"
+    )
+}
+
 /// Opens the wrapper that keeps a placeholder's frame out of sight: `hidden` for pages whose
 /// CSP refuses style attributes, the inline `!important` against a theme's `iframe {display:
 /// block !important}` (a rule on iframes cannot reach their wrapper).
@@ -158,6 +192,8 @@ struct Open<'a> {
     attrs: &'a str,
     once: bool,
     extra: &'a str,
+    /// The YouTube video whose thumbnail the box shows (a valid id), if any.
+    thumb: Option<&'a str>,
 }
 
 fn open(o: Open<'_>) -> String {
@@ -186,9 +222,14 @@ fn open(o: Open<'_>) -> String {
     } else {
         String::new()
     };
+    let thumb = o.thumb.filter(|id| is_youtube_id(id));
+    let (thumb_box, thumb) = match thumb {
+        Some(id) => (THUMB_BOX_STYLE, thumbnail_img(id)),
+        None => ("", String::new()),
+    };
     format!(
         "<div class=\"cg-embed\" data-cg-embed=\"{vendor_id}\"{attrs} role=\"group\" aria-label=\"{name}\" \
-         lang=\"{lang}\" style=\"{BOX_STYLE}{style}\"><div class=\"cg-embed-ui\"><p id=\"{id}\" style=\"margin:0\">{message}</p>\
+         lang=\"{lang}\" style=\"{BOX_STYLE}{thumb_box}{style}\"><div class=\"cg-embed-ui\">{thumb}<p id=\"{id}\" style=\"margin:0\">{message}</p>\
          {once}<button type=\"button\" style=\"{BUTTON_STYLE}\" data-cg-always=\"{category}\" aria-describedby=\"{id}\">{always}</button>{extra}</div>",
         vendor_id = escape_attr(&vendor.id),
         attrs = o.attrs,
@@ -212,7 +253,8 @@ fn size_style(w: Option<u32>, h: Option<u32>) -> String {
 }
 
 /// The markup before the iframe (the placeholder's box, its controls and the frame's
-/// wrapper) and after it (their ends). `n` numbers the placeholder in its page (element ids).
+/// wrapper) and after it (their ends). `n` numbers the placeholder in its page (element ids);
+/// `thumb`: the YouTube video whose thumbnail it shows (see [`youtube_id`]).
 pub(crate) fn wrap(
     vendor: &Vendor,
     kind: EmbedKind,
@@ -220,6 +262,7 @@ pub(crate) fn wrap(
     fallback_lang: &str,
     n: usize,
     size: Size<'_>,
+    thumb: Option<&str>,
 ) -> (String, &'static str) {
     let w = pixels(size.width).or_else(|| style_pixels(size.style, "width"));
     let h = pixels(size.height).or_else(|| style_pixels(size.style, "height"));
@@ -234,6 +277,7 @@ pub(crate) fn wrap(
         attrs: "",
         once: true,
         extra: "",
+        thumb,
     });
     (format!("{before}{FRAME_OPEN}"), "</div></div>")
 }
@@ -367,7 +411,18 @@ pub(crate) fn wrap_post(
         attrs: &attrs,
         once: true,
         extra: "",
+        thumb: None,
     })
+}
+
+/// What an `<oembed url>` becomes: a player (its URL, and the YouTube video whose thumbnail
+/// the placeholder shows, if any), or a link to the URL as it was.
+pub(crate) enum Oembed<'a> {
+    Player {
+        src: &'a str,
+        thumb: Option<&'a str>,
+    },
+    Link(&'a str),
 }
 
 /// CKEditor 5's `<oembed url="…">`: for a player URL this page can build (see
@@ -377,16 +432,19 @@ pub(crate) fn wrap_post(
 pub(crate) fn wrap_oembed(
     vendor: &Vendor,
     kind: EmbedKind,
-    url: &str,
-    player: Option<&str>,
+    target: Oembed<'_>,
     page_lang: Option<&str>,
     fallback_lang: &str,
     n: usize,
 ) -> (String, &'static str) {
+    let (player, thumb) = match target {
+        Oembed::Player { src, thumb } => (Some(src), thumb),
+        Oembed::Link(_) => (None, None),
+    };
     // Without a player: nothing this page can load alone, a link to the URL instead.
-    let link = match player {
-        Some(_) => String::new(),
-        None => format!(
+    let link = match target {
+        Oembed::Player { .. } => String::new(),
+        Oembed::Link(url) => format!(
             "<a href=\"{url}\" style=\"color:inherit\">{url}</a>",
             url = escape_attr(url)
         ),
@@ -401,6 +459,7 @@ pub(crate) fn wrap_oembed(
         attrs: "",
         once: player.is_some(),
         extra: &link,
+        thumb,
     });
     let Some(player) = player else {
         return (before, "</div>");
@@ -424,35 +483,8 @@ pub(crate) fn wrap_oembed(
 /// (on youtube-nocookie.com with `nocookie`); Vimeo's `vimeo.com/ID[/HASH]` →
 /// `https://player.vimeo.com/video/ID[?h=HASH]`. `None` for anything else.
 pub(crate) fn player_url(url: &str, nocookie: bool) -> Option<String> {
-    let parsed = url::Url::parse(url.trim())
-        .or_else(|_| url::Url::parse(&format!("https:{}", url.trim())))
-        .ok()?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return None;
-    }
-    let host = parsed.host_str()?.to_ascii_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host);
-    let segments: Vec<&str> = parsed.path_segments()?.filter(|s| !s.is_empty()).collect();
-    let youtube_id = |id: &str| {
-        (id.len() == 11
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| id.to_owned())
-    };
-    let youtube = match (host, segments.as_slice()) {
-        ("youtube.com" | "m.youtube.com" | "youtube-nocookie.com", ["watch"]) => parsed
-            .query_pairs()
-            .find(|(k, _)| k == "v")
-            .and_then(|(_, v)| youtube_id(v.as_ref())),
-        (
-            "youtube.com" | "m.youtube.com" | "youtube-nocookie.com",
-            ["embed" | "shorts" | "live", id],
-        ) => youtube_id(id),
-        ("youtu.be", [id]) => youtube_id(id),
-        _ => None,
-    };
-    if let Some(id) = youtube {
+    let parsed = parse_web_url(url)?;
+    if let Some(id) = youtube_video(&parsed) {
         let host = if nocookie {
             "www.youtube-nocookie.com"
         } else {
@@ -460,6 +492,9 @@ pub(crate) fn player_url(url: &str, nocookie: bool) -> Option<String> {
         };
         return Some(format!("https://{host}/embed/{id}"));
     }
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    let segments: Vec<&str> = parsed.path_segments()?.filter(|s| !s.is_empty()).collect();
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let hash = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
     match (host, segments.as_slice()) {
@@ -471,6 +506,41 @@ pub(crate) fn player_url(url: &str, nocookie: bool) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// An http(s) URL as a page writes it, scheme-relative ones (`//youtu.be/…`) as https.
+fn parse_web_url(url: &str) -> Option<url::Url> {
+    let parsed = url::Url::parse(url.trim())
+        .or_else(|_| url::Url::parse(&format!("https:{}", url.trim())))
+        .ok()?;
+    matches!(parsed.scheme(), "http" | "https").then_some(parsed)
+}
+
+/// The video id of a YouTube URL: `watch?v=ID`, `youtu.be/ID`, `shorts/ID`, `live/ID` and a
+/// player's `embed/ID`, on youtube.com (and m., www.) and youtube-nocookie.com.
+fn youtube_video(parsed: &url::Url) -> Option<String> {
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    let segments: Vec<&str> = parsed.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let id = match (host, segments.as_slice()) {
+        ("youtube.com" | "m.youtube.com" | "youtube-nocookie.com", ["watch"]) => parsed
+            .query_pairs()
+            .find(|(k, _)| k == "v")
+            .map(|(_, v)| v.into_owned()),
+        (
+            "youtube.com" | "m.youtube.com" | "youtube-nocookie.com",
+            ["embed" | "shorts" | "live", id],
+        ) => Some((*id).to_owned()),
+        ("youtu.be", [id]) => Some((*id).to_owned()),
+        _ => None,
+    };
+    id.filter(|id| is_youtube_id(id))
+}
+
+/// The id of the YouTube video at `url` (a player's `src`, a video page), if it is one; a
+/// playlist's player (`embed/videoseries?list=…`, 11 letters too) is none.
+pub(crate) fn youtube_id(url: &str) -> Option<String> {
+    youtube_video(&parse_web_url(url)?).filter(|id| id != "videoseries")
 }
 
 /// The iframe's accessible name when the page gave it none: "YouTube (Google): video".
@@ -521,6 +591,7 @@ mod tests {
                 height: Some("315"),
                 style: None,
             },
+            None,
         );
         assert!(
             before.contains("Video laden — YouTube (Google)"),
@@ -549,7 +620,7 @@ mod tests {
             height: None,
             style: None,
         };
-        let (en, _) = wrap(yt, EmbedKind::Video, None, "en", 2, size);
+        let (en, _) = wrap(yt, EmbedKind::Video, None, "en", 2, size, None);
         assert!(en.contains(">Load this video</button>"), "{en}");
         assert!(
             en.contains("aspect-ratio:16/9") && !en.contains("max-width"),
@@ -562,7 +633,7 @@ mod tests {
             height: None,
             style: Some("border:none; width: 90px;height:21px"),
         };
-        let (like, _) = wrap(fb, EmbedKind::Social, Some("en"), "nl", 3, size);
+        let (like, _) = wrap(fb, EmbedKind::Social, Some("en"), "nl", 3, size, None);
         assert!(
             like.contains(">Always load (consent to marketing)</button>"),
             "{like}"
@@ -632,11 +703,11 @@ mod tests {
         let yt = cat.vendor("youtube").unwrap();
         let url = "https://www.youtube.com/watch?v=KPnmmIrD0oc";
         let player = player_url(url, false);
+        let src = player.as_deref().unwrap();
         let (before, after) = wrap_oembed(
             yt,
             EmbedKind::Video,
-            url,
-            player.as_deref(),
+            Oembed::Player { src, thumb: None },
             Some("en"),
             "nl",
             1,
@@ -651,8 +722,7 @@ mod tests {
         let (link, _) = wrap_oembed(
             yt,
             EmbedKind::Video,
-            "https://www.youtube.com/@x?a=1&b=2",
-            None,
+            Oembed::Link("https://www.youtube.com/@x?a=1&b=2"),
             Some("en"),
             "nl",
             2,

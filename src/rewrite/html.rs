@@ -40,6 +40,8 @@ pub(crate) struct Ctx {
     pub embed_language: String,
     /// YouTube players load from youtube-nocookie.com (`[embeds.youtube] nocookie`).
     pub youtube_nocookie: bool,
+    /// YouTube placeholders show the thumbnail the gate serves (`[embeds.youtube] thumbnails`).
+    pub youtube_thumbnails: bool,
     pub form_paths: Vec<String>,
     pub form_classes: Vec<String>,
     pub form_ids: Vec<String>,
@@ -1245,6 +1247,10 @@ fn on_embed_iframe(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
         height: height.as_deref(),
         style: style.as_deref(),
     };
+    let thumb = ctx
+        .youtube_thumbnails
+        .then(|| embed::youtube_id(&url))
+        .flatten();
     let (before, after) = embed::wrap(
         vendor,
         kind,
@@ -1252,6 +1258,7 @@ fn on_embed_iframe(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
         &ctx.embed_language,
         n,
         size,
+        thumb.as_deref(),
     );
     el.before(&before, ContentType::Html);
     el.after(after, ContentType::Html);
@@ -1344,11 +1351,21 @@ fn on_oembed(ctx: &Ctx, state: &Shared, el: &mut Element<'_, '_>) {
     let _ = el.set_attribute(PLACED, "");
     let mut st = lock(state);
     let n = next_embed(ctx, &mut st, el);
+    let thumb = ctx
+        .youtube_thumbnails
+        .then(|| embed::youtube_id(&decoded))
+        .flatten();
+    let target = match player.as_deref() {
+        Some(src) => embed::Oembed::Player {
+            src,
+            thumb: thumb.as_deref(),
+        },
+        None => embed::Oembed::Link(&decoded),
+    };
     let (before, after) = embed::wrap_oembed(
         vendor,
         kind,
-        &decoded,
-        player.as_deref(),
+        target,
         st.lang.as_deref(),
         &ctx.embed_language,
         n,

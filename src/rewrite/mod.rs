@@ -58,6 +58,7 @@ use lol_html::AsciiCompatibleEncoding;
 pub use coding::{
     coding_from_header, codings_from_headers, Coding, DecodeChain, MAX_STACKED_CODINGS,
 };
+pub use embed::{is_youtube_id, THUMBNAIL_PREFIX};
 pub use hosts::{unknown_hosts, HostReference};
 pub use memo::{MemoBodyRewriter, RewriteMemo, MEMO_MAX_BODY};
 pub use sniff::{
@@ -95,6 +96,9 @@ pub struct RewriteSettings {
     /// YouTube players load from youtube-nocookie.com (`[embeds.youtube] nocookie`). Default
     /// false.
     pub youtube_nocookie: bool,
+    /// YouTube placeholders show the video's thumbnail from the gate
+    /// ([`THUMBNAIL_PREFIX`]`<id>.jpg`; `[embeds.youtube] thumbnails`). Default false.
+    pub youtube_thumbnails: bool,
     /// The configured contact-form paths (`/contact`). Default none: no page gets
     /// `inject_form_html`.
     pub form_paths: Vec<String>,
@@ -127,6 +131,7 @@ impl Default for RewriteSettings {
             inject_embed_html: String::new(),
             embed_language: "nl".into(),
             youtube_nocookie: false,
+            youtube_thumbnails: false,
             form_paths: Vec::new(),
             form_classes: Vec::new(),
             form_ids: Vec::new(),
@@ -160,6 +165,7 @@ impl Rewriter {
                 inject_embed: Injection::new(settings.inject_embed_html),
                 embed_language: settings.embed_language,
                 youtube_nocookie: settings.youtube_nocookie,
+                youtube_thumbnails: settings.youtube_thumbnails,
                 form_paths: settings.form_paths,
                 form_classes: settings.form_classes,
                 form_ids: settings.form_ids,
@@ -1134,5 +1140,68 @@ mod tests {
         );
         let twice = String::from_utf8(rewrite_document(&rw, &once).unwrap()).unwrap();
         assert_eq!(twice.matches("class=\"cg-embed\"").count(), 3, "{twice}");
+    }
+
+    /// Every form of YouTube embed, a Vimeo one and a post.
+    const EMBEDS_PAGE: &[u8] = br#"<html lang="en"><head></head><body><iframe width="560" height="315" src="https://www.youtube.com/embed/KPnmmIrD0oc?feature=oembed"></iframe><iframe data-src="https://www.youtube-nocookie.com/embed/abcdefghi_-?rel=0"></iframe><iframe src="https://www.youtube.com/embed/videoseries?list=PL1"></iframe><figure class="media"><oembed url="https://youtu.be/ZZZZZZZZZZZ"></oembed></figure><iframe src="https://player.vimeo.com/video/76979871"></iframe><blockquote class="twitter-tweet"><p>Hello</p></blockquote></body></html>"#;
+
+    #[test]
+    fn youtube_placeholders_show_the_gates_thumbnail_only_when_configured() {
+        let on = Rewriter::new(
+            Arc::new(Catalogue::builtin()),
+            RewriteSettings {
+                youtube_thumbnails: true,
+                ..RewriteSettings::default()
+            },
+        );
+        let whole = rewrite_in_chunks(&on, EMBEDS_PAGE, 4096).unwrap();
+        for size in [1, 7] {
+            assert_eq!(
+                rewrite_in_chunks(&on, EMBEDS_PAGE, size).as_deref(),
+                Some(whole.as_str()),
+                "chunks of {size}"
+            );
+        }
+        let thumbs: Vec<&str> = whole
+            .match_indices("<img src=\"")
+            .map(|(at, _)| whole[at + 10..].split('"').next().unwrap())
+            .collect();
+        // An iframe, a lazy one, an oEmbed; not a playlist (no video id), Vimeo or a post.
+        assert_eq!(
+            thumbs,
+            [
+                "/_gate/embed-thumb/youtube/KPnmmIrD0oc.jpg",
+                "/_gate/embed-thumb/youtube/abcdefghi_-.jpg",
+                "/_gate/embed-thumb/youtube/ZZZZZZZZZZZ.jpg",
+            ],
+            "{whole}"
+        );
+        assert!(
+            whole.contains(r#"alt="" loading="lazy" width="480" height="360""#),
+            "{whole}"
+        );
+        assert!(!whole.contains("ytimg"), "{whole}");
+        let off = rewrite_in_chunks(&rw(), EMBEDS_PAGE, 4096).unwrap();
+        assert!(
+            !off.contains("<img") && !off.contains("embed-thumb"),
+            "{off}"
+        );
+        // Only the image and its box's positioning differ.
+        let stripped = whole
+            .replace("position:relative;z-index:0;", "")
+            .split("<img ")
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.split_once('>').map_or(part, |(_, rest)| rest)
+                }
+            })
+            .collect::<String>();
+        assert_eq!(
+            stripped.replace("<script src=\"/_gate/banner.js\" defer></script>", ""),
+            off.replace("<script src=\"/_gate/banner.js\" defer></script>", "")
+        );
     }
 }

@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     forms(cfg);
     assets(cfg);
     crate::relay::configure(cfg, state.relay.as_ref());
+    crate::relay::thumbs::configure(cfg, state.thumbs.as_ref());
     cfg.service(web::scope("/_gate").default_service(web::to(unknown_gate_path)));
     form_posts(cfg);
     cfg.default_service(web::to(proxy_page));

@@ -29,6 +29,7 @@ use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::privacy::{GeoError, Privacy, Visitor};
 use crate::proxy::{Proxy, ProxySettings, TlsConfigError};
+use crate::relay::thumbs::Thumbs;
 use crate::relay::Relay;
 use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
 use crate::stats::{Stats, StatsSettings};
@@ -87,6 +88,8 @@ pub struct AppState {
     pub readiness: ReadinessCache,
     /// The Google Analytics relay, when `[relay.google_analytics]` turns it on.
     pub relay: Option<Relay>,
+    /// The placeholders' YouTube thumbnails, when `[embeds.youtube] thumbnails` turns them on.
+    pub thumbs: Option<Thumbs>,
     /// The operator's `[[passthrough]]` prefixes.
     pub passthrough: Passthroughs,
 }
@@ -115,6 +118,7 @@ impl AppState {
         );
         let dashboard = Dashboard::new(&config, &keys, store.clone(), clock.unix_secs())?;
         let relay = Relay::new(&config, store.clone(), clock.clone(), metrics.clone());
+        let thumbs = Thumbs::new(&config.embeds.youtube, store.clone(), clock.clone());
         let mut proxy_settings = ProxySettings::from_config(&config)?;
         proxy_settings.metrics = Some(metrics.clone());
         let config = Arc::new(config);
@@ -135,6 +139,7 @@ impl AppState {
             sites: SiteHosts::new(&config.listen.hosts),
             readiness: ReadinessCache::default(),
             relay,
+            thumbs,
             passthrough: Passthroughs::new(&config.passthrough),
             config,
             clock,
@@ -286,6 +291,7 @@ pub(super) fn areas(
         inject_embed_html: consent.embed_html(),
         embed_language: config.consent.default_language.clone(),
         youtube_nocookie: config.embeds.youtube.nocookie,
+        youtube_thumbnails: config.embeds.youtube.thumbnails,
         form_paths: forms.paths(),
         form_classes: forms.plugin_form_classes(),
         form_ids: forms.plugin_form_ids(),
