@@ -10,9 +10,9 @@
  *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
  *   v        vendors: [id, name, category]
- *   vd       URL of the vendor details per language ({lang: [{id, desc, cookies, ip: the text
- *            key of what the vendor learns of the visitor's address}]}), fetched when the
- *            settings open
+ *   vd       URL of the vendor details per language ({lang: [{id, desc, cookies, ip: what the
+ *            vendor learns of the visitor's address, r: how long its cookies stay}]}), fetched
+ *            when the settings open
  *   s        the guard's queue stubs and their category: {ga: "analytics", fbq: "marketing", …}
  * Parts, in order: language; the verified decision; Google Consent Mode; activation of
  * neutralised tags; the banner itself; sending a decision; start-up and the page API
@@ -173,10 +173,10 @@
   function categorySwitches() {
     return config.c.map(function (category) {
       var vendors = config.v.filter(function (v) { return v[2] === category.id; }).map(function (v) {
-        var retention = text['retention.' + v[0]] || text.retention_unknown, more = details[v[0]] || { cookies: [] };
-        return '<li><strong>' + escapeHtml(v[1]) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(text[more.ip]) + '<br>' +
+        var more = details[v[0]] || { cookies: [] };
+        return '<li><strong>' + escapeHtml(v[1]) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(more.ip) + '<br>' +
           escapeHtml(text.cookies) + ': ' + escapeHtml(more.cookies.join(', ') || text.none) + '. ' +
-          escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
+          escapeHtml(text.retention) + ': ' + escapeHtml(more.r) + '.</li>';
       }).join('');
       var checked = guard.g && granted(category.id) ? ' checked' : '';
       var vendorList = vendors
