@@ -42,6 +42,7 @@ use crate::rewrite::Rewriter;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::telemetry;
+use crate::trackers::SiteVendors;
 use connections::Connections;
 pub use reload::{Reloaded, Reloader};
 
@@ -211,6 +212,7 @@ pub async fn start_with_clock(
             }
         );
     }
+    state.load_site_vendors().await;
     state.spawn_background();
     let (listen, default_lang) = (state.config.listen.clone(), state.default_lang);
 
@@ -342,5 +344,11 @@ pub fn page_rewriter(
 ) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
     let clock = SystemClock::shared();
     let stats = Stats::new(store.clone(), clock.clone());
-    state::areas(config, keys, store, stats, clock)
+    let parts = state::AreaParts {
+        stats,
+        clock,
+        store,
+        site_vendors: Arc::new(SiteVendors::new()),
+    };
+    state::areas(config, keys, parts)
 }
