@@ -131,6 +131,29 @@ async fn the_site_vendor_set_grows_with_each_page_and_survives_a_restart_on_redi
 }
 
 #[actix_web::test]
+async fn a_gate_learns_on_refresh_the_vendors_another_gate_on_the_same_redis_found() {
+    let redis = RedisServer::new();
+    let site = site();
+    let start = || {
+        TestGate::new()
+            .upstream(&site.url())
+            .store(StoreChoice::Redis(redis.url()))
+            .start()
+    };
+    let (one, two) = (start().await, start().await);
+    page(&one, "/mission").await;
+    one.state().stats.flush().await;
+    assert!(held(&two).is_empty(), "not seen by the second gate yet");
+    // What the second gate's periodic refresh does.
+    two.state().load_site_vendors(2).await;
+    assert_eq!(held(&two), ["youtube"]);
+    assert_eq!(
+        banner_vendors(&page(&two, "/news").await).as_deref(),
+        Some("youtube")
+    );
+}
+
+#[actix_web::test]
 async fn vendors_the_operator_declares_are_named_before_any_page_shows_them() {
     let site = site();
     let gate = TestGate::new()

@@ -212,8 +212,9 @@ pub async fn start_with_clock(
             }
         );
     }
-    state.load_site_vendors().await;
+    state.load_site_vendors(state::SITE_VENDOR_DAYS).await;
     state.spawn_background();
+    spawn_site_vendor_refresh(Arc::downgrade(&state));
     let (listen, default_lang) = (state.config.listen.clone(), state.default_lang);
 
     let limits = &state.config.limits;
@@ -331,6 +332,20 @@ fn bind_error(which: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Err
 
 fn first_addr(addrs: Vec<SocketAddr>, fallback: SocketAddr) -> SocketAddr {
     addrs.first().copied().unwrap_or(fallback)
+}
+
+/// Every [`state::SITE_VENDOR_REFRESH`], the vendors other gates on the same store found join
+/// this gate's set; ends once the gate's state is gone.
+fn spawn_site_vendor_refresh(state: std::sync::Weak<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(state::SITE_VENDOR_REFRESH).await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            state.load_site_vendors(2).await;
+        }
+    });
 }
 
 /// The page rewriter exactly as the gate uses it (catalogue from config, the banner's and the

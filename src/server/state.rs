@@ -90,13 +90,17 @@ pub struct AppState {
     /// The operator's `[[passthrough]]` prefixes.
     pub passthrough: Passthroughs,
     /// The vendors the site uses, named by the banner: kept across reloads, grown by every
-    /// page rewritten, read back from the store at start ([`AppState::load_site_vendors`]).
+    /// page rewritten, read back from the store at start and every [`SITE_VENDOR_REFRESH`]
+    /// ([`AppState::load_site_vendors`]).
     pub site_vendors: Arc<SiteVendors>,
 }
 
 /// Days of notes read back at start: a vendor the gate has not found on any page for this
 /// long is no longer named after a restart.
 pub const SITE_VENDOR_DAYS: u64 = 90;
+/// How often a running gate reads the last two days' notes again, for the vendors other gates
+/// on the same store found: 5 minutes.
+pub const SITE_VENDOR_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl AppState {
     /// Build every service from the validated `config` on `store`, on the system clock.
@@ -202,12 +206,13 @@ impl AppState {
         }
     }
 
-    /// Read back the vendors found on the site's pages in the last [`SITE_VENDOR_DAYS`] days
-    /// (those the catalogue still holds join the set). A store that cannot answer is logged:
-    /// the banner then names what this process finds, and the page's own vendors always.
-    pub async fn load_site_vendors(&self) {
+    /// Read back the vendors found on the site's pages in the last `days` days, today
+    /// included ([`SITE_VENDOR_DAYS`] at start, two on each refresh); those the catalogue still
+    /// holds join the set. A store that cannot answer is logged: the banner then names what
+    /// this process finds, and the page's own vendors always.
+    pub async fn load_site_vendors(&self, days: u64) {
         let now = self.clock.unix_secs();
-        let days: Vec<String> = (0..SITE_VENDOR_DAYS)
+        let days: Vec<String> = (0..days)
             .rev()
             .map(|back| crate::stats::day_key(now.saturating_sub(back * 86_400)))
             .collect();
