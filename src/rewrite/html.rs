@@ -695,7 +695,7 @@ fn injection_handlers(
     settings.append_document_content_handler(DocumentContentHandlers::default().end(
         move |end: &mut DocumentEnd<'_>| {
             let mut st = lock(&s);
-            let tail = flush_pending(&c, &mut st)?;
+            let tail = flush_pending(&mut st)?;
             if !tail.is_empty() {
                 end.append(&tail, ContentType::Html);
             }
@@ -725,13 +725,17 @@ fn declares_charset(el: &Element<'_, '_>) -> bool {
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-type")))
 }
 
-/// Everything held back (an undecided inline script or style, an unfinished noscript pass),
-/// decided now.
-fn flush_pending(ctx: &Arc<Ctx>, st: &mut PassState) -> Result<String, HandlerError> {
+/// Everything held back at the end of the input (an unfinished noscript pass; an inline script
+/// or style still held refuses the page), decided now.
+fn flush_pending(st: &mut PassState) -> Result<String, HandlerError> {
     let mut out = String::new();
     if let Some(pending) = st.pending.take() {
+        // Its text's last chunk releases a held element; one still held here had no end to its
+        // text, and what the input ended with could swallow a start tag appended after it.
         if !pending.flushed {
-            out.push_str(&decide_held(ctx, st, &pending));
+            return Err(refuse(
+                "an inline script or stylesheet whose text never ended",
+            ));
         }
     }
     if let Some(pass) = st.noscript.take() {
@@ -1044,6 +1048,16 @@ fn on_held_text(ctx: &Ctx, state: &Shared, chunk: &mut TextChunk<'_>) -> Result<
     }
     pending.text.push_str(chunk.as_str());
     chunk.remove();
+    // The held element goes out where its text ends, not at its end tag: an end tag cut off by
+    // the end of the input (`</script x="…`) never reaches the end-tag handler, and what the
+    // document end then appended came after that open tag — which swallowed the start tag and
+    // turned the script's text into live markup.
+    if chunk.last_in_text_node() {
+        if let Some(p) = st.pending.take() {
+            let out = decide_held(ctx, &mut st, &p);
+            chunk.before(&out, ContentType::Html);
+        }
+    }
     Ok(())
 }
 

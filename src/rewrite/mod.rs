@@ -853,6 +853,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_held_script_goes_out_where_its_text_ends_even_if_its_end_tag_never_closes() {
+        // The input ends inside the script's end tag, so the end-tag handler never runs. The
+        // script used to come out at the document's end, after that open `</script x="`, whose
+        // attribute value then swallowed the start tag: the text's `<img>` became live markup.
+        let page = br#"<p>Welkom</p><script>x = "1">"; y = '<img src="https://www.facebook.com/tr?id=1">';</script x=""#;
+        for size in [1, 7, 4096] {
+            let out = rewrite_in_chunks(&rw(), page, size).unwrap();
+            let start = out.find("<script type=\"text/plain\"").expect("made inert");
+            let text = out.find("x = \"1\">").expect("the text is kept");
+            let cut_off = out.find("</script x=").expect("the open end tag is kept");
+            assert!(start < text && text < cut_off, "chunks of {size}: {out}");
+            assert!(out.ends_with("</script x=\""), "chunks of {size}: {out}");
+        }
+    }
+
     /// The test rewriter with a guard as well.
     fn rw_with_guard() -> Rewriter {
         Rewriter::new(
