@@ -10,9 +10,11 @@
  *            the whole hash in the receipt)
  *   c        optional categories: {id, n: name per language, d: description per language}
  *   v        vendors: [id, name, category]
- *   vd       URL of the vendor details per language ({lang: [{id, desc, cookies, ip: the text
- *            key of what the vendor learns of the visitor's address}]}), fetched when the
- *            settings open
+ *   vd       URL of the vendor details per language ({lang: [{id, desc, cookies, ip: what the
+ *            vendor learns of the visitor's address, r: how long its cookies stay}]}), fetched
+ *            when the settings open
+ * The banner's own tag carries the vendors the gate has found on the site's pages (data-v,
+ * space-separated ids): the first layer names them, and this page's.
  *   s        the guard's queue stubs and their category: {ga: "analytics", fbq: "marketing", …}
  * Parts, in order: language; the verified decision; Google Consent Mode; activation of
  * neutralised tags; the banner itself; sending a decision; start-up and the page API
@@ -39,8 +41,9 @@
   function granted(category) {
     return category === 'necessary' || !!guard.ok(category);
   }
-  var vendorCategory = {};
+  var vendorCategory = {}, used = {}, own = doc.currentScript;
   config.v.forEach(function (vendor) { vendorCategory[vendor[0]] = vendor[2]; });
+  String(own && own.getAttribute('data-v') || '').split(' ').forEach(function (id) { used[id] = 1; });
   /* The gate's verified answer ({value, granted, id}): cached for the guard of later pages under
    * its exact cookie value; the calls the stubs queued for refused categories are dropped. */
   function remember(answer) {
@@ -173,10 +176,10 @@
   function categorySwitches() {
     return config.c.map(function (category) {
       var vendors = config.v.filter(function (v) { return v[2] === category.id; }).map(function (v) {
-        var retention = text['retention.' + v[0]] || text.retention_unknown, more = details[v[0]] || { cookies: [] };
-        return '<li><strong>' + escapeHtml(v[1]) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(text[more.ip]) + '<br>' +
+        var more = details[v[0]] || { cookies: [] };
+        return '<li><strong>' + escapeHtml(v[1]) + '</strong> — ' + escapeHtml(more.desc) + ' ' + escapeHtml(more.ip) + '<br>' +
           escapeHtml(text.cookies) + ': ' + escapeHtml(more.cookies.join(', ') || text.none) + '. ' +
-          escapeHtml(text.retention) + ': ' + escapeHtml(retention) + '.</li>';
+          escapeHtml(text.retention) + ': ' + escapeHtml(more.r) + '.</li>';
       }).join('');
       var checked = guard.g && granted(category.id) ? ' checked' : '';
       var vendorList = vendors
@@ -187,13 +190,13 @@
         vendorList + '</div>';
     }).join('');
   }
-  /* Who and why, in one sentence: the vendors whose tags the gate neutralised in this page,
-   * per category ("Google Analytics, Hotjar (Analytics); YouTube (Google)"). */
+  /* Who and why, in one sentence: the vendors the site uses (data-v) and those whose tags the
+   * gate neutralised in this page, per category ("Google Analytics, Hotjar (Analytics);
+   * YouTube (Google)"). */
   function whoSentence() {
-    var seen = {};
-    [].forEach.call(doc.querySelectorAll('[data-cg-vendor]'), function (el) { seen[el.getAttribute('data-cg-vendor')] = 1; });
+    [].forEach.call(doc.querySelectorAll('[data-cg-vendor]'), function (el) { used[el.getAttribute('data-cg-vendor')] = 1; });
     var parts = config.c.map(function (category) {
-      var names = config.v.filter(function (v) { return seen[v[0]] && v[2] === category.id; }).map(function (v) { return v[1]; });
+      var names = config.v.filter(function (v) { return used[v[0]] && v[2] === category.id; }).map(function (v) { return v[1]; });
       /* A vendor's own category (YouTube) is not named twice. */
       return names.length ? names.join(', ') + (vendorCategory[category.id] ? '' : ' (' + category.n[lang] + ')') : '';
     }).filter(String);

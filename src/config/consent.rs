@@ -37,6 +37,10 @@ pub struct ConsentConfig {
     pub texts: BTreeMap<String, BTreeMap<String, String>>,
     /// Operator-defined categories besides necessary, analytics and marketing.
     pub categories: Vec<ConsentCategoryConfig>,
+    /// Vendor ids (of the catalogue) the banner's first layer always names, besides every
+    /// vendor the gate has found on the site's pages: for a vendor on pages the gate has not
+    /// served yet. Default none.
+    pub banner_vendors: Vec<String>,
     /// Decisions (POST and DELETE `/_gate/consent`) allowed per anonymised address per window;
     /// beyond, 429. Default `{ max = 30, window = "1m" }`; `max = 0` turns it off.
     pub rate_limit: RateLimitConfig,
@@ -74,6 +78,7 @@ impl Default for ConsentConfig {
             honour_gpc: true,
             texts: BTreeMap::new(),
             categories: Vec::new(),
+            banner_vendors: Vec::new(),
             rate_limit: RateLimitConfig::default(),
         }
     }

@@ -27,7 +27,7 @@ use super::read::{read_value, unknown_key};
 use super::relay::RelayConfig;
 use super::stats::StatsConfig;
 use super::store::StoreConfig;
-use super::trackers::{valid_category, TrackersConfig};
+use super::trackers::{valid_category, TrackersConfig, NECESSARY};
 use super::upstream::{HostPolicy, UpstreamConfig};
 
 /// The whole, validated configuration.
@@ -376,6 +376,26 @@ fn category_problems(trackers: &TrackersConfig, consent: &ConsentConfig) -> Vec<
             ));
         }
     }
+    for (i, id) in consent.banner_vendors.iter().enumerate() {
+        let known = vendors
+            .iter()
+            .any(|v| &v.id == id && v.category != NECESSARY);
+        if !known {
+            problems.push(ConfigProblem::new(
+                format!("consent.banner_vendors[{i}]"),
+                format!(
+                    "{id:?} is not a vendor of the catalogue that the banner asks consent for{}",
+                    did_you_mean_hint(
+                        id,
+                        vendors
+                            .iter()
+                            .filter(|v| v.category != NECESSARY)
+                            .map(|v| v.id.as_str())
+                    )
+                ),
+            ));
+        }
+    }
     for (i, declared) in consent.categories.iter().enumerate() {
         let used = vendors.iter().any(|v| v.category == declared.id);
         if !used && !declared.id.is_empty() {
@@ -714,6 +734,16 @@ mod tests {
         ));
         let msg = message_for(&problems, "trackers.vendors[0].category");
         assert!(msg.contains("did you mean \"analytics\"?"), "{msg}");
+    }
+
+    #[test]
+    fn a_banner_vendor_must_be_a_catalogue_vendor() {
+        let problems = problems_of(&format!(
+            "{UPSTREAM}[consent]\nbanner_vendors = [\"vimeo\", \"youtub\"]\n"
+        ));
+        let msg = message_for(&problems, "consent.banner_vendors[1]");
+        assert!(msg.contains("did you mean \"youtube\"?"), "{msg}");
+        assert_eq!(problems.len(), 1, "vimeo is one: {problems:?}");
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub(crate) const BUILTIN_TEXTS: [(&str, &str); 2] = [
     ("en", include_str!("../../assets/i18n/en.json")),
 ];
 
+/// Texts only vendors.json carries (resolved per vendor), left out of banner.js.
+const SECOND_LAYER_TEXTS: [&str; 3] = [ADDRESS_RELAYED, ADDRESS_DIRECT, "retention_unknown"];
+
 /// Why the bundle could not be built (a config problem naming its key).
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -93,6 +96,19 @@ struct VendorDetail<'a> {
     cookies: Vec<String>,
     /// The text key of what the vendor learns of the visitor's address after consent.
     ip: &'static str,
+}
+
+/// A vendor as vendors.json ships it to the second layer, in one language: its texts resolved
+/// (they are not in banner.js, which every page loads).
+#[derive(Serialize)]
+struct VendorShipped<'a> {
+    id: &'a str,
+    desc: &'a str,
+    cookies: &'a [String],
+    /// What the vendor learns of the visitor's address.
+    ip: &'a str,
+    /// How long its cookies stay (`retention.<id>`, else `retention_unknown`).
+    r: &'a str,
 }
 
 /// Text key: the vendor is reached only through the gate's relay.
@@ -222,11 +238,36 @@ impl Bundle {
             .iter()
             .map(|lang| (*lang, details(lang)))
             .collect();
+        let text = |lang: &str, key: &str| -> &str {
+            texts
+                .get(lang)
+                .and_then(|t| t.get(key))
+                .map_or("", String::as_str)
+        };
+        let shipped_details: BTreeMap<&str, Vec<VendorShipped>> = details_json
+            .iter()
+            .map(|(lang, vendors)| {
+                let list = vendors
+                    .iter()
+                    .map(|v| VendorShipped {
+                        id: v.id,
+                        desc: v.desc,
+                        cookies: &v.cookies,
+                        ip: text(lang, v.ip),
+                        r: texts
+                            .get(lang)
+                            .and_then(|t| t.get(&format!("retention.{}", v.id)))
+                            .map_or_else(|| text(lang, "retention_unknown"), String::as_str),
+                    })
+                    .collect();
+                (*lang, list)
+            })
+            .collect();
         let vendors_asset = HashedAsset::new(
             "vendors",
             "json",
             "application/json",
-            serde_json::to_vec(&details_json).unwrap_or_else(|_| b"{}".to_vec()),
+            serde_json::to_vec(&shipped_details).unwrap_or_else(|_| b"{}".to_vec()),
         );
         // The hash covers everything a visitor reads in one language, so a receipt proves
         // exactly which wording was consented to.
@@ -243,13 +284,16 @@ impl Bundle {
             texts_hash.insert((*lang).to_owned(), sha256_hex(shown.as_bytes()));
             texts_shown.insert((*lang).to_owned(), shown);
         }
-        // The categories' names and descriptions travel in `c`; not twice.
+        // The categories' names and descriptions travel in `c`, the vendors' address and
+        // retention notes in vendors.json (second layer only); not twice.
         let mut shipped = texts.clone();
         for t in shipped.values_mut() {
             t.retain(|key, _| {
-                !optional
-                    .iter()
-                    .any(|id| *key == format!("{id}_name") || *key == format!("{id}_desc"))
+                !SECOND_LAYER_TEXTS.contains(&key.as_str())
+                    && !key.starts_with("retention.")
+                    && !optional
+                        .iter()
+                        .any(|id| *key == format!("{id}_name") || *key == format!("{id}_desc"))
             });
         }
         let out = ConfigOut {

@@ -67,6 +67,8 @@ pub async fn findings(
             .filter(|d| match d.kind {
                 Found::Cookie => !catalogue.knows_cookie(&d.name),
                 Found::Origin => !catalogue.knows_origin(&d.name),
+                // Catalogue vendors are classified by definition (and counted apart).
+                Found::Vendor => false,
             })
             .collect(),
         ..Findings::default()
@@ -141,11 +143,12 @@ pub fn classified(
             )
         }
         Found::Cookie => None,
+        Found::Vendor => return Err(refused("kind: a catalogue vendor is classified already")),
     };
     if choice == NECESSARY {
         match kind {
             Found::Origin => out.approved_origins.push(name.to_owned()),
-            Found::Cookie => out.necessary_cookies.push(name.to_owned()),
+            Found::Cookie | Found::Vendor => out.necessary_cookies.push(name.to_owned()),
         }
         out.approved_origins.dedup();
         out.necessary_cookies.dedup();

@@ -22,15 +22,22 @@ use lol_html::{AsciiCompatibleEncoding, DocumentContentHandlers, MemorySettings,
 
 use super::css;
 use super::embed;
-use super::inject::{escape_attr, Injection};
+use super::inject::{escape_attr, with_site_vendors, Injection};
 use super::{Action, RawFinding};
-use crate::trackers::{Catalogue, Vendor};
+use crate::trackers::{Catalogue, SiteVendors, Vendor};
 
 /// Immutable per-gate context shared by every pass.
 pub(crate) struct Ctx {
     pub catalogue: Arc<Catalogue>,
-    /// The guard and the banner tags, injected together (guard first).
+    /// The guard and the banner tags, injected together (guard first), without the site's
+    /// vendors.
     pub inject_head: Injection,
+    /// The guard's and the banner's HTML as given, to add the site's vendors to.
+    pub head_parts: (String, String),
+    /// The vendors the site uses, named on the banner tag.
+    pub site: Option<Arc<SiteVendors>>,
+    /// The head tags for the last generation of `site` asked for.
+    pub head_cache: Mutex<Option<Arc<Head>>>,
     /// The guard alone: what an `<iframe srcdoc>` document gets.
     pub inject_first: Injection,
     pub inject_form: Injection,
@@ -48,6 +55,42 @@ pub(crate) struct Ctx {
     pub max_memory: usize,
     pub inline_script_max: usize,
     pub selectors: Selectors,
+}
+
+/// The head tags a page gets: the guard and the banner, the banner naming the site's vendors
+/// as they were in `generation`.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub generation: u64,
+    pub tags: Injection,
+}
+
+impl Ctx {
+    /// The head tags for the site's vendors as they are now: built once per generation (the
+    /// set grows rarely), shared by every page until it grows again.
+    pub fn head(&self) -> Arc<Head> {
+        let Some(site) = &self.site else {
+            return Arc::new(Head {
+                generation: 0,
+                tags: self.inject_head.clone(),
+            });
+        };
+        let set = site.current();
+        let mut cache = self
+            .head_cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(head) = cache.as_ref().filter(|h| h.generation == set.generation) {
+            return head.clone();
+        }
+        let (first, banner) = &self.head_parts;
+        let head = Arc::new(Head {
+            generation: set.generation,
+            tags: Injection::new(format!("{first}{}", with_site_vendors(banner, &set.ids))),
+        });
+        *cache = Some(head.clone());
+        head
+    }
 }
 
 /// Deepest `<iframe srcdoc>` nesting rewritten; a deeper one fails the page (fail closed).
@@ -250,9 +293,12 @@ pub(crate) struct PassState {
     label_prefix: &'static str,
     offset_base: usize,
     /// Absolute origins the page fetches from (script, frame, image, media, link), when asked
-    /// for ([`BodyRewriter::reporting_origins`](super::BodyRewriter::reporting_origins));
+    /// for ([`BodyRewriter::reporting_found`](super::BodyRewriter::reporting_found));
     /// at most [`MAX_PAGE_ORIGINS`].
     pub origins: Option<Vec<String>>,
+    /// The head tags of this page (a whole page's pass); `None`: the context's, without the
+    /// site's vendors.
+    pub head: Option<Arc<Head>>,
 }
 
 /// Most origins noted per page.
@@ -315,6 +361,7 @@ impl PassState {
             label_prefix: "",
             offset_base: 0,
             origins: None,
+            head: None,
         }))
     }
 }
@@ -568,7 +615,7 @@ pub(crate) fn build(
 /// The markup a pass injects: guard and banner for a page, the guard alone for a srcdoc.
 fn injection(ctx: &Ctx, st: &PassState) -> String {
     let inj = if st.label_prefix.is_empty() {
-        &ctx.inject_head
+        st.head.as_ref().map_or(&ctx.inject_head, |head| &head.tags)
     } else {
         &ctx.inject_first
     };

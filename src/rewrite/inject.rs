@@ -2,11 +2,10 @@
 //! well-formed XML for `application/xhtml+xml` pages, which a browser parses as XML — there a
 //! bare `defer` or an unclosed `<link>` is a fatal error and the page shows nothing.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::collections::BTreeSet;
 
 use lol_html::html_content::{ContentType, Element};
-use lol_html::{element, HtmlRewriter, Settings};
+use lol_html::{element, rewrite_str, Settings};
 
 /// HTML elements without content: closed with `/>` in the XML form.
 const VOID: &[&str] = &[
@@ -52,15 +51,34 @@ pub(crate) fn escape_attr(text: &str) -> String {
     out
 }
 
+/// `html` with the site's vendor ids, space-separated, in a `data-v` attribute of its first
+/// `<script>` (the banner, which reads it from its own element); unchanged when there are
+/// none. Ids are catalogue ids (`[a-z0-9_-]`), escaped all the same.
+pub(crate) fn with_site_vendors(html: &str, ids: &BTreeSet<String>) -> String {
+    if ids.is_empty() {
+        return html.to_owned();
+    }
+    let value = ids.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
+    let mut done = false;
+    let settings = Settings::new().append_element_content_handler(element!("script", move |el| {
+        if !done {
+            done = true;
+            el.set_attribute("data-v", &value)?;
+        }
+        Ok(())
+    }));
+    // The gate's own markup, built at start: if lol_html cannot read it, the banner names
+    // this page's vendors only (as without the set).
+    rewrite_str(html, settings).unwrap_or_else(|_| html.to_owned())
+}
+
 /// `html` with every attribute given a quoted value (`defer` → `defer="defer"`) and every void
 /// element closed (`<link …/>`): well-formed XML that HTML parsers read the same way.
 fn xml_form(html: &str) -> String {
     if html.is_empty() {
         return String::new();
     }
-    let out = Rc::new(RefCell::new(Vec::new()));
-    let sink_out = out.clone();
-    let mut rewriter = HtmlRewriter::new(
+    let settings =
         Settings::new().append_element_content_handler(element!("*", |el: &mut Element| {
             let name = el.tag_name();
             let mut tag = format!("<{name}");
@@ -86,16 +104,10 @@ fn xml_form(html: &str) -> String {
                 el.start_tag().remove();
             }
             Ok(())
-        })),
-        move |chunk: &[u8]| sink_out.borrow_mut().extend_from_slice(chunk),
-    );
+        }));
     // The injected markup is the gate's own, built at start: if lol_html cannot read it, the
     // HTML form is used for XHTML pages too (it is well-formed when written so).
-    if rewriter.write(html.as_bytes()).is_err() || rewriter.end().is_err() {
-        return html.to_owned();
-    }
-    let bytes = out.borrow().clone();
-    String::from_utf8(bytes).unwrap_or_else(|_| html.to_owned())
+    rewrite_str(html, settings).unwrap_or_else(|_| html.to_owned())
 }
 
 #[cfg(test)]
@@ -112,6 +124,18 @@ mod tests {
             "<script src=\"/_gate/banner.1.js\" defer=\"defer\"></script><link rel=\"stylesheet\" href=\"/_gate/banner.1.css\"/>"
         );
         assert_eq!(inj.for_page(false), inj.html);
+    }
+
+    #[test]
+    fn the_site_vendors_go_on_the_first_script_only() {
+        let head =
+            "<script src=\"/_gate/banner.1.js\" defer></script><script src=\"/x.js\"></script>";
+        let ids: BTreeSet<String> = ["youtube", "google_analytics"].map(String::from).into();
+        assert_eq!(
+            with_site_vendors(head, &ids),
+            "<script src=\"/_gate/banner.1.js\" defer data-v=\"google_analytics youtube\"></script><script src=\"/x.js\"></script>"
+        );
+        assert_eq!(with_site_vendors(head, &BTreeSet::new()), head);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{BodyRewriter, BodySpec, Coding, OriginSink, RewriteError, Rewriter};
+use super::html::Head;
+use super::{BodyRewriter, BodySpec, Coding, FoundSink, RewriteError, Rewriter};
 
 /// Largest body the memo collects before deciding; anything longer streams.
 pub const MEMO_MAX_BODY: usize = 1024 * 1024;
@@ -30,6 +31,9 @@ struct Key {
     xhtml: bool,
     /// Hash of the page path when the rewrite depends on it, else 0.
     path: u64,
+    /// The generation of the site's vendor set the banner tag names: a page stored before
+    /// the set grew is not served again (each growth misses every page once).
+    site: u64,
 }
 
 #[derive(Clone)]
@@ -92,8 +96,10 @@ pub struct MemoBodyRewriter {
     /// The page's path, when the rewrite depends on it.
     path: Option<Box<str>>,
     streaming: Option<BodyRewriter>,
-    /// Told the page's origins when it is rewritten (not when the memo answers).
-    origins_to: Option<OriginSink>,
+    /// Told what the page holds when it is rewritten (not when the memo answers).
+    found_to: Option<FoundSink>,
+    /// The head tags, taken once: the key and a fresh rewrite use the same generation.
+    head: Arc<Head>,
 }
 
 impl MemoBodyRewriter {
@@ -108,6 +114,7 @@ impl MemoBodyRewriter {
             validator: strong_etag.map(|etag| {
                 xxhash_rust::xxh3::xxh3_64_with_seed(etag.as_bytes(), memo.seed ^ 0x45_54_41_47)
             }),
+            head: rewriter.ctx.head(),
             rewriter: rewriter.clone(),
             spec,
             collected: Vec::new(),
@@ -116,14 +123,14 @@ impl MemoBodyRewriter {
             memo,
             path: None,
             streaming: None,
-            origins_to: None,
+            found_to: None,
         }
     }
 
-    /// See [`BodyRewriter::reporting_origins`]: a page the memo answers was reported when it
+    /// See [`BodyRewriter::reporting_found`]: a page the memo answers was reported when it
     /// was rewritten, so it is not reported again.
-    pub fn reporting_origins(mut self, sink: OriginSink) -> Self {
-        self.origins_to = Some(sink);
+    pub fn reporting_found(mut self, sink: FoundSink) -> Self {
+        self.found_to = Some(sink);
         self
     }
 
@@ -137,9 +144,9 @@ impl MemoBodyRewriter {
     }
 
     fn fresh(&mut self) -> BodyRewriter {
-        let mut rewriter = BodyRewriter::with_spec(&self.rewriter, &self.spec);
-        if let Some(sink) = self.origins_to.take() {
-            rewriter = rewriter.reporting_origins(sink);
+        let mut rewriter = BodyRewriter::with_head(&self.rewriter, &self.spec, self.head.clone());
+        if let Some(sink) = self.found_to.take() {
+            rewriter = rewriter.reporting_found(sink);
         }
         match &self.path {
             Some(path) => rewriter.at_path(path),
@@ -197,6 +204,7 @@ impl MemoBodyRewriter {
             path: self.path.as_deref().map_or(0, |p| {
                 xxhash_rust::xxh3::xxh3_64_with_seed(p.as_bytes(), self.memo.seed)
             }),
+            site: self.head.generation,
         };
         if let Some(done) = self.memo.cache.get(&key) {
             if done.path == self.path && self.collected_equals(&done.input) {
@@ -285,6 +293,37 @@ mod tests {
             run(&rw, &memo, other.as_bytes(), 7),
             direct(&rw, other.as_bytes())
         );
+    }
+
+    #[test]
+    fn a_page_memoised_before_the_site_vendors_grew_is_rewritten_with_the_new_list() {
+        let site = Arc::new(crate::trackers::SiteVendors::new());
+        let rw = Rewriter::new(
+            Arc::new(crate::trackers::Catalogue::builtin()),
+            crate::rewrite::RewriteSettings {
+                inject_head_html: "<script src=\"/_gate/banner.js\" defer></script>".into(),
+                site_vendors: Some(site.clone()),
+                ..crate::rewrite::RewriteSettings::default()
+            },
+        );
+        let memo = Arc::new(RewriteMemo::new(1 << 20));
+        let before = run(&rw, &memo, PAGE.as_bytes(), 4096);
+        assert!(!String::from_utf8_lossy(&before).contains("data-v="));
+        assert_eq!(run(&rw, &memo, PAGE.as_bytes(), 4096), before, "hit");
+        site.add(rw.catalogue(), ["youtube"]);
+        let (hits, _) = memo.lookups();
+        let after = String::from_utf8(run(&rw, &memo, PAGE.as_bytes(), 4096)).unwrap();
+        assert!(
+            after.contains("<script src=\"/_gate/banner.js\" defer data-v=\"youtube\">"),
+            "{after}"
+        );
+        assert_eq!(memo.lookups().0, hits, "not the stored page");
+        assert_eq!(
+            run(&rw, &memo, PAGE.as_bytes(), 7),
+            after.as_bytes(),
+            "hit again"
+        );
+        assert_eq!(memo.lookups().0, hits + 1);
     }
 
     #[test]

@@ -66,9 +66,9 @@ pub use sniff::{
 };
 
 use crate::config::LimitsConfig;
-use crate::trackers::Catalogue;
+use crate::trackers::{Catalogue, SiteVendors};
 use coding::{too_large, Encoder};
-use html::{Ctx, Mode, PageRewriter, PassState, Selectors, Shared, Sink};
+use html::{Ctx, Head, Mode, PageRewriter, PassState, Selectors, Shared, Sink};
 use inject::Injection;
 
 /// Per-gate rewriting settings.
@@ -119,6 +119,10 @@ pub struct RewriteSettings {
     /// Largest decoded size of a compressed body, in bytes; past it the page is refused.
     /// Default 64 MiB (`limits.max_decoded_body_bytes`).
     pub max_decoded_body: usize,
+    /// The vendors the site uses: their ids go, space-separated, into a `data-v` attribute of
+    /// the first `<script>` of `inject_head_html` (the banner), as the set is when a page's
+    /// rewrite starts. Default none: nothing is added.
+    pub site_vendors: Option<Arc<SiteVendors>>,
 }
 
 impl Default for RewriteSettings {
@@ -138,6 +142,7 @@ impl Default for RewriteSettings {
             max_memory: limits.rewrite_max_memory_bytes,
             inline_script_max: limits.inline_script_max_bytes,
             max_decoded_body: limits.max_decoded_body_bytes,
+            site_vendors: None,
         }
     }
 }
@@ -160,6 +165,12 @@ impl Rewriter {
             ctx: Arc::new(Ctx {
                 catalogue,
                 inject_head: Injection::new(head),
+                head_parts: (
+                    settings.inject_head_first_html.clone(),
+                    settings.inject_head_html,
+                ),
+                site: settings.site_vendors,
+                head_cache: Mutex::new(None),
                 inject_first: Injection::new(settings.inject_head_first_html),
                 inject_form: Injection::new(settings.inject_form_html),
                 inject_embed: Injection::new(settings.inject_embed_html),
@@ -322,14 +333,26 @@ pub struct BodyRewriter {
     stage: Stage,
     encoder: Option<Encoder>,
     plain: Vec<u8>,
-    /// Told the page's third-party origins when the rewrite finishes, if set.
-    origins_to: Option<OriginSink>,
+    /// Told what the page holds when the rewrite finishes, if set.
+    found_to: Option<FoundSink>,
+    /// The gate's head tags as this page gets them (the site's vendors when it started).
+    head: Arc<Head>,
 }
 
-/// Receives the absolute origins a rewritten page fetches from (scripts, frames, images,
-/// media, fetching links), at most 64, once the page is rewritten. Called on the rewriting
+/// What a rewritten page was found to hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageFound {
+    /// The absolute origins it fetches from (scripts, frames, images, media, fetching links),
+    /// at most 64.
+    pub origins: Vec<String>,
+    /// The catalogue vendors whose markup was made inert (in `<noscript>` and `srcdoc` too),
+    /// each once, sorted.
+    pub vendors: Vec<String>,
+}
+
+/// Receives what a page holds ([`PageFound`]) once it is rewritten. Called on the rewriting
 /// thread: it must not block.
-pub type OriginSink = Box<dyn FnOnce(Vec<String>) + Send>;
+pub type FoundSink = Box<dyn FnOnce(PageFound) + Send>;
 
 fn lock_vec(v: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
     v.lock().unwrap_or_else(|p| p.into_inner())
@@ -367,14 +390,24 @@ impl BodyRewriter {
             stage: Stage::Start(Vec::new()),
             encoder: Some(Encoder::new(spec.client)),
             plain: Vec::new(),
-            origins_to: None,
+            found_to: None,
+            head: rw.ctx.head(),
         }
     }
 
-    /// Collect the origins the page fetches from and hand them to `sink` when the rewrite
-    /// finishes (not when it fails). Call before the first [`push`](Self::push).
-    pub fn reporting_origins(mut self, sink: OriginSink) -> Self {
-        self.origins_to = Some(sink);
+    /// The same with the head tags taken already (the memo keys on their generation).
+    pub(crate) fn with_head(rw: &Rewriter, spec: &BodySpec, head: Arc<Head>) -> Self {
+        Self {
+            head,
+            ..Self::with_spec(rw, spec)
+        }
+    }
+
+    /// Collect the origins the page fetches from and the vendors made inert in it, and hand
+    /// them to `sink` when the rewrite finishes (not when it fails). Call before the first
+    /// [`push`](Self::push).
+    pub fn reporting_found(mut self, sink: FoundSink) -> Self {
+        self.found_to = Some(sink);
         self
     }
 
@@ -416,11 +449,19 @@ impl BodyRewriter {
         }
         let mut html = self.stage_push(&plain, true)?;
         let state = self.end_pass(&mut html)?;
-        if let (Some(sink), Some(state)) = (self.origins_to.take(), state) {
-            let origins = html::lock(&state).origins.take();
-            if let Some(origins) = origins {
-                sink(origins);
-            }
+        if let (Some(sink), Some(state)) = (self.found_to.take(), state) {
+            let mut st = html::lock(&state);
+            let mut vendors: Vec<String> = st
+                .findings
+                .iter()
+                .filter(|f| f.action == Action::Neutralised)
+                .map(|f| f.vendor_id.clone())
+                .collect();
+            vendors.sort();
+            vendors.dedup();
+            let origins = st.origins.take().unwrap_or_default();
+            drop(st);
+            sink(PageFound { origins, vendors });
         }
         Ok(self.encode(html, true))
     }
@@ -543,9 +584,10 @@ impl BodyRewriter {
             st.xhtml = self.xhtml;
             st.scan = self.scan;
             st.page_path = self.page_path.clone();
-            if self.origins_to.is_some() {
+            if self.found_to.is_some() {
                 st.origins = Some(Vec::new());
             }
+            st.head = Some(self.head.clone());
         }
         let out = Arc::new(Mutex::new(Vec::new()));
         let sink_out = out.clone();

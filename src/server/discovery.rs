@@ -2,7 +2,9 @@
 //! Cookie headers) and third-party origins (the pages the rewriter sees) the catalogue does not
 //! classify, handed to the statistics' discovery ([`crate::stats::discovery`]) — names only,
 //! never values, nothing about the visitor. Everything here runs on the request's path, so it
-//! only filters and calls [`Stats::discover`], which never waits.
+//! only filters and calls [`Stats::discover`], which never waits. The catalogue vendors a
+//! rewritten page holds join the site's vendor set (the banner names them) and are noted too,
+//! so the set is read back after a restart.
 
 use std::sync::Arc;
 
@@ -14,9 +16,10 @@ use cookie::Cookie;
 
 use crate::http::extract::request_cookies;
 use crate::http::SiteHosts;
+use crate::rewrite::PageFound;
 use crate::stats::discovery::Found;
 use crate::stats::Stats;
-use crate::trackers::Catalogue;
+use crate::trackers::{Catalogue, SiteVendors};
 
 /// Most cookie names of one request or response looked at.
 const MAX_COOKIES: usize = 32;
@@ -27,15 +30,35 @@ pub struct Discovery {
     stats: Stats,
     catalogue: Arc<Catalogue>,
     sites: SiteHosts,
+    /// The vendors the site uses (shared with the rewriter, kept across reloads).
+    site_vendors: Arc<SiteVendors>,
 }
 
 impl Discovery {
-    pub fn new(stats: Stats, catalogue: Arc<Catalogue>, sites: SiteHosts) -> Discovery {
+    pub fn new(
+        stats: Stats,
+        catalogue: Arc<Catalogue>,
+        sites: SiteHosts,
+        site_vendors: Arc<SiteVendors>,
+    ) -> Discovery {
         Discovery {
             stats,
             catalogue,
             sites,
+            site_vendors,
         }
+    }
+
+    /// What a page at `host` (its Host header) and `path` was found to hold: its origins
+    /// ([`Discovery::page_origins`]) and the catalogue vendors made inert in it, which join the
+    /// site's vendor set at once and are noted (once a day per process) for the next start.
+    pub fn page_found(&self, host: &str, path: &str, found: PageFound) {
+        self.site_vendors
+            .add(&self.catalogue, found.vendors.iter().map(String::as_str));
+        for vendor in &found.vendors {
+            self.stats.discover(Found::Vendor, vendor, "");
+        }
+        self.page_origins(host, path, found.origins);
     }
 
     /// The cookie names `req` carries, on its path.

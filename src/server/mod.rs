@@ -42,6 +42,7 @@ use crate::rewrite::Rewriter;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::telemetry;
+use crate::trackers::SiteVendors;
 use connections::Connections;
 pub use reload::{Reloaded, Reloader};
 
@@ -211,7 +212,9 @@ pub async fn start_with_clock(
             }
         );
     }
+    state.load_site_vendors(state::SITE_VENDOR_DAYS).await;
     state.spawn_background();
+    spawn_site_vendor_refresh(Arc::downgrade(&state));
     let (listen, default_lang) = (state.config.listen.clone(), state.default_lang);
 
     let limits = &state.config.limits;
@@ -331,6 +334,20 @@ fn first_addr(addrs: Vec<SocketAddr>, fallback: SocketAddr) -> SocketAddr {
     addrs.first().copied().unwrap_or(fallback)
 }
 
+/// Every [`state::SITE_VENDOR_REFRESH`], the vendors other gates on the same store found join
+/// this gate's set; ends once the gate's state is gone.
+fn spawn_site_vendor_refresh(state: std::sync::Weak<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(state::SITE_VENDOR_REFRESH).await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            state.load_site_vendors(2).await;
+        }
+    });
+}
+
 /// The page rewriter exactly as the gate uses it (catalogue from config, the banner's and the
 /// forms' tags injected), with the consent and forms services that supply those tags. For the
 /// `rewrite`/`scan` commands (what they print is what visitors get) and for tests that need the
@@ -342,5 +359,11 @@ pub fn page_rewriter(
 ) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
     let clock = SystemClock::shared();
     let stats = Stats::new(store.clone(), clock.clone());
-    state::areas(config, keys, store, stats, clock)
+    let parts = state::AreaParts {
+        stats,
+        clock,
+        store,
+        site_vendors: Arc::new(SiteVendors::new()),
+    };
+    state::areas(config, keys, parts)
 }

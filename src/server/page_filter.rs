@@ -18,7 +18,7 @@ use crate::metrics::{Metrics, RewriteMeter};
 use crate::proxy::{BodyFilter, FilterError, HtmlFilter, HtmlResponseInfo, StartedFilter, Verdict};
 use crate::rewrite::{
     codings_from_headers, page_encoding, rendering, sniffs_as_html, BodyRewriter, BodySpec, Coding,
-    MemoBodyRewriter, OriginSink, Rendering, RewriteMemo, Rewriter, SNIFF_LEN,
+    FoundSink, MemoBodyRewriter, Rendering, RewriteMemo, Rewriter, SNIFF_LEN,
 };
 
 /// Codings the gate re-encodes a compressed page in, in its order of preference when the
@@ -46,7 +46,8 @@ pub struct PageRewrite {
     pub memo: Option<Arc<RewriteMemo>>,
     /// Where each page's rewrite time and size are recorded, if anywhere.
     pub metrics: Option<Arc<Metrics>>,
-    /// Told the third-party origins of each page rewritten (not answered by the memo).
+    /// Told the third-party origins and the catalogue vendors of each page rewritten (not
+    /// answered by the memo).
     pub discovery: Option<Discovery>,
     /// The first decoded bytes of compressed pages seen before.
     pub first_bytes: FirstBytesMemo,
@@ -155,14 +156,13 @@ impl HtmlFilter for PageRewrite {
                 .unwrap_or_default()
                 .to_owned();
             let page = req.path().to_owned();
-            Box::new(move |found: Vec<String>| discovery.page_origins(&host, &page, found))
-                as OriginSink
+            Box::new(move |found| discovery.page_found(&host, &page, found)) as FoundSink
         });
         let body = match &self.memo {
             Some(memo) => {
                 let mut rewriter = MemoBodyRewriter::new(&self.rewriter, memo.clone(), spec, etag);
                 if let Some(sink) = origins {
-                    rewriter = rewriter.reporting_origins(sink);
+                    rewriter = rewriter.reporting_found(sink);
                 }
                 let rewriter = match path {
                     Some(path) => rewriter.at_path(path),
@@ -173,7 +173,7 @@ impl HtmlFilter for PageRewrite {
             None => {
                 let mut rewriter = BodyRewriter::with_spec(&self.rewriter, &spec);
                 if let Some(sink) = origins {
-                    rewriter = rewriter.reporting_origins(sink);
+                    rewriter = rewriter.reporting_found(sink);
                 }
                 RewriteBody::Stream(Box::new(match path {
                     Some(path) => rewriter.at_path(path),

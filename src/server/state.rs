@@ -34,7 +34,7 @@ use crate::relay::Relay;
 use crate::rewrite::{RewriteMemo, RewriteSettings, Rewriter};
 use crate::stats::{Stats, StatsSettings};
 use crate::store::{Store, StoreError};
-use crate::trackers::Catalogue;
+use crate::trackers::{Catalogue, SiteVendors};
 
 /// Why the gate could not start (never a request's fault; those are [`EdgeError`]s).
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +92,18 @@ pub struct AppState {
     pub thumbs: Option<Thumbs>,
     /// The operator's `[[passthrough]]` prefixes.
     pub passthrough: Passthroughs,
+    /// The vendors the site uses, named by the banner: kept across reloads, grown by every
+    /// page rewritten, read back from the store at start and every [`SITE_VENDOR_REFRESH`]
+    /// ([`AppState::load_site_vendors`]).
+    pub site_vendors: Arc<SiteVendors>,
 }
+
+/// Days of notes read back at start: a vendor the gate has not found on any page for this
+/// long is no longer named after a restart.
+pub const SITE_VENDOR_DAYS: u64 = 90;
+/// How often a running gate reads the last two days' notes again, for the vendors other gates
+/// on the same store found: 5 minutes.
+pub const SITE_VENDOR_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl AppState {
     /// Build every service from the validated `config` on `store`, on the system clock.
@@ -122,12 +133,16 @@ impl AppState {
         let mut proxy_settings = ProxySettings::from_config(&config)?;
         proxy_settings.metrics = Some(metrics.clone());
         let config = Arc::new(config);
+        let site_vendors = Arc::new(SiteVendors::new());
         let areas = Areas::build(
             config.clone(),
             &keys,
-            store.clone(),
-            stats.clone(),
-            clock.clone(),
+            AreaParts {
+                store: store.clone(),
+                stats: stats.clone(),
+                clock: clock.clone(),
+                site_vendors: site_vendors.clone(),
+            },
             &metrics,
         )?;
         Ok(AppState {
@@ -141,6 +156,7 @@ impl AppState {
             relay,
             thumbs,
             passthrough: Passthroughs::new(&config.passthrough),
+            site_vendors,
             config,
             clock,
             store,
@@ -166,9 +182,12 @@ impl AppState {
         let areas = Arc::new(Areas::build(
             Arc::new(config),
             &self.keys,
-            self.store.clone(),
-            self.stats.clone(),
-            self.clock.clone(),
+            AreaParts {
+                store: self.store.clone(),
+                stats: self.stats.clone(),
+                clock: self.clock.clone(),
+                site_vendors: self.site_vendors.clone(),
+            },
             &self.metrics,
         )?);
         areas.forms.spawn_background();
@@ -189,6 +208,29 @@ impl AppState {
             .spawn_background(forms, self.clock.clone());
         if let Some(relay) = &self.relay {
             relay.spawn_background();
+        }
+    }
+
+    /// Read back the vendors found on the site's pages in the last `days` days, today
+    /// included ([`SITE_VENDOR_DAYS`] at start, two on each refresh); those the catalogue still
+    /// holds join the set. A store that cannot answer is logged: the banner then names what
+    /// this process finds, and the page's own vendors always.
+    pub async fn load_site_vendors(&self, days: u64) {
+        let now = self.clock.unix_secs();
+        let days: Vec<String> = (0..days)
+            .rev()
+            .map(|back| crate::stats::day_key(now.saturating_sub(back * 86_400)))
+            .collect();
+        match self.stats.read_site_vendors(&days).await {
+            Ok(ids) => {
+                let catalogue = self.areas().page.rewriter.shared_catalogue();
+                self.site_vendors
+                    .add(&catalogue, ids.iter().map(String::as_str));
+            }
+            Err(e) => tracing::warn!(
+                "cannot read the site's vendors from the store ({e}); the banner names those \
+                 found from now on"
+            ),
         }
     }
 
@@ -216,21 +258,30 @@ pub struct Areas {
     pub discovery: Discovery,
 }
 
+/// What every build of the [`Areas`] shares with the state.
+pub(super) struct AreaParts {
+    pub store: Store,
+    pub stats: Stats,
+    pub clock: SharedClock,
+    pub site_vendors: Arc<SiteVendors>,
+}
+
 impl Areas {
     fn build(
         config: Arc<Config>,
         keys: &Keys,
-        store: Store,
-        stats: Stats,
-        clock: SharedClock,
+        parts: AreaParts,
         metrics: &Arc<Metrics>,
     ) -> Result<Areas, StartError> {
-        let (rewriter, consent, forms) = areas(&config, keys, store, stats.clone(), clock)?;
+        let stats = parts.stats.clone();
+        let site_vendors = parts.site_vendors.clone();
+        let (rewriter, consent, forms) = areas(&config, keys, parts)?;
         let memo_bytes = config.limits.rewrite_memo_bytes;
         let discovery = Discovery::new(
             stats,
             rewriter.shared_catalogue(),
             SiteHosts::new(&config.listen.hosts),
+            site_vendors,
         );
         Ok(Areas {
             page: PageRewrite {
@@ -269,12 +320,20 @@ impl Areas {
 pub(super) fn areas(
     config: &Config,
     keys: &Keys,
-    store: Store,
-    stats: Stats,
-    clock: SharedClock,
+    parts: AreaParts,
 ) -> Result<(Rewriter, ConsentService, FormsService), StartError> {
+    let AreaParts {
+        store,
+        stats,
+        clock,
+        site_vendors,
+    } = parts;
     let catalogue =
         Arc::new(Catalogue::from_config(&config.trackers).allowing(&config.csp.allowed_origins));
+    site_vendors.add(
+        &catalogue,
+        config.consent.banner_vendors.iter().map(String::as_str),
+    );
     let consent = ConsentService::new(
         config,
         keys,
@@ -298,6 +357,7 @@ pub(super) fn areas(
         max_memory: config.limits.rewrite_max_memory_bytes,
         inline_script_max: config.limits.inline_script_max_bytes,
         max_decoded_body: config.limits.max_decoded_body_bytes,
+        site_vendors: Some(site_vendors),
     };
     Ok((Rewriter::new(catalogue, settings), consent, forms))
 }

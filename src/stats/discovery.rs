@@ -8,8 +8,13 @@
 //! writer admits at most `stats.max_paths_per_day` distinct entries per area and day (the
 //! store decides, across gates) and drops the rest.
 //!
+//! The vendors of the catalogue that the rewriter made inert on the site's pages are noted the
+//! same way ([`Found::Vendor`], no path): the site-wide list the banner's first layer names,
+//! read back at start so it survives a restart.
+//!
 //! Store layout: counter hashes per day — `discovered` (fields `cookie\t<name>\t<path>` and
-//! `origin\t<origin>\t<path>`), `csp_reports` (`<blocked origin>\t<path>\t<directive>`).
+//! `origin\t<origin>\t<path>`), `site_vendors` (`vendor\t<vendor id>\t`), `csp_reports`
+//! (`<blocked origin>\t<path>\t<directive>`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};
@@ -30,6 +35,10 @@ pub enum Found {
     Cookie,
     /// A third-party origin a page references or a CSP report names.
     Origin,
+    /// A catalogue vendor whose markup the rewriter made inert on a page: the vendors the
+    /// site uses, which the banner names. Counted apart from the other two
+    /// ([`Area::SiteVendors`]), so unknown names cannot crowd them out.
+    Vendor,
 }
 
 impl Found {
@@ -37,6 +46,7 @@ impl Found {
         match self {
             Found::Cookie => "cookie",
             Found::Origin => "origin",
+            Found::Vendor => "vendor",
         }
     }
 
@@ -44,6 +54,7 @@ impl Found {
         match s {
             "cookie" => Some(Found::Cookie),
             "origin" => Some(Found::Origin),
+            "vendor" => Some(Found::Vendor),
             _ => None,
         }
     }
@@ -141,7 +152,10 @@ impl Stats {
             .unwrap_or_else(|p| p.into_inner())
             .first_today(&day, &field);
         if new {
-            self.record(Event::Discovered { field });
+            self.record(match kind {
+                Found::Vendor => Event::SiteVendor { field },
+                Found::Cookie | Found::Origin => Event::Discovered { field },
+            });
         }
     }
 
@@ -154,34 +168,18 @@ impl Stats {
 
     /// Every cookie and origin discovered on `days` (day keys, oldest first), by kind and name.
     pub async fn read_discovered(&self, days: &[String]) -> Result<Vec<Discovered>, StoreError> {
-        let counters = self.read(Area::Discovered, days).await?;
-        let mut out: BTreeMap<(Found, String), Discovered> = BTreeMap::new();
-        for (day, fields) in days.iter().zip(counters) {
-            for (field, n) in fields {
-                let mut parts = field.splitn(3, '\t');
-                let (Some(kind), Some(name), Some(path)) = (
-                    parts.next().and_then(Found::parse),
-                    parts.next(),
-                    parts.next(),
-                ) else {
-                    continue;
-                };
-                let entry = out
-                    .entry((kind, name.to_owned()))
-                    .or_insert_with(|| Discovered {
-                        kind,
-                        name: name.to_owned(),
-                        first_seen: day.clone(),
-                        last_seen: day.clone(),
-                        count: 0,
-                        paths: BTreeSet::new(),
-                    });
-                entry.last_seen.clone_from(day);
-                entry.count += u64::try_from(n).unwrap_or(0);
-                entry.paths.insert(path.to_owned());
-            }
-        }
-        Ok(out.into_values().collect())
+        Ok(collect(days, self.read(Area::Discovered, days).await?))
+    }
+
+    /// The vendor ids the rewriter found on the site's pages on `days` (day keys), each once.
+    /// Whether each is still in the catalogue is the caller's to check.
+    pub async fn read_site_vendors(&self, days: &[String]) -> Result<Vec<String>, StoreError> {
+        let found = collect(days, self.read(Area::SiteVendors, days).await?);
+        Ok(found
+            .into_iter()
+            .filter(|d| d.kind == Found::Vendor)
+            .map(|d| d.name)
+            .collect())
     }
 
     /// The CSP violations reported on `days` (day keys, oldest first), most frequent first.
@@ -211,6 +209,38 @@ impl Stats {
         out.sort_by(|a, b| b.count.cmp(&a.count).then(a.origin.cmp(&b.origin)));
         Ok(out)
     }
+}
+
+/// Discovered entries from one area's counter hashes of `days` (oldest first), by kind and
+/// name; fields this version cannot read are skipped.
+fn collect(days: &[String], counters: Vec<BTreeMap<String, i64>>) -> Vec<Discovered> {
+    let mut out: BTreeMap<(Found, String), Discovered> = BTreeMap::new();
+    for (day, fields) in days.iter().zip(counters) {
+        for (field, n) in fields {
+            let mut parts = field.splitn(3, '\t');
+            let (Some(kind), Some(name), Some(path)) = (
+                parts.next().and_then(Found::parse),
+                parts.next(),
+                parts.next(),
+            ) else {
+                continue;
+            };
+            let entry = out
+                .entry((kind, name.to_owned()))
+                .or_insert_with(|| Discovered {
+                    kind,
+                    name: name.to_owned(),
+                    first_seen: day.clone(),
+                    last_seen: day.clone(),
+                    count: 0,
+                    paths: BTreeSet::new(),
+                });
+            entry.last_seen.clone_from(day);
+            entry.count += u64::try_from(n).unwrap_or(0);
+            entry.paths.insert(path.to_owned());
+        }
+    }
+    out.into_values().collect()
 }
 
 #[cfg(test)]

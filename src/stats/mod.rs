@@ -72,6 +72,8 @@ pub enum Area {
     Discovered,
     /// CSP violation reports ([`discovery`]).
     CspReports,
+    /// The catalogue vendors found on the site's pages ([`discovery`]).
+    SiteVendors,
 }
 
 impl Area {
@@ -85,6 +87,7 @@ impl Area {
             Area::Stats => "stats",
             Area::Discovered => "discovered",
             Area::CspReports => "csp_reports",
+            Area::SiteVendors => "site_vendors",
         }
     }
 }
@@ -160,6 +163,9 @@ pub enum Event {
     Discovered { field: String },
     /// A CSP violation report ([`discovery::blocked_field`]); bounded by the writer.
     CspViolation { field: String },
+    /// A catalogue vendor found on a page ([`discovery::discovered_field`] of
+    /// [`discovery::Found::Vendor`]); bounded by the writer.
+    SiteVendor { field: String },
 }
 
 impl Event {
@@ -190,6 +196,7 @@ impl Event {
             Event::Bot { .. } => (Area::Bots, Vec::new()),
             Event::Discovered { .. } => (Area::Discovered, Vec::new()),
             Event::CspViolation { .. } => (Area::CspReports, Vec::new()),
+            Event::SiteVendor { .. } => (Area::SiteVendors, Vec::new()),
         }
     }
 
@@ -202,7 +209,8 @@ impl Event {
             | Event::PageView(_)
             | Event::Bot { .. }
             | Event::Discovered { .. }
-            | Event::CspViolation { .. } => {}
+            | Event::CspViolation { .. }
+            | Event::SiteVendor { .. } => {}
         }
     }
 }

@@ -497,6 +497,11 @@ impl Batch {
                 .entry((day_number(unix_secs), Area::CspReports))
                 .or_default()
                 .push(field),
+            Event::SiteVendor { field } => self
+                .learned
+                .entry((day_number(unix_secs), Area::SiteVendors))
+                .or_default()
+                .push(field),
             other => {
                 let (area, fields) = other.fields();
                 let day = self.counts.entry((area, day_key(unix_secs))).or_default();

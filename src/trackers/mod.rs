@@ -13,6 +13,7 @@
 //! and `https://connect。facebook。net/x` are.
 
 mod inline;
+pub mod site;
 mod target;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use aho_corasick::{
 pub use crate::config::EmbedKind;
 use crate::config::{self, LocalText, TrackersConfig, VendorConfig, NECESSARY};
 use inline::{fold, shape, statements, Shape, Stmt};
+pub use site::{SiteSet, SiteVendors};
 use target::UrlReader;
 
 /// Consent category of a vendor. "necessary" is never a tracker and cannot be chosen.
