@@ -380,6 +380,11 @@ impl BodyRewriter {
 
     /// A rewriter for a body described by `spec`.
     pub fn with_spec(rw: &Rewriter, spec: &BodySpec) -> Self {
+        Self::with_head(rw, spec, rw.ctx.head())
+    }
+
+    /// The same with the head tags taken already (the memo keys on their generation).
+    pub(crate) fn with_head(rw: &Rewriter, spec: &BodySpec, head: Arc<Head>) -> Self {
         Self {
             ctx: rw.ctx.clone(),
             decoder: Some(DecodeChain::new(&spec.upstream, rw.max_decoded_body)),
@@ -391,15 +396,7 @@ impl BodyRewriter {
             encoder: Some(Encoder::new(spec.client)),
             plain: Vec::new(),
             found_to: None,
-            head: rw.ctx.head(),
-        }
-    }
-
-    /// The same with the head tags taken already (the memo keys on their generation).
-    pub(crate) fn with_head(rw: &Rewriter, spec: &BodySpec, head: Arc<Head>) -> Self {
-        Self {
             head,
-            ..Self::with_spec(rw, spec)
         }
     }
 
