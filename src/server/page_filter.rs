@@ -222,13 +222,15 @@ fn first_bytes(
         return Ok(plain);
     }
     let mut pieces = prefix.iter().flat_map(|chunk| chunk.chunks(PIECE));
-    let mut chain = crate::rewrite::DecodeChain::new(codings, cap);
-    if let Some(first) = pieces.next() {
-        if let Some(known) = memo.get(codings, first) {
-            if known.plain.len() >= need {
-                return Ok(known.plain.to_vec());
-            }
+    let first = pieces.next();
+    if let Some(known) = first.and_then(|first| memo.get(codings, first)) {
+        if known.plain.len() >= need {
+            return Ok(known.plain.to_vec());
         }
+    }
+    // Started only past the memo: a decoder costs its state, and dropping it decodes.
+    let mut chain = crate::rewrite::DecodeChain::new(codings, cap);
+    if let Some(first) = first {
         chain.push(first, &mut plain)?;
         memo.put(codings, first, &plain[..plain.len().min(SNIFF_LEN)]);
     }
