@@ -34,34 +34,15 @@ UP_PORT=$BASE_PORT
 GATE_PORT=$((BASE_PORT + 1))
 ADMIN_PORT=$((BASE_PORT + 2))
 
-need=()
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
-command -v wrk >/dev/null || need+=(wrk)
-command -v curl >/dev/null || need+=(curl)
-if ((${#need[@]})); then
-  echo "bench-memory: installing missing Debian packages: ${need[*]}" >&2
-  if [[ $(id -u) -eq 0 ]]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}" >/dev/null; fi
-fi
+# shellcheck source=lib/tools.sh
+source "$ROOT/scripts/lib/tools.sh"
+need_debian bench-memory nginx:nginx wrk:wrk curl:curl
 command -v python3 >/dev/null || { echo "bench-memory: python3 is needed to hold idle connections" >&2; exit 2; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # The gate and the idle-connection holder each need one descriptor per connection.
-want=$((IDLE_CONNS * 3 + 256))
-ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-if (($(ulimit -n) < want)); then
-  echo "bench-memory: the open-file limit is $(ulimit -n), $want needed (raise the hard limit)" >&2
-  exit 1
-fi
-
-if [[ -n ${GATE_BIN:-} ]]; then
-  BIN=$GATE_BIN
-else
-  echo "bench-memory: building consentgate (release)" >&2
-  (cd "$ROOT" && cargo build --release --bin consentgate)
-  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/consentgate
-fi
-[[ -x $BIN ]] || { echo "no binary at $BIN" >&2; exit 2; }
+raise_open_files bench-memory $((IDLE_CONNS * 3 + 256))
+BIN=$(gate_binary bench-memory "$ROOT")
 
 W=$(mktemp -d /tmp/bench-memory.XXXXXX)
 chmod 755 "$W"

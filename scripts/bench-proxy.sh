@@ -46,25 +46,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HARNESS=${HARNESS:-$ROOT/../shared/bench/proxy-anchor.sh}
 [[ -f $HARNESS ]] || { echo "reference harness not found at $HARNESS (expected ../shared/bench beside the clone)" >&2; exit 2; }
 
-need=()
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
-command -v wrk >/dev/null || need+=(wrk)
-command -v taskset >/dev/null || need+=(util-linux)
-command -v curl >/dev/null || need+=(curl)
-if ((${#need[@]})); then
-  echo "bench-proxy: installing missing Debian packages: ${need[*]}" >&2
-  if [[ $(id -u) -eq 0 ]]; then apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq "${need[@]}" >/dev/null; fi
-fi
-
-if [[ -n ${GATE_BIN:-} ]]; then
-  BIN=$GATE_BIN
-else
-  echo "bench-proxy: building consentgate (release)" >&2
-  (cd "$ROOT" && cargo build --release --bin consentgate)
-  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/consentgate
-fi
-[[ -x $BIN ]] || { echo "no binary at $BIN" >&2; exit 2; }
+# shellcheck source=lib/tools.sh
+source "$ROOT/scripts/lib/tools.sh"
+need_debian bench-proxy nginx:nginx wrk:wrk taskset:util-linux curl:curl
+BIN=$(gate_binary bench-proxy "$ROOT")
 
 WORK=$(mktemp -d /tmp/bench-proxy.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

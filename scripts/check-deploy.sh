@@ -6,13 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v systemd-analyze >/dev/null 2>&1; then
-  echo "check-deploy: installing systemd (for systemd-analyze) with apt-get..." >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends systemd >/dev/null
-fi
+# shellcheck source=lib/tools.sh
+source scripts/lib/tools.sh
+need_debian check-deploy systemd-analyze:systemd
 
 cargo build --release --bin consentgate
 target="${CARGO_TARGET_DIR:-target}"

@@ -17,25 +17,14 @@ THREADS=${THREADS:-2}
 PUBLIC_PORT=${PUBLIC_PORT:-18080}
 ADMIN_PORT=${ADMIN_PORT:-18081}
 
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "load-test: installing wrk (Debian package) with apt-get..." >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null
-fi
+# shellcheck source=lib/tools.sh
+source scripts/lib/tools.sh
+need_debian load-test wrk:wrk curl:curl
 
 # wrk and the gate each hold one descriptor per connection (the gate also one per upstream
 # connection): raise the open-file limit for both, which inherit it from this shell.
-need=$((CONNECTIONS * 3 + 256))
-ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-if [ "$(ulimit -n)" -lt "$need" ]; then
-  echo "load-test: the open-file limit is $(ulimit -n), $need needed (raise the hard limit)" >&2
-  exit 1
-fi
-
-cargo build --release --bin consentgate
-bin="${CARGO_TARGET_DIR:-target}/release/consentgate"
+raise_open_files load-test $((CONNECTIONS * 3 + 256))
+bin=$(gate_binary load-test "$PWD")
 log=$(mktemp)
 samples=$(mktemp)
 trap 'kill "$gate" 2>/dev/null || true; kill "$sampler" 2>/dev/null || true; rm -f "$log" "$samples"' EXIT
