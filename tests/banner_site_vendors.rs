@@ -131,21 +131,31 @@ async fn the_site_vendor_set_grows_with_each_page_and_survives_a_restart_on_redi
 }
 
 #[actix_web::test]
-async fn a_gate_learns_on_refresh_the_vendors_another_gate_on_the_same_redis_found() {
+async fn a_gate_learns_on_its_refresh_timer_the_vendors_another_gate_on_the_same_redis_found() {
     let redis = RedisServer::new();
     let site = site();
-    let start = || {
+    let gate = || {
         TestGate::new()
             .upstream(&site.url())
             .store(StoreChoice::Redis(redis.url()))
-            .start()
     };
-    let (one, two) = (start().await, start().await);
+    let one = gate().start().await;
+    let two = gate()
+        .config_toml("[consent]\nbanner_vendors_refresh = \"1s\"\n")
+        .start()
+        .await;
+    assert!(held(&two).is_empty(), "nothing found anywhere yet");
     page(&one, "/mission").await;
     one.state().stats.flush().await;
-    assert!(held(&two).is_empty(), "not seen by the second gate yet");
-    // What the second gate's periodic refresh does.
-    two.state().load_site_vendors(2).await;
+    // The second gate's own timer reads the store again; the test only watches.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while held(&two).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second gate never refreshed its vendors"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(held(&two), ["youtube"]);
     assert_eq!(
         banner_vendors(&page(&two, "/news").await).as_deref(),

@@ -41,6 +41,10 @@ pub struct ConsentConfig {
     /// vendor the gate has found on the site's pages: for a vendor on pages the gate has not
     /// served yet. Default none.
     pub banner_vendors: Vec<String>,
+    /// How often a running gate reads back the vendors that other gates on the same store
+    /// found, so its first layer names them too. Default `"5m"`; from `"1s"` to `"1day"`.
+    #[serde(deserialize_with = "de_duration")]
+    pub banner_vendors_refresh: Duration,
     /// Decisions (POST and DELETE `/_gate/consent`) allowed per anonymised address per window;
     /// beyond, 429. Default `{ max = 30, window = "1m" }`; `max = 0` turns it off.
     pub rate_limit: RateLimitConfig,
@@ -79,6 +83,7 @@ impl Default for ConsentConfig {
             texts: BTreeMap::new(),
             categories: Vec::new(),
             banner_vendors: Vec::new(),
+            banner_vendors_refresh: Duration::from_secs(300),
             rate_limit: RateLimitConfig::default(),
         }
     }
@@ -171,6 +176,15 @@ impl ConsentConfig {
             problem(
                 "consent.cookie_lifetime".into(),
                 "must be at most 400 days (browsers cap cookies there)".into(),
+            );
+        }
+        let refresh = self.banner_vendors_refresh;
+        if refresh < Duration::from_secs(1) || refresh > Duration::from_secs(86_400) {
+            // Below a second the store is asked in a loop; above a day a vendor another gate
+            // found stays unnamed here for longer than any visit.
+            problem(
+                "consent.banner_vendors_refresh".into(),
+                "must be from 1s to 1day".into(),
             );
         }
         if let Some(p) = self.rate_limit.problem("consent.rate_limit") {

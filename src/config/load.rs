@@ -747,6 +747,26 @@ mod tests {
     }
 
     #[test]
+    fn the_banner_vendors_refresh_is_bounded() {
+        for refresh in ["0s", "500ms", "2days"] {
+            let problems = problems_of(&format!(
+                "{UPSTREAM}[consent]\nbanner_vendors_refresh = \"{refresh}\"\n"
+            ));
+            let msg = message_for(&problems, "consent.banner_vendors_refresh");
+            assert!(msg.contains("from 1s to 1day"), "{refresh}: {msg}");
+        }
+        let (config, _) = Config::from_toml(
+            &format!("{UPSTREAM}[consent]\nbanner_vendors_refresh = \"1s\"\n"),
+            &env(&[SECRET]),
+        )
+        .expect("1s is allowed");
+        assert_eq!(
+            config.consent.banner_vendors_refresh,
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
     fn a_category_with_no_vendor_is_refused() {
         let problems = problems_of(&format!(
             "{UPSTREAM}[[consent.categories]]\nid = \"video\"\n\

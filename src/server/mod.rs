@@ -334,12 +334,19 @@ fn first_addr(addrs: Vec<SocketAddr>, fallback: SocketAddr) -> SocketAddr {
     addrs.first().copied().unwrap_or(fallback)
 }
 
-/// Every [`state::SITE_VENDOR_REFRESH`], the vendors other gates on the same store found join
-/// this gate's set; ends once the gate's state is gone.
+/// Every `consent.banner_vendors_refresh` (as last loaded: a reload changes the next wait),
+/// the vendors other gates on the same store found join this gate's set; ends once the gate's
+/// state is gone.
 fn spawn_site_vendor_refresh(state: std::sync::Weak<AppState>) {
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(state::SITE_VENDOR_REFRESH).await;
+            let Some(every) = state
+                .upgrade()
+                .map(|s| s.areas().config.consent.banner_vendors_refresh)
+            else {
+                return;
+            };
+            tokio::time::sleep(every).await;
             let Some(state) = state.upgrade() else {
                 return;
             };

@@ -93,7 +93,8 @@ pub struct AppState {
     /// The operator's `[[passthrough]]` prefixes.
     pub passthrough: Passthroughs,
     /// The vendors the site uses, named by the banner: kept across reloads, grown by every
-    /// page rewritten, read back from the store at start and every [`SITE_VENDOR_REFRESH`]
+    /// page rewritten, read back from the store at start and every
+    /// `consent.banner_vendors_refresh`
     /// ([`AppState::load_site_vendors`]).
     pub site_vendors: Arc<SiteVendors>,
 }
@@ -101,9 +102,6 @@ pub struct AppState {
 /// Days of notes read back at start: a vendor the gate has not found on any page for this
 /// long is no longer named after a restart.
 pub const SITE_VENDOR_DAYS: u64 = 90;
-/// How often a running gate reads the last two days' notes again, for the vendors other gates
-/// on the same store found: 5 minutes.
-pub const SITE_VENDOR_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl AppState {
     /// Build every service from the validated `config` on `store`, on the system clock.
