@@ -14,7 +14,7 @@ use support::browser::{self, Browser};
 use support::gate::{RunningTestGate, StoreChoice, TestGate};
 use support::redis::RedisServer;
 use support::sink::Sink;
-use support::upstream;
+use support::{upstream, wait};
 
 /// A page with Google Analytics only.
 const ANALYTICS_PAGE: &str = r#"<!DOCTYPE html>
@@ -148,14 +148,12 @@ async fn a_gate_learns_on_its_refresh_timer_the_vendors_another_gate_on_the_same
     page(&one, "/mission").await;
     one.state().stats.flush().await;
     // The second gate's own timer reads the store again; the test only watches.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while held(&two).is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the second gate never refreshed its vendors"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait::until_true(
+        "the second gate's refresh timer to read the first gate's vendors",
+        wait::DEADLINE,
+        || !held(&two).is_empty(),
+    )
+    .await;
     assert_eq!(held(&two), ["youtube"]);
     assert_eq!(
         banner_vendors(&page(&two, "/news").await).as_deref(),

@@ -94,8 +94,7 @@ pub struct AppState {
     pub passthrough: Passthroughs,
     /// The vendors the site uses, named by the banner: kept across reloads, grown by every
     /// page rewritten, read back from the store at start and every
-    /// `consent.banner_vendors_refresh`
-    /// ([`AppState::load_site_vendors`]).
+    /// `consent.banner_vendors_refresh` ([`AppState::load_site_vendors`]).
     pub site_vendors: Arc<SiteVendors>,
 }
 
